@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Set up a fresh clone: a Python 3.12 virtualenv in .venv with the project and its dev tools.
+# Idempotent: a second run only checks. Usage: bash scripts/bootstrap.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+find_python312() {
+  for candidate in python3.12 "$(command -v pyenv >/dev/null 2>&1 && pyenv root)/versions/3.12"*/bin/python3.12; do
+    if [ -n "$candidate" ] && command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null; then
+      command -v "$candidate"; return 0
+    fi
+  done
+  return 1
+}
+
+if ! command -v terraform >/dev/null 2>&1; then
+  echo "error: Terraform is not on PATH: install Terraform >= 1.6 (https://developer.hashicorp.com/terraform/install) and retry." >&2
+  exit 1
+fi
+PYTHON=$(find_python312) || { echo "error: Python 3.12 (the Lambda runtime) is needed: install it (e.g. pyenv install 3.12) and retry." >&2; exit 1; }
+
+stamp=.venv/.installed
+if [ ! -x .venv/bin/python ] || [ ! -f "$stamp" ] || ! cmp -s pyproject.toml "$stamp"; then
+  echo "Creating .venv with $PYTHON and installing orderflow[dev] ..."
+  "$PYTHON" -m venv .venv
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  cp pyproject.toml "$stamp"
+fi
+echo "Ready: .venv ($(.venv/bin/python --version)), $(terraform version | head -1)."

@@ -1,0 +1,101 @@
+"""`invoke test.*` and `invoke scan`: the test suites, each runnable alone, and the whole run CI does."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from scripts.common import BUILD_DIR, REPO_ROOT, TERRAFORM_DIR, UserError
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def _banner(title: str) -> None:
+    print(f"\n=== {title} " + "=" * max(0, 72 - len(title)), flush=True)
+
+
+def _run(cmd: list[str], what: str, env: dict[str, str] | None = None, cwd: Path = REPO_ROOT) -> None:
+    started = time.monotonic()
+    result = subprocess.run(cmd, cwd=cwd, env={**os.environ, **(env or {})})
+    if result.returncode != 0:
+        raise UserError(f"{what} failed (exit {result.returncode}); see the output above.")
+    print(f"--- {what}: ok in {time.monotonic() - started:.0f}s", flush=True)
+
+
+def _pytest(*args: str, what: str) -> None:
+    _run([sys.executable, "-m", "pytest", *args], what)
+
+
+def unit() -> None:
+    _banner("unit tests (moto)")
+    _pytest("tests/unit", "-q", "--cov=services", "--cov-report=term:skip-covered", "--cov-fail-under=90", what="unit tests")
+
+
+def _terraform_env() -> dict[str, str]:
+    from scripts.stack import _write_cli_config
+
+    return {"TF_CLI_CONFIG_FILE": str(_write_cli_config()), "TF_DATA_DIR": str(BUILD_DIR / "tftest" / ".terraform"),
+            "TF_IN_AUTOMATION": "1"}
+
+
+def terraform() -> None:
+    from scripts.stack import terraform_bin
+
+    _banner("terraform fmt / validate / test")
+    tf, env = terraform_bin(), _terraform_env()
+    _run([tf, "fmt", "-check", "-recursive", "-diff"], "terraform fmt -check", env, cwd=TERRAFORM_DIR)
+    _run([tf, "init", "-backend=false", "-input=false", "-no-color"], "terraform init -backend=false", env, cwd=TERRAFORM_DIR)
+    _run([tf, "validate", "-no-color"], "terraform validate", env, cwd=TERRAFORM_DIR)
+    _run([tf, "test", "-no-color"], "terraform test", env, cwd=TERRAFORM_DIR)
+
+
+def scan() -> None:
+    _banner("checkov")
+    checkov = VENV_BIN / "checkov"
+    if not checkov.exists():
+        raise UserError("checkov is not installed in this virtualenv: pip install -e '.[dev]'.")
+    _run([str(checkov), "--config-file", str(TERRAFORM_DIR / ".checkov.yaml"), "-d", str(TERRAFORM_DIR)], "checkov scan")
+
+
+def workflow() -> None:
+    _banner("workflow tests (local cloud)")
+    _pytest("tests/workflow", "tests/emulator", "-q", what="workflow and emulator-gap tests")
+
+
+def local_e2e() -> None:
+    """The whole local-cloud cycle; always tears down what it started."""
+    from scripts import e2e, local_cloud, stack
+
+    started_cloud = local_cloud.health() is None
+    deployed = False
+    try:
+        _banner("local cloud up + deploy --env local")
+        local_cloud.ensure_up()
+        stack.deploy("local")
+        deployed = True
+        _banner("plan --env local (expect no changes)")
+        if stack.plan("local") != 0:
+            raise UserError("The plan after deploy has changes: the local stack drifts (see above).")
+        workflow()
+        _banner("e2e --env local")
+        code = e2e.run("local")
+        if code:
+            raise UserError(f"e2e failed (exit {code}); reports in build/local/reports/.")
+    finally:
+        if deployed:
+            _banner("destroy --env local")
+            stack.destroy("local")
+        if started_cloud:
+            local_cloud.down()
+
+
+def run_all() -> None:
+    started = time.monotonic()
+    steps: list[tuple[str, Callable[[], None]]] = [("unit", unit), ("terraform", terraform), ("scan", scan), ("local cloud", local_e2e)]
+    for name, step in steps:
+        step()
+    print(f"\nAll test suites passed in {time.monotonic() - started:.0f}s.")

@@ -1,0 +1,73 @@
+"""Paths, errors and small helpers shared by the task modules."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BUILD_DIR = REPO_ROOT / "build"
+SERVICES_DIR = REPO_ROOT / "services"
+TERRAFORM_DIR = REPO_ROOT / "terraform"
+ENVS_DIR = TERRAFORM_DIR / "envs"
+PROJECT = "orderflow"
+
+T = TypeVar("T")
+
+
+class UserError(Exception):
+    """A failure the user can fix; its message is one sentence saying what to do."""
+
+
+def env_build_dir(env: str) -> Path:
+    """build/<env>; a local cloud on a non-default port gets its own folder (build/local-<port>), so two can coexist."""
+    if env == "local":
+        port = int(os.environ.get("ORDERFLOW_LOCAL_PORT", "4566"))
+        return BUILD_DIR / ("local" if port == 4566 else f"local-{port}")
+    return BUILD_DIR / env
+
+
+def known_envs() -> list[str]:
+    return sorted(p.stem for p in ENVS_DIR.glob("*.tfvars"))
+
+
+def check_env(env: str) -> str:
+    envs = known_envs()
+    if env not in envs:
+        raise UserError(f"Unknown environment '{env}': choose one of {', '.join(envs)} (terraform/envs/<env>.tfvars).")
+    return env
+
+
+def is_local(env: str) -> bool:
+    return env == "local"
+
+
+def write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def read_outputs(env: str) -> dict[str, Any]:
+    """The deployed stack's Terraform outputs, as written by `invoke deploy`."""
+    path = env_build_dir(env) / "outputs.json"
+    if not path.exists():
+        raise UserError(f"No outputs for env '{env}' ({path.relative_to(REPO_ROOT)}): deploy first with `invoke deploy --env {env}`.")
+    return json.loads(path.read_text())
+
+
+def poll(check: Callable[[], T | None], *, timeout: float, interval: float = 0.2, what: str = "condition") -> T:
+    """Call `check` until it returns a truthy value or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)

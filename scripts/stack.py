@@ -1,0 +1,286 @@
+"""`invoke deploy / plan / destroy / bootstrap-state`: Terraform through python-terraform, one root, one env at a time.
+
+Each env keeps its own Terraform data dir (build/<env>/.terraform), so switching env needs no re-init. env local
+uses a local state file (build/local/terraform.tfstate) and the local cloud's endpoint; dev and prod use the S3
+backend configured by terraform/envs/<env>.backend.hcl.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from python_terraform import IsFlagged, IsNotFlagged, Terraform
+
+from scripts import build as build_module
+from scripts import local_cloud
+from scripts.common import (BUILD_DIR, ENVS_DIR, PROJECT, REPO_ROOT, TERRAFORM_DIR, UserError, check_env,
+                            env_build_dir, is_local, write_json)
+
+LOCAL_BACKEND_OVERRIDE = TERRAFORM_DIR / "local_backend_override.tf"
+CLI_CONFIG = BUILD_DIR / "terraform" / "terraformrc"
+PROVIDER_SOURCE = "registry.terraform.io/hashicorp/aws"
+LOCAL_ACCOUNT_ID = "000000000000"
+
+
+# --- terraform binary, provider mirror, CLI config -------------------------------------------------------------
+
+def _provider_mirror() -> Path | None:
+    """A filesystem mirror holding the AWS provider: $TF_PLUGIN_DIR, else a registry.terraform.io folder 3 levels below /."""
+    if plugin_dir := os.environ.get("TF_PLUGIN_DIR"):
+        return Path(plugin_dir)
+    for candidate in sorted(glob.glob("/*/*/registry.terraform.io")):
+        if Path(candidate, "hashicorp", "aws").is_dir():
+            return Path(candidate).parent
+    return None
+
+
+def _write_cli_config() -> Path:
+    """Our own CLI config: the mirror when the machine has one, the registry otherwise (plain init)."""
+    mirror = _provider_mirror()
+    lines = [f'plugin_cache_dir = "{BUILD_DIR / "terraform" / "plugin-cache"}"']
+    if mirror:
+        lines += [
+            "provider_installation {",
+            f'  filesystem_mirror {{\n    path    = "{mirror}"\n    include = ["{PROVIDER_SOURCE}"]\n  }}',
+            f'  direct {{\n    exclude = ["{PROVIDER_SOURCE}"]\n  }}',
+            "}",
+        ]
+    (BUILD_DIR / "terraform" / "plugin-cache").mkdir(parents=True, exist_ok=True)
+    CLI_CONFIG.write_text("\n".join(lines) + "\n")
+    return CLI_CONFIG
+
+
+def terraform_bin() -> str:
+    path = shutil.which("terraform")
+    if not path:
+        raise UserError("Terraform is not on PATH: install Terraform >= 1.6 (https://developer.hashicorp.com/terraform/install) and retry.")
+    return path
+
+
+def _terraform(env: str, var_files: list[str] | None = None) -> Terraform:
+    os.environ["TF_CLI_CONFIG_FILE"] = str(_write_cli_config())
+    os.environ["TF_DATA_DIR"] = str(env_build_dir(env) / ".terraform")
+    os.environ.setdefault("TF_IN_AUTOMATION", "1")
+    return Terraform(working_dir=str(TERRAFORM_DIR), terraform_bin_path=terraform_bin(), var_file=var_files)
+
+
+def _run(tf: Terraform, command: str, *args: Any, stream: bool = True, **options: Any) -> tuple[int, str, str]:
+    """Run a terraform command; stream its output to the terminal unless captured."""
+    if stream:
+        code, _, _ = tf.cmd(command, *args, capture_output=False, **options)
+        return code, "", ""
+    return tf.cmd(command, *args, **options)
+
+
+# --- env inputs ------------------------------------------------------------------------------------------------
+
+def tfvars_value(env: str, key: str) -> str | None:
+    match = re.search(rf'^\s*{key}\s*=\s*"([^"]*)"', (ENVS_DIR / f"{env}.tfvars").read_text(), re.M)
+    return match.group(1) if match else None
+
+
+def region(env: str) -> str:
+    return tfvars_value(env, "region") or "us-east-1"
+
+
+def _aws_session(env: str):
+    import boto3
+
+    if is_local(env):
+        return boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name=region(env))
+    return boto3.session.Session(region_name=region(env))
+
+
+def aws_client(env: str, service: str):
+    """A boto3 client for the env: the local cloud's endpoint for local, the default chain otherwise."""
+    kwargs = {"endpoint_url": local_cloud.endpoint()} if is_local(env) else {}
+    return _aws_session(env).client(service, **kwargs)
+
+
+def account_id(env: str) -> str:
+    if is_local(env):
+        return LOCAL_ACCOUNT_ID
+    import botocore.exceptions
+
+    try:
+        return aws_client(env, "sts").get_caller_identity()["Account"]
+    except (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError):
+        raise UserError(f"No AWS credentials found for env '{env}': configure them (aws configure, AWS_PROFILE or AWS_* variables) and retry.") from None
+    except botocore.exceptions.ClientError as exc:
+        raise UserError(f"AWS rejected the credentials for env '{env}' ({exc.response['Error']['Code']}): refresh them and retry.") from None
+
+
+def preflight(env: str) -> None:
+    """Fail fast, with one sentence, on what would otherwise fail deep inside Terraform."""
+    check_env(env)
+    terraform_bin()
+    if is_local(env):
+        local_cloud.require_up()
+    else:
+        account_id(env)
+        if not (ENVS_DIR / f"{env}.backend.hcl").exists():
+            raise UserError(f"terraform/envs/{env}.backend.hcl is missing: write the S3 backend settings for '{env}' (see README).")
+
+
+def prepare_inputs(env: str) -> list[str]:
+    """Build, render the workflows and write the generated variables; return the -var-file list."""
+    from scripts.render import render_workflows
+
+    build_module.build()
+    rendered = render_workflows(env, region=region(env), account_id=account_id(env), project=PROJECT,
+                                out_dir=env_build_dir(env) / "workflow")
+    print(f"Rendered {len(rendered)} workflow definitions into {(env_build_dir(env) / 'workflow').relative_to(REPO_ROOT)}")
+    inputs = {
+        "build_manifest_path": str(build_module.MANIFEST),
+        "repo_root": str(REPO_ROOT),
+        "workflow_definitions_dir": str(env_build_dir(env) / "workflow"),
+        "aws_endpoint_url": local_cloud.endpoint() if is_local(env) else None,
+    }
+    inputs_file = env_build_dir(env) / "inputs.tfvars.json"
+    write_json(inputs_file, inputs)
+    return [str(ENVS_DIR / f"{env}.tfvars"), str(inputs_file)]
+
+
+def init(env: str) -> Terraform:
+    tf = _terraform(env)
+    if is_local(env):
+        # Constant content (the path comes from -backend-config), so concurrent runs on other ports agree.
+        LOCAL_BACKEND_OVERRIDE.write_text(
+            "# Written by `invoke deploy --env local`: env local keeps a local state file (path from -backend-config).\n"
+            'terraform {\n  backend "local" {}\n}\n')
+        backend_config = f"path={env_build_dir(env) / 'terraform.tfstate'}"
+    else:
+        LOCAL_BACKEND_OVERRIDE.unlink(missing_ok=True)
+        backend_config = str(ENVS_DIR / f"{env}.backend.hcl")
+    print(f"terraform init ({env}) ...", flush=True)
+    code, out, err = tf.init(backend_config=backend_config, reconfigure=IsFlagged, input=False)
+    if code != 0:
+        raise UserError(f"terraform init failed for env '{env}'; fix the error below and retry:\n{err or out}")
+    return tf
+
+
+def write_outputs(env: str, tf: Terraform) -> dict[str, Any]:
+    raw = tf.output()
+    if raw is None:
+        raise UserError(f"terraform output failed for env '{env}'; run `invoke deploy --env {env}` again.")
+    outputs = {name: item["value"] for name, item in raw.items()}
+    outputs["env"] = env
+    write_json(env_build_dir(env) / "outputs.json", outputs)
+    return outputs
+
+
+def deploy(env: str, yes: bool = False) -> dict[str, Any]:
+    preflight(env)
+    if env == "prod" and not yes:
+        answer = input("Deploy to prod? Type 'prod' to confirm: ") if sys.stdin.isatty() else ""
+        if answer.strip() != "prod":
+            raise UserError("Deploy to prod not confirmed: type 'prod' at the prompt or pass --yes.")
+    var_files = prepare_inputs(env)
+    tf = init(env)
+    tf.var_file = var_files
+    print(f"terraform apply ({env}) ...", flush=True)
+    code, _, _ = _run(tf, "apply", input=False, auto_approve=IsFlagged, no_color=IsFlagged, var_file=var_files)
+    if code != 0:
+        raise UserError(f"terraform apply failed for env '{env}' (exit {code}); see the errors above.")
+    outputs = write_outputs(env, tf)
+    print(f"Deployed env '{env}'. Outputs: {(env_build_dir(env) / 'outputs.json').relative_to(REPO_ROOT)}")
+    print(f"  API: {outputs.get('api_url')}")
+    return outputs
+
+
+def plan(env: str) -> int:
+    """terraform plan -detailed-exitcode: 0 no changes, 2 changes."""
+    preflight(env)
+    var_files = prepare_inputs(env)
+    tf = init(env)
+    code, _, _ = _run(tf, "plan", input=False, no_color=IsFlagged, detailed_exitcode=IsFlagged, var_file=var_files)
+    if code not in (0, 2):
+        raise UserError(f"terraform plan failed for env '{env}' (exit {code}); see the errors above.")
+    print("No changes: the deployed stack matches the code." if code == 0 else "The plan has changes (exit 2).")
+    return code
+
+
+def destroy(env: str, yes: bool = False) -> None:
+    preflight(env)
+    if env == "prod" and not yes:
+        raise UserError("Refusing to destroy prod without --yes.")
+    var_files = prepare_inputs(env)
+    tf = init(env)
+    print(f"terraform destroy ({env}) ...", flush=True)
+    code, _, _ = _run(tf, "destroy", input=False, auto_approve=IsFlagged, force=IsNotFlagged, no_color=IsFlagged, var_file=var_files)
+    if code != 0:
+        raise UserError(f"terraform destroy failed for env '{env}' (exit {code}); see the errors above.")
+    (env_build_dir(env) / "outputs.json").unlink(missing_ok=True)
+    print(f"Destroyed env '{env}'.")
+
+
+def ensure_deployed(env: str = "local") -> dict[str, Any]:
+    """Outputs of a deployed env; deploys it first when it is not (tests call this)."""
+    outputs_file = env_build_dir(env) / "outputs.json"
+    if outputs_file.exists():
+        outputs = json.loads(outputs_file.read_text())
+        if not is_local(env) or _local_stack_exists(env, outputs):
+            return outputs
+    if is_local(env):
+        local_cloud.ensure_up()
+    return deploy(env)
+
+
+def _local_stack_exists(env: str, outputs: dict[str, Any]) -> bool:
+    """The local cloud may have been reset or restarted without state since the last deploy."""
+    if local_cloud.health() is None:
+        return False
+    try:
+        aws_client(env, "dynamodb").describe_table(TableName=outputs["orders_table_name"])
+        aws_client(env, "stepfunctions").describe_state_machine(stateMachineArn=outputs["state_machine_arn"])
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not there": redeploy
+        return False
+
+
+def bootstrap_state(env: str) -> None:
+    """Create the S3 bucket and DynamoDB lock table named in terraform/envs/<env>.backend.hcl."""
+    check_env(env)
+    if is_local(env):
+        raise UserError("env local keeps its state in a local file; bootstrap-state is for dev and prod.")
+    account_id(env)
+    text = (ENVS_DIR / f"{env}.backend.hcl").read_text()
+    settings = dict(re.findall(r'^\s*(\w+)\s*=\s*"([^"]*)"', text, re.M))
+    bucket, table, reg = settings.get("bucket"), settings.get("dynamodb_table"), settings.get("region", region(env))
+    if not bucket or not table:
+        raise UserError(f"terraform/envs/{env}.backend.hcl must set bucket and dynamodb_table.")
+    s3, ddb = aws_client(env, "s3"), aws_client(env, "dynamodb")
+    import botocore.exceptions
+
+    try:
+        create = {"Bucket": bucket}
+        if reg != "us-east-1":
+            create["CreateBucketConfiguration"] = {"LocationConstraint": reg}
+        s3.create_bucket(**create)
+        print(f"Created state bucket {bucket}")
+    except botocore.exceptions.ClientError as exc:
+        if exc.response["Error"]["Code"] != "BucketAlreadyOwnedByYou":
+            raise UserError(f"Could not create state bucket {bucket}: {exc.response['Error']['Message']}") from None
+        print(f"State bucket {bucket} exists")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}]})
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    try:
+        ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                         AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+                         KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+                         SSESpecification={"Enabled": True})
+        ddb.get_waiter("table_exists").wait(TableName=table)
+        print(f"Created lock table {table}")
+    except ddb.exceptions.ResourceInUseException:
+        print(f"Lock table {table} exists")
+    print(f"State backend for '{env}' ready: now `invoke deploy --env {env}`.")

@@ -1,0 +1,194 @@
+"""orderflow tasks: `invoke --list`. Each task delegates to a module under scripts/."""
+
+from invoke import Collection, Exit, task
+
+from scripts.cli import friendly
+
+ENV_HELP = {"env": "local (the local cloud), dev or prod: terraform/envs/<env>.tfvars"}
+
+
+@task(help={"force": "rebuild every zip even when up to date"})
+@friendly
+def build(c, force=False):
+    """Build one deterministic zip per service into build/dist/ and write build/manifest.json."""
+    from scripts import build as b
+    b.build(force=force)
+
+
+@task(help=ENV_HELP)
+@friendly
+def render(c, env="local"):
+    """Render the workflow templates into build/<env>/workflow/."""
+    from scripts import render as r, stack
+    from scripts.common import check_env
+    check_env(env)
+    for name, path in r.render_workflows(env, region=stack.region(env), account_id=stack.account_id(env)).items():
+        print(f"{name}: {path}")
+
+
+@task(help=ENV_HELP)
+@friendly
+def diagram(c, env="local"):
+    """Draw each workflow's graph as an SVG under build/<env>/diagrams/."""
+    from scripts import diagram as d
+    for path in d.render_diagrams(env):
+        print(path)
+
+
+@task(help={**ENV_HELP, "yes": "do not ask for confirmation (prod)"})
+@friendly
+def deploy(c, env="local", yes=False):
+    """Build, render, terraform init + apply; outputs to build/<env>/outputs.json."""
+    from scripts import stack
+    stack.deploy(env, yes=yes)
+
+
+@task(help=ENV_HELP)
+@friendly
+def plan(c, env="local"):
+    """terraform plan; exits 0 when there are no changes, 2 when there are."""
+    from scripts import stack
+    code = stack.plan(env)
+    if code:
+        raise Exit(code=code)
+
+
+@task(help={**ENV_HELP, "yes": "required for prod"})
+@friendly
+def destroy(c, env="local", yes=False):
+    """terraform destroy: remove everything the env created."""
+    from scripts import stack
+    stack.destroy(env, yes=yes)
+
+
+@task(name="bootstrap-state", help=ENV_HELP)
+@friendly
+def bootstrap_state(c, env="dev"):
+    """Create the S3 state bucket and DynamoDB lock table for a real-AWS env."""
+    from scripts import stack
+    stack.bootstrap_state(env)
+
+
+@task(help=ENV_HELP)
+@friendly
+def seed(c, env="local"):
+    """Load the product catalogue with stock into the inventory table."""
+    from scripts import seed as s
+    s.seed(env)
+
+
+@task(help={**ENV_HELP, "k": "pytest -k expression to run a subset"})
+@friendly
+def e2e(c, env="local", k=""):
+    """End-to-end order scenarios against the deployed stack; reports in build/<env>/reports/."""
+    from scripts import e2e as e
+    code = e.run(env, keyword=k)
+    if code:
+        raise Exit(code=code)
+
+
+@task(help={**ENV_HELP, "since": "ISO-8601 start (default: 1 hour ago)", "until": "ISO-8601 end (default: now)"})
+@friendly
+def replay(c, env="local", since="", until=""):
+    """Replay archived events from the bus archive and report what was replayed."""
+    from scripts import replay as r
+    r.replay(env, since=since or None, until=until or None)
+
+
+@task(help={**ENV_HELP, "orders": "number of orders", "concurrency": "parallel clients",
+            "duration": "stop submitting after this many seconds (0: no limit)", "seed": "random seed"})
+@friendly
+def bench(c, env="local", orders=100, concurrency=10, duration=0, seed=7):
+    """Load generator: throughput and latency p50/p95/p99 end to end and per stage, with a baseline."""
+    from scripts import bench as b
+    b.run(env, orders=int(orders), concurrency=int(concurrency), duration=float(duration), seed=int(seed))
+
+
+@task
+@friendly
+def scan(c):
+    """checkov over terraform/ (0 failed checks expected)."""
+    from scripts import checks
+    checks.scan()
+
+
+# --- local cloud -------------------------------------------------------------------------------------------------
+
+@task(name="up", help={"port": "port (default $ORDERFLOW_LOCAL_PORT or 4566)"})
+@friendly
+def local_up(c, port=0):
+    """Start MiniStack in the background and wait until it is healthy."""
+    from scripts import local_cloud
+    local_cloud.up(int(port) or None)
+
+
+@task(name="down", help={"port": "port"})
+@friendly
+def local_down(c, port=0):
+    """Stop MiniStack with SIGTERM (its state is saved)."""
+    from scripts import local_cloud
+    local_cloud.down(int(port) or None)
+
+
+@task(name="status", help={"port": "port"})
+@friendly
+def local_status(c, port=0):
+    """Is the local cloud up?"""
+    from scripts import local_cloud
+    if not local_cloud.status(int(port) or None):
+        raise Exit(code=1)
+
+
+@task(name="reset", help={"port": "port"})
+@friendly
+def local_reset(c, port=0):
+    """Delete every resource in the local cloud."""
+    from scripts import local_cloud
+    local_cloud.reset(int(port) or None)
+
+
+# --- tests ---------------------------------------------------------------------------------------------------------
+
+@task(name="all", default=True)
+@friendly
+def test_all(c):
+    """Everything CI runs: unit, terraform, scan, workflow and e2e on the local cloud."""
+    from scripts import checks
+    checks.run_all()
+
+
+@task(name="unit")
+@friendly
+def test_unit(c):
+    """Unit tests (moto, no network) with coverage >= 90% of services/."""
+    from scripts import checks
+    checks.unit()
+
+
+@task(name="terraform")
+@friendly
+def test_terraform(c):
+    """terraform fmt -check, validate and `terraform test` (mock provider, offline)."""
+    from scripts import checks
+    checks.terraform()
+
+
+@task(name="workflow")
+@friendly
+def test_workflow(c):
+    """Step Functions workflows on the local cloud (mocked and real Lambdas)."""
+    from scripts import checks
+    checks.workflow()
+
+
+@task(name="e2e")
+@friendly
+def test_e2e(c):
+    """Local cloud up, deploy --env local, e2e, plan (no changes), destroy, down."""
+    from scripts import checks
+    checks.local_e2e()
+
+
+ns = Collection(build, render, diagram, deploy, plan, destroy, bootstrap_state, seed, e2e, replay, bench, scan)
+ns.add_collection(Collection("local", local_up, local_down, local_status, local_reset))
+ns.add_collection(Collection("test", test_all, test_unit, test_terraform, test_workflow, test_e2e))
