@@ -1,0 +1,62 @@
+"""Render-time workarounds for gaps of the local cloud emulator (MiniStack).
+
+Every value that differs between the local emulator and AWS lives here (the Terraform side has the
+`emulator_compat` variable, set only in `terraform/envs/local.tfvars`). Each workaround names the MiniStack
+version it was measured on and is guarded by a test in `tests/emulator/` that fails once the gap is fixed,
+so the workaround can be removed instead of lingering.
+
+Pure module: no I/O, no AWS calls.
+"""
+
+from __future__ import annotations
+
+import json
+
+#: The MiniStack release the workarounds below were measured on.
+MINISTACK_VERSION = "1.5.33"
+
+#: Environments that run on the emulator instead of AWS.
+EMULATED_ENVS = frozenset({"local"})
+
+#: Error names the services raise for technical faults worth retrying (docs/architecture.md, "Lambda task
+#: contracts"): both `PaymentGatewayUnavailable` and `CircuitOpenError` subclass `shared.errors.RetryableError`.
+#: On AWS a Lambda handler exception reaches Step Functions with the exception's class name as the error name.
+SERVICE_RETRYABLE_ERRORS: tuple[str, ...] = ("PaymentGatewayUnavailable", "CircuitOpenError", "RetryableError")
+
+#: MiniStack 1.5.33 reports *every* Lambda handler exception to Step Functions as `Runtime.HandlerError`
+#: instead of the exception's class name (its Lambda runtime does not forward `errorType`), so on the
+#: emulator the service errors above can only be matched by that generic name. Business outcomes never
+#: travel as exceptions (they are Choice-routed values), so retrying every handler error locally only
+#: retries technical faults -- and bugs, which then fail after the retries as they would anyway.
+#: Guarded by tests/emulator/test_workflow_gaps.py::test_handler_errors_still_arrive_as_runtime_handler_error.
+MINISTACK_HANDLER_ERROR = "Runtime.HandlerError"
+
+
+def is_emulated(env: str) -> bool:
+    """True when `env` is deployed to the local emulator rather than AWS."""
+    return env in EMULATED_ENVS
+
+
+def retryable_errors(env: str) -> list[str]:
+    """The error names the workflows retry as technical faults of the services, for `env`."""
+    errors = list(SERVICE_RETRYABLE_ERRORS)
+    if is_emulated(env):
+        errors.append(MINISTACK_HANDLER_ERROR)
+    return errors
+
+
+def workflow_placeholder_values(env: str) -> dict[str, object]:
+    """Placeholder values of the workflow templates that depend on the emulator (see scripts/render.py).
+
+    `RetryableErrors` is a JSON list: the renderer inserts it as-is in place of the string
+    `"${RetryableErrors}"` (the templates keep it quoted so that they stay valid JSON).
+    """
+    return {"RetryableErrors": retryable_errors(env)}
+
+
+def describe(env: str) -> str:
+    """One line for logs: which workarounds apply to `env`."""
+    if not is_emulated(env):
+        return f"{env}: AWS, no emulator workarounds"
+    return (f"{env}: MiniStack {MINISTACK_VERSION} workarounds: RetryableErrors += {MINISTACK_HANDLER_ERROR} "
+            f"-> {json.dumps(retryable_errors(env))}")

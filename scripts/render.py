@@ -1,0 +1,240 @@
+"""Render the Step Functions workflow templates (`workflow/<name>.asl.json`) for one environment.
+
+Templates reference every resource through `${Placeholder}` (docs/architecture.md, "Rendered workflows").
+All values are derived from names, so rendering needs no prior `terraform apply` and makes no AWS call:
+
+    ${PaymentFunctionArn}       arn:aws:lambda:<region>:<account>:function:<project>-<env>-payment
+    ${InventoryFunctionArn}     ... -inventory
+    ${NotificationFunctionArn}  ... -notification
+    ${OrderFunctionArn}         ... -order
+    ${OrdersTableName}          <project>-<env>-orders
+    ${EventBusName}             <project>-<env>-bus
+    ${RetryableErrors}          JSON list from scripts/emulator_workarounds.py
+
+Substitution rules:
+- a JSON string that is exactly `"${Name}"` is replaced by the JSON encoding of the value, so a list value
+  (`RetryableErrors`) is inserted as an array while the template stays valid JSON;
+- `${Name}` inside a longer string, or outside any string, is replaced by the value's text
+  (strings JSON-escaped, other values JSON-encoded).
+Rendering fails with `UnresolvedPlaceholderError` naming every placeholder without a value (and any malformed
+`${...}`), and with `InvalidDefinitionError` (file:line:column) on invalid JSON or, when `validate` is on, on
+a definition statelint rejects.
+
+Usage: `python -m scripts.render --env local --region us-east-1 --account-id 000000000000`
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+try:  # imported as `scripts.render` (repo root on sys.path) or run as a file from scripts/
+    from scripts import emulator_workarounds
+except ImportError:  # pragma: no cover - fallback for `python scripts/render.py`
+    import emulator_workarounds  # type: ignore[no-redef]
+
+try:  # the CLI (`invoke render`) prints a UserError as one sentence instead of a traceback
+    from scripts.common import UserError as _UserError
+except ImportError:  # pragma: no cover - standalone use
+    class _UserError(Exception):  # type: ignore[no-redef]
+        pass
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE_DIR = REPO_ROOT / "workflow"
+TEMPLATE_SUFFIX = ".asl.json"
+
+#: The workflows of the contract, in flow order.
+WORKFLOWS: tuple[str, ...] = ("order-processing", "payment-processing", "inventory-management")
+
+#: service name -> placeholder holding its Lambda ARN
+FUNCTION_PLACEHOLDERS: dict[str, str] = {
+    "payment": "PaymentFunctionArn",
+    "inventory": "InventoryFunctionArn",
+    "notification": "NotificationFunctionArn",
+    "order": "OrderFunctionArn",
+}
+
+#: Every placeholder of the contract (all required).
+PLACEHOLDERS: tuple[str, ...] = (
+    *FUNCTION_PLACEHOLDERS.values(), "OrdersTableName", "EventBusName", "RetryableErrors",
+)
+
+_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+_VALID_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+class RenderError(_UserError):
+    """Base class of rendering failures."""
+
+
+class UnresolvedPlaceholderError(RenderError):
+    """A template uses placeholders without a value (or malformed ones)."""
+
+    def __init__(self, source: str, placeholders: list[str]) -> None:
+        self.source = source
+        self.placeholders = sorted(set(placeholders))
+        names = ", ".join("${" + p + "}" for p in self.placeholders)
+        super().__init__(f"{source}: unresolved placeholder(s): {names}")
+
+
+class InvalidDefinitionError(RenderError):
+    """A template or rendered definition is not valid JSON / not a valid state machine."""
+
+    def __init__(self, source: str, message: str, line: int | None = None, column: int | None = None,
+                 problems: list[str] | None = None) -> None:
+        self.source = source
+        self.line = line
+        self.column = column
+        self.problems = list(problems or [])
+        where = source if line is None else f"{source}:{line}:{column}"
+        super().__init__(f"{where}: {message}")
+
+
+def function_arn(service: str, env: str, *, region: str, account_id: str, project: str = "orderflow") -> str:
+    """ARN of the service's Lambda function, derived from the naming convention `<project>-<env>-<service>`."""
+    return f"arn:aws:lambda:{region}:{account_id}:function:{project}-{env}-{service}"
+
+
+def placeholder_values(env: str, *, region: str, account_id: str, project: str = "orderflow") -> dict[str, Any]:
+    """The value of every placeholder of the contract for `env`."""
+    if not env or not region or not account_id:
+        raise ValueError("env, region and account_id are all required")
+    values: dict[str, Any] = {
+        placeholder: function_arn(service, env, region=region, account_id=account_id, project=project)
+        for service, placeholder in FUNCTION_PLACEHOLDERS.items()
+    }
+    values["OrdersTableName"] = f"{project}-{env}-orders"
+    values["EventBusName"] = f"{project}-{env}-bus"
+    values.update(emulator_workarounds.workflow_placeholder_values(env))
+    missing = set(PLACEHOLDERS) - set(values)
+    assert not missing, f"no value derived for {sorted(missing)}"
+    return values
+
+
+def template_placeholders(text: str) -> set[str]:
+    """The placeholder names a template text uses."""
+    return {m.group(1) for m in _PLACEHOLDER.finditer(text)}
+
+
+def render_text(text: str, values: Mapping[str, Any], *, source: str = "<template>") -> str:
+    """Substitute the placeholders of a template text; returns the rendered JSON text (not re-formatted)."""
+    unresolved = [name for name in template_placeholders(text)
+                  if not _VALID_NAME.match(name) or name not in values]
+    if unresolved:
+        raise UnresolvedPlaceholderError(source, unresolved)
+
+    def whole_string(match: re.Match[str]) -> str:
+        return json.dumps(values[match.group(1)])
+
+    def embedded(match: re.Match[str]) -> str:
+        value = values[match.group(1)]
+        return json.dumps(value)[1:-1] if isinstance(value, str) else json.dumps(value)
+
+    text = re.sub(r'(?<!\\)"\$\{([A-Za-z][A-Za-z0-9_]*)\}"', whole_string, text)
+    text = _PLACEHOLDER.sub(embedded, text)
+    left = template_placeholders(text)  # a value that itself contains ${...}
+    if left:
+        raise UnresolvedPlaceholderError(source, sorted(left))
+    return text
+
+
+def _load_json(text: str, source: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InvalidDefinitionError(source, f"invalid JSON: {err.msg}", err.lineno, err.colno) from None
+    if not isinstance(data, dict):
+        raise InvalidDefinitionError(source, "a state machine definition must be a JSON object")
+    return data
+
+
+def render_definition(text: str, values: Mapping[str, Any], *, source: str = "<template>") -> dict[str, Any]:
+    """Render one template text into a definition (dict). Pure function."""
+    return _load_json(render_text(text, values, source=source), source)
+
+
+def validate_definition(path_or_definition: Path | str | Mapping[str, Any]) -> list[str]:
+    """Validate a state machine definition with statelint; returns the problems (empty list: valid).
+
+    statelint 3.1.0 (PyPI `statelint`, the maintained Python port) knows the newer ASL fields used here
+    (ResultSelector, JitterStrategy, MaxDelaySeconds, ItemSelector/ItemProcessor, Credentials,
+    ErrorPath/CausePath, intrinsic functions), so no workaround is needed. Our templates use only
+    JSONPath (no JSONata).
+    """
+    try:
+        from statelint.linter import Linter
+    except ImportError as err:  # pragma: no cover - depends on the dev environment
+        raise RuntimeError("statelint is not installed: pip install 'statelint==3.1.0'") from err
+    if isinstance(path_or_definition, Mapping):
+        definition = dict(path_or_definition)
+    else:
+        path = Path(path_or_definition)
+        definition = _load_json(path.read_text(encoding="utf-8"), str(path))
+    return list(Linter.validate(definition))
+
+
+def template_paths(template_dir: Path | None = None) -> dict[str, Path]:
+    """Workflow name -> template path, for every `*.asl.json` under the template directory."""
+    directory = Path(template_dir) if template_dir else TEMPLATE_DIR
+    paths = {p.name[: -len(TEMPLATE_SUFFIX)]: p for p in sorted(directory.glob(f"*{TEMPLATE_SUFFIX}"))}
+    if not paths:
+        raise RenderError(f"no *{TEMPLATE_SUFFIX} templates under {directory}")
+    return paths
+
+
+def render_workflows(env: str, *, region: str, account_id: str, project: str = "orderflow",
+                     out_dir: Path | None = None, template_dir: Path | None = None,
+                     validate: bool = True) -> dict[str, Path]:
+    """Render every workflow template for `env`; returns {workflow name: rendered path}.
+
+    Writes `build/<env>/workflow/<name>.asl.json` (or `<out_dir>/<name>.asl.json`). Every template is
+    rendered and checked before anything is written, so a failure leaves no partial output. With
+    `validate`, each rendered definition must pass statelint.
+    """
+    values = placeholder_values(env, region=region, account_id=account_id, project=project)
+    target = Path(out_dir) if out_dir is not None else REPO_ROOT / "build" / env / "workflow"
+    rendered: dict[str, dict[str, Any]] = {}
+    for name, path in template_paths(template_dir).items():
+        source = str(path)
+        definition = render_definition(path.read_text(encoding="utf-8"), values, source=source)
+        if validate:
+            problems = validate_definition(definition)
+            if problems:
+                raise InvalidDefinitionError(source, "statelint: " + "; ".join(problems), problems=problems)
+        rendered[name] = definition
+    target.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    for name, definition in rendered.items():
+        out = target / f"{name}{TEMPLATE_SUFFIX}"
+        out.write_text(json.dumps(definition, indent=2) + "\n", encoding="utf-8")
+        written[name] = out
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", required=True)
+    parser.add_argument("--region", required=True)
+    parser.add_argument("--account-id", required=True)
+    parser.add_argument("--project", default="orderflow")
+    parser.add_argument("--out-dir", type=Path)
+    parser.add_argument("--no-validate", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        paths = render_workflows(args.env, region=args.region, account_id=args.account_id, project=args.project,
+                                 out_dir=args.out_dir, validate=not args.no_validate)
+    except RenderError as err:
+        print(f"render failed: {err}", file=sys.stderr)
+        return 1
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""Guards of the Step Functions gaps of the local emulator (MiniStack 1.5.33) that the workflows work around.
+
+Each test asserts the emulator's *current* (non-AWS) behaviour and fails once MiniStack behaves like AWS, telling
+what to remove. Skipped when the local cloud (ORDERFLOW_LOCAL_PORT, default 4566) is not reachable.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+import uuid
+import zipfile
+from pathlib import Path
+
+import boto3
+import pytest
+
+REGION = os.environ.get("ORDERFLOW_LOCAL_REGION", "us-east-1")
+ROLE_ARN = "arn:aws:iam::000000000000:role/orderflow-emulator-probe"
+MOCK_CONFIG = Path(__file__).resolve().parents[1] / "workflow" / "mock_config.json"
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> str:
+    url = f"http://127.0.0.1:{os.environ.get('ORDERFLOW_LOCAL_PORT', '4566')}"
+    try:
+        with urllib.request.urlopen(f"{url}/_ministack/health", timeout=2) as response:
+            if response.status == 200:
+                return url
+    except (urllib.error.URLError, OSError):
+        pass
+    pytest.skip(f"local cloud not reachable at {url}")
+
+
+def _client(service: str, endpoint: str):
+    return boto3.client(service, endpoint_url=endpoint, region_name=REGION, aws_access_key_id="test",
+                        aws_secret_access_key="test")
+
+
+def _run(sfn, name: str, definition: dict, *, test_case: str | None = None, deadline_s: float = 30.0):
+    arn = sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE_ARN)["stateMachineArn"]
+    try:
+        target = f"{arn}#{test_case}" if test_case else arn
+        execution_arn = sfn.start_execution(stateMachineArn=target, input="{}")["executionArn"]
+        deadline = time.monotonic() + deadline_s
+        while (described := sfn.describe_execution(executionArn=execution_arn))["status"] == "RUNNING":
+            assert time.monotonic() < deadline, f"{name} still running after {deadline_s}s"
+            time.sleep(0.05)
+        events = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+        return described, events
+    finally:
+        sfn.delete_state_machine(stateMachineArn=arn)
+
+
+PROBE_HANDLER = '''
+class OrderflowProbeError(Exception):
+    pass
+
+
+def lambda_handler(event, context):
+    raise OrderflowProbeError("raised on purpose")
+'''
+
+
+def test_handler_errors_still_arrive_as_runtime_handler_error(endpoint):
+    """Guards scripts/emulator_workarounds.py: on MiniStack 1.5.33 every handler exception reaches Step Functions
+    as `Runtime.HandlerError`; on AWS the error name is the exception's class name."""
+    lam, sfn = _client("lambda", endpoint), _client("stepfunctions", endpoint)
+    name = f"orderflow-probe-{uuid.uuid4().hex[:8]}"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", PROBE_HANDLER)
+    arn = lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE_ARN, Handler="handler.lambda_handler",
+                              Code={"ZipFile": buffer.getvalue()}, Timeout=10)["FunctionArn"]
+    try:
+        lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
+        described, events = _run(sfn, f"{name}-machine", {
+            "StartAt": "Invoke",
+            "States": {
+                "Invoke": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                           "Parameters": {"FunctionName": arn, "Payload": {}},
+                           "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}],
+                           "End": True},
+                "Caught": {"Type": "Succeed"}}})
+    finally:
+        lam.delete_function(FunctionName=name)
+
+    assert described["status"] == "SUCCEEDED"
+    errors = [e["taskFailedEventDetails"]["error"] for e in events if e["type"] == "TaskFailed"]
+    assert errors, "the probe Lambda did not fail"
+    assert errors == ["Runtime.HandlerError"], (
+        f"MiniStack now reports handler errors as {errors}: remove MINISTACK_HANDLER_ERROR from "
+        "scripts/emulator_workarounds.py (and this guard) -- the services' own error names now reach the workflows")
+
+
+def test_mocked_throw_is_still_repeated_on_every_retry(endpoint):
+    """MiniStack 1.5.33 looks a mocked response up once per state *entry*, so a mocked Throw is re-raised on every
+    retry and `{"0": Throw, "1": Return}` never returns (AWS Step Functions Local advances per attempt). That is
+    why tests/workflow covers 'payment retried then succeeds' with a failing stub Lambda, and the mock config's
+    PaymentRetriedThenSucceeds case is kept (AWS format) but not run."""
+    sfn = _client("stepfunctions", endpoint)
+    config = json.loads(MOCK_CONFIG.read_text())
+    machine = f"OrderflowMockRetryProbe{uuid.uuid4().hex[:8]}"
+    config["StateMachines"][machine] = {"TestCases": {"ThrowThenReturn": {"Charge": "ProbeThrowThenReturn"}}}
+    config["MockedResponses"]["ProbeThrowThenReturn"] = {
+        "0": {"Throw": {"Error": "ProbeError", "Cause": "first attempt"}},
+        "1": {"Return": {"StatusCode": 200, "Payload": {"status": "PAID"}}}}
+    request = urllib.request.Request(f"{endpoint}/_ministack/config", method="POST",
+                                     data=json.dumps({"stepfunctions._sfn_mock_config": config}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert "stepfunctions._sfn_mock_config" in json.loads(response.read())["applied"]
+
+    described, events = _run(sfn, machine, {
+        "StartAt": "Charge",
+        "States": {
+            "Charge": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                       "Parameters": {"FunctionName": "orderflow-probe-not-deployed", "Payload": {}},
+                       "Retry": [{"ErrorEquals": ["ProbeError"], "IntervalSeconds": 1, "MaxAttempts": 1}],
+                       "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Exhausted"}],
+                       "Next": "Returned"},
+            "Returned": {"Type": "Succeed"},
+            "Exhausted": {"Type": "Succeed"}}}, test_case="ThrowThenReturn")
+
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+    assert entered == ["Charge", "Exhausted"], (
+        f"MiniStack now advances mocked responses per retry attempt (visited {entered}): run the mock config's "
+        "PaymentRetriedThenSucceeds case in tests/workflow/test_order_processing.py and drop this guard")
+    assert described["status"] == "SUCCEEDED"
+
+
+def test_put_events_to_a_missing_bus_still_succeeds(endpoint):
+    """On AWS the events:putEvents task fails with EventBridge.FailedEntry when an entry fails (e.g. unknown bus);
+    MiniStack 1.5.33 accepts it, so a wrong ${EventBusName} is not caught by the local tests (only by AWS)."""
+    sfn = _client("stepfunctions", endpoint)
+    described, _ = _run(sfn, f"OrderflowPutEventsProbe{uuid.uuid4().hex[:8]}", {
+        "StartAt": "Publish",
+        "States": {"Publish": {
+            "Type": "Task", "Resource": "arn:aws:states:::events:putEvents",
+            "Parameters": {"Entries": [{"EventBusName": f"orderflow-no-such-bus-{uuid.uuid4().hex[:6]}",
+                                        "Source": "orderflow.probe", "DetailType": "Probe", "Detail": {"a": 1}}]},
+            "End": True}}})
+    assert described["status"] == "SUCCEEDED", (
+        "MiniStack now fails putEvents to a missing bus: add a workflow test asserting EventBridge.FailedEntry "
+        "is retried and caught, and drop this guard")

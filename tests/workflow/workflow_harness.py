@@ -1,0 +1,227 @@
+"""Helpers for the workflow tests: local-cloud endpoint, state machines under test, executions and history.
+
+Imported by tests/workflow/conftest.py and the test modules (pytest puts this directory on sys.path).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MOCK_CONFIG_PATH = Path(__file__).with_name("mock_config.json")
+REGION = os.environ.get("ORDERFLOW_LOCAL_REGION", "us-east-1")
+DUMMY_ROLE_ARN = "arn:aws:iam::000000000000:role/orderflow-workflow-test"
+
+#: workflow -> state machine name used by the mocked tests (keys of mock_config.json's StateMachines)
+MOCK_MACHINE_NAMES = {
+    "order-processing": "OrderProcessingTest",
+    "payment-processing": "PaymentProcessingTest",
+    "inventory-management": "InventoryManagementTest",
+}
+#: project name the mocked definitions are rendered with: their Lambda ARNs / tables do not exist (except the
+#: stub payment function created for the retry test), so a state a test case forgot to mock fails loudly
+#: instead of reaching the deployed stack.
+MOCK_PROJECT = "wfmock"
+#: retry intervals run at this fraction of their configured length in the tests (MiniStack's
+#: stepfunctions._SFN_WAIT_SCALE scales Wait states and Retry intervals; JitterStrategy/MaxDelaySeconds are
+#: accepted but ignored by MiniStack 1.5.33, which caps one retry sleep at 60 s before scaling).
+TEST_WAIT_SCALE = 0.002
+DEFAULT_WAIT_SCALE = 1.0
+
+
+def endpoint_from_env() -> str:
+    port = os.environ.get("ORDERFLOW_LOCAL_PORT", "4566")
+    return f"http://127.0.0.1:{port}"
+
+
+def is_reachable(endpoint: str, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{endpoint}/_ministack/health", timeout=timeout) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def wait_reachable(endpoint: str, deadline_s: float = 30.0) -> bool:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if is_reachable(endpoint):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def post_admin(endpoint: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(f"{endpoint}{path}", data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read() or b"{}")
+
+
+def configure_emulator(endpoint: str, *, wait_scale: float, mock_config: dict[str, Any] | None = None) -> None:
+    """Runtime settings of MiniStack: the mock config is reloadable through /_ministack/config
+    (whitelisted key `stepfunctions._sfn_mock_config`), so the tests do not depend on how the emulator was
+    started (`SFN_MOCK_CONFIG` is read only at start-up)."""
+    body: dict[str, Any] = {"stepfunctions._SFN_WAIT_SCALE": wait_scale}
+    if mock_config is not None:
+        body["stepfunctions._sfn_mock_config"] = mock_config
+    applied = post_admin(endpoint, "/_ministack/config", body).get("applied", {})
+    missing = set(body) - set(applied)
+    if missing:
+        raise RuntimeError(f"the emulator refused runtime settings {sorted(missing)}")
+
+
+def client(service: str, endpoint: str, region: str = REGION):
+    return boto3.client(service, endpoint_url=endpoint, region_name=region, aws_access_key_id="test",
+                        aws_secret_access_key="test")
+
+
+def create_or_update_state_machine(sfn, name: str, definition: dict[str, Any], role_arn: str = DUMMY_ROLE_ARN) -> str:
+    body = json.dumps(definition)
+    for machine in sfn.get_paginator("list_state_machines").paginate().build_full_result()["stateMachines"]:
+        if machine["name"] == name:
+            sfn.update_state_machine(stateMachineArn=machine["stateMachineArn"], definition=body, roleArn=role_arn)
+            return machine["stateMachineArn"]
+    return sfn.create_state_machine(name=name, definition=body, roleArn=role_arn, type="STANDARD")["stateMachineArn"]
+
+
+def create_python_function(lam, name: str, source: str, *, env: dict[str, str] | None = None,
+                           timeout: int = 10) -> str:
+    """(Re)create a one-file python3.12 Lambda `handler.lambda_handler`; returns its ARN once Active."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", source)
+    try:
+        lam.delete_function(FunctionName=name)
+    except lam.exceptions.ResourceNotFoundException:
+        pass
+    arn = lam.create_function(FunctionName=name, Runtime="python3.12", Role=DUMMY_ROLE_ARN,
+                              Handler="handler.lambda_handler", Code={"ZipFile": buffer.getvalue()},
+                              Timeout=timeout, Environment={"Variables": env or {}})["FunctionArn"]
+    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
+    return arn
+
+
+@dataclass
+class Execution:
+    arn: str
+    status: str
+    error: str | None
+    cause: str | None
+    output: Any
+    events: list[dict[str, Any]] = field(repr=False)
+
+    @property
+    def visited(self) -> list[str]:
+        """Names of the states entered, in order (top level: MiniStack records no Map iteration events)."""
+        return [e["stateEnteredEventDetails"]["name"] for e in self.events if "stateEnteredEventDetails" in e]
+
+    def state_data(self) -> list[tuple[str, str, Any]]:
+        """(event type, state name, parsed input/output) for every state entered/exited event."""
+        data = []
+        for e in self.events:
+            details = e.get("stateEnteredEventDetails") or e.get("stateExitedEventDetails")
+            if details is None:
+                continue
+            payload = details.get("input") if "stateEnteredEventDetails" in e else details.get("output")
+            data.append((e["type"], details["name"], json.loads(payload) if payload else None))
+        return data
+
+    def task_failures(self) -> list[str]:
+        return [e["taskFailedEventDetails"]["error"] for e in self.events if e["type"] == "TaskFailed"]
+
+    def task_results(self) -> list[Any]:
+        return [json.loads(e["taskSucceededEventDetails"]["output"]) for e in self.events
+                if e["type"] == "TaskSucceeded"]
+
+    def task_result(self, state: str) -> Any:
+        """Raw result of the last successful run of task `state` (before ResultSelector/ResultPath)."""
+        current, results = None, {}
+        for e in self.events:
+            if "stateEnteredEventDetails" in e:
+                current = e["stateEnteredEventDetails"]["name"]
+            elif e["type"] == "TaskSucceeded":
+                results[current] = json.loads(e["taskSucceededEventDetails"]["output"])
+        if state not in results:
+            raise AssertionError(f"task {state} did not succeed; visited {self.visited}")
+        return results[state]
+
+    def exit_output(self, state: str) -> Any:
+        for kind, name, payload in self.state_data():
+            if name == state and kind.endswith("StateExited"):
+                return payload
+        raise AssertionError(f"state {state} was not exited; visited {self.visited}")
+
+    def entered_input(self, state: str) -> Any:
+        for kind, name, payload in self.state_data():
+            if name == state and kind.endswith("StateEntered"):
+                return payload
+        raise AssertionError(f"state {state} was not entered; visited {self.visited}")
+
+
+def history(sfn, execution_arn: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+    while True:
+        page = sfn.get_execution_history(**kwargs)
+        events.extend(page["events"])
+        if not page.get("nextToken"):
+            return events
+        kwargs["nextToken"] = page["nextToken"]
+
+
+def wait_for_execution(sfn, execution_arn: str, deadline_s: float = 60.0, poll_s: float = 0.05) -> Execution:
+    deadline = time.monotonic() + deadline_s
+    while True:
+        described = sfn.describe_execution(executionArn=execution_arn)
+        if described["status"] != "RUNNING":
+            break
+        if time.monotonic() > deadline:
+            raise AssertionError(f"execution {execution_arn} still RUNNING after {deadline_s}s")
+        time.sleep(poll_s)
+    output = described.get("output")
+    return Execution(arn=execution_arn, status=described["status"], error=described.get("error"),
+                     cause=described.get("cause"), output=json.loads(output) if output else None,
+                     events=history(sfn, execution_arn))
+
+
+def start_and_wait(sfn, state_machine_arn: str, payload: dict[str, Any], *, test_case: str | None = None,
+                   deadline_s: float = 60.0) -> Execution:
+    target = f"{state_machine_arn}#{test_case}" if test_case else state_machine_arn
+    started = sfn.start_execution(stateMachineArn=target, input=json.dumps(payload))
+    return wait_for_execution(sfn, started["executionArn"], deadline_s)
+
+
+def eventbridge_event(detail_type: str, source: str, detail: dict[str, Any]) -> dict[str, Any]:
+    """The envelope an EventBridge rule hands a Step Functions target."""
+    return {"version": "0", "id": f"evt-{detail.get('eventId', 'test')}", "detail-type": detail_type,
+            "source": source, "account": "000000000000", "time": "2026-11-27T10:00:00Z", "region": REGION,
+            "resources": [], "detail": detail}
+
+
+def assert_order_intact(execution: Execution, order: dict[str, Any], *, after: str) -> int:
+    """Regression test of the seed's bug: once `after` has built $.order, every state's input and output must
+    still carry the original order. Returns how many state inputs/outputs were checked."""
+    checked, started = 0, False
+    for kind, name, payload in execution.state_data():
+        if not started:
+            if name == after and kind.endswith("StateExited"):
+                started = True
+            else:
+                continue
+        assert isinstance(payload, dict) and payload.get("order") == order, (
+            f"$.order lost or changed at {kind} {name}: {json.dumps(payload)[:400]}")
+        checked += 1
+    assert started, f"{after} never exited; visited {execution.visited}"
+    return checked
