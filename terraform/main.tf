@@ -1,0 +1,367 @@
+# Root module: composes the modules. Services are discovered from the build manifest; workflows are the contract's
+# three rendered definitions. Only the per-service IAM needs and environment extras are keyed by service name.
+
+data "aws_caller_identity" "current" {}
+
+locals {
+  name_prefix = "${var.project}-${var.env}"
+  account_id  = data.aws_caller_identity.current.account_id
+
+  manifest = jsondecode(file(var.build_manifest_path))
+  services = local.manifest.services
+
+  function_names = { for service in keys(local.services) : service => "${local.name_prefix}-${service}" }
+
+  workflow_names = ["order-processing", "payment-processing", "inventory-management"]
+
+  tables    = module.data.table_names
+  table_arn = module.data.table_arns
+  key_arn   = module.kms.key_arn
+  bus_arn   = module.event_bus.bus_arn
+}
+
+module "emulator_compat" {
+  source  = "./modules/emulator_compat"
+  enabled = var.emulator_compat
+}
+
+module "kms" {
+  source = "./modules/kms"
+
+  name_prefix             = local.name_prefix
+  region                  = var.region
+  deletion_window_in_days = var.kms_deletion_window_days
+  tags                    = var.tags
+}
+
+module "data" {
+  source = "./modules/data"
+
+  name_prefix         = local.name_prefix
+  kms_key_arn         = local.key_arn
+  deletion_protection = var.table_deletion_protection
+  tags                = var.tags
+}
+
+module "notifications_bucket" {
+  source = "./modules/notifications_bucket"
+
+  # Bucket names are global on AWS: the account id keeps `<project>-<env>-notifications` unique.
+  bucket_name   = "${local.name_prefix}-notifications-${local.account_id}"
+  kms_key_arn   = local.key_arn
+  force_destroy = var.bucket_force_destroy
+  tags          = var.tags
+}
+
+# --- Lambda services ---------------------------------------------------------------------------------------------------
+
+locals {
+  kms_use = {
+    sid       = "UseEnvironmentKey"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    resources = [local.key_arn]
+  }
+  put_events = {
+    sid       = "PutEventsOnBus"
+    actions   = ["events:PutEvents"]
+    resources = [local.bus_arn]
+  }
+  idempotency_rw = {
+    sid       = "IdempotencyTable"
+    actions   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+    resources = [local.table_arn["idempotency"]]
+  }
+
+  # Exactly the actions each service needs on the ARNs it touches. A discovered service without an entry gets no
+  # data access (only its own logs, DLQ and X-Ray).
+  service_policy_statements = {
+    order = [
+      {
+        sid       = "OrdersTable"
+        actions   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+        resources = [local.table_arn["orders"], "${local.table_arn["orders"]}/index/*"]
+      },
+      local.idempotency_rw,
+      local.put_events,
+      local.kms_use,
+    ]
+    payment = [
+      {
+        sid       = "PaymentsTable"
+        actions   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]
+        resources = [local.table_arn["payments"]]
+      },
+      {
+        sid       = "OrdersTable"
+        actions   = ["dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query"]
+        resources = [local.table_arn["orders"], "${local.table_arn["orders"]}/index/*"]
+      },
+      {
+        sid       = "CircuitBreakerTable"
+        actions   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]
+        resources = [local.table_arn["circuit-breaker"]]
+      },
+      local.put_events,
+      local.kms_use,
+    ]
+    inventory = [
+      {
+        # TransactWriteItems is authorised per item action (Put/Update/ConditionCheck) on each table.
+        sid       = "InventoryAndReservationsTables"
+        actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:Query"]
+        resources = [local.table_arn["inventory"], local.table_arn["reservations"]]
+      },
+      {
+        sid       = "OrdersTable"
+        actions   = ["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]
+        resources = [local.table_arn["orders"]]
+      },
+      local.idempotency_rw,
+      local.put_events,
+      local.kms_use,
+    ]
+    notification = [
+      {
+        sid       = "WriteNotifications"
+        actions   = ["s3:PutObject", "s3:GetObject"]
+        resources = ["${module.notifications_bucket.bucket_arn}/*"]
+      },
+      {
+        # HeadObject on a missing key answers 404 (not 403) only with ListBucket.
+        sid       = "ListNotifications"
+        actions   = ["s3:ListBucket"]
+        resources = [module.notifications_bucket.bucket_arn]
+      },
+      {
+        sid       = "UseBucketKey"
+        actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+        resources = [local.key_arn]
+      },
+    ]
+  }
+
+  common_environment = {
+    ORDERS_TABLE                 = local.tables["orders"]
+    INVENTORY_TABLE              = local.tables["inventory"]
+    RESERVATIONS_TABLE           = local.tables["reservations"]
+    PAYMENTS_TABLE               = local.tables["payments"]
+    IDEMPOTENCY_TABLE            = local.tables["idempotency"]
+    CIRCUIT_BREAKER_TABLE        = local.tables["circuit-breaker"]
+    EVENT_BUS_NAME               = module.event_bus.bus_name
+    NOTIFICATIONS_BUCKET         = module.notifications_bucket.bucket_name
+    POWERTOOLS_METRICS_NAMESPACE = var.project
+    LOG_LEVEL                    = var.log_level
+  }
+
+  service_environment = {
+    order = {
+      STALE_ORDER_MINUTES = tostring(var.stale_order_minutes)
+    }
+    payment = {
+      PAYMENT_CUSTOMER_LIMIT    = var.payment_settings.customer_limit
+      PAYMENT_DECLINE_CUSTOMERS = var.payment_settings.decline_customers
+      PAYMENT_FAULT_RATE        = tostring(var.payment_settings.fault_rate)
+      PAYMENT_FAULT_SEED        = tostring(var.payment_settings.fault_seed)
+      CIRCUIT_FAILURE_THRESHOLD = tostring(var.payment_settings.circuit_failure_threshold)
+      CIRCUIT_COOLDOWN_SECONDS  = tostring(var.payment_settings.circuit_cooldown_seconds)
+    }
+  }
+}
+
+module "services" {
+  source   = "./modules/lambda_service"
+  for_each = local.services
+
+  function_name    = local.function_names[each.key]
+  handler          = each.value.handler
+  zip_path         = "${var.repo_root}/${each.value.zip}"
+  source_code_hash = each.value.source_code_hash
+  runtime          = "python3.12"
+
+  timeout              = coalesce(try(var.lambda_overrides[each.key].timeout, null), var.lambda_timeout)
+  memory_size          = coalesce(try(var.lambda_overrides[each.key].memory_size, null), var.lambda_memory_size)
+  reserved_concurrency = try(var.lambda_overrides[each.key].reserved_concurrency, null)
+
+  environment = merge(
+    local.common_environment,
+    { POWERTOOLS_SERVICE_NAME = each.key },
+    lookup(local.service_environment, each.key, {}),
+  )
+  policy_statements  = lookup(local.service_policy_statements, each.key, [])
+  log_retention_days = var.log_retention_days
+  kms_key_arn        = local.key_arn
+  tags               = merge(var.tags, { service = each.key })
+}
+
+# --- Workflows -----------------------------------------------------------------------------------------------------------
+
+module "workflows" {
+  source = "./modules/workflows"
+
+  name_prefix        = local.name_prefix
+  workflow_names     = local.workflow_names
+  definitions_dir    = var.workflow_definitions_dir
+  function_names     = { for s, m in module.services : s => m.function_name }
+  function_arns      = { for s, m in module.services : s => m.function_arn }
+  orders_table_arn   = local.table_arn["orders"]
+  event_bus_arn      = local.bus_arn
+  kms_key_arn        = local.key_arn
+  log_retention_days = var.workflow_log_retention_days
+  tracing_enabled    = module.emulator_compat.sfn_tracing_enabled
+  tags               = var.tags
+}
+
+# --- Event bus and routing -----------------------------------------------------------------------------------------------
+
+locals {
+  # Static routing table (patterns only): known before any resource exists, so the rules and their DLQs are created
+  # in parallel with the functions and workflows. The targets follow in local.event_targets.
+  event_rules = merge(
+    {
+      order-created = {
+        description   = "Order Created -> order-processing workflow"
+        event_pattern = jsonencode({ source = ["order.service"], detail-type = ["Order Created"] })
+        target_type   = "state_machine"
+      }
+      order-cancellation-requested = {
+        description   = "Order Cancellation Requested -> payment-processing workflow (compensation)"
+        event_pattern = jsonencode({ source = ["order.service"], detail-type = ["Order Cancellation Requested"] })
+        target_type   = "state_machine"
+      }
+      refund-requested = {
+        description   = "Refund Requested (operator) -> payment-processing workflow"
+        event_pattern = jsonencode({ source = ["orderflow.operator"], detail-type = ["Refund Requested"] })
+        target_type   = "state_machine"
+      }
+      stale-order-sweep = {
+        description   = "Stale Order Sweep Requested (scheduler) -> inventory-management workflow"
+        event_pattern = jsonencode({ source = ["orderflow.scheduler"], detail-type = ["Stale Order Sweep Requested"] })
+        target_type   = "state_machine"
+      }
+      inventory-restocked = {
+        description   = "Inventory Restocked -> inventory-management workflow (restock branch)"
+        event_pattern = jsonencode({ source = ["inventory.admin"], detail-type = ["Inventory Restocked"] })
+        target_type   = "state_machine"
+      }
+      notifications = {
+        description = "Payment, cancellation and completion events -> notification Lambda"
+        event_pattern = jsonencode({
+          source = ["payment.service", "order.service", "order.workflow"]
+          detail-type = [
+            "Payment Processed",
+            "Payment Failed",
+            "Payment Refunded",
+            "Order Cancellation Requested",
+            "Order Completed",
+          ]
+        })
+        target_type = "lambda"
+      }
+    },
+    # Emulator gap (MiniStack 1.5.33, see modules/emulator_compat): the scheduler's event arrives as
+    # aws.scheduler / "Scheduled Event"; rewrite it into the contract's sweep event for the same workflow.
+    module.emulator_compat.scheduler_event_fallback ? {
+      stale-order-sweep-compat = {
+        description   = "EMULATOR ONLY: MiniStack scheduler event (aws.scheduler/Scheduled Event) -> sweep"
+        event_pattern = jsonencode({ source = ["aws.scheduler"], detail-type = ["Scheduled Event"] })
+        target_type   = "state_machine"
+        input_transformer = {
+          input_paths = { id = "$.id", time = "$.time", account = "$.account", region = "$.region" }
+          input_template = join("", [
+            "{\"version\":\"0\",\"id\":<id>,\"detail-type\":\"Stale Order Sweep Requested\",",
+            "\"source\":\"orderflow.scheduler\",\"account\":<account>,\"time\":<time>,\"region\":<region>,",
+            "\"resources\":[],\"detail\":{}}",
+          ])
+        }
+      }
+    } : {},
+  )
+
+  event_targets = merge(
+    {
+      order-created                = { arn = module.workflows.state_machine_arns["order-processing"] }
+      order-cancellation-requested = { arn = module.workflows.state_machine_arns["payment-processing"] }
+      refund-requested             = { arn = module.workflows.state_machine_arns["payment-processing"] }
+      stale-order-sweep            = { arn = module.workflows.state_machine_arns["inventory-management"] }
+      inventory-restocked          = { arn = module.workflows.state_machine_arns["inventory-management"] }
+      notifications = {
+        arn           = module.services["notification"].function_arn
+        function_name = module.services["notification"].function_name
+      }
+    },
+    module.emulator_compat.scheduler_event_fallback ? {
+      stale-order-sweep-compat = { arn = module.workflows.state_machine_arns["inventory-management"] }
+    } : {},
+  )
+}
+
+module "event_bus" {
+  source = "./modules/event_bus"
+
+  name_prefix                     = local.name_prefix
+  archive_retention_days          = var.archive_retention_days
+  rules                           = local.event_rules
+  targets                         = local.event_targets
+  retry_maximum_attempts          = var.event_retry_maximum_attempts
+  retry_maximum_event_age_seconds = var.event_retry_maximum_event_age_seconds
+  replication                     = var.event_replication
+  tags                            = var.tags
+}
+
+# --- Edge: API and scheduler -----------------------------------------------------------------------------------------------
+
+module "api" {
+  source = "./modules/api"
+
+  name_prefix            = local.name_prefix
+  function_name          = module.services["order"].function_name
+  function_arn           = module.services["order"].function_arn
+  throttling_burst_limit = var.api_throttling_burst_limit
+  throttling_rate_limit  = var.api_throttling_rate_limit
+  log_retention_days     = var.log_retention_days
+  kms_key_arn            = local.key_arn
+  aws_endpoint_url       = var.aws_endpoint_url
+  tags                   = var.tags
+}
+
+module "scheduler" {
+  source = "./modules/scheduler"
+
+  name_prefix         = local.name_prefix
+  schedule_expression = var.stale_sweep_schedule_expression
+  enabled             = var.stale_sweep_enabled
+  event_bus_arn       = local.bus_arn
+  kms_key_arn         = local.key_arn
+  tags                = var.tags
+}
+
+# --- Monitoring ------------------------------------------------------------------------------------------------------------
+
+locals {
+  dlq_names = merge(
+    { for s, m in module.services : "lambda-${s}" => m.dlq_name },
+    { for k, q in module.event_bus.dlq_names : "events-${k}" => q },
+    { "scheduler-stale-order-sweep" = module.scheduler.dlq_name },
+  )
+  dlq_urls = merge(
+    { for s, m in module.services : "lambda-${s}" => m.dlq_url },
+    { for k, q in module.event_bus.dlq_urls : "events-${k}" => q },
+    { "scheduler-stale-order-sweep" = module.scheduler.dlq_url },
+  )
+}
+
+module "monitoring" {
+  source = "./modules/monitoring"
+
+  name_prefix        = local.name_prefix
+  region             = var.region
+  function_names     = { for s, m in module.services : s => m.function_name }
+  state_machine_arns = module.workflows.state_machine_arns
+  api_id             = module.api.api_id
+  api_stage          = module.api.stage_name
+  dlq_names          = local.dlq_names
+  kms_key_arn        = local.key_arn
+  alarms_enabled     = module.emulator_compat.metric_alarms_enabled
+  alarm_email        = var.alarm_email
+  tags               = var.tags
+}

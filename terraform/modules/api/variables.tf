@@ -1,0 +1,60 @@
+variable "name_prefix" {
+  description = "Resource name prefix, `<project>-<env>`; the API is `<name_prefix>-api`."
+  type        = string
+}
+
+variable "function_name" {
+  description = "Name of the Lambda function behind every route (the order service)."
+  type        = string
+}
+
+variable "function_arn" {
+  description = "ARN of the Lambda function behind every route (AWS_PROXY integration, payload format 2.0)."
+  type        = string
+}
+
+variable "route_keys" {
+  description = "HTTP API route keys, all proxied to the function."
+  type        = list(string)
+  default = [
+    "POST /orders",
+    "GET /orders/{orderId}",
+    "DELETE /orders/{orderId}",
+    "GET /customers/{customerId}/orders",
+  ]
+}
+
+variable "throttling_burst_limit" {
+  description = "Default route throttling: burst limit (requests)."
+  type        = number
+  default     = 100
+}
+
+variable "throttling_rate_limit" {
+  description = "Default route throttling: steady-state rate limit (requests per second)."
+  type        = number
+  default     = 50
+}
+
+variable "log_retention_days" {
+  description = "Retention of the access log group in days."
+  type        = number
+  default     = 14
+}
+
+variable "kms_key_arn" {
+  description = "Customer-managed KMS key of the access log group."
+  type        = string
+}
+
+variable "aws_endpoint_url" {
+  description = "Local emulator endpoint (e.g. http://127.0.0.1:4566); when set, api_url is `<endpoint>/_aws/execute-api/<api id>`. null on AWS."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags added to every resource (the provider's default_tags apply as well)."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,67 @@
+output "bus_name" {
+  description = "Name of the custom event bus."
+  value       = aws_cloudwatch_event_bus.this.name
+}
+
+output "bus_arn" {
+  description = "ARN of the custom event bus."
+  value       = aws_cloudwatch_event_bus.this.arn
+}
+
+output "archive_name" {
+  description = "Name of the archive holding every event of the bus."
+  value       = aws_cloudwatch_event_archive.this.name
+}
+
+output "archive_arn" {
+  description = "ARN of the archive (StartReplay source)."
+  value       = aws_cloudwatch_event_archive.this.arn
+}
+
+output "rule_arns" {
+  description = "Rule ARNs keyed by rule key (routing and replication rules)."
+  value       = local.rule_arns
+}
+
+output "rule_names" {
+  description = "Routing rule names keyed by rule key."
+  value       = { for k, r in aws_cloudwatch_event_rule.this : k => r.name }
+}
+
+output "target_arns" {
+  description = "Target ARN of each routing rule, keyed by rule key."
+  value       = { for k, t in aws_cloudwatch_event_target.this : k => t.arn }
+}
+
+output "dlq_urls" {
+  description = "Dead-letter queue URL of each rule's target, keyed by rule key."
+  value       = { for k, q in aws_sqs_queue.dlq : k => q.url }
+}
+
+output "dlq_arns" {
+  description = "Dead-letter queue ARN of each rule's target, keyed by rule key."
+  value       = { for k, q in aws_sqs_queue.dlq : k => q.arn }
+}
+
+output "dlq_names" {
+  description = "Dead-letter queue name of each rule's target, keyed by rule key."
+  value       = { for k, q in aws_sqs_queue.dlq : k => q.name }
+}
+
+output "start_workflows_role_arn" {
+  description = "Role EventBridge assumes to start the workflows."
+  value       = one(aws_iam_role.start_workflows[*].arn)
+}
+
+output "policy_json" {
+  description = "Inline policy documents (JSON) of the module's roles keyed by role purpose, for audits and tests."
+  value = merge(
+    { for p in aws_iam_role_policy.start_workflows : "start-workflows" => p.policy },
+    { for p in aws_iam_role_policy.replication : "replication" => p.policy },
+  )
+}
+
+output "event_patterns" {
+  description = "Event pattern (JSON) of each routing rule, keyed by rule key."
+  value       = { for k, r in aws_cloudwatch_event_rule.this : k => r.event_pattern }
+}

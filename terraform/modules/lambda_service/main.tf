@@ -1,0 +1,110 @@
+# One Lambda service: function from the build manifest's zip, its own role and least-privilege inline policy,
+# its log group (KMS, retention), X-Ray active tracing and an SQS dead-letter queue for async invocations.
+
+locals {
+  log_group_name = "/aws/lambda/${var.function_name}"
+
+  module_statements = [
+    {
+      sid       = "WriteOwnLogGroup"
+      actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+      resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
+    },
+    {
+      sid       = "SendFailedAsyncInvocationsToDlq"
+      actions   = ["sqs:SendMessage"]
+      resources = [aws_sqs_queue.dlq.arn]
+    },
+    {
+      # The function's environment variables are encrypted with the environment's customer-managed key.
+      sid       = "DecryptOwnEnvironment"
+      actions   = ["kms:Decrypt"]
+      resources = [var.kms_key_arn]
+    },
+    {
+      # X-Ray APIs support no resource-level permissions: Resource must be "*" (documented exception, guarded by
+      # terraform/tests/root.tftest.hcl).
+      sid       = "XRayTracing"
+      actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"]
+      resources = ["*"]
+    },
+  ]
+}
+
+resource "aws_iam_role" "this" {
+  name        = var.function_name
+  description = "Execution role of the ${var.function_name} Lambda function"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "lambda.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "this" {
+  name = "${var.function_name}-least-privilege"
+  role = aws_iam_role.this.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      for s in concat(var.policy_statements, local.module_statements) : {
+        Sid      = replace(s.sid, "/[^A-Za-z0-9]/", "")
+        Effect   = "Allow"
+        Action   = s.actions
+        Resource = s.resources
+      }
+    ]
+  })
+}
+
+resource "aws_cloudwatch_log_group" "this" {
+  #checkov:skip=CKV_AWS_338:Retention is a per-environment cost decision (log_retention_days in envs/<env>.tfvars); one year is not required for these application logs.
+  name              = local.log_group_name
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_sqs_queue" "dlq" {
+  name                      = "${var.function_name}-dlq"
+  message_retention_seconds = var.dlq_message_retention_seconds
+  sqs_managed_sse_enabled   = true
+  tags                      = var.tags
+}
+
+resource "aws_lambda_function" "this" {
+  #checkov:skip=CKV_AWS_117:The functions only call regional AWS APIs (DynamoDB, EventBridge, S3); no VPC resources to reach, and a VPC would add NAT cost and cold-start latency.
+  #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile; the zip's integrity is pinned by source_code_hash from the build manifest.
+  function_name    = var.function_name
+  description      = "orderflow service ${var.function_name}"
+  role             = aws_iam_role.this.arn
+  handler          = var.handler
+  runtime          = var.runtime
+  filename         = var.zip_path
+  source_code_hash = var.source_code_hash
+  timeout          = var.timeout
+  memory_size      = var.memory_size
+  kms_key_arn      = var.kms_key_arn
+
+  reserved_concurrent_executions = var.reserved_concurrency
+
+  environment {
+    variables = var.environment
+  }
+
+  tracing_config {
+    mode = var.tracing_mode
+  }
+
+  dead_letter_config {
+    target_arn = aws_sqs_queue.dlq.arn
+  }
+
+  tags = var.tags
+
+  depends_on = [aws_iam_role_policy.this, aws_cloudwatch_log_group.this]
+}

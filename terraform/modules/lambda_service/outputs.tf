@@ -1,0 +1,64 @@
+output "function_name" {
+  description = "Function name."
+  value       = aws_lambda_function.this.function_name
+}
+
+output "function_arn" {
+  description = "Unqualified function ARN."
+  value       = aws_lambda_function.this.arn
+}
+
+output "invoke_arn" {
+  description = "Invoke ARN for API Gateway integrations."
+  value       = aws_lambda_function.this.invoke_arn
+}
+
+output "role_arn" {
+  description = "Execution role ARN."
+  value       = aws_iam_role.this.arn
+}
+
+output "role_name" {
+  description = "Execution role name."
+  value       = aws_iam_role.this.name
+}
+
+output "log_group_name" {
+  description = "CloudWatch log group of the function."
+  value       = aws_cloudwatch_log_group.this.name
+}
+
+output "dlq_arn" {
+  description = "ARN of the dead-letter queue for failed asynchronous invocations."
+  value       = aws_sqs_queue.dlq.arn
+}
+
+output "dlq_url" {
+  description = "URL of the dead-letter queue."
+  value       = aws_sqs_queue.dlq.url
+}
+
+output "dlq_name" {
+  description = "Name of the dead-letter queue."
+  value       = aws_sqs_queue.dlq.name
+}
+
+output "policy_json" {
+  description = "The function role's inline policy document (JSON), for audits and tests."
+  value       = aws_iam_role_policy.this.policy
+}
+
+output "tracing_mode" {
+  description = "X-Ray tracing mode of the function."
+  value       = aws_lambda_function.this.tracing_config[0].mode
+}
+
+output "dead_letter_target_arn" {
+  description = "Dead-letter target configured on the function (the module's DLQ)."
+  value       = aws_lambda_function.this.dead_letter_config[0].target_arn
+}
+
+output "log_retention_days" {
+  description = "Retention of the function's log group in days."
+  value       = aws_cloudwatch_log_group.this.retention_in_days
+}

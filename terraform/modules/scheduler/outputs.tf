@@ -1,0 +1,34 @@
+output "schedule_name" {
+  description = "Name of the sweep schedule."
+  value       = aws_scheduler_schedule.sweep.name
+}
+
+output "schedule_arn" {
+  description = "ARN of the sweep schedule."
+  value       = aws_scheduler_schedule.sweep.arn
+}
+
+output "role_arn" {
+  description = "Role the scheduler assumes."
+  value       = aws_iam_role.this.arn
+}
+
+output "dlq_url" {
+  description = "URL of the schedule's dead-letter queue."
+  value       = aws_sqs_queue.dlq.url
+}
+
+output "dlq_arn" {
+  description = "ARN of the schedule's dead-letter queue."
+  value       = aws_sqs_queue.dlq.arn
+}
+
+output "dlq_name" {
+  description = "Name of the schedule's dead-letter queue."
+  value       = aws_sqs_queue.dlq.name
+}
+
+output "policy_json" {
+  description = "The scheduler role's inline policy document (JSON), for audits and tests."
+  value       = aws_iam_role_policy.this.policy
+}

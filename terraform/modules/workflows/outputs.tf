@@ -1,0 +1,39 @@
+output "state_machine_arns" {
+  description = "State machine ARNs keyed by workflow name."
+  value       = { for wf, sm in aws_sfn_state_machine.this : wf => sm.arn }
+}
+
+output "state_machine_names" {
+  description = "State machine names keyed by workflow name."
+  value       = { for wf, sm in aws_sfn_state_machine.this : wf => sm.name }
+}
+
+output "role_arns" {
+  description = "Execution role ARNs keyed by workflow name."
+  value       = { for wf, r in aws_iam_role.this : wf => r.arn }
+}
+
+output "log_group_names" {
+  description = "Execution log groups keyed by workflow name."
+  value       = { for wf, lg in aws_cloudwatch_log_group.this : wf => lg.name }
+}
+
+output "invoked_services" {
+  description = "Services whose functions each workflow's role may invoke (found in the rendered definition)."
+  value       = local.invoked_services
+}
+
+output "policy_json" {
+  description = "Each state machine role's inline policy document (JSON) keyed by workflow name, for audits and tests."
+  value       = { for wf, p in aws_iam_role_policy.this : wf => p.policy }
+}
+
+output "log_retention_days" {
+  description = "Retention in days of each state machine's log group, keyed by workflow name."
+  value       = { for wf, lg in aws_cloudwatch_log_group.this : wf => lg.retention_in_days }
+}
+
+output "tracing_enabled" {
+  description = "Whether each state machine has X-Ray tracing enabled, keyed by workflow name."
+  value       = { for wf, sm in aws_sfn_state_machine.this : wf => length(sm.tracing_configuration) > 0 && try(sm.tracing_configuration[0].enabled, false) }
+}

@@ -1,0 +1,99 @@
+output "api_url" {
+  description = "Base URL of the order API, no trailing slash (`<aws_endpoint_url>/_aws/execute-api/<id>` on the emulator)."
+  value       = module.api.api_url
+}
+
+output "event_bus_name" {
+  description = "Name of the custom event bus."
+  value       = module.event_bus.bus_name
+}
+
+output "event_bus_arn" {
+  description = "ARN of the custom event bus."
+  value       = module.event_bus.bus_arn
+}
+
+output "archive_name" {
+  description = "Name of the archive of every bus event (replay source)."
+  value       = module.event_bus.archive_name
+}
+
+output "archive_arn" {
+  description = "ARN of the event archive."
+  value       = module.event_bus.archive_arn
+}
+
+output "orders_table_name" {
+  description = "Orders table."
+  value       = module.data.table_names["orders"]
+}
+
+output "inventory_table_name" {
+  description = "Inventory table."
+  value       = module.data.table_names["inventory"]
+}
+
+output "reservations_table_name" {
+  description = "Reservations table."
+  value       = module.data.table_names["reservations"]
+}
+
+output "payments_table_name" {
+  description = "Payments table."
+  value       = module.data.table_names["payments"]
+}
+
+output "idempotency_table_name" {
+  description = "Idempotency table (Powertools; TTL attribute `expiration`)."
+  value       = module.data.table_names["idempotency"]
+}
+
+output "circuit_breaker_table_name" {
+  description = "Circuit-breaker table."
+  value       = module.data.table_names["circuit-breaker"]
+}
+
+output "state_machine_arn" {
+  description = "ARN of the order-processing state machine."
+  value       = module.workflows.state_machine_arns["order-processing"]
+}
+
+output "state_machine_arns" {
+  description = "State machine ARNs keyed by workflow name."
+  value       = module.workflows.state_machine_arns
+}
+
+output "function_names" {
+  description = "Lambda function names keyed by service."
+  value       = { for s, m in module.services : s => m.function_name }
+}
+
+output "dlq_urls" {
+  description = "Dead-letter queue URLs: `lambda-<service>` (async invocations), `events-<rule>` (rule targets), `scheduler-stale-order-sweep`."
+  value       = local.dlq_urls
+}
+
+output "notifications_bucket" {
+  description = "Notifications bucket name."
+  value       = module.notifications_bucket.bucket_name
+}
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard name."
+  value       = module.monitoring.dashboard_name
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic the alarms notify."
+  value       = module.monitoring.alarm_topic_arn
+}
+
+output "region" {
+  description = "Region of the stack."
+  value       = var.region
+}
+
+output "aws_endpoint_url" {
+  description = "Emulator endpoint the stack was deployed to (null on AWS)."
+  value       = var.aws_endpoint_url
+}

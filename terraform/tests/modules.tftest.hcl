@@ -1,0 +1,281 @@
+# Offline tests of single modules (mock AWS provider): resource-level settings the root tests cannot see.
+
+mock_provider "aws" {
+  source = "./tests/mocks"
+}
+
+run "data_tables" {
+  command = apply
+
+  module {
+    source = "./modules/data"
+  }
+
+  variables {
+    name_prefix = "orderflow-test"
+    kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  assert {
+    condition     = toset(keys(aws_dynamodb_table.this)) == toset(["orders", "inventory", "reservations", "payments", "idempotency", "circuit-breaker"])
+    error_message = "The six contract tables must exist."
+  }
+
+  assert {
+    condition     = alltrue([for t in aws_dynamodb_table.this : t.point_in_time_recovery[0].enabled])
+    error_message = "Every table must have point-in-time recovery."
+  }
+
+  assert {
+    condition = alltrue([
+      for t in aws_dynamodb_table.this :
+      t.server_side_encryption[0].enabled && t.server_side_encryption[0].kms_key_arn == "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    ])
+    error_message = "Every table must be encrypted with the customer-managed key."
+  }
+
+  assert {
+    condition     = alltrue([for t in aws_dynamodb_table.this : t.billing_mode == "PAY_PER_REQUEST"])
+    error_message = "Every table must be on-demand."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.this["orders"].hash_key == "orderId" && aws_dynamodb_table.this["orders"].range_key == "customerId"
+    error_message = "orders: orderId HASH, customerId RANGE."
+  }
+
+  assert {
+    condition = {
+      for g in aws_dynamodb_table.this["orders"].global_secondary_index : g.name => [g.hash_key, g.range_key, g.projection_type]
+      } == {
+      "CustomerId-Index" = ["customerId", "createdAt", "ALL"]
+      "Status-Index"     = ["status", "updatedAt", "ALL"]
+    }
+    error_message = "orders needs GSIs CustomerId-Index (customerId/createdAt) and Status-Index (status/updatedAt), projection ALL."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.this["idempotency"].ttl[0].attribute_name == "expiration" && aws_dynamodb_table.this["idempotency"].ttl[0].enabled
+    error_message = "idempotency needs TTL on `expiration`."
+  }
+}
+
+run "notifications_bucket_is_private" {
+  command = apply
+
+  module {
+    source = "./modules/notifications_bucket"
+  }
+
+  variables {
+    bucket_name = "orderflow-test-notifications-123456789012"
+    kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  assert {
+    condition = (
+      aws_s3_bucket_public_access_block.this.block_public_acls &&
+      aws_s3_bucket_public_access_block.this.block_public_policy &&
+      aws_s3_bucket_public_access_block.this.ignore_public_acls &&
+      aws_s3_bucket_public_access_block.this.restrict_public_buckets
+    )
+    error_message = "The bucket's public access block must be all true."
+  }
+
+  assert {
+    condition     = aws_s3_bucket_versioning.this.versioning_configuration[0].status == "Enabled"
+    error_message = "The bucket must be versioned."
+  }
+
+  assert {
+    condition     = one(one(aws_s3_bucket_server_side_encryption_configuration.this.rule[*].apply_server_side_encryption_by_default)).sse_algorithm == "aws:kms"
+    error_message = "The bucket must default to SSE-KMS."
+  }
+
+  assert {
+    condition     = jsondecode(aws_s3_bucket_policy.tls_only.policy).Statement[0].Condition.Bool["aws:SecureTransport"] == "false" && jsondecode(aws_s3_bucket_policy.tls_only.policy).Statement[0].Effect == "Deny"
+    error_message = "The bucket policy must deny requests without TLS."
+  }
+
+  assert {
+    condition     = aws_s3_bucket_ownership_controls.this.rule[0].object_ownership == "BucketOwnerEnforced"
+    error_message = "ACLs must be disabled (BucketOwnerEnforced)."
+  }
+}
+
+run "lambda_service" {
+  command = apply
+
+  module {
+    source = "./modules/lambda_service"
+  }
+
+  variables {
+    function_name      = "orderflow-test-order"
+    handler            = "order.handler.lambda_handler"
+    zip_path           = "./tests/fixtures/build/dist/order.zip"
+    source_code_hash   = "b3JkZXItZmFrZS1oYXNoLWZvci10ZXJyYWZvcm0tdGVzdA=="
+    kms_key_arn        = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    log_retention_days = 14
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.runtime == "python3.12" && aws_lambda_function.this.tracing_config[0].mode == "Active"
+    error_message = "python3.12 with Active tracing."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.dead_letter_config[0].target_arn == aws_sqs_queue.dlq.arn && aws_sqs_queue.dlq.sqs_managed_sse_enabled
+    error_message = "The function needs its own encrypted SQS DLQ."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_log_group.this.name == "/aws/lambda/orderflow-test-order" && aws_cloudwatch_log_group.this.retention_in_days == 14
+    error_message = "Log group /aws/lambda/<name> with retention."
+  }
+}
+
+run "workflows_module" {
+  command = apply
+
+  module {
+    source = "./modules/workflows"
+  }
+
+  variables {
+    name_prefix      = "orderflow-test"
+    workflow_names   = ["order-processing", "payment-processing", "inventory-management"]
+    definitions_dir  = "./tests/fixtures/workflows"
+    function_names   = { order = "orderflow-test-order", payment = "orderflow-test-payment", inventory = "orderflow-test-inventory", notification = "orderflow-test-notification" }
+    function_arns    = { order = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order", payment = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-payment", inventory = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-inventory", notification = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-notification" }
+    orders_table_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-orders"
+    event_bus_arn    = "arn:aws:events:us-east-1:123456789012:event-bus/orderflow-test-bus"
+    kms_key_arn      = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  assert {
+    condition     = alltrue([for wf, lg in aws_cloudwatch_log_group.this : lg.name == "/aws/vendedlogs/states/orderflow-test-${wf}" && lg.retention_in_days == 14])
+    error_message = "Each state machine logs to /aws/vendedlogs/states/<name>, kept 14 days."
+  }
+
+  assert {
+    condition = alltrue([
+      for sm in aws_sfn_state_machine.this :
+      sm.type == "STANDARD" && sm.logging_configuration[0].level == "ALL" && sm.logging_configuration[0].include_execution_data && sm.tracing_configuration[0].enabled
+    ])
+    error_message = "STANDARD state machines with ALL logging, execution data and tracing."
+  }
+}
+
+run "event_bus_module" {
+  command = apply
+
+  override_resource {
+    target = aws_cloudwatch_event_rule.this["order-created"]
+    values = { arn = "arn:aws:events:us-east-1:123456789012:rule/orderflow-test-bus/orderflow-test-order-created" }
+  }
+
+  override_resource {
+    target = aws_cloudwatch_event_rule.this["notifications"]
+    values = { arn = "arn:aws:events:us-east-1:123456789012:rule/orderflow-test-bus/orderflow-test-notifications" }
+  }
+
+  module {
+    source = "./modules/event_bus"
+  }
+
+  variables {
+    name_prefix = "orderflow-test"
+    rules = {
+      order-created = {
+        description   = "test"
+        event_pattern = "{\"source\":[\"order.service\"]}"
+        target_type   = "state_machine"
+      }
+      notifications = {
+        description   = "test"
+        event_pattern = "{\"source\":[\"payment.service\"]}"
+        target_type   = "lambda"
+      }
+    }
+    targets = {
+      order-created = { arn = "arn:aws:states:us-east-1:123456789012:stateMachine:orderflow-test-order-processing" }
+      notifications = {
+        arn           = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-notification"
+        function_name = "orderflow-test-notification"
+      }
+    }
+  }
+
+  assert {
+    condition = alltrue([
+      for k, t in aws_cloudwatch_event_target.this :
+      length(t.retry_policy) == 1 && t.dead_letter_config[0].arn == aws_sqs_queue.dlq[k].arn
+    ])
+    error_message = "Every target needs a retry policy and its own DLQ."
+  }
+
+  assert {
+    condition = alltrue([
+      for k, q in aws_sqs_queue.dlq :
+      jsondecode(q.policy).Statement[0].Principal.Service == "events.amazonaws.com" &&
+      jsondecode(q.policy).Statement[0].Resource == "arn:aws:sqs:us-east-1:123456789012:orderflow-test-${k}-dlq" &&
+      jsondecode(q.policy).Statement[0].Condition.ArnEquals["aws:SourceArn"] == "arn:aws:events:us-east-1:123456789012:rule/orderflow-test-bus/orderflow-test-${k}" &&
+      q.sqs_managed_sse_enabled
+    ])
+    error_message = "Each DLQ is encrypted and accepts events.amazonaws.com from its own rule only."
+  }
+
+  assert {
+    condition     = aws_lambda_permission.this["notifications"].source_arn == aws_cloudwatch_event_rule.this["notifications"].arn && aws_lambda_permission.this["notifications"].principal == "events.amazonaws.com"
+    error_message = "The Lambda permission must be scoped to the rule ARN."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_target.this["order-created"].role_arn == aws_iam_role.start_workflows[0].arn && aws_cloudwatch_event_target.this["notifications"].role_arn == null
+    error_message = "State machine targets use the start-workflows role; Lambda targets use a resource policy."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_archive.this.event_source_arn == aws_cloudwatch_event_bus.this.arn && aws_cloudwatch_event_archive.this.event_pattern == null
+    error_message = "The archive must keep every event of the bus."
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_event_rule.replication) == 0 && length(aws_iam_role.replication) == 0
+    error_message = "Cross-region replication is off by default."
+  }
+}
+
+run "event_bus_replication" {
+  command = apply
+
+  override_resource {
+    target = aws_cloudwatch_event_rule.replication["replicate"]
+    values = { arn = "arn:aws:events:us-east-1:123456789012:rule/orderflow-test-bus/orderflow-test-replicate" }
+  }
+
+  module {
+    source = "./modules/event_bus"
+  }
+
+  variables {
+    name_prefix = "orderflow-test"
+    rules       = {}
+    targets     = {}
+    replication = {
+      enabled        = true
+      target_bus_arn = "arn:aws:events:eu-central-1:123456789012:event-bus/orderflow-test-replica"
+    }
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_target.replication["replicate"].arn == "arn:aws:events:eu-central-1:123456789012:event-bus/orderflow-test-replica"
+    error_message = "Replication targets the second-region bus."
+  }
+
+  assert {
+    condition     = jsondecode(aws_iam_role_policy.replication[0].policy).Statement[0].Resource == ["arn:aws:events:eu-central-1:123456789012:event-bus/orderflow-test-replica"]
+    error_message = "The replication role may put events on the replica bus only."
+  }
+}
