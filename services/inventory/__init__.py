@@ -1,0 +1,1 @@
+"""Inventory service: all-or-nothing reservations, releases and idempotent restocks."""

@@ -1,0 +1,1 @@
+"""Notification service: renders customer messages and stores them once in S3."""

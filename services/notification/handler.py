@@ -1,0 +1,35 @@
+"""Notification Lambda entry point (`notification.handler.lambda_handler`). Thin: observability + dispatch.
+
+- workflow `{"action":"notify","type":...,"order":{...},"details":{...}}`
+  -> `{"status":"SENT"|"DUPLICATE","key":"notifications/<orderId>/<type>.json"}`
+- EventBridge event (Payment Processed/Failed/Refunded, Order Cancellation Requested, Order Completed)
+  -> `notifications/<orderId>/events/<detail.eventId>.json`; other detail-types -> `{"status":"IGNORED"}`
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from notification import service
+from shared.errors import UnsupportedEvent
+from shared.observability import WORKFLOW_CORRELATION_PATH
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context(correlation_id_path=WORKFLOW_CORRELATION_PATH, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if not isinstance(event, dict):
+        raise UnsupportedEvent("event must be a JSON object")
+    if event.get("action") == "notify":
+        return service.notify_workflow(event)
+    if "detail-type" in event:
+        return service.notify_event(event)
+    raise UnsupportedEvent(f"unsupported notification event (action={event.get('action')!r})")

@@ -1,0 +1,1 @@
+"""Order service: HTTP API, direct create invoke and the stale-order query."""

@@ -1,0 +1,247 @@
+"""HTTP API (API Gateway HTTP API, payload format 2.0) routed with Powertools APIGatewayHttpResolver.
+
+Every error body is `{"message": str, "field": str|null}`; amounts in responses are JSON numbers.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
+
+from order import service, validation
+from shared import aws, jsonutil, observability
+from shared.config import config
+from shared.errors import OrderNotFound, OrderValidationError, RetryableError
+from shared.models import is_valid_id
+
+logger = Logger(child=True)
+app = APIGatewayHttpResolver()
+
+IDEMPOTENCY_KEY_PREFIX = "orderflow-order-create"
+IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+# path pattern -> allowed methods (used to answer 405 instead of 404)
+KNOWN_ROUTES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
+    (re.compile(r"/orders"), ("POST",)),
+    (re.compile(r"/orders/[^/]+"), ("GET", "DELETE")),
+    (re.compile(r"/customers/[^/]+/orders"), ("GET",)),
+]
+
+
+class ApiError(Exception):
+    def __init__(self, status_code: int, message: str, field: str | None = None, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+        self.field = field
+        self.headers = headers or {}
+
+
+def json_response(status_code: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        status_code=status_code,
+        content_type="application/json",
+        body=jsonutil.dumps(body),
+        headers=headers,
+    )
+
+
+def error_response(status_code: int, message: str, field: str | None = None,
+                   headers: dict[str, str] | None = None) -> Response:
+    return json_response(status_code, {"message": message, "field": field}, headers)
+
+
+# ---------------------------------------------------------------------------------------------
+# idempotency (Powertools, DynamoDB persistence on IDEMPOTENCY_TABLE: key `id`, TTL `expiration`)
+# ---------------------------------------------------------------------------------------------
+def _idempotency() -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
+    table_name = config.idempotency_table
+
+    def factory() -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
+        store = DynamoDBPersistenceLayer(
+            table_name=table_name,
+            key_attr="id",
+            expiry_attr="expiration",
+            boto3_client=aws.dynamodb_client(),
+        )
+        cfg = IdempotencyConfig(
+            event_key_jmespath="idempotencyKey",
+            payload_validation_jmespath="body",
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
+        )
+        return store, cfg
+
+    return aws.cached(f"idempotency:{table_name}", factory)
+
+
+def create_with_idempotency_key(key: str, request: validation.CreateOrderRequest) -> dict[str, Any]:
+    """Same key + same canonical body -> the first response (one order); same key + other body -> 409."""
+    store, cfg = _idempotency()
+    if app.lambda_context is not None:
+        cfg.register_lambda_context(app.lambda_context)
+
+    @idempotent_function(
+        data_keyword_argument="request_data",
+        persistence_store=store,
+        config=cfg,
+        key_prefix=IDEMPOTENCY_KEY_PREFIX,
+    )
+    def _create(request_data: dict[str, Any]) -> dict[str, Any]:
+        return service.create_order(request)
+
+    return _create(request_data={"idempotencyKey": key, "body": request.canonical})
+
+
+# ---------------------------------------------------------------------------------------------
+# routes
+# ---------------------------------------------------------------------------------------------
+@app.post("/orders")
+def post_order() -> Response:
+    event = app.current_event
+    request = validation.validate_http_request(event.headers, event.body, bool(event.is_base64_encoded))
+    key = validation.idempotency_key(event.headers)
+    result = create_with_idempotency_key(key, request) if key else service.create_order(request)
+    observability.bind_order(result["orderId"])
+    return json_response(201, result)
+
+
+@app.get("/orders/<order_id>")
+def get_order(order_id: str) -> Response:
+    observability.bind_order(order_id)
+    return json_response(200, service.to_api(service.get_order(order_id)))
+
+
+@app.delete("/orders/<order_id>")
+def delete_order(order_id: str) -> Response:
+    observability.bind_order(order_id)
+    return json_response(202, service.cancel_order(order_id))
+
+
+def _page_size(params: dict[str, str]) -> int:
+    raw = params.get("limit")
+    if raw is None:
+        return DEFAULT_PAGE_SIZE
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise ApiError(400, f"limit must be an integer between 1 and {MAX_PAGE_SIZE}", "queryStringParameters.limit")
+    return int(raw)
+
+
+def encode_token(last_key: dict[str, Any] | None) -> str | None:
+    if not last_key:
+        return None
+    return base64.urlsafe_b64encode(jsonutil.dumps(last_key).encode()).decode().rstrip("=")
+
+
+def decode_token(token: str | None, customer_id: str) -> dict[str, Any] | None:
+    if token is None:
+        return None
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "nextToken is invalid", "queryStringParameters.nextToken") from exc
+    expected = {"orderId", "customerId", "createdAt"}
+    if (
+        not isinstance(key, dict)
+        or set(key) != expected
+        or not all(isinstance(v, str) for v in key.values())
+        or key["customerId"] != customer_id
+    ):
+        raise ApiError(400, "nextToken is invalid", "queryStringParameters.nextToken")
+    return key
+
+
+@app.get("/customers/<customer_id>/orders")
+def list_customer_orders(customer_id: str) -> Response:
+    if not is_valid_id(customer_id):
+        raise ApiError(400, "customerId is invalid", "pathParameters.customerId")
+    params = app.current_event.query_string_parameters or {}
+    limit = _page_size(params)
+    start_key = decode_token(params.get("nextToken"), customer_id)
+    found, last_key = service.list_customer_orders(customer_id, limit, start_key)
+    return json_response(
+        200, {"orders": [service.to_api(o) for o in found], "nextToken": encode_token(last_key)}
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# errors
+# ---------------------------------------------------------------------------------------------
+@app.not_found
+def not_found(_: NotFoundError) -> Response:
+    method = app.current_event.http_method.upper()
+    path = app.current_event.path
+    for pattern, methods in KNOWN_ROUTES:
+        if pattern.fullmatch(path):
+            return error_response(
+                405, f"method {method} not allowed on {path}", None, {"Allow": ", ".join(methods)}
+            )
+    return error_response(404, f"no route for {method} {path}")
+
+
+@app.exception_handler(ApiError)
+def on_api_error(exc: ApiError) -> Response:
+    return error_response(exc.status_code, exc.message, exc.field, exc.headers or None)
+
+
+@app.exception_handler(OrderValidationError)
+def on_validation_error(exc: OrderValidationError) -> Response:
+    logger.info("request rejected", extra={"status": exc.status_code, "field": exc.field, "reason": exc.message})
+    observability.count("OrdersRejected")
+    return error_response(exc.status_code, exc.message, exc.field)
+
+
+@app.exception_handler(OrderNotFound)
+def on_not_found(exc: OrderNotFound) -> Response:
+    return error_response(404, f"order {exc.order_id} not found")
+
+
+@app.exception_handler(service.CancelConflict)
+def on_cancel_conflict(exc: service.CancelConflict) -> Response:
+    return error_response(409, str(exc), "status")
+
+
+@app.exception_handler(IdempotencyValidationError)
+def on_idempotency_mismatch(_: IdempotencyValidationError) -> Response:
+    return error_response(
+        409, "Idempotency-Key was already used with a different request body", "headers.idempotency-key"
+    )
+
+
+@app.exception_handler(IdempotencyAlreadyInProgressError)
+def on_idempotency_in_progress(_: IdempotencyAlreadyInProgressError) -> Response:
+    return error_response(
+        409, "a request with this Idempotency-Key is still in progress", "headers.idempotency-key"
+    )
+
+
+@app.exception_handler([RetryableError, IdempotencyPersistenceLayerError])
+def on_unavailable(exc: Exception) -> Response:
+    logger.warning("dependency unavailable", extra={"error": str(exc), "errorType": type(exc).__name__})
+    return error_response(503, "service temporarily unavailable, please retry", None, {"Retry-After": "1"})
+
+
+@app.exception_handler(Exception)
+def on_unexpected(exc: Exception) -> Response:
+    logger.exception("unhandled error")
+    return error_response(500, "internal error", None)

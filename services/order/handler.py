@@ -1,0 +1,38 @@
+"""Order Lambda entry point (`order.handler.lambda_handler`). Thin: observability + dispatch only.
+
+Event shapes:
+- API Gateway HTTP API (payload 2.0, has `requestContext`) -> order.api routes
+- `{"action": "find_stale", "olderThanMinutes": n|null}` -> `{"orders": [...]}`
+- seed direct invoke `{"customerId", "items", "totalAmount"}` -> plain dict `{"orderId", "status": "PENDING"}`
+  (invalid payload -> Lambda error `OrderValidationError`)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from order import api, service, validation
+from shared.errors import UnsupportedEvent
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if not isinstance(event, dict):
+        raise UnsupportedEvent("event must be a JSON object")
+    if "requestContext" in event:
+        return api.app.resolve(event, context)
+    action = event.get("action")
+    if action == "find_stale":
+        return service.find_stale(event)
+    if action is None and "customerId" in event:
+        return service.create_order(validation.validate_payload(event))
+    raise UnsupportedEvent(f"unsupported order event (action={action!r})")

@@ -1,0 +1,243 @@
+"""Create-order request validation (HTTP and direct invoke).
+
+Order of checks (the first failing one answers): Content-Type (415) -> body size (413) -> JSON syntax (400)
+-> JSON schema via Powertools validation / fastjsonschema (400) -> money precision (400)
+-> duplicate productIds (400) -> totalAmount == sum(quantity * price) (400).
+Every failure raises OrderValidationError(message, field, status_code); `field` is a JSON path into the body
+(`$`, `$.items[2].price`) or `headers.<name>` for header problems.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Mapping
+
+from aws_lambda_powertools.utilities.validation import SchemaValidationError, validate
+
+from shared.errors import OrderValidationError
+from shared.models import CENT, ID_PATTERN
+
+MAX_BODY_BYTES = 32 * 1024
+MAX_ITEMS = 50
+MAX_QUANTITY = 1000
+MAX_PRICE = 1_000_000
+MAX_TOTAL = 100_000_000
+IDEMPOTENCY_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+
+CREATE_ORDER_SCHEMA: dict[str, Any] = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "$id": "https://orderflow/schemas/create-order.json",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["customerId", "items", "totalAmount"],
+    "properties": {
+        "customerId": {"type": "string", "pattern": ID_PATTERN},
+        "items": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_ITEMS,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["productId", "quantity", "price"],
+                "properties": {
+                    "productId": {"type": "string", "pattern": ID_PATTERN},
+                    "quantity": {"type": "integer", "minimum": 1, "maximum": MAX_QUANTITY},
+                    "price": {"type": "number", "minimum": 0, "maximum": MAX_PRICE},
+                },
+            },
+        },
+        "totalAmount": {"type": "number", "minimum": 0, "maximum": MAX_TOTAL},
+    },
+}
+
+
+@dataclass(frozen=True)
+class CreateOrderItem:
+    product_id: str
+    quantity: int
+    price: Decimal
+
+
+@dataclass(frozen=True)
+class CreateOrderRequest:
+    customer_id: str
+    items: tuple[CreateOrderItem, ...]
+    total_amount: Decimal
+
+    @property
+    def canonical(self) -> str:
+        """Canonical JSON of the request (used as the idempotency payload-validation hash input)."""
+        return json.dumps(
+            {
+                "customerId": self.customer_id,
+                "items": [
+                    {"productId": i.product_id, "quantity": i.quantity, "price": str(i.price.quantize(CENT))}
+                    for i in self.items
+                ],
+                "totalAmount": str(self.total_amount.quantize(CENT)),
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+
+
+def _fail(message: str, field: str | None = "$", status: int = 400) -> OrderValidationError:
+    return OrderValidationError(message, field, status)
+
+
+def header(headers: Mapping[str, Any] | None, name: str) -> str | None:
+    """Case-insensitive header lookup (HTTP API v2 lower-cases names, but be liberal)."""
+    if not headers:
+        return None
+    wanted = name.lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            return value if isinstance(value, str) else None
+    return None
+
+
+def check_content_type(headers: Mapping[str, Any] | None) -> None:
+    value = header(headers, "content-type")
+    media_type = (value or "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise _fail("Content-Type must be application/json", "headers.content-type", 415)
+
+
+def decode_body(body: str | None, is_base64: bool) -> bytes:
+    if body is None:
+        return b""
+    if is_base64:
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise _fail("request body is not valid base64") from exc
+    return body.encode("utf-8")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(raw: bytes) -> Any:
+    if len(raw) > MAX_BODY_BYTES:
+        raise _fail(f"request body exceeds {MAX_BODY_BYTES} bytes", "$", 413)
+    if not raw.strip():
+        raise _fail("request body is required")
+    try:
+        return json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise _fail(f"request body is not valid JSON: {exc}") from exc
+
+
+def json_path(parts: list[Any]) -> str:
+    path = "$"
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif isinstance(part, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part):
+            path += f".{part}"
+        else:
+            path += f"[{json.dumps(str(part))}]"
+    return path
+
+
+def _typed_parts(payload: Any, raw_parts: list[Any]) -> list[Any]:
+    """fastjsonschema reports list indexes as strings: walk the payload to tell indexes from keys."""
+    parts: list[Any] = []
+    node = payload
+    for part in raw_parts:
+        if isinstance(node, list):
+            index = int(part)
+            parts.append(index)
+            node = node[index] if 0 <= index < len(node) else None
+        else:
+            parts.append(str(part))
+            node = node.get(str(part)) if isinstance(node, dict) else None
+    return parts
+
+
+def _schema_error(exc: SchemaValidationError, payload: Any) -> OrderValidationError:
+    parts = _typed_parts(payload, list(exc.path or ["data"])[1:])  # paths start with "data"
+    base = json_path(parts)
+    if exc.rule == "required" and isinstance(exc.value, dict):
+        missing = next((name for name in (exc.rule_definition or []) if name not in exc.value), None)
+        if missing is not None:
+            field = json_path([*parts, missing])
+            return _fail(f"{field} is required", field)
+    if exc.rule == "additionalProperties" and isinstance(exc.value, dict):
+        allowed = set((exc.definition or {}).get("properties", {}))
+        extra = sorted(k for k in exc.value if k not in allowed)
+        if extra:
+            field = json_path([*parts, extra[0]])
+            return _fail(f"{field} is not an allowed property", field)
+    message = str(exc.validation_message or "invalid value")
+    name = exc.name or "data"
+    if message.startswith(name):
+        message = base + message[len(name) :]
+    return _fail(message, base)
+
+
+def _as_decimal_tree(value: Any) -> Any:
+    """Floats (direct invoke: the Lambda runtime parses JSON numbers as float) -> Decimal via str()."""
+    if isinstance(value, float):
+        # NaN/Infinity are not JSON numbers: keep them as strings so the schema reports "must be number"
+        return Decimal(repr(value)) if math.isfinite(value) else repr(value)
+    if isinstance(value, dict):
+        return {k: _as_decimal_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_decimal_tree(v) for v in value]
+    return value
+
+
+def validate_payload(payload: Any) -> CreateOrderRequest:
+    """Schema + business rules; returns the normalized request."""
+    payload = _as_decimal_tree(payload)
+    try:
+        validate(event=payload, schema=CREATE_ORDER_SCHEMA)
+    except SchemaValidationError as exc:
+        raise _schema_error(exc, payload) from exc
+
+    items: list[CreateOrderItem] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(payload["items"]):
+        price = Decimal(raw["price"])
+        if price != price.quantize(CENT):
+            raise _fail("price must have at most 2 decimal places", f"$.items[{index}].price")
+        product_id = raw["productId"]
+        if product_id in seen:
+            raise _fail(f"duplicate productId {product_id!r}", f"$.items[{index}].productId")
+        seen.add(product_id)
+        items.append(CreateOrderItem(product_id=product_id, quantity=int(raw["quantity"]), price=price))
+
+    total = Decimal(payload["totalAmount"])
+    if total != total.quantize(CENT):
+        raise _fail("totalAmount must have at most 2 decimal places", "$.totalAmount")
+    expected = sum((i.price * i.quantity for i in items), Decimal("0")).quantize(CENT)
+    if total.quantize(CENT) != expected:
+        raise _fail(f"totalAmount must equal the sum of quantity * price ({expected})", "$.totalAmount")
+
+    return CreateOrderRequest(customer_id=payload["customerId"], items=tuple(items), total_amount=total.quantize(CENT))
+
+
+def validate_http_request(headers: Mapping[str, Any] | None, body: str | None, is_base64: bool) -> CreateOrderRequest:
+    check_content_type(headers)
+    return validate_payload(parse_json(decode_body(body, is_base64)))
+
+
+def idempotency_key(headers: Mapping[str, Any] | None) -> str | None:
+    value = header(headers, "idempotency-key")
+    if value is None:
+        return None
+    if not IDEMPOTENCY_KEY_RE.fullmatch(value):
+        raise _fail(
+            "Idempotency-Key must be 1-128 characters [A-Za-z0-9_.:-], starting with a letter or digit",
+            "headers.idempotency-key",
+        )
+    return value

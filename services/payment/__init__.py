@@ -1,0 +1,1 @@
+"""Payment service: simulated gateway, circuit breaker, idempotent charge/refund."""

@@ -1,0 +1,1 @@
+"""Code shared by every orderflow Lambda: config, errors, models, repositories, events, observability."""

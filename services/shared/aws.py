@@ -1,0 +1,59 @@
+"""Lazily created, cached boto3 clients/resources.
+
+boto3 resolves the endpoint itself (AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE>), so no endpoint logic here.
+Clients are created on first use (never at import) so moto can intercept them in tests; tests call
+`reset()` between cases. Clients are thread-safe and shared; resources are cached per thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+_lock = threading.RLock()
+_cache: dict[str, Any] = {}
+_BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=10)
+
+
+def cached(key: str, factory: Any) -> Any:
+    """Process-wide lazily created object (cleared by reset())."""
+    obj = _cache.get(key)
+    if obj is None:
+        with _lock:
+            obj = _cache.get(key)
+            if obj is None:
+                obj = factory()
+                _cache[key] = obj
+    return obj
+
+
+def dynamodb_client() -> Any:
+    return cached("dynamodb", lambda: boto3.client("dynamodb", config=_BOTO_CONFIG))
+
+
+def dynamodb_resource() -> Any:
+    # boto3 resources are not thread-safe: one per thread (a Lambda invocation uses a single thread)
+    ident = threading.get_ident()
+    return cached(f"dynamodb-resource:{ident}", lambda: boto3.resource("dynamodb", config=_BOTO_CONFIG))
+
+
+def table(name: str) -> Any:
+    ident = threading.get_ident()
+    return cached(f"table:{name}:{ident}", lambda: dynamodb_resource().Table(name))
+
+
+def events_client() -> Any:
+    return cached("events", lambda: boto3.client("events", config=_BOTO_CONFIG))
+
+
+def s3_client() -> Any:
+    return cached("s3", lambda: boto3.client("s3", config=_BOTO_CONFIG))
+
+
+def reset() -> None:
+    """Forget every cached client (tests)."""
+    with _lock:
+        _cache.clear()

@@ -1,0 +1,131 @@
+"""Builders shared by the unit tests."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import boto3
+
+from .conftest import ENV
+
+ORDER_ID = "11111111-2222-4333-8444-555555555555"
+
+
+def http_event(
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    headers: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    content_type: str | None = "application/json",
+    raw_body: str | None = None,
+    base64_body: bool = False,
+) -> dict[str, Any]:
+    """API Gateway HTTP API payload format 2.0 event."""
+    all_headers = {"host": "api.example.com", "user-agent": "pytest"}
+    if content_type is not None:
+        all_headers["content-type"] = content_type
+    all_headers.update({k.lower(): v for k, v in (headers or {}).items()})
+    if raw_body is None and body is not None:
+        raw_body = json.dumps(body)
+    if raw_body is not None and base64_body:
+        raw_body = base64.b64encode(raw_body.encode()).decode()
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
+        "headers": all_headers,
+        "queryStringParameters": query,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api",
+            "domainName": "api.example.com",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
+                     "userAgent": "pytest"},
+            "requestId": f"req-{uuid.uuid4()}",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "01/Jan/2024:00:00:00 +0000",
+            "timeEpoch": 1704067200000,
+        },
+        "body": raw_body,
+        "isBase64Encoded": base64_body,
+    }
+
+
+def order_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "customerId": "customer-1",
+        "items": [
+            {"productId": "prod-1", "quantity": 2, "price": 19.99},
+            {"productId": "prod-2", "quantity": 1, "price": 69.99},
+        ],
+        "totalAmount": 109.97,
+    }
+    body.update(overrides)
+    return body
+
+
+def response_json(response: dict[str, Any]) -> Any:
+    return json.loads(response["body"]) if response.get("body") else None
+
+
+def put_order(
+    status: str = "PAID",
+    *,
+    order_id: str | None = None,
+    customer_id: str = "customer-1",
+    items: list[dict[str, Any]] | None = None,
+    total: str = "109.97",
+    updated_at: str = "2024-01-01T00:00:00.000Z",
+    **extra: Any,
+) -> dict[str, Any]:
+    """Write an order straight into the orders table (test setup for workflow-driven services)."""
+    order_id = order_id or str(uuid.uuid4())
+    item: dict[str, Any] = {
+        "orderId": order_id,
+        "customerId": customer_id,
+        "items": items
+        if items is not None
+        else [
+            {"productId": "prod-1", "quantity": 2, "price": Decimal("19.99")},
+            {"productId": "prod-2", "quantity": 1, "price": Decimal("69.99")},
+        ],
+        "totalAmount": Decimal(total),
+        "status": status,
+        "statusHistory": [{"status": status, "at": updated_at, "reason": "test setup"}],
+        "createdAt": updated_at,
+        "updatedAt": updated_at,
+        "version": 1,
+        **extra,
+    }
+    boto3.resource("dynamodb").Table(ENV["ORDERS_TABLE"]).put_item(Item=item)
+    return item
+
+
+def get_order(order_id: str) -> dict[str, Any] | None:
+    from boto3.dynamodb.conditions import Key
+
+    items = boto3.resource("dynamodb").Table(ENV["ORDERS_TABLE"]).query(
+        KeyConditionExpression=Key("orderId").eq(order_id), ConsistentRead=True
+    )["Items"]
+    return items[0] if items else None
+
+
+def order_input(order: dict[str, Any]) -> dict[str, Any]:
+    """The `order` object a workflow passes to the task Lambdas (as in the Order Created detail)."""
+    return {
+        "orderId": order["orderId"],
+        "customerId": order["customerId"],
+        "items": [
+            {"productId": i["productId"], "quantity": int(i["quantity"]), "price": str(i["price"])}
+            for i in order["items"]
+        ],
+        "totalAmount": str(order["totalAmount"]),
+    }

@@ -1,0 +1,204 @@
+"""Notification Lambda: rendering, S3 keys, exactly-once storage."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError, ParamValidationError
+
+from notification import handler, service, templates
+from shared import aws as shared_aws
+from shared import events
+from shared.errors import InvalidTaskInput, NotificationConflict, UnsupportedEvent
+
+ORDER = {
+    "orderId": "order-123",
+    "customerId": "customer-1",
+    "items": [{"productId": "prod-1", "quantity": 2, "price": "19.99"}, {"productId": "prod-2", "quantity": 1}],
+    "totalAmount": "39.98",
+}
+
+
+def notify(kind, details=None, order=None):
+    return {"action": "notify", "type": kind, "order": order or ORDER, "details": details or {}}
+
+
+def bus_event(detail_type, **detail):
+    base = {"orderId": "order-123", "customerId": "customer-1"}
+    base.update(detail)
+    base.setdefault("eventId", events.event_id(base["orderId"], detail_type))
+    return {
+        "version": "0",
+        "id": "envelope-1",
+        "source": "payment.service",
+        "detail-type": detail_type,
+        "detail": base,
+    }
+
+
+@pytest.mark.parametrize("kind", templates.WORKFLOW_TYPES)
+def test_workflow_notification_is_stored_once(cloud, lambda_context, kind, capsys):
+    result = handler.lambda_handler(notify(kind, {"reason": "CUSTOMER_DECLINED"}), lambda_context)
+
+    key = f"notifications/order-123/{kind}.json"
+    assert result == {"status": "SENT", "key": key}
+    message = cloud.s3_json(key)
+    assert message["orderId"] == "order-123" and message["customerId"] == "customer-1"
+    assert message["type"] == kind and message["source"] == "workflow"
+    assert message["subject"] and "order-123" in message["body"]
+    assert message["details"] == {"reason": "CUSTOMER_DECLINED"}
+    assert '"NotificationsSent":[1.0]' in capsys.readouterr().out
+
+    again = handler.lambda_handler(notify(kind, {"reason": "other"}), lambda_context)
+    assert again == {"status": "DUPLICATE", "key": key}
+    assert cloud.s3_json(key)["details"] == {"reason": "CUSTOMER_DECLINED"}  # not overwritten
+    assert cloud.s3_keys() == [key]
+
+
+def test_rendered_texts():
+    subject, body = templates.render_workflow("order-completed", ORDER, {})
+    assert subject == "Your order order-123 is confirmed"
+    assert "39.98" in body and "2 x prod-1 @ 19.99" in body and "1 x prod-2" in body
+    _, declined = templates.render_workflow("payment-declined", ORDER, {"reason": "AMOUNT_OVER_LIMIT"})
+    assert "AMOUNT_OVER_LIMIT" in declined
+    _, no_total = templates.render_workflow("payment-declined", {"orderId": "o"}, {})
+    assert "n/a" in no_total
+    _, bad_amount = templates.render_event(events.PAYMENT_PROCESSED, {"orderId": "o", "amount": "abc"})
+    assert "n/a" in bad_amount
+
+
+@pytest.mark.parametrize("detail_type", templates.EVENT_TYPES)
+def test_eventbridge_notification_uses_event_id_key(cloud, lambda_context, detail_type):
+    event = bus_event(detail_type, amount="39.98", paymentId="pay-1", reason="why", previousStatus="PAID",
+                      totalAmount="39.98")
+    event_id = event["detail"]["eventId"]
+
+    result = handler.lambda_handler(event, lambda_context)
+
+    key = f"notifications/order-123/events/{event_id}.json"
+    assert result == {"status": "SENT", "key": key}
+    message = cloud.s3_json(key)
+    assert message["type"] == detail_type and message["eventId"] == event_id
+    assert message["source"] == "payment.service" and message["detail"]["orderId"] == "order-123"
+    assert "order-123" in message["subject"]
+    # a redelivery / archive replay (new envelope id, same detail.eventId) writes nothing new
+    replay = dict(event, id="envelope-2")
+    assert handler.lambda_handler(replay, lambda_context) == {"status": "DUPLICATE", "key": key}
+    assert cloud.s3_keys() == [key]
+
+
+def test_event_without_detail_event_id_falls_back_to_envelope_id(cloud, lambda_context):
+    event = bus_event(events.ORDER_COMPLETED, totalAmount="10.00")
+    del event["detail"]["eventId"]
+    result = handler.lambda_handler(event, lambda_context)
+    assert result["key"] == "notifications/order-123/events/envelope-1.json"
+
+
+def test_workflow_style_event_id_is_kept_verbatim(cloud, lambda_context):
+    event = bus_event(events.ORDER_COMPLETED, eventId="order-123:order-completed", totalAmount="1.00")
+    key = handler.lambda_handler(event, lambda_context)["key"]
+    assert key == "notifications/order-123/events/order-123:order-completed.json"
+
+
+@pytest.mark.parametrize("event_id", ["../x", "order-1|Order Completed", "a/b", "x" * 200])
+def test_unsafe_event_ids_become_a_stable_key(cloud, lambda_context, event_id):
+    event = bus_event(events.ORDER_COMPLETED, eventId=event_id, totalAmount="1.00")
+    first = handler.lambda_handler(event, lambda_context)
+    assert first["status"] == "SENT"
+    assert first["key"] == f"notifications/order-123/events/{service.key_part(event_id)}.json"
+    assert "/" not in service.key_part(event_id) and ".." not in first["key"]
+    assert handler.lambda_handler(event, lambda_context)["status"] == "DUPLICATE"
+    assert cloud.s3_json(first["key"])["eventId"] == event_id
+
+
+def test_other_detail_types_are_ignored(cloud, lambda_context):
+    result = handler.lambda_handler(bus_event("Inventory Reserved"), lambda_context)
+    assert result == {"status": "IGNORED", "key": None}
+    assert cloud.s3_keys() == []
+
+
+def test_conditional_put_refused_is_a_duplicate(cloud, monkeypatch):
+    # head_object says "missing" (race): the IfNoneMatch put is what stops the second write
+    monkeypatch.setattr(service, "_exists", lambda bucket, key: False)
+    assert service.notify_workflow(notify("order-failed"))["status"] == "SENT"
+    assert service.notify_workflow(notify("order-failed"))["status"] == "DUPLICATE"
+    assert cloud.s3_keys() == ["notifications/order-123/order-failed.json"]
+
+
+class _S3Proxy:
+    """Wraps the real S3 client; put_object with IfNoneMatch behaves like a given endpoint/SDK."""
+
+    def __init__(self, real, failure):
+        self._real = real
+        self._failure = failure
+        self.puts = []
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def put_object(self, **kwargs):
+        self.puts.append(sorted(kwargs))
+        if "IfNoneMatch" in kwargs:
+            raise self._failure
+        return self._real.put_object(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        ParamValidationError(report="Unknown parameter in input: IfNoneMatch"),
+        ClientError({"Error": {"Code": "NotImplemented"}}, "PutObject"),
+        ClientError({"Error": {"Code": "InvalidArgument"}}, "PutObject"),
+    ],
+)
+def test_endpoint_without_conditional_writes_falls_back_to_head_check(cloud, monkeypatch, failure):
+    proxy = _S3Proxy(shared_aws.s3_client(), failure)
+    monkeypatch.setattr(shared_aws, "s3_client", lambda: proxy)
+    assert service.notify_workflow(notify("order-expired"))["status"] == "SENT"
+    assert len(proxy.puts) == 2 and "IfNoneMatch" not in proxy.puts[1]
+    assert service.notify_workflow(notify("order-expired"))["status"] == "DUPLICATE"  # head check
+    assert len(proxy.puts) == 2
+
+
+def test_conditional_write_conflict_is_retryable(cloud, monkeypatch):
+    proxy = _S3Proxy(shared_aws.s3_client(), ClientError({"Error": {"Code": "ConditionalRequestConflict"}}, "Put"))
+    monkeypatch.setattr(shared_aws, "s3_client", lambda: proxy)
+    with pytest.raises(NotificationConflict):
+        service.notify_workflow(notify("order-expired"))
+
+
+def test_other_s3_errors_propagate(cloud, monkeypatch):
+    proxy = _S3Proxy(shared_aws.s3_client(), ClientError({"Error": {"Code": "AccessDenied"}}, "PutObject"))
+    monkeypatch.setattr(shared_aws, "s3_client", lambda: proxy)
+    with pytest.raises(ClientError):
+        service.notify_workflow(notify("order-expired"))
+
+    class Forbidden:
+        def head_object(self, **_):
+            raise ClientError({"Error": {"Code": "403"}}, "HeadObject")
+
+    monkeypatch.setattr(shared_aws, "s3_client", lambda: Forbidden())
+    with pytest.raises(ClientError):
+        service.notify_workflow(notify("order-expired"))
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"action": "notify", "type": "order-shipped", "order": ORDER},
+        {"action": "notify", "type": "order-completed"},
+        {"action": "notify", "type": "order-completed", "order": {"orderId": "../etc"}},
+        {"detail-type": events.PAYMENT_PROCESSED, "detail": {"orderId": "a/b", "eventId": "e"}},
+        {"detail-type": events.PAYMENT_PROCESSED, "detail": {"orderId": "o1", "eventId": 42}},
+        {"detail-type": events.PAYMENT_PROCESSED, "detail": {"orderId": "o1"}},
+    ],
+)
+def test_invalid_notification_input(cloud, lambda_context, event):
+    with pytest.raises(InvalidTaskInput):
+        handler.lambda_handler(event, lambda_context)
+    assert cloud.s3_keys() == []
+
+
+@pytest.mark.parametrize("event", [{"action": "email"}, {"detail-type": "X", "detail": None}, "text"])
+def test_unsupported_notification_event(cloud, lambda_context, event):
+    with pytest.raises(UnsupportedEvent):
+        handler.lambda_handler(event, lambda_context)

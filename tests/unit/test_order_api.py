@@ -1,0 +1,524 @@
+"""Order Lambda: HTTP routes, idempotency, cancel, direct invoke, find_stale."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+from order import api, handler, service
+from shared import aws as shared_aws
+from shared import clock, events
+from shared.errors import IllegalTransition, InvalidTaskInput, OrderValidationError, UnsupportedEvent
+
+from .helpers import get_order, http_event, order_body, put_order, response_json
+
+
+def post(lambda_context, body=None, **kwargs):
+    return handler.lambda_handler(http_event("POST", "/orders", body, **kwargs), lambda_context)
+
+
+def fail_put_events(monkeypatch, error_code="InternalFailure"):
+    client = shared_aws.events_client()
+    calls = []
+
+    def failing(**kwargs):
+        calls.append(kwargs)
+        return {"FailedEntryCount": 1, "Entries": [{"ErrorCode": error_code, "ErrorMessage": "boom"}]}
+
+    monkeypatch.setattr(client, "put_events", failing)
+    return calls
+
+
+class FixedClock:
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now = self.now + timedelta(**delta)
+
+
+@pytest.fixture
+def fixed_clock(monkeypatch):
+    fake = FixedClock(datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc))
+    monkeypatch.setattr(clock, "utc_now", fake)
+    return fake
+
+
+# ---------------------------------------------------------------------------------------------
+# POST /orders
+# ---------------------------------------------------------------------------------------------
+def test_create_order_writes_pending_order_and_publishes_order_created(cloud, lambda_context, capsys):
+    response = post(lambda_context, order_body())
+
+    assert response["statusCode"] == 201
+    assert response["headers"]["Content-Type"] == "application/json"
+    body = response_json(response)
+    assert set(body) == {"orderId", "status"} and body["status"] == "PENDING"
+    uuid.UUID(body["orderId"])
+
+    [stored] = cloud.items("ORDERS_TABLE")
+    assert stored["orderId"] == body["orderId"]
+    assert stored["customerId"] == "customer-1"
+    assert stored["totalAmount"] == Decimal("109.97")
+    assert stored["items"][0] == {"productId": "prod-1", "quantity": Decimal(2), "price": Decimal("19.99")}
+    assert stored["status"] == "PENDING"
+    assert [h["status"] for h in stored["statusHistory"]] == ["PENDING"]
+    assert stored["createdAt"] == stored["updatedAt"] and stored["createdAt"].endswith("Z")
+    assert stored["version"] == 1
+
+    [event] = cloud.events()
+    assert event["source"] == "order.service"
+    assert event["detail-type"] == "Order Created"
+    detail = event["detail"]
+    assert detail["eventId"] == events.event_id(body["orderId"], "Order Created")
+    assert detail["orderId"] == body["orderId"]
+    assert detail["customerId"] == "customer-1"
+    assert detail["totalAmount"] == "109.97"
+    assert detail["items"] == [
+        {"productId": "prod-1", "quantity": 2, "price": "19.99"},
+        {"productId": "prod-2", "quantity": 1, "price": "69.99"},
+    ]
+    assert detail["createdAt"] == stored["createdAt"]
+    assert '"OrdersCreated":[1.0]' in capsys.readouterr().out
+
+
+def test_create_order_rolls_back_when_put_events_reports_failed_entries(cloud, lambda_context, monkeypatch):
+    calls = fail_put_events(monkeypatch)
+
+    response = post(lambda_context, order_body())
+
+    assert response["statusCode"] == 503
+    assert response["headers"]["Retry-After"] == "1"
+    assert response_json(response) == {"message": "service temporarily unavailable, please retry", "field": None}
+    assert len(calls) == 1
+    assert cloud.items("ORDERS_TABLE") == []  # deleted again: no orphan
+
+
+def test_create_order_still_503_when_rollback_fails(cloud, lambda_context, monkeypatch):
+    fail_put_events(monkeypatch)
+
+    def broken(*_a, **_k):
+        raise RuntimeError("dynamodb down")
+
+    monkeypatch.setattr(service.orders, "delete_unpublished", broken)
+    assert post(lambda_context, order_body())["statusCode"] == 503
+    # the PENDING order stays for the stale sweep to expire
+    assert [o["status"] for o in cloud.items("ORDERS_TABLE")] == ["PENDING"]
+
+
+def test_rollback_does_not_delete_an_order_that_already_moved_on(cloud):
+    order = put_order("PAID")
+    assert service.orders.delete_unpublished(order["orderId"], order["customerId"]) is False
+    assert get_order(order["orderId"])["status"] == "PAID"
+
+
+def test_put_events_api_error_is_retryable_503(cloud, lambda_context, monkeypatch):
+    monkeypatch.setenv("EVENT_BUS_NAME", "no-such-bus")
+    assert post(lambda_context, order_body())["statusCode"] == 503
+    assert cloud.items("ORDERS_TABLE") == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Idempotency-Key
+# ---------------------------------------------------------------------------------------------
+def test_same_idempotency_key_and_body_returns_same_response_and_one_order(cloud, lambda_context):
+    headers = {"Idempotency-Key": "key-123"}
+    first = post(lambda_context, order_body(), headers=headers)
+    # same JSON, different formatting/key order -> same canonical body
+    reordered = '{"totalAmount": 109.970, "items": [{"price": 19.99, "quantity": 2, "productId": "prod-1"},' \
+                ' {"productId": "prod-2", "quantity": 1, "price": 69.99}], "customerId": "customer-1"}'
+    second = post(lambda_context, raw_body=reordered, headers=headers)
+
+    assert first["statusCode"] == second["statusCode"] == 201
+    assert response_json(first) == response_json(second)
+    assert len(cloud.items("ORDERS_TABLE")) == 1
+    assert len(cloud.events("Order Created")) == 1
+    [record] = cloud.items("IDEMPOTENCY_TABLE")
+    assert record["id"].startswith("orderflow-order-create#")
+    assert record["status"] == "COMPLETED" and "expiration" in record
+
+
+def test_same_idempotency_key_different_body_is_409(cloud, lambda_context):
+    headers = {"Idempotency-Key": "key-123"}
+    assert post(lambda_context, order_body(), headers=headers)["statusCode"] == 201
+    other = order_body(customerId="customer-2")
+
+    response = post(lambda_context, other, headers=headers)
+
+    assert response["statusCode"] == 409
+    assert response_json(response)["field"] == "headers.idempotency-key"
+    assert len(cloud.items("ORDERS_TABLE")) == 1
+    assert len(cloud.events()) == 1
+
+
+def test_different_idempotency_keys_create_different_orders(cloud, lambda_context):
+    a = post(lambda_context, order_body(), headers={"Idempotency-Key": "a"})
+    b = post(lambda_context, order_body(), headers={"Idempotency-Key": "b"})
+    assert response_json(a)["orderId"] != response_json(b)["orderId"]
+    assert len(cloud.items("ORDERS_TABLE")) == 2
+
+
+def test_failed_create_with_key_can_be_retried_with_the_same_key(cloud, lambda_context, monkeypatch):
+    headers = {"Idempotency-Key": "retry-me"}
+    client = shared_aws.events_client()
+    real = client.put_events
+    fail_put_events(monkeypatch)
+    assert post(lambda_context, order_body(), headers=headers)["statusCode"] == 503
+    assert cloud.items("IDEMPOTENCY_TABLE") == []  # Powertools deleted the in-progress record
+    monkeypatch.setattr(client, "put_events", real)
+
+    response = post(lambda_context, order_body(), headers=headers)
+    assert response["statusCode"] == 201
+    assert len(cloud.items("ORDERS_TABLE")) == 1
+
+
+def test_idempotency_in_progress_is_409(cloud, lambda_context, monkeypatch):
+    def in_progress(*_a, **_k):
+        raise IdempotencyAlreadyInProgressError("busy")
+
+    monkeypatch.setattr(api, "create_with_idempotency_key", in_progress)
+    response = post(lambda_context, order_body(), headers={"Idempotency-Key": "k"})
+    assert response["statusCode"] == 409
+    assert "in progress" in response_json(response)["message"]
+
+
+# ---------------------------------------------------------------------------------------------
+# GET /orders/{orderId}
+# ---------------------------------------------------------------------------------------------
+def test_get_order_returns_order_with_numbers_and_history(cloud, lambda_context):
+    order_id = response_json(post(lambda_context, order_body()))["orderId"]
+
+    response = handler.lambda_handler(http_event("GET", f"/orders/{order_id}", content_type=None), lambda_context)
+
+    assert response["statusCode"] == 200
+    body = response_json(response)
+    assert body["orderId"] == order_id
+    assert body["status"] == "PENDING"
+    assert body["totalAmount"] == 109.97
+    assert body["items"][0] == {"productId": "prod-1", "quantity": 2, "price": 19.99}
+    assert body["statusHistory"][0]["status"] == "PENDING"
+    assert body["version"] == 1
+    assert "paymentId" not in body
+
+
+def test_get_order_includes_payment_id_and_short_items_when_present(cloud, lambda_context):
+    order = put_order("INVENTORY_UNAVAILABLE", paymentId="pay-1",
+                      shortItems=[{"productId": "prod-1", "requested": 2, "available": 1}])
+    body = response_json(handler.lambda_handler(http_event("GET", f"/orders/{order['orderId']}"), lambda_context))
+    assert body["paymentId"] == "pay-1"
+    assert body["shortItems"] == [{"productId": "prod-1", "requested": 2, "available": 1}]
+
+
+def test_get_unknown_order_is_404(cloud, lambda_context):
+    response = handler.lambda_handler(http_event("GET", "/orders/does-not-exist"), lambda_context)
+    assert response["statusCode"] == 404
+    assert response_json(response) == {"message": "order does-not-exist not found", "field": None}
+
+
+# ---------------------------------------------------------------------------------------------
+# GET /customers/{customerId}/orders
+# ---------------------------------------------------------------------------------------------
+def test_list_customer_orders_newest_first_with_pagination(cloud, lambda_context, fixed_clock):
+    ids = []
+    for _ in range(3):
+        ids.append(response_json(post(lambda_context, order_body()))["orderId"])
+        fixed_clock.advance(minutes=1)
+    post(lambda_context, order_body(customerId="someone-else"))
+
+    first = handler.lambda_handler(
+        http_event("GET", "/customers/customer-1/orders", query={"limit": "2"}), lambda_context
+    )
+    page1 = response_json(first)
+    assert first["statusCode"] == 200
+    assert [o["orderId"] for o in page1["orders"]] == [ids[2], ids[1]]
+    assert page1["nextToken"]
+
+    second = handler.lambda_handler(
+        http_event("GET", "/customers/customer-1/orders", query={"limit": "2", "nextToken": page1["nextToken"]}),
+        lambda_context,
+    )
+    page2 = response_json(second)
+    assert [o["orderId"] for o in page2["orders"]] == [ids[0]]
+    assert page2["nextToken"] is None
+
+
+def test_list_customer_orders_default_limit_and_empty(cloud, lambda_context):
+    body = response_json(handler.lambda_handler(http_event("GET", "/customers/nobody/orders"), lambda_context))
+    assert body == {"orders": [], "nextToken": None}
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"limit": "0"}, "queryStringParameters.limit"),
+        ({"limit": "101"}, "queryStringParameters.limit"),
+        ({"limit": "ten"}, "queryStringParameters.limit"),
+        ({"nextToken": "!!!"}, "queryStringParameters.nextToken"),
+        ({"nextToken": "e30"}, "queryStringParameters.nextToken"),  # "{}"
+        ({"nextToken": api.encode_token({"orderId": "o", "customerId": "other", "createdAt": "x"})},
+         "queryStringParameters.nextToken"),
+    ],
+)
+def test_list_customer_orders_bad_query(cloud, lambda_context, query, field):
+    response = handler.lambda_handler(http_event("GET", "/customers/customer-1/orders", query=query), lambda_context)
+    assert response["statusCode"] == 400
+    assert response_json(response)["field"] == field
+
+
+def test_list_customer_orders_bad_customer_id(cloud, lambda_context):
+    response = handler.lambda_handler(http_event("GET", "/customers/bad%20id/orders"), lambda_context)
+    assert response["statusCode"] == 400
+    assert response_json(response)["field"] == "pathParameters.customerId"
+
+
+# ---------------------------------------------------------------------------------------------
+# DELETE /orders/{orderId}
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("status", ["PENDING", "PAID", "INVENTORY_RESERVED"])
+def test_cancel_cancellable_order(cloud, lambda_context, status):
+    order = put_order(status)
+
+    response = handler.lambda_handler(http_event("DELETE", f"/orders/{order['orderId']}"), lambda_context)
+
+    assert response["statusCode"] == 202
+    assert response_json(response) == {"orderId": order["orderId"], "status": "CANCELLED"}
+    stored = get_order(order["orderId"])
+    assert stored["status"] == "CANCELLED"
+    assert stored["statusHistory"][-1]["status"] == "CANCELLED"
+    assert stored["statusHistory"][-1]["reason"] == "customer cancel"
+    assert stored["version"] == 2
+    assert "cancelEventPending" not in stored
+    [event] = cloud.events()
+    assert event["source"] == "order.service"
+    assert event["detail-type"] == "Order Cancellation Requested"
+    assert event["detail"] == {
+        "eventId": events.event_id(order["orderId"], "Order Cancellation Requested"),
+        "orderId": order["orderId"],
+        "customerId": "customer-1",
+        "previousStatus": status,
+    }
+
+
+@pytest.mark.parametrize(
+    "status", ["COMPLETED", "PAYMENT_FAILED", "CANCELLED", "EXPIRED", "FAILED", "INVENTORY_UNAVAILABLE", "REFUNDED"]
+)
+def test_cancel_not_cancellable_is_409(cloud, lambda_context, status):
+    order = put_order(status)
+    response = handler.lambda_handler(http_event("DELETE", f"/orders/{order['orderId']}"), lambda_context)
+    assert response["statusCode"] == 409
+    assert status in response_json(response)["message"]
+    assert get_order(order["orderId"])["status"] == status
+    assert cloud.events() == []
+
+
+def test_cancel_twice_is_409_the_second_time(cloud, lambda_context):
+    order = put_order("PENDING")
+    event = http_event("DELETE", f"/orders/{order['orderId']}")
+    assert handler.lambda_handler(event, lambda_context)["statusCode"] == 202
+    assert handler.lambda_handler(event, lambda_context)["statusCode"] == 409
+    assert len(cloud.events()) == 1
+
+
+def test_cancel_unknown_order_is_404(cloud, lambda_context):
+    response = handler.lambda_handler(http_event("DELETE", "/orders/nope"), lambda_context)
+    assert response["statusCode"] == 404
+
+
+def test_cancel_publish_failure_is_503_and_repeat_republishes(cloud, lambda_context, monkeypatch):
+    order = put_order("PAID")
+    event = http_event("DELETE", f"/orders/{order['orderId']}")
+    client = shared_aws.events_client()
+    real = client.put_events
+    fail_put_events(monkeypatch)
+
+    assert handler.lambda_handler(event, lambda_context)["statusCode"] == 503
+    stored = get_order(order["orderId"])
+    assert stored["status"] == "CANCELLED" and stored["cancelEventPending"] is True
+
+    monkeypatch.setattr(client, "put_events", real)
+    response = handler.lambda_handler(event, lambda_context)
+    assert response["statusCode"] == 202
+    [published] = cloud.events()
+    assert published["detail"]["previousStatus"] == "PAID"
+    assert "cancelEventPending" not in get_order(order["orderId"])
+    assert handler.lambda_handler(event, lambda_context)["statusCode"] == 409
+
+
+def test_cancel_retries_when_the_workflow_moves_the_order_meanwhile(cloud, monkeypatch):
+    order = put_order("PENDING")
+    real = service.orders.transition
+    calls = []
+
+    def racing(order_id, customer_id, target, reason, **kwargs):
+        calls.append(kwargs["expected_from"])
+        if len(calls) == 1:  # the payment Lambda got there first
+            real(order_id, customer_id, "PAID", "payment approved")
+        return real(order_id, customer_id, target, reason, **kwargs)
+
+    monkeypatch.setattr(service.orders, "transition", racing)
+    assert service.cancel_order(order["orderId"])["status"] == "CANCELLED"
+    assert calls == [["PENDING"], ["PAID"]]
+    assert cloud.events()[0]["detail"]["previousStatus"] == "PAID"
+
+
+def test_cancel_gives_up_after_repeated_races(cloud, monkeypatch):
+    order = put_order("PENDING")
+
+    def always_racing(order_id, customer_id, target, reason, **kwargs):
+        raise IllegalTransition(order_id, "PAID", target)
+
+    monkeypatch.setattr(service.orders, "transition", always_racing)
+    with pytest.raises(service.CancelConflict):
+        service.cancel_order(order["orderId"])
+
+
+# ---------------------------------------------------------------------------------------------
+# routing errors
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("method", "path", "status", "allow"),
+    [
+        ("GET", "/nope", 404, None),
+        ("GET", "/orders/a/b", 404, None),
+        ("POST", "/orders/", 404, None),
+        ("GET", "/customers/c1/orders/", 404, None),
+        ("PUT", "/orders", 405, "POST"),
+        ("GET", "/orders", 405, "POST"),
+        ("POST", "/orders/abc", 405, "GET, DELETE"),
+        ("PATCH", "/orders/abc", 405, "GET, DELETE"),
+        ("DELETE", "/customers/c1/orders", 405, "GET"),
+    ],
+)
+def test_unknown_route_and_wrong_method(cloud, lambda_context, method, path, status, allow):
+    response = handler.lambda_handler(http_event(method, path), lambda_context)
+    assert response["statusCode"] == status
+    body = response_json(response)
+    assert set(body) == {"message", "field"}
+    if allow:
+        assert response["headers"]["Allow"] == allow
+    assert cloud.items("ORDERS_TABLE") == []
+
+
+def test_post_without_body_is_400(cloud, lambda_context):
+    event = http_event("POST", "/orders")
+    event.pop("body")
+    response = handler.lambda_handler(event, lambda_context)
+    assert response["statusCode"] == 400 and response_json(response)["message"] == "request body is required"
+
+
+def test_header_lookup_without_headers():
+    from order.validation import header
+
+    assert header(None, "content-type") is None
+    assert header({"Content-Type": ["a"]}, "content-type") is None
+
+
+def test_unexpected_error_is_500_json(cloud, lambda_context, monkeypatch):
+    def boom(_order_id):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(service, "get_order", boom)
+    response = handler.lambda_handler(http_event("GET", "/orders/x"), lambda_context)
+    assert response["statusCode"] == 500
+    assert response_json(response) == {"message": "internal error", "field": None}
+
+
+def test_named_stage_prefix_is_stripped(cloud, lambda_context):
+    event = http_event("POST", "/prod/orders", order_body())
+    event["requestContext"]["stage"] = "prod"
+    assert handler.lambda_handler(event, lambda_context)["statusCode"] == 201
+
+
+# ---------------------------------------------------------------------------------------------
+# direct invoke (seed) and unsupported events
+# ---------------------------------------------------------------------------------------------
+def test_direct_invoke_creates_order_and_returns_plain_dict(cloud, lambda_context):
+    result = handler.lambda_handler(order_body(), lambda_context)
+    assert set(result) == {"orderId", "status"} and result["status"] == "PENDING"
+    assert get_order(result["orderId"])["totalAmount"] == Decimal("109.97")
+    assert len(cloud.events("Order Created")) == 1
+
+
+def test_direct_invoke_invalid_payload_raises(cloud, lambda_context):
+    with pytest.raises(OrderValidationError) as info:
+        handler.lambda_handler(order_body(totalAmount=1), lambda_context)
+    assert info.value.field == "$.totalAmount"
+    assert cloud.items("ORDERS_TABLE") == [] and cloud.events() == []
+
+
+@pytest.mark.parametrize("event", [{"action": "explode"}, {"hello": "world"}, ["list"]])
+def test_unsupported_events_raise(cloud, lambda_context, event):
+    with pytest.raises(UnsupportedEvent):
+        handler.lambda_handler(event, lambda_context)
+
+
+# ---------------------------------------------------------------------------------------------
+# find_stale
+# ---------------------------------------------------------------------------------------------
+def test_find_stale_returns_old_non_terminal_orders(cloud, lambda_context, fixed_clock):
+    old = "2024-05-01T11:00:00.000Z"   # 60 minutes before the fixed now
+    fresh = "2024-05-01T11:50:00.000Z"  # 10 minutes before
+    stale_ids = {s: put_order(s, updated_at=old)["orderId"]
+                 for s in ["PENDING", "PAID", "INVENTORY_RESERVED", "INVENTORY_UNAVAILABLE", "REFUNDED"]}
+    for terminal in ["COMPLETED", "PAYMENT_FAILED", "CANCELLED", "EXPIRED", "FAILED"]:
+        put_order(terminal, updated_at=old)
+    put_order("PENDING", updated_at=fresh)
+
+    result = handler.lambda_handler({"action": "find_stale", "olderThanMinutes": None}, lambda_context)
+
+    assert {o["orderId"] for o in result["orders"]} == set(stale_ids.values())
+    first = result["orders"][0]
+    assert first["status"] == "PENDING"
+    assert set(first) == {"orderId", "customerId", "status", "items", "totalAmount"}
+    assert first["totalAmount"] == "109.97"
+    assert first["items"][0] == {"productId": "prod-1", "quantity": 2, "price": "19.99"}
+
+    recent = handler.lambda_handler({"action": "find_stale", "olderThanMinutes": 5}, lambda_context)
+    assert len(recent["orders"]) == 6
+    assert handler.lambda_handler({"action": "find_stale", "olderThanMinutes": 120}, lambda_context) == {"orders": []}
+
+
+def test_find_stale_respects_limit_and_paginates(cloud, fixed_clock, monkeypatch):
+    for _ in range(5):
+        put_order("PENDING", updated_at="2024-01-01T00:00:00.000Z")
+    put_order("PAID", updated_at="2024-01-01T00:00:00.000Z")
+    assert len(service.find_stale({"limit": 3})["orders"]) == 3
+    assert len(service.find_stale({"limit": 5})["orders"]) == 5
+    assert len(service.find_stale({})["orders"]) == 6
+    # force DynamoDB pagination inside one status
+    real_query = service.orders._table.query
+    monkeypatch.setattr(service.orders.__class__, "_table", property(lambda self: _PagedTable(real_query)))
+    assert len(service.find_stale({})["orders"]) == 6
+
+
+class _PagedTable:
+    def __init__(self, query):
+        self._query = query
+
+    def query(self, **kwargs):
+        kwargs["Limit"] = min(kwargs.get("Limit", 2), 2)
+        return self._query(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [{"olderThanMinutes": -1}, {"olderThanMinutes": "10"}, {"olderThanMinutes": True},
+     {"olderThanMinutes": 1.5}, {"limit": 0}, {"limit": 5000}],
+)
+def test_find_stale_rejects_bad_input(cloud, event):
+    with pytest.raises(InvalidTaskInput):
+        service.find_stale(event)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_direct_invoke_rejects_non_finite_numbers(cloud, lambda_context, bad):
+    with pytest.raises(OrderValidationError) as info:
+        handler.lambda_handler(order_body(totalAmount=bad), lambda_context)
+    assert info.value.field == "$.totalAmount" and "must be number" in info.value.message

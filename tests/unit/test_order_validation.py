@@ -1,0 +1,195 @@
+"""POST /orders bad input: status, message, field; nothing written, nothing published."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+
+from order import handler
+from order.validation import CREATE_ORDER_SCHEMA, json_path
+
+from .helpers import http_event, order_body, response_json
+
+
+def _items(n: int) -> list[dict[str, Any]]:
+    return [{"productId": f"p{i}", "quantity": 1, "price": 1} for i in range(n)]
+
+
+def _with_item(index: int = 0, **changes: Any) -> dict[str, Any]:
+    body = order_body()
+    item = dict(body["items"][index])
+    for key, value in changes.items():
+        if value is _DROP:
+            item.pop(key)
+        else:
+            item[key] = value
+    body["items"][index] = item
+    return body
+
+
+def _without(key: str) -> dict[str, Any]:
+    body = order_body()
+    body.pop(key)
+    return body
+
+
+_DROP = object()
+
+# id, event kwargs, expected status, expected field, message fragment
+BAD_REQUESTS: list[tuple[str, dict[str, Any], int, str, str]] = [
+    # --- transport --------------------------------------------------------------------------
+    ("no-content-type", {"body": order_body(), "content_type": None}, 415, "headers.content-type", "Content-Type"),
+    ("text-plain", {"body": order_body(), "content_type": "text/plain"}, 415, "headers.content-type",
+     "application/json"),
+    ("xml", {"body": order_body(), "content_type": "application/xml"}, 415, "headers.content-type", "application/json"),
+    ("json-patch", {"body": order_body(), "content_type": "application/json-patch+json"}, 415,
+     "headers.content-type", "application/json"),
+    ("too-large", {"raw_body": json.dumps(order_body()) + " " * 33000}, 413, "$", "exceeds 32768 bytes"),
+    ("not-json", {"raw_body": "customerId=c1"}, 400, "$", "not valid JSON"),
+    ("empty-body", {"raw_body": ""}, 400, "$", "body is required"),
+    ("whitespace-body", {"raw_body": "   "}, 400, "$", "body is required"),
+    ("truncated-json", {"raw_body": '{"customerId": "c1", '}, 400, "$", "not valid JSON"),
+    ("nan-literal", {"raw_body": '{"customerId":"c1","items":[],"totalAmount":NaN}'}, 400, "$", "not valid JSON"),
+    ("bad-base64", {"raw_body": "%%%not-base64%%%", "claims_base64": True}, 400, "$", "not valid base64"),
+    ("body-array", {"body": [order_body()]}, 400, "$", "must be object"),
+    ("body-string", {"body": "order"}, 400, "$", "must be object"),
+    ("body-null", {"raw_body": "null"}, 400, "$", "must be object"),
+    # --- top level ------------------------------------------------------------------------------
+    ("missing-customerId", {"body": _without("customerId")}, 400, "$.customerId", "is required"),
+    ("missing-items", {"body": _without("items")}, 400, "$.items", "is required"),
+    ("missing-totalAmount", {"body": _without("totalAmount")}, 400, "$.totalAmount", "is required"),
+    ("extra-property", {"body": order_body(coupon="FREE")}, 400, "$.coupon", "not an allowed property"),
+    ("customerId-number", {"body": order_body(customerId=42)}, 400, "$.customerId", "must be string"),
+    ("customerId-null", {"body": order_body(customerId=None)}, 400, "$.customerId", "must be string"),
+    ("customerId-empty", {"body": order_body(customerId="")}, 400, "$.customerId", "must match pattern"),
+    ("customerId-space", {"body": order_body(customerId="customer 1")}, 400, "$.customerId", "must match pattern"),
+    ("customerId-too-long", {"body": order_body(customerId="c" * 65)}, 400, "$.customerId", "must match pattern"),
+    ("customerId-leading-dash", {"body": order_body(customerId="-c1")}, 400, "$.customerId", "must match pattern"),
+    ("customerId-newline", {"body": order_body(customerId="c1\n")}, 400, "$.customerId", "must match pattern"),
+    ("customerId-unicode", {"body": order_body(customerId="kundé")}, 400, "$.customerId", "must match pattern"),
+    # --- items ------------------------------------------------------------------------------------
+    ("items-object", {"body": order_body(items={"productId": "p"})}, 400, "$.items", "must be array"),
+    ("items-null", {"body": order_body(items=None)}, 400, "$.items", "must be array"),
+    ("items-empty", {"body": order_body(items=[], totalAmount=0)}, 400, "$.items", "at least 1 items"),
+    ("items-51", {"body": order_body(items=_items(51), totalAmount=51)}, 400, "$.items",
+     "less than or equal to 50 items"),
+    ("item-string", {"body": order_body(items=["prod-1"], totalAmount=0)}, 400, "$.items[0]", "must be object"),
+    ("item-missing-productId", {"body": _with_item(0, productId=_DROP)}, 400, "$.items[0].productId", "is required"),
+    ("item-missing-quantity", {"body": _with_item(0, quantity=_DROP)}, 400, "$.items[0].quantity", "is required"),
+    ("item-missing-price", {"body": _with_item(1, price=_DROP)}, 400, "$.items[1].price", "is required"),
+    ("item-extra-property", {"body": _with_item(0, discount=1)}, 400, "$.items[0].discount", "not an allowed"),
+    ("productId-bad-chars", {"body": _with_item(0, productId="prod/1")}, 400, "$.items[0].productId", "pattern"),
+    ("productId-number", {"body": _with_item(0, productId=7)}, 400, "$.items[0].productId", "must be string"),
+    ("quantity-zero", {"body": _with_item(0, quantity=0)}, 400, "$.items[0].quantity", "bigger than or equal to 1"),
+    ("quantity-negative", {"body": _with_item(0, quantity=-1)}, 400, "$.items[0].quantity", "bigger than or equal"),
+    ("quantity-1001", {"body": _with_item(0, quantity=1001)}, 400, "$.items[0].quantity",
+     "smaller than or equal to 1000"),
+    ("quantity-fraction", {"body": _with_item(0, quantity=1.5)}, 400, "$.items[0].quantity", "must be integer"),
+    ("quantity-float-integral", {"raw_body": json.dumps(order_body()).replace('"quantity": 2', '"quantity": 2.0')},
+     400, "$.items[0].quantity", "must be integer"),
+    ("quantity-exponent", {"raw_body": json.dumps(order_body()).replace('"quantity": 2', '"quantity": 2e0')},
+     400, "$.items[0].quantity", "must be integer"),
+    ("quantity-string", {"body": _with_item(0, quantity="2")}, 400, "$.items[0].quantity", "must be integer"),
+    ("quantity-bool", {"body": _with_item(0, quantity=True)}, 400, "$.items[0].quantity", "must be integer"),
+    ("price-negative", {"body": _with_item(0, price=-1)}, 400, "$.items[0].price", "bigger than or equal to 0"),
+    ("price-string", {"body": _with_item(0, price="19.99")}, 400, "$.items[0].price", "must be number"),
+    ("price-null", {"body": _with_item(0, price=None)}, 400, "$.items[0].price", "must be number"),
+    ("price-three-decimals", {"body": _with_item(0, price=19.999)}, 400, "$.items[0].price", "2 decimal places"),
+    ("price-too-large", {"body": _with_item(0, price=1_000_000.01)}, 400, "$.items[0].price", "smaller than or equal"),
+    # --- totals / duplicates ----------------------------------------------------------------------
+    ("total-string", {"body": order_body(totalAmount="109.97")}, 400, "$.totalAmount", "must be number"),
+    ("total-negative", {"body": order_body(totalAmount=-1)}, 400, "$.totalAmount", "bigger than or equal to 0"),
+    ("total-three-decimals", {"body": order_body(totalAmount=109.971)}, 400, "$.totalAmount", "2 decimal places"),
+    ("total-off-by-a-cent", {"body": order_body(totalAmount=109.96)}, 400, "$.totalAmount", "sum of quantity * price"),
+    ("total-way-off", {"body": order_body(totalAmount=10)}, 400, "$.totalAmount", "(109.97)"),
+    ("duplicate-productId", {"body": order_body(items=[{"productId": "p", "quantity": 1, "price": 5},
+                                                      {"productId": "p", "quantity": 2, "price": 5}], totalAmount=15)},
+     400, "$.items[1].productId", "duplicate productId"),
+    ("idempotency-key-invalid", {"body": order_body(), "headers": {"Idempotency-Key": "has space"}}, 400,
+     "headers.idempotency-key", "Idempotency-Key"),
+    ("idempotency-key-too-long", {"body": order_body(), "headers": {"Idempotency-Key": "k" * 129}}, 400,
+     "headers.idempotency-key", "Idempotency-Key"),
+]
+
+
+def test_there_are_at_least_40_bad_input_cases() -> None:
+    assert len(BAD_REQUESTS) >= 40
+
+
+@pytest.mark.parametrize(("kwargs", "status", "field", "fragment"),
+                         [pytest.param(*case[1:], id=case[0]) for case in BAD_REQUESTS])
+def test_bad_create_request_is_rejected_without_side_effects(cloud, lambda_context, kwargs, status, field, fragment):
+    kwargs = dict(kwargs)
+    claims_base64 = kwargs.pop("claims_base64", False)
+    event = http_event("POST", "/orders", **kwargs)
+    if claims_base64:
+        event["isBase64Encoded"] = True  # says base64, is not
+
+    response = handler.lambda_handler(event, lambda_context)
+
+    assert response["statusCode"] == status
+    body = response_json(response)
+    assert body["field"] == field
+    assert fragment in body["message"]
+    assert set(body) == {"message", "field"}
+    assert cloud.items("ORDERS_TABLE") == []
+    assert cloud.items("IDEMPOTENCY_TABLE") == []
+    assert cloud.events() == []
+
+
+def test_base64_encoded_body_is_decoded(cloud, lambda_context):
+    event = http_event("POST", "/orders", order_body(), base64_body=True)
+    assert event["isBase64Encoded"] is True
+    response = handler.lambda_handler(event, lambda_context)
+    assert response["statusCode"] == 201
+
+
+def test_non_utf8_body_is_rejected(cloud, lambda_context):
+    event = http_event("POST", "/orders", raw_body="x")
+    event["body"] = base64.b64encode(b"\xff\xfe{}").decode()
+    event["isBase64Encoded"] = True
+    response = handler.lambda_handler(event, lambda_context)
+    assert response["statusCode"] == 400
+    assert response_json(response)["field"] == "$"
+    assert cloud.items("ORDERS_TABLE") == []
+
+
+def test_content_type_with_charset_is_accepted(cloud, lambda_context):
+    event = http_event("POST", "/orders", order_body(), content_type="Application/JSON; charset=utf-8")
+    assert handler.lambda_handler(event, lambda_context)["statusCode"] == 201
+
+
+def test_body_of_exactly_32kb_is_accepted(cloud, lambda_context):
+    raw = json.dumps(order_body())
+    raw = raw + " " * (32 * 1024 - len(raw.encode()))
+    assert len(raw.encode()) == 32 * 1024
+    assert handler.lambda_handler(http_event("POST", "/orders", raw_body=raw), lambda_context)["statusCode"] == 201
+
+
+def test_boundaries_are_accepted(cloud, lambda_context):
+    body = {
+        "customerId": "C" + "x" * 63,
+        "items": [{"productId": f"p{i}", "quantity": 1000 if i == 0 else 1, "price": 0 if i else 0.01}
+                  for i in range(50)],
+        "totalAmount": 10,
+    }
+    response = handler.lambda_handler(http_event("POST", "/orders", body), lambda_context)
+    assert response["statusCode"] == 201, response["body"]
+
+
+def test_json_path_quotes_unusual_keys():
+    assert json_path(["items", 0, "price"]) == "$.items[0].price"
+    assert json_path(["we ird"]) == '$["we ird"]'
+
+
+def test_unusual_extra_key_is_reported_with_bracket_path(cloud, lambda_context):
+    response = handler.lambda_handler(http_event("POST", "/orders", order_body(**{"a b": 1})), lambda_context)
+    assert response_json(response)["field"] == '$["a b"]'
+
+
+def test_schema_is_strict():
+    assert CREATE_ORDER_SCHEMA["additionalProperties"] is False
+    assert CREATE_ORDER_SCHEMA["properties"]["items"]["items"]["additionalProperties"] is False

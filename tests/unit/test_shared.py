@@ -1,0 +1,225 @@
+"""shared: config, events publisher, JSON, models helpers, DynamoDB helpers, clock, errors."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from botocore.exceptions import ClientError
+
+from shared import aws as shared_aws
+from shared import clock, events, jsonutil
+from shared.config import config
+from shared.errors import RETRYABLE_ERROR_NAMES, ConfigurationError, EventPublishError, InvalidTaskInput
+from shared.models import (
+    LineItem,
+    aggregate_quantities,
+    money_str,
+    order_summary,
+    parse_items,
+    parse_order_ref,
+    to_decimal,
+)
+from shared.repositories import InventoryRepository, _ddb
+
+from .conftest import ENV
+
+
+# ---------------------------------------------------------------------------------------------
+# config
+# ---------------------------------------------------------------------------------------------
+def test_config_is_read_lazily(monkeypatch):
+    assert config.orders_table == ENV["ORDERS_TABLE"]
+    monkeypatch.setenv("ORDERS_TABLE", "changed")
+    assert config.orders_table == "changed"
+    assert config.inventory_table == ENV["INVENTORY_TABLE"]
+    assert config.reservations_table == ENV["RESERVATIONS_TABLE"]
+    assert config.idempotency_table == ENV["IDEMPOTENCY_TABLE"]
+    assert config.circuit_breaker_table == ENV["CIRCUIT_BREAKER_TABLE"]
+    assert config.notifications_bucket == ENV["NOTIFICATIONS_BUCKET"]
+
+
+def test_config_defaults(monkeypatch):
+    for name in ["PAYMENT_CUSTOMER_LIMIT", "PAYMENT_DECLINE_CUSTOMERS", "PAYMENT_FAULT_RATE", "PAYMENT_FAULT_SEED",
+                 "CIRCUIT_FAILURE_THRESHOLD", "CIRCUIT_COOLDOWN_SECONDS", "STALE_ORDER_MINUTES"]:
+        monkeypatch.delenv(name)
+    assert config.payment_customer_limit == Decimal("5000.00")
+    assert config.payment_decline_customers == frozenset({"customer-declined"})
+    assert config.payment_fault_rate == 0.0
+    assert config.payment_fault_seed == "0"
+    assert config.circuit_failure_threshold == 5
+    assert config.circuit_cooldown_seconds == 30
+    assert config.stale_order_minutes == 30
+    monkeypatch.setenv("PAYMENT_DECLINE_CUSTOMERS", "")
+    assert config.payment_decline_customers == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "attribute"),
+    [
+        ("ORDERS_TABLE", "", "orders_table"),
+        ("PAYMENT_CUSTOMER_LIMIT", "lots", "payment_customer_limit"),
+        ("PAYMENT_CUSTOMER_LIMIT", "-1", "payment_customer_limit"),
+        ("PAYMENT_CUSTOMER_LIMIT", "Infinity", "payment_customer_limit"),
+        ("PAYMENT_FAULT_RATE", "often", "payment_fault_rate"),
+        ("PAYMENT_FAULT_RATE", "1.5", "payment_fault_rate"),
+        ("CIRCUIT_FAILURE_THRESHOLD", "0", "circuit_failure_threshold"),
+        ("CIRCUIT_COOLDOWN_SECONDS", "soon", "circuit_cooldown_seconds"),
+    ],
+)
+def test_config_rejects_bad_values(monkeypatch, name, value, attribute):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError):
+        getattr(config, attribute)
+
+
+# ---------------------------------------------------------------------------------------------
+# events
+# ---------------------------------------------------------------------------------------------
+def test_event_id_is_deterministic_uuid5():
+    namespace = uuid.uuid5(uuid.NAMESPACE_URL, "urn:orderflow:event")
+    assert events.event_id("o-1", "Order Created") == str(uuid.uuid5(namespace, "o-1|Order Created"))
+    assert events.event_id("o-1", "Order Created") == events.event_id("o-1", "Order Created")
+    assert events.event_id("o-1", "Order Created") != events.event_id("o-2", "Order Created")
+    assert events.event_id("o-1", "X", "d") == str(uuid.uuid5(namespace, "o-1|X|d"))
+
+
+def test_publish_puts_on_the_configured_bus(cloud):
+    events.publish(events.ORDER_SERVICE, "Order Created", {"eventId": "e", "amount": Decimal("1.50"), "n": Decimal(2)})
+    [event] = cloud.events()
+    assert event["detail"] == {"eventId": "e", "amount": 1.5, "n": 2}
+
+
+def test_publish_raises_retryable_on_failed_entries(cloud, monkeypatch):
+    client = shared_aws.events_client()
+    monkeypatch.setattr(client, "put_events", lambda **_: {"FailedEntryCount": 2, "Entries": []})
+    with pytest.raises(EventPublishError, match="2 failed entries"):
+        events.publish("s", "t", {"eventId": "e"})
+
+
+def test_publish_wraps_client_errors(cloud, monkeypatch):
+    def throttled(**_):
+        raise ClientError({"Error": {"Code": "ThrottlingException"}}, "PutEvents")
+
+    monkeypatch.setattr(shared_aws.events_client(), "put_events", throttled)
+    with pytest.raises(EventPublishError):
+        events.publish("s", "t", {"eventId": "e"})
+
+
+def test_retryable_error_names_for_the_workflows():
+    assert RETRYABLE_ERROR_NAMES == [
+        "CircuitOpenError", "EventPublishError", "InventoryContention", "NotificationConflict",
+        "PaymentGatewayUnavailable", "RetryableError",
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# json / money / parsing
+# ---------------------------------------------------------------------------------------------
+def test_jsonutil():
+    assert jsonutil.dumps({"a": Decimal("19.90"), "b": Decimal("3"), "c": {1, 2}}) == '{"a":19.9,"b":3,"c":[1,2]}'
+    assert jsonutil.plain([Decimal("0.10")]) == [0.1]
+    with pytest.raises(TypeError):
+        jsonutil.dumps(object())
+
+
+def test_money_helpers():
+    assert money_str(Decimal("109.9")) == "109.90"
+    assert money_str(19.99) == "19.99"
+    assert money_str("5") == "5.00"
+    assert to_decimal(0.1) == Decimal("0.1")
+    for bad in [None, True, "abc", float("inf"), "NaN", [1]]:
+        with pytest.raises(InvalidTaskInput):
+            to_decimal(bad)
+
+
+def test_parse_order_ref_and_items():
+    ref = parse_order_ref(
+        {"orderId": "o1", "customerId": "c1", "totalAmount": "10.50",
+         "items": [{"productId": "p1", "quantity": "2", "price": 5.25}, {"productId": "p2", "quantity": 1}]},
+        require_amount=True, require_items=True,
+    )
+    assert ref.total_amount == Decimal("10.50")
+    assert ref.items == (LineItem("p1", 2, Decimal("5.25")), LineItem("p2", 1, None))
+    assert aggregate_quantities([*ref.items, LineItem("p1", 3)]) == {"p1": 5, "p2": 1}
+    assert aggregate_quantities([{"productId": "x", "quantity": Decimal(2)}]) == {"x": 2}
+
+
+@pytest.mark.parametrize(
+    ("raw", "kwargs"),
+    [
+        ({"orderId": "o1", "customerId": "c1"}, {"require_amount": True}),
+        ({"orderId": "o1", "customerId": "c1"}, {"require_items": True}),
+        ({"orderId": 5, "customerId": "c1"}, {}),
+        ({"orderId": "o1", "customerId": "c1", "items": "x"}, {}),
+        ({"orderId": "o1", "customerId": "c1", "items": ["x"]}, {}),
+        ({"orderId": "o1", "customerId": "c1", "items": [{"productId": "p", "quantity": 0}]}, {}),
+        ({"orderId": "o1", "customerId": "c1", "items": [{"productId": "p", "quantity": True}]}, {}),
+        ({"orderId": "o1", "customerId": "c1", "items": [{"productId": "p", "quantity": "two"}]}, {}),
+        ({"orderId": "o1", "customerId": "c1", "items": [{"productId": "p", "quantity": 1.5}]}, {}),
+        ({"orderId": "o1", "customerId": "c1", "items": [{"productId": "", "quantity": 1}]}, {}),
+    ],
+)
+def test_parse_order_ref_rejects(raw, kwargs):
+    with pytest.raises(InvalidTaskInput):
+        parse_order_ref(raw, **kwargs)
+
+
+def test_parse_items_requires_list():
+    with pytest.raises(InvalidTaskInput):
+        parse_items(None)
+
+
+def test_order_summary():
+    summary = order_summary({"orderId": "o", "customerId": "c", "status": "PAID", "totalAmount": Decimal("3"),
+                             "items": [{"productId": "p", "quantity": Decimal(1), "price": Decimal("3")}]})
+    assert summary == {"orderId": "o", "customerId": "c", "status": "PAID", "totalAmount": "3.00",
+                       "items": [{"productId": "p", "quantity": 1, "price": "3.00"}]}
+
+
+# ---------------------------------------------------------------------------------------------
+# dynamodb helpers / inventory repository / clock / aws cache
+# ---------------------------------------------------------------------------------------------
+def test_cancellation_codes_from_reasons_and_from_message():
+    with_reasons = ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "x"},
+                                "CancellationReasons": [{"Code": "None"}, {"Code": "ConditionalCheckFailed"}]}, "T")
+    assert _ddb.cancellation_codes(with_reasons, 3) == ["None", "ConditionalCheckFailed", "Unknown"]
+    message_only = ClientError({"Error": {"Code": "TransactionCanceledException",
+                                          "Message": "Transaction cancelled [None, ConditionalCheckFailed]"}}, "T")
+    assert _ddb.cancellation_codes(message_only, 2) == ["None", "ConditionalCheckFailed"]
+    nothing = ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "no list"}}, "T")
+    assert _ddb.cancellation_codes(nothing, 1) == ["Unknown"]
+    assert _ddb.error_code(ValueError()) == ""
+    assert _ddb.deserialize_map({"a": {"N": "1"}}) == {"a": Decimal(1)}
+
+
+def test_inventory_repository_helpers(cloud):
+    repo = InventoryRepository()
+    repo.put_product("p1", 4, name="Widget")
+    assert repo.get("p1") == {"productId": "p1", "available": 4, "reserved": 0, "name": "Widget"}
+    assert repo.available(["p1", "missing"]) == {"p1": 4, "missing": 0}
+
+
+def test_iso_format_and_clock():
+    moment = datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
+    assert clock.iso(moment) == "2024-01-02T03:04:05.678Z"
+    assert clock.iso(moment.astimezone(timezone(timedelta(hours=2)))) == "2024-01-02T03:04:05.678Z"
+    assert clock.now_iso().endswith("Z")
+    assert clock.epoch_seconds() > 1_700_000_000
+
+
+def test_aws_clients_are_cached_and_resettable(cloud):
+    first = shared_aws.events_client()
+    assert shared_aws.events_client() is first
+    assert shared_aws.table(ENV["ORDERS_TABLE"]) is shared_aws.table(ENV["ORDERS_TABLE"])
+    shared_aws.reset()
+    assert shared_aws.events_client() is not first
+
+
+def test_event_detail_serialization_roundtrip(cloud):
+    detail = events.publish_order_event("x.y", "Thing Happened", "o-9", {"v": Decimal("0.30")})
+    assert detail["eventId"] == events.event_id("o-9", "Thing Happened") and detail["orderId"] == "o-9"
+    assert json.loads(jsonutil.dumps(detail))["v"] == 0.3
