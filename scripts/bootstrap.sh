@@ -14,7 +14,7 @@ find_python312() {
 }
 
 if ! command -v terraform >/dev/null 2>&1; then
-  echo "error: Terraform is not on PATH: install Terraform >= 1.6 (https://developer.hashicorp.com/terraform/install) and retry." >&2
+  echo "error: Terraform is not on PATH: install Terraform >= 1.9 (https://developer.hashicorp.com/terraform/install) and retry." >&2
   exit 1
 fi
 PYTHON=$(find_python312) || { echo "error: Python 3.12 (the Lambda runtime) is needed: install it (e.g. pyenv install 3.12) and retry." >&2; exit 1; }

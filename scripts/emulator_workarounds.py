@@ -18,10 +18,12 @@ MINISTACK_VERSION = "1.5.33"
 #: Environments that run on the emulator instead of AWS.
 EMULATED_ENVS = frozenset({"local"})
 
-#: Error names the services raise for technical faults worth retrying (docs/architecture.md, "Lambda task
-#: contracts"): both `PaymentGatewayUnavailable` and `CircuitOpenError` subclass `shared.errors.RetryableError`.
-#: On AWS a Lambda handler exception reaches Step Functions with the exception's class name as the error name.
-SERVICE_RETRYABLE_ERRORS: tuple[str, ...] = ("PaymentGatewayUnavailable", "CircuitOpenError", "RetryableError")
+#: Error names the services raise for technical faults worth retrying: every subclass of
+#: `shared.errors.RetryableError` (its RETRYABLE_ERROR_NAMES; tests/unit/test_retryable_contract.py keeps the two
+#: equal). On AWS a Lambda handler exception reaches Step Functions with the exception's class name as the error
+#: name, and Retry matches the concrete name, not a base class.
+SERVICE_RETRYABLE_ERRORS: tuple[str, ...] = ("CircuitOpenError", "EventPublishError", "InventoryContention",
+                                             "NotificationConflict", "PaymentGatewayUnavailable", "RetryableError")
 
 #: MiniStack 1.5.33 reports *every* Lambda handler exception to Step Functions as `Runtime.HandlerError`
 #: instead of the exception's class name (its Lambda runtime does not forward `errorType`), so on the

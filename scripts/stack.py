@@ -27,6 +27,8 @@ LOCAL_BACKEND_OVERRIDE = TERRAFORM_DIR / "local_backend_override.tf"
 CLI_CONFIG = BUILD_DIR / "terraform" / "terraformrc"
 PROVIDER_SOURCE = "registry.terraform.io/hashicorp/aws"
 LOCAL_ACCOUNT_ID = "000000000000"
+# Terraform's default of 10 queues the many small resources (queues, rules) behind slow ones (KMS, S3 lifecycle).
+PARALLELISM = 20
 
 
 # --- terraform binary, provider mirror, CLI config -------------------------------------------------------------
@@ -60,7 +62,7 @@ def _write_cli_config() -> Path:
 def terraform_bin() -> str:
     path = shutil.which("terraform")
     if not path:
-        raise UserError("Terraform is not on PATH: install Terraform >= 1.6 (https://developer.hashicorp.com/terraform/install) and retry.")
+        raise UserError("Terraform is not on PATH: install Terraform >= 1.9 (https://developer.hashicorp.com/terraform/install) and retry.")
     return path
 
 
@@ -158,12 +160,21 @@ def init(env: str) -> Terraform:
         backend_config = f"path={env_build_dir(env) / 'terraform.tfstate'}"
     else:
         LOCAL_BACKEND_OVERRIDE.unlink(missing_ok=True)
-        backend_config = str(ENVS_DIR / f"{env}.backend.hcl")
+        backend_config = str(resolved_backend_config(env))
     print(f"terraform init ({env}) ...", flush=True)
     code, out, err = tf.init(backend_config=backend_config, reconfigure=IsFlagged, input=False)
     if code != 0:
         raise UserError(f"terraform init failed for env '{env}'; fix the error below and retry:\n{err or out}")
     return tf
+
+
+def resolved_backend_config(env: str) -> Path:
+    """terraform/envs/<env>.backend.hcl with <ACCOUNT_ID> filled in (state bucket names are global)."""
+    text = (ENVS_DIR / f"{env}.backend.hcl").read_text().replace("<ACCOUNT_ID>", account_id(env))
+    path = env_build_dir(env) / "backend.hcl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
 
 
 def write_outputs(env: str, tf: Terraform) -> dict[str, Any]:
@@ -186,7 +197,7 @@ def deploy(env: str, yes: bool = False) -> dict[str, Any]:
     tf = init(env)
     tf.var_file = var_files
     print(f"terraform apply ({env}) ...", flush=True)
-    code, _, _ = _run(tf, "apply", input=False, auto_approve=IsFlagged, no_color=IsFlagged, var_file=var_files)
+    code, _, _ = _run(tf, "apply", input=False, parallelism=PARALLELISM, auto_approve=IsFlagged, no_color=IsFlagged, var_file=var_files)
     if code != 0:
         raise UserError(f"terraform apply failed for env '{env}' (exit {code}); see the errors above.")
     outputs = write_outputs(env, tf)
@@ -214,7 +225,7 @@ def destroy(env: str, yes: bool = False) -> None:
     var_files = prepare_inputs(env)
     tf = init(env)
     print(f"terraform destroy ({env}) ...", flush=True)
-    code, _, _ = _run(tf, "destroy", input=False, auto_approve=IsFlagged, force=IsNotFlagged, no_color=IsFlagged, var_file=var_files)
+    code, _, _ = _run(tf, "destroy", input=False, parallelism=PARALLELISM, auto_approve=IsFlagged, force=IsNotFlagged, no_color=IsFlagged, var_file=var_files)
     if code != 0:
         raise UserError(f"terraform destroy failed for env '{env}' (exit {code}); see the errors above.")
     (env_build_dir(env) / "outputs.json").unlink(missing_ok=True)
@@ -251,7 +262,7 @@ def bootstrap_state(env: str) -> None:
     if is_local(env):
         raise UserError("env local keeps its state in a local file; bootstrap-state is for dev and prod.")
     account_id(env)
-    text = (ENVS_DIR / f"{env}.backend.hcl").read_text()
+    text = resolved_backend_config(env).read_text()
     settings = dict(re.findall(r'^\s*(\w+)\s*=\s*"([^"]*)"', text, re.M))
     bucket, table, reg = settings.get("bucket"), settings.get("dynamodb_table"), settings.get("region", region(env))
     if not bucket or not table:

@@ -112,8 +112,9 @@ locals {
         resources = [local.table_arn["inventory"], local.table_arn["reservations"]]
       },
       {
+        # Reserve reads the stored order (Query on orderId) before its transaction.
         sid       = "OrdersTable"
-        actions   = ["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]
+        actions   = ["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:Query"]
         resources = [local.table_arn["orders"]]
       },
       local.idempotency_rw,

@@ -82,7 +82,8 @@ def test_placeholder_values_are_derived_from_names():
         "OrderFunctionArn": "arn:aws:lambda:us-west-2:999999999999:function:orderflow-prod-order",
         "OrdersTableName": "orderflow-prod-orders",
         "EventBusName": "orderflow-prod-bus",
-        "RetryableErrors": ["PaymentGatewayUnavailable", "CircuitOpenError", "RetryableError"],
+        "RetryableErrors": ["CircuitOpenError", "EventPublishError", "InventoryContention", "NotificationConflict",
+                            "PaymentGatewayUnavailable", "RetryableError"],
     }
 
 
@@ -204,7 +205,15 @@ def test_order_processing_shape(definitions):
         "totalAmount.$": "$.detail.totalAmount"}
     assert states["ProcessPayment"]["Parameters"]["Payload"] == {
         "action": "charge", "order.$": "$.order", "attempt.$": "$$.State.RetryCount"}
-    assert {c["Variable"] for c in states["CheckPaymentStatus"]["Choices"]} == {"$.payment.status"}
+    payment_choices = states["CheckPaymentStatus"]["Choices"]
+    assert [(c.get("Variable"), c.get("StringEquals"), c["Next"]) for c in payment_choices] == [
+        ("$.payment.status", "PAID", "ReserveInventory"),
+        (None, None, "OrderNoLongerPayable"),
+        ("$.payment.status", "DECLINED", "NotifyPaymentDeclined")]
+    # A charge refused because the order already left PENDING (customer cancel) is not a decline to notify.
+    assert payment_choices[1]["And"] == [{"Variable": "$.payment.status", "StringEquals": "DECLINED"},
+                                         {"Variable": "$.payment.reason", "StringEquals": "ORDER_NOT_PAYABLE"}]
+    assert states["OrderNoLongerPayable"]["Type"] == "Succeed"
     assert {c["Variable"] for c in states["CheckInventoryStatus"]["Choices"]} == {"$.inventory.status"}
     complete = states["CompleteOrder"]
     assert complete["Resource"] == "arn:aws:states:::dynamodb:updateItem"

@@ -1,0 +1,557 @@
+"""What the e2e scenarios use to drive and inspect a deployed stack: its HTTP API and AWS APIs, nothing else.
+
+Clients come from scripts.stack.aws_client (the local cloud's endpoint for env local, the default credential chain
+otherwise), so the same tests run against `--env local` and a real account. Every wait is a poll with a deadline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from scripts.e2e import (RESTORE_FILE, TERMINAL_STATUSES, ApiClient, Response, execution_order_id, iso,
+                         parse_ts, summarize_history, task_functions, utcnow)
+
+_deser, _ser = TypeDeserializer(), TypeSerializer()
+
+
+def from_ddb(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if item is None else {k: _deser.deserialize(v) for k, v in item.items()}
+
+
+def to_ddb(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _ser.serialize(v) for k, v in item.items()}
+
+
+def plain(value: Any) -> Any:
+    """DynamoDB values as JSON-friendly Python (Decimal -> int/float)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [plain(v) for v in value]
+    return value
+
+
+class Deadline:
+    def __init__(self, seconds: float):
+        self.seconds, self.end = seconds, time.monotonic() + seconds
+
+    @property
+    def left(self) -> float:
+        return max(0.0, self.end - time.monotonic())
+
+    def expired(self) -> bool:
+        return time.monotonic() >= self.end
+
+
+def wait_until(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
+    """Poll `check` until truthy; fail the test with `what` (and the last value) after `timeout` seconds."""
+    deadline, last = Deadline(timeout), None
+    while True:
+        last = check()
+        if last:
+            return last
+        if deadline.expired():
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+        time.sleep(interval)
+
+
+@dataclass
+class Submitted:
+    """An order submitted through the API (or the Lambda), as the test saw it."""
+
+    order_id: str
+    customer_id: str
+    payload: dict[str, Any]
+    accepted_at: datetime
+    http_status: int
+    label: str = ""
+    response: Any = None
+
+
+@dataclass
+class Scenario:
+    """One scenario's record for the report: the orders it followed and notes (written by the conftest)."""
+
+    name: str
+    nodeid: str
+    orders: list[Submitted] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+    history_limit: int = 40
+
+    def track(self, *orders: Submitted) -> None:
+        self.orders.extend(orders)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+
+class Stack:
+    """The deployed stack under test: outputs, clients, API, and the checks the scenarios share."""
+
+    def __init__(self, env: str, outputs: dict[str, Any], run_id: str, reports_dir: Path,
+                 say: Callable[[str], None] = print):
+        from scripts.common import is_local
+
+        self.env, self.outputs, self.run_id, self.reports_dir, self.say = env, outputs, run_id, reports_dir, say
+        self.local = is_local(env)
+        self.api = ApiClient(outputs["api_url"])
+        self.started = utcnow()
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._exec_cache: dict[str, dict[str, Any]] = {}  # executionArn -> {name, orderId, status, start, stop}
+        self._functions: dict[str, dict[str, str]] = {}  # state machine ARN -> {state: function}
+        self._batches = 0
+        # Generous on the local cloud for a 2-core CI box with cold Lambda workers; AWS is faster but farther.
+        self.order_timeout = 90.0 if self.local else 180.0
+        # Backpressure for bursts on the local cloud (docs/e2e.md "Local cloud gaps"): MiniStack runs one Lambda
+        # subprocess per concurrent invocation, all on this machine. None on AWS: a true open-loop burst.
+        cap = os.environ.get("ORDERFLOW_E2E_MAX_IN_FLIGHT", "20" if self.local else "0")
+        self.max_in_flight = int(cap) or None
+
+    # --- clients ---------------------------------------------------------------------------------------------------
+    def client(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._clients:
+                from scripts.stack import aws_client
+
+                self._clients[service] = aws_client(self.env, service)
+            return self._clients[service]
+
+    @property
+    def ddb(self) -> Any:
+        return self.client("dynamodb")
+
+    @property
+    def sfn(self) -> Any:
+        return self.client("stepfunctions")
+
+    @property
+    def events(self) -> Any:
+        return self.client("events")
+
+    def name(self, tag: str) -> str:
+        """A run-unique id for a product, customer or key: <run_id>-<tag>."""
+        return f"{self.run_id}-{tag}"
+
+    # --- orders through the API ----------------------------------------------------------------------------------
+    def submit(self, payload: dict[str, Any], label: str = "", idempotency_key: str | None = None,
+               expect: int | tuple[int, ...] = 201) -> Submitted:
+        resp = self.api.create_order(payload, idempotency_key=idempotency_key)
+        expected = (expect,) if isinstance(expect, int) else expect
+        assert resp.status in expected, f"POST /orders {payload} -> expected {expected}, got {resp!r}"
+        body = resp.json or {}
+        assert isinstance(body, dict) and body.get("orderId"), f"POST /orders answered no orderId: {resp!r}"
+        return Submitted(body["orderId"], payload["customerId"], payload, utcnow(), resp.status, label, body)
+
+    def submit_many(self, payloads: list[tuple[dict[str, Any], str]], workers: int = 20,
+                    max_in_flight: int | None = None, label: str = "submit") -> tuple[list[Submitted], list[Any]]:
+        """Submit from `workers` concurrent client threads; returns (accepted, failures).
+
+        Each request carries its own Idempotency-Key, so a request that times out, or is answered 5xx / 429 / 409
+        "in progress", is retried with the same key: at most one order per payload, however the retries go.
+        max_in_flight: when set, a client waits before submitting while that many accepted orders are not terminal
+        (backpressure for the local cloud; see docs/e2e.md "Local cloud gaps")."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        sem = threading.BoundedSemaphore(max_in_flight) if max_in_flight else None
+        with self._lock:
+            self._batches += 1
+            batch_no = self._batches
+        in_flight: dict[str, Submitted] = {}
+        lock, done = threading.Lock(), threading.Event()
+        counts = {"accepted": 0, "failed": 0, "retries": 0}
+
+        def track() -> None:  # releases a permit per order that reached a terminal state
+            from scripts.stack import aws_client
+
+            ddb, table, last = aws_client(self.env, "dynamodb"), self.outputs["orders_table_name"], 0.0
+            while not (done.is_set() and not in_flight):
+                with lock:
+                    pending = list(in_flight.values())
+                for i in range(0, len(pending), 100):
+                    keys = [{"orderId": {"S": b.order_id}, "customerId": {"S": b.customer_id}} for b in pending[i:i + 100]]
+                    try:
+                        items = ddb.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
+                    except Exception:  # noqa: BLE001 - try again next round
+                        items = {}
+                    for item in items.get("Responses", {}).get(table, []):
+                        if item.get("status", {}).get("S") in TERMINAL_STATUSES:
+                            with lock:
+                                if in_flight.pop(item["orderId"]["S"], None) is not None and sem:
+                                    sem.release()
+                if time.monotonic() - last > 2.0:
+                    last = time.monotonic()
+                    self.say(f"  [{label}] {counts['accepted']}/{len(payloads)} accepted, {len(in_flight)} in flight"
+                             f" (cap {max_in_flight or '-'}), {counts['retries']} retried requests")
+                time.sleep(0.3)
+
+        def one(item: tuple[dict[str, Any], str], index: int) -> Submitted | Any:
+            payload, item_label = item
+            key = f"{self.run_id}-b{batch_no}-{index}"  # unique per payload across the run
+            if sem:
+                sem.acquire()
+            result: Any = None
+            for attempt in range(8):
+                if attempt:
+                    with lock:
+                        counts["retries"] += 1
+                    time.sleep(min(5.0, 0.5 * 2 ** attempt))
+                try:
+                    resp = self.api.create_order(payload, idempotency_key=key)
+                except ConnectionError as exc:
+                    result = exc
+                    continue
+                body = resp.json if isinstance(resp.json, dict) else {}
+                if resp.status == 201 and body.get("orderId"):
+                    sub = Submitted(body["orderId"], payload["customerId"], payload, utcnow(), resp.status, item_label, body)
+                    with lock:
+                        in_flight[sub.order_id] = sub
+                        counts["accepted"] += 1
+                    return sub
+                result = resp
+                if not (resp.status in (429, 500, 502, 503, 504) or (resp.status == 409 and "in progress" in str(body.get("message")))):
+                    break
+            with lock:
+                counts["failed"] += 1
+            if sem:
+                sem.release()
+            return result
+
+        tracker = threading.Thread(target=track, daemon=True)
+        tracker.start()
+        try:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                results = list(pool.map(one, payloads, range(len(payloads))))
+        finally:
+            done.set()
+            with lock:
+                in_flight.clear()
+            tracker.join(timeout=10)
+        return [r for r in results if isinstance(r, Submitted)], [r for r in results if not isinstance(r, Submitted)]
+
+    # --- tables ----------------------------------------------------------------------------------------------------
+    def order(self, order_id: str, customer_id: str) -> dict[str, Any] | None:
+        item = self.ddb.get_item(TableName=self.outputs["orders_table_name"], ConsistentRead=True,
+                                 Key={"orderId": {"S": order_id}, "customerId": {"S": customer_id}}).get("Item")
+        return from_ddb(item)
+
+    def orders(self, subs: Iterable[Submitted]) -> dict[str, dict[str, Any] | None]:
+        """Current records of the orders, by orderId (BatchGetItem, consistent reads)."""
+        subs = list(subs)
+        out: dict[str, dict[str, Any] | None] = {s.order_id: None for s in subs}
+        table = self.outputs["orders_table_name"]
+        for i in range(0, len(subs), 100):
+            keys = [{"orderId": {"S": s.order_id}, "customerId": {"S": s.customer_id}} for s in subs[i:i + 100]]
+            request = {table: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                resp = self.ddb.batch_get_item(RequestItems=request)
+                for item in resp.get("Responses", {}).get(table, []):
+                    record = from_ddb(item)
+                    out[record["orderId"]] = record
+                request = resp.get("UnprocessedKeys") or None
+        return out
+
+    def customer_orders(self, customer_id: str) -> list[dict[str, Any]]:
+        """Orders of a customer from the table's CustomerId-Index (what GET /customers/{id}/orders serves)."""
+        resp = self.ddb.query(TableName=self.outputs["orders_table_name"], IndexName="CustomerId-Index",
+                              KeyConditionExpression="customerId = :c", ExpressionAttributeValues={":c": {"S": customer_id}})
+        return [from_ddb(i) for i in resp.get("Items", [])]
+
+    def item(self, table_key: str, order_id: str) -> dict[str, Any] | None:
+        return from_ddb(self.ddb.get_item(TableName=self.outputs[table_key], ConsistentRead=True,
+                                          Key={"orderId": {"S": order_id}}).get("Item"))
+
+    def payment(self, order_id: str) -> dict[str, Any] | None:
+        return self.item("payments_table_name", order_id)
+
+    def reservation(self, order_id: str) -> dict[str, Any] | None:
+        return self.item("reservations_table_name", order_id)
+
+    def stock(self, product_id: str) -> int | None:
+        item = from_ddb(self.ddb.get_item(TableName=self.outputs["inventory_table_name"], ConsistentRead=True,
+                                          Key={"productId": {"S": product_id}}).get("Item"))
+        return None if item is None else int(item.get("available", 0))
+
+    def set_stock(self, product_id: str, available: int, name: str | None = None) -> None:
+        """How operators set stock: write `available` on the product's inventory item."""
+        self.ddb.put_item(TableName=self.outputs["inventory_table_name"], Item=to_ddb(
+            {"productId": product_id, "available": available, "reserved": 0, "name": name or f"e2e {product_id}"}))
+
+    def wait_terminal(self, scenario: Scenario | None, subs: list[Submitted], timeout: float | None = None,
+                      also: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, dict[str, Any]]:
+        """Poll the orders table until every order is terminal (and `also(order)` holds); print progress lines;
+        fail listing the stuck ones at the deadline."""
+        timeout = timeout or self.order_timeout
+        label = scenario.name if scenario else "orders"
+        deadline, started, last_print = Deadline(timeout), time.monotonic(), 0.0
+        while True:
+            current = self.orders(subs)
+            done = {oid: o for oid, o in current.items() if o and o.get("status") in TERMINAL_STATUSES and (also is None or also(o))}
+            now = time.monotonic()
+            if len(done) == len(subs) or deadline.expired() or now - last_print >= 2.0:
+                self.say(f"  [{label}] {len(subs)} orders: {len(done)} terminal, {len(subs) - len(done)} in flight "
+                         f"({now - started:.1f}s)")
+                last_print = now
+            if len(done) == len(subs):
+                return done  # type: ignore[return-value]
+            if deadline.expired():
+                stuck = {oid: (o or {}).get("status", "<no record>") for oid, o in current.items() if oid not in done}
+                sample = dict(list(stuck.items())[:10])
+                raise AssertionError(f"{len(stuck)} of {len(subs)} orders not terminal after {timeout:.0f}s: {sample}")
+            time.sleep(0.3 if len(subs) < 20 else 0.75)
+
+    # --- notifications (S3) ---------------------------------------------------------------------------------------
+    def notification(self, order_id: str, kind: str) -> dict[str, Any] | None:
+        """The notification object's metadata (ETag, LastModified) or None; key notifications/<orderId>/<kind>.json."""
+        s3 = self.client("s3")
+        try:
+            head = s3.head_object(Bucket=self.outputs["notifications_bucket"], Key=f"notifications/{order_id}/{kind}.json")
+        except s3.exceptions.ClientError as exc:
+            if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return {"ETag": head.get("ETag"), "LastModified": head.get("LastModified")}
+
+    def notification_body(self, order_id: str, kind: str) -> Any:
+        obj = self.client("s3").get_object(Bucket=self.outputs["notifications_bucket"], Key=f"notifications/{order_id}/{kind}.json")
+        return json.loads(obj["Body"].read())
+
+    def notification_keys(self, order_id: str) -> list[str]:
+        resp = self.client("s3").list_objects_v2(Bucket=self.outputs["notifications_bucket"], Prefix=f"notifications/{order_id}/")
+        return sorted(o["Key"] for o in resp.get("Contents", []))
+
+    def wait_notification(self, order_id: str, kind: str, timeout: float = 30.0) -> dict[str, Any]:
+        return wait_until(lambda: self.notification(order_id, kind), timeout, f"notifications/{order_id}/{kind}.json")
+
+    # --- Step Functions --------------------------------------------------------------------------------------------
+    def sm_arn(self, key: str = "order-processing") -> str:
+        return self.outputs["state_machine_arns"][key]
+
+    def executions(self, key: str = "order-processing", since: datetime | None = None) -> list[dict[str, Any]]:
+        """Executions of a state machine started since `since` (default: this run), each with its orderId (from the
+        input); newest first."""
+        since = since or (self.started - timedelta(seconds=5))
+        arn, found = self.sm_arn(key), []
+        kwargs: dict[str, Any] = {"stateMachineArn": arn, "maxResults": 1000}
+        while True:
+            page = self.sfn.list_executions(**kwargs)
+            stop = False
+            for ex in page.get("executions", []):
+                start = parse_ts(ex.get("startDate"))
+                if start and start < since:
+                    stop = True
+                    continue
+                found.append(ex)
+            if stop or not page.get("nextToken"):
+                break
+            kwargs["nextToken"] = page["nextToken"]
+        out = []
+        for ex in found:
+            cached = self._exec_cache.get(ex["executionArn"])
+            if cached is None or cached["status"] == "RUNNING":
+                desc = self.sfn.describe_execution(executionArn=ex["executionArn"])
+                cached = {"arn": ex["executionArn"], "name": ex["name"], "stateMachine": key, "status": desc["status"],
+                          "orderId": execution_order_id(desc.get("input")), "input": desc.get("input"),
+                          "start": iso(parse_ts(desc.get("startDate"))), "stop": iso(parse_ts(desc.get("stopDate")))}
+                self._exec_cache[ex["executionArn"]] = cached
+            out.append(cached)
+        return out
+
+    def executions_for(self, order_id: str, key: str = "order-processing") -> list[dict[str, Any]]:
+        """This order's executions of a state machine, oldest first."""
+        return sorted((e for e in self.executions(key) if e["orderId"] == order_id), key=lambda e: e["start"] or "")
+
+    def wait_executions(self, order_id: str, count: int = 1, key: str = "order-processing", terminal: bool = True,
+                        timeout: float | None = None) -> list[dict[str, Any]]:
+        def check() -> list[dict[str, Any]] | None:
+            found = self.executions_for(order_id, key)
+            if len(found) < count or (terminal and any(e["status"] == "RUNNING" for e in found)):
+                return None
+            return found
+
+        return wait_until(check, timeout or self.order_timeout, f"{count} finished {key} execution(s) for {order_id}", 0.5)
+
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        events, kwargs = [], {"executionArn": execution_arn, "maxResults": 1000}
+        while True:
+            page = self.sfn.get_execution_history(**kwargs)
+            events.extend(page.get("events", []))
+            if not page.get("nextToken"):
+                return events
+            kwargs["nextToken"] = page["nextToken"]
+
+    def task_functions(self, state_machine_arn: str) -> dict[str, str]:
+        """{state: Lambda function} of a state machine's definition (cached)."""
+        with self._lock:
+            cached = self._functions.get(state_machine_arn)
+        if cached is None:
+            cached = task_functions(self.sfn.describe_state_machine(stateMachineArn=state_machine_arn)["definition"])
+            with self._lock:
+                self._functions[state_machine_arn] = cached
+        return cached
+
+    def summary(self, execution_arn: str) -> dict[str, Any]:
+        sm_arn = self.sfn.describe_execution(executionArn=execution_arn)["stateMachineArn"]
+        return summarize_history(self.history(execution_arn), self.task_functions(sm_arn))
+
+    # --- EventBridge -----------------------------------------------------------------------------------------------
+    def put_event(self, source: str, detail_type: str, detail: dict[str, Any] | str) -> str:
+        entry = {"Source": source, "DetailType": detail_type, "EventBusName": self.outputs["event_bus_name"],
+                 "Detail": detail if isinstance(detail, str) else json.dumps(detail)}
+        resp = self.events.put_events(Entries=[entry])
+        assert resp.get("FailedEntryCount", 0) == 0, f"put_events failed: {resp.get('Entries')}"
+        return resp["Entries"][0]["EventId"]
+
+    def rules(self) -> list[dict[str, Any]]:
+        out, kwargs = [], {"EventBusName": self.outputs["event_bus_name"]}
+        while True:
+            page = self.events.list_rules(**kwargs)
+            out.extend(page.get("Rules", []))
+            if not page.get("NextToken"):
+                return out
+            kwargs["NextToken"] = page["NextToken"]
+
+    def rule_for(self, detail_type: str, target_arn: str | None = None) -> dict[str, Any]:
+        """The bus rule whose pattern names `detail_type` (and targets `target_arn`, when given); archive-managed
+        rules are skipped."""
+        matches = []
+        for rule in self.rules():
+            if rule.get("ManagedBy"):
+                continue
+            try:
+                pattern = json.loads(rule.get("EventPattern") or "{}")
+            except ValueError:
+                continue
+            if detail_type not in (pattern.get("detail-type") or []):
+                continue
+            if target_arn:
+                targets = self.events.list_targets_by_rule(Rule=rule["Name"], EventBusName=self.outputs["event_bus_name"])
+                if not any(t["Arn"] == target_arn for t in targets.get("Targets", [])):
+                    continue
+            matches.append(rule)
+        assert matches, f"no rule on {self.outputs['event_bus_name']} routes '{detail_type}'" + (f" to {target_arn}" if target_arn else "")
+        return matches[0]
+
+    # --- changes to the stack that a test must undo ------------------------------------------------------------
+    def _pending(self, update: Callable[[dict[str, Any]], None]) -> None:
+        """Record (or clear) a change in build/<env>/reports/.e2e-restore.json before making (after undoing) it, so
+        that `invoke e2e` can put things back if this process dies in between."""
+        path = self.reports_dir / RESTORE_FILE
+        with self._lock:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pending = json.loads(path.read_text() or "{}") if path.exists() else {}
+            update(pending)
+            pending = {k: v for k, v in pending.items() if v}
+            if pending:
+                path.write_text(json.dumps(pending, indent=1))
+            else:
+                path.unlink(missing_ok=True)
+
+    def _settle(self) -> None:
+        if not self.local:
+            # AWS applies rule changes eventually: DescribeRule says DISABLED before every router knows, and no API
+            # tells when a change has propagated. The one fixed delay of the suite, on AWS only.
+            time.sleep(float(os.environ.get("ORDERFLOW_E2E_RULE_SETTLE", "15")))
+
+    @contextlib.contextmanager
+    def rule_disabled(self, detail_type: str, target_arn: str | None = None) -> Iterator[dict[str, Any]]:
+        """Disable the rule routing `detail_type` for the block; re-enable it after, even on failure."""
+        rule = self.rule_for(detail_type, target_arn)
+        bus, name = self.outputs["event_bus_name"], rule["Name"]
+        self._pending(lambda p: p.__setitem__("rules", sorted(set(p.get("rules", [])) | {name})))
+        self.events.disable_rule(Name=name, EventBusName=bus)
+        try:
+            wait_until(lambda: self.events.describe_rule(Name=name, EventBusName=bus)["State"] == "DISABLED",
+                       30, f"rule {name} DISABLED")
+            self._settle()
+            yield rule
+        finally:
+            self.events.enable_rule(Name=name, EventBusName=bus)
+            self._pending(lambda p: p.__setitem__("rules", sorted(set(p.get("rules", [])) - {name})))
+            self._settle()
+
+    @contextlib.contextmanager
+    def function_environment(self, service: str, changes: dict[str, str]) -> Iterator[dict[str, str]]:
+        """Run the block with `changes` merged into a stack function's environment variables; restore after."""
+        lam, name = self.client("lambda"), self.outputs["function_names"][service]
+        original = lam.get_function_configuration(FunctionName=name).get("Environment", {}).get("Variables", {})
+
+        def apply(variables: dict[str, str]) -> None:
+            lam.update_function_configuration(FunctionName=name, Environment={"Variables": variables})
+            lam.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+
+        self._pending(lambda p: p.setdefault("functions", {}).__setitem__(name, original))
+        apply({**original, **changes})
+        try:
+            yield {**original, **changes}
+        finally:
+            apply(original)
+            self._pending(lambda p: p.get("functions", {}).pop(name, None))
+
+    # --- Lambda ----------------------------------------------------------------------------------------------------
+    def invoke(self, service: str, payload: dict[str, Any]) -> Any:
+        """Synchronous invoke of a stack function (the task contracts of docs/architecture.md)."""
+        resp = self.client("lambda").invoke(FunctionName=self.outputs["function_names"][service],
+                                            Payload=json.dumps(payload, default=str).encode())
+        body = resp["Payload"].read()
+        result = json.loads(body or b"null")
+        assert not resp.get("FunctionError"), f"{service} Lambda failed on {payload}: {result}"
+        return result
+
+    def task_order(self, sub: Submitted) -> dict[str, Any]:
+        """The `order` object the workflows hand to the Lambdas."""
+        return {"orderId": sub.order_id, "customerId": sub.customer_id, "items": sub.payload["items"],
+                "totalAmount": sub.payload["totalAmount"]}
+
+
+class StockSampler:
+    """Samples a product's `available` in a background thread (consistent reads) while orders run."""
+
+    def __init__(self, stack: Stack, product_id: str, interval: float = 0.05):
+        self.stack, self.product_id, self.interval = stack, product_id, interval
+        self.samples: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        from scripts.stack import aws_client
+
+        ddb = aws_client(self.stack.env, "dynamodb")  # its own client: boto3 clients are shared-safe, pools are not big
+        table = self.stack.outputs["inventory_table_name"]
+        while not self._stop.is_set():
+            try:
+                item = ddb.get_item(TableName=table, ConsistentRead=True, Key={"productId": {"S": self.product_id}}).get("Item")
+                if item:
+                    self.samples.append(int(item["available"]["N"]))
+            except Exception:  # noqa: BLE001 - a missed sample is not a finding
+                pass
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> StockSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def lambda_calls(summary: dict[str, Any]) -> list[str]:
+    """The Lambda functions an execution's tasks called, in order (one entry per attempt); DynamoDB/EventBridge
+    service integrations are left out."""
+    return [t["function"] for t in summary["tasks"] if t.get("function")]

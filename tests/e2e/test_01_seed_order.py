@@ -1,0 +1,81 @@
+"""The seed recipe's test order (customer-123, prod-001 x2 at 29.99, prod-002 x1 at 49.99, total 109.97) completes.
+
+The recipe invoked the order Lambda; here the order goes through the public API. prod-001/prod-002 come from the
+catalogue (`invoke seed`, run by `invoke e2e`), so stock is shared with anyone else using them: the test reads it
+right before submitting and expects exactly this order's quantities to be taken.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from e2e_support import lambda_calls, wait_until
+from scripts.e2e import HAPPY_PATH, history_statuses, unwrap_order, unwrap_orders
+
+SEED_ORDER = {
+    "customerId": "customer-123",
+    "items": [{"productId": "prod-001", "quantity": 2, "price": 29.99},
+              {"productId": "prod-002", "quantity": 1, "price": 49.99}],
+    "totalAmount": 109.97,
+}
+
+
+def test_seed_order_completes(stack, scenario):
+    before = {p: stack.stock(p) for p in ("prod-001", "prod-002")}
+    assert before["prod-001"] is not None and before["prod-001"] >= 2, f"catalogue not seeded: {before}"
+    assert before["prod-002"] is not None and before["prod-002"] >= 1, f"catalogue not seeded: {before}"
+
+    sub = stack.submit(SEED_ORDER, label="seed test order")
+    scenario.track(sub)
+    assert sub.http_status == 201 and sub.response["status"] == "PENDING", sub.response
+
+    order = stack.wait_terminal(scenario, [sub])[sub.order_id]
+    assert order["status"] == "COMPLETED", order
+    assert history_statuses(order) == list(HAPPY_PATH), order["statusHistory"]
+    assert order["totalAmount"] == Decimal("109.97")
+
+    # stock taken once, by exactly the ordered quantities
+    assert stack.stock("prod-001") == before["prod-001"] - 2
+    assert stack.stock("prod-002") == before["prod-002"] - 1
+    reservation = stack.reservation(sub.order_id)
+    assert reservation and reservation["status"] == "RESERVED", reservation
+    assert sorted((i["productId"], int(i["quantity"])) for i in reservation["items"]) == [("prod-001", 2), ("prod-002", 1)]
+
+    # one charge, PAID, for the order's total
+    payment = stack.payment(sub.order_id)
+    assert payment and payment["status"] == "PAID" and payment["amount"] == Decimal("109.97"), payment
+    assert order.get("paymentId") == payment["paymentId"]
+
+    # the customer notification
+    stack.wait_notification(sub.order_id, "order-completed")
+    body = stack.notification_body(sub.order_id, "order-completed")
+    assert sub.order_id in str(body)
+
+    # the execution: one, SUCCEEDED, calling payment -> inventory -> notification once each without retries
+    [execution] = stack.wait_executions(sub.order_id)
+    assert execution["status"] == "SUCCEEDED", execution
+    summary = stack.summary(execution["arn"])
+    fns = stack.outputs["function_names"]
+    called = lambda_calls(summary)
+    assert called == [fns["payment"], fns["inventory"], fns["notification"]], summary["tasks"]
+    assert all(t["outcome"] == "SUCCEEDED" for t in summary["tasks"]) and not summary["retries"]
+
+    # the public read API agrees
+    got = stack.api.get_order(sub.order_id)
+    assert got.status == 200, got
+    view = unwrap_order(got.json)
+    assert view["status"] == "COMPLETED" and [h["status"] for h in view["statusHistory"]] == list(HAPPY_PATH)
+
+    def listed() -> bool:
+        token, pages = None, 0
+        while pages < 100:
+            resp = stack.api.request("GET", "/customers/customer-123/orders?limit=100" + (f"&nextToken={token}" if token else ""))
+            assert resp.status == 200, resp
+            if any(o.get("orderId") == sub.order_id for o in unwrap_orders(resp.json)):
+                return True
+            token, pages = (resp.json or {}).get("nextToken"), pages + 1
+            if not token:
+                return False
+        return False
+
+    wait_until(listed, 15, "the order in GET /customers/customer-123/orders (GSI)")

@@ -1,0 +1,63 @@
+"""The same "Order Created" event delivered three more times: twice re-put with the identical detail while the first
+execution runs, once replayed from the archive (scripts/replay.py) after it finished.
+
+Expected: one charge (the payments row, its paymentId unchanged), one reservation, stock taken once, one
+order-completed notification (its S3 object not rewritten), a statusHistory without repeats; every extra execution
+ends without doing the work again (the saga's DuplicateDelivery / OrderNoLongerReservable exits).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from e2e_support import wait_until
+from scripts import replay
+from scripts.e2e import HAPPY_PATH, history_statuses, order_payload, utcnow
+
+
+def test_duplicate_delivery(stack, scenario):
+    product = stack.name("dup")
+    stack.set_stock(product, 10)
+    window_start = utcnow() - timedelta(seconds=2)
+    sub = stack.submit(order_payload(stack.name("c-dup"), [(product, 3, "7.50")]), label="delivered 4 times")
+    scenario.track(sub)
+
+    # the event exactly as the bus delivered it: the first execution's input
+    [first] = stack.wait_executions(sub.order_id, terminal=False)
+    event = json.loads(first["input"])
+    assert event["detail-type"] == "Order Created" and event["detail"]["orderId"] == sub.order_id, event
+    for _ in range(2):
+        stack.put_event(event["source"], event["detail-type"], event["detail"])
+    stack.wait_executions(sub.order_id, count=3)
+    order = stack.wait_terminal(scenario, [sub])[sub.order_id]
+    assert order["status"] == "COMPLETED", order
+    payment = stack.payment(sub.order_id)
+    completed = stack.wait_notification(sub.order_id, "order-completed")
+
+    # and once more from the archive: every event of this short window (other rules' consumers are idempotent too)
+    window_end = utcnow() + timedelta(seconds=1)
+    rule = stack.rule_for("Order Created", stack.sm_arn("order-processing"))
+    result = replay.replay(stack.env, window_start, window_end, filter_arns=[rule["Arn"]], quiet=True)
+    scenario.note(f"replay {result['name']}: {result['state']} in {result['seconds']}s, window {result['window']}")
+    executions = stack.wait_executions(sub.order_id, count=4, timeout=600 if not stack.local else 60)
+    scenario.note(f"{len(executions)} executions for one order")
+
+    # exactly-once effects
+    final = stack.order(sub.order_id, sub.customer_id)
+    assert history_statuses(final) == list(HAPPY_PATH), final["statusHistory"]
+    assert stack.payment(sub.order_id) == payment, "the charge must not change"
+    assert payment["status"] == "PAID"
+    assert stack.reservation(sub.order_id)["status"] == "RESERVED"
+    assert stack.stock(product) == 7
+    assert stack.notification(sub.order_id, "order-completed") == completed, "the notification was written again"
+    done = [e for e in executions if e["status"] == "SUCCEEDED"]
+    assert len(done) == len(executions), [(e["name"], e["status"]) for e in executions]
+    exits = []
+    for ex in executions:
+        states = [s["name"] for s in stack.summary(ex["arn"])["states"]]
+        exits.append(states[-1] if states else None)
+    assert exits.count("OrderCompleted") == 1, exits
+    assert all(e in ("DuplicateDelivery", "OrderNoLongerReservable", "OrderCompleted") for e in exits), exits
+    scenario.note("execution exits: " + ", ".join(str(e) for e in exits))
+    wait_until(lambda: stack.notification(sub.order_id, "order-completed") == completed, 5, "notification unchanged")

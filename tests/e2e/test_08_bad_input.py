@@ -1,0 +1,214 @@
+"""Malformed requests: every one answers 4xx with a JSON `message`, writes nothing, publishes nothing.
+
+The cases follow the API's validation order (services/order/validation.py, docs/api.md): content type (415), body
+size (413), JSON syntax (400), schema (400), money precision, duplicate products, total = sum (400); bad
+Idempotency-Key (400); unknown routes (404) and wrong methods (405 from the API's router, or 404 where API Gateway
+has no route for the method); bad query parameters (400); unknown orders (404).
+
+"Nothing published" is checked with a temporary catch-all rule on the bus -> SQS queue, created and deleted by the
+fixture: a start canary proves the pipe delivers, the malformed requests go in, an end canary closes the window;
+between the two no event may name this scenario's customers. Every case's customer id is run-unique, so "nothing
+written" is: the orders table's CustomerId-Index has no order for any of them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from e2e_support import wait_until
+
+JSON = {"Content-Type": "application/json"}
+
+
+def _good(customer: str, product: str, lines: int = 1) -> dict[str, Any]:
+    items = [{"productId": f"{product}-{i}", "quantity": 1, "price": 1.25} for i in range(lines)]
+    return {"customerId": customer, "items": items, "totalAmount": round(1.25 * lines, 2)}
+
+
+def _with(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A copy of body with the value at path ("items.0.price") replaced; the value DELETE removes the key."""
+    doc = json.loads(json.dumps(body))
+    node, keys = doc, path.split(".")
+    for key in keys[:-1]:
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    last = int(keys[-1]) if isinstance(node, list) else keys[-1]
+    if value is DELETE:
+        del node[last]
+    else:
+        node[last] = value
+    return doc
+
+
+DELETE = object()
+
+
+def bad_requests(run: str) -> list[tuple[str, str, str, dict[str, str], bytes | None, tuple[int, ...]]]:
+    """(case, method, path, headers, body, accepted statuses). Customer ids are f"{run}-bad-<n>"."""
+    cases: list[tuple[str, str, str, dict[str, str], bytes | None, tuple[int, ...]]] = []
+    n = iter(range(1000))
+
+    def cust() -> str:
+        return f"{run}-bad-{next(n)}"
+
+    product = f"{run}-badp"
+
+    def post(case: str, body: Any, status: tuple[int, ...] = (400,), headers: dict[str, str] | None = None) -> None:
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        cases.append((case, "POST", "/orders", headers if headers is not None else JSON, raw, status))
+
+    # body syntax
+    for case, raw in [("empty body", b""), ("blank body", b"   \n"), ("not JSON", b"customerId=c1&items=1"),
+                      ("truncated JSON", b'{"customerId": "c"'), ("trailing comma", b'{"customerId": "c",}'),
+                      ("NaN literal", b'{"customerId": "c", "items": [], "totalAmount": NaN}'),
+                      ("invalid UTF-8", b'{"customerId": "\xff\xfe"}'), ("JSON array", b"[]"), ("JSON string", b'"order"'),
+                      ("JSON number", b"42"), ("JSON null", b"null"), ("empty object", b"{}")]:
+        post(case, raw)
+    # customerId
+    for case, value in [("customerId missing", DELETE), ("customerId null", None), ("customerId number", 123),
+                        ("customerId empty", ""), ("customerId with space", "bad id"), ("customerId leading dash", "-x"),
+                        ("customerId 65 chars", "c" * 65), ("customerId list", ["c"]), ("customerId object", {"id": "c"}),
+                        ("customerId non-ASCII", "clïent")]:
+        post(case, _with(_good(cust(), product), "customerId", value))
+    # items
+    for case, value in [("items missing", DELETE), ("items null", None), ("items empty", []), ("items string", "p1"),
+                        ("items object", {"productId": "p"}), ("item number", [1]), ("item null", [None])]:
+        post(case, _with(_good(cust(), product), "items", value))
+    post("51 items (max 50)", _good(cust(), product, lines=51))
+    # item fields
+    for case, field, value in [("productId missing", "productId", DELETE), ("productId empty", "productId", ""),
+                               ("productId number", "productId", 42), ("productId bad chars", "productId", "p 1!"),
+                               ("quantity missing", "quantity", DELETE), ("quantity 0", "quantity", 0),
+                               ("quantity negative", "quantity", -1), ("quantity fractional", "quantity", 1.5),
+                               ("quantity string", "quantity", "1"), ("quantity null", "quantity", None),
+                               ("quantity boolean", "quantity", True), ("quantity 1.0 (not an integer)", "quantity", 1.0),
+                               ("quantity 1001 (max 1000)", "quantity", 1001), ("price missing", "price", DELETE),
+                               ("price negative", "price", -1.25), ("price string", "price", "1.25"),
+                               ("price null", "price", None), ("price 3 decimals", "price", 1.255),
+                               ("price above max", "price", 1000000.01), ("item extra property", "color", "red")]:
+        post(case, _with(_good(cust(), product), f"items.0.{field}", value))
+    post("quantity 1e0 (not an integer)", json.dumps(_good(cust(), product)).replace('"quantity": 1', '"quantity": 1e0').encode())
+    dup = _good(cust(), product, lines=2)
+    dup["items"][1]["productId"] = dup["items"][0]["productId"]
+    post("duplicate productId", dup)
+    # totalAmount
+    for case, value in [("totalAmount missing", DELETE), ("totalAmount null", None), ("totalAmount string", "1.25"),
+                        ("totalAmount negative", -1.25), ("totalAmount != sum", 2.50), ("totalAmount 3 decimals", 1.251),
+                        ("totalAmount zero", 0)]:
+        post(case, _with(_good(cust(), product), "totalAmount", value))
+    post("unknown top-level property", {**_good(cust(), product), "coupon": "FREE"})
+    # headers
+    post("Content-Type text/plain", _good(cust(), product), (415,), {"Content-Type": "text/plain"})
+    post("Content-Type form", _good(cust(), product), (415,), {"Content-Type": "application/x-www-form-urlencoded"})
+    post("Content-Type XML", _good(cust(), product), (415,), {"Content-Type": "application/xml"})
+    big = _good(cust(), product)
+    big["customerId"] = cust()
+    post("oversize 40 KB", {**big, "pad": "x" * 40_000}, (413,))
+    post("oversize 200 KB", {**_good(cust(), product), "pad": "x" * 200_000}, (413,))
+    post("Idempotency-Key with space", _good(cust(), product), (400,), {**JSON, "Idempotency-Key": "bad key"})
+    post("Idempotency-Key 129 chars", _good(cust(), product), (400,), {**JSON, "Idempotency-Key": "k" * 129})
+    # routes, methods, parameters, unknown ids
+    for case, method, path, status in [
+            ("unknown route", "GET", "/nope", (404,)), ("root", "GET", "/", (404,)),
+            ("unknown nested route", "GET", "/orders/x/items", (404,)), ("GET /orders", "GET", "/orders", (404, 405)),
+            ("PUT /orders", "PUT", "/orders", (404, 405)), ("PATCH /orders/{id}", "PATCH", "/orders/x", (404, 405)),
+            ("DELETE /orders", "DELETE", "/orders", (404, 405)),
+            ("POST /customers/{id}/orders", "POST", f"/customers/{cust()}/orders", (404, 405)),
+            ("customerId path invalid", "GET", "/customers/bad%20id!/orders", (400,)),
+            ("limit 0", "GET", f"/customers/{cust()}/orders?limit=0", (400,)),
+            ("limit not a number", "GET", f"/customers/{cust()}/orders?limit=ten", (400,)),
+            ("limit 101", "GET", f"/customers/{cust()}/orders?limit=101", (400,)),
+            ("nextToken garbage", "GET", f"/customers/{cust()}/orders?nextToken=%25%25%25", (400,)),
+            ("unknown order", "GET", f"/orders/{run}-missing", (404,)),
+            ("cancel unknown order", "DELETE", f"/orders/{run}-missing", (404,))]:
+        cases.append((case, method, path, {}, None, status))
+    return cases
+
+
+@pytest.fixture
+def event_catcher(stack):
+    """A catch-all rule on the bus delivering to a temporary SQS queue; yields a function that, given the start
+    time, returns every event delivered up to an end canary."""
+    sqs, events, bus = stack.client("sqs"), stack.events, stack.outputs["event_bus_name"]
+    name = stack.name("catch")[:64]
+    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    rule_arn = events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps({"source": [{"prefix": ""}]}),
+                               Description="temporary: e2e bad-input scenario (deleted by the test)")["RuleArn"]
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                                                "Action": "sqs:SendMessage", "Resource": queue_arn,
+                                                "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}}}]})})
+    events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "catch", "Arn": queue_arn}])
+
+    def canary(marker: str) -> None:
+        stack.put_event("orderflow.e2e", "E2E Canary", {"runId": stack.run_id, "marker": marker})
+
+    def drain_until(marker: str, timeout: float) -> list[dict[str, Any]]:
+        seen: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msgs = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+            for m in msgs:
+                seen.append(json.loads(m["Body"]))
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+            if any(e.get("detail-type") == "E2E Canary" and e.get("detail", {}).get("marker") == marker
+                   and e.get("detail", {}).get("runId") == stack.run_id for e in seen):
+                return seen
+        raise AssertionError(f"the catch-all rule did not deliver canary '{marker}' within {timeout:.0f}s: {len(seen)} other events")
+
+    def catcher(marker: str) -> list[dict[str, Any]]:
+        canary(marker)
+        return drain_until(marker, 60 if stack.local else 120)
+
+    try:
+        yield catcher
+    finally:
+        events.remove_targets(Rule=name, EventBusName=bus, Ids=["catch"])
+        events.delete_rule(Name=name, EventBusName=bus)
+        sqs.delete_queue(QueueUrl=queue_url)
+
+
+def test_bad_input_rejected(stack, scenario, event_catcher):
+    event_catcher("start")  # the pipe works (and what was queued before is drained)
+    cases = bad_requests(stack.run_id)
+    assert len(cases) >= 60, len(cases)
+    failures = []
+    for case, method, path, headers, body, statuses in cases:
+        resp = stack.api.request(method, path, headers=headers, body=body, retries=0)
+        doc = resp.json
+        if resp.status not in statuses:
+            failures.append(f"{case}: {method} {path} -> {resp.status} (want {statuses}) {resp.body[:200]!r}")
+        elif not (isinstance(doc, dict) and isinstance(doc.get("message"), str) and doc["message"]):
+            failures.append(f"{case}: {resp.status} without a JSON message: {resp.body[:200]!r}")
+        elif resp.status in (400, 413, 415) and not (resp.header("content-type") or "").startswith("application/json"):
+            failures.append(f"{case}: Content-Type {resp.header('content-type')!r}")
+    scenario.note(f"{len(cases)} malformed requests, {len(cases) - len(failures)} answered as expected")
+    assert not failures, "\n".join(failures)
+
+    # nothing published: no event between the canaries names one of this scenario's customers or products
+    events = event_catcher("end")
+    marker = f"{stack.run_id}-bad"
+    leaked = [e for e in events if marker in json.dumps(e.get("detail", {}))]
+    assert not leaked, leaked[:3]
+    scenario.note(f"{len(events)} events seen on the bus during the scenario, none from a malformed request")
+
+    # nothing written
+    customers = sorted({c for _, _, _, _, body, _ in cases if body for c in _customer_ids(body, marker)})
+    assert len(customers) > 40, customers
+    written = {c: stack.customer_orders(c) for c in customers}
+    assert not any(written.values()), {c: o for c, o in written.items() if o}
+    wait_until(lambda: not stack.executions("order-processing") or all(
+        marker not in (e.get("input") or "") for e in stack.executions("order-processing")), 5, "no execution for a malformed request")
+
+
+def _customer_ids(body: bytes, marker: str) -> list[str]:
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return []
+    value = doc.get("customerId") if isinstance(doc, dict) else None
+    return [value] if isinstance(value, str) and value.startswith(marker) else []

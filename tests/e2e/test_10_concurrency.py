@@ -1,0 +1,51 @@
+"""Contention on one product: 200 one-unit orders for 50 units in stock, submitted by 20 concurrent clients.
+
+Exactly 50 complete; the other 150 are refunded and CANCELLED (out of stock after payment); stock ends at 0 and a
+sampler reading it every 50 ms while the orders run never sees it negative. Every order has its own customer (the
+payment limit is per customer).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from e2e_support import StockSampler
+from scripts.e2e import order_payload
+
+ORDERS, STOCK, CLIENTS = 200, 50, 20
+
+
+@pytest.mark.slow
+def test_concurrent_orders_for_scarce_stock(stack, scenario):
+    product = stack.name("hot")
+    stack.set_stock(product, STOCK)
+    scenario.history_limit = 10
+    payloads = [(order_payload(stack.name(f"c-hot-{i}"), [(product, 1, "10.00")]), f"client order {i}")
+                for i in range(ORDERS)]
+    with StockSampler(stack, product) as sampler:
+        accepted, rejected = stack.submit_many(payloads, workers=CLIENTS, max_in_flight=stack.max_in_flight,
+                                               label=scenario.name)
+        scenario.track(*accepted)
+        assert not rejected, f"{len(rejected)} submissions failed, e.g. {rejected[:3]}"
+        final = stack.wait_terminal(scenario, accepted, timeout=stack.order_timeout * 3)
+    statuses = Counter(o["status"] for o in final.values())
+    scenario.note(f"final statuses {dict(statuses)}; stock samples {len(sampler.samples)}, min {min(sampler.samples, default=None)}")
+    assert statuses == {"COMPLETED": STOCK, "CANCELLED": ORDERS - STOCK}, statuses
+    assert stack.stock(product) == 0
+    assert sampler.samples and min(sampler.samples) >= 0, f"stock went negative: min {min(sampler.samples)}"
+
+    payments = Counter()
+    for sub in accepted:
+        status = final[sub.order_id]["status"]
+        payment = stack.payment(sub.order_id)
+        payments[payment["status"] if payment else None] += 1
+        reservation = stack.reservation(sub.order_id)
+        if status == "COMPLETED":
+            assert payment["status"] == "PAID" and reservation["status"] == "RESERVED", (payment, reservation)
+        else:
+            assert [h["status"] for h in final[sub.order_id]["statusHistory"]] == [
+                "PENDING", "PAID", "INVENTORY_UNAVAILABLE", "REFUNDED", "CANCELLED"], final[sub.order_id]["statusHistory"]
+            assert payment["status"] == "REFUNDED" and (reservation is None or reservation["status"] != "RESERVED")
+    assert payments == {"PAID": STOCK, "REFUNDED": ORDERS - STOCK}, payments
