@@ -27,4 +27,4 @@ if [ ! -x .venv/bin/python ] || [ ! -f "$stamp" ] || ! cmp -s pyproject.toml "$s
   .venv/bin/python -m pip install --quiet -e '.[dev]'
   cp pyproject.toml "$stamp"
 fi
-echo "Ready: .venv ($(.venv/bin/python --version)), $(terraform version | head -1)."
+echo "Ready: .venv ($(.venv/bin/python --version)), $(terraform version 2>/dev/null | head -1)."
