@@ -84,7 +84,8 @@ def local_e2e() -> None:
         _banner("e2e --env local")
         code = e2e.run("local")
         if code:
-            raise UserError(f"e2e failed (exit {code}); reports in build/local/reports/.")
+            from scripts.common import env_build_dir
+            raise UserError(f"e2e failed (exit {code}); reports in {env_build_dir('local') / 'reports'}.")
     finally:
         if deployed:
             _banner("destroy --env local")

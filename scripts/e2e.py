@@ -24,7 +24,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -516,13 +516,14 @@ def restore_leftovers(env: str, outputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_pytest(cmd: list[str], child_env: dict[str, str]) -> int:
-    """pytest in a child process. SIGTERM/SIGINT of the runner reach pytest as an interrupt, and the runner waits for
-    it, so fixtures still put back what they changed (rules, function environments) before the process ends."""
+    """pytest in a child process. A SIGTERM or SIGINT of the runner is forwarded as SIGTERM, which the suite's conftest
+    turns into KeyboardInterrupt; the runner waits, so fixtures still put back what they changed (rules, function
+    environments) before the process ends. (SIGINT itself is not forwarded: a background job may ignore it.)"""
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=child_env)
     previous = signal.getsignal(signal.SIGTERM)
 
     def forward(signum: int, _frame: Any) -> None:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, forward)
     try:
@@ -545,9 +546,9 @@ def run(env: str, keyword: str = "") -> int:
         from scripts import local_cloud
 
         local_cloud.require_up()
-        from scripts.stack import _local_stack_exists
+        from scripts.stack import local_stack_exists
 
-        if not _local_stack_exists(env, outputs):
+        if not local_stack_exists(env, outputs):
             raise UserError(f"The local stack in {env_build_dir(env).relative_to(REPO_ROOT)}/outputs.json is gone from the "
                             f"local cloud (restarted or reset?): redeploy with `invoke deploy --env {env}`.")
     out_dir = reports_dir(env)

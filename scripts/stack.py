@@ -237,14 +237,14 @@ def ensure_deployed(env: str = "local") -> dict[str, Any]:
     outputs_file = env_build_dir(env) / "outputs.json"
     if outputs_file.exists():
         outputs = json.loads(outputs_file.read_text())
-        if not is_local(env) or _local_stack_exists(env, outputs):
+        if not is_local(env) or local_stack_exists(env, outputs):
             return outputs
     if is_local(env):
         local_cloud.ensure_up()
     return deploy(env)
 
 
-def _local_stack_exists(env: str, outputs: dict[str, Any]) -> bool:
+def local_stack_exists(env: str, outputs: dict[str, Any]) -> bool:
     """The local cloud may have been reset or restarted without state since the last deploy."""
     if local_cloud.health() is None:
         return False

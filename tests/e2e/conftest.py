@@ -4,8 +4,9 @@ Run through `invoke e2e --env <env>` (scripts/e2e.py), which sets:
   ORDERFLOW_ENV          the env (local, dev, ...)         ORDERFLOW_OUTPUTS     path of build/<env>/outputs.json
   ORDERFLOW_RUN_ID       unique ids for this run's data    ORDERFLOW_E2E_RECORDS where the scenario records go (JSON)
   ORDERFLOW_E2E_STRICT=1 a missing stack is an error, not a skip
-A bare `pytest tests/e2e` works too (env local, records under build/<env>/reports/); without a deployed stack every
-scenario is skipped.
+A bare `pytest` skips the scenarios: they change a deployed stack, so they run only when asked, through `invoke e2e` or
+with ORDERFLOW_ENV set (`ORDERFLOW_ENV=local pytest tests/e2e -k cancel`; records then go to
+build/<env>/reports/e2e-records-direct.json).
 
 Each scenario test takes the `scenario` fixture and `scenario.track(...)`s its orders; after the test the fixture
 collects each order's final record and execution histories, and the outcome (from the test report), into the
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -38,7 +40,8 @@ def _env() -> str:
 
 def _records_path() -> Path:
     explicit = os.environ.get("ORDERFLOW_E2E_RECORDS")
-    return Path(explicit) if explicit else env_build_dir(_env()) / "reports" / "e2e-records.json"
+    # a direct pytest run does not overwrite the records of the last `invoke e2e`
+    return Path(explicit) if explicit else env_build_dir(_env()) / "reports" / "e2e-records-direct.json"
 
 
 def _write_records() -> None:
@@ -49,7 +52,15 @@ def _write_records() -> None:
     os.replace(tmp, path)
 
 
+def _interrupt(signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    # `invoke e2e` forwards its SIGTERM/SIGINT as SIGTERM: stop like Ctrl-C does, running the fixtures' teardown
+    # (re-enable rules, restore function environments). SIGINT too, in case this process started with it ignored.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     config.addinivalue_line("markers", "e2e: end-to-end scenario against a deployed stack")
     config.addinivalue_line("markers", "slow: a scenario that moves hundreds of orders")
     # botocore's own datetime.utcnow() (fixed in newer botocore): thousands of lines of noise per run
@@ -90,6 +101,8 @@ def _say_factory(config: pytest.Config):
 
 @pytest.fixture(scope="session")
 def stack(pytestconfig: pytest.Config) -> Stack:
+    if "ORDERFLOW_ENV" not in os.environ:
+        pytest.skip("end-to-end scenarios change a deployed stack: run `invoke e2e --env <env>` (or set ORDERFLOW_ENV)")
     env = _env()
     strict = os.environ.get("ORDERFLOW_E2E_STRICT") == "1"
     try:
@@ -135,7 +148,7 @@ def scenario(request: pytest.FixtureRequest, stack: Stack):
     started = time.monotonic()
     yield sc
     duration = time.monotonic() - started
-    result = request.node.stash.get(_OUTCOME, {"outcome": "unknown", "message": None})
+    result = request.node.stash.get(_OUTCOME, {"outcome": "interrupted", "message": None})
     orders: list[dict[str, Any]] = []
     try:
         current = stack.orders(sc.orders) if sc.orders else {}

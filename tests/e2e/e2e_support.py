@@ -20,7 +20,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from scripts.e2e import (RESTORE_FILE, TERMINAL_STATUSES, ApiClient, Response, execution_order_id, iso,
+from scripts.e2e import (RESTORE_FILE, TERMINAL_STATUSES, ApiClient, execution_order_id, iso,
                          parse_ts, summarize_history, task_functions, utcnow)
 
 _deser, _ser = TypeDeserializer(), TypeSerializer()

@@ -19,7 +19,7 @@ from scripts.e2e import HAPPY_PATH, history_statuses, order_payload, utcnow
 def test_duplicate_delivery(stack, scenario):
     product = stack.name("dup")
     stack.set_stock(product, 10)
-    window_start = utcnow() - timedelta(seconds=2)
+    window_start = utcnow() - timedelta(seconds=2)  # MiniStack stores event times in whole seconds
     sub = stack.submit(order_payload(stack.name("c-dup"), [(product, 3, "7.50")]), label="delivered 4 times")
     scenario.track(sub)
 
@@ -35,12 +35,20 @@ def test_duplicate_delivery(stack, scenario):
     payment = stack.payment(sub.order_id)
     completed = stack.wait_notification(sub.order_id, "order-completed")
 
-    # and once more from the archive: every event of this short window (other rules' consumers are idempotent too)
-    window_end = utcnow() + timedelta(seconds=1)
+    # and once more from the archive: every event of this short window (other rules' consumers are idempotent too).
+    # AWS archives with a delay (and replays in one-minute slices): a replay that finds nothing yet is repeated.
     rule = stack.rule_for("Order Created", stack.sm_arn("order-processing"))
-    result = replay.replay(stack.env, window_start, window_end, filter_arns=[rule["Arn"]], quiet=True)
-    scenario.note(f"replay {result['name']}: {result['state']} in {result['seconds']}s, window {result['window']}")
-    executions = stack.wait_executions(sub.order_id, count=4, timeout=600 if not stack.local else 60)
+    executions = []
+    for attempt in range(1 if stack.local else 4):
+        window_end = utcnow() + timedelta(seconds=1)
+        result = replay.replay(stack.env, window_start, window_end, filter_arns=[rule["Arn"]], quiet=True)
+        scenario.note(f"replay {result['name']}: {result['state']} in {result['seconds']}s, window {result['window']}")
+        try:
+            executions = stack.wait_executions(sub.order_id, count=4, timeout=60 if stack.local else 180)
+            break
+        except AssertionError:
+            if stack.local or attempt == 3:
+                raise
     scenario.note(f"{len(executions)} executions for one order")
 
     # exactly-once effects

@@ -21,7 +21,6 @@ from collections import Counter
 
 import pytest
 
-from e2e_support import lambda_calls, wait_until
 from scripts.e2e import order_payload
 
 FAULT_RATE = "0.3"
