@@ -210,8 +210,8 @@ run "iam_least_privilege" {
   assert {
     condition = toset(one([
       for s in jsondecode(module.services["inventory"].policy_json).Statement : s.Action if s.Sid == "OrdersTable"
-    ])) == toset(["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"])
-    error_message = "The inventory service may only update and condition-check orders."
+    ])) == toset(["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:Query"])
+    error_message = "The inventory service may only read (reserve checks the stored order), update and condition-check orders."
   }
 }
 
