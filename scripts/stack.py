@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,32 @@ def _run(tf: Terraform, command: str, *args: Any, stream: bool = True, **options
         code, _, _ = tf.cmd(command, *args, capture_output=False, **options)
         return code, "", ""
     return tf.cmd(command, *args, **options)
+
+
+_PROGRESS = re.compile(r"^(?P<addr>\S+): (?P<what>Creation|Destruction|Modifications) complete after (?P<secs>\S+)")
+
+
+def _run_with_progress(tf: Terraform, command: str, **options: Any) -> int:
+    """apply/destroy: one line per finished resource instead of the whole plan; the full log on failure."""
+    # python-terraform builds the command line; its own async mode leaks a -synchronous flag into it (0.10.1).
+    cmd = tf.generate_cmd_string(command, **options)
+    proc = subprocess.Popen(cmd, cwd=tf.working_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log: list[str] = []
+    done = 0
+    for raw in proc.stdout:
+        line = raw.decode(errors="replace").rstrip()
+        log.append(line)
+        if match := _PROGRESS.match(line):
+            done += 1
+            verb = {"Creation": "created", "Destruction": "destroyed", "Modifications": "updated"}[match["what"]]
+            print(f"  [{done:>3}] {verb:<9} {match['addr']} ({match['secs']})", flush=True)
+        elif line.startswith(("Apply complete", "Destroy complete", "Warning:", "Error:", "│ Error")):
+            print(f"  {line}", flush=True)
+    code = proc.wait()
+    tf.temp_var_files.clean_up()
+    if code != 0:
+        print("\n".join(log[-80:]), file=sys.stderr)
+    return code
 
 
 # --- env inputs ------------------------------------------------------------------------------------------------
@@ -197,7 +224,8 @@ def deploy(env: str, yes: bool = False) -> dict[str, Any]:
     tf = init(env)
     tf.var_file = var_files
     print(f"terraform apply ({env}) ...", flush=True)
-    code, _, _ = _run(tf, "apply", input=False, parallelism=PARALLELISM, auto_approve=IsFlagged, no_color=IsFlagged, var_file=var_files)
+    code = _run_with_progress(tf, "apply", input=False, parallelism=PARALLELISM, auto_approve=IsFlagged, no_color=IsFlagged,
+                              compact_warnings=IsFlagged, var_file=var_files)
     if code != 0:
         raise UserError(f"terraform apply failed for env '{env}' (exit {code}); see the errors above.")
     outputs = write_outputs(env, tf)
@@ -225,7 +253,8 @@ def destroy(env: str, yes: bool = False) -> None:
     var_files = prepare_inputs(env)
     tf = init(env)
     print(f"terraform destroy ({env}) ...", flush=True)
-    code, _, _ = _run(tf, "destroy", input=False, parallelism=PARALLELISM, auto_approve=IsFlagged, force=IsNotFlagged, no_color=IsFlagged, var_file=var_files)
+    code = _run_with_progress(tf, "destroy", input=False, parallelism=PARALLELISM, auto_approve=IsFlagged, force=IsNotFlagged,
+                              no_color=IsFlagged, compact_warnings=IsFlagged, var_file=var_files)
     if code != 0:
         raise UserError(f"terraform destroy failed for env '{env}' (exit {code}); see the errors above.")
     (env_build_dir(env) / "outputs.json").unlink(missing_ok=True)
