@@ -77,6 +77,16 @@ def seed(c, env="local"):
     s.seed(env)
 
 
+@task(help={**ENV_HELP, "email": "the customer's e-mail address (required)",
+            "customer_id": "customer id = Cognito username (default: the e-mail's local part, sanitized)",
+            "admin": "add the user to the `admins` group (may read, list and cancel any order)"})
+@friendly
+def customer(c, env="local", email="", customer_id="", admin=False):
+    """Create (or reuse) a customer in the stack's user pool and print an ID token for the API (stdout: token only)."""
+    from scripts import auth
+    auth.cli(env, email=email, customer_id=customer_id or None, admin=admin)
+
+
 @task(help={**ENV_HELP, "k": "pytest -k expression to run a subset"})
 @friendly
 def e2e(c, env="local", k=""):
@@ -189,6 +199,6 @@ def test_e2e(c):
     checks.local_e2e()
 
 
-ns = Collection(build, render, diagram, deploy, plan, destroy, bootstrap_state, seed, e2e, replay, bench, scan)
+ns = Collection(build, render, diagram, deploy, plan, destroy, bootstrap_state, seed, customer, e2e, replay, bench, scan)
 ns.add_collection(Collection("local", local_up, local_down, local_status, local_reset))
 ns.add_collection(Collection("test", test_all, test_unit, test_terraform, test_workflow, test_e2e))

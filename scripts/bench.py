@@ -5,6 +5,8 @@ with the same key on a timeout / 5xx / 429, so a retry never makes a second orde
 then submits the next; at most C orders are in flight. Orders are seeded random mixes (1-3 distinct products of a
 run-unique catalogue, 1-3 units each) with stock set high enough for all of them, one customer per order (the payment
 limit is per customer). The run stops after N orders or, with --duration, when no new order may start.
+Each order is posted with its customer's Cognito ID token (docs/auth.md): the customers are created in the stack's
+user pool and signed in before the clock starts (scripts/auth.py), and deleted after the run.
 
 Reported: throughput (orders/s accepted and completed), latency p50/p95/p99 end to end (order createdAt -> terminal
 status, both from the order's statusHistory) and per stage (PENDING->PAID, PAID->INVENTORY_RESERVED,
@@ -182,6 +184,13 @@ def run(env: str, orders: int = 100, concurrency: int = 10, duration: float = 0,
     api = ApiClient(outputs["api_url"], timeout=60)
     ddb = aws_client(env, "dynamodb")
     catalogue, payloads, needed = make_orders(run_id, orders, seed)
+    from scripts.auth import UserPool
+
+    user_pool = UserPool.of(env)
+    customers = [p["customerId"] for p in payloads]
+    print(f"signing in {len(customers)} customers (one per order) in the user pool ...", flush=True)
+    with ThreadPoolExecutor(max_workers=min(8, concurrency)) as signers:
+        tokens = dict(zip(customers, signers.map(user_pool.token, customers)))
     for pid, price in catalogue.items():
         ddb.put_item(TableName=outputs["inventory_table_name"], Item={
             "productId": {"S": pid}, "name": {"S": f"bench {pid}"}, "available": {"N": str(needed.get(pid, 0) + 10)},
@@ -217,7 +226,7 @@ def run(env: str, orders: int = 100, concurrency: int = 10, duration: float = 0,
                         counters["retried"] += 1
                     time.sleep(min(5.0, 0.5 * 2 ** attempt))
                 try:
-                    resp = api.create_order(payload, idempotency_key=key)
+                    resp = api.create_order(payload, idempotency_key=key, token=tokens[payload["customerId"]])
                 except ConnectionError as exc:
                     resp = exc
                     continue
@@ -276,6 +285,8 @@ def run(env: str, orders: int = 100, concurrency: int = 10, duration: float = 0,
                     "stages": {name: latency_summary(values) for name, values in stages.items()}},
         "baseline": base, "rejections": failures[:10],
     }
+    with ThreadPoolExecutor(max_workers=min(8, concurrency)) as cleaners:
+        list(cleaners.map(user_pool.delete_customer, customers))  # the run's customers (their orders stay)
     out = reports_dir(env)
     write_json(out / f"{run_id}.json", result)
     (out / f"{run_id}.md").write_text(markdown(result))

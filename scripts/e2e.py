@@ -200,17 +200,22 @@ class Response:
 
 
 class ApiClient:
-    """The stack's public HTTP API (outputs.api_url), over urllib: no third-party dependency, thread-safe."""
+    """The stack's public HTTP API (outputs.api_url), over urllib: no third-party dependency, thread-safe.
+
+    Every route needs the caller's Cognito ID token (docs/auth.md): pass it as `token`, it is sent as
+    `Authorization: Bearer <token>`; without one API Gateway answers 401."""
 
     def __init__(self, base_url: str, timeout: float = 30.0):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
 
     def request(self, method: str, path: str, *, json_body: Any = None, body: bytes | str | None = None,
-                headers: dict[str, str] | None = None, retries: int = 2) -> Response:
+                headers: dict[str, str] | None = None, retries: int = 2, token: str | None = None) -> Response:
         """One request; connection errors (not HTTP errors) are retried `retries` times, then raised."""
         data = body.encode() if isinstance(body, str) else body
         hdrs = dict(headers or {})
+        if token is not None:
+            hdrs["Authorization"] = f"Bearer {token}"
         if json_body is not None:
             data = json.dumps(json_body).encode()
             hdrs.setdefault("Content-Type", "application/json")
@@ -230,19 +235,20 @@ class ApiClient:
                 time.sleep(0.2 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    def create_order(self, payload: dict[str, Any], idempotency_key: str | None = None) -> Response:
+    def create_order(self, payload: dict[str, Any], idempotency_key: str | None = None,
+                     token: str | None = None) -> Response:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         # Never retried: a lost response with a retry would create a second order (the caller decides).
-        return self.request("POST", "/orders", json_body=payload, headers=headers, retries=0)
+        return self.request("POST", "/orders", json_body=payload, headers=headers, retries=0, token=token)
 
-    def get_order(self, order_id: str) -> Response:
-        return self.request("GET", f"/orders/{order_id}")
+    def get_order(self, order_id: str, token: str | None = None) -> Response:
+        return self.request("GET", f"/orders/{order_id}", token=token)
 
-    def customer_orders(self, customer_id: str) -> Response:
-        return self.request("GET", f"/customers/{customer_id}/orders")
+    def customer_orders(self, customer_id: str, token: str | None = None) -> Response:
+        return self.request("GET", f"/customers/{customer_id}/orders", token=token)
 
-    def cancel_order(self, order_id: str) -> Response:
-        return self.request("DELETE", f"/orders/{order_id}", retries=0)
+    def cancel_order(self, order_id: str, token: str | None = None) -> Response:
+        return self.request("DELETE", f"/orders/{order_id}", retries=0, token=token)
 
 
 def order_payload(customer_id: str, items: Sequence[tuple[str, int, str | float]]) -> dict[str, Any]:
@@ -490,7 +496,8 @@ def reports_dir(env: str) -> Path:
 
 def restore_leftovers(env: str, outputs: dict[str, Any]) -> dict[str, Any]:
     """Put back what a previous, interrupted run changed: re-enable its disabled rules, restore the environment of
-    the functions it reconfigured (tests record both in RESTORE_FILE before changing anything)."""
+    the functions and the settings of the Cognito app client it reconfigured (tests record each in RESTORE_FILE
+    before changing anything)."""
     path = reports_dir(env) / RESTORE_FILE
     if not path.exists():
         return {}
@@ -503,6 +510,12 @@ def restore_leftovers(env: str, outputs: dict[str, Any]) -> dict[str, Any]:
             print(f"Re-enabled rule {name}, left disabled by an interrupted run.")
         except Exception as exc:  # noqa: BLE001 - best effort: the rule may be gone with a redeploy
             print(f"warning: could not re-enable rule {name}: {exc}")
+    for key, config in pending.get("user_pool_clients", {}).items():
+        try:
+            aws_client(env, "cognito-idp").update_user_pool_client(**config)
+            print(f"Restored the settings of app client {key}, left changed by an interrupted run.")
+        except Exception as exc:  # noqa: BLE001
+            print(f"warning: could not restore the settings of app client {key}: {exc}")
     for name, variables in pending.get("functions", {}).items():
         try:
             lam = aws_client(env, "lambda")

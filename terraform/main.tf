@@ -309,20 +309,32 @@ module "event_bus" {
   tags                            = var.tags
 }
 
-# --- Edge: API and scheduler -----------------------------------------------------------------------------------------------
+# --- Edge: customer identities, API and scheduler ------------------------------------------------------------------------
+
+module "auth" {
+  source = "./modules/auth"
+
+  name_prefix         = local.name_prefix
+  deletion_protection = var.user_pool_deletion_protection
+  tags                = var.tags
+}
 
 module "api" {
   source = "./modules/api"
 
-  name_prefix            = local.name_prefix
-  function_name          = module.services["order"].function_name
-  function_arn           = module.services["order"].function_arn
-  throttling_burst_limit = var.api_throttling_burst_limit
-  throttling_rate_limit  = var.api_throttling_rate_limit
-  log_retention_days     = var.log_retention_days
-  kms_key_arn            = local.key_arn
-  aws_endpoint_url       = var.aws_endpoint_url
-  tags                   = var.tags
+  name_prefix   = local.name_prefix
+  function_name = module.services["order"].function_name
+  function_arn  = module.services["order"].function_arn
+  jwt_issuer    = module.auth.issuer
+  jwt_audience  = [module.auth.user_pool_client_id]
+
+  authorizer_payload_format_version = module.emulator_compat.jwt_authorizer_payload_format_version
+  throttling_burst_limit            = var.api_throttling_burst_limit
+  throttling_rate_limit             = var.api_throttling_rate_limit
+  log_retention_days                = var.log_retention_days
+  kms_key_arn                       = local.key_arn
+  aws_endpoint_url                  = var.aws_endpoint_url
+  tags                              = var.tags
 }
 
 module "scheduler" {

@@ -3,6 +3,16 @@ output "api_url" {
   value       = module.api.api_url
 }
 
+output "user_pool_id" {
+  description = "Customers' Cognito user pool (usernames are customer ids; `invoke customer` creates them)."
+  value       = module.auth.user_pool_id
+}
+
+output "user_pool_client_id" {
+  description = "The API's Cognito app client (no secret): sign in with it; its ID tokens are the API's bearer tokens."
+  value       = module.auth.user_pool_client_id
+}
+
 output "event_bus_name" {
   description = "Name of the custom event bus."
   value       = module.event_bus.bus_name

@@ -22,6 +22,7 @@ provider "aws" {
     content {
       apigatewayv2 = endpoints.value
       cloudwatch   = endpoints.value
+      cognitoidp   = endpoints.value
       dynamodb     = endpoints.value
       events       = endpoints.value
       iam          = endpoints.value

@@ -188,6 +188,12 @@ variable "table_deletion_protection" {
   default     = false
 }
 
+variable "user_pool_deletion_protection" {
+  description = "Enable deletion protection on the customers' Cognito user pool (every customer identity)."
+  type        = bool
+  default     = false
+}
+
 variable "bucket_force_destroy" {
   description = "Let `terraform destroy` delete the notifications bucket with its objects."
   type        = bool

@@ -1,6 +1,8 @@
 """HTTP API (API Gateway HTTP API, payload format 2.0) routed with Powertools APIGatewayHttpResolver.
 
 Every error body is `{"message": str, "field": str|null}`; amounts in responses are JSON numbers.
+Every route acts for the caller named by the token's claims (order.auth, docs/auth.md): a customer reaches only their
+own orders (another customer's order answers 404, another customer's list 403), an `admins` member any order.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from order import service, validation
+from order import auth, service, validation
 from shared import aws, jsonutil, observability
 from shared.config import config
 from shared.errors import OrderNotFound, OrderValidationError, RetryableError
@@ -95,7 +97,9 @@ def _idempotency() -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
 
 
 def create_with_idempotency_key(key: str, request: validation.CreateOrderRequest) -> dict[str, Any]:
-    """Same key + same canonical body -> the first response (one order); same key + other body -> 409."""
+    """Same key + same canonical body -> the first response (one order); same key + other body -> 409.
+
+    Keys are scoped per customer (`<customerId>#<key>`): one customer's keys never collide with another's."""
     store, cfg = _idempotency()
     if app.lambda_context is not None:
         cfg.register_lambda_context(app.lambda_context)
@@ -109,16 +113,25 @@ def create_with_idempotency_key(key: str, request: validation.CreateOrderRequest
     def _create(request_data: dict[str, Any]) -> dict[str, Any]:
         return service.create_order(request)
 
-    return _create(request_data={"idempotencyKey": key, "body": request.canonical})
+    return _create(request_data={"idempotencyKey": f"{request.customer_id}#{key}", "body": request.canonical})
 
 
 # ---------------------------------------------------------------------------------------------
 # routes
 # ---------------------------------------------------------------------------------------------
+def current_caller() -> auth.Caller:
+    """The authenticated caller of the current request (401/403 through the exception handlers)."""
+    caller = auth.caller_from_event(app.current_event.raw_event)
+    observability.bind_order(None, callerId=caller.customer_id, callerAdmin=caller.is_admin)
+    return caller
+
+
 @app.post("/orders")
 def post_order() -> Response:
+    caller = current_caller()
     event = app.current_event
-    request = validation.validate_http_request(event.headers, event.body, bool(event.is_base64_encoded))
+    request = validation.validate_http_request(event.headers, event.body, bool(event.is_base64_encoded),
+                                               caller.customer_id)
     key = validation.idempotency_key(event.headers)
     result = create_with_idempotency_key(key, request) if key else service.create_order(request)
     observability.bind_order(result["orderId"])
@@ -127,14 +140,16 @@ def post_order() -> Response:
 
 @app.get("/orders/<order_id>")
 def get_order(order_id: str) -> Response:
+    caller = current_caller()
     observability.bind_order(order_id)
-    return json_response(200, service.to_api(service.get_order(order_id)))
+    return json_response(200, service.to_api(service.get_order(order_id, caller.scope)))
 
 
 @app.delete("/orders/<order_id>")
 def delete_order(order_id: str) -> Response:
+    caller = current_caller()
     observability.bind_order(order_id)
-    return json_response(202, service.cancel_order(order_id))
+    return json_response(202, service.cancel_order(order_id, caller.scope))
 
 
 def _page_size(params: dict[str, str]) -> int:
@@ -173,8 +188,11 @@ def decode_token(token: str | None, customer_id: str) -> dict[str, Any] | None:
 
 @app.get("/customers/<customer_id>/orders")
 def list_customer_orders(customer_id: str) -> Response:
+    caller = current_caller()
     if not is_valid_id(customer_id):
         raise ApiError(400, "customerId is invalid", "pathParameters.customerId")
+    if not caller.may_access(customer_id):
+        raise auth.Forbidden("you may list only your own orders", "pathParameters.customerId")
     params = app.current_event.query_string_parameters or {}
     limit = _page_size(params)
     start_key = decode_token(params.get("nextToken"), customer_id)
@@ -202,6 +220,18 @@ def not_found(_: NotFoundError) -> Response:
 @app.exception_handler(ApiError)
 def on_api_error(exc: ApiError) -> Response:
     return error_response(exc.status_code, exc.message, exc.field, exc.headers or None)
+
+
+@app.exception_handler(auth.Unauthenticated)
+def on_unauthenticated(exc: auth.Unauthenticated) -> Response:
+    logger.warning("request without a usable identity", extra={"reason": str(exc)})
+    return error_response(401, str(exc), None, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
+@app.exception_handler(auth.Forbidden)
+def on_forbidden(exc: auth.Forbidden) -> Response:
+    logger.info("request forbidden", extra={"reason": exc.message, "field": exc.field})
+    return error_response(403, exc.message, exc.field)
 
 
 @app.exception_handler(OrderValidationError)

@@ -1,10 +1,12 @@
 """Order Lambda entry point (`order.handler.lambda_handler`). Thin: observability + dispatch only.
 
 Event shapes:
-- API Gateway HTTP API (payload 2.0, has `requestContext`) -> order.api routes
+- API Gateway HTTP API (payload 2.0, has `requestContext`) -> order.api routes, acting for the caller named by the
+  JWT authorizer's claims (order.auth; no claims -> 401)
 - `{"action": "find_stale", "olderThanMinutes": n|null}` -> `{"orders": [...]}`
 - seed direct invoke `{"customerId", "items", "totalAmount"}` -> plain dict `{"orderId", "status": "PENDING"}`
-  (invalid payload -> Lambda error `OrderValidationError`)
+  (invalid payload -> Lambda error `OrderValidationError`). Only IAM principals allowed lambda:InvokeFunction reach
+  this path (the function's resource policy admits API Gateway for this API only; see docs/auth.md).
 """
 
 from __future__ import annotations

@@ -96,8 +96,13 @@ def create_order(request: CreateOrderRequest) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 # read
 # ---------------------------------------------------------------------------------------------
-def get_order(order_id: str) -> dict[str, Any]:
-    return orders.require(order_id)
+def get_order(order_id: str, customer_id: str | None = None) -> dict[str, Any]:
+    """The order; with `customer_id` only that customer's order: another customer's is OrderNotFound, exactly as an
+    unknown id, so the API does not tell which order ids exist."""
+    order = orders.require(order_id)
+    if customer_id is not None and order.get("customerId") != customer_id:
+        raise OrderNotFound(order_id)
+    return order
 
 
 def to_api(order: dict[str, Any]) -> dict[str, Any]:
@@ -142,13 +147,14 @@ def _publish_cancellation(order: dict[str, Any], previous_status: str) -> None:
     orders.update_attributes(order["orderId"], order["customerId"], remove=[CANCEL_PENDING_ATTR])
 
 
-def cancel_order(order_id: str) -> dict[str, Any]:
+def cancel_order(order_id: str, customer_id: str | None = None) -> dict[str, Any]:
     """Customer cancel: PENDING|PAID|INVENTORY_RESERVED -> CANCELLED, then "Order Cancellation Requested".
 
+    `customer_id`: only that customer's order may be cancelled (another's is OrderNotFound); None for an operator.
     Raises OrderNotFound, CancelConflict, EventPublishError (the order stays CANCELLED with
     `cancelEventPending`; repeating the DELETE re-publishes).
     """
-    order = orders.require(order_id)
+    order = get_order(order_id, customer_id)
     observability.bind_order(order_id, customerId=order["customerId"])
     status = order.get("status")
     if status == OrderStatus.CANCELLED and order.get(CANCEL_PENDING_ATTR):

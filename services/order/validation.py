@@ -5,6 +5,10 @@ Order of checks (the first failing one answers): Content-Type (415) -> body size
 -> duplicate productIds (400) -> totalAmount == sum(quantity * price) (400).
 Every failure raises OrderValidationError(message, field, status_code); `field` is a JSON path into the body
 (`$`, `$.items[2].price`) or `headers.<name>` for header problems.
+
+Over HTTP the customer comes from the caller's token (order.auth): the body's `customerId` is optional there, and one
+that names another customer is refused with 403 after every other rule (nothing is written or published). The direct
+invoke (seed) has no token, so its payload must name the customer.
 """
 
 from __future__ import annotations
@@ -55,6 +59,13 @@ CREATE_ORDER_SCHEMA: dict[str, Any] = {
         },
         "totalAmount": {"type": "number", "minimum": 0, "maximum": MAX_TOTAL},
     },
+}
+
+#: POST /orders: the same body, `customerId` optional (the token names the customer).
+HTTP_CREATE_ORDER_SCHEMA: dict[str, Any] = {
+    **CREATE_ORDER_SCHEMA,
+    "$id": "https://orderflow/schemas/create-order-http.json",
+    "required": ["items", "totalAmount"],
 }
 
 
@@ -196,11 +207,15 @@ def _as_decimal_tree(value: Any) -> Any:
     return value
 
 
-def validate_payload(payload: Any) -> CreateOrderRequest:
-    """Schema + business rules; returns the normalized request."""
+def validate_payload(payload: Any, customer_id: str | None = None) -> CreateOrderRequest:
+    """Schema + business rules; returns the normalized request.
+
+    `customer_id`: the authenticated customer (HTTP). Then the body's `customerId` is optional and must equal it
+    (403 otherwise); without it (direct invoke) the body must name the customer.
+    """
     payload = _as_decimal_tree(payload)
     try:
-        validate(event=payload, schema=CREATE_ORDER_SCHEMA)
+        validate(event=payload, schema=CREATE_ORDER_SCHEMA if customer_id is None else HTTP_CREATE_ORDER_SCHEMA)
     except SchemaValidationError as exc:
         raise _schema_error(exc, payload) from exc
 
@@ -223,12 +238,18 @@ def validate_payload(payload: Any) -> CreateOrderRequest:
     if total.quantize(CENT) != expected:
         raise _fail(f"totalAmount must equal the sum of quantity * price ({expected})", "$.totalAmount")
 
-    return CreateOrderRequest(customer_id=payload["customerId"], items=tuple(items), total_amount=total.quantize(CENT))
+    if customer_id is not None and payload.get("customerId", customer_id) != customer_id:
+        raise _fail("customerId does not match the authenticated customer", "$.customerId", 403)
+
+    return CreateOrderRequest(customer_id=customer_id or payload["customerId"], items=tuple(items),
+                              total_amount=total.quantize(CENT))
 
 
-def validate_http_request(headers: Mapping[str, Any] | None, body: str | None, is_base64: bool) -> CreateOrderRequest:
+def validate_http_request(headers: Mapping[str, Any] | None, body: str | None, is_base64: bool,
+                          customer_id: str) -> CreateOrderRequest:
+    """POST /orders on behalf of the authenticated `customer_id`."""
     check_content_type(headers)
-    return validate_payload(parse_json(decode_body(body, is_base64)))
+    return validate_payload(parse_json(decode_body(body, is_base64)), customer_id)
 
 
 def idempotency_key(headers: Mapping[str, Any] | None) -> str | None:

@@ -30,6 +30,7 @@ event_replication = {
   enabled = false
 }
 
-kms_deletion_window_days  = 30
-table_deletion_protection = true
-bucket_force_destroy      = false
+kms_deletion_window_days      = 30
+table_deletion_protection     = true
+user_pool_deletion_protection = true
+bucket_force_destroy          = false

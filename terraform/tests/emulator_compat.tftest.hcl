@@ -61,7 +61,7 @@ run "local_emulator" {
   }
 
   assert {
-    condition     = module.emulator_compat.switches == { sfn_tracing_enabled = false, metric_alarms_enabled = false, scheduler_event_fallback = true }
+    condition     = module.emulator_compat.switches == { sfn_tracing_enabled = false, metric_alarms_enabled = false, scheduler_event_fallback = true, jwt_authorizer_payload_format_version = "2.0" }
     error_message = "emulator_compat = true must turn on every documented workaround."
   }
 
@@ -94,6 +94,15 @@ run "local_emulator" {
     condition     = alltrue([for s, m in module.services : m.tracing_mode == "Active" && m.dead_letter_target_arn == m.dlq_arn])
     error_message = "Lambda tracing and DLQs are not emulator gaps and stay on locally."
   }
+
+  assert {
+    condition = (
+      module.api.authorizer.payload_format_version == "2.0" &&
+      alltrue([for key, route in module.api.route_authorization : route.authorization_type == "JWT" && route.authorizer_id == module.api.authorizer_id]) &&
+      module.api.authorizer.issuer == module.auth.issuer && toset(module.api.authorizer.audience) == toset([module.auth.user_pool_client_id])
+    )
+    error_message = "Locally the JWT authorizer only states the emulator's payload format version; routes, issuer and audience are as on AWS."
+  }
 }
 
 run "aws_defaults" {
@@ -105,12 +114,23 @@ run "aws_defaults" {
   }
 
   assert {
-    condition     = module.emulator_compat.switches == { sfn_tracing_enabled = true, metric_alarms_enabled = true, scheduler_event_fallback = false }
+    condition = (
+      length(keys(module.emulator_compat.switches)) == 4 &&
+      module.emulator_compat.switches.sfn_tracing_enabled == true &&
+      module.emulator_compat.switches.metric_alarms_enabled == true &&
+      module.emulator_compat.switches.scheduler_event_fallback == false &&
+      module.emulator_compat.switches.jwt_authorizer_payload_format_version == null
+    )
     error_message = "Without emulator_compat every switch takes its production value."
   }
 
   assert {
     condition     = length(module.monitoring.alarm_names) > 0 && alltrue(values(module.workflows.tracing_enabled))
     error_message = "On AWS the alarms exist and the state machines are traced."
+  }
+
+  assert {
+    condition     = module.api.authorizer.payload_format_version == null
+    error_message = "On AWS the JWT authorizer has no payload format version."
   }
 }

@@ -279,3 +279,144 @@ run "event_bus_replication" {
     error_message = "The replication role may put events on the replica bus only."
   }
 }
+
+run "auth_module" {
+  command = apply
+
+  module {
+    source = "./modules/auth"
+  }
+
+  variables {
+    name_prefix = "orderflow-test"
+  }
+
+  assert {
+    condition     = aws_cognito_user_pool.this.name == "orderflow-test-customers" && aws_cognito_user_pool_client.api.name == "orderflow-test-api"
+    error_message = "Pool and client follow <project>-<env>-<thing>."
+  }
+
+  assert {
+    condition     = aws_cognito_user_pool_client.api.generate_secret == false
+    error_message = "The app client is public: no secret."
+  }
+
+  assert {
+    condition = (
+      aws_cognito_user_pool_client.api.id_token_validity == 60 && aws_cognito_user_pool_client.api.access_token_validity == 60 &&
+      aws_cognito_user_pool_client.api.refresh_token_validity == 7 &&
+      one(aws_cognito_user_pool_client.api.token_validity_units).id_token == "minutes" &&
+      one(aws_cognito_user_pool_client.api.token_validity_units).refresh_token == "days"
+    )
+    error_message = "Tokens: ID/access 60 minutes, refresh 7 days by default."
+  }
+
+  assert {
+    condition     = aws_cognito_user_pool_client.api.prevent_user_existence_errors == "ENABLED" && aws_cognito_user_pool_client.api.enable_token_revocation
+    error_message = "Sign-in must not reveal which users exist, and refresh tokens must be revocable."
+  }
+
+  assert {
+    condition = (
+      one(aws_cognito_user_pool.this.admin_create_user_config).allow_admin_create_user_only &&
+      one(aws_cognito_user_pool.this.username_configuration).case_sensitive == false
+    )
+    error_message = "Only operators create users (usernames are customer ids), and usernames are case-insensitive."
+  }
+
+  assert {
+    condition = (
+      one(aws_cognito_user_pool.this.password_policy).minimum_length >= 12 &&
+      one(aws_cognito_user_pool.this.password_policy).require_symbols &&
+      one(aws_cognito_user_pool.this.password_policy).require_numbers
+    )
+    error_message = "Passwords: at least 12 characters with digits and symbols."
+  }
+
+  assert {
+    condition     = aws_cognito_user_pool.this.deletion_protection == "INACTIVE"
+    error_message = "Deletion protection is off unless asked for (prod)."
+  }
+
+  assert {
+    condition     = aws_cognito_user_group.admins.name == "admins" && output.issuer == "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TestPool1"
+    error_message = "The admins group exists; the issuer is the pool endpoint with https://."
+  }
+}
+
+run "auth_module_validation" {
+  command = plan
+
+  module {
+    source = "./modules/auth"
+  }
+
+  variables {
+    name_prefix               = "orderflow-test"
+    id_token_validity_minutes = 2
+  }
+
+  expect_failures = [var.id_token_validity_minutes]
+}
+
+run "api_module_routes" {
+  command = apply
+
+  module {
+    source = "./modules/api"
+  }
+
+  variables {
+    name_prefix   = "orderflow-test"
+    function_name = "orderflow-test-order"
+    function_arn  = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order"
+    kms_key_arn   = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    jwt_issuer    = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TestPool1"
+    jwt_audience  = ["testappclient0000000000001"]
+  }
+
+  assert {
+    condition     = length(aws_apigatewayv2_route.this) == 4
+    error_message = "Four routes."
+  }
+
+  assert {
+    condition = alltrue([
+      for route in aws_apigatewayv2_route.this :
+      route.authorization_type == "JWT" && route.authorizer_id == aws_apigatewayv2_authorizer.jwt.id
+    ])
+    error_message = "Every route must have authorization_type JWT with the authorizer."
+  }
+
+  assert {
+    condition = (
+      one(aws_apigatewayv2_authorizer.jwt.jwt_configuration).issuer == "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TestPool1" &&
+      toset(one(aws_apigatewayv2_authorizer.jwt.jwt_configuration).audience) == toset(["testappclient0000000000001"])
+    )
+    error_message = "The authorizer's issuer is the pool's and its audience exactly the app client id."
+  }
+
+  assert {
+    condition     = aws_lambda_permission.api.source_arn == "${aws_apigatewayv2_api.this.execution_arn}/*/*" && aws_lambda_permission.api.principal == "apigateway.amazonaws.com"
+    error_message = "API Gateway may invoke the function only from this API."
+  }
+}
+
+run "api_module_requires_audience" {
+  command = plan
+
+  module {
+    source = "./modules/api"
+  }
+
+  variables {
+    name_prefix   = "orderflow-test"
+    function_name = "orderflow-test-order"
+    function_arn  = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order"
+    kms_key_arn   = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    jwt_issuer    = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TestPool1"
+    jwt_audience  = []
+  }
+
+  expect_failures = [var.jwt_audience]
+}

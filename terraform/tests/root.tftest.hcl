@@ -211,7 +211,7 @@ run "iam_least_privilege" {
     condition = toset(one([
       for s in jsondecode(module.services["inventory"].policy_json).Statement : s.Action if s.Sid == "OrdersTable"
     ])) == toset(["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:Query"])
-    error_message = "The inventory service may only read (reserve checks the stored order), update and condition-check orders."
+    error_message = "The inventory service may only read (reserve reads the stored order), update and condition-check orders: no Put or Delete."
   }
 }
 
@@ -283,5 +283,58 @@ run "workflows_and_outputs" {
   assert {
     condition     = output.event_bus_name == "orderflow-test-bus" && output.orders_table_name == "orderflow-test-orders"
     error_message = "Bus and tables follow <project>-<env>-<thing>."
+  }
+}
+
+run "api_authorization" {
+  command = apply
+
+  assert {
+    condition = toset(keys(module.api.route_authorization)) == toset([
+      "POST /orders", "GET /orders/{orderId}", "DELETE /orders/{orderId}", "GET /customers/{customerId}/orders",
+    ])
+    error_message = "The API must have exactly the four contract routes."
+  }
+
+  assert {
+    condition = alltrue([
+      for key, route in module.api.route_authorization :
+      route.authorization_type == "JWT" && route.authorizer_id == module.api.authorizer_id
+    ])
+    error_message = "Every route must use authorization_type JWT with the API's JWT authorizer."
+  }
+
+  assert {
+    condition     = module.api.authorizer.type == "JWT" && toset(module.api.authorizer.identity_sources) == toset(["$request.header.Authorization"])
+    error_message = "The authorizer must be a JWT authorizer reading the Authorization header."
+  }
+
+  assert {
+    condition     = toset(module.api.authorizer.audience) == toset([module.auth.user_pool_client_id]) && output.user_pool_client_id == "testappclient0000000000001"
+    error_message = "The authorizer's audience must be exactly the app client id (user_pool_client_id)."
+  }
+
+  assert {
+    condition     = module.api.authorizer.issuer == "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TestPool1" && output.user_pool_id == "us-east-1_TestPool1"
+    error_message = "On AWS the authorizer's issuer is the pool's https://cognito-idp.<region>.amazonaws.com/<pool id>."
+  }
+
+  assert {
+    condition = (
+      module.api.lambda_permission.principal == "apigateway.amazonaws.com" &&
+      module.api.lambda_permission.action == "lambda:InvokeFunction" &&
+      module.api.lambda_permission.source_arn == "arn:aws:execute-api:us-east-1:123456789012:abc123/*/*"
+    )
+    error_message = "API Gateway may invoke the order function only from this API's execution ARN."
+  }
+
+  assert {
+    condition     = toset(module.auth.explicit_auth_flows) == toset(["ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])
+    error_message = "The app client allows exactly user-password, admin-user-password and refresh sign-in."
+  }
+
+  assert {
+    condition     = module.auth.admin_group_name == "admins"
+    error_message = "The operators' group is `admins` (the order service checks this name)."
   }
 }

@@ -100,7 +100,7 @@ def _say_factory(config: pytest.Config):
 
 
 @pytest.fixture(scope="session")
-def stack(pytestconfig: pytest.Config) -> Stack:
+def stack(pytestconfig: pytest.Config):
     if "ORDERFLOW_ENV" not in os.environ:
         pytest.skip("end-to-end scenarios change a deployed stack: run `invoke e2e --env <env>` (or set ORDERFLOW_ENV)")
     env = _env()
@@ -119,7 +119,11 @@ def stack(pytestconfig: pytest.Config) -> Stack:
             (pytest.fail if strict else pytest.skip)(f"the local cloud is not running on {local_cloud.endpoint()}")
     run_id = os.environ.get("ORDERFLOW_RUN_ID") or new_run_id()
     _records["meta"].update({"env": env, "run_id": run_id, "started": iso(utcnow())})
-    return Stack(env, outputs, run_id, env_build_dir(env) / "reports", say=_say_factory(pytestconfig))
+    deployed = Stack(env, outputs, run_id, env_build_dir(env) / "reports", say=_say_factory(pytestconfig))
+    try:
+        yield deployed
+    finally:
+        deployed.close()  # the Cognito users this run created
 
 
 def _order_record(stack: Stack, scenario: Scenario, sub: Any, order: dict[str, Any] | None, with_history: bool) -> dict[str, Any]:

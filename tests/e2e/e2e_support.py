@@ -2,13 +2,19 @@
 
 Clients come from scripts.stack.aws_client (the local cloud's endpoint for env local, the default credential chain
 otherwise), so the same tests run against `--env local` and a real account. Every wait is a poll with a deadline.
+
+Every API call authenticates like a real client (docs/auth.md): with the Cognito ID token of the order's customer,
+from `Stack.token(customer_id)` (`Customers`: users of the stack's user pool, created with the cognito-idp admin APIs).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
+import secrets
+import string
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -69,6 +75,94 @@ def wait_until(check: Callable[[], Any], timeout: float, what: str, interval: fl
         time.sleep(interval)
 
 
+class Customers:
+    """The customers of the stack's user pool (outputs `user_pool_id`, `user_pool_client_id`) and their ID tokens.
+
+    A customer is a user whose username is the customer id (the API takes the customer from the ID token's
+    `cognito:username`). `token()` creates the user when missing (AdminCreateUser, no invitation), puts it in or out of
+    the `admins` group, sets a fresh random password and signs in with USER_PASSWORD_AUTH as a client would; the
+    token is cached until a minute before it expires. The same steps as `invoke customer` (scripts/auth.py), kept
+    here so that the suite needs nothing but boto3 and the outputs. Users created by this session are deleted by
+    `close()`. Thread-safe (submit_many asks from many threads)."""
+
+    ADMIN_GROUP = "admins"
+    SYMBOLS = "!#%*+-=?@^_"
+
+    def __init__(self, cognito: Any, pool_id: str, client_id: str):
+        self.cognito, self.pool_id, self.client_id = cognito, pool_id, client_id
+        self._tokens: dict[tuple[str, bool], tuple[str, float]] = {}
+        self._created: set[str] = set()
+        self._locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def password(cls) -> str:
+        chars = [secrets.choice(string.ascii_lowercase), secrets.choice(string.ascii_uppercase),
+                 secrets.choice(string.digits), secrets.choice(cls.SYMBOLS)]
+        chars += [secrets.choice(string.ascii_letters + string.digits + cls.SYMBOLS) for _ in range(28)]
+        return "".join(chars)
+
+    def _user_lock(self, customer_id: str) -> threading.Lock:
+        with self._lock:
+            return self._locks.setdefault(customer_id, threading.Lock())
+
+    def ensure(self, customer_id: str, admin: bool = False) -> None:
+        try:
+            self.cognito.admin_create_user(UserPoolId=self.pool_id, Username=customer_id, MessageAction="SUPPRESS",
+                                           UserAttributes=[{"Name": "email", "Value": f"{customer_id}@e2e.orderflow.invalid"},
+                                                           {"Name": "email_verified", "Value": "true"}])
+            with self._lock:
+                self._created.add(customer_id)
+        except self.cognito.exceptions.UsernameExistsException:
+            pass
+        change = self.cognito.admin_add_user_to_group if admin else self.cognito.admin_remove_user_from_group
+        change(UserPoolId=self.pool_id, Username=customer_id, GroupName=self.ADMIN_GROUP)
+
+    def sign_in(self, customer_id: str, client_id: str | None = None) -> dict[str, Any]:
+        """A fresh password, then USER_PASSWORD_AUTH with the app client (or another one): AuthenticationResult."""
+        password = self.password()
+        self.cognito.admin_set_user_password(UserPoolId=self.pool_id, Username=customer_id, Password=password,
+                                             Permanent=True)
+        result = self.cognito.initiate_auth(ClientId=client_id or self.client_id, AuthFlow="USER_PASSWORD_AUTH",
+                                            AuthParameters={"USERNAME": customer_id, "PASSWORD": password})
+        assert "AuthenticationResult" in result, f"sign-in of {customer_id} answered a challenge: {result}"
+        return result["AuthenticationResult"]
+
+    def token(self, customer_id: str, admin: bool = False) -> str:
+        """The customer's ID token (a member of `admins` when `admin`, else not)."""
+        key = (customer_id, admin)
+        with self._user_lock(customer_id):
+            cached = self._tokens.get(key)
+            if cached and cached[1] - time.time() > 60:
+                return cached[0]
+            self.ensure(customer_id, admin)
+            token = self.sign_in(customer_id)["IdToken"]
+            self._tokens = {k: v for k, v in self._tokens.items() if k[0] != customer_id}  # membership changed
+            self._tokens[key] = (token, float(jwt_claims(token)["exp"]))
+            return token
+
+    def close(self) -> None:
+        with self._lock:
+            created, self._created = sorted(self._created), set()
+        for customer_id in created:
+            with contextlib.suppress(Exception):  # best effort: the pool may be gone with a destroy
+                self.cognito.admin_delete_user(UserPoolId=self.pool_id, Username=customer_id)
+
+
+def app_client_config(cognito: Any, pool_id: str, client_id: str) -> dict[str, Any]:
+    """An app client's configuration as UpdateUserPoolClient takes it (DescribeUserPoolClient minus read-only and
+    empty values): what `Stack.app_client_settings` and `invoke e2e`'s restore send back."""
+    described = cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)["UserPoolClient"]
+    accepted = cognito.meta.service_model.operation_model("UpdateUserPoolClient").input_shape.members
+    return {k: v for k, v in described.items() if k in accepted and v not in (None, "")}
+
+
+def jwt_claims(token: str) -> dict[str, Any]:
+    """The (unverified) claims of a JWT."""
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
 @dataclass
 class Submitted:
     """An order submitted through the API (or the Lambda), as the test saw it."""
@@ -122,6 +216,29 @@ class Stack:
         # subprocess per concurrent invocation, all on this machine. None on AWS: a true open-loop burst.
         cap = os.environ.get("ORDERFLOW_E2E_MAX_IN_FLIGHT", "20" if self.local else "0")
         self.max_in_flight = int(cap) or None
+        self._customers: Customers | None = None
+
+    # --- customers and their tokens ----------------------------------------------------------------------------------
+    @property
+    def customers(self) -> Customers:
+        with self._lock:
+            if self._customers is None:
+                pool, client = self.outputs.get("user_pool_id"), self.outputs.get("user_pool_client_id")
+                assert pool and client, ("the outputs have no user_pool_id / user_pool_client_id: the stack predates "
+                                         "the API's authentication, redeploy it (`invoke deploy`)")
+                from scripts.stack import aws_client
+
+                self._customers = Customers(aws_client(self.env, "cognito-idp"), pool, client)
+            return self._customers
+
+    def token(self, customer_id: str, admin: bool = False) -> str:
+        """The ID token of `customer_id` (created in the user pool when missing); `admin`: a member of `admins`."""
+        return self.customers.token(customer_id, admin)
+
+    def close(self) -> None:
+        """Session end: delete the users this run created."""
+        if self._customers is not None:
+            self._customers.close()
 
     # --- clients ---------------------------------------------------------------------------------------------------
     def client(self, service: str) -> Any:
@@ -150,13 +267,16 @@ class Stack:
 
     # --- orders through the API ----------------------------------------------------------------------------------
     def submit(self, payload: dict[str, Any], label: str = "", idempotency_key: str | None = None,
-               expect: int | tuple[int, ...] = 201) -> Submitted:
-        resp = self.api.create_order(payload, idempotency_key=idempotency_key)
+               expect: int | tuple[int, ...] = 201, as_customer: str | None = None) -> Submitted:
+        """POST /orders with the ID token of `as_customer` (default: the payload's customerId, which may then be
+        left out of the payload)."""
+        customer = as_customer or payload["customerId"]
+        resp = self.api.create_order(payload, idempotency_key=idempotency_key, token=self.token(customer))
         expected = (expect,) if isinstance(expect, int) else expect
-        assert resp.status in expected, f"POST /orders {payload} -> expected {expected}, got {resp!r}"
+        assert resp.status in expected, f"POST /orders {payload} as {customer} -> expected {expected}, got {resp!r}"
         body = resp.json or {}
         assert isinstance(body, dict) and body.get("orderId"), f"POST /orders answered no orderId: {resp!r}"
-        return Submitted(body["orderId"], payload["customerId"], payload, utcnow(), resp.status, label, body)
+        return Submitted(body["orderId"], customer, payload, utcnow(), resp.status, label, body)
 
     def submit_many(self, payloads: list[tuple[dict[str, Any], str]], workers: int = 20,
                     max_in_flight: int | None = None, label: str = "submit") -> tuple[list[Submitted], list[Any]]:
@@ -212,7 +332,7 @@ class Stack:
                         counts["retries"] += 1
                     time.sleep(min(5.0, 0.5 * 2 ** attempt))
                 try:
-                    resp = self.api.create_order(payload, idempotency_key=key)
+                    resp = self.api.create_order(payload, idempotency_key=key, token=self.token(payload["customerId"]))
                 except ConnectionError as exc:
                     result = exc
                     continue
@@ -484,6 +604,21 @@ class Stack:
             self.events.enable_rule(Name=name, EventBusName=bus)
             self._pending(lambda p: p.__setitem__("rules", sorted(set(p.get("rules", [])) - {name})))
             self._settle()
+
+    @contextlib.contextmanager
+    def app_client_settings(self, **changes: Any) -> Iterator[dict[str, Any]]:
+        """Run the block with the API's Cognito app client reconfigured; restore it after, even on failure.
+        UpdateUserPoolClient replaces the whole configuration, so the described one is sent back with `changes`."""
+        cognito, pool, client = self.customers.cognito, self.customers.pool_id, self.customers.client_id
+        original = app_client_config(cognito, pool, client)
+        key = f"{pool}/{client}"
+        self._pending(lambda p: p.setdefault("user_pool_clients", {}).__setitem__(key, original))
+        try:
+            cognito.update_user_pool_client(**{**original, **changes})
+            yield {**original, **changes}
+        finally:
+            cognito.update_user_pool_client(**original)
+            self._pending(lambda p: p.get("user_pool_clients", {}).pop(key, None))
 
     @contextlib.contextmanager
     def function_environment(self, service: str, changes: dict[str, str]) -> Iterator[dict[str, str]]:

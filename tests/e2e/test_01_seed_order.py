@@ -61,20 +61,22 @@ def test_seed_order_completes(stack, scenario):
     assert all(t["outcome"] == "SUCCEEDED" for t in summary["tasks"]) and not summary["retries"]
 
     # the public read API agrees
-    got = stack.api.get_order(sub.order_id)
+    token = stack.token(sub.customer_id)  # customer-123's ID token: the API answers only the order's customer
+    got = stack.api.get_order(sub.order_id, token=token)
     assert got.status == 200, got
     view = unwrap_order(got.json)
     assert view["status"] == "COMPLETED" and [h["status"] for h in view["statusHistory"]] == list(HAPPY_PATH)
 
     def listed() -> bool:
-        token, pages = None, 0
+        page, pages = None, 0
         while pages < 100:
-            resp = stack.api.request("GET", "/customers/customer-123/orders?limit=100" + (f"&nextToken={token}" if token else ""))
+            resp = stack.api.request("GET", "/customers/customer-123/orders?limit=100" + (f"&nextToken={page}" if page else ""),
+                                     token=token)
             assert resp.status == 200, resp
             if any(o.get("orderId") == sub.order_id for o in unwrap_orders(resp.json)):
                 return True
-            token, pages = (resp.json or {}).get("nextToken"), pages + 1
-            if not token:
+            page, pages = (resp.json or {}).get("nextToken"), pages + 1
+            if not page:
                 return False
         return False
 

@@ -34,11 +34,11 @@ def test_customer_cancellation(stack, scenario):
         scenario.track(*cases.values())
         assert stack.stock(product) == 8, "the INVENTORY_RESERVED order holds 2 units"
         for stage, sub in cases.items():
-            resp = stack.api.cancel_order(sub.order_id)
+            resp = stack.api.cancel_order(sub.order_id, token=stack.token(sub.customer_id))
             assert resp.status == 202, f"DELETE at {stage}: {resp!r}"
             assert (resp.json or {}).get("status") == "CANCELLED", resp
             # a second DELETE of a cancelled order is refused
-            again = stack.api.cancel_order(sub.order_id)
+            again = stack.api.cancel_order(sub.order_id, token=stack.token(sub.customer_id))
             assert again.status == 409 and "message" in (again.json or {}), again
 
     final = stack.wait_terminal(scenario, list(cases.values()))
@@ -75,9 +75,10 @@ def test_cancel_completed_order_conflicts(stack, scenario):
     sub = stack.submit(order_payload(stack.name("c-cancel-late"), [(product, 1, "9.99")]), label="cancel after COMPLETED")
     scenario.track(sub)
     assert stack.wait_terminal(scenario, [sub])[sub.order_id]["status"] == "COMPLETED"
-    resp = stack.api.cancel_order(sub.order_id)
+    token = stack.token(sub.customer_id)
+    resp = stack.api.cancel_order(sub.order_id, token=token)
     assert resp.status == 409 and (resp.json or {}).get("message"), resp
     assert stack.order(sub.order_id, sub.customer_id)["status"] == "COMPLETED"
     assert stack.payment(sub.order_id)["status"] == "PAID" and stack.stock(product) == 2
-    missing = stack.api.cancel_order(stack.name("no-such-order"))
+    missing = stack.api.cancel_order(stack.name("no-such-order"), token=token)
     assert missing.status == 404 and (missing.json or {}).get("message"), missing

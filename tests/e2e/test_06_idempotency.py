@@ -12,12 +12,13 @@ def test_idempotent_submission(stack, scenario):
     key = stack.name("idem-key")
     payload = order_payload(customer, [(product, 1, "42.00")])
     first = stack.submit(payload, label="first submission", idempotency_key=key)
-    second = stack.api.create_order(payload, idempotency_key=key)
+    token = stack.token(customer)
+    second = stack.api.create_order(payload, idempotency_key=key, token=token)
     assert second.status in (200, 201), second
     assert second.json["orderId"] == first.order_id, (first.response, second.json)
     scenario.track(first)
 
-    other = stack.api.create_order(order_payload(customer, [(product, 2, "42.00")]), idempotency_key=key)
+    other = stack.api.create_order(order_payload(customer, [(product, 2, "42.00")]), idempotency_key=key, token=token)
     assert other.status == 409 and (other.json or {}).get("message"), other
 
     # a different key is a different order; no key at all is always a new order

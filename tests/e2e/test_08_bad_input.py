@@ -1,9 +1,13 @@
 """Malformed requests: every one answers 4xx with a JSON `message`, writes nothing, publishes nothing.
 
 The cases follow the API's validation order (services/order/validation.py, docs/api.md): content type (415), body
-size (413), JSON syntax (400), schema (400), money precision, duplicate products, total = sum (400); bad
-Idempotency-Key (400); unknown routes (404) and wrong methods (405 from the API's router, or 404 where API Gateway
-has no route for the method); bad query parameters (400); unknown orders (404).
+size (413), JSON syntax (400), schema (400), money precision, duplicate products, total = sum (400); a body naming
+another customer than the token (403); bad Idempotency-Key (400); unknown routes (404) and wrong methods (405 from the
+API's router, or 404 where API Gateway has no route for the method); bad query parameters (400); unknown orders (404).
+
+Every request is authenticated (docs/auth.md) with the ID token of the customer it concerns: the body's customerId,
+or the customer in the path, else the scenario's own caller `<run>-bad-caller`. A body without customerId is not
+malformed any more (the token names the customer), so it is not among the cases.
 
 "Nothing published" is checked with a temporary catch-all rule on the bus -> SQS queue, created and deleted by the
 fixture: a start canary proves the pipe delivers, the malformed requests go in, an end canary closes the window;
@@ -46,9 +50,13 @@ def _with(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 DELETE = object()
 
 
-def bad_requests(run: str) -> list[tuple[str, str, str, dict[str, str], bytes | None, tuple[int, ...]]]:
-    """(case, method, path, headers, body, accepted statuses). Customer ids are f"{run}-bad-<n>"."""
-    cases: list[tuple[str, str, str, dict[str, str], bytes | None, tuple[int, ...]]] = []
+Case = tuple[str, str, str, dict[str, str], bytes | None, tuple[int, ...], str | None]
+
+
+def bad_requests(run: str) -> list[Case]:
+    """(case, method, path, headers, body, accepted statuses, caller or None). Customer ids are f"{run}-bad-<n>";
+    caller None: the customer the request concerns (see caller_of)."""
+    cases: list[Case] = []
     n = iter(range(1000))
 
     def cust() -> str:
@@ -56,9 +64,10 @@ def bad_requests(run: str) -> list[tuple[str, str, str, dict[str, str], bytes | 
 
     product = f"{run}-badp"
 
-    def post(case: str, body: Any, status: tuple[int, ...] = (400,), headers: dict[str, str] | None = None) -> None:
+    def post(case: str, body: Any, status: tuple[int, ...] = (400,), headers: dict[str, str] | None = None,
+             caller: str | None = None) -> None:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-        cases.append((case, "POST", "/orders", headers if headers is not None else JSON, raw, status))
+        cases.append((case, "POST", "/orders", headers if headers is not None else JSON, raw, status, caller))
 
     # body syntax
     for case, raw in [("empty body", b""), ("blank body", b"   \n"), ("not JSON", b"customerId=c1&items=1"),
@@ -68,11 +77,13 @@ def bad_requests(run: str) -> list[tuple[str, str, str, dict[str, str], bytes | 
                       ("JSON number", b"42"), ("JSON null", b"null"), ("empty object", b"{}")]:
         post(case, raw)
     # customerId
-    for case, value in [("customerId missing", DELETE), ("customerId null", None), ("customerId number", 123),
+    for case, value in [("customerId null", None), ("customerId number", 123),
                         ("customerId empty", ""), ("customerId with space", "bad id"), ("customerId leading dash", "-x"),
                         ("customerId 65 chars", "c" * 65), ("customerId list", ["c"]), ("customerId object", {"id": "c"}),
                         ("customerId non-ASCII", "clïent")]:
         post(case, _with(_good(cust(), product), "customerId", value))
+    # a valid body in another customer's name (the token is the scenario's caller): 403, nothing written
+    post("customerId of another customer", _good(cust(), product), (403,), caller=f"{run}-bad-caller")
     # items
     for case, value in [("items missing", DELETE), ("items null", None), ("items empty", []), ("items string", "p1"),
                         ("items object", {"productId": "p"}), ("item number", [1]), ("item null", [None])]:
@@ -124,8 +135,18 @@ def bad_requests(run: str) -> list[tuple[str, str, str, dict[str, str], bytes | 
             ("nextToken garbage", "GET", f"/customers/{cust()}/orders?nextToken=%25%25%25", (400,)),
             ("unknown order", "GET", f"/orders/{run}-missing", (404,)),
             ("cancel unknown order", "DELETE", f"/orders/{run}-missing", (404,))]:
-        cases.append((case, method, path, {}, None, status))
+        cases.append((case, method, path, {}, None, status, None))
     return cases
+
+
+def caller_of(run: str, path: str, body: bytes | None) -> str:
+    """The customer a request concerns: the body's run customer, else the path's, else the scenario's caller."""
+    customers = _customer_ids(body, f"{run}-bad-") if body else []
+    if customers:
+        return customers[0]
+    if path.startswith(f"/customers/{run}-bad-"):
+        return path.split("/")[2]
+    return f"{run}-bad-caller"
 
 
 @pytest.fixture
@@ -177,8 +198,9 @@ def test_bad_input_rejected(stack, scenario, event_catcher):
     cases = bad_requests(stack.run_id)
     assert len(cases) >= 60, len(cases)
     failures = []
-    for case, method, path, headers, body, statuses in cases:
-        resp = stack.api.request(method, path, headers=headers, body=body, retries=0)
+    for case, method, path, headers, body, statuses, caller in cases:
+        token = stack.token(caller or caller_of(stack.run_id, path, body))
+        resp = stack.api.request(method, path, headers=headers, body=body, retries=0, token=token)
         doc = resp.json
         if resp.status not in statuses:
             failures.append(f"{case}: {method} {path} -> {resp.status} (want {statuses}) {resp.body[:200]!r}")
@@ -197,7 +219,7 @@ def test_bad_input_rejected(stack, scenario, event_catcher):
     scenario.note(f"{len(events)} events seen on the bus during the scenario, none from a malformed request")
 
     # nothing written
-    customers = sorted({c for _, _, _, _, body, _ in cases if body for c in _customer_ids(body, marker)})
+    customers = sorted({c for _, _, _, _, body, _, _ in cases if body for c in _customer_ids(body, marker)})
     assert len(customers) > 40, customers
     written = {c: stack.customer_orders(c) for c in customers}
     assert not any(written.values()), {c: o for c, o in written.items() if o}

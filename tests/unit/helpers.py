@@ -13,6 +13,29 @@ import boto3
 from .conftest import ENV
 
 ORDER_ID = "11111111-2222-4333-8444-555555555555"
+CUSTOMER = "customer-1"
+ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_unitTest1"
+CLIENT_ID = "unit-test-app-client"
+
+
+def id_token_claims(customer: str = CUSTOMER, groups: list[str] | str | None = None) -> dict[str, Any]:
+    """The claims API Gateway's JWT authorizer hands the Lambda for a Cognito ID token: every value a string, an
+    array (cognito:groups) in API Gateway's `"[a b]"` form unless a string is given."""
+    claims: dict[str, Any] = {
+        "sub": str(uuid.uuid5(uuid.NAMESPACE_URL, customer)),
+        "iss": ISSUER,
+        "aud": CLIENT_ID,
+        "token_use": "id",
+        "cognito:username": customer,
+        "email": f"{customer}@example.com",
+        "email_verified": "true",
+        "auth_time": "1704067200",
+        "iat": "1704067200",
+        "exp": "1704070800",
+    }
+    if groups is not None:
+        claims["cognito:groups"] = groups if isinstance(groups, str) else "[" + " ".join(groups) + "]"
+    return claims
 
 
 def http_event(
@@ -25,8 +48,12 @@ def http_event(
     content_type: str | None = "application/json",
     raw_body: str | None = None,
     base64_body: bool = False,
+    customer: str | None = CUSTOMER,
+    groups: list[str] | str | None = None,
+    claims: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """API Gateway HTTP API payload format 2.0 event."""
+    """API Gateway HTTP API payload format 2.0 event, authorised by the JWT authorizer for `customer` (member of
+    `groups`), or carrying exactly `claims`; `customer=None` (and no claims): no authorizer context at all."""
     all_headers = {"host": "api.example.com", "user-agent": "pytest"}
     if content_type is not None:
         all_headers["content-type"] = content_type
@@ -35,7 +62,9 @@ def http_event(
         raw_body = json.dumps(body)
     if raw_body is not None and base64_body:
         raw_body = base64.b64encode(raw_body.encode()).decode()
-    return {
+    if claims is None and customer is not None:
+        claims = id_token_claims(customer, groups)
+    event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": path,
@@ -57,6 +86,9 @@ def http_event(
         "body": raw_body,
         "isBase64Encoded": base64_body,
     }
+    if claims is not None:
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+    return event
 
 
 def order_body(**overrides: Any) -> dict[str, Any]:

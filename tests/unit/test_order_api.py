@@ -148,7 +148,7 @@ def test_same_idempotency_key_and_body_returns_same_response_and_one_order(cloud
 def test_same_idempotency_key_different_body_is_409(cloud, lambda_context):
     headers = {"Idempotency-Key": "key-123"}
     assert post(lambda_context, order_body(), headers=headers)["statusCode"] == 201
-    other = order_body(customerId="customer-2")
+    other = order_body(items=[{"productId": "prod-1", "quantity": 1, "price": 19.99}], totalAmount=19.99)
 
     response = post(lambda_context, other, headers=headers)
 
@@ -230,7 +230,7 @@ def test_list_customer_orders_newest_first_with_pagination(cloud, lambda_context
     for _ in range(3):
         ids.append(response_json(post(lambda_context, order_body()))["orderId"])
         fixed_clock.advance(minutes=1)
-    post(lambda_context, order_body(customerId="someone-else"))
+    assert post(lambda_context, order_body(customerId="someone-else"), customer="someone-else")["statusCode"] == 201
 
     first = handler.lambda_handler(
         http_event("GET", "/customers/customer-1/orders", query={"limit": "2"}), lambda_context
@@ -250,7 +250,8 @@ def test_list_customer_orders_newest_first_with_pagination(cloud, lambda_context
 
 
 def test_list_customer_orders_default_limit_and_empty(cloud, lambda_context):
-    body = response_json(handler.lambda_handler(http_event("GET", "/customers/nobody/orders"), lambda_context))
+    body = response_json(handler.lambda_handler(http_event("GET", "/customers/nobody/orders", customer="nobody"),
+                                                lambda_context))
     assert body == {"orders": [], "nextToken": None}
 
 
@@ -421,7 +422,7 @@ def test_header_lookup_without_headers():
 
 
 def test_unexpected_error_is_500_json(cloud, lambda_context, monkeypatch):
-    def boom(_order_id):
+    def boom(_order_id, _customer_id=None):
         raise RuntimeError("bug")
 
     monkeypatch.setattr(service, "get_order", boom)

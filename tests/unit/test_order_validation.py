@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from order import handler
-from order.validation import CREATE_ORDER_SCHEMA, json_path
+from order.validation import CREATE_ORDER_SCHEMA, HTTP_CREATE_ORDER_SCHEMA, json_path, validate_payload
+from shared.errors import OrderValidationError
 
 from .helpers import http_event, order_body, response_json
 
@@ -58,7 +59,8 @@ BAD_REQUESTS: list[tuple[str, dict[str, Any], int, str, str]] = [
     ("body-string", {"body": "order"}, 400, "$", "must be object"),
     ("body-null", {"raw_body": "null"}, 400, "$", "must be object"),
     # --- top level ------------------------------------------------------------------------------
-    ("missing-customerId", {"body": _without("customerId")}, 400, "$.customerId", "is required"),
+    # (a missing customerId is fine over HTTP, the token names the customer: test_order_auth.py; the direct invoke
+    #  still requires it: test_direct_invoke_requires_customer_id below)
     ("missing-items", {"body": _without("items")}, 400, "$.items", "is required"),
     ("missing-totalAmount", {"body": _without("totalAmount")}, 400, "$.totalAmount", "is required"),
     ("extra-property", {"body": order_body(coupon="FREE")}, 400, "$.coupon", "not an allowed property"),
@@ -176,8 +178,16 @@ def test_boundaries_are_accepted(cloud, lambda_context):
                   for i in range(50)],
         "totalAmount": 10,
     }
-    response = handler.lambda_handler(http_event("POST", "/orders", body), lambda_context)
+    response = handler.lambda_handler(http_event("POST", "/orders", body, customer=body["customerId"]), lambda_context)
     assert response["statusCode"] == 201, response["body"]
+
+
+def test_direct_invoke_requires_customer_id(cloud):
+    """No token on the direct invoke: the payload must name the customer (rule 4 as before)."""
+    with pytest.raises(OrderValidationError) as info:
+        validate_payload(_without("customerId"))
+    assert info.value.field == "$.customerId" and "is required" in info.value.message
+    assert info.value.status_code == 400
 
 
 def test_json_path_quotes_unusual_keys():
@@ -193,3 +203,8 @@ def test_unusual_extra_key_is_reported_with_bracket_path(cloud, lambda_context):
 def test_schema_is_strict():
     assert CREATE_ORDER_SCHEMA["additionalProperties"] is False
     assert CREATE_ORDER_SCHEMA["properties"]["items"]["items"]["additionalProperties"] is False
+    assert CREATE_ORDER_SCHEMA["required"] == ["customerId", "items", "totalAmount"]
+    # over HTTP only the customerId is optional; everything else is the same schema
+    assert HTTP_CREATE_ORDER_SCHEMA["required"] == ["items", "totalAmount"]
+    assert HTTP_CREATE_ORDER_SCHEMA["properties"] is CREATE_ORDER_SCHEMA["properties"]
+    assert HTTP_CREATE_ORDER_SCHEMA["additionalProperties"] is False

@@ -1,5 +1,5 @@
-# HTTP API (API Gateway v2) in front of the order Lambda: proxy routes, $default stage with auto-deploy, JSON access
-# logs and default route throttling.
+# HTTP API (API Gateway v2) in front of the order Lambda: proxy routes behind a JWT authorizer (the customers' Cognito
+# user pool, docs/auth.md), $default stage with auto-deploy, JSON access logs and default route throttling.
 
 resource "aws_apigatewayv2_api" "this" {
   name          = "${var.name_prefix}-api"
@@ -17,13 +17,31 @@ resource "aws_apigatewayv2_integration" "function" {
   timeout_milliseconds   = 29000
 }
 
+# Every request must carry `Authorization: Bearer <ID token>` of the user pool: API Gateway checks the signature
+# (the issuer's JWKS), iss, aud (the app client), exp/nbf/iat before the Lambda runs, and answers 401 otherwise. The
+# Lambda then takes the customer from the claims (order/auth.py).
+resource "aws_apigatewayv2_authorizer" "jwt" {
+  api_id           = aws_apigatewayv2_api.this.id
+  name             = "${var.name_prefix}-cognito"
+  authorizer_type  = "JWT"
+  identity_sources = ["$request.header.Authorization"]
+  # null on AWS (not applicable to JWT authorizers); "2.0" only under emulator_compat (see modules/emulator_compat).
+  authorizer_payload_format_version = var.authorizer_payload_format_version
+
+  jwt_configuration {
+    issuer   = var.jwt_issuer
+    audience = var.jwt_audience
+  }
+}
+
 resource "aws_apigatewayv2_route" "this" {
-  #checkov:skip=CKV_AWS_309:The order API is the public client entry point of the contract (docs/architecture.md); callers are not IAM principals. Protection is by stage throttling; add a JWT authorizer when an identity provider exists.
   for_each = toset(var.route_keys)
 
-  api_id    = aws_apigatewayv2_api.this.id
-  route_key = each.value
-  target    = "integrations/${aws_apigatewayv2_integration.function.id}"
+  api_id             = aws_apigatewayv2_api.this.id
+  route_key          = each.value
+  target             = "integrations/${aws_apigatewayv2_integration.function.id}"
+  authorization_type = "JWT"
+  authorizer_id      = aws_apigatewayv2_authorizer.jwt.id
 }
 
 resource "aws_cloudwatch_log_group" "access" {
@@ -64,6 +82,8 @@ resource "aws_apigatewayv2_stage" "default" {
   tags = var.tags
 }
 
+# The function's only resource-policy grant: API Gateway, for THIS API (any stage, method and route) only. Every other
+# caller needs lambda:InvokeFunction from its own IAM policy (the workflows' roles, operators running the seed).
 resource "aws_lambda_permission" "api" {
   statement_id  = "AllowHttpApiInvoke"
   action        = "lambda:InvokeFunction"

@@ -26,3 +26,39 @@ output "access_log_group_name" {
   description = "Access log group of the $default stage."
   value       = aws_cloudwatch_log_group.access.name
 }
+
+output "authorizer_id" {
+  description = "Id of the JWT authorizer every route uses."
+  value       = aws_apigatewayv2_authorizer.jwt.id
+}
+
+output "authorizer" {
+  description = "The JWT authorizer's settings (type, identity sources, issuer, audience), for tests and docs."
+  value = {
+    type             = aws_apigatewayv2_authorizer.jwt.authorizer_type
+    identity_sources = aws_apigatewayv2_authorizer.jwt.identity_sources
+    issuer           = one(aws_apigatewayv2_authorizer.jwt.jwt_configuration).issuer
+    audience         = one(aws_apigatewayv2_authorizer.jwt.jwt_configuration).audience
+    # null on AWS; "2.0" only under the emulator switch
+    payload_format_version = aws_apigatewayv2_authorizer.jwt.authorizer_payload_format_version
+  }
+}
+
+output "route_authorization" {
+  description = "Route key -> {authorization_type, authorizer_id}: how each route is protected."
+  value = {
+    for key, route in aws_apigatewayv2_route.this : key => {
+      authorization_type = route.authorization_type
+      authorizer_id      = route.authorizer_id
+    }
+  }
+}
+
+output "lambda_permission" {
+  description = "The function's resource-policy grant to API Gateway (principal and source ARN), for tests."
+  value = {
+    principal  = aws_lambda_permission.api.principal
+    source_arn = aws_lambda_permission.api.source_arn
+    action     = aws_lambda_permission.api.action
+  }
+}

@@ -13,8 +13,34 @@ variable "function_arn" {
   type        = string
 }
 
+variable "jwt_issuer" {
+  description = "Issuer the JWT authorizer requires (the token's `iss`): the Cognito user pool's `https://cognito-idp.<region>.amazonaws.com/<pool id>`."
+  type        = string
+
+  validation {
+    condition     = startswith(var.jwt_issuer, "https://")
+    error_message = "jwt_issuer must be an https:// URL (the token's iss claim)."
+  }
+}
+
+variable "jwt_audience" {
+  description = "Audiences the JWT authorizer accepts (the token's `aud`, or `client_id` without `aud`): the API's Cognito app client id."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.jwt_audience) > 0
+    error_message = "jwt_audience needs at least one app client id: an authorizer without an audience accepts any client of the issuer."
+  }
+}
+
+variable "authorizer_payload_format_version" {
+  description = "Leave null (AWS: a JWT authorizer has none). Set only by the emulator switch `jwt_authorizer_payload_format_version` (modules/emulator_compat)."
+  type        = string
+  default     = null
+}
+
 variable "route_keys" {
-  description = "HTTP API route keys, all proxied to the function."
+  description = "HTTP API route keys, all proxied to the function and all behind the JWT authorizer."
   type        = list(string)
   default = [
     "POST /orders",

@@ -26,5 +26,12 @@ locals {
     # it (input transformer) into the contract's sweep event; the real rule is unchanged and still deployed.
     # Guard: test_scheduler_ignores_eventbridge_parameters.
     scheduler_event_fallback = var.enabled
+
+    # MiniStack 1.5.33: CreateAuthorizer stores authorizerPayloadFormatVersion "2.0" for every authorizer, the JWT
+    # authorizer too (AWS leaves it unset: it only applies to Lambda REQUEST authorizers), so the API's JWT authorizer
+    # shows a perpetual `"2.0" -> null` diff. Locally the authorizer states the emulator's "2.0" itself; on AWS the
+    # attribute stays unset. Nothing about token validation changes.
+    # Guard: tests/emulator/test_auth_gaps.py::test_jwt_authorizer_gets_a_payload_format_version.
+    jwt_authorizer_payload_format_version = var.enabled ? "2.0" : null
   }
 }

@@ -18,6 +18,11 @@ output "scheduler_event_fallback" {
   value       = local.switches.scheduler_event_fallback
 }
 
+output "jwt_authorizer_payload_format_version" {
+  description = "authorizer_payload_format_version of the API's JWT authorizer: \"2.0\" only under MiniStack 1.5.33 (which stores it for every authorizer), null on AWS."
+  value       = local.switches.jwt_authorizer_payload_format_version
+}
+
 output "switches" {
   description = "All switches as a map, for documentation and for terraform test assertions."
   value       = local.switches

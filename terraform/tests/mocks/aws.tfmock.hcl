@@ -117,3 +117,23 @@ mock_data "aws_region" {
     name = "us-east-1"
   }
 }
+
+mock_resource "aws_cognito_user_pool" {
+  defaults = {
+    id       = "us-east-1_TestPool1"
+    arn      = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_TestPool1"
+    endpoint = "cognito-idp.us-east-1.amazonaws.com/us-east-1_TestPool1"
+  }
+}
+
+mock_resource "aws_cognito_user_pool_client" {
+  defaults = {
+    id = "testappclient0000000000001"
+  }
+}
+
+mock_resource "aws_apigatewayv2_authorizer" {
+  defaults = {
+    id = "jwtauth1"
+  }
+}

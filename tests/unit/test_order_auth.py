@@ -1,0 +1,319 @@
+"""Order API authorisation (docs/auth.md): identity from the JWT authorizer's claims, ownership on every route,
+operators in the `admins` group, 401 behind the authorizer when an HTTP event carries no usable identity."""
+
+from __future__ import annotations
+
+import pytest
+
+from order import auth, handler, service
+from shared.errors import OrderNotFound
+
+from .helpers import get_order, http_event, id_token_claims, order_body, put_order, response_json
+
+ALICE, BOB, OPS = "alice", "bob", "ops-1"
+
+
+def call(lambda_context, method, path, body=None, **kwargs):
+    return handler.lambda_handler(http_event(method, path, body, **kwargs), lambda_context)
+
+
+def assert_nothing_written(cloud):
+    assert cloud.items("ORDERS_TABLE") == []
+    assert cloud.items("IDEMPOTENCY_TABLE") == []
+    assert cloud.events() == []
+
+
+# ---------------------------------------------------------------------------------------------
+# identity extraction
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (["admins"], {"admins"}),                 # a raw token's JSON array
+        (["admins", "ops"], {"admins", "ops"}),
+        ("[admins]", {"admins"}),                 # API Gateway's string form of an array claim
+        ("[admins ops]", {"admins", "ops"}),
+        ("[ops admins]", {"admins", "ops"}),
+        ("admins ops", {"admins", "ops"}),        # space-separated
+        ("admins,ops", {"admins", "ops"}),
+        ("[]", set()),
+        ("", set()),
+        (None, set()),
+        (42, set()),
+        (["admins", ""], {"admins"}),
+    ],
+)
+def test_parse_groups(value, expected):
+    assert auth.parse_groups(value) == frozenset(expected)
+
+
+def test_caller_from_claims():
+    caller = auth.caller_from_event(http_event("GET", "/orders/x", customer=ALICE))
+    assert caller == auth.Caller(ALICE, frozenset())
+    assert not caller.is_admin and caller.scope == ALICE
+    assert caller.may_access(ALICE) and not caller.may_access(BOB)
+
+    admin = auth.caller_from_event(http_event("GET", "/orders/x", customer=OPS, groups=["staff", "admins"]))
+    assert admin.is_admin and admin.scope is None
+    assert admin.may_access(BOB) and admin.groups == {"staff", "admins"}
+
+
+def test_caller_from_raw_list_groups():
+    claims = id_token_claims(OPS)
+    claims["cognito:groups"] = ["admins"]  # an integration that passes the token's JSON unchanged
+    assert auth.caller_from_event(http_event("GET", "/x", claims=claims)).is_admin
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"requestContext": {}},
+        {"requestContext": {"authorizer": None}},
+        {"requestContext": {"authorizer": {"jwt": "x"}}},
+        {"requestContext": {"authorizer": {"jwt": {"claims": {}}}}},
+        {"requestContext": {"authorizer": {"lambda": {"customerId": "alice"}}}},
+        {"requestContext": "nope"},
+    ],
+)
+def test_no_claims_is_unauthenticated(event):
+    with pytest.raises(auth.Unauthenticated):
+        auth.caller_from_event(event)
+
+
+def _claims(**changes):
+    claims = id_token_claims(ALICE)
+    for key, value in changes.items():
+        key = key.replace("__", ":")
+        if value is None:
+            claims.pop(key)
+        else:
+            claims[key] = value
+    return claims
+
+
+@pytest.mark.parametrize(
+    ("claims", "error"),
+    [
+        (_claims(token_use="access"), auth.Unauthenticated),    # an access token: no customer identity
+        (_claims(token_use=None), auth.Unauthenticated),
+        (_claims(cognito__username=None), auth.Unauthenticated),
+        (_claims(cognito__username=""), auth.Unauthenticated),
+        (_claims(cognito__username="bad name"), auth.Forbidden),  # authenticated, but not a valid customer id
+        (_claims(cognito__username="x" * 65), auth.Forbidden),
+    ],
+)
+def test_unusable_identity(claims, error):
+    with pytest.raises(error):
+        auth.caller_from_event(http_event("GET", "/x", claims=claims))
+
+
+# ---------------------------------------------------------------------------------------------
+# 401 on every route without an identity (defence in depth behind the authorizer)
+# ---------------------------------------------------------------------------------------------
+ROUTES = [
+    ("POST", "/orders", order_body()),
+    ("GET", "/orders/some-order", None),
+    ("DELETE", "/orders/some-order", None),
+    ("GET", "/customers/customer-1/orders", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
+@pytest.mark.parametrize(
+    "identity",
+    [
+        {"customer": None},
+        {"claims": _claims(token_use="access")},
+        {"claims": _claims(cognito__username=None)},
+    ],
+    ids=["no-claims", "access-token", "no-username"],
+)
+def test_route_without_identity_is_401(cloud, lambda_context, method, path, body, identity):
+    order = put_order("PENDING", order_id="some-order")
+
+    response = call(lambda_context, method, path, body, **identity)
+
+    assert response["statusCode"] == 401
+    assert response["headers"]["WWW-Authenticate"].startswith("Bearer")
+    payload = response_json(response)
+    assert set(payload) == {"message", "field"} and payload["field"] is None
+    assert cloud.items("ORDERS_TABLE") == [order]  # untouched
+    assert cloud.items("IDEMPOTENCY_TABLE") == [] and cloud.events() == []
+
+
+def test_authentication_comes_before_validation(cloud, lambda_context):
+    response = call(lambda_context, "POST", "/orders", raw_body="not json", content_type="text/plain", customer=None)
+    assert response["statusCode"] == 401
+    assert_nothing_written(cloud)
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
+def test_invalid_username_is_403_on_every_route(cloud, lambda_context, method, path, body):
+    response = call(lambda_context, method, path, body, claims=_claims(cognito__username="no/slash"))
+    assert response["statusCode"] == 403
+    assert_nothing_written(cloud)
+
+
+# ---------------------------------------------------------------------------------------------
+# POST /orders: the customer comes from the token
+# ---------------------------------------------------------------------------------------------
+def test_create_without_body_customer_uses_the_token(cloud, lambda_context):
+    body = order_body()
+    del body["customerId"]
+
+    response = call(lambda_context, "POST", "/orders", body, customer=ALICE)
+
+    assert response["statusCode"] == 201
+    [stored] = cloud.items("ORDERS_TABLE")
+    assert stored["orderId"] == response_json(response)["orderId"]
+    assert stored["customerId"] == ALICE
+    [event] = cloud.events("Order Created")
+    assert event["detail"]["customerId"] == ALICE
+
+
+def test_create_with_own_body_customer(cloud, lambda_context):
+    response = call(lambda_context, "POST", "/orders", order_body(customerId=ALICE), customer=ALICE)
+    assert response["statusCode"] == 201
+    assert [o["customerId"] for o in cloud.items("ORDERS_TABLE")] == [ALICE]
+
+
+@pytest.mark.parametrize("groups", [None, ["admins"]], ids=["customer", "admin"])
+@pytest.mark.parametrize("key", [None, "key-1"], ids=["no-key", "idempotency-key"])
+def test_create_in_another_customers_name_is_403(cloud, lambda_context, groups, key):
+    headers = {"Idempotency-Key": key} if key else None
+
+    response = call(lambda_context, "POST", "/orders", order_body(customerId=BOB), customer=ALICE, groups=groups,
+                    headers=headers)
+
+    assert response["statusCode"] == 403
+    assert response_json(response) == {"message": "customerId does not match the authenticated customer",
+                                       "field": "$.customerId"}
+    assert_nothing_written(cloud)
+
+
+def test_invalid_body_is_400_before_the_customer_check(cloud, lambda_context):
+    response = call(lambda_context, "POST", "/orders", order_body(customerId=BOB, totalAmount=1), customer=ALICE)
+    assert response["statusCode"] == 400 and response_json(response)["field"] == "$.totalAmount"
+    assert_nothing_written(cloud)
+
+
+def test_idempotency_keys_are_per_customer(cloud, lambda_context):
+    body = order_body()
+    del body["customerId"]
+    headers = {"Idempotency-Key": "same-key"}
+
+    a = call(lambda_context, "POST", "/orders", body, customer=ALICE, headers=headers)
+    b = call(lambda_context, "POST", "/orders", body, customer=BOB, headers=headers)
+    a_again = call(lambda_context, "POST", "/orders", body, customer=ALICE, headers=headers)
+
+    assert a["statusCode"] == b["statusCode"] == a_again["statusCode"] == 201
+    assert response_json(a)["orderId"] != response_json(b)["orderId"]  # B never gets A's response
+    assert response_json(a_again) == response_json(a)
+    assert sorted(o["customerId"] for o in cloud.items("ORDERS_TABLE")) == [ALICE, BOB]
+    assert len(cloud.items("IDEMPOTENCY_TABLE")) == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# GET /orders/{orderId}
+# ---------------------------------------------------------------------------------------------
+def test_get_own_order(cloud, lambda_context):
+    order = put_order("PAID", customer_id=ALICE)
+    response = call(lambda_context, "GET", f"/orders/{order['orderId']}", customer=ALICE)
+    assert response["statusCode"] == 200
+    assert response_json(response)["customerId"] == ALICE
+
+
+@pytest.mark.parametrize("groups", [None, ["ops"], "[administrators]"], ids=["no-groups", "other-group", "lookalike"])
+def test_get_another_customers_order_is_404_like_an_unknown_one(cloud, lambda_context, groups):
+    order = put_order("PAID", customer_id=BOB)
+
+    response = call(lambda_context, "GET", f"/orders/{order['orderId']}", customer=ALICE, groups=groups)
+    unknown = call(lambda_context, "GET", "/orders/no-such-order", customer=ALICE, groups=groups)
+
+    assert response["statusCode"] == 404
+    assert response_json(response) == {"message": f"order {order['orderId']} not found", "field": None}
+    assert unknown["statusCode"] == 404
+    assert set(response_json(unknown)) == set(response_json(response))
+
+
+@pytest.mark.parametrize("groups", [["admins"], "[admins]", "[ops admins]", "admins"])
+def test_admin_reads_any_order(cloud, lambda_context, groups):
+    order = put_order("PAID", customer_id=BOB)
+    response = call(lambda_context, "GET", f"/orders/{order['orderId']}", customer=OPS, groups=groups)
+    assert response["statusCode"] == 200
+    assert response_json(response)["customerId"] == BOB
+
+
+# ---------------------------------------------------------------------------------------------
+# DELETE /orders/{orderId}
+# ---------------------------------------------------------------------------------------------
+def test_cancel_own_order(cloud, lambda_context):
+    order = put_order("PENDING", customer_id=ALICE)
+    response = call(lambda_context, "DELETE", f"/orders/{order['orderId']}", customer=ALICE)
+    assert response["statusCode"] == 202
+    assert get_order(order["orderId"])["status"] == "CANCELLED"
+    assert [e["detail"]["customerId"] for e in cloud.events("Order Cancellation Requested")] == [ALICE]
+
+
+def test_cancel_another_customers_order_is_404_and_changes_nothing(cloud, lambda_context):
+    order = put_order("PENDING", customer_id=BOB)
+
+    response = call(lambda_context, "DELETE", f"/orders/{order['orderId']}", customer=ALICE)
+
+    assert response["statusCode"] == 404
+    assert response_json(response) == {"message": f"order {order['orderId']} not found", "field": None}
+    assert get_order(order["orderId"]) == order
+    assert cloud.events() == []
+
+
+def test_admin_cancels_any_order(cloud, lambda_context):
+    order = put_order("PAID", customer_id=BOB)
+    response = call(lambda_context, "DELETE", f"/orders/{order['orderId']}", customer=OPS, groups=["admins"])
+    assert response["statusCode"] == 202
+    stored = get_order(order["orderId"])
+    assert stored["status"] == "CANCELLED" and stored["customerId"] == BOB
+    [event] = cloud.events("Order Cancellation Requested")
+    assert event["detail"]["customerId"] == BOB and event["detail"]["previousStatus"] == "PAID"
+
+
+# ---------------------------------------------------------------------------------------------
+# GET /customers/{customerId}/orders
+# ---------------------------------------------------------------------------------------------
+def test_list_own_orders(cloud, lambda_context):
+    mine = put_order("PAID", customer_id=ALICE)
+    put_order("PAID", customer_id=BOB)
+    response = call(lambda_context, "GET", f"/customers/{ALICE}/orders", customer=ALICE)
+    assert response["statusCode"] == 200
+    assert [o["orderId"] for o in response_json(response)["orders"]] == [mine["orderId"]]
+
+
+@pytest.mark.parametrize("groups", [None, ["ops"]])
+def test_list_another_customers_orders_is_403(cloud, lambda_context, groups):
+    put_order("PAID", customer_id=BOB)
+    response = call(lambda_context, "GET", f"/customers/{BOB}/orders", customer=ALICE, groups=groups)
+    assert response["statusCode"] == 403
+    assert response_json(response) == {"message": "you may list only your own orders",
+                                       "field": "pathParameters.customerId"}
+
+
+def test_admin_lists_any_customers_orders(cloud, lambda_context):
+    theirs = put_order("PAID", customer_id=BOB)
+    put_order("PAID", customer_id=ALICE)
+    response = call(lambda_context, "GET", f"/customers/{BOB}/orders", customer=OPS, groups="[admins]")
+    assert response["statusCode"] == 200
+    assert [o["orderId"] for o in response_json(response)["orders"]] == [theirs["orderId"]]
+
+
+# ---------------------------------------------------------------------------------------------
+# service level: the scope is enforced where the order is read
+# ---------------------------------------------------------------------------------------------
+def test_service_scope(cloud):
+    order = put_order("PENDING", customer_id=BOB)
+    assert service.get_order(order["orderId"])["customerId"] == BOB
+    assert service.get_order(order["orderId"], BOB)["customerId"] == BOB
+    with pytest.raises(OrderNotFound):
+        service.get_order(order["orderId"], ALICE)
+    with pytest.raises(OrderNotFound):
+        service.cancel_order(order["orderId"], ALICE)
+    assert get_order(order["orderId"])["status"] == "PENDING"
+    assert service.cancel_order(order["orderId"], BOB)["status"] == "CANCELLED"
