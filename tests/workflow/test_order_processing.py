@@ -54,6 +54,11 @@ CASES = [
          output={"payment": {"status": "DECLINED", "paymentId": None, "amount": "59.97",
                              "reason": "customer limit exceeded"},
                  "notification": {"status": "SENT", "key": "notifications/order/type.json"}}),
+    # The customer cancelled before the charge: nothing charged, no "declined" message; the payment workflow
+    # owns the cancellation and its notification.
+    Case("OrderNoLongerPayable", START + ["OrderNoLongerPayable"],
+         output={"payment": {"status": "DECLINED", "paymentId": None, "amount": "59.97",
+                             "reason": "ORDER_NOT_PAYABLE"}}),
     Case("PaymentRetriesExhausted", ["NormalizeOrder", "ProcessPayment", "RecordPaymentFault"] + COMPENSATE_REFUND,
          status="FAILED", error="OrderProcessingFailed", failed_step="ProcessPayment"),
     Case("UnexpectedPaymentStatus", START + ["UnexpectedPaymentStatus", "RecordPaymentFault"] + COMPENSATE_REFUND,
