@@ -78,7 +78,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]):
             message = crash.message if crash is not None else str(report.longrepr)[-2000:]
         elif report.skipped and isinstance(report.longrepr, tuple):
             message = report.longrepr[2]
-        item.stash[_OUTCOME] = {"outcome": report.outcome, "message": message}
+        state = report.outcome
+        if hasattr(report, "wasxfail"):  # an expected failure is not a skip: name it as pytest does
+            state, message = ("xfailed" if report.skipped else "xpassed"), report.wasxfail
+        item.stash[_OUTCOME] = {"outcome": state, "message": message}
 
 
 def _say_factory(config: pytest.Config):
