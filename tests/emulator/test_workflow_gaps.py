@@ -6,6 +6,7 @@ what to remove. Skipped when the local cloud (ORDERFLOW_LOCAL_PORT, default 4566
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -88,6 +89,9 @@ def test_handler_errors_still_arrive_as_runtime_handler_error(endpoint):
                 "Caught": {"Type": "Succeed"}}})
     finally:
         lam.delete_function(FunctionName=name)
+        logs = _client("logs", endpoint)
+        with contextlib.suppress(logs.exceptions.ResourceNotFoundException):
+            logs.delete_log_group(logGroupName=f"/aws/lambda/{name}")
 
     assert described["status"] == "SUCCEEDED"
     errors = [e["taskFailedEventDetails"]["error"] for e in events if e["type"] == "TaskFailed"]

@@ -92,5 +92,8 @@ def mocked_definitions(tmp_path_factory, account_id) -> dict[str, dict]:
 @pytest.fixture(scope="session")
 def mock_machines(sfn, emulator_settings, mocked_definitions) -> dict[str, str]:
     """workflow name -> ARN of its state machine under test (run with `#<TestCase>` for mocked responses)."""
-    return {workflow: create_or_update_state_machine(sfn, MOCK_MACHINE_NAMES[workflow], definition)
-            for workflow, definition in mocked_definitions.items()}
+    machines = {workflow: create_or_update_state_machine(sfn, MOCK_MACHINE_NAMES[workflow], definition)
+                for workflow, definition in mocked_definitions.items()}
+    yield machines
+    for arn in machines.values():  # leave a developer's local cloud as it was
+        sfn.delete_state_machine(stateMachineArn=arn)

@@ -10,6 +10,7 @@ the real Lambdas would have left it in before the workflow's own conditional wri
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -116,7 +117,22 @@ def stub_stack(local_cloud, sfn, account_id, emulator_settings, tmp_path_factory
                 for workflow, path in paths.items()}
     table = boto3.resource("dynamodb", endpoint_url=local_cloud, region_name=REGION, aws_access_key_id="test",
                            aws_secret_access_key="test").Table(values["OrdersTableName"])
-    return {"machines": machines, "table": table, "sqs": sqs, "queue_url": queue_url, "lambda": lam}
+    yield {"machines": machines, "table": table, "sqs": sqs, "queue_url": queue_url, "lambda": lam}
+
+    # Leave the emulator as we found it: a developer's long-running local cloud must not collect test stubs.
+    logs = client("logs", local_cloud)
+    for arn in machines.values():
+        sfn.delete_state_machine(stateMachineArn=arn)
+    for service in ("payment", "inventory", "order", "notification"):
+        name = f"{PROJECT}-{ENV}-{service}"
+        lam.delete_function(FunctionName=name)
+        with contextlib.suppress(logs.exceptions.ResourceNotFoundException):
+            logs.delete_log_group(logGroupName=f"/aws/lambda/{name}")
+    events.remove_targets(Rule=rule, EventBusName=bus, Ids=["queue"])
+    events.delete_rule(Name=rule, EventBusName=bus)
+    events.delete_event_bus(Name=bus)
+    sqs.delete_queue(QueueUrl=queue_url)
+    ddb.delete_table(TableName=values["OrdersTableName"])
 
 
 def new_order(prefix: str = "ord", products=("prod-1", "prod-2")) -> dict:
