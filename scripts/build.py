@@ -182,7 +182,3 @@ def build(force: bool = False) -> dict:
         print(f"Built {built} of {len(services)} service zips; manifest: {MANIFEST.relative_to(REPO_ROOT)}")
     return manifest
 
-
-def ensure_built() -> dict:
-    """Build when anything is out of date (used by deploy); quiet no-op semantics come from build()."""
-    return build()

@@ -52,7 +52,7 @@ def test_renders_every_workflow_with_every_placeholder_resolved(tmp_path):
     assert f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:orderflow-local-inventory" in order
     assert f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:orderflow-local-notification" in order
     assert '"orderflow-local-orders"' in order and '"orderflow-local-bus"' in order
-    assert f"function:orderflow-local-order\"" in paths["inventory-management"].read_text()
+    assert "function:orderflow-local-order\"" in paths["inventory-management"].read_text()
 
 
 def test_default_output_is_build_env_workflow(tmp_path, monkeypatch):
