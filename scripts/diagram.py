@@ -19,15 +19,9 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-try:
-    from scripts.common import UserError as _UserError
-except ImportError:  # pragma: no cover - standalone use
-    class _UserError(Exception):  # type: ignore[no-redef]
-        pass
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE_DIR = REPO_ROOT / "workflow"
-TEMPLATE_SUFFIX = ".asl.json"
+from scripts.common import UserError as _UserError
+from scripts.common import env_build_dir
+from scripts.render import TEMPLATE_DIR, TEMPLATE_SUFFIX
 
 _STYLE = {
     "Task": 'shape=box, style="rounded,filled", fillcolor="#dbeafe", color="#1d4ed8"',
@@ -213,7 +207,7 @@ def dot_program() -> str:
 def render_diagrams(env: str, *, out_dir: Path | None = None, template_dir: Path | None = None) -> list[Path]:
     """One SVG per workflow under build/<env>/diagrams/ (or `out_dir`); returns their paths."""
     dot = dot_program()
-    target = Path(out_dir) if out_dir is not None else REPO_ROOT / "build" / env / "diagrams"
+    target = Path(out_dir) if out_dir is not None else env_build_dir(env) / "diagrams"
     target.mkdir(parents=True, exist_ok=True)
     templates = sorted(Path(template_dir or TEMPLATE_DIR).glob(f"*{TEMPLATE_SUFFIX}"))
     if not templates:

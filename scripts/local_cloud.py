@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.common import REPO_ROOT, UserError, poll
+from scripts.common import REPO_ROOT, UserError, env_build_dir, poll
 
 DEFAULT_PORT = 4566
 LOCAL_DIR = REPO_ROOT / ".local-cloud"
@@ -81,10 +82,8 @@ def require_up(port: int | None = None) -> None:
 def _python312() -> str:
     if sys.version_info[:2] == (3, 12):
         return sys.executable
-    for candidate in ("python3.12",):
-        from shutil import which
-        if path := which(candidate):
-            return path
+    if path := shutil.which("python3.12"):
+        return path
     raise UserError("Python 3.12 (the Lambda runtime) is needed for the local cloud: install it (pyenv install 3.12) and retry.")
 
 
@@ -218,7 +217,6 @@ def reset(port: int | None = None) -> None:
     except urllib.error.HTTPError as exc:
         raise UserError(f"The emulator on port {port} refused the reset ({exc.code}); only MiniStack supports `local.reset`.") from exc
     # Terraform state for env local now describes resources that no longer exist.
-    from scripts.common import env_build_dir
     for stale in (env_build_dir("local") / "terraform.tfstate", env_build_dir("local") / "outputs.json"):
         stale.unlink(missing_ok=True)
     print(f"Local cloud on port {port} reset: every resource deleted (local Terraform state cleared too).")

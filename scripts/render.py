@@ -33,18 +33,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-try:  # imported as `scripts.render` (repo root on sys.path) or run as a file from scripts/
-    from scripts import emulator_workarounds
-except ImportError:  # pragma: no cover - fallback for `python scripts/render.py`
-    import emulator_workarounds  # type: ignore[no-redef]
+from scripts import emulator_workarounds
+from scripts.common import REPO_ROOT, env_build_dir
+from scripts.common import UserError as _UserError
 
-try:  # the CLI (`invoke render`) prints a UserError as one sentence instead of a traceback
-    from scripts.common import UserError as _UserError
-except ImportError:  # pragma: no cover - standalone use
-    class _UserError(Exception):  # type: ignore[no-redef]
-        pass
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_DIR = REPO_ROOT / "workflow"
 TEMPLATE_SUFFIX = ".asl.json"
 
@@ -197,7 +189,7 @@ def render_workflows(env: str, *, region: str, account_id: str, project: str = "
     `validate`, each rendered definition must pass statelint.
     """
     values = placeholder_values(env, region=region, account_id=account_id, project=project)
-    target = Path(out_dir) if out_dir is not None else REPO_ROOT / "build" / env / "workflow"
+    target = Path(out_dir) if out_dir is not None else env_build_dir(env) / "workflow"
     rendered: dict[str, dict[str, Any]] = {}
     for name, path in template_paths(template_dir).items():
         source = str(path)

@@ -74,12 +74,10 @@ def _terraform(env: str, var_files: list[str] | None = None) -> Terraform:
     return Terraform(working_dir=str(TERRAFORM_DIR), terraform_bin_path=terraform_bin(), var_file=var_files)
 
 
-def _run(tf: Terraform, command: str, *args: Any, stream: bool = True, **options: Any) -> tuple[int, str, str]:
-    """Run a terraform command; stream its output to the terminal unless captured."""
-    if stream:
-        code, _, _ = tf.cmd(command, *args, capture_output=False, **options)
-        return code, "", ""
-    return tf.cmd(command, *args, **options)
+def _run_streamed(tf: Terraform, command: str, **options: Any) -> int:
+    """Run a terraform command with its whole output on the terminal (plan: the user reads it)."""
+    code, _, _ = tf.cmd(command, capture_output=False, **options)
+    return code
 
 
 _PROGRESS = re.compile(r"^(?P<addr>\S+): (?P<what>Creation|Destruction|Modifications) complete after (?P<secs>\S+)")
@@ -239,7 +237,7 @@ def plan(env: str) -> int:
     preflight(env)
     var_files = prepare_inputs(env)
     tf = init(env)
-    code, _, _ = _run(tf, "plan", input=False, no_color=IsFlagged, detailed_exitcode=IsFlagged, var_file=var_files)
+    code = _run_streamed(tf, "plan", input=False, no_color=IsFlagged, detailed_exitcode=IsFlagged, var_file=var_files)
     if code not in (0, 2):
         raise UserError(f"terraform plan failed for env '{env}' (exit {code}); see the errors above.")
     print("No changes: the deployed stack matches the code." if code == 0 else "The plan has changes (exit 2).")

@@ -46,7 +46,8 @@ def test_render_diagrams_writes_one_svg_per_workflow(tmp_path):
 def test_default_output_folder(tmp_path, monkeypatch):
     if shutil.which("dot") is None:
         pytest.skip("Graphviz not installed: apt-get install graphviz")
-    monkeypatch.setattr(diagram, "REPO_ROOT", tmp_path)
+    import scripts.common  # the default output folder is scripts.common.env_build_dir(env)
+    monkeypatch.setattr(scripts.common, "BUILD_DIR", tmp_path / "build")
     paths = diagram.render_diagrams("dev")
     assert {p.parent for p in paths} == {tmp_path / "build" / "dev" / "diagrams"}
 

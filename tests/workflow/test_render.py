@@ -56,7 +56,8 @@ def test_renders_every_workflow_with_every_placeholder_resolved(tmp_path):
 
 
 def test_default_output_is_build_env_workflow(tmp_path, monkeypatch):
-    monkeypatch.setattr(render, "REPO_ROOT", tmp_path)
+    import scripts.common  # the default output folder is scripts.common.env_build_dir(env)
+    monkeypatch.setattr(scripts.common, "BUILD_DIR", tmp_path / "build")
     paths = render_workflows("dev", region=REGION, account_id=ACCOUNT, project="shop")
     assert paths["order-processing"] == tmp_path / "build" / "dev" / "workflow" / "order-processing.asl.json"
     assert "function:shop-dev-payment" in paths["order-processing"].read_text()
