@@ -114,6 +114,19 @@ def bench(c, env="local", orders=100, concurrency=10, duration=0, seed=7):
     b.run(env, orders=int(orders), concurrency=int(concurrency), duration=float(duration), seed=int(seed))
 
 
+@task(help={"schedules": "how many seeded schedules to explore (default 2000)",
+            "seed": "base seed: schedule i uses a seed derived from it (default: the one CI uses)",
+            "replay": "run exactly this one schedule seed (printed for a failing schedule) and print its trace",
+            "workers": "worker processes (default: one per core)"})
+@friendly
+def simulate(c, schedules=0, seed=-1, replay=-1, workers=0):
+    """Explore saga interleavings with faults (seeded, replayable); fails with the seeds of any violation."""
+    from scripts import checks
+    checks.simulation(schedules=int(schedules) or checks.CI_SCHEDULES,
+                      seed=checks.CI_SEED if int(seed) < 0 else int(seed),
+                      replay=int(replay) if int(replay) >= 0 else None, workers=int(workers) or None)
+
+
 @task
 @friendly
 def scan(c):
@@ -162,7 +175,7 @@ def local_reset(c, port=0):
 @task(name="all", default=True)
 @friendly
 def test_all(c):
-    """Everything CI runs: unit, terraform, scan, workflow and e2e on the local cloud."""
+    """Everything CI runs: unit, simulation, terraform, scan, workflow and e2e on the local cloud."""
     from scripts import checks
     checks.run_all()
 
@@ -173,6 +186,15 @@ def test_unit(c):
     """Unit tests (moto, no network) with coverage >= 90% of services/."""
     from scripts import checks
     checks.unit()
+
+
+@task(name="simulation")
+@friendly
+def test_simulation(c):
+    """The simulation suite: ASL interpreter tests, named regression interleavings, then 2,000 seeded schedules."""
+    from scripts import checks
+    checks.simulation_tests()
+    checks.simulation()
 
 
 @task(name="terraform")
@@ -199,6 +221,7 @@ def test_e2e(c):
     checks.local_e2e()
 
 
-ns = Collection(build, render, diagram, deploy, plan, destroy, bootstrap_state, seed, customer, e2e, replay, bench, scan)
+ns = Collection(build, render, diagram, deploy, plan, destroy, bootstrap_state, seed, customer, e2e, replay, bench, simulate,
+                scan)
 ns.add_collection(Collection("local", local_up, local_down, local_status, local_reset))
-ns.add_collection(Collection("test", test_all, test_unit, test_terraform, test_workflow, test_e2e))
+ns.add_collection(Collection("test", test_all, test_unit, test_simulation, test_terraform, test_workflow, test_e2e))

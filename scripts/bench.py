@@ -3,8 +3,8 @@
 Model: C virtual clients, closed loop. Each client submits an order (POST /orders, its own Idempotency-Key, retried
 with the same key on a timeout / 5xx / 429, so a retry never makes a second order), follows it to a terminal status,
 then submits the next; at most C orders are in flight. Orders are seeded random mixes (1-3 distinct products of a
-run-unique catalogue, 1-3 units each) with stock set high enough for all of them, one customer per order (the payment
-limit is per customer). The run stops after N orders or, with --duration, when no new order may start.
+run-unique catalogue, 1-3 units each) with stock and catalogue prices set for all of them (the payloads name those
+prices, so the server's pricing accepts them), one customer per order (the payment limit is per customer). The run stops after N orders or, with --duration, when no new order may start.
 Each order is posted with its customer's Cognito ID token (docs/auth.md): the customers are created in the stack's
 user pool and signed in before the clock starts (scripts/auth.py), and deleted after the run.
 
@@ -194,7 +194,7 @@ def run(env: str, orders: int = 100, concurrency: int = 10, duration: float = 0,
     for pid, price in catalogue.items():
         ddb.put_item(TableName=outputs["inventory_table_name"], Item={
             "productId": {"S": pid}, "name": {"S": f"bench {pid}"}, "available": {"N": str(needed.get(pid, 0) + 10)},
-            "reserved": {"N": "0"}})
+            "reserved": {"N": "0"}, "price": {"N": price}})  # the order service prices from it (the payloads match)
     info = machine(env)
     print(f"bench {run_id}: {orders} orders, {concurrency} clients (closed loop), seed {seed}"
           + (f", at most {duration:.0f}s of submissions" if duration else "") + f" on env '{env}' ({info['cloud']})",

@@ -32,7 +32,30 @@ def _pytest(*args: str, what: str) -> None:
 
 def unit() -> None:
     _banner("unit tests (moto)")
-    _pytest("tests/unit", "-q", "--cov=services", "--cov-report=term:skip-covered", "--cov-fail-under=90", what="unit tests")
+    _pytest("tests/unit", "-q", "-n", str(min(os.cpu_count() or 1, 4)), "--cov=services", "--cov-report=term:skip-covered", "--cov-fail-under=90", what="unit tests")
+
+
+#: What CI explores: at least 2,000 schedules (README's test command); a fixed seed, so CI replays the same ones.
+CI_SCHEDULES = 2000
+CI_SEED = 20261201
+
+
+def simulation(schedules: int = CI_SCHEDULES, seed: int = CI_SEED, replay: int | None = None,
+               workers: int | None = None) -> None:
+    """The saga simulation (tests/simulation/runner.py): seeded schedules, or one schedule replayed with its trace."""
+    cmd = [sys.executable, "-W", "ignore::UserWarning", "-m", "tests.simulation.runner"]
+    if replay is not None:
+        _banner(f"simulation: replay schedule {replay}")
+        _run([*cmd, "--replay", str(replay)], f"simulation replay of {replay}")
+        return
+    _banner(f"saga simulation: {schedules} schedules, seed {seed}")
+    _run([*cmd, "--schedules", str(schedules), "--seed", str(seed), "--workers", str(workers or os.cpu_count() or 1)],
+         "saga simulation")
+
+
+def simulation_tests() -> None:
+    _banner("simulation: ASL interpreter and named regression interleavings")
+    _pytest("tests/simulation", "-q", what="simulation tests")
 
 
 def _terraform_env() -> dict[str, str]:
@@ -45,7 +68,13 @@ def _terraform_env() -> dict[str, str]:
 def terraform() -> None:
     from scripts.stack import terraform_bin
 
+    from scripts import render
+
     _banner("terraform fmt / validate / test")
+    # terraform test reads the real templates rendered as for deploy (never a stale committed copy)
+    for env_name, folder in (("test", "workflows"), ("local", "workflows-local")):
+        render.render_workflows(env_name, region="us-east-1", account_id="123456789012",
+                                out_dir=TERRAFORM_DIR / "tests" / "fixtures" / folder)
     tf, env = terraform_bin(), _terraform_env()
     _run([tf, "fmt", "-check", "-recursive", "-diff"], "terraform fmt -check", env, cwd=TERRAFORM_DIR)
     _run([tf, "init", "-backend=false", "-input=false", "-no-color"], "terraform init -backend=false", env, cwd=TERRAFORM_DIR)
@@ -96,7 +125,10 @@ def local_e2e() -> None:
 
 def run_all() -> None:
     started = time.monotonic()
-    steps: list[tuple[str, Callable[[], None]]] = [("unit", unit), ("terraform", terraform), ("scan", scan), ("local cloud", local_e2e)]
+    steps: list[tuple[str, Callable[[], None]]] = [
+        ("unit", unit), ("simulation tests", simulation_tests), ("simulation", simulation), ("terraform", terraform),
+        ("scan", scan), ("local cloud", local_e2e),
+    ]
     for name, step in steps:
         step()
     print(f"\nAll test suites passed in {time.monotonic() - started:.0f}s.")

@@ -3,8 +3,9 @@
 Drawn: every state (Task rounded box with its integration and retry policy, Choice diamond, Pass dashed box,
 Succeed green, Fail red with its error), `Next` edges, Choice edges labelled with their conditions (`default`
 for Default), Catch edges dashed and labelled with the errors they catch, Map iterators (and Parallel branches)
-as clusters. The graph does not depend on placeholder values, so the templates are drawn directly; `env` only
-chooses the output folder. Next to each `<name>.svg` the Graphviz source `<name>.dot` is kept.
+as clusters. The templates are rendered first (the retry policies and the finalize fragment are placeholders);
+the graph does not depend on the region or account, so fixed ones are used and `env` only picks the emulator
+workarounds and the output folder. Next to each `<name>.svg` the Graphviz source `<name>.dot` is kept.
 
 Needs the `dot` program (Debian/Ubuntu: `apt-get install graphviz`; macOS: `brew install graphviz`).
 """
@@ -21,7 +22,7 @@ from typing import Any
 
 from scripts.common import UserError as _UserError
 from scripts.common import env_build_dir
-from scripts.render import TEMPLATE_DIR, TEMPLATE_SUFFIX
+from scripts.render import TEMPLATE_DIR, TEMPLATE_SUFFIX, placeholder_values, render_definition
 
 _STYLE = {
     "Task": 'shape=box, style="rounded,filled", fillcolor="#dbeafe", color="#1d4ed8"',
@@ -212,11 +213,13 @@ def render_diagrams(env: str, *, out_dir: Path | None = None, template_dir: Path
     templates = sorted(Path(template_dir or TEMPLATE_DIR).glob(f"*{TEMPLATE_SUFFIX}"))
     if not templates:
         raise _UserError(f"no *{TEMPLATE_SUFFIX} workflow templates under {template_dir or TEMPLATE_DIR}")
+    values = placeholder_values(env, region="us-east-1", account_id="000000000000")
     written: list[Path] = []
     for template in templates:
         name = template.name[: -len(TEMPLATE_SUFFIX)]
         source = target / f"{name}.dot"
-        source.write_text(to_dot(name, json.loads(template.read_text(encoding="utf-8"))), encoding="utf-8")
+        definition = render_definition(template.read_text(encoding="utf-8"), values, source=str(template))
+        source.write_text(to_dot(name, definition), encoding="utf-8")
         svg = target / f"{name}.svg"
         result = subprocess.run([dot, "-Tsvg", "-o", str(svg), str(source)], capture_output=True, text=True)
         if result.returncode != 0:

@@ -252,7 +252,8 @@ class ApiClient:
 
 
 def order_payload(customer_id: str, items: Sequence[tuple[str, int, str | float]]) -> dict[str, Any]:
-    """A POST /orders body; prices as numbers with two decimals, totalAmount the exact sum."""
+    """A POST /orders body; prices as numbers with two decimals, totalAmount the exact sum. The prices are
+    expectations: they must be the catalogue's (the inventory items' `price`), or the API answers 409."""
     from decimal import Decimal
 
     lines = [{"productId": pid, "quantity": int(qty), "price": float(Decimal(str(price)))} for pid, qty, price in items]

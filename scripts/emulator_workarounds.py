@@ -23,7 +23,8 @@ EMULATED_ENVS = frozenset({"local"})
 #: equal). On AWS a Lambda handler exception reaches Step Functions with the exception's class name as the error
 #: name, and Retry matches the concrete name, not a base class.
 SERVICE_RETRYABLE_ERRORS: tuple[str, ...] = ("CircuitOpenError", "EventPublishError", "InventoryContention",
-                                             "NotificationConflict", "PaymentGatewayUnavailable", "RetryableError")
+                                             "NotificationConflict", "PaymentGatewayUnavailable", "RetryableError",
+                                             "TransientAwsError")
 
 #: MiniStack 1.5.33 reports *every* Lambda handler exception to Step Functions as `Runtime.HandlerError`
 #: instead of the exception's class name (its Lambda runtime does not forward `errorType`), so on the
@@ -47,18 +48,9 @@ def retryable_errors(env: str) -> list[str]:
     return errors
 
 
-def workflow_placeholder_values(env: str) -> dict[str, object]:
-    """Placeholder values of the workflow templates that depend on the emulator (see scripts/render.py).
-
-    `RetryableErrors` is a JSON list: the renderer inserts it as-is in place of the string
-    `"${RetryableErrors}"` (the templates keep it quoted so that they stay valid JSON).
-    """
-    return {"RetryableErrors": retryable_errors(env)}
-
-
 def describe(env: str) -> str:
     """One line for logs: which workarounds apply to `env`."""
     if not is_emulated(env):
         return f"{env}: AWS, no emulator workarounds"
-    return (f"{env}: MiniStack {MINISTACK_VERSION} workarounds: RetryableErrors += {MINISTACK_HANDLER_ERROR} "
+    return (f"{env}: MiniStack {MINISTACK_VERSION} workarounds: retried service errors += {MINISTACK_HANDLER_ERROR} "
             f"-> {json.dumps(retryable_errors(env))}")

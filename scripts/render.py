@@ -7,13 +7,14 @@ All values are derived from names, so rendering needs no prior `terraform apply`
     ${InventoryFunctionArn}     ... -inventory
     ${NotificationFunctionArn}  ... -notification
     ${OrderFunctionArn}         ... -order
-    ${OrdersTableName}          <project>-<env>-orders
-    ${EventBusName}             <project>-<env>-bus
-    ${RetryableErrors}          JSON list from scripts/emulator_workarounds.py
+    ${LambdaRetry}              the Retry list of every Lambda task (workflow_policies.lambda_retry)
+    ${PaymentParkingBudgetSeconds}  how long an order waits for the payment gateway before it fails
+    ${FinalizeBranch}           the branch of workflow/fragments/finalize.asl.json, itself rendered: the one
+                                definition of "compensate, notify, settle" that every claiming workflow runs
 
 Substitution rules:
-- a JSON string that is exactly `"${Name}"` is replaced by the JSON encoding of the value, so a list value
-  (`RetryableErrors`) is inserted as an array while the template stays valid JSON;
+- a JSON string that is exactly `"${Name}"` is replaced by the JSON encoding of the value, so a list or object
+  value (`LambdaRetry`, `FinalizeBranch`) or a number is inserted as such while the template stays valid JSON;
 - `${Name}` inside a longer string, or outside any string, is replaced by the value's text
   (strings JSON-escaped, other values JSON-encoded).
 Rendering fails with `UnresolvedPlaceholderError` naming every placeholder without a value (and any malformed
@@ -33,7 +34,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from scripts import emulator_workarounds
+from scripts import emulator_workarounds, workflow_policies
 from scripts.common import REPO_ROOT, env_build_dir
 from scripts.common import UserError as _UserError
 
@@ -53,8 +54,9 @@ FUNCTION_PLACEHOLDERS: dict[str, str] = {
 
 #: Every placeholder of the contract (all required).
 PLACEHOLDERS: tuple[str, ...] = (
-    *FUNCTION_PLACEHOLDERS.values(), "OrdersTableName", "EventBusName", "RetryableErrors",
+    *FUNCTION_PLACEHOLDERS.values(), "LambdaRetry", "PaymentParkingBudgetSeconds", "FinalizeBranch",
 )
+FRAGMENT_DIR = TEMPLATE_DIR / "fragments"
 
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 _VALID_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -100,9 +102,10 @@ def placeholder_values(env: str, *, region: str, account_id: str, project: str =
         placeholder: function_arn(service, env, region=region, account_id=account_id, project=project)
         for service, placeholder in FUNCTION_PLACEHOLDERS.items()
     }
-    values["OrdersTableName"] = f"{project}-{env}-orders"
-    values["EventBusName"] = f"{project}-{env}-bus"
-    values.update(emulator_workarounds.workflow_placeholder_values(env))
+    values["LambdaRetry"] = workflow_policies.lambda_retry(emulator_workarounds.retryable_errors(env))
+    values["PaymentParkingBudgetSeconds"] = workflow_policies.PAYMENT_PARKING_BUDGET_SECONDS
+    fragment = FRAGMENT_DIR / f"finalize{TEMPLATE_SUFFIX}"
+    values["FinalizeBranch"] = render_definition(fragment.read_text(encoding="utf-8"), values, source=str(fragment))
     missing = set(PLACEHOLDERS) - set(values)
     assert not missing, f"no value derived for {sorted(missing)}"
     return values

@@ -1,10 +1,13 @@
-"""`invoke seed --env <env>`: load the product catalogue with stock into the inventory table, idempotently.
+"""`invoke seed --env <env>`: load the product catalogue with stock and prices into the inventory table, idempotently.
 
 Stock is the `available` attribute of an item of the inventory table (`productId` HASH, `available` N, `name` S,
-`reserved` N): writing it directly is how operators set stock. Seeding twice leaves the table as seeding once did:
-a product that is missing is created; a product that exists keeps its counters (orders already consumed some stock)
-unless its `available` fell below the catalogue's floor, in which case it is topped up to the floor. The seed's
-test orders use prod-001 and prod-002.
+`reserved` N, `price` N): writing it directly is how operators set stock. The catalogue price is the item's `price`
+(a Number with two decimals): the order service prices every order line from it and computes the total itself
+(docs/api.md), so a product without a price cannot be ordered. Seeding twice leaves the table as seeding once did:
+a product that is missing is created with its stock and price; a product that exists keeps its counters (orders
+already consumed some stock) unless its `available` fell below the catalogue's floor, in which case it is topped up
+to the floor, and keeps its price (an operator may have changed it with a restock) unless it has none, in which case
+the catalogue's is set. The seed's test orders use prod-001 and prod-002.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from typing import Any
 
 from scripts.common import UserError, read_outputs
 
-# productId -> (name, price, stock floor). prod-001 / prod-002 are the seed recipe's test products
-# (29.99 and 49.99 in its test order; its three extra orders buy prod-001 at 99.99).
+# productId -> (name, price, stock floor). prod-001 / prod-002 are the seed recipe's test products (29.99 and 49.99
+# in its test order). The recipe's three validation orders bought prod-001 at 99.99, which the server now answers
+# with 409 (the catalogue says 29.99): tests/e2e/test_02_seed_validation.py sends the catalogue price instead
+# (catalogue_price("prod-001")), keeping the recipe's payload shape {customerId, items[{..., price}], totalAmount}.
 CATALOGUE: dict[str, tuple[str, str, int]] = {
     "prod-001": ("Wireless Mouse", "29.99", 1000),
     "prod-002": ("Mechanical Keyboard", "49.99", 1000),
@@ -24,16 +29,18 @@ CATALOGUE: dict[str, tuple[str, str, int]] = {
 }
 
 
-def ensure_product(ddb: Any, table: str, product_id: str, name: str, floor: int) -> str:
-    """Create the product if missing, top `available` up to `floor` if below it; say which ("created", "topped up",
-    "unchanged")."""
+def ensure_product(ddb: Any, table: str, product_id: str, name: str, floor: int, price: str) -> str:
+    """Create the product if missing (stock `floor`, `price`), top `available` up to `floor` if below it, set `price`
+    if the product has none; say which ("created", "topped up", "priced", "topped up, priced", "unchanged")."""
     try:
         ddb.put_item(TableName=table, Item={"productId": {"S": product_id}, "name": {"S": name},
-                                            "available": {"N": str(floor)}, "reserved": {"N": "0"}},
+                                            "available": {"N": str(floor)}, "reserved": {"N": "0"},
+                                            "price": {"N": price}},
                      ConditionExpression="attribute_not_exists(productId)")
         return "created"
     except ddb.exceptions.ConditionalCheckFailedException:
         pass
+    done = []
     try:
         ddb.update_item(TableName=table, Key={"productId": {"S": product_id}},
                         UpdateExpression="SET available = :floor, #n = if_not_exists(#n, :name), "
@@ -42,9 +49,17 @@ def ensure_product(ddb: Any, table: str, product_id: str, name: str, floor: int)
                         ExpressionAttributeNames={"#n": "name"},
                         ExpressionAttributeValues={":floor": {"N": str(floor)}, ":name": {"S": name},
                                                    ":zero": {"N": "0"}})
-        return "topped up"
+        done.append("topped up")
     except ddb.exceptions.ConditionalCheckFailedException:
-        return "unchanged"
+        pass
+    try:
+        ddb.update_item(TableName=table, Key={"productId": {"S": product_id}}, UpdateExpression="SET #p = :price",
+                        ConditionExpression="attribute_not_exists(#p)", ExpressionAttributeNames={"#p": "price"},
+                        ExpressionAttributeValues={":price": {"N": price}})
+        done.append("priced")
+    except ddb.exceptions.ConditionalCheckFailedException:
+        pass
+    return ", ".join(done) or "unchanged"
 
 
 def seed(env: str, quiet: bool = False) -> dict[str, str]:
@@ -59,8 +74,8 @@ def seed(env: str, quiet: bool = False) -> dict[str, str]:
 
     result = {}
     try:
-        for product_id, (name, _price, floor) in CATALOGUE.items():
-            result[product_id] = ensure_product(ddb, table, product_id, name, floor)
+        for product_id, (name, price, floor) in CATALOGUE.items():
+            result[product_id] = ensure_product(ddb, table, product_id, name, floor, price)
     except botocore.exceptions.EndpointConnectionError:
         raise UserError(f"Cannot reach DynamoDB for env '{env}': start the local cloud (`invoke local.up`) or check the network.") from None
     except ddb.exceptions.ResourceNotFoundException:
@@ -74,4 +89,5 @@ def seed(env: str, quiet: bool = False) -> dict[str, str]:
 
 
 def catalogue_price(product_id: str) -> str:
+    """The seeded price of a product, e.g. "29.99" (what the order service charges unless it was changed since)."""
     return CATALOGUE[product_id][1]

@@ -66,20 +66,38 @@ locals {
     actions   = ["events:PutEvents"]
     resources = [local.bus_arn]
   }
+  # Powertools idempotency of POST /orders (DynamoDBPersistenceLayer: put, get, update and delete its record).
   idempotency_rw = {
     sid       = "IdempotencyTable"
     actions   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
     resources = [local.table_arn["idempotency"]]
   }
 
-  # Exactly the actions each service needs on the ARNs it touches. A discovered service without an entry gets no
-  # data access (only its own logs, DLQ and X-Ray).
+  # Exactly the actions each service's code calls, on the ARNs it touches (docs/terraform.md, "Per-service
+  # permissions", says why each is there). TransactWriteItems is authorised per item action: a Put needs PutItem, an
+  # Update UpdateItem, on that item's table. A discovered service without an entry gets no data access (only its own
+  # logs, DLQ and X-Ray).
   service_policy_statements = {
     order = [
       {
+        # Put: create (transaction with the outbox); Update: transitions, own, attribute updates; Query: read by
+        # orderId (the key is orderId + customerId) and the CustomerId-Index / Status-Index queries.
         sid       = "OrdersTable"
-        actions   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+        actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
         resources = [local.table_arn["orders"], "${local.table_arn["orders"]}/index/*"]
+      },
+      {
+        # Put: events and finalize duties in the order's transaction; Delete: published events, settled duties;
+        # Scan: the stale sweep's due entries.
+        sid       = "OutboxTable"
+        actions   = ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"]
+        resources = [local.table_arn["outbox"]]
+      },
+      {
+        # Catalogue prices of a new order (one BatchGetItem per 100 products).
+        sid       = "InventoryCatalogue"
+        actions   = ["dynamodb:BatchGetItem"]
+        resources = [local.table_arn["inventory"]]
       },
       local.idempotency_rw,
       local.put_events,
@@ -88,17 +106,31 @@ locals {
     payment = [
       {
         sid       = "PaymentsTable"
-        actions   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]
+        actions   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]
         resources = [local.table_arn["payments"]]
       },
       {
-        sid       = "OrdersTable"
-        actions   = ["dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query"]
-        resources = [local.table_arn["orders"], "${local.table_arn["orders"]}/index/*"]
+        # The simulated provider's ledger: one entry per paymentId (idempotency key), moved by void/refund.
+        sid       = "PaymentGatewayTable"
+        actions   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]
+        resources = [local.table_arn["payment-gateway"]]
       },
       {
+        # Query: read by orderId; Update: PENDING -> PAID, and the PAYMENT_FAILED claim (transaction Update).
+        sid       = "OrdersTable"
+        actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+        resources = [local.table_arn["orders"]]
+      },
+      {
+        # The PAYMENT_FAILED claim's finalize duty (transaction Put).
+        sid       = "OutboxTable"
+        actions   = ["dynamodb:PutItem"]
+        resources = [local.table_arn["outbox"]]
+      },
+      {
+        # Conditional/ADD updates only (they create the item): no PutItem.
         sid       = "CircuitBreakerTable"
-        actions   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]
+        actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
         resources = [local.table_arn["circuit-breaker"]]
       },
       local.put_events,
@@ -106,18 +138,30 @@ locals {
     ]
     inventory = [
       {
-        # TransactWriteItems is authorised per item action (Put/Update/ConditionCheck) on each table.
-        sid       = "InventoryAndReservationsTables"
-        actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:Query"]
-        resources = [local.table_arn["inventory"], local.table_arn["reservations"]]
+        # Get: stock reads; Update: take (reserve), give back (release), restock (transaction Updates).
+        sid       = "InventoryTable"
+        actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+        resources = [local.table_arn["inventory"]]
       },
       {
-        # Reserve reads the stored order (Query on orderId) before its transaction.
+        # Get: the recorded reservation; Put: new reservation, Update: RESERVED -> RELEASED (transactions).
+        sid       = "ReservationsTable"
+        actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+        resources = [local.table_arn["reservations"]]
+      },
+      {
+        # Query: read by orderId (reserve, release); Update: PAID -> INVENTORY_RESERVED in the reserve transaction,
+        # PAID -> INVENTORY_UNAVAILABLE.
         sid       = "OrdersTable"
-        actions   = ["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:Query"]
+        actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
         resources = [local.table_arn["orders"]]
       },
-      local.idempotency_rw,
+      {
+        # The restock marker `restock#<eventId>` (transaction Put) and its read on a duplicate.
+        sid       = "RestockMarkers"
+        actions   = ["dynamodb:PutItem", "dynamodb:GetItem"]
+        resources = [local.table_arn["idempotency"]]
+      },
       local.put_events,
       local.kms_use,
     ]
@@ -141,22 +185,21 @@ locals {
     ]
   }
 
-  common_environment = {
-    ORDERS_TABLE                 = local.tables["orders"]
-    INVENTORY_TABLE              = local.tables["inventory"]
-    RESERVATIONS_TABLE           = local.tables["reservations"]
-    PAYMENTS_TABLE               = local.tables["payments"]
-    IDEMPOTENCY_TABLE            = local.tables["idempotency"]
-    CIRCUIT_BREAKER_TABLE        = local.tables["circuit-breaker"]
+  # Every table of modules/data/tables.json as `<TABLE>_TABLE` (orders -> ORDERS_TABLE, payment-gateway ->
+  # PAYMENT_GATEWAY_TABLE; the same rule as scripts/tables.py env_var), common to every service.
+  table_environment = { for table, name in local.tables : "${upper(replace(table, "-", "_"))}_TABLE" => name }
+
+  common_environment = merge(local.table_environment, {
     EVENT_BUS_NAME               = module.event_bus.bus_name
     NOTIFICATIONS_BUCKET         = module.notifications_bucket.bucket_name
     POWERTOOLS_METRICS_NAMESPACE = var.project
     LOG_LEVEL                    = var.log_level
-  }
+  })
 
   service_environment = {
     order = {
-      STALE_ORDER_MINUTES = tostring(var.stale_order_minutes)
+      STALE_ORDER_MINUTES  = tostring(var.stale_order_minutes)
+      OUTBOX_GRACE_SECONDS = tostring(var.outbox_grace_seconds)
     }
     payment = {
       PAYMENT_CUSTOMER_LIMIT    = var.payment_settings.customer_limit
@@ -204,8 +247,6 @@ module "workflows" {
   definitions_dir    = var.workflow_definitions_dir
   function_names     = { for s, m in module.services : s => m.function_name }
   function_arns      = { for s, m in module.services : s => m.function_arn }
-  orders_table_arn   = local.table_arn["orders"]
-  event_bus_arn      = local.bus_arn
   kms_key_arn        = local.key_arn
   log_retention_days = var.workflow_log_retention_days
   tracing_enabled    = module.emulator_compat.sfn_tracing_enabled
@@ -247,7 +288,7 @@ locals {
       notifications = {
         description = "Payment, cancellation and completion events -> notification Lambda"
         event_pattern = jsonencode({
-          source = ["payment.service", "order.service", "order.workflow"]
+          source = ["payment.service", "order.service"]
           detail-type = [
             "Payment Processed",
             "Payment Failed",

@@ -53,6 +53,16 @@ output "payments_table_name" {
   value       = module.data.table_names["payments"]
 }
 
+output "payment_gateway_table_name" {
+  description = "The simulated payment provider's ledger (key paymentId)."
+  value       = module.data.table_names["payment-gateway"]
+}
+
+output "outbox_table_name" {
+  description = "Transactional outbox: pending order events and finalize duties (key id)."
+  value       = module.data.table_names["outbox"]
+}
+
 output "idempotency_table_name" {
   description = "Idempotency table (Powertools; TTL attribute `expiration`)."
   value       = module.data.table_names["idempotency"]

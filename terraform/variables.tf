@@ -85,6 +85,17 @@ variable "stale_order_minutes" {
   default     = 30
 }
 
+variable "outbox_grace_seconds" {
+  description = "OUTBOX_GRACE_SECONDS of the order service: age in seconds after which the stale-order sweep takes an outbox entry (unpublished event, unfinished finalize duty) over from its writer."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.outbox_grace_seconds >= 0 && var.outbox_grace_seconds == floor(var.outbox_grace_seconds)
+    error_message = "outbox_grace_seconds must be a whole number of seconds >= 0."
+  }
+}
+
 variable "stale_sweep_schedule_expression" {
   description = "Scheduler expression of the stale-order sweep, e.g. `rate(5 minutes)`."
   type        = string

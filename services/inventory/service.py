@@ -20,7 +20,8 @@ from botocore.exceptions import ClientError
 from shared import aws, clock, events, observability
 from shared.config import config
 from shared.errors import IllegalTransition, InvalidTaskInput, InventoryContention, OrderNotFound
-from shared.models import OrderStatus, aggregate_quantities, is_valid_id, parse_order_ref
+from shared.lifecycle import COMPENSABLE_STATUSES, OrderStatus
+from shared.models import aggregate_quantities, is_valid_id, parse_order_ref
 from shared.repositories import InventoryRepository, OrdersRepository, ReservationsRepository, _ddb
 from shared.repositories.orders import build_transition
 from shared.repositories.reservations import RELEASED, RESERVED
@@ -33,6 +34,7 @@ reservations = ReservationsRepository()
 UNAVAILABLE = "UNAVAILABLE"
 ORDER_NOT_RESERVABLE = "ORDER_NOT_RESERVABLE"
 NOT_RESERVED = "NOT_RESERVED"
+NOT_COMPENSABLE = "NOT_COMPENSABLE"
 RESTOCKED = "RESTOCKED"
 DUPLICATE = "DUPLICATE"
 MAX_TRANSACTION_ATTEMPTS = 3
@@ -104,7 +106,7 @@ def reserve(order_input: Any) -> dict[str, Any]:
     ref = parse_order_ref(order_input)
     observability.bind_order(ref.order_id, customerId=ref.customer_id)
     for _ in range(MAX_TRANSACTION_ATTEMPTS):
-        order = orders.get(ref.order_id)
+        order = orders.get(ref.order_id, ref.customer_id)
         if order is None or order["customerId"] != ref.customer_id:
             raise OrderNotFound(ref.order_id)
         answer = _existing_state(order)
@@ -192,13 +194,21 @@ def _publish_released(order_id: str, reservation: dict[str, Any]) -> None:
 
 
 def release(order_input: Any) -> dict[str, Any]:
-    """RESERVED -> RELEASED and stock += q in one transaction, exactly once.
+    """RESERVED -> RELEASED and stock += q in one transaction, exactly once, for a claimed order only.
 
     `{"status": "RELEASED"}` for the call that released; `{"status": "NOT_RESERVED"}` when there is no
-    reservation or it was already released (the "Inventory Released" event is re-put in that case).
+    reservation or it was already released (the "Inventory Released" event is re-put in that case);
+    `{"status": "NOT_COMPENSABLE"}` (nothing changed) when the order is not in a compensable terminal status, so
+    no path can put the stock of a COMPLETED or live order back on sale.
     """
     ref = parse_order_ref(order_input)
     observability.bind_order(ref.order_id, customerId=ref.customer_id)
+    order = orders.get(ref.order_id, ref.customer_id)
+    if order is None or order["customerId"] != ref.customer_id:
+        raise OrderNotFound(ref.order_id)
+    if order["status"] not in COMPENSABLE_STATUSES:
+        logger.error("release refused: order not claimed for compensation", extra={"status": order["status"]})
+        return {"status": NOT_COMPENSABLE}
     reservation = reservations.get(ref.order_id)
     if reservation is None:
         logger.info("nothing to release")
@@ -243,17 +253,33 @@ def _restock_quantity(raw: Any) -> int:
     return int(value)
 
 
-def restock(product_id: Any, quantity: Any, event_id: Any) -> dict[str, Any]:
+def restock(product_id: Any, quantity: Any, event_id: Any, price: Any = None) -> dict[str, Any]:
     """available += quantity once per eventId: `{"status": "RESTOCKED"|"DUPLICATE", "available": n}`.
 
     The eventId is recorded in the idempotency table (`id = "restock#<eventId>"`, TTL `expiration` 90 days)
-    in the same transaction as the stock update.
+    in the same transaction as the stock update. An optional `price` (a number or numeric string: >= 0, at most
+    2 decimal places, at most 10 digits, i.e. below 100,000,000) sets the product's catalogue price in the same
+    update; a duplicate eventId changes neither stock nor price.
     """
     if not is_valid_id(product_id):
         raise InvalidTaskInput(f"productId is invalid: {product_id!r}")
     qty = _restock_quantity(quantity)
     if not isinstance(event_id, str) or not event_id.strip() or len(event_id) > 256:
         raise InvalidTaskInput(f"eventId is required (string, <= 256 chars), got {event_id!r}")
+    unit_price: Decimal | None = None
+    if price is not None:
+        cent = Decimal("0.01")
+        if isinstance(price, (int, float, str, Decimal)) and not isinstance(price, bool):
+            try:
+                unit_price = Decimal(str(price).strip())
+            except InvalidOperation:
+                unit_price = None
+        # 10 digits with 2 decimal places: 0 <= price < 10^8 (checked before quantize, which fails on huge values)
+        if unit_price is None or not unit_price.is_finite() or not 0 <= unit_price < Decimal(100_000_000) \
+                or unit_price != unit_price.quantize(cent):
+            raise InvalidTaskInput(
+                f"price must be a number >= 0 with at most 2 decimal places and 10 digits, got {price!r}")
+        unit_price = unit_price.quantize(cent) + Decimal("0.00")  # -0 -> 0.00
     observability.bind_order(None, productId=product_id, restockEventId=event_id)
     now = clock.utc_now()
     marker = {
@@ -264,6 +290,8 @@ def restock(product_id: Any, quantity: Any, event_id: Any) -> dict[str, Any]:
         "quantity": qty,
         "createdAt": clock.iso(now),
     }
+    if unit_price is not None:
+        marker["price"] = unit_price
     actions = [
         {
             "Put": {
@@ -272,7 +300,7 @@ def restock(product_id: Any, quantity: Any, event_id: Any) -> dict[str, Any]:
                 "ConditionExpression": "attribute_not_exists(id)",
             }
         },
-        inventory.restock_update(product_id, qty),
+        inventory.restock_update(product_id, qty, unit_price),
     ]
     status = RESTOCKED
     try:
@@ -288,7 +316,8 @@ def restock(product_id: Any, quantity: Any, event_id: Any) -> dict[str, Any]:
     available = int(item.get("available", 0))
     if status == RESTOCKED:
         observability.count("InventoryRestocked")
-        logger.info("product restocked", extra={"quantity": qty, "available": available})
+        logger.info("product restocked", extra={"quantity": qty, "available": available,
+                                                "price": None if unit_price is None else str(unit_price)})
     else:
         logger.info("duplicate restock event ignored", extra={"available": available})
     return {"status": status, "available": available}

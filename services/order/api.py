@@ -1,6 +1,7 @@
 """HTTP API (API Gateway HTTP API, payload format 2.0) routed with Powertools APIGatewayHttpResolver.
 
-Every error body is `{"message": str, "field": str|null}`; amounts in responses are JSON numbers.
+Every error body is `{"message": str, "field": str|null}` (a 409 price mismatch adds the catalogue's `prices` and
+`totalAmount`); amounts in responses are JSON numbers.
 Every route acts for the caller named by the token's claims (order.auth, docs/auth.md): a customer reaches only their
 own orders (another customer's order answers 404, another customer's list 403), an `admins` member any order.
 """
@@ -68,8 +69,8 @@ def json_response(status_code: int, body: Any, headers: dict[str, str] | None = 
 
 
 def error_response(status_code: int, message: str, field: str | None = None,
-                   headers: dict[str, str] | None = None) -> Response:
-    return json_response(status_code, {"message": message, "field": field}, headers)
+                   headers: dict[str, str] | None = None, details: dict[str, Any] | None = None) -> Response:
+    return json_response(status_code, {"message": message, "field": field, **(details or {})}, headers)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -99,7 +100,9 @@ def _idempotency() -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
 def create_with_idempotency_key(key: str, request: validation.CreateOrderRequest) -> dict[str, Any]:
     """Same key + same canonical body -> the first response (one order); same key + other body -> 409.
 
-    Keys are scoped per customer (`<customerId>#<key>`): one customer's keys never collide with another's."""
+    Keys are scoped per customer (`<customerId>#<key>`): one customer's keys never collide with another's. The
+    idempotent unit is the request body as sent (prices and total included or omitted); pricing runs inside, so a
+    repeat returns the first response even after a price change, and a 400/409 from pricing keeps no record."""
     store, cfg = _idempotency()
     if app.lambda_context is not None:
         cfg.register_lambda_context(app.lambda_context)
@@ -238,7 +241,7 @@ def on_forbidden(exc: auth.Forbidden) -> Response:
 def on_validation_error(exc: OrderValidationError) -> Response:
     logger.info("request rejected", extra={"status": exc.status_code, "field": exc.field, "reason": exc.message})
     observability.count("OrdersRejected")
-    return error_response(exc.status_code, exc.message, exc.field)
+    return error_response(exc.status_code, exc.message, exc.field, details=exc.details)
 
 
 @app.exception_handler(OrderNotFound)

@@ -3,9 +3,10 @@
 Event shapes:
 - API Gateway HTTP API (payload 2.0, has `requestContext`) -> order.api routes, acting for the caller named by the
   JWT authorizer's claims (order.auth; no claims -> 401)
-- `{"action": "find_stale", "olderThanMinutes": n|null}` -> `{"orders": [...]}`
-- seed direct invoke `{"customerId", "items", "totalAmount"}` -> plain dict `{"orderId", "status": "PENDING"}`
-  (invalid payload -> Lambda error `OrderValidationError`). Only IAM principals allowed lambda:InvokeFunction reach
+- workflow actions (order.saga): `start`, `complete`, `claim`, `settle`, and the sweep's `find_stale`
+- seed direct invoke `{"customerId", "items", "totalAmount"?}` (item prices optional, priced from the catalogue as
+  over HTTP) -> plain dict `{"orderId", "status": "PENDING"}` (invalid payload, unknown product or a price that
+  differs from the catalogue -> Lambda error `OrderValidationError`, `status_code` 400 / 409). Only IAM principals allowed lambda:InvokeFunction reach
   this path (the function's resource policy admits API Gateway for this API only; see docs/auth.md).
 """
 
@@ -16,8 +17,17 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from order import api, service, validation
+from order import api, saga, service, validation
+from shared import aws
 from shared.errors import UnsupportedEvent
+
+SAGA_ACTIONS = {
+    "start": lambda e: saga.start(e.get("order"), e.get("executionId")),
+    "complete": lambda e: saga.complete(e.get("order"), e.get("executionId")),
+    "claim": saga.claim,
+    "settle": lambda e: saga.settle(e.get("order")),
+    "find_stale": saga.sweep,
+}
 
 logger = Logger()
 tracer = Tracer()
@@ -33,8 +43,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if "requestContext" in event:
         return api.app.resolve(event, context)
     action = event.get("action")
-    if action == "find_stale":
-        return service.find_stale(event)
+    if isinstance(action, str) and action in SAGA_ACTIONS:
+        return aws.transient_as_retryable(SAGA_ACTIONS[action])(event)
     if action is None and "customerId" in event:
         return service.create_order(validation.validate_payload(event))
     raise UnsupportedEvent(f"unsupported order event (action={action!r})")

@@ -1,37 +1,26 @@
-"""Order business logic (no HTTP here): create, get, list, cancel, find_stale."""
+"""Order business logic (no HTTP here): create, get, list, cancel. Workflow actions: order.saga."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from order import pricing
 from order.validation import CreateOrderRequest
 from shared import clock, events, observability
-from shared.config import config
-from shared.errors import EventPublishError, IllegalTransition, InvalidTaskInput, OrderNotFound
-from shared.models import (
-    CANCELLABLE_STATUSES,
-    NON_TERMINAL_STATUSES,
-    OrderStatus,
-    items_for_message,
-    money_str,
-    order_summary,
-)
+from shared.errors import IllegalTransition, OrderNotFound
+from shared.lifecycle import OrderStatus, sources_for
+from shared.models import items_for_message, money_str
 from shared.repositories import OrdersRepository
 
 logger = Logger(child=True)
 orders = OrdersRepository()
 
 CANCEL_REASON = "customer cancel"
-#: set on the order together with CANCELLED, removed once "Order Cancellation Requested" is published;
-#: a repeated DELETE of an order that still carries it re-publishes the event (see docs/api.md).
-CANCEL_PENDING_ATTR = "cancelEventPending"
-CANCELLED_FROM_ATTR = "cancelledFrom"
-DEFAULT_STALE_LIMIT = 100
-MAX_STALE_LIMIT = 1000
+#: a customer may cancel whatever CANCELLED may be entered from: any live status
+CANCELLABLE_STATUSES = sources_for(OrderStatus.CANCELLED)
 
 
 class CancelConflict(Exception):
@@ -47,49 +36,40 @@ class CancelConflict(Exception):
 # create
 # ---------------------------------------------------------------------------------------------
 def create_order(request: CreateOrderRequest) -> dict[str, Any]:
-    """PutItem PENDING, then PutEvents "Order Created".
+    """Price the request from the catalogue, PutItem PENDING, then PutEvents "Order Created".
 
-    If PutEvents fails the just-written order is deleted again (conditional on PENDING/version 1) and
-    EventPublishError is raised (HTTP 503): no order is left behind without its event.
+    Pricing (order.pricing) raises OrderValidationError (400 unknown/unpriced product, 409 price or total differs
+    from the catalogue) before anything is written. The stored order and the event carry the catalogue prices and the
+    server total. The order and its "Order Created" event are written in one transaction (the event into the outbox),
+    then the event is published: if that fails, the order is still accepted and the stale sweep publishes the
+    event from the outbox (docs/architecture.md, "Outbox").
     """
+    priced = pricing.price_order(request)
     order_id = str(uuid.uuid4())
     now = clock.now_iso()
     item: dict[str, Any] = {
         "orderId": order_id,
-        "customerId": request.customer_id,
-        "items": [{"productId": i.product_id, "quantity": i.quantity, "price": i.price} for i in request.items],
-        "totalAmount": request.total_amount,
+        "customerId": priced.customer_id,
+        "items": [{"productId": i.product_id, "quantity": i.quantity, "price": i.price} for i in priced.items],
+        "totalAmount": priced.total_amount,
         "status": OrderStatus.PENDING.value,
         "statusHistory": [{"status": OrderStatus.PENDING.value, "at": now, "reason": "order created"}],
         "createdAt": now,
         "updatedAt": now,
         "version": 1,
     }
-    observability.bind_order(order_id, customerId=request.customer_id)
-    orders.create(item)
-    try:
-        events.publish_order_event(
-            events.ORDER_SERVICE,
-            events.ORDER_CREATED,
-            order_id,
-            {
-                "customerId": request.customer_id,
-                "items": items_for_message(item["items"]),
-                "totalAmount": money_str(request.total_amount),
-                "createdAt": now,
-            },
-        )
-    except EventPublishError:
-        deleted = False
-        try:
-            deleted = orders.delete_unpublished(order_id, request.customer_id)
-        except Exception:  # noqa: BLE001 - report the original failure; the stale sweep expires leftovers
-            logger.exception("could not roll back order after failed publish")
-        logger.error("order rolled back: Order Created could not be published", extra={"deleted": deleted})
-        observability.count("OrderCreateRollbacks")
-        raise
+    observability.bind_order(order_id, customerId=priced.customer_id)
+    created_event = {
+        "eventId": events.event_id(order_id, events.ORDER_CREATED),
+        "orderId": order_id,
+        "customerId": priced.customer_id,
+        "items": items_for_message(item["items"]),
+        "totalAmount": money_str(priced.total_amount),
+        "createdAt": now,
+    }
+    orders.create(item, [(events.ORDER_SERVICE, events.ORDER_CREATED, created_event)])
     observability.count("OrdersCreated")
-    logger.info("order created", extra={"totalAmount": money_str(request.total_amount)})
+    logger.info("order created", extra={"totalAmount": money_str(priced.total_amount)})
     return {"orderId": order_id, "status": OrderStatus.PENDING.value}
 
 
@@ -137,87 +117,50 @@ def list_customer_orders(
 # ---------------------------------------------------------------------------------------------
 # cancel
 # ---------------------------------------------------------------------------------------------
-def _publish_cancellation(order: dict[str, Any], previous_status: str) -> None:
-    events.publish_order_event(
-        events.ORDER_SERVICE,
-        events.ORDER_CANCELLATION_REQUESTED,
-        order["orderId"],
-        {"customerId": order["customerId"], "previousStatus": previous_status},
-    )
-    orders.update_attributes(order["orderId"], order["customerId"], remove=[CANCEL_PENDING_ATTR])
+def cancel_token(order_id: str) -> str:
+    """The claim token of a customer cancel; payment-processing confirms the claim with the same token."""
+    return f"cancel:{order_id}"
 
 
 def cancel_order(order_id: str, customer_id: str | None = None) -> dict[str, Any]:
-    """Customer cancel: PENDING|PAID|INVENTORY_RESERVED -> CANCELLED, then "Order Cancellation Requested".
+    """Customer cancel: claim the order CANCELLED from any live status, with "Order Cancellation Requested" in the
+    outbox (same transaction), then publish it; payment-processing, its consumer, compensates and notifies.
 
     `customer_id`: only that customer's order may be cancelled (another's is OrderNotFound); None for an operator.
-    Raises OrderNotFound, CancelConflict, EventPublishError (the order stays CANCELLED with
-    `cancelEventPending`; repeating the DELETE re-publishes).
+    A repeated DELETE of an order this cancel claimed answers the same (the outbox delivers a lost event). Raises
+    OrderNotFound, CancelConflict (terminal under another claim).
     """
     order = get_order(order_id, customer_id)
     observability.bind_order(order_id, customerId=order["customerId"])
+    token = cancel_token(order_id)
     status = order.get("status")
-    if status == OrderStatus.CANCELLED and order.get(CANCEL_PENDING_ATTR):
-        logger.info("re-publishing pending cancellation event")
-        _publish_cancellation(order, str(order.get(CANCELLED_FROM_ATTR, "")))
-        return {"orderId": order_id, "status": OrderStatus.CANCELLED.value}
     for _ in range(3):
+        if status == OrderStatus.CANCELLED and (order.get("claim") or {}).get("by") == token:
+            logger.info("repeated cancel of an order this cancel claimed")
+            return {"orderId": order_id, "status": OrderStatus.CANCELLED.value}
         if status not in CANCELLABLE_STATUSES:
             logger.info("cancel refused", extra={"status": status})
             raise CancelConflict(order_id, status)
+        requested = {
+            "eventId": events.event_id(order_id, events.ORDER_CANCELLATION_REQUESTED),
+            "orderId": order_id,
+            "customerId": order["customerId"],
+            "previousStatus": status,
+        }
         try:
-            # expected_from=[status]: previousStatus in the event is exactly the status we replaced
-            orders.transition(
-                order_id,
-                order["customerId"],
-                OrderStatus.CANCELLED,
-                CANCEL_REASON,
-                expected_from=[status],
-                extra_set={CANCEL_PENDING_ATTR: True, CANCELLED_FROM_ATTR: status},
-            )
+            # expected_from=[status]: previousStatus in the event is exactly the status the claim replaced
+            orders.transition(order_id, order["customerId"], OrderStatus.CANCELLED, CANCEL_REASON,
+                              expected_from=[status], claim_by=token,
+                              events_to_publish=[(events.ORDER_SERVICE, events.ORDER_CANCELLATION_REQUESTED,
+                                                  requested)])
             break
         except IllegalTransition as exc:  # the workflow moved the order meanwhile: re-evaluate
+            order = exc.order or orders.require(order_id)
             status = exc.current
     else:
         raise CancelConflict(order_id, status)
     observability.count("OrdersCancelled")
-    _publish_cancellation(order, str(status))
     return {"orderId": order_id, "status": OrderStatus.CANCELLED.value}
-
-
-# ---------------------------------------------------------------------------------------------
-# stale sweep query (workflow action find_stale)
-# ---------------------------------------------------------------------------------------------
-def _int_arg(event: dict[str, Any], name: str, default: int, minimum: int, maximum: int) -> int:
-    value = event.get(name)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
-        raise InvalidTaskInput(f"{name} must be an integer or null, got {value!r}")
-    value = int(value)
-    if not minimum <= value <= maximum:
-        raise InvalidTaskInput(f"{name} must be between {minimum} and {maximum}, got {value}")
-    return value
-
-
-def find_stale(event: dict[str, Any]) -> dict[str, Any]:
-    """Orders in a non-terminal status whose updatedAt is older than the cutoff (Status-Index queries).
-
-    Input `{"action":"find_stale","olderThanMinutes":<n|null>,"limit":<n, optional, default 100>}`;
-    null minutes -> STALE_ORDER_MINUTES. Output `{"orders":[{orderId,customerId,status,items,totalAmount}]}`,
-    oldest first per status, statuses in lifecycle order, money as 2-decimal strings.
-    """
-    minutes = _int_arg(event, "olderThanMinutes", config.stale_order_minutes, 0, 525_600)
-    limit = _int_arg(event, "limit", DEFAULT_STALE_LIMIT, 1, MAX_STALE_LIMIT)
-    cutoff = clock.iso(clock.utc_now() - timedelta(minutes=minutes))
-    found: list[dict[str, Any]] = []
-    for status in NON_TERMINAL_STATUSES:
-        if len(found) >= limit:
-            break
-        found.extend(orders.find_by_status_updated_before(status.value, cutoff, limit - len(found)))
-    observability.count("StaleOrdersFound", len(found))
-    logger.info("stale orders found", extra={"count": len(found), "cutoff": cutoff})
-    return {"orders": [order_summary(o) for o in found]}
 
 
 __all__ = [
@@ -225,7 +168,6 @@ __all__ = [
     "OrderNotFound",
     "cancel_order",
     "create_order",
-    "find_stale",
     "get_order",
     "list_customer_orders",
     "to_api",

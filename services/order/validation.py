@@ -1,13 +1,18 @@
-"""Create-order request validation (HTTP and direct invoke).
+"""Create-order request validation (HTTP and direct invoke). Pure: no I/O.
 
 Order of checks (the first failing one answers): Content-Type (415) -> body size (413) -> JSON syntax (400)
 -> JSON schema via Powertools validation / fastjsonschema (400) -> money precision (400)
--> duplicate productIds (400) -> totalAmount == sum(quantity * price) (400).
+-> duplicate productIds (400) -> customer (403, HTTP only).
 Every failure raises OrderValidationError(message, field, status_code); `field` is a JSON path into the body
 (`$`, `$.items[2].price`) or `headers.<name>` for header problems.
 
+Prices are the catalogue's (order.pricing): an item's `price` and the `totalAmount` are optional expectations of the
+client. This module only checks their form; whether they equal the catalogue (409 otherwise), and whether every
+product has a price (400 otherwise), is decided by order.pricing, which reads the inventory table.
+
 Over HTTP the customer comes from the caller's token (order.auth): the body's `customerId` is optional there, and one
-that names another customer is refused with 403 after every other rule (nothing is written or published). The direct
+that names another customer is refused with 403 after every other rule here, before the catalogue is read (nothing is
+written or published). The direct
 invoke (seed) has no token, so its payload must name the customer.
 """
 
@@ -39,7 +44,7 @@ CREATE_ORDER_SCHEMA: dict[str, Any] = {
     "$id": "https://orderflow/schemas/create-order.json",
     "type": "object",
     "additionalProperties": False,
-    "required": ["customerId", "items", "totalAmount"],
+    "required": ["customerId", "items"],
     "properties": {
         "customerId": {"type": "string", "pattern": ID_PATTERN},
         "items": {
@@ -49,7 +54,7 @@ CREATE_ORDER_SCHEMA: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "additionalProperties": False,
-                "required": ["productId", "quantity", "price"],
+                "required": ["productId", "quantity"],
                 "properties": {
                     "productId": {"type": "string", "pattern": ID_PATTERN},
                     "quantity": {"type": "integer", "minimum": 1, "maximum": MAX_QUANTITY},
@@ -65,7 +70,7 @@ CREATE_ORDER_SCHEMA: dict[str, Any] = {
 HTTP_CREATE_ORDER_SCHEMA: dict[str, Any] = {
     **CREATE_ORDER_SCHEMA,
     "$id": "https://orderflow/schemas/create-order-http.json",
-    "required": ["items", "totalAmount"],
+    "required": ["items"],
 }
 
 
@@ -73,30 +78,33 @@ HTTP_CREATE_ORDER_SCHEMA: dict[str, Any] = {
 class CreateOrderItem:
     product_id: str
     quantity: int
-    price: Decimal
+    #: the price the client expects (2 decimals), None when the request leaves it to the catalogue
+    price: Decimal | None = None
 
 
 @dataclass(frozen=True)
 class CreateOrderRequest:
+    """A valid create-order request, not priced yet (order.pricing applies the catalogue)."""
+
     customer_id: str
     items: tuple[CreateOrderItem, ...]
-    total_amount: Decimal
+    #: the total the client expects (2 decimals), None when left to the server
+    total_amount: Decimal | None = None
 
     @property
     def canonical(self) -> str:
-        """Canonical JSON of the request (used as the idempotency payload-validation hash input)."""
-        return json.dumps(
-            {
-                "customerId": self.customer_id,
-                "items": [
-                    {"productId": i.product_id, "quantity": i.quantity, "price": str(i.price.quantize(CENT))}
-                    for i in self.items
-                ],
-                "totalAmount": str(self.total_amount.quantize(CENT)),
-            },
-            sort_keys=True,
-            separators=(",", ":"),
-        )
+        """Canonical JSON of the request body (the idempotency payload-validation hash input): sorted keys, amounts
+        as 2-decimal strings; an omitted price or totalAmount stays omitted (a body with prices is another body)."""
+        items: list[dict[str, Any]] = []
+        for i in self.items:
+            item: dict[str, Any] = {"productId": i.product_id, "quantity": i.quantity}
+            if i.price is not None:
+                item["price"] = str(i.price.quantize(CENT))
+            items.append(item)
+        body: dict[str, Any] = {"customerId": self.customer_id, "items": items}
+        if self.total_amount is not None:
+            body["totalAmount"] = str(self.total_amount.quantize(CENT))
+        return json.dumps(body, sort_keys=True, separators=(",", ":"))
 
 
 def _fail(message: str, field: str | None = "$", status: int = 400) -> OrderValidationError:
@@ -208,7 +216,7 @@ def _as_decimal_tree(value: Any) -> Any:
 
 
 def validate_payload(payload: Any, customer_id: str | None = None) -> CreateOrderRequest:
-    """Schema + business rules; returns the normalized request.
+    """Schema + form rules; returns the normalized request (prices and total as the client sent them, or None).
 
     `customer_id`: the authenticated customer (HTTP). Then the body's `customerId` is optional and must equal it
     (403 otherwise); without it (direct invoke) the body must name the customer.
@@ -222,27 +230,30 @@ def validate_payload(payload: Any, customer_id: str | None = None) -> CreateOrde
     items: list[CreateOrderItem] = []
     seen: set[str] = set()
     for index, raw in enumerate(payload["items"]):
-        price = Decimal(raw["price"])
-        if price != price.quantize(CENT):
-            raise _fail("price must have at most 2 decimal places", f"$.items[{index}].price")
+        price: Decimal | None = None
+        if "price" in raw:
+            price = Decimal(raw["price"])
+            if price != price.quantize(CENT):
+                raise _fail("price must have at most 2 decimal places", f"$.items[{index}].price")
+            price = price.quantize(CENT)
         product_id = raw["productId"]
         if product_id in seen:
             raise _fail(f"duplicate productId {product_id!r}", f"$.items[{index}].productId")
         seen.add(product_id)
         items.append(CreateOrderItem(product_id=product_id, quantity=int(raw["quantity"]), price=price))
 
-    total = Decimal(payload["totalAmount"])
-    if total != total.quantize(CENT):
-        raise _fail("totalAmount must have at most 2 decimal places", "$.totalAmount")
-    expected = sum((i.price * i.quantity for i in items), Decimal("0")).quantize(CENT)
-    if total.quantize(CENT) != expected:
-        raise _fail(f"totalAmount must equal the sum of quantity * price ({expected})", "$.totalAmount")
+    total: Decimal | None = None
+    if "totalAmount" in payload:
+        total = Decimal(payload["totalAmount"])
+        if total != total.quantize(CENT):
+            raise _fail("totalAmount must have at most 2 decimal places", "$.totalAmount")
+        total = total.quantize(CENT)
 
     if customer_id is not None and payload.get("customerId", customer_id) != customer_id:
         raise _fail("customerId does not match the authenticated customer", "$.customerId", 403)
 
     return CreateOrderRequest(customer_id=customer_id or payload["customerId"], items=tuple(items),
-                              total_amount=total.quantize(CENT))
+                              total_amount=total)
 
 
 def validate_http_request(headers: Mapping[str, Any] | None, body: str | None, is_base64: bool,

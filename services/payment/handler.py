@@ -13,6 +13,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from payment import service
+from shared import aws
 from shared.errors import UnsupportedEvent
 from shared.observability import WORKFLOW_CORRELATION_PATH
 
@@ -24,6 +25,7 @@ metrics = Metrics()
 @logger.inject_lambda_context(correlation_id_path=WORKFLOW_CORRELATION_PATH, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@aws.transient_as_retryable
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     action = event.get("action") if isinstance(event, dict) else None
     if action == "charge":

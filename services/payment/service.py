@@ -1,25 +1,36 @@
-"""Payment business logic: idempotent charge and refund.
+"""Payment business logic: a charge that reaches the gateway exactly once, and a refund only for claimed orders.
 
-The payments table row (PutItem attribute_not_exists(orderId)) IS the charge: a repeated charge returns the
-stored result and never calls the gateway again. Every call re-puts the event of the state it finds (same
-deterministic eventId), so a publish lost to a crash/retry is recovered and consumers de-duplicate.
+The payments table row is the payment intent, recorded before the gateway is called; the paymentId (uuid5 of the
+order id) is the gateway's idempotency key, so a retried or concurrent charge never charges twice. A repeated call
+re-puts the event of the state it finds (same deterministic eventId); consumers de-duplicate.
 """
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
+from decimal import Decimal
 from typing import Any, Callable
 
 from aws_lambda_powertools import Logger
 
 from payment.circuit_breaker import CircuitBreaker
+from payment import gateway as gateway_api
 from payment.gateway import SimulatedGateway
 from shared import clock, events, observability
-from shared.errors import IllegalTransition, InvalidTaskInput, OrderNotFound, RetryableError
-from shared.models import OrderStatus, money_str, parse_order_ref
+from shared.errors import (
+    CircuitOpenError,
+    IllegalTransition,
+    InvalidTaskInput,
+    OrderNotFound,
+    PaymentGatewayUnavailable,
+    RetryableError,
+)
+from shared.lifecycle import COMPENSABLE_STATUSES, OrderStatus, claim_of, is_terminal
+from shared.models import money_str, parse_order_ref
 from shared.repositories import OrdersRepository, PaymentsRepository
-from shared.repositories.payments import DECLINED, PAID, REFUNDED
+from shared.repositories.payments import DECLINED, PAID, PENDING, REFUNDED, VOIDED
 
 logger = Logger(child=True)
 orders = OrdersRepository()
@@ -28,9 +39,13 @@ payments = PaymentsRepository()
 #: clock used by the default circuit breaker (tests monkeypatch this)
 CLOCK: Callable[[], float] = time.time
 ORDER_NOT_PAYABLE = "ORDER_NOT_PAYABLE"
+NOT_PAYABLE = "NOT_PAYABLE"
+RETRY_LATER = "RETRY_LATER"
 NOT_CHARGED = "NOT_CHARGED"
-#: order statuses in which a charge that raced with the order being closed is refunded right away
-CLOSED_WITHOUT_PAYMENT = frozenset({OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.FAILED})
+NOT_COMPENSABLE = "NOT_COMPENSABLE"
+MAX_RETRY_AFTER_SECONDS = 60
+#: a row changes at most PENDING -> outcome -> REFUNDED: more races than that is contention, retried later
+MAX_ROW_RACES = 4
 
 
 def payment_id_for(order_id: str) -> str:
@@ -52,25 +67,11 @@ def parse_attempt(raw: Any) -> int:
         value = raw
     elif isinstance(raw, float) and raw.is_integer():
         value = int(raw)
-    elif isinstance(raw, str) and raw.strip().isdigit():
+    elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
         value = int(raw.strip())
     if value is None or value < 0:
         raise InvalidTaskInput(f"attempt must be a non-negative integer, got {raw!r}")
     return value
-
-
-def charge_result(row: dict[str, Any]) -> dict[str, Any]:
-    """Contract shape: {"status": "PAID"|"DECLINED", "paymentId", "amount": "109.97", "reason"}.
-
-    A row that was refunded later still reports its original charge outcome (PAID).
-    """
-    declined = row["status"] == DECLINED
-    return {
-        "status": DECLINED if declined else PAID,
-        "paymentId": None if declined else row.get("paymentId"),
-        "amount": money_str(row["amount"]),
-        "reason": row.get("reason"),
-    }
 
 
 def _payment_event_detail(row: dict[str, Any], reason: str | None) -> dict[str, Any]:
@@ -92,115 +93,159 @@ def charge(
     gateway: SimulatedGateway | None = None,
     breaker: CircuitBreaker | None = None,
 ) -> dict[str, Any]:
+    """Charge the stored order's server-priced total exactly once at the gateway.
+
+    1. Record the intent: a PENDING row (conditional put) before the gateway is called, only while the order is
+       PENDING. A compensation that came first left a VOIDED row: nothing is charged then.
+    2. Authorize with the paymentId as the gateway's idempotency key (a retry never charges twice); an open
+       circuit or a gateway fault answers RETRY_LATER (the workflow parks the order) instead of failing it.
+    3. Record the outcome (PENDING -> PAID/DECLINED, conditional) and move the order PENDING -> PAID or claim it
+       PAYMENT_FAILED. If a compensating path claimed the order meanwhile, its refund owns the money: NOT_PAYABLE.
+    """
     ref = parse_order_ref(order_input)
     attempt_no = parse_attempt(attempt)
     observability.bind_order(ref.order_id, customerId=ref.customer_id, attempt=attempt_no)
-    order = orders.get(ref.order_id)
+    order = orders.get(ref.order_id, ref.customer_id)
     if order is None or order["customerId"] != ref.customer_id:
         raise OrderNotFound(ref.order_id)
 
     row = payments.get(ref.order_id)
     if row is None:
         if order["status"] != OrderStatus.PENDING:
-            # never charge an order that was cancelled/expired/failed before we got to it
             logger.warning("order not payable, not charging", extra={"status": order["status"]})
-            return {"status": DECLINED, "paymentId": None, "amount": money_str(order["totalAmount"]),
-                    "reason": ORDER_NOT_PAYABLE}
-        gateway = gateway or SimulatedGateway.from_config()
-        breaker = breaker or CircuitBreaker.from_config(clock=CLOCK)
-        amount = order["totalAmount"]  # the stored order is authoritative
-        authorization = breaker.call(gateway.authorize, ref.order_id, ref.customer_id, amount, attempt_no)
-        new_row: dict[str, Any] = {
+            return _not_payable(order)
+        intent = {
             "orderId": ref.order_id,
             "customerId": ref.customer_id,
-            "status": PAID if authorization.approved else DECLINED,
-            "paymentId": payment_id_for(ref.order_id) if authorization.approved else None,
-            "amount": amount,
-            "reason": authorization.reason,
+            "status": PENDING,
+            "paymentId": payment_id_for(ref.order_id),
+            "amount": order["totalAmount"],  # the stored, server-priced total
             "attempt": attempt_no,
             "createdAt": clock.now_iso(),
         }
-        if payments.put_if_absent(new_row):
-            row = new_row
-            observability.count("PaymentsProcessed" if authorization.approved else "PaymentsDeclined")
-            logger.info("payment recorded", extra={"paymentStatus": row["status"], "reason": row["reason"]})
-        else:  # a concurrent charge of the same order won: its row is the charge
-            row = payments.get(ref.order_id)
-            if row is None:  # pragma: no cover - rows are never deleted
-                raise RetryableError(f"payment row of order {ref.order_id} vanished; retry")
-    else:
-        logger.info("repeated charge: returning the recorded result", extra={"paymentStatus": row["status"]})
-
-    result = charge_result(row)
-    _apply_charge_to_order(order, row, result)
-    detail_type = events.PAYMENT_PROCESSED if result["status"] == PAID else events.PAYMENT_FAILED
-    events.publish_order_event(
-        events.PAYMENT_SERVICE, detail_type, ref.order_id, _payment_event_detail(row, result["reason"])
-    )
-    return result
-
-
-def _apply_charge_to_order(order: dict[str, Any], row: dict[str, Any], result: dict[str, Any]) -> None:
-    """PENDING -> PAID / PAYMENT_FAILED. An order already past PENDING (repeated call) is left alone, except
-    that a PAID charge on an order closed meanwhile (CANCELLED/EXPIRED/FAILED) is refunded at once."""
-    target = OrderStatus.PAID if result["status"] == PAID else OrderStatus.PAYMENT_FAILED
-    current = order["status"]
-    if current == OrderStatus.PENDING:
-        extra = {"paymentId": row["paymentId"]} if target == OrderStatus.PAID else None
-        reason = "payment approved" if target == OrderStatus.PAID else f"payment declined: {result['reason']}"
+        row = intent if payments.put_if_absent(intent) else payments.get(ref.order_id)
+        if row is None:  # pragma: no cover - rows are never deleted
+            raise RetryableError(f"payment row of order {ref.order_id} vanished; retry")
+    if row["status"] == PENDING:
+        gateway = gateway or SimulatedGateway.from_config()
+        breaker = breaker or CircuitBreaker.from_config(clock=CLOCK)
         try:
-            orders.transition(
-                order["orderId"], order["customerId"], target, reason,
-                expected_from=[OrderStatus.PENDING], extra_set=extra,
-            )
-            return
+            authorization = breaker.call(gateway.authorize, row["paymentId"], ref.order_id, ref.customer_id,
+                                         row["amount"], attempt_no)
+        except (CircuitOpenError, PaymentGatewayUnavailable) as exc:
+            return _retry_later(row, exc, attempt_no)
+        outcome = PAID if authorization.approved else DECLINED
+        if payments.move(ref.order_id, PENDING, outcome, {"reason": authorization.reason,
+                                                          "decidedAt": clock.now_iso()}):
+            observability.count("PaymentsProcessed" if authorization.approved else "PaymentsDeclined")
+            logger.info("payment recorded", extra={"paymentStatus": outcome, "reason": authorization.reason})
+        row = payments.get(ref.order_id) or row  # whoever moved the row first decided
+    return _apply_to_order(order, row)
+
+
+def _charge_answer(status: str, amount: Any, *, payment_id: str | None = None, reason: str | None = None,
+                   retry_after: int | None = None, claim: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The charge contract: every key always present (the workflow's ResultSelector reads each one)."""
+    return {"status": status, "paymentId": payment_id, "amount": money_str(amount), "reason": reason,
+            "retryAfterSeconds": retry_after, "claim": claim}
+
+
+def _not_payable(order: dict[str, Any]) -> dict[str, Any]:
+    return _charge_answer(NOT_PAYABLE, order["totalAmount"], reason=ORDER_NOT_PAYABLE)
+
+
+def _retry_later(row: dict[str, Any], exc: Exception, attempt: int) -> dict[str, Any]:
+    """The gateway cannot answer now: the workflow waits `retryAfterSeconds` and charges again (same key)."""
+    if isinstance(exc, CircuitOpenError) and exc.retry_after_seconds is not None:
+        wait = max(1, math.ceil(exc.retry_after_seconds))
+    else:
+        wait = min(MAX_RETRY_AFTER_SECONDS, 2 ** min(attempt, 6))
+    logger.warning("gateway unavailable: retry later", extra={"error": str(exc), "retryAfterSeconds": wait})
+    observability.count("PaymentsParked")
+    return _charge_answer(RETRY_LATER, row["amount"], reason=type(exc).__name__, retry_after=wait)
+
+
+def _apply_to_order(order: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+    """Move the order by the recorded outcome; a repeated call finds it moved already and answers the same."""
+    order_id, customer_id = order["orderId"], order["customerId"]
+    if row["status"] not in (PAID, DECLINED):  # VOIDED / REFUNDED: a claimer closed the intent
+        logger.info("payment intent closed by a compensation", extra={"paymentStatus": row["status"]})
+        return _not_payable(order)
+    if row["status"] == PAID:
+        try:
+            orders.transition(order_id, customer_id, OrderStatus.PAID, "payment approved",
+                              expected_from=[OrderStatus.PENDING], extra_set={"paymentId": row["paymentId"]})
         except IllegalTransition as exc:
-            current = exc.current
-    logger.info("order already past PENDING; status left as is", extra={"status": current})
-    if row["status"] == PAID and current in CLOSED_WITHOUT_PAYMENT:
-        logger.warning("charged order was closed meanwhile: refunding", extra={"status": current})
-        refund({"orderId": order["orderId"], "customerId": order["customerId"]},
-               f"order {str(current).lower()} during charge")
+            if is_terminal(exc.current):  # claimed meanwhile: the claimer's refund gives the money back
+                logger.warning("order claimed during the charge", extra={"status": exc.current})
+                return _not_payable(order)
+        claim = None
+    else:
+        try:
+            updated = orders.transition(order_id, customer_id, OrderStatus.PAYMENT_FAILED,
+                                        f"payment declined: {row.get('reason')}",
+                                        claim_by=f"payment:{row['paymentId']}")
+        except IllegalTransition as exc:
+            logger.warning("order claimed during the charge", extra={"status": exc.current})
+            return _not_payable(order)
+        claim = claim_of(updated)
+    approved = row["status"] == PAID
+    events.publish_order_event(events.PAYMENT_SERVICE, events.PAYMENT_PROCESSED if approved else events.PAYMENT_FAILED,
+                               order_id, _payment_event_detail(row, row.get("reason")))
+    return _charge_answer(row["status"], row["amount"], payment_id=row["paymentId"] if approved else None,
+                          reason=row.get("reason"), claim=claim)
 
 
 # ---------------------------------------------------------------------------------------------
 # refund
 # ---------------------------------------------------------------------------------------------
-def refund(order_input: Any, reason: Any = None) -> dict[str, Any]:
-    """Idempotent refund: PAID -> REFUNDED once; no row / DECLINED -> NOT_CHARGED.
+def refund(order_input: Any, reason: Any = None, *, gateway: SimulatedGateway | None = None) -> dict[str, Any]:
+    """Compensate the payment of a claimed order, exactly once at the gateway; idempotent.
 
-    Contract shape `{"status": "REFUNDED"|"NOT_CHARGED", "paymentId", "refundId"}`; an order in
-    INVENTORY_UNAVAILABLE moves to REFUNDED.
+    Only an order in a compensable terminal status (claimed) is refunded: anything else is NOT_COMPENSABLE and
+    changes nothing, so no path can refund a COMPLETED or live order. No row: a VOIDED row closes the intent
+    (a charge arriving later charges nothing). PENDING: the gateway voids the key (reversing an authorization that
+    raced us) and the row becomes VOIDED. PAID: the gateway refunds, the row becomes REFUNDED.
+    Contract shape `{"status": "REFUNDED"|"NOT_CHARGED"|"NOT_COMPENSABLE", "paymentId", "refundId"}`.
     """
     ref = parse_order_ref(order_input)
-    reason_text = str(reason) if reason else "refund requested"
+    reason_text = str(reason)[:256] if reason else "refund requested"
     observability.bind_order(ref.order_id, customerId=ref.customer_id)
-    row = payments.get(ref.order_id)
-    if row is None or row["status"] == DECLINED:
-        logger.info("nothing to refund", extra={"paymentStatus": row["status"] if row else None})
-        return {"status": NOT_CHARGED, "paymentId": None, "refundId": None}
-
-    if row["status"] == PAID:
-        refund_id = refund_id_for(ref.order_id)
-        if payments.mark_refunded(ref.order_id, refund_id, reason_text, clock.now_iso()):
-            observability.count("PaymentsRefunded")
-            logger.info("payment refunded", extra={"refundId": refund_id, "reason": reason_text})
-        row = payments.get(ref.order_id) or row
-    else:
-        logger.info("repeated refund: already refunded", extra={"refundId": row.get("refundId")})
-
-    order = orders.get(ref.order_id)
-    if order is not None and order["status"] == OrderStatus.INVENTORY_UNAVAILABLE:
-        try:
-            orders.transition(ref.order_id, order["customerId"], OrderStatus.REFUNDED, reason_text,
-                              expected_from=[OrderStatus.INVENTORY_UNAVAILABLE])
-        except IllegalTransition:
-            logger.info("order changed concurrently; leaving its status")
-
-    events.publish_order_event(
-        events.PAYMENT_SERVICE,
-        events.PAYMENT_REFUNDED,
-        ref.order_id,
-        _payment_event_detail(row, row.get("refundReason") or reason_text),
-    )
-    return {"status": REFUNDED, "paymentId": row.get("paymentId"), "refundId": row.get("refundId")}
+    order = orders.get(ref.order_id, ref.customer_id)
+    if order is None or order["customerId"] != ref.customer_id:
+        raise OrderNotFound(ref.order_id)
+    if order["status"] not in COMPENSABLE_STATUSES:
+        logger.error("refund refused: order not claimed for compensation", extra={"status": order["status"]})
+        return {"status": NOT_COMPENSABLE, "paymentId": None, "refundId": None}
+    gateway = gateway or SimulatedGateway.from_config()
+    payment_id = payment_id_for(ref.order_id)
+    for _ in range(MAX_ROW_RACES):
+        row = payments.get(ref.order_id)
+        now = clock.now_iso()
+        if row is None:
+            tombstone = {"orderId": ref.order_id, "customerId": ref.customer_id, "status": VOIDED,
+                         "paymentId": payment_id, "amount": Decimal(0), "reason": reason_text, "createdAt": now}
+            if payments.put_if_absent(tombstone):
+                logger.info("nothing charged: intent closed")
+                return {"status": NOT_CHARGED, "paymentId": None, "refundId": None}
+        elif row["status"] == PENDING:
+            final = gateway.void(row["paymentId"], ref.order_id)
+            if payments.move(ref.order_id, PENDING, VOIDED, {"gatewayStatus": final, "refundReason": reason_text,
+                                                            "voidedAt": now}):
+                logger.info("charge in flight voided", extra={"gatewayStatus": final})
+                reversed_ = final == gateway_api.REVERSED
+                return {"status": REFUNDED if reversed_ else NOT_CHARGED, "paymentId": row["paymentId"],
+                        "refundId": None}
+        elif row["status"] == PAID:
+            gateway.refund(row["paymentId"])
+            if payments.move(ref.order_id, PAID, REFUNDED, {"refundId": refund_id_for(ref.order_id),
+                                                            "refundedAt": now, "refundReason": reason_text}):
+                observability.count("PaymentsRefunded")
+                logger.info("payment refunded", extra={"reason": reason_text})
+        elif row["status"] == REFUNDED:
+            events.publish_order_event(events.PAYMENT_SERVICE, events.PAYMENT_REFUNDED, ref.order_id,
+                                       _payment_event_detail(row, row.get("refundReason") or reason_text))
+            return {"status": REFUNDED, "paymentId": row.get("paymentId"), "refundId": row.get("refundId")}
+        else:  # DECLINED / VOIDED: nothing was charged
+            return {"status": NOT_CHARGED, "paymentId": None, "refundId": None}
+    raise RetryableError(f"payment row of order {ref.order_id} kept changing; retry")

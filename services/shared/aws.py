@@ -7,11 +7,16 @@ Clients are created on first use (never at import) so moto can intercept them in
 
 from __future__ import annotations
 
+import functools
 import threading
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError, ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError, \
+    ReadTimeoutError
+
+from shared.errors import TransientAwsError
 
 _lock = threading.RLock()
 _cache: dict[str, Any] = {}
@@ -57,3 +62,40 @@ def reset() -> None:
     """Forget every cached client (tests)."""
     with _lock:
         _cache.clear()
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Error codes of AWS APIs that mean "not now" rather than "no": throttling, capacity, 5xx, in-flight transactions.
+TRANSIENT_ERROR_CODES = frozenset({
+    "InternalFailure", "InternalServerError", "InternalServerErrorException", "LimitExceededException",
+    "ProvisionedThroughputExceededException", "RequestLimitExceeded", "RequestTimeout", "RequestTimeoutException",
+    "ServiceUnavailable", "ServiceUnavailableException", "SlowDown", "ThrottledException", "Throttling",
+    "ThrottlingException", "TooManyRequestsException", "TransactionInProgressException",
+})
+_TRANSPORT_ERRORS = (ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError)
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, _TRANSPORT_ERRORS):
+        return True
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        return code in TRANSIENT_ERROR_CODES or status >= 500
+    return False
+
+
+def transient_as_retryable(func: F) -> F:
+    """Re-raise a transient AWS error (after the SDK's own retries) as TransientAwsError, a name the workflows retry."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (ClientError, *_TRANSPORT_ERRORS) as exc:
+            if is_transient(exc):
+                raise TransientAwsError(f"transient AWS error: {exc}") from exc
+            raise
+
+    return wrapper  # type: ignore[return-value]

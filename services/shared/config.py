@@ -16,6 +16,7 @@ DEFAULT_PAYMENT_DECLINE_CUSTOMERS = "customer-declined"
 DEFAULT_CIRCUIT_FAILURE_THRESHOLD = 5
 DEFAULT_CIRCUIT_COOLDOWN_SECONDS = 30
 DEFAULT_STALE_ORDER_MINUTES = 30
+DEFAULT_OUTBOX_GRACE_SECONDS = 120
 
 
 def _required(name: str) -> str:
@@ -68,6 +69,15 @@ class _Config:
     @property
     def circuit_breaker_table(self) -> str:
         return _required("CIRCUIT_BREAKER_TABLE")
+
+    @property
+    def outbox_table(self) -> str:
+        return _required("OUTBOX_TABLE")
+
+    @property
+    def payment_gateway_table(self) -> str:
+        """The simulated payment provider's ledger (payment.gateway); a real provider keeps its own."""
+        return _required("PAYMENT_GATEWAY_TABLE")
 
     @property
     def event_bus_name(self) -> str:
@@ -124,6 +134,11 @@ class _Config:
     @property
     def stale_order_minutes(self) -> int:
         return _int("STALE_ORDER_MINUTES", DEFAULT_STALE_ORDER_MINUTES, minimum=0)
+
+    @property
+    def outbox_grace_seconds(self) -> int:
+        """How old an outbox entry must be before the sweep takes it over from its writer."""
+        return _int("OUTBOX_GRACE_SECONDS", DEFAULT_OUTBOX_GRACE_SECONDS, minimum=0)
 
 
 config = _Config()

@@ -27,13 +27,18 @@ class UnsupportedEvent(InvalidTaskInput):
 
 
 class OrderValidationError(InvalidTaskInput):
-    """A create-order payload failed validation (direct invoke path; the HTTP API maps it to 4xx)."""
+    """A create-order payload failed validation (direct invoke path; the HTTP API maps it to 4xx).
 
-    def __init__(self, message: str, field: str | None = None, status_code: int = 400) -> None:
+    `details`: extra members of the HTTP error body besides message and field (the 409 of a price mismatch carries
+    the catalogue's `prices` and `totalAmount`)."""
+
+    def __init__(self, message: str, field: str | None = None, status_code: int = 400,
+                 details: dict[str, Any] | None = None) -> None:
         super().__init__(f"{message} (field: {field})" if field else message)
         self.message = message
         self.field = field
         self.status_code = status_code
+        self.details = dict(details or {})
 
 
 class OrderNotFound(OrderflowError):
@@ -75,6 +80,10 @@ class EventPublishError(RetryableError):
 
 class InventoryContention(RetryableError):
     """A reservation transaction kept conflicting with concurrent writers; retry later."""
+
+
+class TransientAwsError(RetryableError):
+    """An AWS call was throttled, hit a 5xx or timed out (shared.aws.transient_as_retryable): retry with back-off."""
 
 
 class NotificationConflict(RetryableError):

@@ -1,11 +1,10 @@
-"""Domain model: order statuses and lifecycle, typed records, money and input parsing helpers."""
+"""Domain model: typed records, money and input parsing helpers (the lifecycle lives in shared.lifecycle)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from enum import StrEnum
 from typing import Any, NotRequired, TypedDict
 
 from shared.errors import InvalidTaskInput
@@ -13,55 +12,6 @@ from shared.errors import InvalidTaskInput
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 CENT = Decimal("0.01")
-
-
-class OrderStatus(StrEnum):
-    PENDING = "PENDING"
-    PAID = "PAID"
-    PAYMENT_FAILED = "PAYMENT_FAILED"
-    INVENTORY_RESERVED = "INVENTORY_RESERVED"
-    INVENTORY_UNAVAILABLE = "INVENTORY_UNAVAILABLE"
-    COMPLETED = "COMPLETED"
-    REFUNDED = "REFUNDED"
-    CANCELLED = "CANCELLED"
-    EXPIRED = "EXPIRED"
-    FAILED = "FAILED"
-
-
-S = OrderStatus
-
-TERMINAL_STATUSES: frozenset[OrderStatus] = frozenset({S.COMPLETED, S.PAYMENT_FAILED, S.CANCELLED, S.EXPIRED, S.FAILED})
-NON_TERMINAL_STATUSES: tuple[OrderStatus, ...] = tuple(s for s in OrderStatus if s not in TERMINAL_STATUSES)
-
-# Exactly the transition table of docs/architecture.md.
-TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    S.PENDING: frozenset({S.PAID, S.PAYMENT_FAILED, S.CANCELLED, S.EXPIRED, S.FAILED}),
-    S.PAID: frozenset({S.INVENTORY_RESERVED, S.INVENTORY_UNAVAILABLE, S.CANCELLED, S.EXPIRED, S.FAILED}),
-    S.INVENTORY_RESERVED: frozenset({S.COMPLETED, S.CANCELLED, S.EXPIRED, S.FAILED}),
-    S.INVENTORY_UNAVAILABLE: frozenset({S.REFUNDED, S.EXPIRED, S.FAILED}),
-    S.REFUNDED: frozenset({S.CANCELLED, S.FAILED}),
-    S.COMPLETED: frozenset(),
-    S.PAYMENT_FAILED: frozenset(),
-    S.CANCELLED: frozenset(),
-    S.EXPIRED: frozenset(),
-    S.FAILED: frozenset(),
-}
-
-#: Statuses from which a customer may cancel (DELETE /orders/{id}).
-CANCELLABLE_STATUSES: frozenset[OrderStatus] = frozenset({S.PENDING, S.PAID, S.INVENTORY_RESERVED})
-
-
-def can_transition(current: str, target: str) -> bool:
-    try:
-        return OrderStatus(target) in TRANSITIONS[OrderStatus(current)]
-    except ValueError:
-        return False
-
-
-def sources_for(target: str) -> frozenset[OrderStatus]:
-    """All statuses from which `target` may be entered."""
-    t = OrderStatus(target)
-    return frozenset(src for src, targets in TRANSITIONS.items() if t in targets)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -96,7 +46,7 @@ class Order(TypedDict):
 class PaymentRecord(TypedDict):
     orderId: str
     customerId: str
-    status: str  # PAID | DECLINED | REFUNDED
+    status: str  # PENDING | PAID | DECLINED | REFUNDED | VOIDED
     paymentId: str | None
     amount: Decimal
     reason: str | None

@@ -10,9 +10,31 @@ variables {
   region                   = "us-east-1"
   build_manifest_path      = "./tests/fixtures/manifest.json"
   repo_root                = "./tests/fixtures"
-  workflow_definitions_dir = "./tests/fixtures/workflows"
+  workflow_definitions_dir = "./tests/fixtures/workflows-local"
   aws_endpoint_url         = "http://127.0.0.1:4566"
   emulator_compat          = true
+}
+
+# The local fixtures are the real templates rendered for env "local" (account 123456789012 as the mock's): the
+# functions' ARNs must be theirs, or the workflows module refuses the definitions.
+override_resource {
+  target = module.services["order"].aws_lambda_function.this
+  values = { arn = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-local-order" }
+}
+
+override_resource {
+  target = module.services["payment"].aws_lambda_function.this
+  values = { arn = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-local-payment" }
+}
+
+override_resource {
+  target = module.services["inventory"].aws_lambda_function.this
+  values = { arn = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-local-inventory" }
+}
+
+override_resource {
+  target = module.services["notification"].aws_lambda_function.this
+  values = { arn = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-local-notification" }
 }
 
 # Rule ARNs in the real format, so the event_bus module's check "rule_arns_match" (DLQ policies are built from
@@ -88,6 +110,24 @@ run "local_emulator" {
   assert {
     condition     = !anytrue(values(module.workflows.tracing_enabled))
     error_message = "Under emulator_compat the tracing block is omitted (MiniStack 1.5.33 does not store it)."
+  }
+
+  assert {
+    condition = alltrue([
+      for wf, services in module.workflows.invoked_services : services == tolist(["inventory", "notification", "order", "payment"])
+    ])
+    error_message = "Locally too, each state machine role may invoke exactly the functions its (local) definition names."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for wf, doc in module.workflows.policy_json : [
+        for statement in jsondecode(doc).Statement : [
+          for action in flatten([statement.Action]) : !startswith(lower(action), "dynamodb:") && lower(action) != "events:putevents"
+        ]
+      ]
+    ]))
+    error_message = "No state machine role has DynamoDB or PutEvents access locally either."
   }
 
   assert {

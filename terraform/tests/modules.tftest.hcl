@@ -17,8 +17,36 @@ run "data_tables" {
   }
 
   assert {
-    condition     = toset(keys(aws_dynamodb_table.this)) == toset(["orders", "inventory", "reservations", "payments", "idempotency", "circuit-breaker"])
-    error_message = "The six contract tables must exist."
+    condition = toset(keys(aws_dynamodb_table.this)) == toset([
+      "orders", "inventory", "reservations", "payments", "payment-gateway", "outbox", "idempotency", "circuit-breaker",
+    ])
+    error_message = "The eight contract tables (modules/data/tables.json) must exist."
+  }
+
+  assert {
+    condition = (
+      aws_dynamodb_table.this["outbox"].name == "orderflow-test-outbox" &&
+      aws_dynamodb_table.this["outbox"].hash_key == "id" && aws_dynamodb_table.this["outbox"].range_key == null &&
+      [for a in aws_dynamodb_table.this["outbox"].attribute : [a.name, a.type]] == [["id", "S"]] &&
+      length(aws_dynamodb_table.this["outbox"].global_secondary_index) == 0
+    )
+    error_message = "outbox: key id (S) HASH only, no index (the sweep Scans it)."
+  }
+
+  assert {
+    condition = (
+      aws_dynamodb_table.this["payment-gateway"].name == "orderflow-test-payment-gateway" &&
+      aws_dynamodb_table.this["payment-gateway"].hash_key == "paymentId" && aws_dynamodb_table.this["payment-gateway"].range_key == null &&
+      [for a in aws_dynamodb_table.this["payment-gateway"].attribute : [a.name, a.type]] == [["paymentId", "S"]]
+    )
+    error_message = "payment-gateway: key paymentId (S) HASH only."
+  }
+
+  assert {
+    condition = alltrue([
+      for k, t in aws_dynamodb_table.this : k == "idempotency" ? length(t.ttl) == 1 : length(t.ttl) == 0
+    ])
+    error_message = "Only idempotency has a TTL."
   }
 
   assert {
@@ -143,14 +171,12 @@ run "workflows_module" {
   }
 
   variables {
-    name_prefix      = "orderflow-test"
-    workflow_names   = ["order-processing", "payment-processing", "inventory-management"]
-    definitions_dir  = "./tests/fixtures/workflows"
-    function_names   = { order = "orderflow-test-order", payment = "orderflow-test-payment", inventory = "orderflow-test-inventory", notification = "orderflow-test-notification" }
-    function_arns    = { order = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order", payment = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-payment", inventory = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-inventory", notification = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-notification" }
-    orders_table_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-orders"
-    event_bus_arn    = "arn:aws:events:us-east-1:123456789012:event-bus/orderflow-test-bus"
-    kms_key_arn      = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    name_prefix     = "orderflow-test"
+    workflow_names  = ["order-processing", "payment-processing", "inventory-management"]
+    definitions_dir = "./tests/fixtures/workflows"
+    function_names  = { order = "orderflow-test-order", payment = "orderflow-test-payment", inventory = "orderflow-test-inventory", notification = "orderflow-test-notification" }
+    function_arns   = { order = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order", payment = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-payment", inventory = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-inventory", notification = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-notification" }
+    kms_key_arn     = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
   }
 
   assert {
@@ -164,6 +190,119 @@ run "workflows_module" {
       sm.type == "STANDARD" && sm.logging_configuration[0].level == "ALL" && sm.logging_configuration[0].include_execution_data && sm.tracing_configuration[0].enabled
     ])
     error_message = "STANDARD state machines with ALL logging, execution data and tracing."
+  }
+
+  assert {
+    condition = alltrue([
+      for wf, p in aws_iam_role_policy.this : [for s in jsondecode(p.policy).Statement : s.Sid] == ["InvokeOwnFunctions", "UseStackKey", "XRayTracing", "LogDelivery"]
+    ])
+    error_message = "A workflow role has exactly: invoke its functions, the stack key, X-Ray, log delivery (no DynamoDB, no PutEvents)."
+  }
+}
+
+# The preconditions on the role policy refuse a definition its role could not run.
+run "workflows_module_refuses_direct_integrations" {
+  command = plan
+
+  module {
+    source = "./modules/workflows"
+  }
+
+  variables {
+    name_prefix     = "orderflow-test"
+    workflow_names  = ["direct-integrations"]
+    definitions_dir = "./tests/fixtures/workflow-policy-cases"
+    function_names  = { payment = "orderflow-test-payment" }
+    function_arns   = { payment = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-payment" }
+    kms_key_arn     = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  expect_failures = [aws_iam_role_policy.this]
+}
+
+run "workflows_module_refuses_a_foreign_function" {
+  command = plan
+
+  module {
+    source = "./modules/workflows"
+  }
+
+  variables {
+    name_prefix     = "orderflow-test"
+    workflow_names  = ["foreign-function"]
+    definitions_dir = "./tests/fixtures/workflow-policy-cases"
+    function_names  = { payment = "orderflow-test-payment" }
+    function_arns   = { payment = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-payment" }
+    kms_key_arn     = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  expect_failures = [aws_iam_role_policy.this]
+}
+
+run "workflows_module_refuses_a_function_of_another_account" {
+  command = plan
+
+  module {
+    source = "./modules/workflows"
+  }
+
+  variables {
+    name_prefix     = "orderflow-test"
+    workflow_names  = ["foreign-account"]
+    definitions_dir = "./tests/fixtures/workflow-policy-cases"
+    function_names  = { payment = "orderflow-test-payment" }
+    function_arns   = { payment = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-payment" }
+    kms_key_arn     = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  expect_failures = [aws_iam_role_policy.this]
+}
+
+run "workflows_module_refuses_a_function_chosen_at_run_time" {
+  command = plan
+
+  module {
+    source = "./modules/workflows"
+  }
+
+  variables {
+    name_prefix     = "orderflow-test"
+    workflow_names  = ["dynamic-function"]
+    definitions_dir = "./tests/fixtures/workflow-policy-cases"
+    function_names  = { payment = "orderflow-test-payment" }
+    function_arns   = { payment = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-payment" }
+    kms_key_arn     = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  expect_failures = [aws_iam_role_policy.this]
+}
+
+run "workflows_module_counts_function_resources_and_qualifiers" {
+  command = apply
+
+  module {
+    source = "./modules/workflows"
+  }
+
+  variables {
+    name_prefix     = "orderflow-test"
+    workflow_names  = ["direct-function-resource"]
+    definitions_dir = "./tests/fixtures/workflow-policy-cases"
+    function_names  = { order = "orderflow-test-order", payment = "orderflow-test-payment", notification = "orderflow-test-notification" }
+    function_arns   = { order = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order", payment = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-payment", notification = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-notification" }
+    kms_key_arn     = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  assert {
+    condition = toset(one([
+      for s in jsondecode(aws_iam_role_policy.this["direct-function-resource"].policy).Statement : s.Resource if s.Sid == "InvokeOwnFunctions"
+      ])) == toset([
+      "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-notification",
+      "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-notification:*",
+      "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order",
+      "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order:*",
+    ])
+    error_message = "A function ARN as task Resource and a qualified FunctionName are invocations too; a service the definition does not invoke (payment) is not granted."
   }
 }
 

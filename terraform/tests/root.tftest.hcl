@@ -56,6 +56,41 @@ override_resource {
   values = { arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-orders" }
 }
 
+override_resource {
+  target = module.data.aws_dynamodb_table.this["inventory"]
+  values = { arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-inventory" }
+}
+
+override_resource {
+  target = module.data.aws_dynamodb_table.this["reservations"]
+  values = { arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-reservations" }
+}
+
+override_resource {
+  target = module.data.aws_dynamodb_table.this["payments"]
+  values = { arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-payments" }
+}
+
+override_resource {
+  target = module.data.aws_dynamodb_table.this["payment-gateway"]
+  values = { arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-payment-gateway" }
+}
+
+override_resource {
+  target = module.data.aws_dynamodb_table.this["outbox"]
+  values = { arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-outbox" }
+}
+
+override_resource {
+  target = module.data.aws_dynamodb_table.this["idempotency"]
+  values = { arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-idempotency" }
+}
+
+override_resource {
+  target = module.data.aws_dynamodb_table.this["circuit-breaker"]
+  values = { arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-circuit-breaker" }
+}
+
 # Rule ARNs in the real format, so the event_bus module's check "rule_arns_match" (DLQ policies are built from
 # names) holds under the mock provider.
 override_resource {
@@ -135,6 +170,19 @@ run "event_routing" {
   }
 
   assert {
+    condition = (
+      toset(jsondecode(module.event_bus.event_patterns["notifications"]).source) == toset(["payment.service", "order.service"]) &&
+      contains(jsondecode(module.event_bus.event_patterns["notifications"])["detail-type"], "Order Completed")
+    )
+    error_message = "The notifications rule must match Order Completed from its publisher, the order Lambda (source order.service), and sources payment.service / order.service only."
+  }
+
+  assert {
+    condition     = alltrue([for rule, pattern in module.event_bus.event_patterns : !strcontains(pattern, "order.workflow")])
+    error_message = "No rule may match the retired source order.workflow (the workflows publish nothing)."
+  }
+
+  assert {
     condition     = !contains(keys(module.event_bus.target_arns), "stale-order-sweep-compat")
     error_message = "The emulator-only sweep rule must not exist when emulator_compat is false."
   }
@@ -181,23 +229,43 @@ run "iam_least_privilege" {
     error_message = "Resource \"*\" is allowed only in the documented XRayTracing and LogDelivery statements."
   }
 
+  # The fixtures are the real templates rendered for env "test" (docs/terraform.md, "Checks"). Independently of
+  # the module's parsing: every FunctionName in a definition must be granted, and nothing else.
   assert {
-    condition = (
-      module.workflows.invoked_services["order-processing"] == tolist(["inventory", "notification", "payment"]) &&
-      module.workflows.invoked_services["payment-processing"] == tolist(["payment"]) &&
-      module.workflows.invoked_services["inventory-management"] == tolist(["inventory", "order"])
-    )
-    error_message = "Each workflow role may invoke only the functions its definition references."
+    condition = alltrue([
+      for wf in ["order-processing", "payment-processing", "inventory-management"] :
+      toset(one([for s in jsondecode(module.workflows.policy_json[wf]).Statement : s.Resource if s.Sid == "InvokeOwnFunctions"])) == toset(flatten([
+        for arn in distinct(flatten(regexall("\"FunctionName\"\\s*:\\s*\"(arn:aws:lambda:[^\"]+)\"", file("./tests/fixtures/workflows/${wf}.asl.json")))) :
+        [arn, "${arn}:*"]
+      ]))
+    ])
+    error_message = "Each state machine role must be able to invoke exactly the functions its definition names (and their qualified versions)."
   }
 
   assert {
-    condition = toset(one([
-      for s in jsondecode(module.workflows.policy_json["payment-processing"]).Statement : s.Resource if s.Sid == "InvokeOwnFunctions"
-      ])) == toset([
-      "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-payment",
-      "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-payment:*",
+    condition = alltrue([
+      for wf in ["order-processing", "payment-processing", "inventory-management"] :
+      module.workflows.invoked_services[wf] == tolist(["inventory", "notification", "order", "payment"])
     ])
-    error_message = "The payment-processing role may invoke only the payment function (and its qualified versions)."
+    error_message = "Every workflow invokes the order Lambda (start/complete/claim/settle/find_stale) and, through the finalize fragment, payment, inventory and notification."
+  }
+
+  assert {
+    condition = alltrue([
+      for wf, resources in module.workflows.task_resources : resources == tolist(["arn:aws:states:::lambda:invoke"])
+    ])
+    error_message = "The workflows' only task integration is arn:aws:states:::lambda:invoke."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for wf, doc in module.workflows.policy_json : [
+        for statement in jsondecode(doc).Statement : [
+          for action in flatten([statement.Action]) : !startswith(lower(action), "dynamodb:") && lower(action) != "events:putevents"
+        ]
+      ]
+    ]))
+    error_message = "No state machine role may have a dynamodb:* or events:PutEvents action: all order writes and events go through the order Lambda."
   }
 
   assert {
@@ -208,10 +276,95 @@ run "iam_least_privilege" {
   }
 
   assert {
-    condition = toset(one([
-      for s in jsondecode(module.services["inventory"].policy_json).Statement : s.Action if s.Sid == "OrdersTable"
-    ])) == toset(["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:Query"])
-    error_message = "The inventory service may only read (reserve reads the stored order), update and condition-check orders: no Put or Delete."
+    condition = [
+      for s in jsondecode(module.services["order"].policy_json).Statement : {
+        actions   = toset(flatten([s.Action]))
+        resources = toset(flatten([s.Resource]))
+      } if s.Sid == "InventoryCatalogue"
+      ] == [{
+        actions   = toset(["dynamodb:BatchGetItem"])
+        resources = toset(["arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-inventory"])
+    }]
+    error_message = "The order service must read the catalogue prices (dynamodb:BatchGetItem) on the inventory table, and only there."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in jsondecode(module.services["order"].policy_json).Statement :
+      s.Sid == "InventoryCatalogue" || !anytrue([for r in flatten([s.Resource]) : strcontains(r, ":table/orderflow-test-inventory")])
+    ])
+    error_message = "Only the InventoryCatalogue statement may name the inventory table in the order service's policy (read only)."
+  }
+
+  # Per service: exactly the DynamoDB actions its code calls, per table ARN (TransactWriteItems is authorised per item
+  # action, so a transaction's Put/Update needs PutItem/UpdateItem on that item's table).
+  assert {
+    condition = {
+      for arn in distinct(flatten([for s in jsondecode(module.services["order"].policy_json).Statement : flatten([s.Resource])])) :
+      arn => toset(flatten([for s in jsondecode(module.services["order"].policy_json).Statement : flatten([s.Action]) if contains(flatten([s.Resource]), arn)]))
+      if startswith(arn, "arn:aws:dynamodb:")
+      } == {
+      "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-orders"         = toset(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"])
+      "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-orders/index/*" = toset(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"])
+      "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-outbox"         = toset(["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"])
+      "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-inventory"      = toset(["dynamodb:BatchGetItem"])
+      "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-idempotency"    = toset(["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"])
+    }
+    error_message = "order: orders (+ indexes) Get/Put/Update/Query; outbox Put/Delete/Scan (its transactions, publish, settle, sweep); inventory BatchGetItem (prices); Powertools idempotency. No DeleteItem on orders."
+  }
+
+  assert {
+    condition = {
+      for arn in distinct(flatten([for s in jsondecode(module.services["payment"].policy_json).Statement : flatten([s.Resource])])) :
+      arn => toset(flatten([for s in jsondecode(module.services["payment"].policy_json).Statement : flatten([s.Action]) if contains(flatten([s.Resource]), arn)]))
+      if startswith(arn, "arn:aws:dynamodb:")
+      } == {
+      "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-payments"        = toset(["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"])
+      "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-payment-gateway" = toset(["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"])
+      "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-orders"          = toset(["dynamodb:GetItem", "dynamodb:UpdateItem"])
+      "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-outbox"          = toset(["dynamodb:PutItem"])
+      "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-circuit-breaker" = toset(["dynamodb:GetItem", "dynamodb:UpdateItem"])
+    }
+    error_message = "payment: payments and payment-gateway Put/Get/Update; orders (no index) Get/Update; outbox Put (the PAYMENT_FAILED claim's finalize duty); circuit-breaker Get/Update."
+  }
+
+  assert {
+    condition = {
+      for arn in distinct(flatten([for s in jsondecode(module.services["inventory"].policy_json).Statement : flatten([s.Resource])])) :
+      arn => toset(flatten([for s in jsondecode(module.services["inventory"].policy_json).Statement : flatten([s.Action]) if contains(flatten([s.Resource]), arn)]))
+      if startswith(arn, "arn:aws:dynamodb:")
+      } == {
+      "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-inventory"    = toset(["dynamodb:GetItem", "dynamodb:UpdateItem"])
+      "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-reservations" = toset(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"])
+      "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-orders"       = toset(["dynamodb:GetItem", "dynamodb:UpdateItem"])
+      "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-idempotency"  = toset(["dynamodb:PutItem", "dynamodb:GetItem"])
+    }
+    error_message = "inventory: inventory Get/Update; reservations Get/Put/Update; orders (no index) Get/Update; idempotency Put/Get (restock markers) only."
+  }
+
+  assert {
+    condition = alltrue([
+      for action in ["dynamodb:PutItem", "dynamodb:DeleteItem"] : contains(flatten([
+        for s in jsondecode(module.services["order"].policy_json).Statement : flatten([s.Action])
+        if contains(flatten([s.Resource]), "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-outbox")
+      ]), action)
+    ])
+    error_message = "The order role must be able to Put (TransactWriteItems) and Delete outbox entries."
+  }
+
+  assert {
+    condition = alltrue([
+      for action in ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"] : contains(flatten([
+        for s in jsondecode(module.services["payment"].policy_json).Statement : flatten([s.Action])
+        if contains(flatten([s.Resource]), "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-payment-gateway")
+      ]), action)
+    ])
+    error_message = "The payment role must be able to PutItem, UpdateItem and GetItem on the payment-gateway ledger."
+  }
+
+  assert {
+    condition     = length(flatten([for s in jsondecode(module.services["notification"].policy_json).Statement : [for a in flatten([s.Action]) : a if startswith(a, "dynamodb:")]])) == 0
+    error_message = "The notification service has no DynamoDB access."
   }
 }
 
@@ -337,4 +490,75 @@ run "api_authorization" {
     condition     = module.auth.admin_group_name == "admins"
     error_message = "The operators' group is `admins` (the order service checks this name)."
   }
+}
+
+run "tables_and_environment" {
+  command = apply
+
+  assert {
+    condition     = output.outbox_table_name == "orderflow-test-outbox" && output.payment_gateway_table_name == "orderflow-test-payment-gateway"
+    error_message = "The outbox and payment-gateway tables follow <project>-<env>-<table>."
+  }
+
+  assert {
+    condition = (
+      module.data.keys["outbox"].hash_key == "id" && module.data.keys["outbox"].range_key == null &&
+      module.data.keys["payment-gateway"].hash_key == "paymentId" && module.data.keys["payment-gateway"].range_key == null
+    )
+    error_message = "outbox is keyed by id, payment-gateway by paymentId (HASH only)."
+  }
+
+  assert {
+    condition = alltrue([
+      for s, m in module.services :
+      m.environment["OUTBOX_TABLE"] == "orderflow-test-outbox" && m.environment["PAYMENT_GATEWAY_TABLE"] == "orderflow-test-payment-gateway"
+    ])
+    error_message = "Every function must have OUTBOX_TABLE and PAYMENT_GATEWAY_TABLE naming the outbox and payment-gateway tables."
+  }
+
+  assert {
+    condition = alltrue([
+      for s, m in module.services : alltrue([
+        for table, variable in {
+          "orders"      = "ORDERS_TABLE", "inventory" = "INVENTORY_TABLE", "reservations" = "RESERVATIONS_TABLE",
+          "payments"    = "PAYMENTS_TABLE", "payment-gateway" = "PAYMENT_GATEWAY_TABLE", "outbox" = "OUTBOX_TABLE",
+          "idempotency" = "IDEMPOTENCY_TABLE", "circuit-breaker" = "CIRCUIT_BREAKER_TABLE",
+        } : lookup(m.environment, variable, null) == "orderflow-test-${table}"
+      ])
+    ])
+    error_message = "Every function must name every table in its <TABLE>_TABLE variable (docs/architecture.md, Lambda environment variables)."
+  }
+
+  assert {
+    condition     = module.services["order"].environment["OUTBOX_GRACE_SECONDS"] == "120" && module.services["order"].environment["STALE_ORDER_MINUTES"] == "30"
+    error_message = "The order function gets OUTBOX_GRACE_SECONDS (default 120) and STALE_ORDER_MINUTES."
+  }
+
+  assert {
+    condition     = alltrue([for s, m in module.services : s == "order" || !contains(keys(m.environment), "OUTBOX_GRACE_SECONDS")])
+    error_message = "OUTBOX_GRACE_SECONDS is the order function's only."
+  }
+}
+
+run "outbox_grace_seconds_is_passed_through" {
+  command = plan
+
+  variables {
+    outbox_grace_seconds = 300
+  }
+
+  assert {
+    condition     = module.services["order"].environment["OUTBOX_GRACE_SECONDS"] == "300"
+    error_message = "outbox_grace_seconds must reach the order function as OUTBOX_GRACE_SECONDS."
+  }
+}
+
+run "outbox_grace_seconds_must_not_be_negative" {
+  command = plan
+
+  variables {
+    outbox_grace_seconds = -1
+  }
+
+  expect_failures = [var.outbox_grace_seconds]
 }

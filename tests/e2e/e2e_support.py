@@ -402,15 +402,73 @@ class Stack:
     def reservation(self, order_id: str) -> dict[str, Any] | None:
         return self.item("reservations_table_name", order_id)
 
+    def _scan(self, table_key: str, order_id: str | None = None) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"TableName": self.outputs[table_key], "ConsistentRead": True}
+        if order_id is not None:
+            kwargs |= {"FilterExpression": "orderId = :o", "ExpressionAttributeValues": {":o": {"S": order_id}}}
+        while True:
+            page = self.ddb.scan(**kwargs)
+            items.extend(from_ddb(i) for i in page.get("Items", []))
+            if not page.get("LastEvaluatedKey"):
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _scan_for_order(self, table_key: str, order_id: str) -> list[dict[str, Any]]:
+        return self._scan(table_key, order_id)
+
+    def _by_order(self, table_key: str, order_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+        wanted = set(order_ids)
+        out: dict[str, list[dict[str, Any]]] = {oid: [] for oid in wanted}
+        for item in self._scan(table_key):
+            if item.get("orderId") in wanted:
+                out[item["orderId"]].append(item)
+        return out
+
+    def ledgers(self, order_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+        """`ledger()` of many orders with one Scan."""
+        return self._by_order("payment_gateway_table_name", order_ids)
+
+    def outboxes(self, order_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+        """`outbox()` of many orders with one Scan (the table holds only pending work)."""
+        return self._by_order("outbox_table_name", order_ids)
+
+    def ledger(self, order_id: str) -> list[dict[str, Any]]:
+        """The payment gateway's ledger entries for the order (table `payment_gateway_table_name`, key paymentId =
+        the charge's idempotency key; status AUTHORIZED / DECLINED / VOIDED / REVERSED / REFUNDED). The money held
+        for the order is the amount of its AUTHORIZED entries. A filtered Scan: the provider's view, independent of
+        the payments row."""
+        return self._scan_for_order("payment_gateway_table_name", order_id)
+
+    def held(self, order_id: str) -> Decimal:
+        """Money the gateway holds for the order: the sum of its AUTHORIZED ledger entries."""
+        return sum((Decimal(str(e["amount"])) for e in self.ledger(order_id) if e["status"] == "AUTHORIZED"), Decimal(0))
+
+    def outbox(self, order_id: str) -> list[dict[str, Any]]:
+        """What the order still owes (outbox table: `event` entries not yet published, its `finalize` duty); empty
+        once everything is delivered and the claimer settled."""
+        return self._scan_for_order("outbox_table_name", order_id)
+
     def stock(self, product_id: str) -> int | None:
         item = from_ddb(self.ddb.get_item(TableName=self.outputs["inventory_table_name"], ConsistentRead=True,
                                           Key={"productId": {"S": product_id}}).get("Item"))
         return None if item is None else int(item.get("available", 0))
 
-    def set_stock(self, product_id: str, available: int, name: str | None = None) -> None:
-        """How operators set stock: write `available` on the product's inventory item."""
-        self.ddb.put_item(TableName=self.outputs["inventory_table_name"], Item=to_ddb(
-            {"productId": product_id, "available": available, "reserved": 0, "name": name or f"e2e {product_id}"}))
+    def set_stock(self, product_id: str, available: int, name: str | None = None, price: str | None = None) -> None:
+        """How operators set stock and price: write `available` (and the catalogue `price`, a 2-decimal string such as
+        "19.99") on the product's inventory item. The order service prices every line from `price`: a product written
+        without one cannot be ordered (400), and an order naming another price is answered 409."""
+        item: dict[str, Any] = {"productId": product_id, "available": available, "reserved": 0,
+                                "name": name or f"e2e {product_id}"}
+        if price is not None:
+            item["price"] = Decimal(price)
+        self.ddb.put_item(TableName=self.outputs["inventory_table_name"], Item=to_ddb(item))
+
+    def price(self, product_id: str) -> Decimal | None:
+        """The product's catalogue price (consistent read), None when it has none or does not exist."""
+        item = from_ddb(self.ddb.get_item(TableName=self.outputs["inventory_table_name"], ConsistentRead=True,
+                                          Key={"productId": {"S": product_id}}).get("Item")) or {}
+        return item.get("price")
 
     def wait_terminal(self, scenario: Scenario | None, subs: list[Submitted], timeout: float | None = None,
                       also: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, dict[str, Any]]:
@@ -435,6 +493,26 @@ class Stack:
                 raise AssertionError(f"{len(stuck)} of {len(subs)} orders not terminal after {timeout:.0f}s: {sample}")
             time.sleep(0.3 if len(subs) < 20 else 0.75)
 
+    def wait_settled(self, scenario: Scenario | None, subs: list[Submitted], timeout: float | None = None,
+                     extra_keys: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
+        """Wait until every order is terminal *and* settled: a terminal status is the claim, and the claimer's
+        finalization (refund, release, notification) comes after it; `settle` deletes the order's outbox duty last.
+        So: terminal, nothing in the outbox for the order, and no execution of order-processing or
+        payment-processing (plus `extra_keys`) still RUNNING for it. Returns the final orders."""
+        deadline = Deadline(timeout or self.order_timeout)
+        self.wait_terminal(scenario, subs, timeout=deadline.left or 1.0)
+        ids = {s.order_id for s in subs}
+        keys = ("order-processing", "payment-processing", *extra_keys)
+
+        def settled() -> bool:
+            if any(self.outboxes(ids).values()):
+                return False
+            return not any(e["orderId"] in ids and e["status"] == "RUNNING" for key in keys for e in self.executions(key))
+
+        wait_until(settled, max(deadline.left, 1.0),
+                   f"{len(ids)} terminal orders settled (empty outbox, no running execution)", 0.5)
+        return self.orders(subs)  # type: ignore[return-value]
+
     # --- notifications (S3) ---------------------------------------------------------------------------------------
     def notification(self, order_id: str, kind: str) -> dict[str, Any] | None:
         """The notification object's metadata (ETag, LastModified) or None; key notifications/<orderId>/<kind>.json."""
@@ -457,6 +535,13 @@ class Stack:
 
     def wait_notification(self, order_id: str, kind: str, timeout: float = 30.0) -> dict[str, Any]:
         return wait_until(lambda: self.notification(order_id, kind), timeout, f"notifications/{order_id}/{kind}.json")
+
+    def workflow_notifications(self, order_id: str) -> list[str]:
+        """The workflow notification types of the order (`notifications/<orderId>/<type>.json`; the bus-event
+        messages under `notifications/<orderId>/events/` are left out)."""
+        prefix = f"notifications/{order_id}/"
+        return [k[len(prefix):-len(".json")] for k in self.notification_keys(order_id)
+                if "/" not in k[len(prefix):] and k.endswith(".json")]
 
     # --- Step Functions --------------------------------------------------------------------------------------------
     def sm_arn(self, key: str = "order-processing") -> str:
@@ -528,6 +613,30 @@ class Stack:
     def summary(self, execution_arn: str) -> dict[str, Any]:
         sm_arn = self.sfn.describe_execution(executionArn=execution_arn)["stateMachineArn"]
         return summarize_history(self.history(execution_arn), self.task_functions(sm_arn))
+
+    def output(self, execution_arn: str) -> Any:
+        """A finished execution's output (None for a failed one)."""
+        return json.loads(self.sfn.describe_execution(executionArn=execution_arn).get("output") or "null")
+
+    def finalized(self, execution_arn: str) -> dict[str, Any] | None:
+        """What the execution's finalize branch did: the branch output `$.finalized[0]` = {order, claim, refund?,
+        release?, notification, settled} (refund/release only for a compensating claim); None when it did not
+        finalize. The one cloud-independent view of the branch (docs/e2e.md, gap 9)."""
+        out = self.output(execution_arn)
+        done = out.get("finalized") if isinstance(out, dict) else None
+        return done[0] if isinstance(done, list) and done else None
+
+    def top_level_calls(self, execution_arn: str) -> list[str]:
+        """The Lambda functions the execution's top-level task states called (one entry per attempt), in order. The
+        Finalize branch's tasks are left out (they are in `finalized()`): MiniStack records them without state
+        events or function names (docs/e2e.md, gap 9)."""
+        sm_arn = self.sfn.describe_execution(executionArn=execution_arn)["stateMachineArn"]
+        top = set(json.loads(self.sfn.describe_state_machine(stateMachineArn=sm_arn)["definition"])["States"])
+        return [t["function"] for t in self.summary(execution_arn)["tasks"] if t.get("function") and t["state"] in top]
+
+    def last_state(self, execution_arn: str) -> str | None:
+        states = self.summary(execution_arn)["states"]
+        return states[-1]["name"] if states else None
 
     # --- EventBridge -----------------------------------------------------------------------------------------------
     def put_event(self, source: str, detail_type: str, detail: dict[str, Any] | str) -> str:
@@ -649,9 +758,14 @@ class Stack:
         return result
 
     def task_order(self, sub: Submitted) -> dict[str, Any]:
-        """The `order` object the workflows hand to the Lambdas."""
-        return {"orderId": sub.order_id, "customerId": sub.customer_id, "items": sub.payload["items"],
-                "totalAmount": sub.payload["totalAmount"]}
+        """The `order` object the workflows hand to the Lambdas: the stored order's items and total (the server's
+        prices; the payload may leave them out)."""
+        stored = self.order(sub.order_id, sub.customer_id) or {}
+        items = [{"productId": i["productId"], "quantity": int(i["quantity"]), "price": str(i["price"])}
+                 for i in stored.get("items", [])] or sub.payload["items"]
+        total = stored.get("totalAmount")
+        return {"orderId": sub.order_id, "customerId": sub.customer_id, "items": items,
+                "totalAmount": str(total) if total is not None else sub.payload["totalAmount"]}
 
 
 class StockSampler:
@@ -685,8 +799,3 @@ class StockSampler:
         self._stop.set()
         self._thread.join(timeout=5)
 
-
-def lambda_calls(summary: dict[str, Any]) -> list[str]:
-    """The Lambda functions an execution's tasks called, in order (one entry per attempt); DynamoDB/EventBridge
-    service integrations are left out."""
-    return [t["function"] for t in summary["tasks"] if t.get("function")]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from e2e_support import lambda_calls, wait_until
+from e2e_support import wait_until
 from scripts.e2e import HAPPY_PATH, history_statuses, unwrap_order, unwrap_orders
 
 SEED_ORDER = {
@@ -51,14 +51,24 @@ def test_seed_order_completes(stack, scenario):
     body = stack.notification_body(sub.order_id, "order-completed")
     assert sub.order_id in str(body)
 
-    # the execution: one, SUCCEEDED, calling payment -> inventory -> notification once each without retries
+    # the execution: one, SUCCEEDED, the order's owner; order (own) -> payment -> inventory -> order (complete) once
+    # each without retries, then the finalize branch: notify (no compensation for COMPLETED) and settle
     [execution] = stack.wait_executions(sub.order_id)
     assert execution["status"] == "SUCCEEDED", execution
+    assert stack.order(sub.order_id, sub.customer_id)["executionId"] == execution["arn"]
     summary = stack.summary(execution["arn"])
     fns = stack.outputs["function_names"]
-    called = lambda_calls(summary)
-    assert called == [fns["payment"], fns["inventory"], fns["notification"]], summary["tasks"]
+    called = stack.top_level_calls(execution["arn"])
+    assert called == [fns["order"], fns["payment"], fns["inventory"], fns["order"]], summary["tasks"]
     assert all(t["outcome"] == "SUCCEEDED" for t in summary["tasks"]) and not summary["retries"]
+    finalized = stack.finalized(execution["arn"])
+    assert finalized and "refund" not in finalized and "release" not in finalized, finalized
+    assert finalized["notification"] == {"status": "SENT", "key": f"notifications/{sub.order_id}/order-completed.json"}
+    assert finalized["settled"] == {"status": "SETTLED"} and stack.outbox(sub.order_id) == []
+    assert stack.workflow_notifications(sub.order_id) == ["order-completed"]
+    [entry] = stack.ledger(sub.order_id)  # the gateway holds the total once, under the payment's idempotency key
+    assert entry["status"] == "AUTHORIZED" and entry["amount"] == Decimal("109.97"), entry
+    assert entry["paymentId"] == payment["paymentId"]
 
     # the public read API agrees
     token = stack.token(sub.customer_id)  # customer-123's ID token: the API answers only the order's customer

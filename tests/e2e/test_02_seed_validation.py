@@ -2,23 +2,29 @@
 
 1. describe_event_bus shows the custom bus;  2. list_executions lists the executions;  3. the orders table holds the
 orders with their status updates;  4. the Lambda log groups exist (`aws logs tail /aws/lambda/<fn>`);
-5. three more orders (customer-1..3, prod-001 x1 at 99.99) submitted like the recipe does, by invoking the order
-Lambda directly, complete.
+5. three more orders (customer-1..3, prod-001 x1) submitted like the recipe does, by invoking the order Lambda
+directly, complete. The recipe priced them at 99.99; the server prices orders from the catalogue now and answers a
+different price with 409, so the payload keeps the recipe's shape but names the catalogue price
+(scripts/seed.py catalogue_price: 29.99), and the stored order carries it.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from e2e_support import Submitted
 from scripts.e2e import HAPPY_PATH, history_statuses, utcnow
+from scripts.seed import catalogue_price
 
 
 def test_seed_validation(stack, scenario):
     fns = stack.outputs["function_names"]
     # 5. (first, so that 2-4 have something to show) three orders through a direct invoke of the order Lambda
     subs = []
+    price = float(catalogue_price("prod-001"))
     for i in (1, 2, 3):
-        payload = {"customerId": f"customer-{i}", "items": [{"productId": "prod-001", "quantity": 1, "price": 99.99}],
-                   "totalAmount": 99.99}
+        payload = {"customerId": f"customer-{i}", "items": [{"productId": "prod-001", "quantity": 1, "price": price}],
+                   "totalAmount": price}
         result = stack.invoke("order", payload)
         assert result.get("orderId") and result.get("status") == "PENDING", result
         subs.append(Submitted(result["orderId"], payload["customerId"], payload, utcnow(), 201, f"direct invoke customer-{i}"))
@@ -45,6 +51,7 @@ def test_seed_validation(stack, scenario):
     for sub in subs:
         record = stack.order(sub.order_id, sub.customer_id)
         assert record["status"] == "COMPLETED" and len(record["statusHistory"]) == 4
+        assert record["totalAmount"] == Decimal("29.99") and record["items"][0]["price"] == Decimal("29.99")
 
     # 4. the functions' log groups, and the order service's recent log events (what `aws logs tail` shows)
     logs = stack.client("logs")

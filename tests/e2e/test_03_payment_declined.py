@@ -6,16 +6,16 @@ PAYMENT_DECLINE_CUSTOMERS' default) and an order above the limit (PAYMENT_CUSTOM
 
 from __future__ import annotations
 
-from e2e_support import lambda_calls
 from scripts.e2e import history_statuses, order_payload
 
 
 def test_payment_declined(stack, scenario):
-    product = stack.name("declined")
-    stack.set_stock(product, 10)
+    product, pricey = stack.name("declined"), stack.name("declined-pricey")
+    stack.set_stock(product, 10, price="19.99")
+    stack.set_stock(pricey, 10, price="2500.01")
     subs = [
         stack.submit(order_payload("customer-declined", [(product, 1, "19.99")]), label="decline-listed customer"),
-        stack.submit(order_payload(stack.name("c-over-limit"), [(product, 2, "2500.01")]), label="total 5000.02 > limit"),
+        stack.submit(order_payload(stack.name("c-over-limit"), [(pricey, 2, "2500.01")]), label="total 5000.02 > limit"),
     ]
     scenario.track(*subs)
     final = stack.wait_terminal(scenario, subs)
@@ -24,11 +24,19 @@ def test_payment_declined(stack, scenario):
         assert order["status"] == "PAYMENT_FAILED", order
         assert history_statuses(order) == ["PENDING", "PAYMENT_FAILED"], order["statusHistory"]
         assert stack.reservation(sub.order_id) is None, "a declined order must not reserve stock"
+        # the intent is recorded before the gateway is called, then its outcome: DECLINED, nothing held
         payment = stack.payment(sub.order_id)
-        assert payment is None or payment["status"] == "DECLINED", payment
+        assert payment and payment["status"] == "DECLINED", payment
+        assert [e["status"] for e in stack.ledger(sub.order_id)] == ["DECLINED"] and stack.held(sub.order_id) == 0
+        assert order["claim"]["by"] == f"payment:{payment['paymentId']}", order["claim"]
         stack.wait_notification(sub.order_id, "payment-declined")
         [execution] = stack.wait_executions(sub.order_id)
         assert execution["status"] == "SUCCEEDED", execution
-        called = lambda_calls(stack.summary(execution["arn"]))
-        assert stack.outputs["function_names"]["inventory"] not in called, called
-    assert stack.stock(product) == 10
+        fns = stack.outputs["function_names"]
+        called = stack.top_level_calls(execution["arn"])  # own, charge (declined): no reserve
+        assert called == [fns["order"], fns["payment"]], called
+        finalized = stack.finalized(execution["arn"])  # the execution finalizes the payment service's claim
+        assert finalized and finalized["release"] == {"status": "NOT_RESERVED"}, finalized
+        assert finalized["refund"] == {"status": "NOT_CHARGED"} and finalized["settled"] == {"status": "SETTLED"}, finalized
+        assert stack.workflow_notifications(sub.order_id) == ["payment-declined"] and stack.outbox(sub.order_id) == []
+    assert stack.stock(product) == 10 and stack.stock(pricey) == 10

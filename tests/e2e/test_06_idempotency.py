@@ -8,7 +8,7 @@ from scripts.e2e import order_payload
 
 def test_idempotent_submission(stack, scenario):
     product, customer = stack.name("idem"), stack.name("c-idem")
-    stack.set_stock(product, 5)
+    stack.set_stock(product, 5, price="42.00")
     key = stack.name("idem-key")
     payload = order_payload(customer, [(product, 1, "42.00")])
     first = stack.submit(payload, label="first submission", idempotency_key=key)

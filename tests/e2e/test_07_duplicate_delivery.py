@@ -2,14 +2,16 @@
 execution runs, once replayed from the archive (scripts/replay.py) after it finished.
 
 Expected: one charge (the payments row, its paymentId unchanged), one reservation, stock taken once, one
-order-completed notification (its S3 object not rewritten), a statusHistory without repeats; every extra execution
-ends without doing the work again (the saga's DuplicateDelivery / OrderNoLongerReservable exits).
+order-completed notification (its S3 object not rewritten), a statusHistory without repeats. One execution owns the
+order (its `executionId`, set by the first state, OwnOrder) and ends in OrderFinished; every other execution of the
+same order is told DUPLICATE and ends at once in DuplicateExecution, calling nothing but OwnOrder.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 
 from e2e_support import wait_until
 from scripts import replay
@@ -18,7 +20,7 @@ from scripts.e2e import HAPPY_PATH, history_statuses, order_payload, utcnow
 
 def test_duplicate_delivery(stack, scenario):
     product = stack.name("dup")
-    stack.set_stock(product, 10)
+    stack.set_stock(product, 10, price="7.50")
     window_start = utcnow() - timedelta(seconds=2)  # MiniStack stores event times in whole seconds
     sub = stack.submit(order_payload(stack.name("c-dup"), [(product, 3, "7.50")]), label="delivered 4 times")
     scenario.track(sub)
@@ -56,16 +58,24 @@ def test_duplicate_delivery(stack, scenario):
     assert history_statuses(final) == list(HAPPY_PATH), final["statusHistory"]
     assert stack.payment(sub.order_id) == payment, "the charge must not change"
     assert payment["status"] == "PAID"
+    [entry] = stack.ledger(sub.order_id)  # one authorization at the gateway, under the payment's idempotency key
+    assert entry["status"] == "AUTHORIZED" and entry["paymentId"] == payment["paymentId"], entry
+    assert entry["amount"] == payment["amount"] == Decimal("22.50"), entry
     assert stack.reservation(sub.order_id)["status"] == "RESERVED"
     assert stack.stock(product) == 7
     assert stack.notification(sub.order_id, "order-completed") == completed, "the notification was written again"
     done = [e for e in executions if e["status"] == "SUCCEEDED"]
     assert len(done) == len(executions), [(e["name"], e["status"]) for e in executions]
-    exits = []
-    for ex in executions:
-        states = [s["name"] for s in stack.summary(ex["arn"])["states"]]
-        exits.append(states[-1] if states else None)
-    assert exits.count("OrderCompleted") == 1, exits
-    assert all(e in ("DuplicateDelivery", "OrderNoLongerReservable", "OrderCompleted") for e in exits), exits
+    exits = {ex["arn"]: stack.last_state(ex["arn"]) for ex in executions}
+    assert list(exits.values()).count("OrderFinished") == 1, exits
+    owner = next(arn for arn, last in exits.items() if last == "OrderFinished")
+    assert final["executionId"] == owner, (final["executionId"], exits)
+    fns = stack.outputs["function_names"]
+    for arn, last in exits.items():
+        if arn != owner:
+            assert last == "DuplicateExecution", exits
+            assert stack.top_level_calls(arn) == [fns["order"]], f"a duplicate execution did more than OwnOrder: {arn}"
+    assert stack.outbox(sub.order_id) == [] and stack.workflow_notifications(sub.order_id) == ["order-completed"]
+    exits = list(exits.values())
     scenario.note("execution exits: " + ", ".join(str(e) for e in exits))
     wait_until(lambda: stack.notification(sub.order_id, "order-completed") == completed, 5, "notification unchanged")

@@ -1,9 +1,13 @@
 """Malformed requests: every one answers 4xx with a JSON `message`, writes nothing, publishes nothing.
 
 The cases follow the API's validation order (services/order/validation.py, docs/api.md): content type (415), body
-size (413), JSON syntax (400), schema (400), money precision, duplicate products, total = sum (400); a body naming
-another customer than the token (403); bad Idempotency-Key (400); unknown routes (404) and wrong methods (405 from the
-API's router, or 404 where API Gateway has no route for the method); bad query parameters (400); unknown orders (404).
+size (413), JSON syntax (400), schema (400), money precision, duplicate products (400); a body naming another customer
+than the token (403); then the catalogue (services/order/pricing.py): unknown product (400), a price or total that is
+not the catalogue's (409); bad Idempotency-Key (400); unknown routes (404) and wrong methods (405 from the API's
+router, or 404 where API Gateway has no route for the method); bad query parameters (400); unknown orders (404).
+The bodies name run-unique products that are not in the catalogue, so a body that passes validation is 400 "unknown
+product"; the 409 cases order `<run>-badp-priced`, which the test puts in the catalogue at 1.25. A missing price or
+totalAmount is not malformed (the server prices the order), so it is not among the cases.
 
 Every request is authenticated (docs/auth.md) with the ID token of the customer it concerns: the body's customerId,
 or the customer in the path, else the scenario's own caller `<run>-bad-caller`. A body without customerId is not
@@ -48,6 +52,7 @@ def _with(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 
 
 DELETE = object()
+PRICED = "{run}-badp-priced"
 
 
 Case = tuple[str, str, str, dict[str, str], bytes | None, tuple[int, ...], str | None]
@@ -63,6 +68,7 @@ def bad_requests(run: str) -> list[Case]:
         return f"{run}-bad-{next(n)}"
 
     product = f"{run}-badp"
+    priced = [{"productId": PRICED.format(run=run), "quantity": 2, "price": 1.25}]  # in the catalogue at 1.25
 
     def post(case: str, body: Any, status: tuple[int, ...] = (400,), headers: dict[str, str] | None = None,
              caller: str | None = None) -> None:
@@ -96,7 +102,7 @@ def bad_requests(run: str) -> list[Case]:
                                ("quantity negative", "quantity", -1), ("quantity fractional", "quantity", 1.5),
                                ("quantity string", "quantity", "1"), ("quantity null", "quantity", None),
                                ("quantity boolean", "quantity", True), ("quantity 1.0 (not an integer)", "quantity", 1.0),
-                               ("quantity 1001 (max 1000)", "quantity", 1001), ("price missing", "price", DELETE),
+                               ("quantity 1001 (max 1000)", "quantity", 1001),
                                ("price negative", "price", -1.25), ("price string", "price", "1.25"),
                                ("price null", "price", None), ("price 3 decimals", "price", 1.255),
                                ("price above max", "price", 1000000.01), ("item extra property", "color", "red")]:
@@ -106,10 +112,16 @@ def bad_requests(run: str) -> list[Case]:
     dup["items"][1]["productId"] = dup["items"][0]["productId"]
     post("duplicate productId", dup)
     # totalAmount
-    for case, value in [("totalAmount missing", DELETE), ("totalAmount null", None), ("totalAmount string", "1.25"),
-                        ("totalAmount negative", -1.25), ("totalAmount != sum", 2.50), ("totalAmount 3 decimals", 1.251),
-                        ("totalAmount zero", 0)]:
+    for case, value in [("totalAmount null", None), ("totalAmount string", "1.25"), ("totalAmount negative", -1.25),
+                        ("totalAmount 3 decimals", 1.251)]:
         post(case, _with(_good(cust(), product), "totalAmount", value))
+    # the catalogue: unknown products 400; a price / total that is not the catalogue's 409 (with the current prices)
+    post("unknown product", _good(cust(), product))
+    post("unknown product, price omitted", _with(_good(cust(), product), "items.0.price", DELETE))
+    post("price != catalogue", {"customerId": cust(), "items": [{**priced[0], "price": 1.00}], "totalAmount": 2.00},
+         (409,))
+    for case, value in [("totalAmount != catalogue sum", 2.49), ("totalAmount zero", 0)]:
+        post(case, {"customerId": cust(), "items": priced, "totalAmount": value}, (409,))
     post("unknown top-level property", {**_good(cust(), product), "coupon": "FREE"})
     # headers
     post("Content-Type text/plain", _good(cust(), product), (415,), {"Content-Type": "text/plain"})
@@ -194,6 +206,7 @@ def event_catcher(stack):
 
 
 def test_bad_input_rejected(stack, scenario, event_catcher):
+    stack.set_stock(PRICED.format(run=stack.run_id), 10, price="1.25")
     event_catcher("start")  # the pipe works (and what was queued before is drained)
     cases = bad_requests(stack.run_id)
     assert len(cases) >= 60, len(cases)
@@ -206,8 +219,11 @@ def test_bad_input_rejected(stack, scenario, event_catcher):
             failures.append(f"{case}: {method} {path} -> {resp.status} (want {statuses}) {resp.body[:200]!r}")
         elif not (isinstance(doc, dict) and isinstance(doc.get("message"), str) and doc["message"]):
             failures.append(f"{case}: {resp.status} without a JSON message: {resp.body[:200]!r}")
-        elif resp.status in (400, 413, 415) and not (resp.header("content-type") or "").startswith("application/json"):
+        elif resp.status in (400, 409, 413, 415) and not (resp.header("content-type") or "").startswith("application/json"):
             failures.append(f"{case}: Content-Type {resp.header('content-type')!r}")
+        elif resp.status == 409 and not (doc.get("prices") == [{"productId": PRICED.format(run=stack.run_id), "price": 1.25}]
+                                         and doc.get("totalAmount") == 2.5):
+            failures.append(f"{case}: 409 without the catalogue's prices and total: {doc!r}")
     scenario.note(f"{len(cases)} malformed requests, {len(cases) - len(failures)} answered as expected")
     assert not failures, "\n".join(failures)
 

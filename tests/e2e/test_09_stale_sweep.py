@@ -37,7 +37,7 @@ def test_schedule_exists(stack, scenario):
 
 def test_stale_order_sweep(stack, scenario):
     product = stack.name("stale")
-    stack.set_stock(product, 10)
+    stack.set_stock(product, 10, price="3.00")
     with stack.rule_disabled("Order Created", stack.sm_arn("order-processing")):
         pending = stack.submit(order_payload(stack.name("c-stale-pending"), [(product, 1, "3.00")]), label="stale PENDING")
         reserved = stack.submit(order_payload(stack.name("c-stale-reserved"), [(product, 2, "3.00")]),
@@ -78,7 +78,16 @@ def test_stale_order_sweep(stack, scenario):
     payment = wait_until(lambda: (p := stack.payment(reserved.order_id)) and p["status"] == "REFUNDED" and p, 30,
                          "the expired order's refund")
     assert payment.get("refundId")
-    assert stack.payment(pending.order_id) is None
+    assert [e["status"] for e in stack.ledger(reserved.order_id)] == ["REFUNDED"]
+    for sub in subs:
+        assert final[sub.order_id]["claim"]["by"] == f"sweep:{sub.order_id}", final[sub.order_id]["claim"]
+        wait_until(lambda sub=sub: stack.outbox(sub.order_id) == [], 30, f"the sweep's finalize duty of {sub.order_id} settled")
+        assert stack.workflow_notifications(sub.order_id) == ["order-expired"]
+    # the PENDING order was never charged: its finalization closed the payment intent (a VOIDED row, amount 0), so a
+    # charge arriving later charges nothing; the gateway never saw it
+    voided = stack.payment(pending.order_id)
+    assert voided and voided["status"] == "VOIDED" and voided["amount"] == 0, voided
+    assert stack.ledger(pending.order_id) == []
 
     def sweep_execution():
         mine = [e for e in stack.executions("inventory-management", since=put_at - timedelta(seconds=2))

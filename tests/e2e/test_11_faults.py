@@ -1,10 +1,14 @@
 """Technical faults: a flaky payment gateway (PAYMENT_FAULT_RATE=0.3) and poison events.
 
 Flaky gateway: the payment Lambda's PAYMENT_FAULT_RATE is set to 0.3 (update_function_configuration, waited on with
-the function_updated_v2 waiter, restored in a finally). Every order still reaches a terminal state (COMPLETED, or
-FAILED with compensation when the retries or the circuit breaker give up), none is stuck, and the retries are visible
-in the histories: a failed payment task followed by another attempt in the same state visit. The faults are
-deterministic per (seed, orderId, attempt), so a fresh PAYMENT_FAULT_SEED per run gives fresh faults.
+the function_updated_v2 waiter, restored in a finally). A gateway fault (or an open circuit) is not an error any more:
+the charge answers RETRY_LATER and the order waits (order-processing `WaitForGateway`) and charges again with the next
+`attempt` and the same idempotency key, within a 15-minute parking budget. So every order completes, each charged
+exactly once (one AUTHORIZED ledger entry), no payment task fails, and the parking shows in the histories:
+ProcessPayment -> CountParking -> WithinParkingBudget -> WaitForGateway -> ProcessPayment. The faults are
+deterministic per (seed, orderId, attempt) (docs/api.md), so a fresh PAYMENT_FAULT_SEED per run gives fresh faults
+and the test knows how many leading attempts of each order fault: the order parks at least that often (an open
+circuit can only add parks).
 
 Poison events: an event that the notification Lambda (a bus rule's target, invoked asynchronously) cannot accept
 must end, after Lambda's async retries, in its dead-letter queue (outputs dlq_urls["lambda-notification"]). The same
@@ -15,9 +19,11 @@ poison sent by a direct asynchronous invoke exercises the Lambda's DLQ on every 
 from __future__ import annotations
 
 import json
+import random
 import time
 import warnings
 from collections import Counter
+from decimal import Decimal
 
 import pytest
 
@@ -25,8 +31,6 @@ from scripts.e2e import order_payload
 
 FAULT_RATE = "0.3"
 FAULT_ORDERS = 24
-# what a technical payment fault is called in a history: the exception class on AWS, one generic name on MiniStack
-TECHNICAL_ERRORS = {"PaymentGatewayUnavailable", "CircuitOpenError", "Runtime.HandlerError"}
 
 
 @pytest.fixture
@@ -35,50 +39,57 @@ def flaky_payments(stack):
         yield env
 
 
+def leading_faults(seed: str, order_id: str, rate: float, limit: int = 50) -> int:
+    """How many of the order's first charge attempts the gateway simulator fails (docs/api.md: attempt n fails iff
+    random.Random(f"{seed}:{orderId}:{n}").random() < rate)."""
+    n = 0
+    while n < limit and random.Random(f"{seed}:{order_id}:{n}").random() < rate:
+        n += 1
+    return n
+
+
+PARK = ["CountParking", "WithinParkingBudget", "WaitForGateway", "ProcessPayment", "CheckPaymentStatus"]
+
+
 def test_payment_faults_are_retried(stack, scenario, flaky_payments):
     product = stack.name("flaky")
-    stack.set_stock(product, FAULT_ORDERS)
+    stack.set_stock(product, FAULT_ORDERS, price="20.00")
     fns = stack.outputs["function_names"]
     payloads = [(order_payload(stack.name(f"c-flaky-{i}"), [(product, 1, "20.00")]), f"flaky gateway {i}")
                 for i in range(FAULT_ORDERS)]
     accepted, rejected = stack.submit_many(payloads, workers=8, max_in_flight=stack.max_in_flight, label=scenario.name)
     scenario.track(*accepted)
     assert not rejected, rejected[:3]
-    final = stack.wait_terminal(scenario, accepted, timeout=stack.order_timeout * 3)
+    stack.wait_terminal(scenario, accepted, timeout=stack.order_timeout * 3)
+    final = stack.wait_settled(scenario, accepted)
     statuses = Counter(o["status"] for o in final.values())
-    assert set(statuses) <= {"COMPLETED", "FAILED"}, statuses
+    assert statuses == {"COMPLETED": FAULT_ORDERS}, statuses  # a gateway fault parks the order, never fails it
 
-    retried, executions = 0, {}
+    parked, predicted, ledger = 0, 0, stack.ledgers(s.order_id for s in accepted)
     for sub in accepted:
         [execution] = stack.wait_executions(sub.order_id)
-        executions[sub.order_id] = execution
+        assert execution["status"] == "SUCCEEDED", execution
         summary = stack.summary(execution["arn"])
-        payment_retries = [r for r in summary["retries"] if r["function"] == fns["payment"]]
-        retried += bool(payment_retries)
-        status = final[sub.order_id]["status"]
-        if status == "COMPLETED":
-            assert execution["status"] == "SUCCEEDED" and stack.payment(sub.order_id)["status"] == "PAID"
-        else:  # FAILED after the retries: compensated, nothing charged or held
-            assert execution["status"] == "FAILED", execution
-            payment = stack.payment(sub.order_id)
-            assert payment is None or payment["status"] in ("REFUNDED", "DECLINED"), payment
-            reservation = stack.reservation(sub.order_id)
-            assert reservation is None or reservation["status"] == "RELEASED", reservation
-            stack.wait_notification(sub.order_id, "order-failed")
-        # a failed charge attempt is always followed by another attempt in the same state visit, until the
-        # retries run out (then the Catch compensates and the order is FAILED)
-        charge_state = next(t["state"] for t in summary["tasks"] if t["function"] == fns["payment"])
-        attempts = [t for t in summary["tasks"] if t["state"] == charge_state]
-        for earlier, later in zip(attempts, attempts[1:]):
-            assert earlier["outcome"] == "FAILED", f"a successful charge was repeated: {attempts}"
-        if attempts[-1]["outcome"] == "FAILED":
-            assert status == "FAILED" and len(attempts) >= 2, (status, attempts)
-        for retry in payment_retries:
-            assert set(retry["errors"]) <= TECHNICAL_ERRORS, retry
-    scenario.note(f"final statuses {dict(statuses)}; {retried} of {len(accepted)} executions retried the payment task")
-    assert retried > 0, "30% faults on every attempt, yet no execution retried"
-    completed = statuses.get("COMPLETED", 0)
-    assert stack.stock(product) == FAULT_ORDERS - completed
+        charges = [t for t in summary["tasks"] if t["function"] == fns["payment"]]
+        assert charges and all(t["outcome"] == "SUCCEEDED" for t in charges), f"a charge attempt failed: {charges}"
+        assert not summary["retries"], summary["retries"]
+        states = [s["name"] for s in summary["states"]]
+        section = states[states.index("UseStoredOrder") + 1:states.index("ReserveInventory")]
+        parks = (len(section) - 2) // len(PARK)
+        assert section == ["ProcessPayment", "CheckPaymentStatus"] + PARK * parks, section
+        assert len(charges) == parks + 1 and stack.output(execution["arn"])["parking"]["parks"] == parks
+        must = leading_faults(stack.run_id, sub.order_id, float(FAULT_RATE))
+        assert parks >= must, f"{sub.order_id}: the first {must} attempts fault, yet it parked {parks} times"
+        parked += bool(parks)
+        predicted += bool(must)
+        # charged once, whatever the parking: one authorization under the payment's idempotency key
+        assert [(e["status"], e["amount"]) for e in ledger[sub.order_id]] == [("AUTHORIZED", Decimal("20.00"))]
+        assert stack.payment(sub.order_id)["status"] == "PAID"
+    scenario.note(f"{parked} of {len(accepted)} orders parked for the gateway ({predicted} by their own first attempt's "
+                  "fault, the others behind an open circuit)")
+    assert predicted > 0, "30% faults per attempt, yet no order's first attempt faults: check PAYMENT_FAULT_SEED"
+    assert parked >= predicted
+    assert stack.stock(product) == 0
 
 
 def _dlq_messages(stack, url: str, marker: str, timeout: float) -> list[dict]:

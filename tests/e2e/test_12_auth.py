@@ -100,7 +100,7 @@ def _routes(order_id: str, customer: str, body: dict) -> list[tuple[str, str, di
 
 def test_requests_without_a_valid_token_are_refused(stack, scenario, second_client):
     product, alice = stack.name("auth"), stack.name("c-auth-a")
-    stack.set_stock(product, 5)
+    stack.set_stock(product, 5, price="11.00")
     token = stack.token(alice)
     order = stack.submit(order_payload(alice, [(product, 1, "11.00")]), label="the customer's own order")
     scenario.track(order)
@@ -170,7 +170,7 @@ def test_refusal_names_the_bearer_scheme(stack, scenario, request):
 
 def test_customers_reach_only_their_own_orders(stack, scenario):
     product = stack.name("own")
-    stack.set_stock(product, 10)
+    stack.set_stock(product, 10, price="5.00")
     alice, bob, operator = stack.name("c-own-a"), stack.name("c-own-b"), stack.name("c-own-ops")
     a, b, ops = stack.token(alice), stack.token(bob), stack.token(operator, admin=True)
     assert "admins" in jwt_claims(ops).get("cognito:groups", []) and "cognito:groups" not in jwt_claims(a)

@@ -58,18 +58,25 @@ def _run(sfn, name: str, definition: dict, *, test_case: str | None = None, dead
 
 
 PROBE_HANDLER = '''
-class OrderflowProbeError(Exception):
-    pass
+class CircuitOpenError(Exception):
+    """Named like one of the services' retryable errors (shared.errors)."""
 
 
 def lambda_handler(event, context):
-    raise OrderflowProbeError("raised on purpose")
+    raise CircuitOpenError("raised on purpose")
 '''
 
 
 def test_handler_errors_still_arrive_as_runtime_handler_error(endpoint):
     """Guards scripts/emulator_workarounds.py: on MiniStack 1.5.33 every handler exception reaches Step Functions
-    as `Runtime.HandlerError`; on AWS the error name is the exception's class name."""
+    as `Runtime.HandlerError`; on AWS the error name is the exception's class name. The probe task carries the
+    Retry of an AWS env (`${LambdaRetry}` rendered for dev, MaxAttempts cut to 1): on AWS it retries the probe's
+    `CircuitOpenError`, on MiniStack nothing matches -- which is why `local` adds Runtime.HandlerError."""
+    from scripts import emulator_workarounds, workflow_policies
+
+    retry = workflow_policies.lambda_retry(emulator_workarounds.retryable_errors("dev"))
+    assert "CircuitOpenError" in retry[0]["ErrorEquals"] and "Runtime.HandlerError" not in retry[0]["ErrorEquals"]
+    retry[0]["MaxAttempts"] = 1
     lam, sfn = _client("lambda", endpoint), _client("stepfunctions", endpoint)
     name = f"orderflow-probe-{uuid.uuid4().hex[:8]}"
     buffer = io.BytesIO()
@@ -83,7 +90,7 @@ def test_handler_errors_still_arrive_as_runtime_handler_error(endpoint):
             "StartAt": "Invoke",
             "States": {
                 "Invoke": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
-                           "Parameters": {"FunctionName": arn, "Payload": {}},
+                           "Parameters": {"FunctionName": arn, "Payload": {}}, "Retry": retry,
                            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}],
                            "End": True},
                 "Caught": {"Type": "Succeed"}}})
@@ -98,14 +105,16 @@ def test_handler_errors_still_arrive_as_runtime_handler_error(endpoint):
     assert errors, "the probe Lambda did not fail"
     assert errors == ["Runtime.HandlerError"], (
         f"MiniStack now reports handler errors as {errors}: remove MINISTACK_HANDLER_ERROR from "
-        "scripts/emulator_workarounds.py (and this guard) -- the services' own error names now reach the workflows")
+        "scripts/emulator_workarounds.py (and this guard) -- the services' own error names now reach the workflows' "
+        "${LambdaRetry}; tests/workflow/test_stub_services.py then sees the stubs' class names")
 
 
 def test_mocked_throw_is_still_repeated_on_every_retry(endpoint):
     """MiniStack 1.5.33 looks a mocked response up once per state *entry*, so a mocked Throw is re-raised on every
-    retry and `{"0": Throw, "1": Return}` never returns (AWS Step Functions Local advances per attempt). That is
-    why tests/workflow covers 'payment retried then succeeds' with a failing stub Lambda, and the mock config's
-    PaymentRetriedThenSucceeds case is kept (AWS format) but not run."""
+    retry and `{"0": Throw, "1": Return}` never returns (AWS Step Functions Local advances per attempt; both
+    advance per entry, which the parking cases rely on). That is why tests/workflow covers "a task retried, then it
+    succeeds" with a failing stub Lambda (test_stub_services.py::test_parked_then_retried_charge), and the mock
+    config's ReserveRetriedThenReserved case is kept (AWS format) but not run."""
     sfn = _client("stepfunctions", endpoint)
     config = json.loads(MOCK_CONFIG.read_text())
     machine = f"OrderflowMockRetryProbe{uuid.uuid4().hex[:8]}"
@@ -133,21 +142,38 @@ def test_mocked_throw_is_still_repeated_on_every_retry(endpoint):
     entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
     assert entered == ["Charge", "Exhausted"], (
         f"MiniStack now advances mocked responses per retry attempt (visited {entered}): run the mock config's "
-        "PaymentRetriedThenSucceeds case in tests/workflow/test_order_processing.py and drop this guard")
+        "ReserveRetriedThenReserved case in tests/workflow/test_order_processing.py (remove it from NOT_RUN) and "
+        "drop this guard")
     assert described["status"] == "SUCCEEDED"
 
 
-def test_put_events_to_a_missing_bus_still_succeeds(endpoint):
-    """On AWS the events:putEvents task fails with EventBridge.FailedEntry when an entry fails (e.g. unknown bus);
-    MiniStack 1.5.33 accepts it, so a wrong ${EventBusName} is not caught by the local tests (only by AWS)."""
+def test_no_state_events_inside_parallel_branches_and_map_iterations_yet(endpoint):
+    """AWS records StateEntered/Exited events for the states of Parallel branches and Map iterations; MiniStack
+    1.5.33 records only their task events. tests/workflow asserts the top-level path (Execution.visited) and reads
+    the path inside the finalize branch (a Parallel in every workflow) and the sweep's Maps from their results."""
     sfn = _client("stepfunctions", endpoint)
-    described, _ = _run(sfn, f"OrderflowPutEventsProbe{uuid.uuid4().hex[:8]}", {
-        "StartAt": "Publish",
-        "States": {"Publish": {
-            "Type": "Task", "Resource": "arn:aws:states:::events:putEvents",
-            "Parameters": {"Entries": [{"EventBusName": f"orderflow-no-such-bus-{uuid.uuid4().hex[:6]}",
-                                        "Source": "orderflow.probe", "DetailType": "Probe", "Detail": {"a": 1}}]},
-            "End": True}}})
-    assert described["status"] == "SUCCEEDED", (
-        "MiniStack now fails putEvents to a missing bus: add a workflow test asserting EventBridge.FailedEntry "
-        "is retried and caught, and drop this guard")
+    inner = {"StartAt": "Inner", "States": {"Inner": {"Type": "Pass", "End": True}}}
+    described, events = _run(sfn, f"OrderflowNestedEventsProbe{uuid.uuid4().hex[:8]}", {
+        "StartAt": "Branches",
+        "States": {
+            "Branches": {"Type": "Parallel", "Branches": [inner], "ResultPath": "$.branches", "Next": "Items"},
+            "Items": {"Type": "Map", "ItemsPath": "$.items", "ItemProcessor": {**inner, "ProcessorConfig": {
+                "Mode": "INLINE"}}, "ResultPath": "$.mapped", "End": True}}})
+    assert described["status"] == "SUCCEEDED"
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+    assert entered == ["Branches", "Items"], (
+        f"MiniStack now records nested state events (entered {entered}): Execution.visited in "
+        "tests/workflow/workflow_harness.py lists them too -- assert the finalize and sweep item paths from the "
+        "history there, and drop this guard")
+
+
+def test_put_events_to_a_missing_bus_still_succeeds(endpoint):
+    """On AWS PutEvents reports a failed entry for an unknown bus (the services raise EventPublishError and leave the
+    event in the outbox); MiniStack 1.5.33 accepts it, so a wrong EVENT_BUS_NAME of a Lambda is caught only on AWS.
+    (The workflows no longer put events themselves: every event is the services' now.)"""
+    events = _client("events", endpoint)
+    response = events.put_events(Entries=[{"EventBusName": f"orderflow-no-such-bus-{uuid.uuid4().hex[:6]}",
+                                           "Source": "orderflow.probe", "DetailType": "Probe", "Detail": "{}"}])
+    assert response["FailedEntryCount"] == 0, (
+        "MiniStack now fails PutEvents to a missing bus: add a local test that a Lambda with a wrong EVENT_BUS_NAME "
+        "raises EventPublishError and keeps the event in the outbox, and drop this guard")

@@ -32,6 +32,8 @@ ENV = {
     "PAYMENTS_TABLE": f"{PREFIX}-payments",
     "IDEMPOTENCY_TABLE": f"{PREFIX}-idempotency",
     "CIRCUIT_BREAKER_TABLE": f"{PREFIX}-circuit-breaker",
+    "OUTBOX_TABLE": f"{PREFIX}-outbox",
+    "PAYMENT_GATEWAY_TABLE": f"{PREFIX}-payment-gateway",
     "EVENT_BUS_NAME": f"{PREFIX}-bus",
     "NOTIFICATIONS_BUCKET": f"{PREFIX}-notifications",
     "POWERTOOLS_SERVICE_NAME": "orderflow-unit",
@@ -55,6 +57,7 @@ for _name in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERT
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from scripts import tables  # noqa: E402
 from shared import aws as shared_aws  # noqa: E402
 
 
@@ -116,10 +119,13 @@ class Cloud:
             return list(self._seen)
         return [e for e in self._seen if e["detail-type"] == detail_type]
 
-    def put_product(self, product_id: str, available: int, reserved: int = 0) -> None:
-        self.table("INVENTORY_TABLE").put_item(
-            Item={"productId": product_id, "available": available, "reserved": reserved, "name": product_id}
-        )
+    def put_product(self, product_id: str, available: int, reserved: int = 0,
+                    price: Decimal | str | None = None) -> None:
+        item: dict[str, Any] = {"productId": product_id, "available": available, "reserved": reserved,
+                                "name": product_id}
+        if price is not None:
+            item["price"] = Decimal(str(price))
+        self.table("INVENTORY_TABLE").put_item(Item=item)
 
     def product(self, product_id: str) -> dict[str, Any]:
         return self.table("INVENTORY_TABLE").get_item(Key={"productId": product_id}, ConsistentRead=True)["Item"]
@@ -134,66 +140,15 @@ class Cloud:
 
 
 def _create_tables(client: Any) -> None:
-    def simple(name: str, key: str) -> None:
-        client.create_table(
-            TableName=name,
-            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-
-    client.create_table(
-        TableName=ENV["ORDERS_TABLE"],
-        KeySchema=[
-            {"AttributeName": "orderId", "KeyType": "HASH"},
-            {"AttributeName": "customerId", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "orderId", "AttributeType": "S"},
-            {"AttributeName": "customerId", "AttributeType": "S"},
-            {"AttributeName": "createdAt", "AttributeType": "S"},
-            {"AttributeName": "status", "AttributeType": "S"},
-            {"AttributeName": "updatedAt", "AttributeType": "S"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "CustomerId-Index",
-                "KeySchema": [
-                    {"AttributeName": "customerId", "KeyType": "HASH"},
-                    {"AttributeName": "createdAt", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            },
-            {
-                "IndexName": "Status-Index",
-                "KeySchema": [
-                    {"AttributeName": "status", "KeyType": "HASH"},
-                    {"AttributeName": "updatedAt", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            },
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    simple(ENV["INVENTORY_TABLE"], "productId")
-    simple(ENV["RESERVATIONS_TABLE"], "orderId")
-    simple(ENV["PAYMENTS_TABLE"], "orderId")
-    simple(ENV["IDEMPOTENCY_TABLE"], "id")
-    client.update_time_to_live(
-        TableName=ENV["IDEMPOTENCY_TABLE"],
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
-    )
-    simple(ENV["CIRCUIT_BREAKER_TABLE"], "name")
+    """The tables of terraform/modules/data/tables.json (the one definition), in moto."""
+    for request in tables.create_table_requests(PREFIX):
+        client.create_table(**request)
+    for name, attribute in tables.ttl_attributes(PREFIX).items():
+        client.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True,
+                                                                            "AttributeName": attribute})
 
 
-TABLE_KEYS = {
-    "ORDERS_TABLE": ("orderId", "customerId"),
-    "INVENTORY_TABLE": ("productId",),
-    "RESERVATIONS_TABLE": ("orderId",),
-    "PAYMENTS_TABLE": ("orderId",),
-    "IDEMPOTENCY_TABLE": ("id",),
-    "CIRCUIT_BREAKER_TABLE": ("name",),
-}
+TABLE_KEYS = {tables.env_var(t): tables.key_names(t) for t in tables.definitions()}
 
 
 @pytest.fixture(scope="package")
@@ -252,6 +207,18 @@ def _wipe(queue_url: str) -> None:
 def cloud(_moto_session: str) -> Iterator[Cloud]:
     _wipe(_moto_session)
     yield Cloud(queue_url=_moto_session, _seen=[])
+
+
+#: The unit tests' catalogue (inventory items with a `price`): helpers.order_body() orders these at these prices.
+CATALOGUE: dict[str, str] = {"prod-1": "19.99", "prod-2": "69.99"}
+
+
+@pytest.fixture
+def catalogue(cloud: Cloud) -> Cloud:
+    """The clean cloud with the CATALOGUE products in the inventory table (100 in stock each)."""
+    for product_id, price in CATALOGUE.items():
+        cloud.put_product(product_id, 100, price=price)
+    return cloud
 
 
 @dataclass

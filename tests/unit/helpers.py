@@ -161,3 +161,47 @@ def order_input(order: dict[str, Any]) -> dict[str, Any]:
         ],
         "totalAmount": str(order["totalAmount"]),
     }
+
+
+# --- the new design: ids derived independently from the documented formulas, outbox / claim helpers -----------
+#: docs/architecture.md: every eventId is uuid5 of `<orderId>|<detail-type>` in this namespace
+EVENT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:orderflow:event")
+
+
+def expected_event_id(order_id: str, detail_type: str) -> str:
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"{order_id}|{detail_type}"))
+
+
+def expected_payment_id(order_id: str) -> str:
+    """The payment intent's id, the gateway's idempotency key: uuid5 of `<orderId>|payment`."""
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"{order_id}|payment"))
+
+
+def expected_refund_id(order_id: str) -> str:
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"{order_id}|refund"))
+
+
+def outbox_items() -> list[dict[str, Any]]:
+    table = boto3.resource("dynamodb").Table(ENV["OUTBOX_TABLE"])
+    return sorted(table.scan(ConsistentRead=True)["Items"], key=lambda e: e["id"])
+
+
+def put_outbox(entry: dict[str, Any]) -> dict[str, Any]:
+    boto3.resource("dynamodb").Table(ENV["OUTBOX_TABLE"]).put_item(Item=entry)
+    return entry
+
+
+def put_claimed_order(status: str, by: str = "test-claimer", **kwargs: Any) -> dict[str, Any]:
+    """A terminal order as a claim leaves it (claim = {by, status, at}); no outbox duty is written."""
+    at = kwargs.get("updated_at", "2024-01-01T00:00:00.000Z")
+    return put_order(status, claim={"by": by, "status": status, "at": at}, **kwargs)
+
+
+def ledger_items() -> list[dict[str, Any]]:
+    table = boto3.resource("dynamodb").Table(ENV["PAYMENT_GATEWAY_TABLE"])
+    return table.scan(ConsistentRead=True)["Items"]
+
+
+def payment_row(order_id: str) -> dict[str, Any] | None:
+    table = boto3.resource("dynamodb").Table(ENV["PAYMENTS_TABLE"])
+    return table.get_item(Key={"orderId": order_id}, ConsistentRead=True).get("Item")

@@ -196,3 +196,17 @@ def test_state_without_timestamps_still_recovers(breaker, clock, cloud):
     assert trial is True
     with pytest.raises(CircuitOpenError):  # the claim above set trialStartedAt: the next caller fails fast
         breaker.before_call()
+
+
+def test_open_circuit_reports_the_remaining_cooldown(breaker, clock):
+    gateway = Gateway()
+    fail_times(breaker, gateway, 3)
+    clock.now += 12.5
+    with pytest.raises(CircuitOpenError) as info:
+        breaker.call(gateway)
+    assert info.value.retry_after_seconds == pytest.approx(17.5)
+    clock.now += 17.5
+    trial, _ = breaker.before_call()
+    with pytest.raises(CircuitOpenError) as info:  # a trial is in flight: wait a full cool-down
+        breaker.before_call()
+    assert trial is True and info.value.retry_after_seconds == 30

@@ -10,10 +10,17 @@ from botocore.exceptions import ClientError
 
 from inventory import handler, service
 from shared import aws as shared_aws
-from shared import events
-from shared.errors import InvalidTaskInput, InventoryContention, OrderNotFound, UnsupportedEvent
+from shared.errors import InvalidTaskInput, InventoryContention, OrderNotFound, TransientAwsError, UnsupportedEvent
 
-from .helpers import get_order, order_input, put_order
+from .helpers import expected_event_id, get_order, order_input, put_order
+
+LIVE = ["PENDING", "PAID", "INVENTORY_RESERVED", "INVENTORY_UNAVAILABLE"]
+COMPENSABLE = ["PAYMENT_FAILED", "CANCELLED", "EXPIRED", "FAILED"]
+
+
+def claim(order, target="CANCELLED", by="exec-1"):
+    """Claim the order for compensation, as the saga / a customer cancel does."""
+    return service.orders.transition(order["orderId"], order["customerId"], target, "claimed", claim_by=by)
 
 
 def reserve_event(order):
@@ -66,7 +73,7 @@ def test_reserve_all_items(cloud, products, lambda_context, capsys):
     [event] = cloud.events()
     assert (event["source"], event["detail-type"]) == ("inventory.service", "Inventory Reserved")
     assert event["detail"] == {
-        "eventId": events.event_id(order["orderId"], "Inventory Reserved"),
+        "eventId": expected_event_id(order["orderId"], "Inventory Reserved"),
         "orderId": order["orderId"],
         "customerId": "customer-1",
         "items": [{"productId": "prod-1", "quantity": 2}, {"productId": "prod-2", "quantity": 1}],
@@ -115,8 +122,9 @@ def test_duplicate_reservation_is_one_reservation(cloud, products, lambda_contex
     assert len(cloud.items("RESERVATIONS_TABLE")) == 1
     assert len({e["detail"]["eventId"] for e in cloud.events("Inventory Reserved")}) == 1
     # still RESERVED after the order moved on (e.g. COMPLETED by the workflow)
-    service.orders.transition(order["orderId"], "customer-1", "COMPLETED", "done")
+    service.orders.transition(order["orderId"], "customer-1", "COMPLETED", "done", claim_by="exec-1")
     assert service.reserve(order_input(order))["status"] == "RESERVED"
+    assert stock(cloud, "prod-1") == (8, 2)
 
 
 def test_duplicate_unavailable_returns_the_recorded_short_items(cloud):
@@ -130,7 +138,8 @@ def test_duplicate_unavailable_returns_the_recorded_short_items(cloud):
     assert cloud.items("RESERVATIONS_TABLE") == []
 
 
-@pytest.mark.parametrize("status", ["PENDING", "CANCELLED", "EXPIRED", "FAILED", "PAYMENT_FAILED", "REFUNDED"])
+@pytest.mark.parametrize("status", ["PENDING", "INVENTORY_RESERVED", "COMPLETED", "CANCELLED", "EXPIRED", "FAILED",
+                                    "PAYMENT_FAILED"])
 def test_order_not_paid_is_not_reservable(cloud, products, status):
     order = put_order(status)
     assert service.reserve(order_input(order)) == {"status": "ORDER_NOT_RESERVABLE", "shortItems": []}
@@ -144,11 +153,12 @@ def test_customer_cancel_between_read_and_transaction(cloud, products, monkeypat
     real_get = service.orders.get
     calls = []
 
-    def stale_get(order_id):
+    def stale_get(order_id, customer_id=None):
         calls.append(order_id)
-        current = real_get(order_id)
+        current = real_get(order_id, customer_id)
         if len(calls) == 1:  # we read PAID, then the customer cancels before our transaction
-            service.orders.transition(order_id, "customer-1", "CANCELLED", "customer cancel")
+            service.orders.transition(order_id, "customer-1", "CANCELLED", "customer cancel",
+                                      claim_by=f"cancel:{order_id}")
         return current
 
     monkeypatch.setattr(service.orders, "get", stale_get)
@@ -180,6 +190,7 @@ def test_reservation_created_concurrently_is_reported_reserved(cloud, products, 
 def test_released_reservation_is_not_reserved_again(cloud, products):
     order = put_order("PAID")
     service.reserve(order_input(order))
+    claim(order)
     assert service.release(order_input(order)) == {"status": "RELEASED"}
     assert service.reserve(order_input(order))["status"] == "ORDER_NOT_RESERVABLE"
     assert stock(cloud, "prod-1") == (10, 0)
@@ -197,7 +208,7 @@ def test_persistent_transaction_conflicts_raise_retryable(cloud, products, monke
         service.reserve(order_input(order))
 
 
-def test_other_dynamodb_errors_propagate(cloud, products, monkeypatch):
+def test_other_dynamodb_errors_propagate(cloud, products, monkeypatch, lambda_context):
     order = put_order("PAID")
     client = shared_aws.dynamodb_client()
 
@@ -207,9 +218,15 @@ def test_other_dynamodb_errors_propagate(cloud, products, monkeypatch):
     monkeypatch.setattr(client, "transact_write_items", throttled)
     with pytest.raises(ClientError):
         service.reserve(order_input(order))
-    service.reservations._table.put_item(Item={"orderId": order["orderId"], "status": "RESERVED", "items": []})
+    with pytest.raises(TransientAwsError):  # the handler names it for the workflows' retry
+        handler.lambda_handler(reserve_event(order), lambda_context)
+    claimed = put_order("CANCELLED", claim={"by": "exec-1", "status": "CANCELLED", "at": "2024-01-01T00:00:00.000Z"})
+    service.reservations._table.put_item(Item={"orderId": claimed["orderId"], "status": "RESERVED", "items": []})
     with pytest.raises(ClientError):
-        service.release(order_input(order))
+        service.release(order_input(claimed))
+    with pytest.raises(TransientAwsError):
+        handler.lambda_handler(release_event(claimed), lambda_context)
+    assert stock(cloud, "prod-1") == (10, 0)
 
 
 def test_stock_returning_meanwhile_retries_the_transaction(cloud, monkeypatch):
@@ -237,7 +254,7 @@ def test_order_changed_while_marking_unavailable(cloud, monkeypatch):
     real_available = service.inventory.available
 
     def cancel_then_read(product_ids):
-        service.orders.transition(order["orderId"], "customer-1", "CANCELLED", "customer cancel")
+        claim(order, by=f"cancel:{order['orderId']}")
         return real_available(product_ids)
 
     monkeypatch.setattr(service.inventory, "available", cancel_then_read)
@@ -298,6 +315,7 @@ def test_concurrent_reservations_never_oversell(cloud, serialized_dynamodb, stoc
 def test_release_restores_stock_exactly_once(cloud, products, lambda_context, capsys):
     order = put_order("PAID")
     service.reserve(order_input(order))
+    claim(order)
     capsys.readouterr()
 
     first = handler.lambda_handler(release_event(order), lambda_context)
@@ -310,10 +328,54 @@ def test_release_restores_stock_exactly_once(cloud, products, lambda_context, ca
     [reservation] = cloud.items("RESERVATIONS_TABLE")
     assert reservation["status"] == "RELEASED" and "releasedAt" in reservation
     released = cloud.events("Inventory Released")
-    assert {e["detail"]["eventId"] for e in released} == {events.event_id(order["orderId"], "Inventory Released")}
+    assert {e["detail"]["eventId"] for e in released} == {expected_event_id(order["orderId"], "Inventory Released")}
     assert released[0]["detail"]["items"] == [{"productId": "prod-1", "quantity": 2},
                                               {"productId": "prod-2", "quantity": 1}]
     assert capsys.readouterr().out.count('"InventoryReleased":[1.0]') == 1
+
+
+@pytest.mark.parametrize("status", LIVE + ["COMPLETED"])
+def test_release_refused_unless_the_order_is_claimed(cloud, products, lambda_context, status):
+    order = put_order("PAID")
+    service.reserve(order_input(order))
+    order = put_order(status, order_id=order["orderId"])  # reserved, but not claimed for compensation
+    reservation = service.reservations.get(order["orderId"])
+    cloud.events()  # drain the reserve's event
+    published = len(cloud.events())
+
+    assert handler.lambda_handler(release_event(order), lambda_context) == {"status": "NOT_COMPENSABLE"}
+
+    assert stock(cloud, "prod-1") == (8, 2) and stock(cloud, "prod-2") == (2, 1)
+    assert service.reservations.get(order["orderId"]) == reservation and reservation["status"] == "RESERVED"
+    assert len(cloud.events()) == published
+    assert get_order(order["orderId"]) == order
+
+
+@pytest.mark.parametrize("status", COMPENSABLE)
+def test_release_of_a_claimed_order_gives_the_stock_back_once(cloud, products, status):
+    order = put_order("PAID")
+    service.reserve(order_input(order))
+    # PAYMENT_FAILED is only entered from PENDING: write the claimed order as the payment service leaves it
+    put_order(status, order_id=order["orderId"],
+              claim={"by": "exec-1", "status": status, "at": "2024-01-01T00:00:00.000Z"})
+
+    assert service.release(order_input(order)) == {"status": "RELEASED"}
+    assert service.release(order_input(order)) == {"status": "NOT_RESERVED"}
+    assert service.release(order_input(order)) == {"status": "NOT_RESERVED"}
+
+    assert stock(cloud, "prod-1") == (10, 0) and stock(cloud, "prod-2") == (3, 0)
+    assert service.reservations.get(order["orderId"])["status"] == "RELEASED"
+    released = cloud.events("Inventory Released")
+    assert len(released) == 3  # one per call, all the same event
+    assert {e["detail"]["eventId"] for e in released} == {expected_event_id(order["orderId"], "Inventory Released")}
+
+
+def test_release_of_unknown_order(cloud):
+    with pytest.raises(OrderNotFound):
+        service.release({"orderId": "nope", "customerId": "customer-1"})
+    order = put_order("CANCELLED")
+    with pytest.raises(OrderNotFound):
+        service.release({"orderId": order["orderId"], "customerId": "other"})
 
 
 def test_release_without_reservation(cloud, lambda_context):
@@ -325,6 +387,7 @@ def test_release_without_reservation(cloud, lambda_context):
 def test_concurrent_release_is_not_double_counted(cloud, products, monkeypatch):
     order = put_order("PAID")
     service.reserve(order_input(order))
+    claim(order, "FAILED")
     stale = service.reservations.get(order["orderId"])
     assert service.release(order_input(order)) == {"status": "RELEASED"}
     monkeypatch.setattr(service.reservations, "get", lambda _order_id: stale)  # we still see RESERVED
@@ -336,6 +399,7 @@ def test_concurrent_release_is_not_double_counted(cloud, products, monkeypatch):
 def test_release_conflict_is_retryable(cloud, products, monkeypatch):
     order = put_order("PAID")
     service.reserve(order_input(order))
+    claim(order, "EXPIRED")
 
     def conflict(**kwargs):
         raise cancelled_transaction("None", "TransactionConflict", "None")
@@ -419,6 +483,7 @@ def test_endpoint_without_cancellation_reasons(cloud, monkeypatch):
     cancelled = put_order("CANCELLED")
     assert service.reserve(order_input(cancelled))["status"] == "ORDER_NOT_RESERVABLE"
     assert stock(cloud, "prod-1") == (8, 2)
+    claim(order)
     stale = service.reservations.get(order["orderId"])
     assert service.release(order_input(order)) == {"status": "RELEASED"}
     real_get = service.reservations.get

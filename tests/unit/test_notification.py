@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError, ParamValidationError
 from notification import handler, service, templates
 from shared import aws as shared_aws
 from shared import events
-from shared.errors import InvalidTaskInput, NotificationConflict, UnsupportedEvent
+from shared.errors import InvalidTaskInput, NotificationConflict, TransientAwsError, UnsupportedEvent
 
 ORDER = {
     "orderId": "order-123",
@@ -202,3 +202,23 @@ def test_invalid_notification_input(cloud, lambda_context, event):
 def test_unsupported_notification_event(cloud, lambda_context, event):
     with pytest.raises(UnsupportedEvent):
         handler.lambda_handler(event, lambda_context)
+
+
+@pytest.mark.parametrize("code", ["SlowDown", "ServiceUnavailable", "InternalError"])
+def test_throttled_or_failing_s3_is_a_transient_error(cloud, lambda_context, monkeypatch, code):
+    failure = ClientError({"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "PutObject")
+    proxy = _S3Proxy(shared_aws.s3_client(), failure)
+    monkeypatch.setattr(shared_aws, "s3_client", lambda: proxy)
+    with pytest.raises(TransientAwsError) as info:
+        handler.lambda_handler(notify("order-cancelled"), lambda_context)
+    assert type(info.value).__name__ == "TransientAwsError" and info.value.__cause__ is failure
+    assert cloud.s3_keys() == []
+
+
+def test_a_rejected_s3_write_is_not_transient(cloud, lambda_context, monkeypatch):
+    failure = ClientError({"Error": {"Code": "AccessDenied"}, "ResponseMetadata": {"HTTPStatusCode": 403}}, "Put")
+    proxy = _S3Proxy(shared_aws.s3_client(), failure)
+    monkeypatch.setattr(shared_aws, "s3_client", lambda: proxy)
+    with pytest.raises(ClientError) as info:
+        handler.lambda_handler(notify("order-cancelled"), lambda_context)
+    assert not isinstance(info.value, TransientAwsError)

@@ -9,12 +9,18 @@ from decimal import Decimal
 import pytest
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
-from order import api, handler, service
+from order import api, handler, saga, service
 from shared import aws as shared_aws
 from shared import clock, events
 from shared.errors import IllegalTransition, InvalidTaskInput, OrderValidationError, UnsupportedEvent
 
 from .helpers import get_order, http_event, order_body, put_order, response_json
+
+#: uuid5(NAMESPACE_URL, "urn:orderflow:event"), the documented namespace of every eventId
+EVENT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:orderflow:event")
+
+#: every order test prices from the unit-test catalogue (conftest.CATALOGUE: prod-1 19.99, prod-2 69.99)
+pytestmark = pytest.mark.usefixtures("catalogue")
 
 
 def post(lambda_context, body=None, **kwargs):
@@ -89,40 +95,33 @@ def test_create_order_writes_pending_order_and_publishes_order_created(cloud, la
     assert '"OrdersCreated":[1.0]' in capsys.readouterr().out
 
 
-def test_create_order_rolls_back_when_put_events_reports_failed_entries(cloud, lambda_context, monkeypatch):
+def test_create_order_keeps_the_order_and_its_event_when_put_events_reports_failed_entries(
+        cloud, lambda_context, monkeypatch):
     calls = fail_put_events(monkeypatch)
 
     response = post(lambda_context, order_body())
 
-    assert response["statusCode"] == 503
-    assert response["headers"]["Retry-After"] == "1"
-    assert response_json(response) == {"message": "service temporarily unavailable, please retry", "field": None}
+    assert response["statusCode"] == 201  # accepted: the outbox delivers the event
+    order_id = response_json(response)["orderId"]
     assert len(calls) == 1
-    assert cloud.items("ORDERS_TABLE") == []  # deleted again: no orphan
-
-
-def test_create_order_still_503_when_rollback_fails(cloud, lambda_context, monkeypatch):
-    fail_put_events(monkeypatch)
-
-    def broken(*_a, **_k):
-        raise RuntimeError("dynamodb down")
-
-    monkeypatch.setattr(service.orders, "delete_unpublished", broken)
-    assert post(lambda_context, order_body())["statusCode"] == 503
-    # the PENDING order stays for the stale sweep to expire
     assert [o["status"] for o in cloud.items("ORDERS_TABLE")] == ["PENDING"]
+    [entry] = cloud.items("OUTBOX_TABLE")
+    assert entry["kind"] == "event" and entry["detailType"] == "Order Created" and entry["orderId"] == order_id
+    assert entry["id"] == str(uuid.uuid5(EVENT_NAMESPACE, f"{order_id}|Order Created"))
+    assert cloud.events() == []
 
 
-def test_rollback_does_not_delete_an_order_that_already_moved_on(cloud):
-    order = put_order("PAID")
-    assert service.orders.delete_unpublished(order["orderId"], order["customerId"]) is False
-    assert get_order(order["orderId"])["status"] == "PAID"
+def test_create_order_deletes_the_outbox_entry_once_published(cloud, lambda_context):
+    assert post(lambda_context, order_body())["statusCode"] == 201
+    assert cloud.items("OUTBOX_TABLE") == []
+    assert len(cloud.events("Order Created")) == 1
 
 
-def test_put_events_api_error_is_retryable_503(cloud, lambda_context, monkeypatch):
+def test_put_events_api_error_leaves_the_event_in_the_outbox(cloud, lambda_context, monkeypatch):
     monkeypatch.setenv("EVENT_BUS_NAME", "no-such-bus")
-    assert post(lambda_context, order_body())["statusCode"] == 503
-    assert cloud.items("ORDERS_TABLE") == []
+    assert post(lambda_context, order_body())["statusCode"] == 201
+    assert len(cloud.items("ORDERS_TABLE")) == 1
+    assert [e["detailType"] for e in cloud.items("OUTBOX_TABLE")] == ["Order Created"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -165,17 +164,17 @@ def test_different_idempotency_keys_create_different_orders(cloud, lambda_contex
     assert len(cloud.items("ORDERS_TABLE")) == 2
 
 
-def test_failed_create_with_key_can_be_retried_with_the_same_key(cloud, lambda_context, monkeypatch):
+def test_create_with_key_whose_publish_failed_is_not_created_twice(cloud, lambda_context, monkeypatch):
     headers = {"Idempotency-Key": "retry-me"}
     client = shared_aws.events_client()
     real = client.put_events
     fail_put_events(monkeypatch)
-    assert post(lambda_context, order_body(), headers=headers)["statusCode"] == 503
-    assert cloud.items("IDEMPOTENCY_TABLE") == []  # Powertools deleted the in-progress record
+    first = post(lambda_context, order_body(), headers=headers)
+    assert first["statusCode"] == 201
     monkeypatch.setattr(client, "put_events", real)
 
-    response = post(lambda_context, order_body(), headers=headers)
-    assert response["statusCode"] == 201
+    second = post(lambda_context, order_body(), headers=headers)
+    assert second["statusCode"] == 201 and response_json(second) == response_json(first)
     assert len(cloud.items("ORDERS_TABLE")) == 1
 
 
@@ -282,7 +281,7 @@ def test_list_customer_orders_bad_customer_id(cloud, lambda_context):
 # ---------------------------------------------------------------------------------------------
 # DELETE /orders/{orderId}
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("status", ["PENDING", "PAID", "INVENTORY_RESERVED"])
+@pytest.mark.parametrize("status", ["PENDING", "PAID", "INVENTORY_RESERVED", "INVENTORY_UNAVAILABLE"])
 def test_cancel_cancellable_order(cloud, lambda_context, status):
     order = put_order(status)
 
@@ -295,7 +294,8 @@ def test_cancel_cancellable_order(cloud, lambda_context, status):
     assert stored["statusHistory"][-1]["status"] == "CANCELLED"
     assert stored["statusHistory"][-1]["reason"] == "customer cancel"
     assert stored["version"] == 2
-    assert "cancelEventPending" not in stored
+    assert stored["claim"]["by"] == f"cancel:{order['orderId']}" and stored["claim"]["status"] == "CANCELLED"
+    assert [e["id"] for e in cloud.items("OUTBOX_TABLE")] == [f"{order['orderId']}#finalize"]  # the duty stays
     [event] = cloud.events()
     assert event["source"] == "order.service"
     assert event["detail-type"] == "Order Cancellation Requested"
@@ -308,7 +308,7 @@ def test_cancel_cancellable_order(cloud, lambda_context, status):
 
 
 @pytest.mark.parametrize(
-    "status", ["COMPLETED", "PAYMENT_FAILED", "CANCELLED", "EXPIRED", "FAILED", "INVENTORY_UNAVAILABLE", "REFUNDED"]
+    "status", ["COMPLETED", "PAYMENT_FAILED", "CANCELLED", "EXPIRED", "FAILED"]
 )
 def test_cancel_not_cancellable_is_409(cloud, lambda_context, status):
     order = put_order(status)
@@ -319,12 +319,13 @@ def test_cancel_not_cancellable_is_409(cloud, lambda_context, status):
     assert cloud.events() == []
 
 
-def test_cancel_twice_is_409_the_second_time(cloud, lambda_context):
+def test_cancel_twice_answers_202_again_and_publishes_once(cloud, lambda_context):
     order = put_order("PENDING")
     event = http_event("DELETE", f"/orders/{order['orderId']}")
     assert handler.lambda_handler(event, lambda_context)["statusCode"] == 202
-    assert handler.lambda_handler(event, lambda_context)["statusCode"] == 409
+    assert handler.lambda_handler(event, lambda_context)["statusCode"] == 202
     assert len(cloud.events()) == 1
+    assert get_order(order["orderId"])["version"] == 2
 
 
 def test_cancel_unknown_order_is_404(cloud, lambda_context):
@@ -332,24 +333,18 @@ def test_cancel_unknown_order_is_404(cloud, lambda_context):
     assert response["statusCode"] == 404
 
 
-def test_cancel_publish_failure_is_503_and_repeat_republishes(cloud, lambda_context, monkeypatch):
+def test_cancel_publish_failure_is_202_and_the_event_waits_in_the_outbox(cloud, lambda_context, monkeypatch):
     order = put_order("PAID")
     event = http_event("DELETE", f"/orders/{order['orderId']}")
-    client = shared_aws.events_client()
-    real = client.put_events
     fail_put_events(monkeypatch)
 
-    assert handler.lambda_handler(event, lambda_context)["statusCode"] == 503
-    stored = get_order(order["orderId"])
-    assert stored["status"] == "CANCELLED" and stored["cancelEventPending"] is True
-
-    monkeypatch.setattr(client, "put_events", real)
-    response = handler.lambda_handler(event, lambda_context)
-    assert response["statusCode"] == 202
-    [published] = cloud.events()
-    assert published["detail"]["previousStatus"] == "PAID"
-    assert "cancelEventPending" not in get_order(order["orderId"])
-    assert handler.lambda_handler(event, lambda_context)["statusCode"] == 409
+    assert handler.lambda_handler(event, lambda_context)["statusCode"] == 202
+    assert get_order(order["orderId"])["status"] == "CANCELLED"
+    entries = {e["kind"]: e for e in cloud.items("OUTBOX_TABLE")}
+    assert set(entries) == {"event", "finalize"}
+    assert entries["event"]["detailType"] == "Order Cancellation Requested"
+    assert '"previousStatus":"PAID"' in entries["event"]["detail"].replace(" ", "")
+    assert cloud.events() == []
 
 
 def test_cancel_retries_when_the_workflow_moves_the_order_meanwhile(cloud, monkeypatch):
@@ -463,40 +458,42 @@ def test_unsupported_events_raise(cloud, lambda_context, event):
 # ---------------------------------------------------------------------------------------------
 # find_stale
 # ---------------------------------------------------------------------------------------------
-def test_find_stale_returns_old_non_terminal_orders(cloud, lambda_context, fixed_clock):
+def test_find_stale_returns_old_live_orders(cloud, lambda_context, fixed_clock):
     old = "2024-05-01T11:00:00.000Z"   # 60 minutes before the fixed now
     fresh = "2024-05-01T11:50:00.000Z"  # 10 minutes before
     stale_ids = {s: put_order(s, updated_at=old)["orderId"]
-                 for s in ["PENDING", "PAID", "INVENTORY_RESERVED", "INVENTORY_UNAVAILABLE", "REFUNDED"]}
+                 for s in ["PENDING", "PAID", "INVENTORY_RESERVED", "INVENTORY_UNAVAILABLE"]}
     for terminal in ["COMPLETED", "PAYMENT_FAILED", "CANCELLED", "EXPIRED", "FAILED"]:
         put_order(terminal, updated_at=old)
     put_order("PENDING", updated_at=fresh)
 
     result = handler.lambda_handler({"action": "find_stale", "olderThanMinutes": None}, lambda_context)
 
-    assert {o["orderId"] for o in result["orders"]} == set(stale_ids.values())
+    assert [o["orderId"] for o in result["orders"]] == [stale_ids[s] for s in
+                                                       ["PENDING", "PAID", "INVENTORY_RESERVED", "INVENTORY_UNAVAILABLE"]]
     first = result["orders"][0]
-    assert first["status"] == "PENDING"
-    assert set(first) == {"orderId", "customerId", "status", "items", "totalAmount"}
+    assert set(first) == {"orderId", "customerId", "status", "items", "totalAmount", "unchangedSince"}
+    assert first["status"] == "PENDING" and first["unchangedSince"] == old
     assert first["totalAmount"] == "109.97"
     assert first["items"][0] == {"productId": "prod-1", "quantity": 2, "price": "19.99"}
+    assert result["resume"] == [] and result["republished"] == 0
 
     recent = handler.lambda_handler({"action": "find_stale", "olderThanMinutes": 5}, lambda_context)
-    assert len(recent["orders"]) == 6
-    assert handler.lambda_handler({"action": "find_stale", "olderThanMinutes": 120}, lambda_context) == {"orders": []}
+    assert len(recent["orders"]) == 5
+    assert handler.lambda_handler({"action": "find_stale", "olderThanMinutes": 120}, lambda_context)["orders"] == []
 
 
 def test_find_stale_respects_limit_and_paginates(cloud, fixed_clock, monkeypatch):
     for _ in range(5):
         put_order("PENDING", updated_at="2024-01-01T00:00:00.000Z")
     put_order("PAID", updated_at="2024-01-01T00:00:00.000Z")
-    assert len(service.find_stale({"limit": 3})["orders"]) == 3
-    assert len(service.find_stale({"limit": 5})["orders"]) == 5
-    assert len(service.find_stale({})["orders"]) == 6
+    assert len(saga.sweep({"limit": 3})["orders"]) == 3
+    assert len(saga.sweep({"limit": 5})["orders"]) == 5
+    assert len(saga.sweep({})["orders"]) == 6
     # force DynamoDB pagination inside one status
-    real_query = service.orders._table.query
-    monkeypatch.setattr(service.orders.__class__, "_table", property(lambda self: _PagedTable(real_query)))
-    assert len(service.find_stale({})["orders"]) == 6
+    real_query = saga.orders._table.query
+    monkeypatch.setattr(saga.orders.__class__, "_table", property(lambda self: _PagedTable(real_query)))
+    assert len(saga.sweep({})["orders"]) == 6
 
 
 class _PagedTable:
@@ -515,7 +512,7 @@ class _PagedTable:
 )
 def test_find_stale_rejects_bad_input(cloud, event):
     with pytest.raises(InvalidTaskInput):
-        service.find_stale(event)
+        saga.sweep(event)
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])

@@ -10,6 +10,9 @@ from shared.errors import OrderNotFound
 
 from .helpers import get_order, http_event, id_token_claims, order_body, put_order, response_json
 
+#: every order test prices from the unit-test catalogue (conftest.CATALOGUE: prod-1 19.99, prod-2 69.99)
+pytestmark = pytest.mark.usefixtures("catalogue")
+
 ALICE, BOB, OPS = "alice", "bob", "ops-1"
 
 
@@ -192,8 +195,20 @@ def test_create_in_another_customers_name_is_403(cloud, lambda_context, groups, 
 
 
 def test_invalid_body_is_400_before_the_customer_check(cloud, lambda_context):
-    response = call(lambda_context, "POST", "/orders", order_body(customerId=BOB, totalAmount=1), customer=ALICE)
+    response = call(lambda_context, "POST", "/orders", order_body(customerId=BOB, totalAmount=109.971), customer=ALICE)
     assert response["statusCode"] == 400 and response_json(response)["field"] == "$.totalAmount"
+    assert "2 decimal places" in response_json(response)["message"]
+    assert_nothing_written(cloud)
+
+
+@pytest.mark.parametrize("change", [{"totalAmount": 1}, {"items": [{"productId": "prod-404", "quantity": 1}]}],
+                         ids=["wrong-total", "unknown-product"])
+def test_customer_check_comes_before_the_catalogue(cloud, lambda_context, change):
+    """A body in another customer's name is 403 before the catalogue is read (no 409 prices, no 400 product)."""
+    response = call(lambda_context, "POST", "/orders", order_body(customerId=BOB, **change), customer=ALICE)
+    assert response["statusCode"] == 403
+    assert response_json(response) == {"message": "customerId does not match the authenticated customer",
+                                       "field": "$.customerId"}
     assert_nothing_written(cloud)
 
 

@@ -1,4 +1,4 @@
-"""shared: config, events publisher, JSON, models helpers, DynamoDB helpers, clock, errors."""
+"""shared: config, events publisher, JSON, models helpers, DynamoDB helpers, clock, errors, transient AWS errors."""
 
 from __future__ import annotations
 
@@ -8,12 +8,25 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from shared import aws as shared_aws
 from shared import clock, events, jsonutil
 from shared.config import config
-from shared.errors import RETRYABLE_ERROR_NAMES, ConfigurationError, EventPublishError, InvalidTaskInput
+from shared.errors import (
+    RETRYABLE_ERROR_NAMES,
+    ConfigurationError,
+    EventPublishError,
+    InvalidTaskInput,
+    RetryableError,
+    TransientAwsError,
+)
 from shared.models import (
     LineItem,
     aggregate_quantities,
@@ -40,6 +53,10 @@ def test_config_is_read_lazily(monkeypatch):
     assert config.idempotency_table == ENV["IDEMPOTENCY_TABLE"]
     assert config.circuit_breaker_table == ENV["CIRCUIT_BREAKER_TABLE"]
     assert config.notifications_bucket == ENV["NOTIFICATIONS_BUCKET"]
+    assert config.payments_table == ENV["PAYMENTS_TABLE"]
+    assert config.outbox_table == ENV["OUTBOX_TABLE"] == "orderflow-test-outbox"
+    assert config.payment_gateway_table == ENV["PAYMENT_GATEWAY_TABLE"] == "orderflow-test-payment-gateway"
+    assert config.event_bus_name == ENV["EVENT_BUS_NAME"]
 
 
 def test_config_defaults(monkeypatch):
@@ -53,6 +70,9 @@ def test_config_defaults(monkeypatch):
     assert config.circuit_failure_threshold == 5
     assert config.circuit_cooldown_seconds == 30
     assert config.stale_order_minutes == 30
+    assert config.outbox_grace_seconds == 120  # OUTBOX_GRACE_SECONDS unset in the baseline env
+    monkeypatch.setenv("OUTBOX_GRACE_SECONDS", "0")
+    assert config.outbox_grace_seconds == 0
     monkeypatch.setenv("PAYMENT_DECLINE_CUSTOMERS", "")
     assert config.payment_decline_customers == frozenset()
 
@@ -68,6 +88,10 @@ def test_config_defaults(monkeypatch):
         ("PAYMENT_FAULT_RATE", "1.5", "payment_fault_rate"),
         ("CIRCUIT_FAILURE_THRESHOLD", "0", "circuit_failure_threshold"),
         ("CIRCUIT_COOLDOWN_SECONDS", "soon", "circuit_cooldown_seconds"),
+        ("OUTBOX_GRACE_SECONDS", "-1", "outbox_grace_seconds"),
+        ("OUTBOX_GRACE_SECONDS", "two minutes", "outbox_grace_seconds"),
+        ("OUTBOX_TABLE", "", "outbox_table"),
+        ("PAYMENT_GATEWAY_TABLE", "", "payment_gateway_table"),
     ],
 )
 def test_config_rejects_bad_values(monkeypatch, name, value, attribute):
@@ -112,7 +136,7 @@ def test_publish_wraps_client_errors(cloud, monkeypatch):
 def test_retryable_error_names_for_the_workflows():
     assert RETRYABLE_ERROR_NAMES == [
         "CircuitOpenError", "EventPublishError", "InventoryContention", "NotificationConflict",
-        "PaymentGatewayUnavailable", "RetryableError",
+        "PaymentGatewayUnavailable", "RetryableError", "TransientAwsError",
     ]
 
 
@@ -221,5 +245,88 @@ def test_aws_clients_are_cached_and_resettable(cloud):
 
 def test_event_detail_serialization_roundtrip(cloud):
     detail = events.publish_order_event("x.y", "Thing Happened", "o-9", {"v": Decimal("0.30")})
-    assert detail["eventId"] == events.event_id("o-9", "Thing Happened") and detail["orderId"] == "o-9"
+    namespace = uuid.uuid5(uuid.NAMESPACE_URL, "urn:orderflow:event")
+    assert detail == {"eventId": str(uuid.uuid5(namespace, "o-9|Thing Happened")), "orderId": "o-9",
+                      "v": Decimal("0.30")}
     assert json.loads(jsonutil.dumps(detail))["v"] == 0.3
+    [event] = cloud.events()
+    assert (event["source"], event["detail-type"]) == ("x.y", "Thing Happened")
+    assert event["detail"] == {"eventId": detail["eventId"], "orderId": "o-9", "v": 0.3}
+
+
+# ---------------------------------------------------------------------------------------------
+# aws.transient_as_retryable
+# ---------------------------------------------------------------------------------------------
+def _client_error(code, status=400, operation="UpdateItem"):
+    return ClientError({"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+                       operation)
+
+
+TRANSIENT = [
+    _client_error("ThrottlingException"),
+    _client_error("ProvisionedThroughputExceededException"),
+    _client_error("RequestLimitExceeded"),
+    _client_error("TransactionInProgressException"),
+    _client_error("InternalServerError", 500),
+    _client_error("SomethingNew", 503),
+    _client_error("", 500),
+    ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com"),
+    ConnectTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com"),
+    EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com"),
+    ConnectionClosedError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com"),
+]
+NOT_TRANSIENT = [
+    _client_error("ConditionalCheckFailedException"),
+    _client_error("TransactionCanceledException"),
+    _client_error("ValidationException"),
+    _client_error("AccessDeniedException", 403),
+    _client_error("ResourceNotFoundException"),
+]
+
+
+@pytest.mark.parametrize("error", TRANSIENT, ids=lambda e: type(e).__name__ + ":" + _ddb.error_code(e))
+def test_transient_aws_errors_become_transient_aws_error(error):
+    assert shared_aws.is_transient(error) is True
+
+    @shared_aws.transient_as_retryable
+    def call():
+        raise error
+
+    with pytest.raises(TransientAwsError) as info:
+        call()
+    assert type(info.value).__name__ == "TransientAwsError"
+    assert isinstance(info.value, RetryableError)
+    assert info.value.__cause__ is error
+    assert str(info.value).startswith("transient AWS error: ")
+
+
+@pytest.mark.parametrize("error", NOT_TRANSIENT, ids=lambda e: _ddb.error_code(e))
+def test_other_aws_errors_pass_through_unchanged(error):
+    assert shared_aws.is_transient(error) is False
+
+    @shared_aws.transient_as_retryable
+    def call():
+        raise error
+
+    with pytest.raises(ClientError) as info:
+        call()
+    assert info.value is error
+
+
+def test_transient_as_retryable_keeps_results_names_and_other_exceptions():
+    @shared_aws.transient_as_retryable
+    def add(a, b=0):
+        """doc"""
+        return a + b
+
+    assert add(1, b=2) == 3
+    assert add.__name__ == "add" and add.__doc__ == "doc"
+
+    @shared_aws.transient_as_retryable
+    def bug():
+        raise KeyError("x")
+
+    with pytest.raises(KeyError):
+        bug()
+    assert shared_aws.is_transient(ValueError("x")) is False
+    assert shared_aws.is_transient(ClientError({"Error": {"Code": "X"}}, "Op")) is False  # no HTTP status at all

@@ -1,13 +1,19 @@
 """The deployed workflows with the real Lambdas (no mocks): one or more runs per workflow, asserting the order's
-final record in DynamoDB. Needs the local stack: `scripts.stack.ensure_deployed("local")` deploys it when missing.
+final record in DynamoDB, the stock, the payment and the notifications. Needs the local stack:
+`scripts.stack.ensure_deployed("local")` deploys it when missing (it does not redeploy a stack that exists: after
+changing a template or a service, `invoke deploy --env local` first).
 
-Orders are put straight into the orders table (PENDING, plus their stock items) and each execution is started
-with a constructed EventBridge event, so no bus rule starts a second execution behind the test's back.
+Orders are put straight into the orders table (PENDING, plus their stock items with a catalogue price) and each
+execution is started with a constructed EventBridge event, so no bus rule starts a second execution behind the
+test's back. The services' own events still flow: the notification Lambda stores the payment and completion
+events it receives under notifications/<orderId>/events/<eventId>.json.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+import time
 import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -16,20 +22,16 @@ from typing import Any
 import boto3
 import pytest
 
-from workflow_harness import assert_order_intact, eventbridge_event, start_and_wait
+from workflow_harness import (
+    CONTRACT_KEYS, LAMBDA_INVOKE, REPO_ROOT, assert_order_intact, eventbridge_event, start_and_wait,
+)
 
-# response keys of the Lambda task contracts (docs/architecture.md): the workflows' ResultSelectors read every
-# one of them, and on AWS a missing key fails the execution with States.Runtime (MiniStack yields null instead)
-CONTRACT_KEYS = {
-    ("payment", "charge"): {"status", "paymentId", "amount", "reason"},
-    ("payment", "refund"): {"status", "paymentId", "refundId"},
-    ("inventory", "reserve"): {"status", "shortItems"},
-    ("inventory", "release"): {"status"},
-    ("inventory", "restock"): {"status", "available"},
-    ("order", "find_stale"): {"orders"},
-    ("notification", "notify"): {"status", "key"},
-}
+if str(REPO_ROOT / "services") not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT / "services"))
+from shared import events  # noqa: E402  (pure: the deterministic event ids)
+
 ANCIENT = "2020-01-01T00:00:00.000Z"
+REFUSED = "order COMPLETED: its goods are reserved for delivery; a refund needs a return"  # order.saga
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +55,7 @@ class Stack:
         dynamodb = boto3.resource("dynamodb", **kwargs)
         self.orders = dynamodb.Table(outputs["orders_table_name"])
         self.inventory = dynamodb.Table(outputs["inventory_table_name"])
+        self.payments = dynamodb.Table(outputs["payments_table_name"])
 
     def machine(self, workflow: str) -> str:
         return self.outputs["state_machine_arns"][workflow]
@@ -60,19 +63,20 @@ class Stack:
     def product(self, available: int) -> str:
         product_id = f"wf-prod-{uuid.uuid4().hex[:8]}"
         self.inventory.put_item(Item={"productId": product_id, "name": "workflow test product",
-                                      "available": available, "reserved": 0})
+                                      "available": available, "reserved": 0, "price": Decimal("10.00")})
         return product_id
 
     def order(self, products: list[str], *, customer: str = "wf-customer", updated_at: str | None = None) -> dict:
+        """Put a PENDING order; returns it as the order service answers it (shared.models.order_summary)."""
         now = updated_at or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-        order = {"orderId": f"wf-{uuid.uuid4().hex[:12]}", "customerId": customer,
+        order = {"orderId": f"wf-{uuid.uuid4().hex[:12]}", "customerId": customer, "status": "PENDING",
                  "items": [{"productId": p, "quantity": 2, "price": "10.00"} for p in products],
                  "totalAmount": f"{20 * len(products)}.00"}
         self.orders.put_item(Item={
-            **{k: order[k] for k in ("orderId", "customerId")},
+            **{k: order[k] for k in ("orderId", "customerId", "status")},
             "items": [{"productId": i["productId"], "quantity": i["quantity"], "price": Decimal(i["price"])}
                       for i in order["items"]],
-            "totalAmount": Decimal(order["totalAmount"]), "status": "PENDING",
+            "totalAmount": Decimal(order["totalAmount"]),
             "statusHistory": [{"status": "PENDING", "at": now, "reason": "created by workflow test"}],
             "createdAt": now, "updatedAt": now, "version": 1})
         return order
@@ -87,6 +91,9 @@ class Stack:
     def available(self, product_id: str) -> int:
         return int(self.inventory.get_item(Key={"productId": product_id}, ConsistentRead=True)["Item"]["available"])
 
+    def payment(self, order: dict) -> dict | None:
+        return self.payments.get_item(Key={"orderId": order["orderId"]}, ConsistentRead=True).get("Item")
+
     def invoke(self, service: str, payload: dict) -> dict:
         response = self.lam.invoke(FunctionName=self.outputs["function_names"][service],
                                    Payload=json.dumps(payload).encode())
@@ -94,13 +101,22 @@ class Stack:
         assert "FunctionError" not in response, body
         return body
 
-    def notification_exists(self, order: dict, kind: str) -> bool:
-        try:
-            self.s3.head_object(Bucket=self.outputs["notifications_bucket"],
-                                Key=f"notifications/{order['orderId']}/{kind}.json")
-            return True
-        except self.s3.exceptions.ClientError:
-            return False
+    def notification_keys(self, order: dict) -> set[str]:
+        prefix = f"notifications/{order['orderId']}/"
+        listed = self.s3.list_objects_v2(Bucket=self.outputs["notifications_bucket"], Prefix=prefix)
+        return {item["Key"].removeprefix(prefix) for item in listed.get("Contents", [])}
+
+    def wait_notifications(self, order: dict, expected: set[str], deadline_s: float = 30.0) -> set[str]:
+        """The keys under notifications/<orderId>/ once they are `expected` (the events arrive asynchronously)."""
+        deadline = time.monotonic() + deadline_s
+        while (keys := self.notification_keys(order)) != expected and time.monotonic() < deadline:
+            time.sleep(0.25)
+        return keys
+
+    def notification(self, order: dict, key: str) -> dict:
+        body = self.s3.get_object(Bucket=self.outputs["notifications_bucket"],
+                                  Key=f"notifications/{order['orderId']}/{key}")["Body"].read()
+        return json.loads(body)
 
 
 @pytest.fixture(scope="module")
@@ -108,16 +124,18 @@ def aws(stack, local_cloud) -> Stack:
     return Stack(stack, local_cloud)
 
 
+def event_key(order: dict, detail_type: str) -> str:
+    return f"events/{events.event_id(order['orderId'], detail_type)}.json"
+
+
 def assert_contract_keys(execution) -> None:
-    """Every Lambda result carries every key of its contract (see CONTRACT_KEYS)."""
-    current, checked = None, 0
+    """Every Lambda answer carries exactly the keys of one contract (workflow_harness.CONTRACT_KEYS)."""
+    contracts = set(CONTRACT_KEYS.values())
+    checked = 0
     for e in execution.events:
-        if "stateEnteredEventDetails" in e:
-            current = e["stateEnteredEventDetails"]
-        if e["type"] == "TaskSucceeded" and e["taskSucceededEventDetails"]["resource"].endswith(":lambda:invoke"):
+        if e["type"] == "TaskSucceeded" and e["taskSucceededEventDetails"]["resource"] == LAMBDA_INVOKE:
             result = json.loads(e["taskSucceededEventDetails"]["output"])["Payload"]
-            expected = next((keys for keys in CONTRACT_KEYS.values() if keys <= set(result)), None)
-            assert expected is not None, f"{current['name']} returned {sorted(result)}: a contract key is missing"
+            assert frozenset(result) in contracts, f"an answer with keys {sorted(result)} is no contract's"
             checked += 1
     assert checked, "no Lambda task succeeded"
 
@@ -134,19 +152,29 @@ def test_order_completes_and_duplicate_is_harmless(aws):
     execution = start_and_wait(aws.sfn, aws.machine("order-processing"), order_created(order))
 
     assert execution.status == "SUCCEEDED", execution.cause
-    assert execution.visited[-1] == "OrderCompleted"
-    assert_order_intact(execution, order, after="NormalizeOrder")
+    assert execution.visited[-3:] == ["Finalize", "WasItAFailure", "OrderFinished"]
+    assert_order_intact(execution, order, after="UseStoredOrder")
     assert_contract_keys(execution)
     final = aws.record(order)
     assert final["status"] == "COMPLETED"
     assert aws.history(order) == ["PENDING", "PAID", "INVENTORY_RESERVED", "COMPLETED"]
     assert final["updatedAt"] == final["statusHistory"][-1]["at"]
+    assert (final["executionId"], final["claim"]["by"]) == (execution.arn, execution.arn)
+    assert execution.output["finalized"][0]["notification"] == {
+        "status": "SENT", "key": f"notifications/{order['orderId']}/order-completed.json"}
     assert aws.available(product) == 8
-    assert aws.notification_exists(order, "order-completed")
+    completed = event_key(order, "Order Completed")
+    assert aws.wait_notifications(order, {"order-completed.json", event_key(order, "Payment Processed"),
+                                          completed}) == {
+        "order-completed.json", event_key(order, "Payment Processed"), completed}
+    # "Order Completed" is the order service's event now (outbox of the `complete` transaction)
+    stored = aws.notification(order, completed)
+    assert (stored["type"], stored["source"], stored["detail"]["totalAmount"]) == (
+        "Order Completed", "order.service", "20.00")
 
     duplicate = start_and_wait(aws.sfn, aws.machine("order-processing"), order_created(order))
     assert duplicate.status == "SUCCEEDED", duplicate.cause
-    assert duplicate.visited[-1] == "DuplicateDelivery"
+    assert duplicate.visited == ["OwnOrder", "IsOwner", "DuplicateExecution"]
     assert aws.record(order) == final
     assert aws.available(product) == 8
 
@@ -156,12 +184,16 @@ def test_out_of_stock_order_is_refunded_and_cancelled(aws):
     execution = start_and_wait(aws.sfn, aws.machine("order-processing"), order_created(order))
 
     assert execution.status == "SUCCEEDED", execution.cause
-    assert execution.visited[-4:] == ["RefundPayment", "MarkOrderCancelled", "NotifyOrderCancelled", "OrderCancelled"]
-    assert execution.output["refund"]["status"] == "REFUNDED"
+    assert execution.visited[-6:] == ["ClaimCancelled", "CheckClaim", "UseClaim", "Finalize", "WasItAFailure",
+                                      "OrderFinished"]
+    branch = execution.output["finalized"][0]
+    assert (branch["refund"], branch["release"]) == ({"status": "REFUNDED"}, {"status": "NOT_RESERVED"})
     assert_contract_keys(execution)
-    assert aws.record(order)["status"] == "CANCELLED"
-    assert aws.history(order) == ["PENDING", "PAID", "INVENTORY_UNAVAILABLE", "REFUNDED", "CANCELLED"]
-    assert aws.notification_exists(order, "order-cancelled")
+    assert aws.history(order) == ["PENDING", "PAID", "INVENTORY_UNAVAILABLE", "CANCELLED"]  # no REFUNDED status
+    assert aws.payment(order)["status"] == "REFUNDED"
+    assert aws.wait_notifications(order, {"order-cancelled.json", event_key(order, "Payment Processed"),
+                                          event_key(order, "Payment Refunded")}) == {
+        "order-cancelled.json", event_key(order, "Payment Processed"), event_key(order, "Payment Refunded")}
 
 
 def test_declined_payment(aws):
@@ -169,50 +201,73 @@ def test_declined_payment(aws):
     execution = start_and_wait(aws.sfn, aws.machine("order-processing"), order_created(order))
 
     assert execution.status == "SUCCEEDED", execution.cause
-    assert execution.visited[-2:] == ["NotifyPaymentDeclined", "PaymentDeclined"]
-    assert aws.record(order)["status"] == "PAYMENT_FAILED"
-    assert aws.notification_exists(order, "payment-declined")
+    assert execution.visited[-4:] == ["UseDeclineClaim", "Finalize", "WasItAFailure", "OrderFinished"]
+    branch = execution.output["finalized"][0]
+    assert (branch["refund"], branch["release"]) == ({"status": "NOT_CHARGED"}, {"status": "NOT_RESERVED"})
+    assert aws.history(order) == ["PENDING", "PAYMENT_FAILED"]
+    assert aws.record(order)["claim"]["by"] == f"payment:{aws.payment(order)['paymentId']}"
+    assert aws.wait_notifications(order, {"payment-declined.json", event_key(order, "Payment Failed")}) == {
+        "payment-declined.json", event_key(order, "Payment Failed")}
 
 
-def cancellation(order: dict, previous: str) -> dict:
+def cancellation(order: dict) -> dict:
     return eventbridge_event("Order Cancellation Requested", "order.service",
                              {"eventId": f"{order['orderId']}-cancel", "orderId": order["orderId"],
-                              "customerId": order["customerId"], "previousStatus": previous})
+                              "customerId": order["customerId"], "previousStatus": "INVENTORY_RESERVED"})
 
 
 def test_cancellation_after_payment_refunds_releases_and_is_idempotent(aws):
     product = aws.product(available=10)
     order = aws.order([product])
-    assert aws.invoke("payment", {"action": "charge", "order": order, "attempt": 0})["status"] == "PAID"
-    assert aws.invoke("inventory", {"action": "reserve", "order": order})["status"] == "RESERVED"
+    ref = {"orderId": order["orderId"], "customerId": order["customerId"]}
+    assert aws.invoke("payment", {"action": "charge", "order": ref, "attempt": 0})["status"] == "PAID"
+    assert aws.invoke("inventory", {"action": "reserve", "order": ref})["status"] == "RESERVED"
     assert aws.available(product) == 8
 
-    first = start_and_wait(aws.sfn, aws.machine("payment-processing"), cancellation(order, "INVENTORY_RESERVED"))
+    first = start_and_wait(aws.sfn, aws.machine("payment-processing"), cancellation(order))
     assert first.status == "SUCCEEDED", first.cause
-    assert first.output["refund"]["status"] == "REFUNDED" and first.output["release"] == {"status": "RELEASED"}
-    assert_order_intact(first, first.output["order"], after="BuildOrder")
-    assert first.output["order"]["orderId"] == order["orderId"]
+    assert first.visited == ["ClassifyRequest", "ClaimForCancellation", "CheckClaim", "Finalize", "Compensated"]
+    branch = first.output["finalized"][0]
+    assert (branch["refund"], branch["release"], branch["notification"]["status"]) == (
+        {"status": "REFUNDED"}, {"status": "RELEASED"}, "SENT")
+    assert branch["claim"] == {"status": "CANCELLED", "notification": "order-cancelled",
+                               "by": f"cancel:{order['orderId']}", "reason": "customer cancel"}
     assert_contract_keys(first)
-    assert aws.record(order)["status"] == "CANCELLED"
-    assert aws.history(order)[-1] == "CANCELLED"
+    assert aws.history(order) == ["PENDING", "PAID", "INVENTORY_RESERVED", "CANCELLED"]
     assert aws.available(product) == 10
+    assert aws.payment(order)["status"] == "REFUNDED"
 
-    second = start_and_wait(aws.sfn, aws.machine("payment-processing"), cancellation(order, "INVENTORY_RESERVED"))
+    second = start_and_wait(aws.sfn, aws.machine("payment-processing"), cancellation(order))  # redelivered
     assert second.status == "SUCCEEDED", second.cause
-    assert second.output["refund"] == first.output["refund"]
-    assert second.output["release"] == {"status": "NOT_RESERVED"}
-    assert second.output["notification"]["status"] == "DUPLICATE"
+    branch = second.output["finalized"][0]
+    assert (branch["refund"], branch["release"], branch["notification"]["status"]) == (
+        {"status": "REFUNDED"}, {"status": "NOT_RESERVED"}, "DUPLICATE")
     assert aws.available(product) == 10
-    assert aws.history(order).count("CANCELLED") == 1
+    assert aws.history(order) == ["PENDING", "PAID", "INVENTORY_RESERVED", "CANCELLED"]
+    assert aws.wait_notifications(order, {"order-cancelled.json", event_key(order, "Payment Processed"),
+                                          event_key(order, "Payment Refunded")}) == {
+        "order-cancelled.json", event_key(order, "Payment Processed"), event_key(order, "Payment Refunded")}
 
 
-def test_cancellation_before_payment(aws):
-    order = aws.order([aws.product(available=10)])
-    execution = start_and_wait(aws.sfn, aws.machine("payment-processing"), cancellation(order, "PENDING"))
+def test_refund_request_of_a_completed_order_is_refused(aws):
+    product = aws.product(available=10)
+    order = aws.order([product])
+    completed = start_and_wait(aws.sfn, aws.machine("order-processing"), order_created(order))
+    assert completed.status == "SUCCEEDED", completed.cause
+    request = eventbridge_event("Refund Requested", "orderflow.operator",
+                                {"eventId": f"{order['orderId']}-refund", "orderId": order["orderId"],
+                                 "customerId": order["customerId"]})
+    execution = start_and_wait(aws.sfn, aws.machine("payment-processing"), request)
+
     assert execution.status == "SUCCEEDED", execution.cause
-    assert execution.output["refund"]["status"] == "NOT_CHARGED"
-    assert execution.output["release"] == {"status": "NOT_RESERVED"}
-    assert aws.record(order)["status"] == "CANCELLED"
+    assert execution.visited == ["ClassifyRequest", "ClaimForRefund", "CheckClaim", "RefundRefused"]
+    assert (execution.output["claimed"], execution.output["refused"], execution.output["orderStatus"]) == (
+        False, REFUSED, "COMPLETED")
+    record = aws.record(order)
+    assert record["status"] == "COMPLETED"
+    assert (record["refundRefusal"]["by"], record["refundRefusal"]["reason"]) == (f"refund:{request['id']}", REFUSED)
+    assert aws.payment(order)["status"] == "PAID"
+    assert aws.available(product) == 8
 
 
 def test_sweep_expires_an_ancient_order(aws):
@@ -222,19 +277,22 @@ def test_sweep_expires_an_ancient_order(aws):
 
     assert execution.status == "SUCCEEDED", execution.cause
     assert order["orderId"] in execution.output["expiredOrderIds"]
-    assert execution.output["expired"] >= 1
-    assert aws.record(order)["status"] == "EXPIRED"
+    assert_contract_keys(execution)
+    record = aws.record(order)
     assert aws.history(order) == ["PENDING", "EXPIRED"]
-    assert aws.notification_exists(order, "order-expired")
+    assert record["claim"]["by"] == f"sweep:{order['orderId']}"
+    assert aws.wait_notifications(order, {"order-expired.json"}) == {"order-expired.json"}
 
 
-def test_restock_once_per_event(aws):
+def test_restock_once_per_event_with_its_price(aws):
     product = aws.product(available=3)
     event = eventbridge_event("Inventory Restocked", "inventory.admin",
-                              {"eventId": f"restock-{uuid.uuid4().hex[:8]}", "productId": product, "quantity": 4})
+                              {"eventId": f"restock-{uuid.uuid4().hex[:8]}", "productId": product, "quantity": 4,
+                               "price": "12.34"})
     first = start_and_wait(aws.sfn, aws.machine("inventory-management"), event)
     assert first.status == "SUCCEEDED", first.cause
     assert first.output == {"status": "RESTOCKED", "available": 7}
     again = start_and_wait(aws.sfn, aws.machine("inventory-management"), event)
-    assert again.output["status"] == "DUPLICATE"
-    assert aws.available(product) == 7
+    assert again.output == {"status": "DUPLICATE", "available": 7}
+    item = aws.inventory.get_item(Key={"productId": product}, ConsistentRead=True)["Item"]
+    assert (item["available"], item["price"]) == (7, Decimal("12.34"))

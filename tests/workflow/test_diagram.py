@@ -11,7 +11,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from scripts import diagram  # noqa: E402
-from scripts.render import WORKFLOWS  # noqa: E402
+from scripts.render import WORKFLOWS, placeholder_values, render_definition  # noqa: E402
+
+def dot_source(workflow: str) -> str:
+    template = diagram.TEMPLATE_DIR / f"{workflow}.asl.json"
+    values = placeholder_values("local", region="us-east-1", account_id="000000000000")
+    return diagram.to_dot(workflow, render_definition(template.read_text(), values))
 
 
 def test_condition_text():
@@ -22,14 +27,22 @@ def test_condition_text():
         "$.a present OR NOT ($.b > 0)"
 
 
-def test_dot_source_has_choice_labels_dashed_catches_and_map_clusters():
-    import json
-    source = diagram.to_dot("inventory-management", json.loads(
-        (diagram.TEMPLATE_DIR / "inventory-management.asl.json").read_text()))
+def test_dot_source_has_choice_labels_dashed_catches_map_and_finalize_clusters():
+    source = dot_source("inventory-management")
     assert 'label="$[\'detail-type\'] == \\"Inventory Restocked\\""' in source
-    assert "style=dashed" in source and "catch ConditionalCheckFailed" in source
+    assert "style=dashed" in source and "catch States.ALL" in source
     assert 'subgraph "cluster_ExpireStaleOrders/0/"' in source
+    # the finalize fragment, inlined where the template says ${FinalizeBranch}
+    assert 'subgraph "cluster_ExpireStaleOrders/0/FinalizeExpired/0/"' in source
+    assert '"ResumeFinalizations/0/ResumeFinalize/0/Settle"' in source
     assert "lhead=" in source and "ltail=" in source
+
+
+def test_every_workflow_is_drawn_with_its_finalize_branch_and_retry_policy():
+    for workflow in WORKFLOWS:
+        source = dot_source(workflow)
+        assert "NotifyOutcome" in source and "NotCompensable" in source, workflow
+        assert "retry ×7" in source, workflow  # ${LambdaRetry}: MaxAttempts 7
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz not installed: apt-get install graphviz")
@@ -38,14 +51,13 @@ def test_render_diagrams_writes_one_svg_per_workflow(tmp_path):
     assert sorted(p.name for p in paths) == sorted(f"{name}.svg" for name in WORKFLOWS)
     order = (tmp_path / "order-processing.svg").read_text()
     assert order.lstrip().startswith("<?xml") and "<svg" in order
-    assert "CheckPaymentStatus" in order and "DuplicateDelivery" in order
+    assert "CheckPaymentStatus" in order and "DuplicateExecution" in order and "WaitForGateway" in order
     assert "stroke-dasharray" in order  # dashed Catch edges
     assert "ExpireStaleOrders: for each item" in (tmp_path / "inventory-management.svg").read_text()
 
 
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz not installed: apt-get install graphviz")
 def test_default_output_folder(tmp_path, monkeypatch):
-    if shutil.which("dot") is None:
-        pytest.skip("Graphviz not installed: apt-get install graphviz")
     import scripts.common  # the default output folder is scripts.common.env_build_dir(env)
     monkeypatch.setattr(scripts.common, "BUILD_DIR", tmp_path / "build")
     paths = diagram.render_diagrams("dev")

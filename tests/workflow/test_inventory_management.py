@@ -1,39 +1,79 @@
-"""Inventory-management workflow (restock, stale-order sweep), every branch, with mocked task responses."""
+"""Inventory-management workflow (restock, stale-order sweep), every branch, with mocked task responses.
+
+MiniStack records no state events inside Map iterations, so an item's path shows in the Maps' results
+(`$.expiredResults`, `$.resumedResults`) and the summary. Items of one Map run concurrently: a test case gives
+all items of one Map the same outcome, or has one item per Map (the two Maps run one after the other, so the
+mocked finalize answers "0" and "1" go to the expired and then the resumed order).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from workflow_harness import eventbridge_event, start_and_wait
+from workflow_harness import eventbridge_event, start_and_wait, untaken_transitions
 
 RESTOCKED = eventbridge_event("Inventory Restocked", "inventory.admin",
-                              {"eventId": "restock-1", "productId": "prod-1", "quantity": 5})
+                              {"eventId": "restock-1", "productId": "prod-1", "quantity": 5, "price": "21.50"})
 SWEEP = eventbridge_event("Stale Order Sweep Requested", "orderflow.scheduler", {})
 SWEEP_15 = eventbridge_event("Stale Order Sweep Requested", "orderflow.scheduler", {"olderThanMinutes": 15})
 # MiniStack 1.5.33's scheduler ignores the configured source/detail-type: the default branch must sweep too
 SCHEDULED = {**eventbridge_event("Scheduled Event", "aws.scheduler", {}), "resources": ["arn:schedule"]}
+RETRIED = 8  # 1 attempt + MaxAttempts 7 of ${LambdaRetry}
 
-SWEEP_START = ["RouteEvent", "ChooseSweepThreshold", "UseDefaultThreshold", "FindStaleOrders", "AnyStaleOrders"]
-SWEEP_MAP = SWEEP_START + ["ExpireStaleOrders", "CollectOutcomes", "Summarize", "CheckSweepOutcome"]
-STALE_ORDER = "ord-3001"
-
-
-def summary(expired=(), skipped=(), failed=()):
-    return {"expired": len(expired), "skipped": len(skipped), "failed": len(failed),
-            "expiredOrderIds": list(expired), "skippedOrderIds": list(skipped), "failedOrderIds": list(failed)}
+SWEEP_PATH = ["RouteEvent", "ChooseSweepThreshold", "UseDefaultThreshold", "FindStaleOrders", "ExpireStaleOrders",
+              "ResumeFinalizations", "CollectOutcomes", "Summarize", "CheckSweepOutcome"]
+REQUESTED_PATH = SWEEP_PATH[:2] + ["UseRequestedThreshold"] + SWEEP_PATH[3:]
 
 
-CASES = {
-    # case: (event, visited, status, error, output)
-    "Restock": (RESTOCKED, ["RouteEvent", "RestockProduct", "Restocked"], "SUCCEEDED", None,
-                {"status": "RESTOCKED", "available": 15}),
-    "RestockFails": (RESTOCKED, ["RouteEvent", "RestockProduct", "RestockFailed"], "FAILED", "RestockFailed", None),
-    "SweepOneStaleOrder": (SWEEP, SWEEP_MAP + ["SweepDone"], "SUCCEEDED", None, summary(expired=[STALE_ORDER])),
-    "SweepNothing": (SWEEP, SWEEP_START + ["NothingToSweep", "SweepDone"], "SUCCEEDED", None, summary()),
-    "SweepOrderAlreadyFinal": (SWEEP, SWEEP_MAP + ["SweepDone"], "SUCCEEDED", None, summary(skipped=[STALE_ORDER])),
-    "SweepClaimFails": (SWEEP, SWEEP_MAP + ["SweepIncomplete"], "FAILED", "StaleOrderSweepIncomplete", None),
-    "SweepCompensationFails": (SWEEP, SWEEP_MAP + ["SweepIncomplete"], "FAILED", "StaleOrderSweepIncomplete", None),
-    "SweepQueryFails": (SWEEP, SWEEP_START[:-1] + ["SweepFailed"], "FAILED", "StaleOrderSweepFailed", None),
+def summary(expired=(), skipped=(), resumed=(), failed_expired=(), failed_resumed=(), republished=0) -> dict:
+    return {"expired": len(expired), "skipped": len(skipped), "resumed": len(resumed),
+            "failed": len(failed_expired) + len(failed_resumed), "republished": republished,
+            "expiredOrderIds": list(expired), "skippedOrderIds": list(skipped), "resumedOrderIds": list(resumed),
+            "failedExpiredIds": list(failed_expired), "failedResumedIds": list(failed_resumed)}
+
+
+def incomplete(failed_expired=(), failed_resumed=()) -> str:
+    return (f"Sweep: {len(failed_expired) + len(failed_resumed)} order(s) failed and stay for the next sweep: "
+            f"expiring {list_text(failed_expired)}, resuming {list_text(failed_resumed)}")
+
+
+def list_text(ids) -> str:  # States.JsonToString of a list of strings
+    return "[" + ",".join(f'"{i}"' for i in ids) + "]"
+
+
+CASES: dict[str, tuple[dict, list[str], Any, str | None, str | None, list[str]]] = {
+    # case: (event, visited, output (SUCCEEDED) or summary (SweepIncomplete), error, cause, task failures)
+    "Restock": (RESTOCKED, ["RouteEvent", "RestockProduct", "Restocked"], {"status": "RESTOCKED", "available": 15},
+                None, None, []),
+    "RestockDuplicate": (RESTOCKED, ["RouteEvent", "RestockProduct", "Restocked"],
+                         {"status": "DUPLICATE", "available": 15}, None, None, []),
+    "RestockFails": (RESTOCKED, ["RouteEvent", "RestockProduct", "RestockFailed"], None, "RestockFailed",
+                     "Restocking failed after retries; the event can be put again (idempotent per eventId).",
+                     ["Lambda.ServiceException"] * RETRIED),
+    "SweepNothing": (SWEEP_15, REQUESTED_PATH + ["SweepDone"], summary(), None, None, []),
+    "SweepExpiredAndResumed": (SWEEP, SWEEP_PATH + ["SweepDone"],
+                               summary(expired=["ord-3001"], resumed=["ord-3002"], republished=1), None, None, []),
+    # both orders moved on after the query saw them (their workflows won): the claims refuse, nothing is finalized
+    "SweepSkipped": (SWEEP, SWEEP_PATH + ["SweepDone"], summary(skipped=["ord-3001", "ord-3004"]), None, None, []),
+    "SweepItemsFailed": (SWEEP, SWEEP_PATH + ["SweepIncomplete"],
+                         summary(failed_expired=["ord-3001"], failed_resumed=["ord-3002"]),
+                         "StaleOrderSweepIncomplete", incomplete(["ord-3001"], ["ord-3002"]),
+                         ["Lambda.ServiceException"] * RETRIED + ["NotificationConflict"] * RETRIED),
+    "SweepFinalizeNotCompensable": (SWEEP, SWEEP_PATH + ["SweepIncomplete"], summary(failed_expired=["ord-3001"]),
+                                    "StaleOrderSweepIncomplete", incomplete(["ord-3001"]), []),
+    "SweepQueryFails": (SWEEP, SWEEP_PATH[:4] + ["SweepFailed"], None, "StaleOrderSweepFailed",
+                        "Finding stale orders failed after retries; the next scheduled sweep tries again.",
+                        ["TransientAwsError"] * RETRIED),
+}
+#: the Maps' results: which item took which end state
+ITEM_RESULTS = {
+    "SweepNothing": ([], []),
+    "SweepExpiredAndResumed": ([{"expired": ["ord-3001"]}], [{"resumed": ["ord-3002"]}]),
+    "SweepSkipped": ([{"skipped": ["ord-3001"]}, {"skipped": ["ord-3004"]}], []),
+    "SweepItemsFailed": ([{"failed": ["ord-3001"]}], [{"failed": ["ord-3002"]}]),
+    "SweepFinalizeNotCompensable": ([{"failed": ["ord-3001"]}], []),
 }
 
 
@@ -41,41 +81,47 @@ def test_every_mocked_case_is_tested(mock_config):
     assert set(mock_config["StateMachines"]["InventoryManagementTest"]["TestCases"]) == set(CASES)
 
 
+def test_the_cases_take_every_transition(mocked_definitions):
+    assert untaken_transitions(mocked_definitions["inventory-management"], [c[1] for c in CASES.values()]) == []
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_inventory_management_branch(sfn, mock_machines, case):
-    event, visited, status, error, output = CASES[case]
+    event, visited, data, error, cause, failures = CASES[case]
     execution = start_and_wait(sfn, mock_machines["inventory-management"], event, test_case=case)
 
     assert execution.visited == visited
-    assert execution.status == status, (execution.error, execution.cause)
-    if status == "SUCCEEDED":
-        assert execution.output == output
+    assert execution.task_failures() == failures
+    if error is None:
+        assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
+        assert execution.output == data
     else:
-        assert execution.error == error
+        assert execution.status == "FAILED"
+        assert (execution.error, execution.cause) == (error, cause)
+        if data is not None:
+            assert execution.entered_input(visited[-1])["summary"] == data
+    if case in ITEM_RESULTS:
+        collected = execution.entered_input("CollectOutcomes")
+        assert (collected["expiredResults"], collected["resumedResults"]) == ITEM_RESULTS[case]
+
+
+def test_restock_passes_the_whole_event(sfn, mock_machines):
+    """The Lambda gets the event as it came (its detail's optional price included): the task adds nothing."""
+    execution = start_and_wait(sfn, mock_machines["inventory-management"], RESTOCKED, test_case="Restock")
+    assert execution.entered_input("RestockProduct") == RESTOCKED
+    assert execution.exit_output("RestockProduct") == {**RESTOCKED,
+                                                       "restock": {"status": "RESTOCKED", "available": 15}}
 
 
 @pytest.mark.parametrize("event", [SWEEP, SCHEDULED], ids=["sweep-requested", "scheduled-event"])
-def test_both_sweep_triggers_sweep(sfn, mock_machines, event):
-    execution = start_and_wait(sfn, mock_machines["inventory-management"], event, test_case="SweepOneStaleOrder")
+def test_both_sweep_triggers_sweep_with_the_default_threshold(sfn, mock_machines, event):
+    execution = start_and_wait(sfn, mock_machines["inventory-management"], event, test_case="SweepExpiredAndResumed")
     assert execution.status == "SUCCEEDED"
-    assert execution.output == summary(expired=[STALE_ORDER])
+    assert execution.visited == SWEEP_PATH + ["SweepDone"]
+    assert execution.entered_input("FindStaleOrders")["sweep"] == {"olderThanMinutes": None}
+    assert execution.output == summary(expired=["ord-3001"], resumed=["ord-3002"], republished=1)
 
 
 def test_sweep_threshold_from_the_event(sfn, mock_machines):
     execution = start_and_wait(sfn, mock_machines["inventory-management"], SWEEP_15, test_case="SweepNothing")
-    assert execution.visited[:3] == ["RouteEvent", "ChooseSweepThreshold", "UseRequestedThreshold"]
     assert execution.entered_input("FindStaleOrders")["sweep"] == {"olderThanMinutes": 15}
-    default = start_and_wait(sfn, mock_machines["inventory-management"], SWEEP, test_case="SweepNothing")
-    assert default.entered_input("FindStaleOrders")["sweep"] == {"olderThanMinutes": None}
-
-
-def test_sweep_item_outcomes(sfn, mock_machines):
-    failed = start_and_wait(sfn, mock_machines["inventory-management"], SWEEP, test_case="SweepCompensationFails")
-    results = failed.entered_input("CollectOutcomes")["results"]
-    # the order was claimed (EXPIRED) but releasing its reservation failed after retries
-    assert results == [{"expired": [STALE_ORDER], "skipped": [], "failed": [STALE_ORDER]}]
-    assert '"failed":1' in failed.cause
-
-    claim_failed = start_and_wait(sfn, mock_machines["inventory-management"], SWEEP, test_case="SweepClaimFails")
-    assert claim_failed.entered_input("CollectOutcomes")["results"] == [
-        {"expired": [], "skipped": [], "failed": [STALE_ORDER]}]

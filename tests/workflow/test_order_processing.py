@@ -1,204 +1,252 @@
-"""Order-processing workflow, every branch, with mocked task responses (tests/workflow/mock_config.json)."""
+"""Order-processing workflow, every branch, with mocked task responses (tests/workflow/mock_config.json).
+
+The mocked answers are the services' contract answers (test_mock_config.py); a mocked task skips its Parameters,
+so the payloads are test_stub_services.py's business. Expected: the top-level path (MiniStack records no state
+events inside the Finalize branch: its path shows in `$.finalized`), the status, the error and cause, the task
+failures (retries), and the whole final state data -- the execution's output, or the input of its Fail state.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
-from workflow_harness import assert_order_intact, eventbridge_event, start_and_wait
+from workflow_harness import assert_order_intact, eventbridge_event, start_and_wait, untaken_transitions
 
-ORDER = {
-    "orderId": "ord-2001",
-    "customerId": "cust-2",
-    "items": [{"productId": "prod-1", "quantity": 2, "price": 19.99},
-              {"productId": "prod-2", "quantity": 1, "price": 19.99}],
-    "totalAmount": 59.97,
-}
-
-
-def order_created(order: dict = ORDER) -> dict:
-    return eventbridge_event("Order Created", "order.service",
-                             {"eventId": f"{order['orderId']}-created", **order, "createdAt": "2026-11-27T09:00:00Z"})
+OID, CID = "ord-2001", "cust-2"
+PID = "32191f32-4111-5722-acd1-4950a3790006"  # payment.service.payment_id_for("ord-2001")
+EXEC = "arn:aws:states:us-east-1:000000000000:execution:OrderProcessingTest:mocked-run"  # as the mocks answer
+NOTIFICATION = {"COMPLETED": "order-completed", "PAYMENT_FAILED": "payment-declined", "CANCELLED": "order-cancelled",
+                "FAILED": "order-failed"}
+RETRIED = 8  # an always-failing task: 1 attempt + MaxAttempts 7 of ${LambdaRetry}
 
 
-START = ["NormalizeOrder", "ProcessPayment", "CheckPaymentStatus"]
+def stored(status: str) -> dict[str, Any]:
+    """The stored order as the order service answers it (shared.models.order_summary)."""
+    return {"orderId": OID, "customerId": CID, "status": status,
+            "items": [{"productId": "prod-1", "quantity": 2, "price": "19.99"},
+                      {"productId": "prod-2", "quantity": 1, "price": "19.99"}],
+            "totalAmount": "59.97"}
+
+
+ORDER = stored("PENDING")  # $.order from UseStoredOrder on: the stored order, never the event's copy
+EVENT = eventbridge_event("Order Created", "order.service", {
+    "eventId": f"{OID}-created", "orderId": OID, "customerId": CID,
+    "items": [{"productId": "prod-1", "quantity": 2, "price": 19.99}, {"productId": "prod-2", "quantity": 1,
+                                                                       "price": 19.99}],
+    "totalAmount": 59.97, "createdAt": "2026-11-27T09:00:00Z"})
+
+
+def claim(status: str, by: str, reason: str) -> dict[str, Any]:
+    return {"status": status, "notification": NOTIFICATION[status], "by": by, "reason": reason}
+
+
+COMPLETED = claim("COMPLETED", EXEC, "order completed")
+DECLINED = claim("PAYMENT_FAILED", f"payment:{PID}", "payment declined: CUSTOMER_DECLINED")
+SHORT = claim("CANCELLED", EXEC, "insufficient stock")
+BY_CUSTOMER = claim("CANCELLED", f"cancel:{OID}", "customer cancel")
+
+
+def failed(error: str) -> dict[str, Any]:
+    return claim("FAILED", EXEC, f"technical failure: {error}")
+
+
+def payment(status: str, reason: str | None = None, retry_after: int | None = None,
+            claim_: dict | None = None) -> dict[str, Any]:
+    return {"payment": {"status": status, "reason": reason, "retryAfterSeconds": retry_after, "claim": claim_}}
+
+
+def inventory(status: str, short: bool = False) -> dict[str, Any]:
+    items = [{"productId": "prod-2", "requested": 1, "available": 0}] if short else []
+    return {"inventory": {"status": status, "shortItems": items}}
+
+
+def claim_result(claim_: dict, *, claimed: bool = True) -> dict[str, Any]:
+    order_status = claim_["status"]
+    return {"claimResult": {"claimed": claimed, "orderStatus": order_status, "order": stored(order_status),
+                            "claim": claim_, "refused": None}}
+
+
+def error(name: str, cause: str, key: str = "error") -> dict[str, Any]:
+    return {key: {"Error": name, "Cause": cause}}
+
+
+def finalize(claim_: dict, refund: str | None = None, release: str | None = None) -> dict[str, Any]:
+    """$.claim and $.finalized: the branch's output -- what it compensated, notified and settled."""
+    branch: dict[str, Any] = {"order": ORDER, "claim": claim_}
+    if refund:
+        branch["refund"] = {"status": refund}
+    if release:
+        branch["release"] = {"status": release}
+    branch["notification"] = {"status": "SENT", "key": f"notifications/{OID}/{claim_['notification']}.json"}
+    branch["settled"] = {"status": "SETTLED"}
+    return {"claim": claim_, "finalized": [branch]}
+
+
+def state(parks: int = 0, waited: int = 0, **parts: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {"order": ORDER, "parking": {"waitedSeconds": waited, "parks": parks}}
+    for part in parts.values():
+        data.update(part)
+    return data
+
+
+START = ["OwnOrder", "IsOwner", "UseStoredOrder", "ProcessPayment", "CheckPaymentStatus"]
 PAID = START + ["ReserveInventory", "CheckInventoryStatus"]
-FAILED_TAIL = ["MarkOrderFailed", "ShouldReleaseInventory"]
-COMPENSATE_BOTH = FAILED_TAIL + ["CompensateReleaseInventory", "ShouldRefundPayment", "CompensateRefundPayment",
-                                 "NotifyOrderFailed", "OrderFailed"]
-COMPENSATE_REFUND = FAILED_TAIL + ["ShouldRefundPayment", "CompensateRefundPayment", "NotifyOrderFailed",
-                                   "OrderFailed"]
-COMPENSATE_NOTHING = FAILED_TAIL + ["ShouldRefundPayment", "NotifyOrderFailed", "OrderFailed"]
+PARK = ["CountParking", "WithinParkingBudget", "WaitForGateway", "ProcessPayment", "CheckPaymentStatus"]
+COMPLETE = ["CompleteOrder", "CheckCompletion", "UseCompletionClaim", "Finalize", "WasItAFailure", "OrderFinished"]
+CLAIM_FAILED = ["ClaimFailed", "CheckClaim", "UseClaim", "Finalize", "WasItAFailure", "OrderFailed"]
 
 
 @dataclass
 class Case:
     name: str
     visited: list[str]
+    data: dict[str, Any]  # the output (SUCCEEDED) or the input of the final Fail state (FAILED)
     status: str = "SUCCEEDED"
     error: str | None = None
-    output: dict = field(default_factory=dict)  # expected subset of the final output (SUCCEEDED only)
-    failed_step: str | None = None
+    failures: list[str] = field(default_factory=list)  # TaskFailed errors, in order
 
 
+PAID_RESERVED = dict(p=payment("PAID"), i=inventory("RESERVED"))
 CASES = [
-    Case("HappyPath",
-         PAID + ["CompleteOrder", "PublishOrderCompleted", "NotifyOrderCompleted", "OrderCompleted"],
-         output={"payment": {"status": "PAID", "paymentId": "pay-1001", "amount": "59.97", "reason": None},
-                 "inventory": {"status": "RESERVED", "shortItems": []},
-                 "completion": {"status": "COMPLETED", "updatedAt": "2026-11-27T10:00:00.000Z"},
-                 "published": {"eventId": "evt-0001"},
-                 "notification": {"status": "SENT", "key": "notifications/order/type.json"}}),
-    Case("PaymentDeclined", START + ["NotifyPaymentDeclined", "PaymentDeclined"],
-         output={"payment": {"status": "DECLINED", "paymentId": None, "amount": "59.97",
-                             "reason": "customer limit exceeded"},
-                 "notification": {"status": "SENT", "key": "notifications/order/type.json"}}),
-    # The customer cancelled before the charge: nothing charged, no "declined" message; the payment workflow
-    # owns the cancellation and its notification.
-    Case("OrderNoLongerPayable", START + ["OrderNoLongerPayable"],
-         output={"payment": {"status": "DECLINED", "paymentId": None, "amount": "59.97",
-                             "reason": "ORDER_NOT_PAYABLE"}}),
-    Case("PaymentRetriesExhausted", ["NormalizeOrder", "ProcessPayment", "RecordPaymentFault"] + COMPENSATE_REFUND,
-         status="FAILED", error="OrderProcessingFailed", failed_step="ProcessPayment"),
-    Case("UnexpectedPaymentStatus", START + ["UnexpectedPaymentStatus", "RecordPaymentFault"] + COMPENSATE_REFUND,
-         status="FAILED", error="OrderProcessingFailed", failed_step="ProcessPayment"),
-    Case("InventoryUnavailable", PAID + ["RefundPayment", "MarkOrderCancelled", "NotifyOrderCancelled",
-                                         "OrderCancelled"],
-         output={"inventory": {"status": "UNAVAILABLE",
-                               "shortItems": [{"productId": "prod-2", "requested": 1, "available": 0}]},
-                 "refund": {"status": "REFUNDED", "paymentId": "pay-1001", "refundId": "ref-1001"},
-                 "cancellation": {"status": "CANCELLED", "updatedAt": "2026-11-27T10:00:00.000Z"},
-                 "notification": {"status": "SENT", "key": "notifications/order/type.json"}}),
-    Case("RefundFails", PAID + ["RefundPayment", "RecordRefundFault"] + COMPENSATE_NOTHING,
-         status="FAILED", error="OrderProcessingFailed", failed_step="RefundPayment"),
-    Case("CancellationWriteFails", PAID + ["RefundPayment", "MarkOrderCancelled", "RecordCancellationFault"]
-         + COMPENSATE_NOTHING, status="FAILED", error="OrderProcessingFailed", failed_step="MarkOrderCancelled"),
-    Case("OrderNotReservable", PAID + ["OrderNoLongerReservable"],
-         output={"inventory": {"status": "ORDER_NOT_RESERVABLE", "shortItems": []}}),
-    Case("UnexpectedInventoryStatus", PAID + ["UnexpectedInventoryStatus", "RecordInventoryFault"] + COMPENSATE_BOTH,
-         status="FAILED", error="OrderProcessingFailed", failed_step="ReserveInventory"),
-    Case("InventoryFaultCompensated", START + ["ReserveInventory", "RecordInventoryFault"] + COMPENSATE_BOTH,
-         status="FAILED", error="OrderProcessingFailed", failed_step="ReserveInventory"),
-    Case("CompensationsFail", START + ["ReserveInventory", "RecordInventoryFault"] + COMPENSATE_BOTH,
-         status="FAILED", error="OrderProcessingFailed", failed_step="ReserveInventory"),
-    Case("FailureMarkingFailsToo", START + ["ReserveInventory", "RecordInventoryFault"] + COMPENSATE_BOTH,
-         status="FAILED", error="OrderProcessingFailed", failed_step="ReserveInventory"),
-    Case("CompletionWriteFails", PAID + ["CompleteOrder", "RecordCompletionFault"] + COMPENSATE_BOTH,
-         status="FAILED", error="OrderProcessingFailed", failed_step="CompleteOrder"),
-    Case("FaultAfterOrderFinalized", START + ["ReserveInventory", "RecordInventoryFault", "MarkOrderFailed",
-                                              "AlreadyFinalized"],
-         output={"failure": {"step": "ReserveInventory", "release": True, "refund": True},
-                 "markFailedError": {"Error": "DynamoDB.ConditionalCheckFailedException",
-                                     "Cause": "The conditional request failed"}}),
-    Case("DuplicateDelivery", PAID + ["CompleteOrder", "DuplicateDelivery"],
-         output={"error": {"Error": "DynamoDB.ConditionalCheckFailedException",
-                           "Cause": "The conditional request failed"}}),
-    Case("DuplicateDeliveryCancelled", PAID + ["RefundPayment", "MarkOrderCancelled", "DuplicateDelivery"],
-         output={"refund": {"status": "REFUNDED", "paymentId": "pay-1001", "refundId": "ref-1001"},
-                 "error": {"Error": "DynamoDB.ConditionalCheckFailedException",
-                           "Cause": "The conditional request failed"}}),
-    Case("PublishFails", PAID + ["CompleteOrder", "PublishOrderCompleted", "NotificationFailed"],
-         status="FAILED", error="OrderNotificationFailed"),
-    Case("CompletionNotificationFails",
-         PAID + ["CompleteOrder", "PublishOrderCompleted", "NotifyOrderCompleted", "NotificationFailed"],
-         status="FAILED", error="OrderNotificationFailed"),
+    Case("HappyPath", PAID + COMPLETE,
+         state(**PAID_RESERVED, c={"completion": {"status": "COMPLETED", "claim": COMPLETED}}, f=finalize(COMPLETED))),
+    Case("DuplicateExecution", ["OwnOrder", "IsOwner", "DuplicateExecution"],
+         {**EVENT, "start": {"status": "DUPLICATE", "order": stored("COMPLETED")}}),
+    Case("OwnershipUnknown", ["OwnOrder", "OwnershipUnknown"],
+         {**EVENT, **error("Lambda.ServiceException", "order Lambda unavailable")}, "FAILED", "OrderOwnershipFailed",
+         ["Lambda.ServiceException"] * RETRIED),
+    Case("PaymentDeclined", START + ["UseDeclineClaim", "Finalize", "WasItAFailure", "OrderFinished"],
+         state(p=payment("DECLINED", "CUSTOMER_DECLINED", claim_=DECLINED),
+               f=finalize(DECLINED, "NOT_CHARGED", "NOT_RESERVED"))),
+    # circuit open (30 s), then a gateway fault (2 s), then paid: the order waited instead of failing
+    Case("ParkedThenPaid", START + PARK * 2 + ["ReserveInventory", "CheckInventoryStatus"] + COMPLETE,
+         state(parks=2, waited=32, **PAID_RESERVED, c={"completion": {"status": "COMPLETED", "claim": COMPLETED}},
+               f=finalize(COMPLETED))),
+    # 16 x 60 s: the 16th RETRY_LATER takes the parked time past the 900 s budget
+    Case("ParkingBudgetSpent",
+         START + PARK * 15 + ["CountParking", "WithinParkingBudget", "ParkingBudgetSpent"] + CLAIM_FAILED,
+         state(parks=16, waited=960, p=payment("RETRY_LATER", "PaymentGatewayUnavailable", 60),
+               e=error("PaymentParkingBudgetSpent",
+                       "The payment gateway stayed unavailable for the whole parking budget."),
+               c=claim_result(failed("PaymentParkingBudgetSpent")),
+               f=finalize(failed("PaymentParkingBudgetSpent"), "NOT_CHARGED", "NOT_RESERVED")),
+         "FAILED", "OrderProcessingFailed"),
+    # a customer cancel (or the sweep) claimed the order before the charge: its claimer finalizes
+    Case("NotPayable", START + ["ClaimedByAnother"], state(p=payment("NOT_PAYABLE", "ORDER_NOT_PAYABLE"))),
+    Case("UnexpectedPaymentStatus", START + ["UnexpectedPaymentStatus"] + CLAIM_FAILED,
+         state(p=payment("PENDING_REVIEW"), e=error("UnexpectedPaymentStatus", "PENDING_REVIEW"),
+               c=claim_result(failed("UnexpectedPaymentStatus")),
+               f=finalize(failed("UnexpectedPaymentStatus"), "NOT_CHARGED", "NOT_RESERVED")),
+         "FAILED", "OrderProcessingFailed"),
+    Case("PaymentFault", START[:-1] + CLAIM_FAILED,
+         state(e=error("TransientAwsError", "payments table throttled"), c=claim_result(failed("TransientAwsError")),
+               f=finalize(failed("TransientAwsError"), "NOT_CHARGED", "NOT_RESERVED")),
+         "FAILED", "OrderProcessingFailed", ["TransientAwsError"] * RETRIED),
+    Case("ShortStockCancelled", PAID + ["ClaimCancelled", "CheckClaim", "UseClaim", "Finalize", "WasItAFailure",
+                                        "OrderFinished"],
+         state(p=payment("PAID"), i=inventory("UNAVAILABLE", short=True), c=claim_result(SHORT),
+               f=finalize(SHORT, "REFUNDED", "NOT_RESERVED"))),
+    Case("ShortStockClaimedByAnother", PAID + ["ClaimCancelled", "CheckClaim", "ClaimedByAnother"],
+         state(p=payment("PAID"), i=inventory("UNAVAILABLE", short=True),
+               c=claim_result(BY_CUSTOMER, claimed=False))),
+    Case("ShortStockClaimFault", PAID + ["ClaimCancelled"] + CLAIM_FAILED,
+         state(p=payment("PAID"), i=inventory("UNAVAILABLE", short=True),
+               e=error("TransientAwsError", "orders table throttled"), c=claim_result(failed("TransientAwsError")),
+               f=finalize(failed("TransientAwsError"), "REFUNDED", "NOT_RESERVED")),
+         "FAILED", "OrderProcessingFailed", ["TransientAwsError"] * RETRIED),
+    Case("NotReservable", PAID + ["ClaimedByAnother"], state(p=payment("PAID"), i=inventory("ORDER_NOT_RESERVABLE"))),
+    Case("UnexpectedInventoryStatus", PAID + ["UnexpectedInventoryStatus"] + CLAIM_FAILED,
+         state(p=payment("PAID"), i=inventory("BACKORDERED"), e=error("UnexpectedInventoryStatus", "BACKORDERED"),
+               c=claim_result(failed("UnexpectedInventoryStatus")),
+               f=finalize(failed("UnexpectedInventoryStatus"), "REFUNDED", "NOT_RESERVED")),
+         "FAILED", "OrderProcessingFailed"),
+    Case("InventoryFault", START + ["ReserveInventory"] + CLAIM_FAILED,
+         state(p=payment("PAID"), e=error("Lambda.ServiceException", "inventory Lambda unavailable"),
+               c=claim_result(failed("Lambda.ServiceException")),
+               f=finalize(failed("Lambda.ServiceException"), "REFUNDED", "NOT_RESERVED")),
+         "FAILED", "OrderProcessingFailed", ["Lambda.ServiceException"] * RETRIED),
+    # not a retryable error: caught at once, not retried
+    Case("InventoryBugNotRetried", START + ["ReserveInventory"] + CLAIM_FAILED,
+         state(p=payment("PAID"), e=error("InvalidTaskInput", "order.customerId is invalid: None"),
+               c=claim_result(failed("InvalidTaskInput")),
+               f=finalize(failed("InvalidTaskInput"), "REFUNDED", "NOT_RESERVED")),
+         "FAILED", "OrderProcessingFailed", ["InvalidTaskInput"]),
+    # the fault, then the customer's cancel won the claim: this execution compensates nothing
+    Case("FaultClaimedByAnother", START + ["ReserveInventory", "ClaimFailed", "CheckClaim", "ClaimedByAnother"],
+         state(p=payment("PAID"), e=error("Lambda.ServiceException", "inventory Lambda unavailable"),
+               c=claim_result(BY_CUSTOMER, claimed=False)),
+         failures=["Lambda.ServiceException"] * RETRIED),
+    Case("NotCompletable", PAID + ["CompleteOrder", "CheckCompletion", "ClaimedByAnother"],
+         state(**PAID_RESERVED, c={"completion": {"status": "NOT_COMPLETABLE", "claim": BY_CUSTOMER}})),
+    Case("CompletionFault", PAID + ["CompleteOrder"] + CLAIM_FAILED,
+         state(**PAID_RESERVED, e=error("TransientAwsError", "orders table throttled"),
+               c=claim_result(failed("TransientAwsError")),
+               f=finalize(failed("TransientAwsError"), "REFUNDED", "RELEASED")),
+         "FAILED", "OrderProcessingFailed", ["TransientAwsError"] * RETRIED),
+    Case("ClaimUnreachable", START + ["ReserveInventory", "ClaimFailed", "ClaimUnreachable"],
+         state(p=payment("PAID"), e=error("Lambda.ServiceException", "inventory Lambda unavailable"),
+               c=error("Lambda.ServiceException", "order Lambda unavailable", key="claimError")),
+         "FAILED", "OrderClaimFailed", ["Lambda.ServiceException"] * (2 * RETRIED)),
+    Case("FinalizeIncomplete", PAID + ["CompleteOrder", "CheckCompletion", "UseCompletionClaim", "Finalize",
+                                       "FinalizeIncomplete"],
+         state(**PAID_RESERVED, c={"completion": {"status": "COMPLETED", "claim": COMPLETED}, "claim": COMPLETED},
+               e=error("NotificationConflict", "concurrent write of the notification; retry")),
+         "FAILED", "OrderFinalizationIncomplete", ["NotificationConflict"] * RETRIED),
+    Case("FinalizeNotCompensable", PAID + ["ClaimCancelled", "CheckClaim", "UseClaim", "Finalize",
+                                           "FinalizeIncomplete"],
+         state(p=payment("PAID"), i=inventory("UNAVAILABLE", short=True), c=claim_result(SHORT),
+               k={"claim": SHORT},
+               e=error("OrderNotCompensable",
+                       "A compensation found the order not claimed for compensation: a bug; nothing was changed.")),
+         "FAILED", "OrderFinalizationIncomplete"),
 ]
+#: kept in mock_config.json in the AWS format but not run: MiniStack 1.5.33 repeats a mocked Throw on every retry
+#: (tests/emulator/test_workflow_gaps.py); test_stub_services.py runs a retried task with a failing real Lambda.
+NOT_RUN = {"ReserveRetriedThenReserved"}
 
 
 def test_every_mocked_case_is_tested(mock_config):
-    # PaymentRetriedThenSucceeds (mocked Throw, then Return) cannot pass on MiniStack 1.5.33, which repeats the
-    # first mocked response on every retry: tests/emulator/test_workflow_gaps.py guards that gap and
-    # test_stub_services.py::test_payment_retried_then_succeeds covers the branch with a real failing Lambda.
-    tested = {case.name for case in CASES} | {"PaymentRetriedThenSucceeds"}
+    tested = {case.name for case in CASES} | NOT_RUN
     assert set(mock_config["StateMachines"]["OrderProcessingTest"]["TestCases"]) == tested
 
 
+def test_the_cases_take_every_transition(mocked_definitions):
+    """Every state is entered and every Choice rule / Default / Catch is taken by some case."""
+    assert untaken_transitions(mocked_definitions["order-processing"], [case.visited for case in CASES]) == []
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_order_processing_branch(sfn, mock_machines, case):
-    execution = start_and_wait(sfn, mock_machines["order-processing"], order_created(), test_case=case.name)
+def test_order_processing_branch(sfn, mock_machines, mocked_definitions, case):
+    execution = start_and_wait(sfn, mock_machines["order-processing"], EVENT, test_case=case.name)
 
     assert execution.visited == case.visited
     assert execution.status == case.status, (execution.error, execution.cause)
-    assert_order_intact(execution, ORDER, after="NormalizeOrder")
+    assert execution.task_failures() == case.failures
+    if "UseStoredOrder" in case.visited:
+        assert_order_intact(execution, ORDER, after="UseStoredOrder")
     if case.status == "SUCCEEDED":
-        assert execution.output["order"] == ORDER
-        for key, expected in case.output.items():
-            assert execution.output[key] == expected, key
+        assert execution.output == case.data
     else:
+        fail_state = case.visited[-1]
         assert execution.error == case.error
-        assert ORDER["orderId"] in execution.cause
-        if case.failed_step:
-            assert f"failed in {case.failed_step}" in execution.cause
+        assert execution.cause == mocked_definitions["order-processing"]["States"][fail_state]["Cause"]
+        assert execution.entered_input(fail_state) == case.data
 
 
-def test_published_event_and_notifications_read_the_order(sfn, mock_machines):
-    execution = start_and_wait(sfn, mock_machines["order-processing"], order_created(), test_case="HappyPath")
-    assert execution.status == "SUCCEEDED"
-    complete_input = execution.entered_input("CompleteOrder")
-    assert complete_input["payment"]["status"] == "PAID" and complete_input["inventory"]["status"] == "RESERVED"
-    # the seed read $.detail.orderId after the state had been replaced: the notification now gets the order
-    assert execution.entered_input("NotifyOrderCompleted")["order"] == ORDER
+def test_declined_charge_is_finalized_with_the_payment_services_claim(sfn, mock_machines):
+    """The payment service claimed PAYMENT_FAILED in the charge: no second claim by the workflow."""
+    execution = start_and_wait(sfn, mock_machines["order-processing"], EVENT, test_case="PaymentDeclined")
+    assert not {"ClaimFailed", "ClaimCancelled", "CompleteOrder"} & set(execution.visited)
+    assert execution.entered_input("Finalize")["claim"] == DECLINED
 
 
-def test_declined_payment_is_not_compensated(sfn, mock_machines):
-    execution = start_and_wait(sfn, mock_machines["order-processing"], order_created(), test_case="PaymentDeclined")
-    assert not {"RefundPayment", "CompensateRefundPayment", "MarkOrderFailed"} & set(execution.visited)
-
-
-def test_payment_retries_exhausted_then_compensated(sfn, mock_machines):
-    execution = start_and_wait(sfn, mock_machines["order-processing"], order_created(),
-                               test_case="PaymentRetriesExhausted")
-    # 1 attempt + MaxAttempts 4 of the retryable-errors retrier, then the catch
-    assert execution.task_failures() == ["PaymentGatewayUnavailable"] * 5
-    failed = execution.exit_output("RecordPaymentFault")
-    assert failed["error"]["Error"] == "PaymentGatewayUnavailable"
-    assert failed["failure"] == {"step": "ProcessPayment", "release": False, "refund": True}
-    assert execution.exit_output("CompensateRefundPayment")["refund"]["status"] == "NOT_CHARGED"
-    assert execution.exit_output("MarkOrderFailed")["failed"]["status"] == "FAILED"
-    notified = execution.entered_input("NotifyOrderFailed")
-    assert "PaymentGatewayUnavailable" in execution.cause and "ProcessPayment" in execution.cause
-    assert notified["order"] == ORDER
-
-
-def test_refund_failure_leads_to_marked_and_notified_failure(sfn, mock_machines):
-    execution = start_and_wait(sfn, mock_machines["order-processing"], order_created(), test_case="RefundFails")
-    # compensation retrier: 1 attempt + MaxAttempts 6
-    assert execution.task_failures() == ["CircuitOpenError"] * 7
-    assert execution.exit_output("MarkOrderFailed")["failed"]["status"] == "FAILED"
-    assert execution.exit_output("NotifyOrderFailed")["notification"]["status"] == "SENT"
-    assert "CircuitOpenError" in execution.cause
-
-
-def test_failed_compensations_still_mark_and_notify(sfn, mock_machines):
-    execution = start_and_wait(sfn, mock_machines["order-processing"], order_created(), test_case="CompensationsFail")
-    notified = execution.entered_input("NotifyOrderFailed")
-    assert notified["failed"]["status"] == "FAILED"
-    assert notified["releaseError"]["Error"] == "RetryableError"
-    assert notified["refundError"]["Error"] == "CircuitOpenError"
-    assert execution.exit_output("NotifyOrderFailed")["notification"]["status"] == "SENT"
-    assert execution.error == "OrderProcessingFailed"
-
-
-def test_failure_path_survives_its_own_write_and_notification_failing(sfn, mock_machines):
-    execution = start_and_wait(sfn, mock_machines["order-processing"], order_created(),
-                               test_case="FailureMarkingFailsToo")
-    last = execution.entered_input("OrderFailed")
-    assert last["markFailedError"]["Error"] == "DynamoDB.InternalServerErrorException"
-    assert last["release"]["status"] == "RELEASED" and last["refund"]["status"] == "REFUNDED"
-    assert last["notifyError"]["Error"] == "RetryableError"
-    assert execution.error == "OrderProcessingFailed"
-
-
-def test_duplicate_delivery_does_not_notify_again(sfn, mock_machines):
-    for case in ("DuplicateDelivery", "DuplicateDeliveryCancelled"):
-        execution = start_and_wait(sfn, mock_machines["order-processing"], order_created(), test_case=case)
-        assert execution.status == "SUCCEEDED"
-        assert execution.visited[-1] == "DuplicateDelivery"
-        assert not [name for name in execution.visited if name.startswith("Notify")]
-
-
-def test_fault_after_the_order_was_finalized_elsewhere_compensates_nothing(sfn, mock_machines):
-    execution = start_and_wait(sfn, mock_machines["order-processing"], order_created(),
-                               test_case="FaultAfterOrderFinalized")
-    assert not [name for name in execution.visited if name.startswith(("Compensate", "Notify"))]
+def test_parking_counts_the_waits(sfn, mock_machines):
+    execution = start_and_wait(sfn, mock_machines["order-processing"], EVENT, test_case="ParkedThenPaid")
+    waits = [payload["parking"] for kind, name, payload in execution.state_data()
+             if name == "WaitForGateway" and kind == "WaitStateEntered"]
+    assert waits == [{"waitedSeconds": 30, "parks": 1}, {"waitedSeconds": 32, "parks": 2}]
+    assert [payload["payment"]["retryAfterSeconds"] for kind, name, payload in execution.state_data()
+            if name == "WaitForGateway" and kind == "WaitStateEntered"] == [30, 2]

@@ -1,11 +1,11 @@
-"""scripts/render.py: placeholders, failures, statelint, and static checks of the rendered definitions.
-
-Pure: no local cloud needed.
+"""scripts/render.py: placeholders, the finalize fragment, failures, statelint, and static checks of the rendered
+definitions. Pure: no local cloud needed.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -13,16 +13,33 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from scripts import emulator_workarounds, render  # noqa: E402
+from scripts import render  # noqa: E402
 from scripts.render import (  # noqa: E402
     PLACEHOLDERS, WORKFLOWS, InvalidDefinitionError, RenderError, UnresolvedPlaceholderError, render_workflows,
     template_paths, template_placeholders, validate_definition,
 )
+from workflow_harness import CONTRACT_KEYS, LAMBDA_INVOKE, all_states, lambda_tasks  # noqa: E402
 
 REGION, ACCOUNT = "eu-west-1", "123456789012"
-LAMBDA_SERVICE_ERRORS = {"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-                         "Lambda.TooManyRequestsException"}
-SERVICE_ERRORS = {"PaymentGatewayUnavailable", "CircuitOpenError", "RetryableError"}
+FRAGMENT = render.FRAGMENT_DIR / "finalize.asl.json"
+AWS_RETRIED = ["CircuitOpenError", "EventPublishError", "InventoryContention", "Lambda.AWSLambdaException",
+               "Lambda.ClientExecutionTimeoutException", "Lambda.SdkClientException", "Lambda.ServiceException",
+               "Lambda.TooManyRequestsException", "Lambda.Unknown", "NotificationConflict",
+               "PaymentGatewayUnavailable", "RetryableError", "Sandbox.Timedout", "States.Timeout",
+               "TransientAwsError"]
+
+
+def lambda_retry(errors: list[str]) -> list[dict]:
+    return [{"ErrorEquals": errors, "IntervalSeconds": 1, "MaxAttempts": 7, "BackoffRate": 2.0,
+             "MaxDelaySeconds": 30, "JitterStrategy": "FULL"}]
+
+
+#: local only: MiniStack 1.5.33 reports every handler exception as Runtime.HandlerError (emulator_workarounds)
+RETRY = {"local": lambda_retry(sorted(AWS_RETRIED + ["Runtime.HandlerError"])), "dev": lambda_retry(AWS_RETRIED),
+         "prod": lambda_retry(AWS_RETRIED)}
+#: where the finalize fragment is inlined (qualified state names)
+FINALIZE_STATES = {"order-processing": ["Finalize"], "payment-processing": ["Finalize"],
+                   "inventory-management": ["ExpireStaleOrders/FinalizeExpired", "ResumeFinalizations/ResumeFinalize"]}
 
 
 def rendered(tmp_path: Path, env: str = "local", **kwargs) -> dict[str, dict]:
@@ -30,29 +47,19 @@ def rendered(tmp_path: Path, env: str = "local", **kwargs) -> dict[str, dict]:
     return {name: json.loads(path.read_text()) for name, path in paths.items()}
 
 
-def all_states(machine: dict, scope: str = ""):
-    """(qualified name, state) of every state, nested ones included."""
-    for name, state in machine["States"].items():
-        yield f"{scope}{name}", state
-        for sub in [state.get("ItemProcessor") or state.get("Iterator")] + state.get("Branches", []):
-            if sub:
-                yield from all_states(sub, f"{scope}{name}/")
-
-
 def test_renders_every_workflow_with_every_placeholder_resolved(tmp_path):
     paths = render_workflows("local", region=REGION, account_id=ACCOUNT, out_dir=tmp_path)
     assert set(paths) == set(WORKFLOWS)
+    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:orderflow-local-"
     for name, path in paths.items():
         assert path == tmp_path / f"{name}.asl.json"
         text = path.read_text()
         assert "${" not in text
         json.loads(text)
-    order = paths["order-processing"].read_text()
-    assert f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:orderflow-local-payment" in order
-    assert f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:orderflow-local-inventory" in order
-    assert f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:orderflow-local-notification" in order
-    assert '"orderflow-local-orders"' in order and '"orderflow-local-bus"' in order
-    assert "function:orderflow-local-order\"" in paths["inventory-management"].read_text()
+        # every workflow finalizes: all four functions in each (the fragment calls payment, inventory, notification
+        # and order)
+        assert {f for f in re.findall(re.escape(arn) + r"(\w+)", text)} == {
+            "payment", "inventory", "notification", "order"}, name
 
 
 def test_default_output_is_build_env_workflow(tmp_path, monkeypatch):
@@ -69,32 +76,64 @@ def test_rendering_is_deterministic(tmp_path):
     assert all(first[n].read_bytes() == second[n].read_bytes() for n in first)
 
 
-def test_templates_use_exactly_the_contract_placeholders():
-    used = set().union(*(template_placeholders(p.read_text()) for p in template_paths().values()))
-    assert used == set(PLACEHOLDERS)
+def test_templates_and_fragment_use_exactly_the_contract_placeholders():
+    assert PLACEHOLDERS == ("PaymentFunctionArn", "InventoryFunctionArn", "NotificationFunctionArn",
+                            "OrderFunctionArn", "LambdaRetry", "PaymentParkingBudgetSeconds", "FinalizeBranch")
+    used = {name: template_placeholders(path.read_text()) for name, path in template_paths().items()}
+    fragment = template_placeholders(FRAGMENT.read_text())
+    assert set().union(fragment, *used.values()) == set(PLACEHOLDERS)
+    assert fragment == {"PaymentFunctionArn", "InventoryFunctionArn", "NotificationFunctionArn", "OrderFunctionArn",
+                        "LambdaRetry"}
+    assert all("FinalizeBranch" in names for names in used.values())
+    assert {name for name, names in used.items() if "PaymentParkingBudgetSeconds" in names} == {"order-processing"}
+    for gone in ("OrdersTableName", "EventBusName", "RetryableErrors"):
+        assert all(gone not in names for names in used.values())
 
 
-def test_placeholder_values_are_derived_from_names():
-    values = render.placeholder_values("prod", region="us-west-2", account_id="999999999999", project="orderflow")
+@pytest.mark.parametrize("env", ["local", "dev", "prod"])
+def test_placeholder_values_are_derived_from_names(env):
+    values = render.placeholder_values(env, region="us-west-2", account_id="999999999999", project="orderflow")
+    fragment = render.render_definition(FRAGMENT.read_text(), values, source=str(FRAGMENT))
     assert values == {
-        "PaymentFunctionArn": "arn:aws:lambda:us-west-2:999999999999:function:orderflow-prod-payment",
-        "InventoryFunctionArn": "arn:aws:lambda:us-west-2:999999999999:function:orderflow-prod-inventory",
-        "NotificationFunctionArn": "arn:aws:lambda:us-west-2:999999999999:function:orderflow-prod-notification",
-        "OrderFunctionArn": "arn:aws:lambda:us-west-2:999999999999:function:orderflow-prod-order",
-        "OrdersTableName": "orderflow-prod-orders",
-        "EventBusName": "orderflow-prod-bus",
-        "RetryableErrors": ["CircuitOpenError", "EventPublishError", "InventoryContention", "NotificationConflict",
-                            "PaymentGatewayUnavailable", "RetryableError"],
+        "PaymentFunctionArn": f"arn:aws:lambda:us-west-2:999999999999:function:orderflow-{env}-payment",
+        "InventoryFunctionArn": f"arn:aws:lambda:us-west-2:999999999999:function:orderflow-{env}-inventory",
+        "NotificationFunctionArn": f"arn:aws:lambda:us-west-2:999999999999:function:orderflow-{env}-notification",
+        "OrderFunctionArn": f"arn:aws:lambda:us-west-2:999999999999:function:orderflow-{env}-order",
+        "LambdaRetry": RETRY[env],
+        "PaymentParkingBudgetSeconds": 900,
+        "FinalizeBranch": fragment,
     }
+    assert fragment["StartAt"] == "NeedsCompensation"
+    assert "${" not in json.dumps(fragment)
 
 
-@pytest.mark.parametrize("env, emulated", [("local", True), ("dev", False), ("prod", False)])
-def test_retryable_errors_are_inserted_as_a_list(tmp_path, env, emulated):
-    definition = rendered(tmp_path, env)["order-processing"]
-    retriers = definition["States"]["ProcessPayment"]["Retry"]
-    service_retrier = next(r for r in retriers if "PaymentGatewayUnavailable" in r["ErrorEquals"])
-    assert service_retrier["ErrorEquals"] == emulator_workarounds.retryable_errors(env)
-    assert ("Runtime.HandlerError" in service_retrier["ErrorEquals"]) is emulated
+@pytest.mark.parametrize("env", ["local", "dev", "prod"])
+def test_the_fragment_is_inlined_identically_everywhere(tmp_path, env):
+    definitions = rendered(tmp_path, env)
+    branch = render.placeholder_values(env, region=REGION, account_id=ACCOUNT)["FinalizeBranch"]
+    parallels = {workflow: [name for name, state, _ in all_states(definition) if state["Type"] == "Parallel"]
+                 for workflow, definition in definitions.items()}
+    assert parallels == FINALIZE_STATES
+    for workflow, names in FINALIZE_STATES.items():
+        states = {name: state for name, state, _ in all_states(definitions[workflow])}
+        for name in names:
+            assert states[name]["Branches"] == [branch], f"{workflow}/{name}"
+            assert states[name]["Parameters"].keys() == {"order.$", "claim.$"}
+            assert states[name]["Catch"][0]["ErrorEquals"] == ["States.ALL"]
+
+
+@pytest.mark.parametrize("env", ["local", "dev", "prod"])
+def test_every_task_is_a_lambda_invoke_with_lambda_retry(tmp_path, env):
+    """No direct DynamoDB / EventBridge integration is left: every order write goes through the order Lambda."""
+    for workflow, definition in rendered(tmp_path, env).items():
+        tasks = [(name, state) for name, state, _ in all_states(definition) if state["Type"] == "Task"]
+        assert tasks, workflow
+        for name, state in tasks:
+            assert state["Resource"] == LAMBDA_INVOKE, f"{workflow}/{name}"
+            assert state["Retry"] == RETRY[env], f"{workflow}/{name}"
+            assert state["TimeoutSeconds"] == 60, f"{workflow}/{name}"
+        text = json.dumps(definition)
+        assert ":::dynamodb:" not in text and ":::events:" not in text and "aws-sdk:" not in text
 
 
 @pytest.mark.parametrize("env", ["local", "dev", "prod"])
@@ -102,6 +141,8 @@ def test_every_rendered_definition_passes_statelint(tmp_path, env):
     paths = render_workflows(env, region=REGION, account_id=ACCOUNT, out_dir=tmp_path, validate=False)
     for path in paths.values():
         assert validate_definition(path) == [], path.name
+    fragment = render.placeholder_values(env, region=REGION, account_id=ACCOUNT)["FinalizeBranch"]
+    assert validate_definition(fragment) == []  # the fragment alone is a valid state machine too
 
 
 def write_template(directory: Path, name: str, text: str) -> Path:
@@ -111,7 +152,8 @@ def write_template(directory: Path, name: str, text: str) -> Path:
     return path
 
 
-GOOD = '{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "${PaymentFunctionArn}", "End": true}}}'
+GOOD = ('{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", '
+        '"Parameters": {"FunctionName": "${PaymentFunctionArn}"}, "Retry": "${LambdaRetry}", "End": true}}}')
 
 
 def test_unresolved_placeholders_are_all_named(tmp_path):
@@ -124,6 +166,26 @@ def test_unresolved_placeholders_are_all_named(tmp_path):
     assert "${NoSuchArn}" in str(caught.value) and "${AlsoMissing}" in str(caught.value)
     assert str(bad) in str(caught.value)
     assert not (tmp_path / "out").exists()  # nothing written when one template fails
+
+
+@pytest.mark.parametrize("gone", ["OrdersTableName", "EventBusName", "RetryableErrors"])
+def test_the_old_placeholders_are_unresolved(tmp_path, gone):
+    templates = tmp_path / "templates"
+    write_template(templates, "old", GOOD.replace('"${LambdaRetry}"', f'"${{{gone}}}"'))
+    with pytest.raises(UnresolvedPlaceholderError) as caught:
+        render_workflows("local", region=REGION, account_id=ACCOUNT, out_dir=tmp_path / "out", template_dir=templates)
+    assert caught.value.placeholders == [gone]
+
+
+def test_an_unresolved_placeholder_in_the_fragment_names_the_fragment(tmp_path, monkeypatch):
+    fragments = tmp_path / "fragments"
+    fragment = write_template(fragments, "finalize", GOOD.replace("${PaymentFunctionArn}", "${OrdersTableName}"))
+    monkeypatch.setattr(render, "FRAGMENT_DIR", fragments)
+    with pytest.raises(UnresolvedPlaceholderError) as caught:
+        render_workflows("local", region=REGION, account_id=ACCOUNT, out_dir=tmp_path / "out")
+    assert caught.value.placeholders == ["OrdersTableName"]
+    assert caught.value.source == str(fragment)
+    assert not (tmp_path / "out").exists()
 
 
 def test_malformed_placeholder_is_unresolved(tmp_path):
@@ -144,7 +206,7 @@ def test_invalid_json_names_file_and_line(tmp_path):
 
 def test_list_placeholder_inside_a_string_is_invalid_json(tmp_path):
     templates = tmp_path / "templates"
-    write_template(templates, "bad", GOOD.replace('"${PaymentFunctionArn}"', '"x-${RetryableErrors}"'))
+    write_template(templates, "bad", GOOD.replace('"${LambdaRetry}"', '"x-${LambdaRetry}"'))
     with pytest.raises(InvalidDefinitionError, match="invalid JSON"):
         render_workflows("local", region=REGION, account_id=ACCOUNT, out_dir=tmp_path / "out", template_dir=templates)
 
@@ -158,73 +220,97 @@ def test_statelint_problems_fail_the_render(tmp_path):
     assert isinstance(caught.value, RenderError)
 
 
-# ---- static checks of the rendered definitions (the seed's bugs as regression tests) --------------------------
+# ---- static checks of the rendered definitions ---------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def definitions(tmp_path_factory) -> dict[str, dict]:
     return rendered(tmp_path_factory.mktemp("static"), "dev")
 
 
-def test_no_task_result_replaces_the_state(definitions):
+def test_no_result_replaces_the_state(definitions):
     """The seed's bug: a task without ResultPath replaced the whole state (and $.order with it)."""
     for workflow, definition in definitions.items():
-        for name, state in all_states(definition):
-            if state["Type"] == "Task":
-                assert state.get("ResultPath", "$") not in ("$", None), f"{workflow}/{name}"
-                if state["Resource"] == "arn:aws:states:::lambda:invoke":  # keep only the contract's fields
-                    assert set(state["ResultSelector"]) >= {"status.$"} or "orders.$" in state["ResultSelector"]
+        for name, state, _ in all_states(definition):
+            if state["Type"] in ("Task", "Parallel", "Map"):
+                assert "ResultPath" in state and state["ResultPath"] != "$", f"{workflow}/{name}"
             for catcher in state.get("Catch", []):
                 assert catcher.get("ResultPath", "$") != "$", f"{workflow}/{name} catch"
 
 
-def test_lambda_tasks_retry_service_errors_with_backoff_and_jitter(definitions):
+def test_result_selectors_read_only_contract_keys(definitions):
+    """A ResultSelector reading a key the service does not answer fails the execution on AWS (States.Runtime)."""
     for workflow, definition in definitions.items():
-        for name, state in all_states(definition):
-            if state.get("Resource") != "arn:aws:states:::lambda:invoke":
+        tasks = lambda_tasks(definition)
+        for qualified, state, _ in all_states(definition):
+            if state["Type"] != "Task":
                 continue
-            errors = [set(r["ErrorEquals"]) for r in state["Retry"]]
-            assert any(LAMBDA_SERVICE_ERRORS <= e for e in errors), f"{workflow}/{name}"
-            assert any(SERVICE_ERRORS <= e for e in errors), f"{workflow}/{name}"
-            for retrier in state["Retry"]:
-                assert retrier["BackoffRate"] == 2 and retrier["JitterStrategy"] == "FULL", f"{workflow}/{name}"
-                assert retrier["IntervalSeconds"] >= 1 and retrier["MaxAttempts"] >= 3
-                assert retrier["MaxDelaySeconds"] >= retrier["IntervalSeconds"]
-            assert state["Catch"][-1]["ErrorEquals"] == ["States.ALL"], f"{workflow}/{name}"
+            read = set()
+            for key, path in state["ResultSelector"].items():
+                assert key.endswith(".$") and path.startswith("$.Payload."), f"{workflow}/{qualified}: {key}"
+                read.add(path.removeprefix("$.Payload."))
+            contract = CONTRACT_KEYS[tasks[qualified.rsplit("/", 1)[-1]]]
+            assert read <= contract, f"{workflow}/{qualified} reads {sorted(read - contract)}"
 
 
-def test_every_task_is_caught(definitions):
+def test_every_task_is_caught_by_itself_or_its_parallel(definitions):
+    """No fault escapes: a task catches it, or the Parallel around a finalize branch does."""
     for workflow, definition in definitions.items():
-        for name, state in all_states(definition):
-            if state["Type"] == "Task":
-                assert any("States.ALL" in c["ErrorEquals"] for c in state.get("Catch", [])), f"{workflow}/{name}"
+        for name, state, parents in all_states(definition):
+            if state["Type"] != "Task":
+                continue
+            catchers = state.get("Catch", []) + [c for p in parents if p["Type"] == "Parallel" for c in p["Catch"]]
+            assert any(c["ErrorEquals"] == ["States.ALL"] for c in catchers), f"{workflow}/{name}"
+
+
+def test_the_actions_the_workflows_call(definitions):
+    assert {w: sorted(set(lambda_tasks(d).values())) for w, d in definitions.items()} == {
+        "order-processing": [("inventory", "release"), ("inventory", "reserve"), ("notification", "notify"),
+                             ("order", "claim"), ("order", "complete"), ("order", "settle"), ("order", "start"),
+                             ("payment", "charge"), ("payment", "refund")],
+        "payment-processing": [("inventory", "release"), ("notification", "notify"), ("order", "claim"),
+                               ("order", "settle"), ("payment", "refund")],
+        "inventory-management": [("inventory", "release"), ("inventory", "restock"), ("notification", "notify"),
+                                 ("order", "claim"), ("order", "find_stale"), ("order", "settle"),
+                                 ("payment", "refund")],
+    }
 
 
 def test_order_processing_shape(definitions):
     states = definitions["order-processing"]["States"]
-    assert states["NormalizeOrder"]["Parameters"]["order"] == {
-        "orderId.$": "$.detail.orderId", "customerId.$": "$.detail.customerId", "items.$": "$.detail.items",
-        "totalAmount.$": "$.detail.totalAmount"}
+    assert definitions["order-processing"]["StartAt"] == "OwnOrder"
+    assert states["OwnOrder"]["Parameters"]["Payload"] == {
+        "action": "start", "order": {"orderId.$": "$.detail.orderId", "customerId.$": "$.detail.customerId"},
+        "executionId.$": "$$.Execution.Id"}
+    assert states["UseStoredOrder"]["Parameters"] == {"order.$": "$.start.order",
+                                                      "parking": {"waitedSeconds": 0, "parks": 0}}
     assert states["ProcessPayment"]["Parameters"]["Payload"] == {
-        "action": "charge", "order.$": "$.order", "attempt.$": "$$.State.RetryCount"}
-    payment_choices = states["CheckPaymentStatus"]["Choices"]
-    assert [(c.get("Variable"), c.get("StringEquals"), c["Next"]) for c in payment_choices] == [
-        ("$.payment.status", "PAID", "ReserveInventory"),
-        (None, None, "OrderNoLongerPayable"),
-        ("$.payment.status", "DECLINED", "NotifyPaymentDeclined")]
-    # A charge refused because the order already left PENDING (customer cancel) is not a decline to notify.
-    assert payment_choices[1]["And"] == [{"Variable": "$.payment.status", "StringEquals": "DECLINED"},
-                                         {"Variable": "$.payment.reason", "StringEquals": "ORDER_NOT_PAYABLE"}]
-    assert states["OrderNoLongerPayable"]["Type"] == "Succeed"
-    assert {c["Variable"] for c in states["CheckInventoryStatus"]["Choices"]} == {"$.inventory.status"}
-    complete = states["CompleteOrder"]
-    assert complete["Resource"] == "arn:aws:states:::dynamodb:updateItem"
-    assert complete["Parameters"]["TableName"] == "orderflow-dev-orders"
-    assert complete["Catch"][0] == {"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"],
-                                    "ResultPath": "$.error", "Next": "DuplicateDelivery"}
-    published = states["PublishOrderCompleted"]["Parameters"]["Entries"][0]
-    assert published["EventBusName"] == "orderflow-dev-bus" and published["Source"] == "order.workflow"
-    assert published["DetailType"] == "Order Completed"
-    assert published["Detail"]["eventId.$"] == "States.Format('{}:order-completed', $.order.orderId)"
-    assert states["OrderFailed"]["Type"] == "Fail" and states["OrderFailed"]["Error"] == "OrderProcessingFailed"
-    assert states["DuplicateDelivery"]["Type"] == "Succeed"
-    assert definitions["inventory-management"]["States"]["ExpireStaleOrders"]["MaxConcurrency"] == 5
+        "action": "charge", "order.$": "$.order", "attempt.$": "States.MathAdd($.parking.parks, $$.State.RetryCount)"}
+    assert [(c["StringEquals"], c["Next"]) for c in states["CheckPaymentStatus"]["Choices"]] == [
+        ("PAID", "ReserveInventory"), ("DECLINED", "UseDeclineClaim"), ("RETRY_LATER", "CountParking"),
+        ("NOT_PAYABLE", "ClaimedByAnother")]
+    assert states["WithinParkingBudget"]["Choices"] == [
+        {"Variable": "$.parking.waitedSeconds", "NumericGreaterThan": 900, "Next": "ParkingBudgetSpent"}]
+    assert states["WaitForGateway"]["SecondsPath"] == "$.payment.retryAfterSeconds"
+    for name, target in (("ClaimCancelled", "CANCELLED"), ("ClaimFailed", "FAILED")):
+        payload = states[name]["Parameters"]["Payload"]
+        assert (payload["action"], payload["target"], payload["by.$"]) == ("claim", target, "$$.Execution.Id")
+    assert states["ClaimFailed"]["Parameters"]["Payload"]["reason.$"] == \
+        "States.Format('technical failure: {}', $.error.Error)"
+    assert states["ClaimFailed"]["Catch"][0]["Next"] == "ClaimUnreachable"
+    assert {n: states[n]["Error"] for n in states if states[n]["Type"] == "Fail"} == {
+        "OwnershipUnknown": "OrderOwnershipFailed", "ClaimUnreachable": "OrderClaimFailed",
+        "FinalizeIncomplete": "OrderFinalizationIncomplete", "OrderFailed": "OrderProcessingFailed"}
+
+
+def test_request_tokens(definitions):
+    """A redelivered request confirms its own claim: the token comes from the request, not the execution."""
+    payment = definitions["payment-processing"]["States"]
+    assert payment["ClaimForRefund"]["Parameters"]["Payload"]["by.$"] == "States.Format('refund:{}', $.id)"
+    assert payment["ClaimForRefund"]["Parameters"]["Payload"]["request"] == "refund"
+    assert payment["ClaimForCancellation"]["Parameters"]["Payload"]["by.$"] == \
+        "States.Format('cancel:{}', $.detail.orderId)"
+    sweep = definitions["inventory-management"]["States"]["ExpireStaleOrders"]
+    claim = sweep["ItemProcessor"]["States"]["ClaimExpired"]["Parameters"]["Payload"]
+    assert (claim["by.$"], claim["unchangedSince.$"]) == ("States.Format('sweep:{}', $.order.orderId)",
+                                                          "$.unchangedSince")
+    assert sweep["MaxConcurrency"] == 5

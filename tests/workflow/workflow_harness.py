@@ -29,15 +29,80 @@ MOCK_MACHINE_NAMES = {
     "payment-processing": "PaymentProcessingTest",
     "inventory-management": "InventoryManagementTest",
 }
-#: project name the mocked definitions are rendered with: their Lambda ARNs / tables do not exist (except the
-#: stub payment function created for the retry test), so a state a test case forgot to mock fails loudly
-#: instead of reaching the deployed stack.
+#: project name the mocked definitions are rendered with: their Lambda ARNs do not exist, so a state a test case
+#: forgot to mock fails loudly (ResourceNotFound, then the task's Catch) instead of reaching the deployed stack.
 MOCK_PROJECT = "wfmock"
 #: retry intervals run at this fraction of their configured length in the tests (MiniStack's
 #: stepfunctions._SFN_WAIT_SCALE scales Wait states and Retry intervals; JitterStrategy/MaxDelaySeconds are
 #: accepted but ignored by MiniStack 1.5.33, which caps one retry sleep at 60 s before scaling).
 TEST_WAIT_SCALE = 0.002
 DEFAULT_WAIT_SCALE = 1.0
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+
+#: (service, action) -> the keys of the Lambda's answer. Each service answers every key, always (null when not
+#: applicable): services/order/saga.py, services/payment/service.py (`_charge_answer`), services/inventory/service.py,
+#: services/notification/service.py. The workflows' ResultSelectors read them, and on AWS a missing key fails the
+#: execution with States.Runtime. test_mock_config.py holds mock_config.json to it, test_stub_services.py the real
+#: handlers (in process) and the stubs, test_deployed_stack.py the deployed Lambdas.
+CONTRACT_KEYS: dict[tuple[str, str], frozenset[str]] = {
+    ("order", "start"): frozenset({"status", "orderStatus", "order", "claim"}),
+    ("order", "complete"): frozenset({"status", "orderStatus", "order", "claim"}),
+    ("order", "claim"): frozenset({"claimed", "refused", "orderStatus", "order", "claim"}),
+    ("order", "settle"): frozenset({"status", "orderStatus"}),
+    ("order", "find_stale"): frozenset({"orders", "resume", "republished"}),
+    ("payment", "charge"): frozenset({"status", "paymentId", "amount", "reason", "retryAfterSeconds", "claim"}),
+    ("payment", "refund"): frozenset({"status", "paymentId", "refundId"}),
+    ("inventory", "reserve"): frozenset({"status", "shortItems"}),
+    ("inventory", "release"): frozenset({"status"}),
+    ("inventory", "restock"): frozenset({"status", "available"}),
+    ("notification", "notify"): frozenset({"status", "key"}),
+}
+#: an `order` in an answer (shared.models.order_summary) and a `claim` (shared.lifecycle.claim_of)
+ORDER_KEYS = frozenset({"orderId", "customerId", "status", "items", "totalAmount"})
+CLAIM_KEYS = frozenset({"status", "notification", "by", "reason"})
+
+
+def all_states(machine: dict[str, Any], scope: str = "", parents: tuple[dict[str, Any], ...] = ()):
+    """(qualified name, state, enclosing Map/Parallel states) of every state, nested ones included."""
+    for name, state in machine["States"].items():
+        yield f"{scope}{name}", state, parents
+        subs = [state.get("ItemProcessor") or state.get("Iterator")] + list(state.get("Branches", []))
+        for sub in subs:
+            if isinstance(sub, dict):
+                yield from all_states(sub, f"{scope}{name}/", parents + (state,))
+
+
+#: what a service does with a whole EventBridge event as its payload (`"Payload.$": "$"`)
+EVENT_ACTIONS = {"inventory": "restock"}
+
+
+def lambda_tasks(definition: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """State name (unqualified, as the mock config names it) -> (service, action) of every Lambda task.
+
+    The service is the function name's last `-` part (`<project>-<env>-<service>`); a task that passes its whole
+    input (an EventBridge event) performs the service's EVENT_ACTIONS action."""
+    tasks: dict[str, tuple[str, str]] = {}
+    for qualified, state, _ in all_states(definition):
+        if state.get("Resource") != LAMBDA_INVOKE:
+            continue
+        params = state["Parameters"]
+        service = str(params["FunctionName"]).rsplit("-", 1)[-1]
+        name = qualified.rsplit("/", 1)[-1]
+        found = (service, params["Payload"]["action"] if "Payload" in params else EVENT_ACTIONS[service])
+        assert tasks.setdefault(name, found) == found, f"{name} calls two different actions"
+        tasks[name] = found
+    return tasks
+
+
+def untaken_transitions(definition: dict[str, Any], paths: list[list[str]]) -> list[tuple[str, str]]:
+    """Top-level transitions (Next, Choice rules, Default, Catch) that none of the visited `paths` takes."""
+    taken = {(a, b) for path in paths for a, b in zip(path, path[1:])}
+    missing = []
+    for name, spec in definition["States"].items():
+        targets = [c["Next"] for c in spec.get("Choices", []) + spec.get("Catch", [])]
+        targets += [spec[k] for k in ("Default", "Next") if k in spec]
+        missing += [(name, target) for target in targets if (name, target) not in taken]
+    return missing
 
 
 def endpoint_from_env() -> str:
@@ -124,7 +189,8 @@ class Execution:
 
     @property
     def visited(self) -> list[str]:
-        """Names of the states entered, in order (top level: MiniStack records no Map iteration events)."""
+        """Names of the states entered, in order (top level only: MiniStack 1.5.33 records no state events inside
+        Map iterations or Parallel branches, only their task events)."""
         return [e["stateEnteredEventDetails"]["name"] for e in self.events if "stateEnteredEventDetails" in e]
 
     def state_data(self) -> list[tuple[str, str, Any]]:
@@ -211,8 +277,8 @@ def eventbridge_event(detail_type: str, source: str, detail: dict[str, Any]) -> 
 
 
 def assert_order_intact(execution: Execution, order: dict[str, Any], *, after: str) -> int:
-    """Regression test of the seed's bug: once `after` has built $.order, every state's input and output must
-    still carry the original order. Returns how many state inputs/outputs were checked."""
+    """Once `after` has built $.order, every (top-level) state's input and output must still carry that order: no
+    task result may replace it (the seed's bug, kept as a regression test). Returns how many were checked."""
     checked, started = 0, False
     for kind, name, payload in execution.state_data():
         if not started:

@@ -1,11 +1,20 @@
-"""Inventory table: key productId; `available` (N), `reserved` (N), `name` (S)."""
+"""Inventory table: key productId; `available` (N), `reserved` (N), `name` (S), `price` (N, the catalogue price)."""
 
 from __future__ import annotations
 
+import time
+from decimal import Decimal
 from typing import Any, Iterable
 
 from shared import aws
 from shared.config import config
+from shared.errors import InventoryContention
+
+#: BatchGetItem takes at most 100 keys per call.
+MAX_BATCH_GET_KEYS = 100
+#: calls per chunk before unprocessed keys give up (back-off 50 ms, 100 ms, 200 ms, 400 ms in between).
+BATCH_GET_ATTEMPTS = 5
+BATCH_GET_BACKOFF_SECONDS = 0.05
 
 
 class InventoryRepository:
@@ -26,6 +35,41 @@ class InventoryRepository:
         for product_id in product_ids:
             item = self.get(product_id)
             result[product_id] = int(item.get("available", 0)) if item else 0
+        return result
+
+    def prices(self, product_ids: Iterable[str]) -> dict[str, Decimal | None]:
+        """The catalogue prices, strongly consistent: `{productId: price}` for every product that exists (`None` when
+        the item has no numeric `price` attribute); unknown products are absent from the result.
+
+        One BatchGetItem (`ConsistentRead`, projection `productId, price`) per 100 products rather than a GetItem per
+        product: an order has up to 50 lines and this read is on the POST /orders path, so it costs one round trip
+        instead of up to 50 sequential ones. `UnprocessedKeys` (throttling, size limits) are requested again with
+        exponential back-off; keys still unprocessed after BATCH_GET_ATTEMPTS calls raise InventoryContention
+        (retryable, HTTP 503) instead of pricing an order from a partial catalogue.
+        """
+        ids = list(dict.fromkeys(product_ids))  # BatchGetItem refuses duplicate keys
+        result: dict[str, Decimal | None] = {}
+        for start in range(0, len(ids), MAX_BATCH_GET_KEYS):
+            request: dict[str, Any] = {
+                self.table_name: {
+                    "Keys": [{"productId": pid} for pid in ids[start : start + MAX_BATCH_GET_KEYS]],
+                    "ConsistentRead": True,
+                    "ProjectionExpression": "#pid, #price",
+                    "ExpressionAttributeNames": {"#pid": "productId", "#price": "price"},
+                }
+            }
+            for attempt in range(BATCH_GET_ATTEMPTS):
+                if attempt:
+                    time.sleep(BATCH_GET_BACKOFF_SECONDS * 2 ** (attempt - 1))
+                response = aws.dynamodb_resource().batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self.table_name, []):
+                    price = item.get("price")
+                    result[item["productId"]] = price if isinstance(price, Decimal) else None
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise InventoryContention("catalogue read left unprocessed keys; retry")
         return result
 
     def put_product(self, product_id: str, available: int, name: str | None = None, reserved: int = 0) -> None:
@@ -57,19 +101,23 @@ class InventoryRepository:
             }
         }
 
-    def restock_update(self, product_id: str, quantity: int) -> dict[str, Any]:
-        """TransactWriteItems Update: available += q (creates the product if unknown)."""
-        return {
-            "Update": {
-                "TableName": self.table_name,
-                "Key": {"productId": {"S": product_id}},
-                "UpdateExpression": "ADD available :q SET #name = if_not_exists(#name, :pid), "
-                "reserved = if_not_exists(reserved, :zero)",
-                "ExpressionAttributeNames": {"#name": "name"},
-                "ExpressionAttributeValues": {
-                    ":q": {"N": str(quantity)},
-                    ":pid": {"S": product_id},
-                    ":zero": {"N": "0"},
-                },
-            }
+    def restock_update(self, product_id: str, quantity: int, price: Decimal | None = None) -> dict[str, Any]:
+        """TransactWriteItems Update: available += q (creates the product if unknown); with `price` (a validated
+        2-decimal Decimal) also sets the product's catalogue price."""
+        update: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": {"productId": {"S": product_id}},
+            "UpdateExpression": "ADD available :q SET #name = if_not_exists(#name, :pid), "
+            "reserved = if_not_exists(reserved, :zero)",
+            "ExpressionAttributeNames": {"#name": "name"},
+            "ExpressionAttributeValues": {
+                ":q": {"N": str(quantity)},
+                ":pid": {"S": product_id},
+                ":zero": {"N": "0"},
+            },
         }
+        if price is not None:
+            update["UpdateExpression"] += ", #price = :price"
+            update["ExpressionAttributeNames"]["#price"] = "price"
+            update["ExpressionAttributeValues"][":price"] = {"N": str(price)}
+        return {"Update": update}

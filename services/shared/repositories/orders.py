@@ -9,10 +9,10 @@ from aws_lambda_powertools import Logger
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from shared import aws, clock
+from shared import aws, clock, outbox
 from shared.config import config
-from shared.errors import IllegalTransition, OrderNotFound
-from shared.models import OrderStatus, sources_for
+from shared.errors import EventPublishError, IllegalTransition, OrderNotFound
+from shared.lifecycle import OrderStatus, is_terminal, sources_for
 from shared.repositories import _ddb
 
 logger = Logger(child=True)
@@ -53,12 +53,14 @@ def build_transition(
     expected_from: Iterable[str] | None = None,
     extra_set: dict[str, Any] | None = None,
     extra_remove: Iterable[str] = (),
+    extra_condition: tuple[str, dict[str, str], dict[str, Any]] | None = None,
     at: str | None = None,
 ) -> TransitionUpdate:
     """Conditional update current-status -> target, appending {status, at, reason} to statusHistory.
 
     The condition allows only the statuses from which the lifecycle permits `target` (optionally narrowed
-    by `expected_from`), so an illegal transition is refused atomically by DynamoDB.
+    by `expected_from`), so an illegal transition is refused atomically by DynamoDB. `extra_condition` is
+    (expression, names, values) ANDed to it (e.g. "the owner is this execution", "not updated since").
     """
     target_status = OrderStatus(target)
     allowed = set(sources_for(target_status))
@@ -96,13 +98,27 @@ def build_transition(
         for index, attr in enumerate(removes):
             names[f"#r{index}"] = attr
         expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removes)))
+    condition = f"attribute_exists(orderId) AND #status IN ({', '.join(placeholders)})"
+    if extra_condition is not None:
+        extra_expression, extra_names, extra_values = extra_condition
+        condition += f" AND ({extra_expression})"
+        names.update(extra_names)
+        values.update(extra_values)
     return TransitionUpdate(
         key={"orderId": order_id, "customerId": customer_id},
         update_expression=expression,
-        condition_expression=f"attribute_exists(orderId) AND #status IN ({', '.join(placeholders)})",
+        condition_expression=condition,
         names=names,
         values=values,
     )
+
+
+class AlreadyClaimed(Exception):
+    """The claim was already made by the same claimer (a retry after the effect); transition() returns the order."""
+
+    def __init__(self, order: dict[str, Any]) -> None:
+        super().__init__(f"order {order['orderId']} already claimed by {order.get('claim', {}).get('by')}")
+        self.order = order
 
 
 class OrdersRepository:
@@ -115,24 +131,20 @@ class OrdersRepository:
         return aws.table(self.table_name)
 
     # --- writes -----------------------------------------------------------------------------
-    def create(self, order: dict[str, Any]) -> None:
-        """PutItem guarded by attribute_not_exists(orderId)."""
-        self._table.put_item(Item=order, ConditionExpression="attribute_not_exists(orderId)")
+    def create(self, order: dict[str, Any], events_to_publish: Iterable[tuple[str, str, dict[str, Any]]]) -> None:
+        """Put the new order (attribute_not_exists) and its events in the outbox in one transaction, then publish.
 
-    def delete_unpublished(self, order_id: str, customer_id: str) -> bool:
-        """Roll back a just-created order (still PENDING, version 1). False if it already moved on."""
-        try:
-            self._table.delete_item(
-                Key={"orderId": order_id, "customerId": customer_id},
-                ConditionExpression="#status = :pending AND version = :one",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":pending": OrderStatus.PENDING.value, ":one": 1},
-            )
-            return True
-        except ClientError as exc:
-            if _ddb.is_conditional_failure(exc):
-                return False
-            raise
+        A publish that fails leaves the event in the outbox: the order is accepted and the sweep delivers it.
+        """
+        entries = [outbox.event_entry(order["orderId"], order["customerId"], source, detail_type, detail,
+                                      order["createdAt"])
+                   for source, detail_type, detail in events_to_publish]
+        aws.dynamodb_client().transact_write_items(TransactItems=[
+            {"Put": {"TableName": self.table_name, "Item": _ddb.serialize_map(order),
+                     "ConditionExpression": "attribute_not_exists(orderId)"}},
+            *(outbox.put_action(e) for e in entries),
+        ])
+        self._publish(entries)
 
     def transition(
         self,
@@ -144,49 +156,104 @@ class OrdersRepository:
         expected_from: Iterable[str] | None = None,
         extra_set: dict[str, Any] | None = None,
         extra_remove: Iterable[str] = (),
+        extra_condition: tuple[str, dict[str, str], dict[str, Any]] | None = None,
+        claim_by: str | None = None,
+        events_to_publish: Iterable[tuple[str, str, dict[str, Any]]] = (),
     ) -> dict[str, Any]:
-        """Apply a lifecycle transition; returns the updated order.
+        """Apply a lifecycle transition; returns the updated order. The one writer of an order's status.
 
+        Entering a terminal status needs `claim_by` (who claims): the same TransactWriteItems records
+        `claim = {by, status, at}` on the order and the finalize duty in the outbox. `events_to_publish`
+        ((source, detail-type, detail with eventId)) go into the outbox in that transaction and are published
+        right after it (a failed publish is left to the sweep). A retry by the same claimer of a claim that
+        already took effect returns the order as if it had just succeeded.
         Raises IllegalTransition (logged) when the current status does not allow it, OrderNotFound when
         the order does not exist.
         """
+        terminal = is_terminal(target)
+        if terminal != (claim_by is not None):
+            raise ValueError(f"{target}: claim_by is required exactly for terminal statuses")
+        at = clock.now_iso()
+        extra = dict(extra_set or {})
+        if claim_by is not None:
+            extra["claim"] = {"by": claim_by, "status": str(target), "at": at}
         try:
             update = build_transition(
-                order_id,
-                customer_id,
-                target,
-                reason,
-                expected_from=expected_from,
-                extra_set=extra_set,
-                extra_remove=extra_remove,
+                order_id, customer_id, target, reason, expected_from=expected_from, extra_set=extra,
+                extra_remove=extra_remove, extra_condition=extra_condition, at=at,
             )
         except IllegalTransition:  # no status at all may enter `target` (from expected_from)
-            current = self.get(order_id)
-            if current is None or current.get("customerId") != customer_id:
-                raise OrderNotFound(order_id) from None
-            raise self.illegal(current, target) from None
+            raise self._refused(order_id, customer_id, target, None) from None
+        entries = [outbox.event_entry(order_id, customer_id, source, detail_type, detail, at)
+                   for source, detail_type, detail in events_to_publish]
+        if terminal:
+            entries.append(outbox.finalize_entry(order_id, customer_id, str(target), at))
         try:
-            response = self._table.update_item(
-                Key=update.key,
-                UpdateExpression=update.update_expression,
-                ConditionExpression=update.condition_expression,
-                ExpressionAttributeNames=update.names,
-                ExpressionAttributeValues=update.values,
-                ReturnValues="ALL_NEW",
-            )
+            if entries:
+                aws.dynamodb_client().transact_write_items(
+                    TransactItems=[update.as_transact_update(self.table_name)]
+                    + [outbox.put_action(e) for e in entries]
+                )
+                order = self.require(order_id, customer_id)
+            else:
+                response = self._table.update_item(
+                    Key=update.key,
+                    UpdateExpression=update.update_expression,
+                    ConditionExpression=update.condition_expression,
+                    ExpressionAttributeNames=update.names,
+                    ExpressionAttributeValues=update.values,
+                    ReturnValues="ALL_NEW",
+                )
+                order = response["Attributes"]
         except ClientError as exc:
-            if not _ddb.is_conditional_failure(exc):
+            refused = _ddb.is_conditional_failure(exc) or (
+                _ddb.is_transaction_cancelled(exc) and _ddb.cancellation_codes(exc, 1)[0] == "ConditionalCheckFailed"
+            )
+            if not refused:
                 raise
-            current = self.get(order_id)
-            if current is None or current.get("customerId") != customer_id:
-                raise OrderNotFound(order_id) from exc
-            raise self.illegal(current, target) from exc
-        order = response["Attributes"]
+            outcome = self._refused(order_id, customer_id, target, claim_by)
+            if not isinstance(outcome, AlreadyClaimed):
+                raise outcome from exc
+            # its events went to the outbox with the first write: the sweep delivers any that are still pending
+            logger.info("claim already held by this claimer", extra={"orderId": order_id, "claimBy": claim_by})
+            return outcome.order
         logger.info(
             "order status changed",
             extra={"orderId": order_id, "status": target, "reason": reason, "version": order.get("version")},
         )
+        self._publish([e for e in entries if e["kind"] == outbox.EVENT])
         return order
+
+    def _refused(self, order_id: str, customer_id: str, target: str, claim_by: str | None) -> Exception:
+        """Why a transition was refused; AlreadyClaimed when this claimer already holds that claim (not an error)."""
+        current = self.get(order_id, customer_id)
+        if current is None:
+            return OrderNotFound(order_id)
+        claim = current.get("claim") or {}
+        if claim_by is not None and current.get("status") == target and claim.get("by") == claim_by:
+            return AlreadyClaimed(current)
+        return self.illegal(current, target)
+
+    @staticmethod
+    def _publish(entries: list[dict[str, Any]]) -> None:
+        try:
+            outbox.publish(entries)
+        except EventPublishError:  # the entries stay in the outbox; the sweep republishes them
+            logger.warning("event left in the outbox for the sweep", extra={"eventIds": [e["id"] for e in entries]})
+
+    def own(self, order_id: str, customer_id: str, execution_id: str) -> dict[str, Any]:
+        """Record the execution that processes the order: set once, then only that execution passes.
+
+        Raises the ConditionalCheckFailed ClientError when another execution owns the order.
+        """
+        response = self._table.update_item(
+            Key={"orderId": order_id, "customerId": customer_id},
+            UpdateExpression="SET executionId = :me",
+            ConditionExpression="attribute_exists(orderId) AND (attribute_not_exists(executionId) OR executionId = :me)",
+            ExpressionAttributeValues={":me": execution_id},
+            ReturnValues="ALL_NEW",
+        )
+        return response["Attributes"]
 
     @staticmethod
     def illegal(current: dict[str, Any], target: str) -> IllegalTransition:
@@ -229,8 +296,12 @@ class OrdersRepository:
         self._table.update_item(**kwargs)
 
     # --- reads ------------------------------------------------------------------------------
-    def get(self, order_id: str) -> dict[str, Any] | None:
-        """Get by orderId alone: a strongly consistent Query on the hash key (table key is orderId+customerId)."""
+    def get(self, order_id: str, customer_id: str | None = None) -> dict[str, Any] | None:
+        """Strongly consistent read. With the customer: a GetItem on the full key (None for another customer's
+        order); by orderId alone: a Query on the hash key (the table key is orderId + customerId)."""
+        if customer_id is not None:
+            return self._table.get_item(Key={"orderId": order_id, "customerId": customer_id},
+                                        ConsistentRead=True).get("Item")
         response = self._table.query(
             KeyConditionExpression=Key("orderId").eq(order_id),
             ConsistentRead=True,
@@ -239,8 +310,8 @@ class OrdersRepository:
         items = response.get("Items") or []
         return items[0] if items else None
 
-    def require(self, order_id: str) -> dict[str, Any]:
-        order = self.get(order_id)
+    def require(self, order_id: str, customer_id: str | None = None) -> dict[str, Any]:
+        order = self.get(order_id, customer_id)
         if order is None:
             raise OrderNotFound(order_id)
         return order

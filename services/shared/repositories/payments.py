@@ -1,4 +1,10 @@
-"""Payments table: key orderId. One row per order = the charge (PAID/DECLINED), later REFUNDED."""
+"""Payments table: key orderId. One row per order: the payment intent and what became of it.
+
+Row statuses: PENDING (intent recorded, the gateway's answer not yet) -> PAID | DECLINED; PAID -> REFUNDED;
+PENDING -> VOIDED (the order was claimed before the charge finished). A compensation that finds no row writes a
+VOIDED row, so a charge arriving later finds the intent closed and charges nothing. Every change is conditional
+on the status it leaves, so racing writers cannot both win.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,11 @@ from shared import aws
 from shared.config import config
 from shared.repositories import _ddb
 
+PENDING = "PENDING"
 PAID = "PAID"
 DECLINED = "DECLINED"
 REFUNDED = "REFUNDED"
+VOIDED = "VOIDED"
 
 
 class PaymentsRepository:
@@ -28,7 +36,7 @@ class PaymentsRepository:
         return self._table.get_item(Key={"orderId": order_id}, ConsistentRead=True).get("Item")
 
     def put_if_absent(self, row: dict[str, Any]) -> bool:
-        """Record the charge; False when a row already exists (a concurrent/earlier charge won)."""
+        """Record the intent (or a VOIDED tombstone); False when a row already exists."""
         try:
             self._table.put_item(Item=row, ConditionExpression="attribute_not_exists(orderId)")
             return True
@@ -37,21 +45,22 @@ class PaymentsRepository:
                 return False
             raise
 
-    def mark_refunded(self, order_id: str, refund_id: str, reason: str, at: str) -> bool:
-        """PAID -> REFUNDED exactly once; False when the row was not PAID (already refunded/declined)."""
+    def move(self, order_id: str, source: str, target: str, fields: dict[str, Any] | None = None) -> bool:
+        """status source -> target (+ fields) exactly once; False when the row was not in `source`."""
+        names = {"#status": "status"}
+        values: dict[str, Any] = {":target": target, ":source": source}
+        sets = ["#status = :target"]
+        for index, (name, value) in enumerate((fields or {}).items()):
+            names[f"#f{index}"] = name
+            values[f":f{index}"] = value
+            sets.append(f"#f{index} = :f{index}")
         try:
             self._table.update_item(
                 Key={"orderId": order_id},
-                UpdateExpression="SET #status = :refunded, refundId = :rid, refundedAt = :at, refundReason = :reason",
-                ConditionExpression="#status = :paid",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":refunded": REFUNDED,
-                    ":paid": PAID,
-                    ":rid": refund_id,
-                    ":at": at,
-                    ":reason": reason,
-                },
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression="#status = :source",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
             )
             return True
         except ClientError as exc:

@@ -2,53 +2,8 @@
 # environment's customer-managed KMS key.
 
 locals {
-  tables = {
-    orders = {
-      hash_key   = "orderId"
-      range_key  = "customerId"
-      attributes = { orderId = "S", customerId = "S", createdAt = "S", status = "S", updatedAt = "S" }
-      global_secondary_indexes = {
-        "CustomerId-Index" = { hash_key = "customerId", range_key = "createdAt" }
-        "Status-Index"     = { hash_key = "status", range_key = "updatedAt" }
-      }
-      ttl_attribute = null
-    }
-    inventory = {
-      hash_key                 = "productId"
-      range_key                = null
-      attributes               = { productId = "S" }
-      global_secondary_indexes = {}
-      ttl_attribute            = null
-    }
-    reservations = {
-      hash_key                 = "orderId"
-      range_key                = null
-      attributes               = { orderId = "S" }
-      global_secondary_indexes = {}
-      ttl_attribute            = null
-    }
-    payments = {
-      hash_key                 = "orderId"
-      range_key                = null
-      attributes               = { orderId = "S" }
-      global_secondary_indexes = {}
-      ttl_attribute            = null
-    }
-    idempotency = {
-      hash_key                 = "id"
-      range_key                = null
-      attributes               = { id = "S" }
-      global_secondary_indexes = {}
-      ttl_attribute            = "expiration"
-    }
-    circuit-breaker = {
-      hash_key                 = "name"
-      range_key                = null
-      attributes               = { name = "S" }
-      global_secondary_indexes = {}
-      ttl_attribute            = null
-    }
-  }
+  # The one definition of the tables' keys, indexes and TTL (also read by the tests' moto tables, scripts/tables.py).
+  tables = jsondecode(file("${path.module}/tables.json"))
 }
 
 resource "aws_dynamodb_table" "this" {

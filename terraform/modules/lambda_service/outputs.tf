@@ -62,3 +62,8 @@ output "log_retention_days" {
   description = "Retention of the function's log group in days."
   value       = aws_cloudwatch_log_group.this.retention_in_days
 }
+
+output "environment" {
+  description = "The function's environment variables, for audits and tests."
+  value       = try(aws_lambda_function.this.environment[0].variables, {})
+}

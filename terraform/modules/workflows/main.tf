@@ -6,12 +6,46 @@ locals {
     for wf in var.workflow_names : wf => file("${var.definitions_dir}/${wf}.asl.json")
   }
 
-  # The services whose function ARN appears in the workflow's definition (placeholders ${<Service>FunctionArn}).
+  # What each definition calls, read from the rendered text (so nested Parallel/Map branches and the inlined
+  # finalize fragment count too): every task "Resource", and every "FunctionName" of a lambda:invoke task.
+  lambda_arn      = "^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:([A-Za-z0-9_-]+)(:[A-Za-z0-9$_-]+)?$"
+  lambda_invoke   = "^arn:aws[a-z-]*:states:::lambda:invoke$"
+  task_resources  = { for wf, d in local.definitions : wf => distinct(flatten(regexall("\"Resource\"\\s*:\\s*\"([^\"]*)\"", d))) }
+  function_values = { for wf, d in local.definitions : wf => distinct(flatten(regexall("\"FunctionName\"\\s*:\\s*\"([^\"]*)\"", d))) }
+  dynamic_targets = { for wf, d in local.definitions : wf => length(regexall("\"FunctionName\\.\\$\"", d)) > 0 }
+
+  # Functions invoked: lambda:invoke's FunctionName, or a task Resource that is itself a function ARN.
+  invoke_targets = {
+    for wf in var.workflow_names : wf => distinct(concat(
+      local.function_values[wf],
+      [for r in local.task_resources[wf] : r if can(regex("^arn:aws[a-z-]*:lambda:", r))],
+    ))
+  }
+  malformed_targets = {
+    for wf, targets in local.invoke_targets : wf => [for t in targets : t if !can(regex(local.lambda_arn, t))]
+  }
+  invoked_function_names = {
+    for wf, targets in local.invoke_targets : wf => distinct([for t in targets : regex(local.lambda_arn, t)[0] if can(regex(local.lambda_arn, t))])
+  }
+  # Unqualified ARNs of the invoked functions (a qualifier `:<alias|version>` is covered by the `<arn>:*` grant).
+  invoked_function_arns = {
+    for wf, targets in local.invoke_targets : wf => distinct([for t in targets : join(":", slice(split(":", t), 0, 7)) if can(regex(local.lambda_arn, t))])
+  }
+  # Task integrations other than Lambda: the role grants none of them (no DynamoDB, no EventBridge, ...).
+  foreign_integrations = {
+    for wf, resources in local.task_resources : wf => [
+      for r in resources : r if !can(regex(local.lambda_invoke, r)) && !can(regex("^arn:aws[a-z-]*:lambda:", r))
+    ]
+  }
+
+  # The services whose function each workflow invokes: exactly what its role may invoke.
   invoked_services = {
-    for wf, definition in local.definitions : wf => sort([
-      for service, name in var.function_names : service
-      if can(regex(":function:${name}([\":]|$)", definition))
+    for wf, names in local.invoked_function_names : wf => sort([
+      for service, name in var.function_names : service if contains(names, name)
     ])
+  }
+  unknown_functions = {
+    for wf, names in local.invoked_function_names : wf => [for n in names : n if !contains(values(var.function_names), n)]
   }
 }
 
@@ -41,6 +75,10 @@ resource "aws_iam_role" "this" {
   tags = var.tags
 }
 
+# The workflows call Lambda only (`arn:aws:states:::lambda:invoke`): every order write and every event goes through
+# a service, so a role needs `lambda:InvokeFunction` on exactly the functions its definition names, and no DynamoDB
+# or EventBridge access. The preconditions refuse a definition the role could not run (another integration, a
+# function that is not one of this stack's, a function chosen at run time).
 # Resource "*" appears only in the XRayTracing and LogDelivery statements: X-Ray and CloudWatch Logs vended-log
 # delivery APIs support no resource-level permissions (AWS Step Functions developer guide, "IAM policies for
 # logging"/"X-Ray"). terraform/tests/root.tftest.hcl fails on any other "*" resource.
@@ -62,22 +100,11 @@ resource "aws_iam_role_policy" "this" {
       }],
       [
         {
-          Sid      = "UpdateOrderStatus"
-          Effect   = "Allow"
-          Action   = ["dynamodb:UpdateItem", "dynamodb:GetItem"]
-          Resource = [var.orders_table_arn]
-        },
-        {
-          Sid      = "UseTableKey"
+          # Kept with the log and X-Ray statements (the stack's CMK encrypts the workflows' log groups).
+          Sid      = "UseStackKey"
           Effect   = "Allow"
           Action   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
           Resource = [var.kms_key_arn]
-        },
-        {
-          Sid      = "PutEventsOnBus"
-          Effect   = "Allow"
-          Action   = ["events:PutEvents"]
-          Resource = [var.event_bus_arn]
         },
         {
           Sid    = "XRayTracing"
@@ -108,6 +135,25 @@ resource "aws_iam_role_policy" "this" {
       ]
     )
   })
+
+  lifecycle {
+    precondition {
+      condition     = length(local.foreign_integrations[each.key]) == 0
+      error_message = "${each.key}: task integrations its role does not grant: ${join(", ", local.foreign_integrations[each.key])}. The workflows call Lambda only (arn:aws:states:::lambda:invoke); order writes and events belong in the services."
+    }
+    precondition {
+      condition     = !local.dynamic_targets[each.key] && length(local.malformed_targets[each.key]) == 0
+      error_message = "${each.key}: every invoked function must be a full Lambda function ARN written in the definition (no \"FunctionName.$\", no bare names), so its role can name it; found: ${join(", ", local.malformed_targets[each.key])}."
+    }
+    precondition {
+      condition     = length(local.unknown_functions[each.key]) == 0
+      error_message = "${each.key} invokes functions that are not this stack's (its role cannot invoke them): ${join(", ", local.unknown_functions[each.key])}."
+    }
+    precondition {
+      condition     = length(setsubtract(local.invoked_function_arns[each.key], values(var.function_arns))) == 0
+      error_message = "${each.key} invokes function ARNs (region/account) other than this stack's: ${join(", ", setsubtract(local.invoked_function_arns[each.key], values(var.function_arns)))}."
+    }
+  }
 }
 
 resource "aws_sfn_state_machine" "this" {

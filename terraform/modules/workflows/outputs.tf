@@ -19,8 +19,13 @@ output "log_group_names" {
 }
 
 output "invoked_services" {
-  description = "Services whose functions each workflow's role may invoke (found in the rendered definition)."
+  description = "Services whose functions each workflow invokes, keyed by workflow: exactly those its role may invoke."
   value       = local.invoked_services
+}
+
+output "task_resources" {
+  description = "The distinct task Resources (integrations) of each definition, keyed by workflow, for audits and tests."
+  value       = local.task_resources
 }
 
 output "policy_json" {

@@ -14,7 +14,7 @@ variable "definitions_dir" {
 }
 
 variable "function_names" {
-  description = "Lambda function names keyed by service. A workflow's role may invoke a function only when the function's ARN (`:function:<name>`) appears in that workflow's definition."
+  description = "Lambda function names keyed by service. A workflow's role may invoke exactly the functions its definition invokes (lambda:invoke FunctionName or a function ARN as task Resource); a definition invoking any other function is refused."
   type        = map(string)
 }
 
@@ -23,18 +23,8 @@ variable "function_arns" {
   type        = map(string)
 }
 
-variable "orders_table_arn" {
-  description = "ARN of the orders table (the workflows update order status with the direct DynamoDB integration)."
-  type        = string
-}
-
-variable "event_bus_arn" {
-  description = "ARN of the custom bus (the workflows put events with the direct EventBridge integration)."
-  type        = string
-}
-
 variable "kms_key_arn" {
-  description = "Customer-managed KMS key of the orders table and the log groups."
+  description = "Customer-managed KMS key of the stack (encrypts the state machines' log groups)."
   type        = string
 }
 

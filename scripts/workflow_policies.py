@@ -1,0 +1,50 @@
+"""Retry and waiting policies of the workflows: one definition, rendered into every task that needs it.
+
+Faults wait, business outcomes decide (docs/architecture.md, "Faults"):
+- every Lambda task retries the transient errors of the Lambda service, of a Lambda timeout, and the services'
+  own retryable errors (`shared.errors.RETRYABLE_ERROR_NAMES`, which include AWS SDK throttling, 5xx and timeouts
+  mapped to `TransientAwsError`), with exponential back-off and full jitter;
+- an unavailable payment gateway is not an error: the payment service answers RETRY_LATER and the order waits
+  (parks) for at most PAYMENT_PARKING_BUDGET_SECONDS before the workflow gives up and claims it FAILED.
+Pure module: no I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Lambda service / runtime errors Step Functions reports for an invoke that may not have reached the handler,
+#: or whose handler timed out (the work may be done: every action is idempotent, so a retry is safe).
+LAMBDA_TRANSIENT_ERRORS: tuple[str, ...] = (
+    "Lambda.AWSLambdaException",
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.ServiceException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "Lambda.Unknown",
+    "Sandbox.Timedout",
+    "States.Timeout",
+)
+
+#: 1 + 2 + 4 + 8 + 16 + 30 + 30 s at most (full jitter draws below): about two minutes of a service being away.
+LAMBDA_RETRY_ATTEMPTS = 7
+LAMBDA_RETRY_INTERVAL_SECONDS = 1
+LAMBDA_RETRY_MAX_DELAY_SECONDS = 30
+
+#: How long an order may wait for the payment gateway (circuit open, gateway faults) before it fails: 15 minutes,
+#: below the 30-minute stale-order threshold, so the sweep never expires an order that is only waiting.
+PAYMENT_PARKING_BUDGET_SECONDS = 900
+
+
+def lambda_retry(retryable_errors: list[str]) -> list[dict[str, Any]]:
+    """The Retry list of a Lambda task: one retrier for transient infrastructure and service errors."""
+    return [
+        {
+            "ErrorEquals": sorted(set(LAMBDA_TRANSIENT_ERRORS) | set(retryable_errors)),
+            "IntervalSeconds": LAMBDA_RETRY_INTERVAL_SECONDS,
+            "MaxAttempts": LAMBDA_RETRY_ATTEMPTS,
+            "BackoffRate": 2.0,
+            "MaxDelaySeconds": LAMBDA_RETRY_MAX_DELAY_SECONDS,
+            "JitterStrategy": "FULL",
+        }
+    ]

@@ -1,0 +1,217 @@
+"""The order service's workflow actions: own, complete, claim, settle and sweep orders (docs/architecture.md).
+
+Every order write of the workflows comes here, so the lifecycle (shared.lifecycle) has one writer:
+- `start`    the first state of order-processing claims the order for its execution (`executionId`); any other
+             execution of the same order (duplicate delivery, replay) is told DUPLICATE and ends at once.
+- `complete` INVENTORY_RESERVED -> COMPLETED, only for the owning execution; queues "Order Completed".
+- `claim`    a compensating path takes the order to CANCELLED / FAILED / EXPIRED; only a claimer compensates
+             (the finalize fragment of the workflows). A retry by the same claimer is still the claimer.
+- `settle`   the claimer (or the sweep) finished the finalize duty.
+- `sweep`    what the stale-order sweep must do: stale live orders to expire, finalize duties to resume, and
+             the outbox events it republishes itself.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
+
+from shared import clock, events, observability, outbox
+from shared.config import config
+from shared.errors import EventPublishError, IllegalTransition, InvalidTaskInput, OrderNotFound
+from shared.lifecycle import NON_TERMINAL_STATUSES, OrderStatus, claim_of, is_terminal
+from shared.models import is_valid_id, order_summary, parse_order_ref
+from shared.repositories import OrdersRepository
+from shared.repositories import _ddb
+
+logger = Logger(child=True)
+orders = OrdersRepository()
+
+STARTED = "STARTED"
+DUPLICATE = "DUPLICATE"
+NOT_COMPLETABLE = "NOT_COMPLETABLE"
+SETTLED = "SETTLED"
+#: claim targets a workflow may ask for (COMPLETED and PAYMENT_FAILED have their own writers)
+CLAIM_TARGETS = frozenset({OrderStatus.CANCELLED, OrderStatus.FAILED, OrderStatus.EXPIRED})
+#: the request kinds `claim` distinguishes (a refund request of a COMPLETED order is refused and recorded)
+REFUND_REQUEST = "refund"
+REFUND_REFUSED_REASON = "order COMPLETED: its goods are reserved for delivery; a refund needs a return"
+DEFAULT_SWEEP_LIMIT = 100
+MAX_SWEEP_LIMIT = 1000
+MAX_TOKEN_LENGTH = 512
+
+
+def _token(raw: Any, what: str) -> str:
+    if not isinstance(raw, str) or not raw.strip() or len(raw) > MAX_TOKEN_LENGTH:
+        raise InvalidTaskInput(f"{what} is required (a string of at most {MAX_TOKEN_LENGTH} characters)")
+    return raw
+
+
+def _stored(order_input: Any) -> dict[str, Any]:
+    ref = parse_order_ref(order_input)
+    observability.bind_order(ref.order_id, customerId=ref.customer_id)
+    order = orders.get(ref.order_id, ref.customer_id)
+    if order is None or order["customerId"] != ref.customer_id:
+        raise OrderNotFound(ref.order_id)
+    return order
+
+
+def _answer(order: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {**fields, "orderStatus": order["status"], "order": order_summary(order), "claim": claim_of(order)}
+
+
+# ---------------------------------------------------------------------------------------------
+# start: one execution acts per order
+# ---------------------------------------------------------------------------------------------
+def start(order_input: Any, execution_id: Any) -> dict[str, Any]:
+    """Own the order for `execution_id` (conditional write); DUPLICATE when another execution owns it.
+
+    The answer carries the stored order: the workflow works from it, never from the event's copy.
+    """
+    execution = _token(execution_id, "executionId")
+    order = _stored(order_input)
+    try:
+        order = orders.own(order["orderId"], order["customerId"], execution)
+    except ClientError as exc:
+        if not _ddb.is_conditional_failure(exc):
+            raise
+        current = orders.require(order["orderId"], order["customerId"])
+        logger.info("duplicate execution: the order has an owner", extra={"owner": current.get("executionId")})
+        observability.count("DuplicateExecutions")
+        return _answer(current, status=DUPLICATE)
+    return _answer(order, status=STARTED)
+
+
+# ---------------------------------------------------------------------------------------------
+# complete
+# ---------------------------------------------------------------------------------------------
+def complete(order_input: Any, execution_id: Any) -> dict[str, Any]:
+    """INVENTORY_RESERVED -> COMPLETED for the owning execution; NOT_COMPLETABLE when someone else claimed it."""
+    execution = _token(execution_id, "executionId")
+    order = _stored(order_input)
+    completed_event = {
+        "eventId": events.event_id(order["orderId"], events.ORDER_COMPLETED),
+        "orderId": order["orderId"],
+        "customerId": order["customerId"],
+        "totalAmount": order_summary(order)["totalAmount"],
+    }
+    try:
+        order = orders.transition(
+            order["orderId"], order["customerId"], OrderStatus.COMPLETED, "order completed",
+            extra_condition=("executionId = :owner", {}, {":owner": execution}),
+            claim_by=execution,
+            events_to_publish=[(events.ORDER_SERVICE, events.ORDER_COMPLETED, completed_event)],
+        )
+    except IllegalTransition as exc:
+        logger.info("order not completable", extra={"status": exc.current})
+        current = exc.order or orders.require(order["orderId"], order["customerId"])
+        return _answer(current, status=NOT_COMPLETABLE)
+    observability.count("OrdersCompleted")
+    return _answer(order, status=OrderStatus.COMPLETED.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# claim: the compensating paths
+# ---------------------------------------------------------------------------------------------
+def claim(event: dict[str, Any]) -> dict[str, Any]:
+    """`{"action":"claim","order":{orderId,customerId},"target":"CANCELLED"|"FAILED"|"EXPIRED","by":str,
+    "reason":str,"request":"refund"?,"unchangedSince":iso?}` -> `{"claimed": bool, "orderStatus", "order", "claim",
+    "refused": str|null}`.
+
+    `unchangedSince` (the sweep): claim only if the order was not updated after that time.
+    """
+    target_raw = event.get("target")
+    if target_raw not in CLAIM_TARGETS:
+        raise InvalidTaskInput(f"target must be one of {sorted(CLAIM_TARGETS)}, got {target_raw!r}")
+    target = OrderStatus(target_raw)
+    by = _token(event.get("by"), "by")
+    reason = str(event.get("reason") or f"claimed {target.value.lower()}")[:256]
+    order = _stored(event.get("order"))
+    condition = None
+    unchanged_since = event.get("unchangedSince")
+    if unchanged_since is not None:
+        condition = ("updatedAt = :seen", {}, {":seen": _token(unchanged_since, "unchangedSince")})
+    try:
+        order = orders.transition(order["orderId"], order["customerId"], target, reason,
+                                  extra_condition=condition, claim_by=by, events_to_publish=())
+    except IllegalTransition as exc:
+        current = exc.order or orders.require(order["orderId"], order["customerId"])
+        refused = None
+        if event.get("request") == REFUND_REQUEST and current["status"] == OrderStatus.COMPLETED:
+            refused = REFUND_REFUSED_REASON
+            orders.update_attributes(current["orderId"], current["customerId"], set_={
+                "refundRefusal": {"at": clock.now_iso(), "by": by, "reason": refused}})
+            observability.count("RefundRequestsRefused")
+        logger.info("claim refused", extra={"target": target, "status": current["status"], "refused": refused})
+        return _answer(current, claimed=False, refused=refused)
+    observability.count(f"Orders{target.value.title()}")
+    return _answer(order, claimed=True, refused=None)
+
+
+def settle(order_input: Any) -> dict[str, Any]:
+    """The finalize duty of a terminal order is done: delete it (idempotent)."""
+    order = _stored(order_input)
+    if not is_terminal(order["status"]):
+        raise InvalidTaskInput(f"order {order['orderId']} is {order['status']}: only a terminal order settles")
+    outbox.settle(order["orderId"])
+    return {"status": SETTLED, "orderStatus": order["status"]}
+
+
+# ---------------------------------------------------------------------------------------------
+# sweep
+# ---------------------------------------------------------------------------------------------
+def _int_arg(event: dict[str, Any], name: str, default: int, minimum: int, maximum: int) -> int:
+    value = event.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        raise InvalidTaskInput(f"{name} must be an integer or null, got {value!r}")
+    value = int(value)
+    if not minimum <= value <= maximum:
+        raise InvalidTaskInput(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def sweep(event: dict[str, Any]) -> dict[str, Any]:
+    """`{"action":"find_stale","olderThanMinutes":n|null,"limit":n?}` -> `{"orders": [...], "resume": [...],
+    "republished": n}`.
+
+    - orders: live orders not updated for olderThanMinutes (null: STALE_ORDER_MINUTES), oldest first per status,
+      each with the `updatedAt` the claim must still find (`unchangedSince`);
+    - resume: terminal orders whose finalize duty is older than OUTBOX_GRACE_SECONDS (its claimer did not finish);
+    - republished: outbox events older than the grace period, published now.
+    """
+    minutes = _int_arg(event, "olderThanMinutes", config.stale_order_minutes, 0, 525_600)
+    limit = _int_arg(event, "limit", DEFAULT_SWEEP_LIMIT, 1, MAX_SWEEP_LIMIT)
+    now = clock.utc_now()
+    cutoff = clock.iso(now - timedelta(minutes=minutes))
+    stale: list[dict[str, Any]] = []
+    for status in NON_TERMINAL_STATUSES:
+        if len(stale) >= limit:
+            break
+        stale.extend(orders.find_by_status_updated_before(status.value, cutoff, limit - len(stale)))
+    due = outbox.due(clock.iso(now - timedelta(seconds=config.outbox_grace_seconds)), limit)
+    republished = 0
+    resume: list[dict[str, Any]] = []
+    for entry in due:
+        if entry["kind"] == outbox.EVENT:
+            try:
+                republished += outbox.publish([entry])
+            except EventPublishError:  # stays in the outbox for the next sweep
+                logger.warning("republish failed", extra={"eventId": entry["id"]})
+            continue
+        order = orders.get(entry["orderId"], entry.get("customerId"))
+        if order is None or not is_terminal(order.get("status")) or not is_valid_id(order.get("customerId")):
+            logger.warning("finalize duty without a terminal order", extra={"entry": entry["id"]})
+            continue
+        resume.append({"order": order_summary(order), "claim": claim_of(order)})
+    observability.count("StaleOrdersFound", len(stale))
+    logger.info("sweep", extra={"stale": len(stale), "resume": len(resume), "republished": republished})
+    return {
+        "orders": [{**order_summary(o), "unchangedSince": o["updatedAt"]} for o in stale],
+        "resume": resume,
+        "republished": republished,
+    }

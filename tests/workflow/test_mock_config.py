@@ -1,0 +1,77 @@
+"""mock_config.json follows the definitions and the services' contracts. Pure: no local cloud needed.
+
+A mocked task skips the task's Parameters, so a mocked answer that no service could give would let a branch pass
+that fails for real. Every test case here may mock only Lambda tasks of its workflow, and every mocked answer
+has exactly the keys of the real answer of that task's action (workflow_harness.CONTRACT_KEYS, which
+test_stub_services.py holds to the real handlers).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from workflow_harness import CLAIM_KEYS, CONTRACT_KEYS, MOCK_MACHINE_NAMES, ORDER_KEYS, lambda_tasks
+
+WORKFLOW_OF = {machine: workflow for workflow, machine in MOCK_MACHINE_NAMES.items()}
+
+
+@pytest.fixture(scope="module")
+def definitions() -> dict[str, dict]:
+    from scripts.render import placeholder_values, render_definition, template_paths
+
+    values = placeholder_values("local", region="us-east-1", account_id="000000000000", project="wfmock")
+    return {name: render_definition(path.read_text(), values, source=str(path))
+            for name, path in template_paths().items()}
+
+
+def mocked(mock_config):
+    """(machine, test case, state, response name) of every mocked state."""
+    for machine, spec in mock_config["StateMachines"].items():
+        for case, states in spec["TestCases"].items():
+            for state, response in states.items():
+                yield machine, case, state, response
+
+
+def test_machines_are_the_workflows(mock_config):
+    assert set(mock_config["StateMachines"]) == set(WORKFLOW_OF)
+
+
+def test_every_response_is_used_and_exists(mock_config):
+    used = {response for *_, response in mocked(mock_config)}
+    assert used == set(mock_config["MockedResponses"])
+
+
+def test_mocked_states_are_lambda_tasks_of_their_workflow(mock_config, definitions):
+    for machine, case, state, _ in mocked(mock_config):
+        assert state in lambda_tasks(definitions[WORKFLOW_OF[machine]]), f"{machine}#{case}: no Lambda task {state}"
+
+
+def test_mocked_answers_have_the_contract_keys(mock_config, definitions):
+    checked = 0
+    for machine, case, state, response in mocked(mock_config):
+        service, action = lambda_tasks(definitions[WORKFLOW_OF[machine]])[state]
+        for attempts, answer in mock_config["MockedResponses"][response].items():
+            where = f"{machine}#{case} {state} -> {response}[{attempts}]"
+            if "Throw" in answer:
+                assert set(answer["Throw"]) == {"Error", "Cause"}, where
+                continue
+            assert answer["Return"]["StatusCode"] == 200, where
+            payload = answer["Return"]["Payload"]
+            assert set(payload) == CONTRACT_KEYS[(service, action)], where
+            for order in [payload.get("order")] + [o for o in payload.get("orders", [])] \
+                    + [r["order"] for r in payload.get("resume", [])]:
+                if order is not None:
+                    assert set(order) - {"unchangedSince"} == ORDER_KEYS, where
+            for claim in [payload.get("claim")] + [r["claim"] for r in payload.get("resume", [])]:
+                if claim is not None:
+                    assert set(claim) == CLAIM_KEYS, where
+            checked += 1
+    assert checked > 60
+
+
+def test_attempt_keys_are_aws_format(mock_config):
+    """"n" or "lo-hi" (AWS Step Functions Local); MiniStack looks them up the same way."""
+    for name, response in mock_config["MockedResponses"].items():
+        for key in response:
+            parts = key.split("-")
+            assert len(parts) in (1, 2) and all(p.isdigit() for p in parts), (name, key)
