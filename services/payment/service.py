@@ -134,10 +134,13 @@ def charge(
                                          row["amount"], attempt_no)
         except (CircuitOpenError, PaymentGatewayUnavailable) as exc:
             return _retry_later(row, exc, attempt_no)
-        outcome = PAID if authorization.approved else DECLINED
+        # a key the gateway reports voided was closed by a compensation: the intent is VOIDED, not a decline
+        voided = not authorization.approved and authorization.reason == gateway_api.VOIDED_REASON
+        outcome = PAID if authorization.approved else (VOIDED if voided else DECLINED)
         if payments.move(ref.order_id, PENDING, outcome, {"reason": authorization.reason,
                                                           "decidedAt": clock.now_iso()}):
-            observability.count("PaymentsProcessed" if authorization.approved else "PaymentsDeclined")
+            observability.count("PaymentsProcessed" if authorization.approved else
+                                "PaymentsVoided" if voided else "PaymentsDeclined")
             logger.info("payment recorded", extra={"paymentStatus": outcome, "reason": authorization.reason})
         row = payments.get(ref.order_id) or row  # whoever moved the row first decided
     return _apply_to_order(order, row)

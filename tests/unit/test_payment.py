@@ -841,3 +841,23 @@ def test_throttled_dynamodb_is_a_transient_error(cloud, lambda_context, monkeypa
     assert type(info.value).__name__ == "TransientAwsError"
     assert isinstance(info.value.__cause__, ClientError)
     assert get_order(order["orderId"]) == order
+
+
+def test_charge_whose_key_a_compensation_voided_first_leaves_the_intent_voided(cloud):
+    """The refund voided the key at the gateway before the charge's authorize, and the charge records its answer
+    first: the row ends VOIDED (a closed intent), not DECLINED, and the order is not claimed PAYMENT_FAILED."""
+    order = put_order("PENDING")
+    payment_id = expected_payment_id(order["orderId"])
+    gateway = spy_gateway()
+    # the intent exists, the claimer voids the key at the gateway, then the charge authorizes and records
+    service.payments.put_if_absent({"orderId": order["orderId"], "customerId": "customer-1", "status": "PENDING",
+                                    "paymentId": payment_id, "amount": Decimal("109.97"), "attempt": 0,
+                                    "createdAt": "2024-05-01T12:00:00.000Z"})
+    claim(order)
+    assert gateway.void(payment_id, order["orderId"]) == "VOIDED"
+    result = service.charge(order_input(order), gateway=gateway)
+
+    assert result == NOT_PAYABLE
+    assert payment_row(order["orderId"])["status"] == "VOIDED"
+    assert ledger_entry(payment_id)["status"] == "VOIDED" and gateway.decisions == []
+    assert get_order(order["orderId"])["status"] == "CANCELLED"
