@@ -1,7 +1,7 @@
 """Create-order request validation (HTTP and direct invoke). Pure: no I/O.
 
 Order of checks (the first failing one answers): Content-Type (415) -> body size (413) -> JSON syntax (400)
--> JSON schema via Powertools validation / fastjsonschema (400) -> money precision (400)
+-> JSON schema, fastjsonschema compiled once (400) -> money precision (400)
 -> duplicate productIds (400) -> customer (403, HTTP only).
 Every failure raises OrderValidationError(message, field, status_code); `field` is a JSON path into the body
 (`$`, `$.items[2].price`) or `headers.<name>` for header problems.
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Mapping
 
-from aws_lambda_powertools.utilities.validation import SchemaValidationError, validate
+import fastjsonschema
 
 from shared.errors import OrderValidationError
 from shared.models import CENT, ID_PATTERN
@@ -72,6 +72,11 @@ HTTP_CREATE_ORDER_SCHEMA: dict[str, Any] = {
     "$id": "https://orderflow/schemas/create-order-http.json",
     "required": ["items"],
 }
+
+# Compiled once per cold start: fastjsonschema.validate (what Powertools' validate() calls) compiles the schema
+# into Python source on every call, ~3.5 ms of CPU a request.
+_validate_direct = fastjsonschema.compile(CREATE_ORDER_SCHEMA)
+_validate_http = fastjsonschema.compile(HTTP_CREATE_ORDER_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -182,7 +187,7 @@ def _typed_parts(payload: Any, raw_parts: list[Any]) -> list[Any]:
     return parts
 
 
-def _schema_error(exc: SchemaValidationError, payload: Any) -> OrderValidationError:
+def _schema_error(exc: fastjsonschema.JsonSchemaValueException, payload: Any) -> OrderValidationError:
     parts = _typed_parts(payload, list(exc.path or ["data"])[1:])  # paths start with "data"
     base = json_path(parts)
     if exc.rule == "required" and isinstance(exc.value, dict):
@@ -196,7 +201,7 @@ def _schema_error(exc: SchemaValidationError, payload: Any) -> OrderValidationEr
         if extra:
             field = json_path([*parts, extra[0]])
             return _fail(f"{field} is not an allowed property", field)
-    message = str(exc.validation_message or "invalid value")
+    message = str(exc.message or "invalid value")
     name = exc.name or "data"
     if message.startswith(name):
         message = base + message[len(name) :]
@@ -223,8 +228,8 @@ def validate_payload(payload: Any, customer_id: str | None = None) -> CreateOrde
     """
     payload = _as_decimal_tree(payload)
     try:
-        validate(event=payload, schema=CREATE_ORDER_SCHEMA if customer_id is None else HTTP_CREATE_ORDER_SCHEMA)
-    except SchemaValidationError as exc:
+        (_validate_direct if customer_id is None else _validate_http)(payload)
+    except fastjsonschema.JsonSchemaValueException as exc:
         raise _schema_error(exc, payload) from exc
 
     items: list[CreateOrderItem] = []

@@ -24,7 +24,6 @@ EVENT_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:orderflow:event")
 
 # sources
 ORDER_SERVICE = "order.service"
-ORDER_WORKFLOW = "order.workflow"
 PAYMENT_SERVICE = "payment.service"
 INVENTORY_SERVICE = "inventory.service"
 INVENTORY_ADMIN = "inventory.admin"

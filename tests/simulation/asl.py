@@ -12,7 +12,6 @@ comments for where AWS's observed behaviour is followed instead of the spec.
 from __future__ import annotations
 
 import base64
-import copy
 import functools
 import hashlib
 import json
@@ -113,6 +112,16 @@ def _parse_path(path: str) -> tuple[tuple[str, Any], ...]:
     return tuple(steps)
 
 
+def _copy(value: Any) -> Any:
+    """A deep copy of JSON data (dicts, lists, scalars): states never share mutable values. ~5x faster than
+    copy.deepcopy, which a schedule called ~200 times a second."""
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
+
+
 def _query(path: str, root: Any) -> Any:
     """Apply a path like Jayway JsonPath (as Step Functions does): after a `[*]` the result is the flat list
     of every match, and a missing step is skipped there; on a definite path a missing step is an error."""
@@ -129,19 +138,19 @@ def _query(path: str, root: Any) -> Any:
             elif definite:
                 raise _PathNotFound(path)
         matches, definite = found, definite and kind != "all"
-    return copy.deepcopy(matches[0] if definite else matches)
+    return _copy(matches[0] if definite else matches)
 
 
 def _apply_result_path(raw_input: Any, result: Any, result_path: str | None) -> Any:
     """Combine a state's raw input with its result; `$.x.y` creates the missing objects on the way."""
     if result_path is None:
-        return copy.deepcopy(raw_input)
+        return _copy(raw_input)
     steps = _parse_path(result_path)
     if not steps:
         return result
     if any(kind != "key" for kind, _ in steps):
         raise StatesError("States.Runtime", f"unsupported ResultPath {result_path!r}")
-    output = copy.deepcopy(raw_input)
+    output = _copy(raw_input)
     node = output
     for _, key in steps[:-1]:
         node = node.setdefault(key, {}) if isinstance(node, dict) else None
@@ -618,7 +627,7 @@ def _guarded(state: dict[str, Any], raw: Any, visit: _Visit, attempt: Callable[[
 
 
 def _pass(state: dict[str, Any], raw: Any, visit: _Visit) -> tuple[Any, str | None]:
-    result = copy.deepcopy(state["Result"]) if "Result" in state else _effective_input(state, raw, visit)
+    result = _copy(state["Result"]) if "Result" in state else _effective_input(state, raw, visit)
     return _output(state, raw, result, visit), _next(state)
 
 
@@ -669,7 +678,7 @@ def _task(state: dict[str, Any], raw: Any, visit: _Visit) -> Flow:
                 state["TimeoutSecondsPath"], "TimeoutSecondsPath")
         result = yield TaskCall(visit.name, state["Resource"], parameters, visit.retry_count, timeout,
                                 visit.execution.context)
-        return _output(state, raw, copy.deepcopy(result), visit)
+        return _output(state, raw, _copy(result), visit)
 
     return (yield from _guarded(state, raw, visit, attempt))
 
@@ -699,7 +708,7 @@ def _parallel(state: dict[str, Any], raw: Any, visit: _Visit) -> Flow:
         data = _effective_input(state, raw, visit)
         results = []
         for branch in state["Branches"]:
-            results.append((yield from _run_machine(branch, copy.deepcopy(data), visit.execution)))
+            results.append((yield from _run_machine(branch, _copy(data), visit.execution)))
         return _output(state, raw, results, visit)
 
     return (yield from _guarded(state, raw, visit, attempt))
@@ -733,7 +742,7 @@ def _run_machine(machine: dict[str, Any], data: Any, execution: _Execution) -> F
 def run(definition: dict[str, Any], input: Any, context: Context) -> Generator[TaskCall | Sleep, Any, Any]:
     """Execute `definition` on `input`: yields every effect, returns the execution's output, and raises
     `ExecutionFailed` when it ends in a Fail state or an uncaught error."""
-    execution = _Execution(context, copy.deepcopy(input))
+    execution = _Execution(context, _copy(input))
     try:
         return (yield from _run_machine(definition, execution.input, execution))
     except StatesError as err:

@@ -79,6 +79,7 @@ from shared import aws as shared_aws  # noqa: E402
 from shared import clock as shared_clock  # noqa: E402
 
 from tests.simulation.asl import StatesError  # noqa: E402
+from tests.simulation.permissions import Recorder  # noqa: E402
 
 HANDLERS = {
     "order": order_handler.lambda_handler,
@@ -188,19 +189,24 @@ class Invocation:
         self._go.acquire()
 
     def execute(self) -> None:
+        # Wait for the first step: the handler's code before its first AWS call must not run concurrently with the
+        # engine (it reads the virtual clock and the environment), or a schedule would depend on thread timing.
+        self._go.acquire()
         try:
             self.result = self.run()
         except BaseException as exc:  # noqa: BLE001 - handed to the engine, which raises it where it belongs
             self.error = exc
         finally:
             self.done = True
-            self._back.release()
+
+    def finished(self) -> None:
+        """Hand control back for the last time (the worker has put itself back in the pool first)."""
+        self._back.release()
 
     # engine side
     def step(self) -> bool:
         """Run to the next AWS call (or the end); True when the invocation has finished."""
-        if self.calls:
-            self._go.release()
+        self._go.release()
         self._back.acquire()
         return self.done
 
@@ -223,7 +229,8 @@ class _Workers:
             _current.invocation = invocation
             invocation.execute()
             _current.invocation = None
-            self._idle.append(jobs)
+            self._idle.append(jobs)  # before the engine runs on: the next invocation reuses this thread
+            invocation.finished()
 
 
 _current = threading.local()
@@ -248,6 +255,8 @@ class SimCloud:
     function_names: dict[str, str] = field(default_factory=dict)
     order_ids: random.Random = field(default_factory=random.Random)
     _workers: _Workers = field(default_factory=_Workers)
+    #: the services' AWS calls as IAM needs (off unless a test turns `calls.enabled` on: see test_permissions.py)
+    calls: Recorder = field(default_factory=lambda: Recorder(f"{PREFIX}-"))
 
     # --- lifecycle -----------------------------------------------------------------------------
     def start(self) -> "SimCloud":
@@ -258,7 +267,8 @@ class SimCloud:
         client = boto3.client("dynamodb")
         for request in tables.create_table_requests(PREFIX):
             client.create_table(**request)
-        boto3.client("s3").create_bucket(Bucket=BUCKET)
+        self._s3 = boto3.client("s3")  # the invariants' reader (a client costs ~20 ms to make)
+        self._s3.create_bucket(Bucket=BUCKET)
         env = "sim"
         values = render.placeholder_values(env, region=REGION, account_id=ACCOUNT)
         for name, path in render.template_paths().items():
@@ -343,6 +353,9 @@ class SimCloud:
         shared_aws.dynamodb_resource = lambda: self._resource
         shared_aws.table = table
         events = shared_aws.events_client().meta.events
+        for client in (shared_aws.events_client(), shared_aws.s3_client(), shared_aws.dynamodb_client(),
+                       self._resource.meta.client):
+            client.meta.events.register("before-parameter-build", self.calls)
         events.register("before-call.events", _pause_before_call)
         events.register("before-call.events.PutEvents", self._on_put_events)
         shared_aws.s3_client().meta.events.register("before-call.s3", _pause_before_call)
@@ -387,7 +400,7 @@ class SimCloud:
 
     # --- Lambda --------------------------------------------------------------------------------
     def start_invocation(self, function: str, payload: Any, faults: Faults | None = None) -> Invocation:
-        """Start a Lambda's real handler in a worker thread; it stops before its first AWS call."""
+        """Start a Lambda's real handler in a worker thread; it runs only when stepped, up to its first AWS call."""
         invocation = Invocation(lambda: self._handle(function, payload), faults or Faults())
         self._workers.submit(invocation)
         return invocation
@@ -401,14 +414,15 @@ class SimCloud:
             raise invocation.error
         return invocation.result
 
-    @staticmethod
-    def _handle(function: str, payload: Any) -> Any:
+    def _handle(self, function: str, payload: Any) -> Any:
         """The handler; a raised exception becomes StatesError(<class name>), the error name AWS reports."""
+        self.calls.running(function)
         try:
             return HANDLERS[function](payload, LambdaContext())
         except Exception as exc:  # noqa: BLE001 - every handler error reaches Step Functions by its name
             raise StatesError(type(exc).__name__, str(exc)) from exc
         finally:
+            self.calls.running(None)
             _METRICS.clear_metrics()  # a Lambda flushes its metrics per invocation; disabled here, they would pile up
 
     def function_for(self, arn: str) -> str:
@@ -416,7 +430,7 @@ class SimCloud:
 
     # --- reads for the invariants ----------------------------------------------------------------
     def table(self, name: str) -> Any:
-        return self._resource.Table(f"{PREFIX}-{name}")
+        return shared_aws.table(f"{PREFIX}-{name}")  # the hooked, cached Table resources
 
     def scan(self, name: str) -> list[dict[str, Any]]:
         table, items, kwargs = self.table(name), [], {}
@@ -428,7 +442,7 @@ class SimCloud:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def notification_keys(self) -> list[str]:
-        pages = boto3.client("s3").get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
+        pages = self._s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
         return [o["Key"] for page in pages for o in page.get("Contents", [])]
 
 

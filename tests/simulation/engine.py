@@ -17,6 +17,7 @@ services' real handlers run in process against moto (tests/simulation/cloud.py).
 
 from __future__ import annotations
 
+import os
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -124,6 +125,7 @@ class Schedule:
         self.clock = 0.0  # seconds since the schedule started (the cloud's clock follows)
         self.faults_left = self.plan.fault_budget
         self.quiescent = False  # set once every planned actor has finished
+        self._current: Actor | None = None  # the actor being stepped (its sleeps set its wake-up time)
 
     # --- helpers -------------------------------------------------------------------------------
     def _id(self) -> str:
@@ -202,6 +204,7 @@ class Schedule:
 
     def _sleep(self, seconds: float) -> Iterator[None]:
         actor = self._current
+        assert actor is not None
         actor.wake_at = self.clock + seconds
         yield None
 
@@ -314,8 +317,6 @@ class Schedule:
         self.cloud.reset()
         self.cloud.order_ids = random.Random(self.rng.getrandbits(64))  # new order ids follow the seed
         self._seed_catalogue()
-        import os  # noqa: PLC0415
-
         os.environ["PAYMENT_FAULT_RATE"] = str(self.plan.gateway_fault_rate)
         os.environ["PAYMENT_FAULT_SEED"] = str(self.seed)
         for index, order in enumerate(self.plan.orders):
