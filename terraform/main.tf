@@ -56,132 +56,27 @@ module "notifications_bucket" {
 # --- Lambda services ---------------------------------------------------------------------------------------------------
 
 locals {
-  kms_use = {
-    sid       = "UseEnvironmentKey"
-    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
-    resources = [local.key_arn]
-  }
-  put_events = {
-    sid       = "PutEventsOnBus"
-    actions   = ["events:PutEvents"]
-    resources = [local.bus_arn]
-  }
-  # Powertools idempotency of POST /orders (DynamoDBPersistenceLayer: put, get, update and delete its record).
-  idempotency_rw = {
-    sid       = "IdempotencyTable"
-    actions   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
-    resources = [local.table_arn["idempotency"]]
-  }
-
-  # Exactly the actions each service's code calls, on the ARNs it touches (docs/terraform.md, "Per-service
-  # permissions", says why each is there). TransactWriteItems is authorised per item action: a Put needs PutItem, an
-  # Update UpdateItem, on that item's table. A discovered service without an entry gets no data access (only its own
-  # logs, DLQ and X-Ray).
+  # What each service's code calls, as IAM actions on symbolic resources (service_permissions.json says why each is
+  # there; tests/simulation/test_permissions.py checks it against the calls the code makes). A discovered service
+  # without an entry gets no data access (only its own logs, DLQ and X-Ray).
+  service_permissions = jsondecode(file("${path.module}/service_permissions.json")).services
+  permission_resources = merge(
+    { for table, arn in local.table_arn : "table/${table}" => arn },
+    { for table, arn in local.table_arn : "table/${table}/index/*" => "${arn}/index/*" },
+    {
+      bus        = local.bus_arn
+      key        = local.key_arn
+      bucket     = module.notifications_bucket.bucket_arn
+      "bucket/*" = "${module.notifications_bucket.bucket_arn}/*"
+    },
+  )
   service_policy_statements = {
-    order = [
-      {
-        # Put: create (transaction with the outbox); Update: transitions, own, attribute updates; Query: read by
-        # orderId (the key is orderId + customerId) and the CustomerId-Index / Status-Index queries.
-        sid       = "OrdersTable"
-        actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
-        resources = [local.table_arn["orders"], "${local.table_arn["orders"]}/index/*"]
-      },
-      {
-        # Put: events and finalize duties in the order's transaction; Delete: published events, settled duties;
-        # Scan: the stale sweep's due entries.
-        sid       = "OutboxTable"
-        actions   = ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"]
-        resources = [local.table_arn["outbox"]]
-      },
-      {
-        # Catalogue prices of a new order (one BatchGetItem per 100 products).
-        sid       = "InventoryCatalogue"
-        actions   = ["dynamodb:BatchGetItem"]
-        resources = [local.table_arn["inventory"]]
-      },
-      local.idempotency_rw,
-      local.put_events,
-      local.kms_use,
-    ]
-    payment = [
-      {
-        sid       = "PaymentsTable"
-        actions   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]
-        resources = [local.table_arn["payments"]]
-      },
-      {
-        # The simulated provider's ledger: one entry per paymentId (idempotency key), moved by void/refund.
-        sid       = "PaymentGatewayTable"
-        actions   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]
-        resources = [local.table_arn["payment-gateway"]]
-      },
-      {
-        # Query: read by orderId; Update: PENDING -> PAID, and the PAYMENT_FAILED claim (transaction Update).
-        sid       = "OrdersTable"
-        actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
-        resources = [local.table_arn["orders"]]
-      },
-      {
-        # The PAYMENT_FAILED claim's finalize duty (transaction Put).
-        sid       = "OutboxTable"
-        actions   = ["dynamodb:PutItem"]
-        resources = [local.table_arn["outbox"]]
-      },
-      {
-        # Conditional/ADD updates only (they create the item): no PutItem.
-        sid       = "CircuitBreakerTable"
-        actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
-        resources = [local.table_arn["circuit-breaker"]]
-      },
-      local.put_events,
-      local.kms_use,
-    ]
-    inventory = [
-      {
-        # Get: stock reads; Update: take (reserve), give back (release), restock (transaction Updates).
-        sid       = "InventoryTable"
-        actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
-        resources = [local.table_arn["inventory"]]
-      },
-      {
-        # Get: the recorded reservation; Put: new reservation, Update: RESERVED -> RELEASED (transactions).
-        sid       = "ReservationsTable"
-        actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
-        resources = [local.table_arn["reservations"]]
-      },
-      {
-        # Query: read by orderId (reserve, release); Update: PAID -> INVENTORY_RESERVED in the reserve transaction,
-        # PAID -> INVENTORY_UNAVAILABLE.
-        sid       = "OrdersTable"
-        actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
-        resources = [local.table_arn["orders"]]
-      },
-      {
-        # The restock marker `restock#<eventId>` (transaction Put) and its read on a duplicate.
-        sid       = "RestockMarkers"
-        actions   = ["dynamodb:PutItem", "dynamodb:GetItem"]
-        resources = [local.table_arn["idempotency"]]
-      },
-      local.put_events,
-      local.kms_use,
-    ]
-    notification = [
-      {
-        sid       = "WriteNotifications"
-        actions   = ["s3:PutObject", "s3:GetObject"]
-        resources = ["${module.notifications_bucket.bucket_arn}/*"]
-      },
-      {
-        # HeadObject on a missing key answers 404 (not 403) only with ListBucket.
-        sid       = "ListNotifications"
-        actions   = ["s3:ListBucket"]
-        resources = [module.notifications_bucket.bucket_arn]
-      },
-      {
-        sid       = "UseBucketKey"
-        actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-        resources = [local.key_arn]
-      },
+    for service, statements in local.service_permissions : service => [
+      for s in statements : {
+        sid       = s.sid
+        actions   = s.actions
+        resources = [for r in s.resources : local.permission_resources[r]]
+      }
     ]
   }
 

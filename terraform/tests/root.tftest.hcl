@@ -91,6 +91,16 @@ override_resource {
   values = { arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-circuit-breaker" }
 }
 
+# The bucket as AWS names it (the mock would answer a random name), so environment and IAM assertions can name it.
+override_resource {
+  target = module.notifications_bucket.aws_s3_bucket.this
+  values = {
+    id     = "orderflow-test-notifications-123456789012"
+    bucket = "orderflow-test-notifications-123456789012"
+    arn    = "arn:aws:s3:::orderflow-test-notifications-123456789012"
+  }
+}
+
 # Rule ARNs in the real format, so the event_bus module's check "rule_arns_match" (DLQ policies are built from
 # names) holds under the mock provider.
 override_resource {
@@ -269,10 +279,16 @@ run "iam_least_privilege" {
   }
 
   assert {
-    condition = contains(one([
-      for s in jsondecode(module.services["order"].policy_json).Statement : s.Resource if s.Sid == "OrdersTable"
-    ]), "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-orders/index/*")
-    error_message = "The order service must be able to query the orders table's indexes."
+    condition = [
+      for s in jsondecode(module.services["order"].policy_json).Statement : {
+        actions   = toset(flatten([s.Action]))
+        resources = toset(flatten([s.Resource]))
+      } if s.Sid == "OrdersIndexes"
+      ] == [{
+        actions   = toset(["dynamodb:Query"])
+        resources = toset(["arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-orders/index/*"])
+    }]
+    error_message = "The order service must be able to query the orders table's indexes (dynamodb:Query only, in its own OrdersIndexes statement)."
   }
 
   assert {
@@ -305,12 +321,12 @@ run "iam_least_privilege" {
       if startswith(arn, "arn:aws:dynamodb:")
       } == {
       "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-orders"         = toset(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"])
-      "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-orders/index/*" = toset(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"])
+      "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-orders/index/*" = toset(["dynamodb:Query"])
       "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-outbox"         = toset(["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"])
       "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-inventory"      = toset(["dynamodb:BatchGetItem"])
       "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-idempotency"    = toset(["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"])
     }
-    error_message = "order: orders (+ indexes) Get/Put/Update/Query; outbox Put/Delete/Scan (its transactions, publish, settle, sweep); inventory BatchGetItem (prices); Powertools idempotency. No DeleteItem on orders."
+    error_message = "order: orders Get/Put/Update/Query, its indexes Query only; outbox Put/Delete/Scan (its transactions, publish, settle, sweep); inventory BatchGetItem (prices); Powertools idempotency. No DeleteItem on orders."
   }
 
   assert {
@@ -360,6 +376,24 @@ run "iam_least_privilege" {
       ]), action)
     ])
     error_message = "The payment role must be able to PutItem, UpdateItem and GetItem on the payment-gateway ledger."
+  }
+
+  assert {
+    condition = {
+      for s in jsondecode(module.services["notification"].policy_json).Statement : s.Sid => {
+        actions = toset(flatten([s.Action])), resources = toset(flatten([s.Resource]))
+      } if contains(["WriteNotifications", "ListNotifications"], s.Sid)
+      } == {
+      WriteNotifications = {
+        actions   = toset(["s3:PutObject", "s3:GetObject"])
+        resources = toset(["arn:aws:s3:::orderflow-test-notifications-123456789012/*"])
+      }
+      ListNotifications = {
+        actions   = toset(["s3:ListBucket"])
+        resources = toset(["arn:aws:s3:::orderflow-test-notifications-123456789012"])
+      }
+    }
+    error_message = "notification: Put/Get objects of the notifications bucket, ListBucket on it (HeadObject's 404), nothing else of S3."
   }
 
   assert {
@@ -561,4 +595,190 @@ run "outbox_grace_seconds_must_not_be_negative" {
   }
 
   expect_failures = [var.outbox_grace_seconds]
+}
+
+# Positive assertions: every value below is the contract written out (literals), not recomputed from the module.
+run "rules_match_the_contract_events" {
+  command = apply
+
+  assert {
+    condition = { for rule, pattern in module.event_bus.event_patterns : rule => jsondecode(pattern) } == {
+      "order-created"                = { source = ["order.service"], "detail-type" = ["Order Created"] }
+      "order-cancellation-requested" = { source = ["order.service"], "detail-type" = ["Order Cancellation Requested"] }
+      "refund-requested"             = { source = ["orderflow.operator"], "detail-type" = ["Refund Requested"] }
+      "stale-order-sweep"            = { source = ["orderflow.scheduler"], "detail-type" = ["Stale Order Sweep Requested"] }
+      "inventory-restocked"          = { source = ["inventory.admin"], "detail-type" = ["Inventory Restocked"] }
+      "notifications" = {
+        source        = ["payment.service", "order.service"]
+        "detail-type" = ["Payment Processed", "Payment Failed", "Payment Refunded", "Order Cancellation Requested", "Order Completed"]
+      }
+    }
+    error_message = "Each rule must match exactly its contract event (source and detail-type); no other rule may exist."
+  }
+
+  assert {
+    condition = alltrue([
+      for rule, target in module.event_bus.targets :
+      target.maximum_retry_attempts == 8 && target.maximum_event_age_in_seconds == 3600
+    ]) && length(module.event_bus.targets) == 6
+    error_message = "Every rule target retries 8 times for up to 3600 s (event_retry_* defaults) before its DLQ."
+  }
+
+  assert {
+    condition = alltrue([
+      for rule, target in module.event_bus.targets :
+      target.dead_letter_arn == module.event_bus.dlq_arns[rule] && module.event_bus.dlq_names[rule] == "orderflow-test-${rule}-dlq"
+    ])
+    error_message = "Every rule target sends undeliverable events to its own DLQ, orderflow-test-<rule>-dlq."
+  }
+
+  assert {
+    condition = alltrue([
+      for rule, target in module.event_bus.targets :
+      rule == "notifications" ? target.role_arn == null : target.role_arn == module.event_bus.start_workflows_role_arn
+    ])
+    error_message = "Workflow targets start executions with the start-workflows role; the Lambda target uses its resource policy (no role)."
+  }
+
+  assert {
+    condition = (
+      module.scheduler.target.arn == module.event_bus.bus_arn &&
+      module.scheduler.target.source == "orderflow.scheduler" &&
+      module.scheduler.target.detail_type == "Stale Order Sweep Requested" &&
+      module.scheduler.target.maximum_retry_attempts == 5 &&
+      module.scheduler.target.dead_letter_arn == module.scheduler.dlq_arn &&
+      module.scheduler.dlq_name == "orderflow-test-stale-order-sweep-schedule-dlq"
+    )
+    error_message = "The sweep schedule puts orderflow.scheduler / Stale Order Sweep Requested on the bus, retries 5 times, then its DLQ."
+  }
+}
+
+run "alarms_watch_what_they_name" {
+  command = apply
+
+  assert {
+    condition = toset(keys(module.monitoring.alarms)) == toset(concat(
+      [for s in ["order", "payment", "inventory", "notification"] : "orderflow-test-${s}-errors"],
+      [for wf in ["order-processing", "payment-processing", "inventory-management"] : "orderflow-test-${wf}-executions-failed"],
+      [for q in [
+        "lambda-order", "lambda-payment", "lambda-inventory", "lambda-notification", "scheduler-stale-order-sweep",
+        "events-order-created", "events-order-cancellation-requested", "events-refund-requested",
+        "events-stale-order-sweep", "events-inventory-restocked", "events-notifications",
+      ] : "orderflow-test-${q}-dlq-messages"],
+      ["orderflow-test-api-5xx"],
+    ))
+    error_message = "One alarm per function, per state machine, per DLQ, and one for API 5xx: no more, no less."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in ["order", "payment", "inventory", "notification"] : {
+        namespace = module.monitoring.alarms["orderflow-test-${s}-errors"].namespace
+        metric    = module.monitoring.alarms["orderflow-test-${s}-errors"].metric_name
+        statistic = module.monitoring.alarms["orderflow-test-${s}-errors"].statistic
+        threshold = module.monitoring.alarms["orderflow-test-${s}-errors"].threshold
+        operator  = module.monitoring.alarms["orderflow-test-${s}-errors"].comparison_operator
+        dims      = module.monitoring.alarms["orderflow-test-${s}-errors"].dimensions
+        } == {
+        namespace = "AWS/Lambda", metric = "Errors", statistic = "Sum", threshold = 1,
+        operator  = "GreaterThanOrEqualToThreshold", dims = tomap({ FunctionName = "orderflow-test-${s}" })
+      }
+    ])
+    error_message = "A function's alarm fires on one or more AWS/Lambda Errors (Sum) of that function."
+  }
+
+  assert {
+    condition = alltrue([
+      for wf in ["order-processing", "payment-processing", "inventory-management"] : {
+        namespace = module.monitoring.alarms["orderflow-test-${wf}-executions-failed"].namespace
+        metric    = module.monitoring.alarms["orderflow-test-${wf}-executions-failed"].metric_name
+        statistic = module.monitoring.alarms["orderflow-test-${wf}-executions-failed"].statistic
+        threshold = module.monitoring.alarms["orderflow-test-${wf}-executions-failed"].threshold
+        operator  = module.monitoring.alarms["orderflow-test-${wf}-executions-failed"].comparison_operator
+        dims      = module.monitoring.alarms["orderflow-test-${wf}-executions-failed"].dimensions
+        } == {
+        namespace = "AWS/States", metric = "ExecutionsFailed", statistic = "Sum", threshold = 1,
+        operator  = "GreaterThanOrEqualToThreshold",
+        dims      = tomap({ StateMachineArn = "arn:aws:states:us-east-1:123456789012:stateMachine:orderflow-test-${wf}" })
+      }
+    ])
+    error_message = "A state machine's alarm fires on one or more AWS/States ExecutionsFailed (Sum) of that state machine."
+  }
+
+  assert {
+    condition = alltrue([
+      for key, alarm in module.monitoring.alarms : (
+        alarm.namespace == "AWS/SQS" && alarm.metric_name == "ApproximateNumberOfMessagesVisible" &&
+        alarm.statistic == "Maximum" && alarm.threshold == 0 && alarm.comparison_operator == "GreaterThanThreshold" &&
+        endswith(alarm.dimensions.QueueName, "-dlq")
+      ) if endswith(key, "-dlq-messages")
+    ])
+    error_message = "A DLQ's alarm fires as soon as one message is visible (Maximum > 0) in that queue."
+  }
+
+  assert {
+    condition = (
+      module.monitoring.alarms["orderflow-test-lambda-payment-dlq-messages"].dimensions == tomap({ QueueName = "orderflow-test-payment-dlq" }) &&
+      module.monitoring.alarms["orderflow-test-events-refund-requested-dlq-messages"].dimensions == tomap({ QueueName = "orderflow-test-refund-requested-dlq" }) &&
+      module.monitoring.alarms["orderflow-test-scheduler-stale-order-sweep-dlq-messages"].dimensions == tomap({ QueueName = "orderflow-test-stale-order-sweep-schedule-dlq" })
+    )
+    error_message = "Each DLQ alarm watches the queue its name says."
+  }
+
+  assert {
+    condition = {
+      namespace = module.monitoring.alarms["orderflow-test-api-5xx"].namespace
+      metric    = module.monitoring.alarms["orderflow-test-api-5xx"].metric_name
+      statistic = module.monitoring.alarms["orderflow-test-api-5xx"].statistic
+      threshold = module.monitoring.alarms["orderflow-test-api-5xx"].threshold
+      operator  = module.monitoring.alarms["orderflow-test-api-5xx"].comparison_operator
+      dims      = module.monitoring.alarms["orderflow-test-api-5xx"].dimensions
+      } == {
+      namespace = "AWS/ApiGateway", metric = "5xx", statistic = "Sum", threshold = 1,
+      operator  = "GreaterThanOrEqualToThreshold", dims = tomap({ ApiId = "abc123", Stage = "$default" })
+    }
+    error_message = "The API alarm fires on one or more 5xx (Sum) of this API's $default stage."
+  }
+
+  assert {
+    condition = alltrue([
+      for key, alarm in module.monitoring.alarms :
+      alarm.evaluation_periods == 1 && alarm.period == 300 && alarm.treat_missing_data == "notBreaching" &&
+      toset(alarm.alarm_actions) == toset([module.monitoring.alarm_topic_arn])
+    ])
+    error_message = "Every alarm evaluates one 300 s period, treats missing data as not breaching and notifies the alarm topic."
+  }
+}
+
+run "lambda_environments" {
+  command = apply
+
+  assert {
+    condition = toset(keys(module.services)) == toset(["order", "payment", "inventory", "notification"]) && alltrue([
+      for s, extra in {
+        order = { STALE_ORDER_MINUTES = "30", OUTBOX_GRACE_SECONDS = "120" }
+        payment = {
+          PAYMENT_CUSTOMER_LIMIT = "5000.00", PAYMENT_DECLINE_CUSTOMERS = "customer-declined", PAYMENT_FAULT_RATE = "0",
+          PAYMENT_FAULT_SEED     = "0", CIRCUIT_FAILURE_THRESHOLD = "5", CIRCUIT_COOLDOWN_SECONDS = "30"
+        }
+        inventory    = {}
+        notification = {}
+        } : module.services[s].environment == tomap(merge({
+          ORDERS_TABLE                 = "orderflow-test-orders"
+          INVENTORY_TABLE              = "orderflow-test-inventory"
+          RESERVATIONS_TABLE           = "orderflow-test-reservations"
+          PAYMENTS_TABLE               = "orderflow-test-payments"
+          PAYMENT_GATEWAY_TABLE        = "orderflow-test-payment-gateway"
+          OUTBOX_TABLE                 = "orderflow-test-outbox"
+          IDEMPOTENCY_TABLE            = "orderflow-test-idempotency"
+          CIRCUIT_BREAKER_TABLE        = "orderflow-test-circuit-breaker"
+          EVENT_BUS_NAME               = "orderflow-test-bus"
+          NOTIFICATIONS_BUCKET         = "orderflow-test-notifications-123456789012"
+          POWERTOOLS_METRICS_NAMESPACE = "orderflow"
+          POWERTOOLS_SERVICE_NAME      = s
+          LOG_LEVEL                    = "INFO"
+      }, extra))
+    ])
+    error_message = "Each function's environment must be exactly the contract's variables (docs/architecture.md, Lambda environment variables) with the defaults."
+  }
 }

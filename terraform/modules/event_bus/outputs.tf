@@ -65,3 +65,16 @@ output "event_patterns" {
   description = "Event pattern (JSON) of each routing rule, keyed by rule key."
   value       = { for k, r in aws_cloudwatch_event_rule.this : k => r.event_pattern }
 }
+
+output "targets" {
+  description = "Each routing rule's target as applied (ARN, retry policy, DLQ, role), keyed by rule key, for audits and tests."
+  value = {
+    for k, t in aws_cloudwatch_event_target.this : k => {
+      arn                          = t.arn
+      role_arn                     = t.role_arn
+      maximum_retry_attempts       = t.retry_policy[0].maximum_retry_attempts
+      maximum_event_age_in_seconds = t.retry_policy[0].maximum_event_age_in_seconds
+      dead_letter_arn              = t.dead_letter_config[0].arn
+    }
+  }
+}

@@ -32,3 +32,14 @@ output "policy_json" {
   description = "The scheduler role's inline policy document (JSON), for audits and tests."
   value       = aws_iam_role_policy.this.policy
 }
+
+output "target" {
+  description = "The sweep schedule's target as applied (bus, event source and detail-type, retries, DLQ), for audits and tests."
+  value = {
+    arn                    = aws_scheduler_schedule.sweep.target[0].arn
+    source                 = aws_scheduler_schedule.sweep.target[0].eventbridge_parameters[0].source
+    detail_type            = aws_scheduler_schedule.sweep.target[0].eventbridge_parameters[0].detail_type
+    maximum_retry_attempts = aws_scheduler_schedule.sweep.target[0].retry_policy[0].maximum_retry_attempts
+    dead_letter_arn        = aws_scheduler_schedule.sweep.target[0].dead_letter_config[0].arn
+  }
+}

@@ -1,0 +1,98 @@
+"""Each Lambda's policy (built from terraform/service_permissions.json) against what its code calls.
+
+The simulation records every AWS call the services make across seeded schedules (every actor, every fault kind) and
+the scripted paths below, as IAM actions on symbolic resources (tests/simulation/permissions.py). A call the table
+does not grant fails here (AccessDenied on AWS, invisible on the emulator, which enforces no IAM); a grant no code
+path uses fails too, unless its statement says why it cannot be observed in process (`unobserved`), and an
+`unobserved` reason on a grant that is observed after all is stale and fails.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.simulation import engine, invariants
+from tests.simulation.cloud import PREFIX, SimCloud
+from tests.simulation.permissions import Call, declared, grants, iam_requirements
+from tests.simulation.runner import schedule_seed
+
+SCHEDULES = 60
+SEED = 4242
+
+
+@pytest.fixture(scope="module")
+def observed(sim_cloud: SimCloud) -> set[Call]:
+    sim_cloud.calls.calls.clear()
+    sim_cloud.calls.enabled = True
+    try:
+        for index in range(SCHEDULES):
+            outcome = engine.run_schedule(sim_cloud, schedule_seed(SEED, index), invariants.check)
+            assert not outcome.violations, outcome.violations
+    finally:
+        sim_cloud.calls.enabled = False
+    print(f"permissions: {len(sim_cloud.calls.calls)} (service, action, resource) triples observed in "
+          f"{SCHEDULES} schedules, seed {SEED}")
+    return set(sim_cloud.calls.calls)
+
+
+def test_every_call_the_code_makes_is_granted(observed: set[Call]) -> None:
+    table = declared()
+    missing = sorted((service, action, resource) for service, action, resource in observed
+                     if (action, resource) not in grants(table.get(service, [])))
+    assert not missing, f"calls without a grant in terraform/service_permissions.json: {missing}"
+
+
+def test_every_grant_is_used_or_says_why_it_cannot_be_observed(observed: set[Call]) -> None:
+    unused, stale = [], []
+    for service, statements in declared().items():
+        used = {(action, resource) for svc, action, resource in observed if svc == service}
+        for statement in statements:
+            pairs = grants([statement])
+            if "unobserved" not in statement:
+                unused += [(service, statement["sid"], pair) for pair in sorted(pairs - used)]
+            elif pairs <= used:
+                stale.append((service, statement["sid"]))
+    assert not unused, f"granted but never called (remove it, or say in `unobserved` why): {unused}"
+    assert not stale, f"`unobserved` on statements whose every grant is observed: {stale}"
+
+
+def test_every_service_is_observed(observed: set[Call]) -> None:
+    assert {service for service, _, _ in observed} == {"order", "payment", "inventory", "notification"}
+
+
+# --- the mapping from API calls to IAM actions (literal expectations from the Service Authorization Reference) ---
+P = f"{PREFIX}-"
+
+
+def test_a_transaction_needs_each_items_action_on_its_table() -> None:
+    params = {"TransactItems": [
+        {"Put": {"TableName": f"{P}outbox", "Item": {}}},
+        {"Update": {"TableName": f"{P}orders", "Key": {}}},
+        {"Delete": {"TableName": f"{P}outbox", "Key": {}}},
+        {"ConditionCheck": {"TableName": f"{P}inventory", "Key": {}}},
+    ]}
+    assert iam_requirements("dynamodb", "TransactWriteItems", params, P) == [
+        ("dynamodb:PutItem", "table/outbox"), ("dynamodb:UpdateItem", "table/orders"),
+        ("dynamodb:DeleteItem", "table/outbox"), ("dynamodb:ConditionCheckItem", "table/inventory"),
+    ]
+
+
+def test_batches_index_queries_and_s3_reads_map_to_their_iam_actions() -> None:
+    assert iam_requirements("dynamodb", "BatchGetItem", {"RequestItems": {f"{P}inventory": {}}}, P) == [
+        ("dynamodb:BatchGetItem", "table/inventory")]
+    assert iam_requirements("dynamodb", "Query", {"TableName": f"{P}orders", "IndexName": "Status-Index"}, P) == [
+        ("dynamodb:Query", "table/orders/index/*")]
+    assert iam_requirements("dynamodb", "Query", {"TableName": f"{P}orders"}, P) == [
+        ("dynamodb:Query", "table/orders")]
+    assert iam_requirements("s3", "HeadObject", {"Bucket": "b", "Key": "k"}, P) == [
+        ("s3:GetObject", "bucket/*"), ("s3:ListBucket", "bucket")]
+    assert iam_requirements("events", "PutEvents", {"Entries": []}, P) == [("events:PutEvents", "bus")]
+
+
+def test_an_unmapped_call_or_a_foreign_table_fails_loudly() -> None:
+    with pytest.raises(ValueError, match="outside the stack"):
+        iam_requirements("dynamodb", "GetItem", {"TableName": "someone-elses"}, P)
+    with pytest.raises(ValueError, match="unmapped S3 operation"):
+        iam_requirements("s3", "DeleteObject", {}, P)
+    with pytest.raises(ValueError, match="unmapped AWS API"):
+        iam_requirements("sqs", "SendMessage", {}, P)
