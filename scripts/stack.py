@@ -21,6 +21,7 @@ from python_terraform import IsFlagged, IsNotFlagged, Terraform
 
 from scripts import build as build_module
 from scripts import local_cloud
+from scripts import emulator_workarounds
 from scripts.common import (BUILD_DIR, ENVS_DIR, PROJECT, REPO_ROOT, TERRAFORM_DIR, UserError, check_env,
                             env_build_dir, is_local, write_json)
 
@@ -250,9 +251,17 @@ def destroy(env: str, yes: bool = False) -> None:
         raise UserError("Refusing to destroy prod without --yes.")
     var_files = prepare_inputs(env)
     tf = init(env)
-    print(f"terraform destroy ({env}) ...", flush=True)
-    code = _run_with_progress(tf, "destroy", input=False, parallelism=PARALLELISM, auto_approve=IsFlagged, force=IsNotFlagged,
-                              no_color=IsFlagged, compact_warnings=IsFlagged, var_file=var_files)
+    attempts = emulator_workarounds.destroy_attempts(env)
+    for attempt in range(1, attempts + 1):
+        print(f"terraform destroy ({env}) ...", flush=True)
+        code = _run_with_progress(tf, "destroy", input=False, parallelism=PARALLELISM, auto_approve=IsFlagged,
+                                  force=IsNotFlagged, no_color=IsFlagged, compact_warnings=IsFlagged, var_file=var_files)
+        if code == 0:
+            break
+        if attempt < attempts:
+            print(f"terraform destroy failed (exit {code}); running it again once (a MiniStack "
+                  f"{emulator_workarounds.MINISTACK_VERSION} delete that is not idempotent, scripts/emulator_workarounds.py)",
+                  flush=True)
     if code != 0:
         raise UserError(f"terraform destroy failed for env '{env}' (exit {code}); see the errors above.")
     (env_build_dir(env) / "outputs.json").unlink(missing_ok=True)

@@ -2,7 +2,7 @@
 
 - `{"action":"reserve","order":{...}}`
   -> `{"status":"RESERVED"|"UNAVAILABLE"|"ORDER_NOT_RESERVABLE","shortItems":[...]}`
-- `{"action":"release","order":{...}}` -> `{"status":"RELEASED"|"NOT_RESERVED"}`
+- `{"action":"release","order":{...}}` -> `{"status":"RELEASED"|"NOT_RESERVED"|"NOT_COMPENSABLE"}` (RELEASED also on a repeat)
 - `{"action":"restock","productId","quantity","eventId","price"?}` or an EventBridge "Inventory Restocked" event
   (detail: productId, quantity, eventId, optional price) -> `{"status":"RESTOCKED"|"DUPLICATE","available":n}`
 """

@@ -196,8 +196,9 @@ def _publish_released(order_id: str, reservation: dict[str, Any]) -> None:
 def release(order_input: Any) -> dict[str, Any]:
     """RESERVED -> RELEASED and stock += q in one transaction, exactly once, for a claimed order only.
 
-    `{"status": "RELEASED"}` for the call that released; `{"status": "NOT_RESERVED"}` when there is no
-    reservation or it was already released (the "Inventory Released" event is re-put in that case);
+    `{"status": "RELEASED"}` once the order's reservation is released, by this call or an earlier one (a retry
+    after the effect answers as the first call did, as refund does, and re-puts the "Inventory Released" event);
+    `{"status": "NOT_RESERVED"}` when the order has no reservation;
     `{"status": "NOT_COMPENSABLE"}` (nothing changed) when the order is not in a compensable terminal status, so
     no path can put the stock of a COMPLETED or live order back on sale.
     """
@@ -216,7 +217,7 @@ def release(order_input: Any) -> dict[str, Any]:
     if reservation["status"] == RELEASED:
         logger.info("repeated release: already released")
         _publish_released(ref.order_id, reservation)
-        return {"status": NOT_RESERVED}
+        return {"status": RELEASED}
     quantities = aggregate_quantities(reservation["items"])
     actions = [reservations.release_update(ref.order_id, clock.now_iso())]
     actions += [inventory.give_back_update(pid, qty) for pid, qty in quantities.items()]
@@ -228,8 +229,8 @@ def release(order_input: Any) -> dict[str, Any]:
         codes = _ddb.cancellation_codes(exc, len(actions))
         current = reservations.get(ref.order_id)
         if codes[0] == CONDITION_FAILED or (current is not None and current["status"] == RELEASED):
-            logger.info("reservation released concurrently")
-            return {"status": NOT_RESERVED}
+            logger.info("reservation released concurrently")  # the winner published the event
+            return {"status": RELEASED}
         raise InventoryContention(f"release of order {ref.order_id} conflicted: {codes}") from exc
     observability.count("InventoryReleased")
     logger.info("inventory released", extra={"items": reservation["items"]})

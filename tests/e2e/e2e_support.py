@@ -17,6 +17,7 @@ import secrets
 import string
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -49,6 +50,15 @@ def plain(value: Any) -> Any:
     if isinstance(value, (list, tuple, set)):
         return [plain(v) for v in value]
     return value
+
+
+#: docs/architecture.md: every eventId is uuid5(uuid5(NAMESPACE_URL, "urn:orderflow:event"), "<orderId>|<detail-type>")
+#: (derived here from the documented formula, not imported from the services)
+EVENT_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:orderflow:event")
+
+
+def expected_event_id(order_id: str, detail_type: str) -> str:
+    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{order_id}|{detail_type}"))
 
 
 class Deadline:

@@ -241,7 +241,7 @@ def test_cancellation_after_payment_refunds_releases_and_is_idempotent(aws):
     assert second.status == "SUCCEEDED", second.cause
     branch = second.output["finalized"][0]
     assert (branch["refund"], branch["release"], branch["notification"]["status"]) == (
-        {"status": "REFUNDED"}, {"status": "NOT_RESERVED"}, "DUPLICATE")
+        {"status": "REFUNDED"}, {"status": "RELEASED"}, "DUPLICATE")
     assert aws.available(product) == 10
     assert aws.history(order) == ["PENDING", "PAID", "INVENTORY_RESERVED", "CANCELLED"]
     assert aws.wait_notifications(order, {"order-cancelled.json", event_key(order, "Payment Processed"),
