@@ -51,12 +51,11 @@ KNOWN_ROUTES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
 
 
 class ApiError(Exception):
-    def __init__(self, status_code: int, message: str, field: str | None = None, headers: dict[str, str] | None = None):
+    def __init__(self, status_code: int, message: str, field: str | None = None):
         super().__init__(message)
         self.status_code = status_code
         self.message = message
         self.field = field
-        self.headers = headers or {}
 
 
 def json_response(status_code: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -222,7 +221,7 @@ def not_found(_: NotFoundError) -> Response:
 
 @app.exception_handler(ApiError)
 def on_api_error(exc: ApiError) -> Response:
-    return error_response(exc.status_code, exc.message, exc.field, exc.headers or None)
+    return error_response(exc.status_code, exc.message, exc.field)
 
 
 @app.exception_handler(auth.Unauthenticated)

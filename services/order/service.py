@@ -28,8 +28,6 @@ class CancelConflict(Exception):
 
     def __init__(self, order_id: str, status: str | None) -> None:
         super().__init__(f"order {order_id} cannot be cancelled in status {status}")
-        self.order_id = order_id
-        self.status = status
 
 
 # ---------------------------------------------------------------------------------------------

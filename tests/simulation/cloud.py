@@ -28,7 +28,8 @@ from types import SimpleNamespace
 from typing import Any, Callable
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SERVICES = REPO_ROOT / "services"
+# A mutation run (scripts/mutation.py) points the tests at its mutated copy of services/.
+SERVICES = Path(os.environ.get("ORDERFLOW_SERVICES_DIR") or REPO_ROOT / "services")
 if str(SERVICES) not in sys.path:
     sys.path.insert(0, str(SERVICES))
 

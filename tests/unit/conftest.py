@@ -14,7 +14,8 @@ from typing import Any, Iterator
 
 import pytest
 
-SERVICES = Path(__file__).resolve().parents[2] / "services"
+# A mutation run (scripts/mutation.py) points the tests at its mutated copy of services/.
+SERVICES = Path(os.environ.get("ORDERFLOW_SERVICES_DIR") or Path(__file__).resolve().parents[2] / "services")
 if str(SERVICES) not in sys.path:
     sys.path.insert(0, str(SERVICES))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -141,7 +142,9 @@ def test_same_idempotency_key_and_body_returns_same_response_and_one_order(cloud
     assert len(cloud.events("Order Created")) == 1
     [record] = cloud.items("IDEMPOTENCY_TABLE")
     assert record["id"].startswith("orderflow-order-create#")
-    assert record["status"] == "COMPLETED" and "expiration" in record
+    assert record["status"] == "COMPLETED"
+    # the documented replay window is 24 hours (docs/api.md)
+    assert 86_400 - 60 <= int(record["expiration"]) - time.time() <= 86_400
 
 
 def test_same_idempotency_key_different_body_is_409(cloud, lambda_context):
@@ -152,7 +155,8 @@ def test_same_idempotency_key_different_body_is_409(cloud, lambda_context):
     response = post(lambda_context, other, headers=headers)
 
     assert response["statusCode"] == 409
-    assert response_json(response)["field"] == "headers.idempotency-key"
+    assert response_json(response) == {"message": "Idempotency-Key was already used with a different request body",
+                                       "field": "headers.idempotency-key"}
     assert len(cloud.items("ORDERS_TABLE")) == 1
     assert len(cloud.events()) == 1
 
@@ -254,22 +258,43 @@ def test_list_customer_orders_default_limit_and_empty(cloud, lambda_context):
     assert body == {"orders": [], "nextToken": None}
 
 
+LIMIT_ERROR = {"message": "limit must be an integer between 1 and 100", "field": "queryStringParameters.limit"}
+TOKEN_ERROR = {"message": "nextToken is invalid", "field": "queryStringParameters.nextToken"}
+
+
 @pytest.mark.parametrize(
-    ("query", "field"),
+    ("query", "error"),
     [
-        ({"limit": "0"}, "queryStringParameters.limit"),
-        ({"limit": "101"}, "queryStringParameters.limit"),
-        ({"limit": "ten"}, "queryStringParameters.limit"),
-        ({"nextToken": "!!!"}, "queryStringParameters.nextToken"),
-        ({"nextToken": "e30"}, "queryStringParameters.nextToken"),  # "{}"
-        ({"nextToken": api.encode_token({"orderId": "o", "customerId": "other", "createdAt": "x"})},
-         "queryStringParameters.nextToken"),
+        ({"limit": "0"}, LIMIT_ERROR),
+        ({"limit": "101"}, LIMIT_ERROR),
+        ({"limit": "ten"}, LIMIT_ERROR),
+        ({"nextToken": "!!!"}, TOKEN_ERROR),
+        ({"nextToken": "e30"}, TOKEN_ERROR),  # "{}"
+        ({"nextToken": api.encode_token({"orderId": "o", "customerId": "other", "createdAt": "x"})}, TOKEN_ERROR),
     ],
 )
-def test_list_customer_orders_bad_query(cloud, lambda_context, query, field):
+def test_list_customer_orders_bad_query(cloud, lambda_context, query, error):
     response = handler.lambda_handler(http_event("GET", "/customers/customer-1/orders", query=query), lambda_context)
     assert response["statusCode"] == 400
-    assert response_json(response)["field"] == field
+    assert response_json(response) == error
+
+
+@pytest.mark.parametrize("limit", ["1", "100"])
+def test_list_customer_orders_accepts_the_limit_bounds(cloud, lambda_context, limit):
+    for _ in range(2):
+        assert post(lambda_context, order_body())["statusCode"] == 201
+    response = handler.lambda_handler(
+        http_event("GET", "/customers/customer-1/orders", query={"limit": limit}), lambda_context)
+    assert response["statusCode"] == 200
+    assert len(response_json(response)["orders"]) == min(int(limit), 2)
+
+
+def test_next_token_is_unpadded_url_safe_base64_of_the_last_key():
+    key = {"orderId": "o-12", "customerId": "c", "createdAt": "2024-05-01T12:00:00Z"}  # 70 JSON bytes: base64 pads "=="
+    token = api.encode_token(key)
+    assert token == "eyJvcmRlcklkIjoiby0xMiIsImN1c3RvbWVySWQiOiJjIiwiY3JlYXRlZEF0IjoiMjAyNC0wNS0wMVQxMjowMDowMFoifQ"
+    assert api.decode_token(token, "c") == key
+    assert api.encode_token(None) is None and api.encode_token({}) is None
 
 
 def test_list_customer_orders_bad_customer_id(cloud, lambda_context):
@@ -314,7 +339,8 @@ def test_cancel_not_cancellable_is_409(cloud, lambda_context, status):
     order = put_order(status)
     response = handler.lambda_handler(http_event("DELETE", f"/orders/{order['orderId']}"), lambda_context)
     assert response["statusCode"] == 409
-    assert status in response_json(response)["message"]
+    assert response_json(response) == {
+        "message": f"order {order['orderId']} cannot be cancelled in status {status}", "field": "status"}
     assert get_order(order["orderId"])["status"] == status
     assert cloud.events() == []
 

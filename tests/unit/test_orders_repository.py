@@ -428,6 +428,10 @@ def test_update_attributes(cloud):
     assert stored["status"] == "PENDING" and stored["version"] == 1
     repo.update_attributes(order["orderId"], "customer-1", remove=["note"])
     assert "note" not in get_order(order["orderId"])
+    repo.update_attributes(order["orderId"], "customer-1", set_={"a": 1, "b": "two"})
+    repo.update_attributes(order["orderId"], "customer-1", set_={"c": 3}, remove=["a", "b"])
+    stored = get_order(order["orderId"])
+    assert (stored["c"], "a" in stored, "b" in stored) == (3, False, False)
     with pytest.raises(ClientError):
         repo.update_attributes("missing", "customer-1", set_={"note": "n"})
 

@@ -133,6 +133,18 @@ def test_publish_wraps_client_errors(cloud, monkeypatch):
         events.publish("s", "t", {"eventId": "e"})
 
 
+def test_all_subclasses_walks_the_whole_tree_depth_first():
+    from shared.errors import _all_subclasses
+
+    class Root(Exception): ...
+    class Child(Root): ...
+    class Grandchild(Child): ...
+    class Sibling(Root): ...
+
+    assert _all_subclasses(Root) == [Child, Grandchild, Sibling]
+    assert _all_subclasses(Grandchild) == []
+
+
 def test_retryable_error_names_for_the_workflows():
     assert RETRYABLE_ERROR_NAMES == [
         "CircuitOpenError", "EventPublishError", "InventoryContention", "NotificationConflict",

@@ -1,0 +1,268 @@
+"""`invoke mutate`: mutation testing of services/ with mutmut 3, judged by the unit suite, then the simulation suite.
+
+Why a staging copy: mutmut names a mutant after its module's file path (a leading `src.` dropped) and its trampoline
+activates a mutant only when that name equals the running function's `__module__`. The Lambdas and the tests import
+services as top-level packages (`order.service`, `shared.outbox`), so each pass works in a copy of the repository
+under build/mutation/<pass>/ with services/ as src/; the suites find the mutated copy through ORDERFLOW_SERVICES_DIR.
+
+Why two passes: the simulation patches the services' clock and AWS clients for its whole process, so it cannot share
+a pytest process with the unit suite. The unit pass runs every selected mutant; whatever it leaves alive is run
+against the simulation suite. A mutant counts as killed when either suite fails (or times out) with it.
+
+Equivalent mutants (no behaviour can tell them from the original) are listed, with the reason, in the table under
+"Equivalent mutants" in docs/testing.md; a listed mutant whose change no longer matches is counted as a survivor.
+The score is killed / (mutants - equivalent). Results: build/mutation/report.json and build/mutation/survivors.txt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scripts.common import BUILD_DIR, REPO_ROOT, SERVICES_DIR, UserError
+
+WORK_DIR = BUILD_DIR / "mutation"
+TESTING_DOC = REPO_ROOT / "docs" / "testing.md"
+EQUIVALENTS_HEADING = "## Equivalent mutants"
+#: The score `invoke mutate` and CI's bounded pass must reach (issue 15).
+TARGET_SCORE = 85.0
+#: CI's bounded pass: a fixed sample, so every run judges the same mutants of the same code.
+CI_SAMPLE = 60
+CI_SEED = 20261203
+
+#: What the suites read besides services/ (copied into each staging project).
+STAGED = ("tests", "scripts", "workflow", "docs", "terraform")
+STAGE_IGNORE = shutil.ignore_patterns(".terraform", "*.tfstate*", "__pycache__", ".pytest_cache", "fixtures")
+KILLED = {"killed", "timeout"}
+
+
+@dataclass(frozen=True)
+class Pass:
+    name: str
+    tests: tuple[str, ...]
+
+
+PASSES = (
+    Pass("unit", ("tests/unit",)),
+    # The power test mutates services/ itself in subprocesses; it measures the simulation, not the services.
+    Pass("simulation", ("tests/simulation", "--ignore=tests/simulation/test_simulation_power.py")),
+)
+
+
+@dataclass
+class Report:
+    statuses: dict[str, str] = field(default_factory=dict)  # mutant -> final status
+    killed_by: dict[str, str] = field(default_factory=dict)  # mutant -> pass that killed it
+    diffs: dict[str, str] = field(default_factory=dict)  # surviving mutant -> its diff
+    equivalent: dict[str, str] = field(default_factory=dict)  # mutant -> reason
+    seconds: float = 0.0
+
+    @property
+    def judged(self) -> list[str]:
+        return [m for m in self.statuses if m not in self.equivalent]
+
+    @property
+    def killed(self) -> list[str]:
+        return [m for m in self.judged if self.statuses[m] in KILLED]
+
+    @property
+    def survivors(self) -> list[str]:
+        return [m for m in self.judged if self.statuses[m] not in KILLED]
+
+    @property
+    def score(self) -> float:
+        return 100.0 * len(self.killed) / len(self.judged) if self.judged else 100.0
+
+
+def _only_mutate(paths: list[str]) -> list[str]:
+    """services/... paths (files or folders) as mutmut `only_mutate` globs over the staged src/."""
+    globs = []
+    for raw in paths:
+        path = (REPO_ROOT / raw).resolve()
+        try:
+            relative = path.relative_to(SERVICES_DIR)
+        except ValueError:
+            raise UserError(f"--paths takes files or folders inside services/ (got '{raw}').") from None
+        if not path.exists():
+            raise UserError(f"'{raw}' does not exist: name a file or folder inside services/.")
+        src = Path("src") / relative
+        globs.append(f"{src.as_posix()}/*" if path.is_dir() else src.as_posix())
+    return globs
+
+
+def _stage(project: Path, only_mutate: list[str], test_selection: tuple[str, ...]) -> None:
+    shutil.rmtree(project, ignore_errors=True)
+    project.mkdir(parents=True)
+    shutil.copytree(SERVICES_DIR, project / "src", ignore=STAGE_IGNORE)
+    for name in STAGED:
+        shutil.copytree(REPO_ROOT / name, project / name, ignore=STAGE_IGNORE)
+    config = {
+        "source_paths": ["src"],
+        "only_mutate": only_mutate,
+        "also_copy": list(STAGED),
+        "pytest_add_cli_args": ["-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:cov", "-W", "ignore::UserWarning"],
+        "pytest_add_cli_args_test_selection": list(test_selection),
+        # Results must come from this run's tests and code only (a fresh project each run).
+        "use_git_change_detection": False,
+    }
+    lines = ["", "[tool.mutmut]"] + [f"{key} = {json.dumps(value)}" for key, value in config.items()]
+    pyproject = (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    (project / "pyproject.toml").write_text(pyproject + "\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _mutmut_run(project: Path, workers: int, names: list[str]) -> None:
+    """`mutmut run` on the named mutants; its spinner output goes to <project>/mutmut.log."""
+    env = {**os.environ, "ORDERFLOW_SERVICES_DIR": str(project / "mutants" / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
+    log = project / "mutmut.log"
+    with log.open("w", encoding="utf-8") as out:
+        result = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(workers), *names],
+                                cwd=project, env=env, text=True, stdout=out, stderr=subprocess.STDOUT)
+    if result.returncode != 0:
+        tail = log.read_text(encoding="utf-8", errors="replace").replace("\r", "\n").splitlines()[-15:]
+        print("\n".join(tail))
+        raise UserError(f"mutmut run failed (exit {result.returncode}); its log is {log.relative_to(REPO_ROOT)}.")
+
+
+_HELPER = """
+import json, sys
+from mutmut.mutation.data import SourceFileMutationData
+from mutmut.utils.file_utils import walk_mutatable_files
+from mutmut.stats import status_by_exit_code
+from mutmut.__main__ import copy_src_dir, create_mutants
+wanted = set(sys.argv[3:])
+if sys.argv[1] == "generate":
+    copy_src_dir(); create_mutants(2)
+out = {}
+for path in walk_mutatable_files():
+    data = SourceFileMutationData(path=path); data.load()
+    for name, code in data.exit_code_by_key.items():
+        out[name] = {"status": status_by_exit_code[code], "path": str(path)}
+if sys.argv[1] == "diffs":
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+    out = {name: get_diff_for_mutant(name, path=out[name]["path"]) for name in wanted}
+json.dump(out, open(sys.argv[2], "w"))
+"""
+
+
+def _helper(project: Path, mode: str, names: list[str] | None = None) -> dict:
+    """Ask mutmut (pinned in pyproject) for the mutants it generated, their statuses or their diffs."""
+    answer = project.resolve() / f"mutmut-{mode}.json"
+    result = subprocess.run([sys.executable, "-c", _HELPER, mode, str(answer), *(names or [])], cwd=project,
+                            text=True, capture_output=True)
+    if result.returncode != 0:
+        raise UserError(f"mutmut could not {mode} in {project}: {result.stderr.strip().splitlines()[-1:]}; "
+                        "rerun `bash scripts/bootstrap.sh` to install the pinned mutmut.")
+    return json.loads(answer.read_text(encoding="utf-8"))
+
+
+def _changed_line(diff: str) -> str:
+    """The mutant's added line(s), whitespace-collapsed: what the equivalents table records as the change."""
+    added = [line[1:].strip() for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    return " / ".join(re.sub(r"\s+", " ", line) for line in added)
+
+
+def read_equivalents(doc: Path = TESTING_DOC) -> dict[str, tuple[str, str]]:
+    """mutant -> (change, reason) from the markdown table under EQUIVALENTS_HEADING in docs/testing.md."""
+    if not doc.exists():
+        return {}
+    rows: dict[str, tuple[str, str]] = {}
+    in_section = False
+    for line in doc.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            in_section = line.strip() == EQUIVALENTS_HEADING
+            continue
+        row = line.strip()
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", row[1:-1])] if in_section and row.startswith("|") else []
+        if len(cells) == 3 and cells[0].startswith("`") and cells[0].endswith("`"):
+            rows[cells[0].strip("`")] = (cells[1].strip("`").replace("\\|", "|"), cells[2])
+    return rows
+
+
+def select(project: Path, max_mutants: int | None, seed: int) -> list[str]:
+    names = sorted(_helper(project, "generate"))
+    if not names:
+        raise UserError("No mutants were generated: check --paths (files or folders inside services/).")
+    if max_mutants is not None and max_mutants < len(names):
+        names = sorted(random.Random(seed).sample(names, max_mutants))
+    return names
+
+
+def run(paths: list[str] | None = None, max_mutants: int | None = None, seed: int = CI_SEED,
+        workers: int | None = None, target: float = TARGET_SCORE) -> Report:
+    started = time.monotonic()
+    only = _only_mutate(paths or ["services"])
+    workers = workers or os.cpu_count() or 1
+    report = Report()
+    pending: list[str] | None = None
+    for stage in PASSES:
+        project = WORK_DIR / stage.name
+        _stage(project, only, stage.tests)
+        if pending is None:
+            pending = select(project, max_mutants, seed)
+            print(f"mutate: {len(pending)} mutants of {', '.join(paths or ['services'])} (seed {seed}); "
+                  f"{stage.name} suite first", flush=True)
+        if not pending:
+            break
+        _write_names(project, pending)
+        print(f"\n=== mutmut: {len(pending)} mutants against the {stage.name} suite", flush=True)
+        stage_started = time.monotonic()
+        _mutmut_run(project, workers, pending)
+        statuses = _helper(project, "statuses")
+        for name in pending:
+            status = statuses[name]["status"]
+            report.statuses[name] = status
+            if status in KILLED:
+                report.killed_by[name] = stage.name
+        killed = sum(1 for name in pending if report.killed_by.get(name) == stage.name)
+        print(f"    {killed} killed by the {stage.name} suite in {time.monotonic() - stage_started:.0f}s", flush=True)
+        pending = [name for name in pending if report.statuses[name] not in KILLED]
+    last_project = WORK_DIR / PASSES[-1].name if pending else WORK_DIR / PASSES[0].name
+    survivors = [name for name, status in report.statuses.items() if status not in KILLED]
+    report.diffs = _helper(last_project, "diffs", survivors) if survivors else {}
+    for name, (change, reason) in read_equivalents().items():
+        if name in report.diffs and _changed_line(report.diffs[name]) == change:
+            report.equivalent[name] = reason
+    report.seconds = time.monotonic() - started
+    _write_report(report, paths or ["services"], max_mutants, seed)
+    _print(report, target)
+    if report.score < target:
+        raise UserError(f"Mutation score {report.score:.1f}% is under the {target:.0f}% target: kill the survivors "
+                        f"listed in {WORK_DIR.relative_to(REPO_ROOT)}/survivors.txt or list true equivalents in docs/testing.md.")
+    return report
+
+
+def _write_names(project: Path, names: list[str]) -> None:
+    (project / "selected-mutants.txt").write_text("\n".join(names) + "\n", encoding="utf-8")
+
+
+def _write_report(report: Report, paths: list[str], max_mutants: int | None, seed: int) -> None:
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    summary = {
+        "paths": paths, "max": max_mutants, "seed": seed, "seconds": round(report.seconds),
+        "mutants": len(report.statuses), "equivalent": len(report.equivalent), "killed": len(report.killed),
+        "survived": len(report.survivors), "score": round(report.score, 1),
+        "killed_by": {stage.name: sum(1 for p in report.killed_by.values() if p == stage.name) for stage in PASSES},
+        "statuses": report.statuses, "equivalents": report.equivalent,
+    }
+    (WORK_DIR / "report.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    blocks = [f"# {name}: {report.statuses[name]}\n# change: {_changed_line(report.diffs.get(name, ''))}\n"
+              f"{report.diffs.get(name, '')}" for name in sorted(report.survivors)]
+    (WORK_DIR / "survivors.txt").write_text("\n".join(blocks), encoding="utf-8")
+
+
+def _print(report: Report, target: float) -> None:
+    print("\nSurviving mutants (diffs in build/mutation/survivors.txt):")
+    for name in sorted(report.survivors):
+        print(f"  {name} [{report.statuses[name]}]: {_changed_line(report.diffs.get(name, ''))}")
+    by_pass = ", ".join(f"{stage.name} {sum(1 for p in report.killed_by.values() if p == stage.name)}" for stage in PASSES)
+    print(f"\nMutation score: {report.score:.1f}% ({len(report.killed)} killed of {len(report.judged)}; {by_pass}; "
+          f"{len(report.equivalent)} equivalent excluded; {len(report.survivors)} survived) in {report.seconds:.0f}s; "
+          f"target {target:.0f}%.")

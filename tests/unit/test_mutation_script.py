@@ -1,0 +1,61 @@
+"""`invoke mutate` (scripts/mutation.py): how it reads the equivalents table, names a mutant's change, maps --paths
+and computes the score."""
+
+from __future__ import annotations
+
+import pytest
+
+from scripts import mutation
+from scripts.common import UserError
+
+DIFF = """--- src/shared/outbox.py
++++ src/shared/outbox.py
+@@ -1,3 +1,3 @@
+ def drain(limit):
+-    return read(limit=limit,   ttl=60)
++    return read(limit=limit,   ttl=61)
+"""
+
+
+def test_changed_line_is_the_added_lines_whitespace_collapsed():
+    assert mutation._changed_line(DIFF) == "return read(limit=limit, ttl=61)"
+    two = DIFF + "+    x  =  1\n"
+    assert mutation._changed_line(two) == "return read(limit=limit, ttl=61) / x = 1"
+
+
+def test_equivalents_are_read_only_from_their_section(tmp_path):
+    doc = tmp_path / "testing.md"
+    doc.write_text(
+        "# Testing\n\n## Survivors\n\n| mutant | change | reason |\n|---|---|---|\n"
+        "| `a.b.x_f__mutmut_1` | `return 1` | not an equivalent: another section |\n\n"
+        "## Equivalent mutants\n\n| mutant | change | why no test can tell |\n|---|---|---|\n"
+        "| `shared.outbox.x_drain__mutmut_7` | `return read(limit=limit, ttl=61)` | the TTL is never read |\n"
+        "| `order.api.x_route__mutmut_2` | `a \\| b` | a pipe escaped inside a cell |\n"
+        "| not-a-mutant | x | header-like rows without a code name are ignored |\n\n"
+        "## Next\n\n| `c.d.x_g__mutmut_3` | `y` | after the section |\n",
+        encoding="utf-8")
+    assert mutation.read_equivalents(doc) == {
+        "shared.outbox.x_drain__mutmut_7": ("return read(limit=limit, ttl=61)", "the TTL is never read"),
+        "order.api.x_route__mutmut_2": ("a | b", "a pipe escaped inside a cell"),
+    }
+    assert mutation.read_equivalents(tmp_path / "missing.md") == {}
+
+
+def test_paths_map_to_globs_over_the_staged_src():
+    assert mutation._only_mutate(["services"]) == ["src/*"]
+    assert mutation._only_mutate(["services/payment", "services/shared/outbox.py"]) == [
+        "src/payment/*", "src/shared/outbox.py"]
+    with pytest.raises(UserError, match="inside services/"):
+        mutation._only_mutate(["scripts/seed.py"])
+    with pytest.raises(UserError, match="does not exist"):
+        mutation._only_mutate(["services/nope.py"])
+
+
+def test_score_excludes_equivalents_and_counts_timeouts_as_killed():
+    report = mutation.Report(statuses={"m1": "killed", "m2": "timeout", "m3": "survived", "m4": "no tests",
+                                       "m5": "survived"},
+                             equivalent={"m5": "why"})
+    assert sorted(report.killed) == ["m1", "m2"]
+    assert sorted(report.survivors) == ["m3", "m4"]
+    assert report.score == 50.0
+    assert mutation.Report().score == 100.0
