@@ -51,7 +51,8 @@ class Pass:
 
 
 PASSES = (
-    Pass("unit", ("tests/unit",)),
+    # test_mutation_script tests this tool against the repository layout, which the staged copy does not have.
+    Pass("unit", ("tests/unit", "--ignore=tests/unit/test_mutation_script.py")),
     # The power test mutates services/ itself in subprocesses; it measures the simulation, not the services.
     Pass("simulation", ("tests/simulation", "--ignore=tests/simulation/test_simulation_power.py")),
 )

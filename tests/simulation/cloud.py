@@ -465,3 +465,17 @@ def http_delete(order_id: str, customer: str) -> dict[str, Any]:
             "authorizer": {"jwt": {"claims": claims, "scopes": None}},
         },
     }
+
+
+_PROCESS_CLOUD: SimCloud | None = None
+
+
+def process_cloud() -> SimCloud:
+    """The process's one started cloud, empty. It patches the process for good, so a second pytest session in the
+    same interpreter (mutmut runs stats, then the clean tests, then each mutant's tests) reuses it."""
+    global _PROCESS_CLOUD
+    if _PROCESS_CLOUD is None:
+        _PROCESS_CLOUD = SimCloud().start()
+    else:
+        _PROCESS_CLOUD.reset()
+    return _PROCESS_CLOUD

@@ -21,9 +21,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def sim_cloud() -> Iterator[object]:
-    from tests.simulation.cloud import SimCloud
+    from tests.simulation.cloud import process_cloud
 
-    yield SimCloud().start()
+    yield process_cloud()
 
 
 @pytest.fixture
