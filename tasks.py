@@ -130,13 +130,23 @@ def simulate(c, schedules=0, seed=-1, replay=-1, workers=0):
 @task(help={"paths": "files or folders inside services/, comma-separated (default: all of services/)",
             "max": "judge a seeded sample of at most this many mutants (default: every mutant)",
             "seed": "the sample's seed (default: the one CI uses)",
-            "workers": "parallel mutant workers (default: one per core)"})
+            "workers": "parallel mutant workers (default: one per core)",
+            "resume": "keep the previous report's kills of unchanged functions; judge survivors and changes again"})
 @friendly
-def mutate(c, paths="", max=0, seed=-1, workers=0):
+def mutate(c, paths="", max=0, seed=-1, workers=0, resume=False):
     """Mutation testing of services/ (mutmut): score and survivors, also in build/mutation/; fails under 85%."""
     from scripts import mutation
     mutation.run([p.strip() for p in paths.split(",") if p.strip()] or None, max_mutants=int(max) or None,
-                 seed=mutation.CI_SEED if int(seed) < 0 else int(seed), workers=int(workers) or None)
+                 seed=mutation.CI_SEED if int(seed) < 0 else int(seed), workers=int(workers) or None,
+                 resume=resume)
+
+
+@task(name="mutate-terraform", help={"workers": "mutants judged in parallel (default 2)"})
+@friendly
+def mutate_terraform(c, workers=2):
+    """Deliberate bugs in terraform/ (scripts/terraform_mutants.py), each of which `terraform test` must reject."""
+    from scripts import terraform_mutants
+    terraform_mutants.run(workers=int(workers))
 
 
 @task
@@ -234,6 +244,6 @@ def test_e2e(c):
 
 
 ns = Collection(build, render, diagram, deploy, plan, destroy, bootstrap_state, seed, customer, e2e, replay, bench, simulate,
-                mutate, scan)
+                mutate, mutate_terraform, scan)
 ns.add_collection(Collection("local", local_up, local_down, local_status, local_reset))
 ns.add_collection(Collection("test", test_all, test_unit, test_simulation, test_terraform, test_workflow, test_e2e))

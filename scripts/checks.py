@@ -65,16 +65,20 @@ def _terraform_env() -> dict[str, str]:
             "TF_IN_AUTOMATION": "1"}
 
 
-def terraform() -> None:
-    from scripts.stack import terraform_bin
-
+def render_test_fixtures() -> None:
+    """terraform test reads the real templates rendered as for deploy (never a stale committed copy)."""
     from scripts import render
 
-    _banner("terraform fmt / validate / test")
-    # terraform test reads the real templates rendered as for deploy (never a stale committed copy)
     for env_name, folder in (("test", "workflows"), ("local", "workflows-local")):
         render.render_workflows(env_name, region="us-east-1", account_id="123456789012",
                                 out_dir=TERRAFORM_DIR / "tests" / "fixtures" / folder)
+
+
+def terraform() -> None:
+    from scripts.stack import terraform_bin
+
+    _banner("terraform fmt / validate / test")
+    render_test_fixtures()
     tf, env = terraform_bin(), _terraform_env()
     _run([tf, "fmt", "-check", "-recursive", "-diff"], "terraform fmt -check", env, cwd=TERRAFORM_DIR)
     _run([tf, "init", "-backend=false", "-input=false", "-no-color"], "terraform init -backend=false", env, cwd=TERRAFORM_DIR)

@@ -42,6 +42,13 @@ CI_SEED = 20261203
 STAGED = ("tests", "scripts", "workflow", "docs", "terraform")
 STAGE_IGNORE = shutil.ignore_patterns(".terraform", "*.tfstate*", "__pycache__", ".pytest_cache", "fixtures")
 KILLED = {"killed", "timeout"}
+#: Log statements are not mutated: no component reads their text (the dashboard and alarms read metrics, and no
+#: Logs Insights query is defined), so a mutant of one changes nothing a test of behaviour could observe.
+#: docs/testing.md states how many mutants this leaves out.
+NOT_MUTATED_PATTERNS = (r"^\s*(logger|_logger)\.(debug|info|warning|error|exception|critical)\(",)
+PROGRESS_EVERY_SECONDS = 30
+#: What `--resume` records as the killer of a verdict kept from the previous report.
+CARRIED = "previous run"
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,8 @@ PASSES = (
 @dataclass
 class Report:
     statuses: dict[str, str] = field(default_factory=dict)  # mutant -> final status
-    killed_by: dict[str, str] = field(default_factory=dict)  # mutant -> pass that killed it
+    killed_by: dict[str, str] = field(default_factory=dict)  # mutant -> pass that killed it (or CARRIED)
+    hashes: dict[str, str] = field(default_factory=dict)  # killed mutant -> hash of its function's source
     diffs: dict[str, str] = field(default_factory=dict)  # surviving mutant -> its diff
     equivalent: dict[str, str] = field(default_factory=dict)  # mutant -> reason
     seconds: float = 0.0
@@ -77,6 +85,9 @@ class Report:
     @property
     def survivors(self) -> list[str]:
         return [m for m in self.judged if self.statuses[m] not in KILLED]
+
+    def killed_by_pass(self) -> dict[str, int]:
+        return {name: sum(1 for p in self.killed_by.values() if p == name) for name in [s.name for s in PASSES] + [CARRIED]}
 
     @property
     def score(self) -> float:
@@ -111,6 +122,7 @@ def _stage(project: Path, only_mutate: list[str], test_selection: tuple[str, ...
         "also_copy": list(STAGED),
         "pytest_add_cli_args": ["-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:cov", "-W", "ignore::UserWarning"],
         "pytest_add_cli_args_test_selection": list(test_selection),
+        "do_not_mutate_patterns": list(NOT_MUTATED_PATTERNS),
         # Results must come from this run's tests and code only (a fresh project each run).
         "use_git_change_detection": False,
     }
@@ -124,12 +136,35 @@ def _mutmut_run(project: Path, workers: int, names: list[str]) -> None:
     env = {**os.environ, "ORDERFLOW_SERVICES_DIR": str(project / "mutants" / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
     log = project / "mutmut.log"
     with log.open("w", encoding="utf-8") as out:
-        result = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(workers), *names],
-                                cwd=project, env=env, text=True, stdout=out, stderr=subprocess.STDOUT)
-    if result.returncode != 0:
-        tail = log.read_text(encoding="utf-8", errors="replace").replace("\r", "\n").splitlines()[-15:]
+        process = subprocess.Popen([sys.executable, "-m", "mutmut", "run", "--max-children", str(workers), *names],
+                                   cwd=project, env=env, text=True, stdout=out, stderr=subprocess.STDOUT)
+        while True:
+            try:
+                code = process.wait(timeout=PROGRESS_EVERY_SECONDS)
+                break
+            except subprocess.TimeoutExpired:
+                print(f"    {_progress(log)}", flush=True)
+    if code != 0:
+        tail = _log_lines(log)[-15:]
         print("\n".join(tail))
-        raise UserError(f"mutmut run failed (exit {result.returncode}); its log is {log.relative_to(REPO_ROOT)}.")
+        raise UserError(f"mutmut run failed (exit {code}); its log is {log.relative_to(REPO_ROOT)}.")
+
+
+def _log_lines(log: Path) -> list[str]:
+    """mutmut's log, its spinner frames (carriage-return separated) as lines."""
+    return log.read_text(encoding="utf-8", errors="replace").replace("\r", "\n").splitlines()
+
+
+def _progress(log: Path) -> str:
+    """The last progress line mutmut drew ("⠏ 310/5780  🎉 277 ... 🙁 33"), as "310/5780 judged, 33 survived"."""
+    for line in reversed(_log_lines(log)):
+        match = re.search(r"(\d+)/(\d+)\s+🎉 (\d+).*🙁 (\d+)", line)
+        if match:
+            done, total, _, survived = match.groups()
+            return f"{done}/{total} judged, {survived} survived so far"
+        if line.strip():
+            return line.strip(" ⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏")  # a phase: generating mutants, running stats, clean tests ...
+    return "starting"
 
 
 _HELPER = """
@@ -145,7 +180,9 @@ out = {}
 for path in walk_mutatable_files():
     data = SourceFileMutationData(path=path); data.load()
     for name, code in data.exit_code_by_key.items():
-        out[name] = {"status": status_by_exit_code[code], "path": str(path)}
+        function = name.rsplit("__mutmut_", 1)[0].rsplit(".", 1)[1]
+        out[name] = {"status": status_by_exit_code[code], "path": str(path),
+                     "hash": data.hash_by_function_name.get(function)}
 if sys.argv[1] == "diffs":
     from mutmut.mutation.diff_apply import get_diff_for_mutant
     out = {name: get_diff_for_mutant(name, path=out[name]["path"]) for name in wanted}
@@ -187,32 +224,59 @@ def read_equivalents(doc: Path = TESTING_DOC) -> dict[str, tuple[str, str]]:
     return rows
 
 
-def select(project: Path, max_mutants: int | None, seed: int) -> list[str]:
-    names = sorted(_helper(project, "generate"))
+def select(project: Path, max_mutants: int | None, seed: int) -> dict[str, str | None]:
+    """The mutants to judge, each with the hash mutmut keeps of its function's source."""
+    generated = _helper(project, "generate")
+    names = sorted(generated)
     if not names:
         raise UserError("No mutants were generated: check --paths (files or folders inside services/).")
     if max_mutants is not None and max_mutants < len(names):
         names = sorted(random.Random(seed).sample(names, max_mutants))
-    return names
+    return {name: generated[name]["hash"] for name in names}
+
+
+def carried_over(previous: dict, selected: dict[str, str | None]) -> dict[str, str]:
+    """Killed verdicts of the previous report that still hold: same mutant of a function whose source is unchanged.
+
+    Only kills are kept (tests are added, so a kill stays a kill unless a test was weakened, which the full run
+    would show); every survivor and every mutant of a changed function is judged again."""
+    killed = previous.get("killed_hashes", {})
+    return {name: previous["statuses"][name] for name, digest in selected.items()
+            if digest is not None and killed.get(name) == digest}
+
+
+def _previous_report() -> dict:
+    path = WORK_DIR / "report.json"
+    if not path.exists():
+        raise UserError("--resume needs build/mutation/report.json from an earlier `invoke mutate`: run it without --resume first.")
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def run(paths: list[str] | None = None, max_mutants: int | None = None, seed: int = CI_SEED,
-        workers: int | None = None, target: float = TARGET_SCORE) -> Report:
+        workers: int | None = None, target: float = TARGET_SCORE, resume: bool = False) -> Report:
     started = time.monotonic()
     only = _only_mutate(paths or ["services"])
     workers = workers or os.cpu_count() or 1
+    previous = _previous_report() if resume else None
     report = Report()
     pending: list[str] | None = None
     for stage in PASSES:
+        if pending == []:
+            break
         project = WORK_DIR / stage.name
         _stage(project, only, stage.tests)
         if pending is None:
-            pending = select(project, max_mutants, seed)
-            print(f"mutate: {len(pending)} mutants of {', '.join(paths or ['services'])} (seed {seed}); "
-                  f"{stage.name} suite first", flush=True)
-        if not pending:
-            break
-        _write_names(project, pending)
+            selected = select(project, max_mutants, seed)
+            kept = carried_over(previous, selected) if previous else {}
+            for name, status in kept.items():
+                report.statuses[name], report.killed_by[name], report.hashes[name] = status, CARRIED, selected[name]
+            pending = [name for name in selected if name not in kept]
+            report.hashes.update({name: digest for name, digest in selected.items() if digest is not None})
+            print(f"mutate: {len(selected)} mutants of {', '.join(paths or ['services'])} (seed {seed}); "
+                  + (f"{len(kept)} kills kept from the previous report (unchanged functions); " if previous else "")
+                  + f"{stage.name} suite first; mutmut's own output: build/mutation/<suite>/mutmut.log", flush=True)
+            if not pending:
+                break
         print(f"\n=== mutmut: {len(pending)} mutants against the {stage.name} suite", flush=True)
         stage_started = time.monotonic()
         _mutmut_run(project, workers, pending)
@@ -222,12 +286,10 @@ def run(paths: list[str] | None = None, max_mutants: int | None = None, seed: in
             report.statuses[name] = status
             if status in KILLED:
                 report.killed_by[name] = stage.name
-        killed = sum(1 for name in pending if report.killed_by.get(name) == stage.name)
-        print(f"    {killed} killed by the {stage.name} suite in {time.monotonic() - stage_started:.0f}s", flush=True)
+        print(f"    {report.killed_by_pass()[stage.name]} killed by the {stage.name} suite in {time.monotonic() - stage_started:.0f}s", flush=True)
         pending = [name for name in pending if report.statuses[name] not in KILLED]
-    last_project = WORK_DIR / PASSES[-1].name if pending else WORK_DIR / PASSES[0].name
     survivors = [name for name, status in report.statuses.items() if status not in KILLED]
-    report.diffs = _helper(last_project, "diffs", survivors) if survivors else {}
+    report.diffs = _helper(project, "diffs", survivors) if survivors else {}  # every staged project has them all
     for name, (change, reason) in read_equivalents().items():
         if name in report.diffs and _changed_line(report.diffs[name]) == change:
             report.equivalent[name] = reason
@@ -240,18 +302,15 @@ def run(paths: list[str] | None = None, max_mutants: int | None = None, seed: in
     return report
 
 
-def _write_names(project: Path, names: list[str]) -> None:
-    (project / "selected-mutants.txt").write_text("\n".join(names) + "\n", encoding="utf-8")
-
-
 def _write_report(report: Report, paths: list[str], max_mutants: int | None, seed: int) -> None:
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     summary = {
         "paths": paths, "max": max_mutants, "seed": seed, "seconds": round(report.seconds),
         "mutants": len(report.statuses), "equivalent": len(report.equivalent), "killed": len(report.killed),
         "survived": len(report.survivors), "score": round(report.score, 1),
-        "killed_by": {stage.name: sum(1 for p in report.killed_by.values() if p == stage.name) for stage in PASSES},
+        "killed_by": report.killed_by_pass(),
         "statuses": report.statuses, "equivalents": report.equivalent,
+        "killed_hashes": {name: report.hashes[name] for name in report.killed if name in report.hashes},
     }
     (WORK_DIR / "report.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     blocks = [f"# {name}: {report.statuses[name]}\n# change: {_changed_line(report.diffs.get(name, ''))}\n"
@@ -263,7 +322,7 @@ def _print(report: Report, target: float) -> None:
     print("\nSurviving mutants (diffs in build/mutation/survivors.txt):")
     for name in sorted(report.survivors):
         print(f"  {name} [{report.statuses[name]}]: {_changed_line(report.diffs.get(name, ''))}")
-    by_pass = ", ".join(f"{stage.name} {sum(1 for p in report.killed_by.values() if p == stage.name)}" for stage in PASSES)
+    by_pass = ", ".join(f"{name} {count}" for name, count in report.killed_by_pass().items())
     print(f"\nMutation score: {report.score:.1f}% ({len(report.killed)} killed of {len(report.judged)}; {by_pass}; "
           f"{len(report.equivalent)} equivalent excluded; {len(report.survivors)} survived) in {report.seconds:.0f}s; "
           f"target {target:.0f}%.")

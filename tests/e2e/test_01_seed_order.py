@@ -59,8 +59,9 @@ def test_seed_order_completes(stack, scenario):
     paid, completed = expected_event_id(oid, "Payment Processed"), expected_event_id(oid, "Order Completed")
     wanted = {f"notifications/{oid}/order-completed.json", f"notifications/{oid}/events/{paid}.json",
               f"notifications/{oid}/events/{completed}.json"}
-    assert wait_until(lambda: set(stack.notification_keys(oid)) >= wanted and set(stack.notification_keys(oid)),
-                      30, f"notifications {sorted(wanted)}") == wanted
+    keys = wait_until(lambda: (found := set(stack.notification_keys(oid))) >= wanted and found, 30,
+                      f"notifications {sorted(wanted)}")
+    assert keys == wanted
     payment_message = stack.notification_body(oid, f"events/{paid}")
     assert (payment_message["type"], payment_message["source"], payment_message["eventId"]) == (
         "Payment Processed", "payment.service", paid), payment_message

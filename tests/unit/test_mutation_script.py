@@ -59,3 +59,38 @@ def test_score_excludes_equivalents_and_counts_timeouts_as_killed():
     assert sorted(report.survivors) == ["m3", "m4"]
     assert report.score == 50.0
     assert mutation.Report().score == 100.0
+
+
+def test_progress_reads_the_last_frame_mutmut_drew(tmp_path):
+    log = tmp_path / "mutmut.log"
+    log.write_text("⠋ Running stats\r⠙ Running stats\n    done\nRunning mutation testing\n"
+                   "⠏ 0/50  🎉 0 🫥 0  ⏰ 0  🤔 0  🙁 0\r⠋ 12/50  🎉 9 🫥 0  ⏰ 0  🤔 0  🙁 3  🔇 0  🧙 0", encoding="utf-8")
+    assert mutation._progress(log) == "12/50 judged, 3 survived so far"
+    log.write_text("⠋ Generating mutants\r⠙ Running stats", encoding="utf-8")
+    assert mutation._progress(log) == "Running stats"
+    log.write_text("", encoding="utf-8")
+    assert mutation._progress(log) == "starting"
+
+
+def test_resume_keeps_only_kills_of_unchanged_functions():
+    previous = {
+        "statuses": {"m.x_f__mutmut_1": "killed", "m.x_f__mutmut_2": "survived", "m.x_g__mutmut_1": "timeout",
+                     "m.x_h__mutmut_1": "killed"},
+        "killed_hashes": {"m.x_f__mutmut_1": "aaa", "m.x_g__mutmut_1": "bbb", "m.x_h__mutmut_1": "ccc"},
+    }
+    selected = {"m.x_f__mutmut_1": "aaa",  # same function source: the kill holds
+                "m.x_f__mutmut_2": "aaa",  # a survivor is judged again
+                "m.x_g__mutmut_1": "b2b",  # its function changed: judged again
+                "m.x_h__mutmut_1": None,  # no hash known: judged again
+                "m.x_k__mutmut_1": "ddd"}  # new mutant
+    assert mutation.carried_over(previous, selected) == {"m.x_f__mutmut_1": "killed"}
+
+
+def test_log_statements_are_the_lines_left_unmutated():
+    import re
+    patterns = [re.compile(p) for p in mutation.NOT_MUTATED_PATTERNS]
+    unmutated = ['    logger.info("order created", extra={"x": 1})', '        _logger.warning(', "logger.exception('boom')"]
+    mutated = ['    logger = Logger()', '    metrics.add_metric(name="x", unit="Count", value=1)',
+               '    _logger.append_keys(orderId=order_id)', '    log = logger.info  # not a call on this line']
+    assert [line for line in unmutated if any(p.search(line) for p in patterns)] == unmutated
+    assert [line for line in mutated if any(p.search(line) for p in patterns)] == []

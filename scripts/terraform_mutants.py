@@ -1,0 +1,121 @@
+"""`invoke mutate-terraform`: deliberate bugs in terraform/, each of which `terraform test` must reject (issue 15).
+
+Each mutant is one exact text replacement in one file of a copy of terraform/ (build/terraform-mutants/<name>/);
+a replacement whose text no longer occurs once fails the run, so the list cannot silently stop applying. The
+unmutated copy runs first as the control: it must pass, or no verdict would mean anything.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from scripts.common import BUILD_DIR, TERRAFORM_DIR, UserError
+
+WORK_DIR = BUILD_DIR / "terraform-mutants"
+COPY_IGNORE = shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl")
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    what: str
+    file: str  # relative to terraform/
+    old: str
+    new: str
+
+
+MUTANTS = (
+    Mutant("cancel-rule-detail-type", "the cancellation rule matches a detail-type nobody sends", "main.tf",
+           'detail-type = ["Order Cancellation Requested"] })', 'detail-type = ["Order Cancel Requested"] })'),
+    Mutant("refund-rule-source", "the refund rule's source changed", "main.tf",
+           'source = ["orderflow.operator"]', 'source = ["orderflow.operators"]'),
+    Mutant("restock-rule-source", "the restock rule's source changed", "main.tf",
+           'source = ["inventory.admin"]', 'source = ["inventory.service"]'),
+    Mutant("notifications-rule-source", "the notifications rule drops the order service's events", "main.tf",
+           'source = ["payment.service", "order.service"]', 'source = ["payment.service"]'),
+    Mutant("inventory-table-env", "INVENTORY_TABLE names the reservations table", "main.tf",
+           '"${upper(replace(table, "-", "_"))}_TABLE" => name }',
+           '"${upper(replace(table, "-", "_"))}_TABLE" => table == "inventory" ? local.tables["reservations"] : name }'),
+    Mutant("rule-target-retries", "rule targets retry 0 times", "variables.tf",
+           'default     = 8\n}', 'default     = 0\n}'),
+    Mutant("dlq-alarm-threshold", "the DLQ alarms fire only above 1000 messages", "modules/monitoring/main.tf",
+           'threshold   = 0\n', 'threshold   = 1000\n'),
+    Mutant("workflow-alarm-metric", "the workflow alarms watch succeeded executions", "modules/monitoring/main.tf",
+           'metric      = "ExecutionsFailed"', 'metric      = "ExecutionsSucceeded"'),
+    Mutant("payment-role-put-item", "the payment role loses PutItem on its table", "service_permissions.json",
+           '"actions": ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],\n        "resources": ["table/payments"]',
+           '"actions": ["dynamodb:GetItem", "dynamodb:UpdateItem"],\n        "resources": ["table/payments"]'),
+    Mutant("order-created-target", "Order Created starts the payment workflow instead of the order saga", "main.tf",
+           'order-created                = { arn = module.workflows.state_machine_arns["order-processing"] }',
+           'order-created                = { arn = module.workflows.state_machine_arns["payment-processing"] }'),
+)
+
+
+def _copy(name: str) -> Path:
+    root = WORK_DIR / name
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.copytree(TERRAFORM_DIR, root / "terraform", ignore=COPY_IGNORE)
+    return root / "terraform"
+
+
+def apply(mutant: Mutant, terraform_dir: Path) -> None:
+    path = terraform_dir / mutant.file
+    text = path.read_text(encoding="utf-8")
+    if text.count(mutant.old) != 1:
+        raise UserError(f"Terraform mutant '{mutant.name}' no longer applies: its text occurs {text.count(mutant.old)} "
+                        f"times in terraform/{mutant.file}; update scripts/terraform_mutants.py to the code.")
+    path.write_text(text.replace(mutant.old, mutant.new), encoding="utf-8")
+
+
+def _terraform_test(terraform_dir: Path) -> tuple[bool, str]:
+    from scripts.checks import _terraform_env
+    from scripts.stack import terraform_bin
+
+    env = {**os.environ, **_terraform_env(), "TF_DATA_DIR": str(terraform_dir / ".terraform")}
+    tf = terraform_bin()
+    init = subprocess.run([tf, "init", "-backend=false", "-input=false", "-no-color"], cwd=terraform_dir, env=env,
+                          capture_output=True, text=True)
+    if init.returncode != 0:
+        return False, "init failed: " + init.stdout[-500:] + init.stderr[-500:]
+    result = subprocess.run([tf, "test", "-no-color"], cwd=terraform_dir, env=env, capture_output=True, text=True)
+    failed = [line.strip() for line in (result.stdout + result.stderr).splitlines() if "... fail" in line]
+    return result.returncode == 0, "; ".join(failed)
+
+
+def run(workers: int = 2) -> dict[str, bool]:
+    """Control first, then every mutant; returns mutant -> killed. Fails when the control fails or a mutant lives."""
+    from scripts import checks
+
+    checks.render_test_fixtures()
+    started = time.monotonic()
+    passed, detail = _terraform_test(_copy("control"))
+    if not passed:
+        raise UserError(f"terraform test fails on the unmutated copy ({detail}): fix that before judging mutants.")
+    print(f"control (unmutated): terraform test passes ({time.monotonic() - started:.0f}s)", flush=True)
+
+    def judge(mutant: Mutant) -> tuple[Mutant, bool, str]:
+        terraform_dir = _copy(mutant.name)
+        apply(mutant, terraform_dir)
+        passed, detail = _terraform_test(terraform_dir)
+        return mutant, not passed, detail
+
+    for mutant in MUTANTS:  # every replacement must apply before anything runs for minutes
+        apply(mutant, _copy(mutant.name))
+    verdicts = {}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for mutant, killed, detail in pool.map(judge, MUTANTS):
+            verdicts[mutant.name] = killed
+            print(f"{'killed  ' if killed else 'SURVIVED'} {mutant.name}: {mutant.what}" + (f" [{detail}]" if killed else ""),
+                  flush=True)
+    alive = [name for name, killed in verdicts.items() if not killed]
+    print(f"\nTerraform mutants: {len(verdicts) - len(alive)} of {len(verdicts)} killed by terraform test "
+          f"in {time.monotonic() - started:.0f}s.")
+    if alive:
+        raise UserError(f"terraform test accepts {len(alive)} mutant(s) ({', '.join(alive)}): add the assertion that rejects each.")
+    return verdicts
