@@ -136,7 +136,6 @@ def post_order() -> Response:
                                                caller.customer_id)
     key = validation.idempotency_key(event.headers)
     result = create_with_idempotency_key(key, request) if key else service.create_order(request)
-    observability.bind_order(result["orderId"])
     return json_response(201, result)
 
 
@@ -245,6 +244,7 @@ def on_validation_error(exc: OrderValidationError) -> Response:
 
 @app.exception_handler(OrderNotFound)
 def on_not_found(exc: OrderNotFound) -> Response:
+    logger.info("order not found", extra={"status": 404})
     return error_response(404, f"order {exc.order_id} not found")
 
 

@@ -85,6 +85,14 @@ def _env(monkeypatch: pytest.MonkeyPatch) -> None:
     Metrics().clear_metrics()  # metric sets are shared class-level state in Powertools
 
 
+@pytest.fixture
+def counters() -> Any:
+    """The business counters emitted so far in this test, as name -> how many (Powertools' shared metric set)."""
+    from aws_lambda_powertools import Metrics
+
+    return lambda: {name: sum(metric["Value"]) for name, metric in Metrics().metric_set.items()}
+
+
 @dataclass
 class Cloud:
     queue_url: str

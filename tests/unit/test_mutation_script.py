@@ -94,3 +94,10 @@ def test_log_statements_are_the_lines_left_unmutated():
                '    _logger.append_keys(orderId=order_id)', '    log = logger.info  # not a call on this line']
     assert [line for line in unmutated if any(p.search(line) for p in patterns)] == unmutated
     assert [line for line in mutated if any(p.search(line) for p in patterns)] == []
+
+
+def test_tests_must_name_files_or_folders_inside_tests():
+    assert mutation._test_paths(["tests/unit/test_inventory.py"]) == ["tests/unit/test_inventory.py"]
+    for bad in ["services/inventory", "tests/unit/nope.py", "../tests"]:
+        with pytest.raises(UserError, match="--tests takes test files or folders inside tests/"):
+            mutation._test_paths([bad])

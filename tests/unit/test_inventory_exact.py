@@ -1,0 +1,149 @@
+"""Inventory reserve and release, exact effects with a fixed clock: the reservation written whole, the product
+items, the order's history entry, how many events (a repeat re-puts its event once more), the counters, and the
+refusal messages. Expected values are literals."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from botocore.exceptions import ClientError
+
+from inventory import service
+from shared import aws as shared_aws
+from shared import clock
+from shared.errors import InventoryContention
+
+from .helpers import get_order, order_input, put_claimed_order, put_order
+
+ORDER_ID = "3e2f1a0b-5c6d-4e7f-8a9b-0c1d2e3f4a5b"
+NOW = "2026-12-04T10:00:00.000Z"
+ITEMS = [{"productId": "prod-1", "quantity": 2}, {"productId": "prod-2", "quantity": 1}]
+
+
+@pytest.fixture(autouse=True)
+def _fixed_clock(monkeypatch):
+    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2026, 12, 4, 10, 0, 0, tzinfo=timezone.utc))
+
+
+@pytest.fixture
+def stock(cloud):
+    cloud.put_product("prod-1", 10)
+    cloud.put_product("prod-2", 3)
+    return lambda: {p["productId"]: (int(p["available"]), int(p["reserved"])) for p in cloud.items("INVENTORY_TABLE")}
+
+
+def detail_types(cloud):
+    return [e["detail-type"] for e in cloud.events()]
+
+
+def test_a_reserve_writes_the_whole_reservation_and_history(cloud, stock, counters):
+    order = put_order("PAID", order_id=ORDER_ID)
+    assert service.reserve(order_input(order)) == {"status": "RESERVED", "shortItems": []}
+    assert cloud.items("RESERVATIONS_TABLE") == [{"orderId": ORDER_ID, "customerId": "customer-1",
+                                                  "status": "RESERVED", "items": ITEMS, "createdAt": NOW}]
+    assert stock() == {"prod-1": (8, 2), "prod-2": (2, 1)}
+    stored = get_order(ORDER_ID)
+    assert stored["statusHistory"][-1] == {"status": "INVENTORY_RESERVED", "at": NOW, "reason": "inventory reserved"}
+    assert (stored["status"], stored["updatedAt"], stored["version"]) == ("INVENTORY_RESERVED", NOW, 2)
+    assert detail_types(cloud) == ["Inventory Reserved"]
+    assert counters() == {"InventoryReserved": 1}
+
+
+def test_a_repeated_reserve_re_puts_its_event_once_and_changes_nothing(cloud, stock, counters):
+    order = put_order("PAID", order_id=ORDER_ID)
+    service.reserve(order_input(order))
+    service.reserve(order_input(order))
+    events = cloud.events()
+    assert [e["detail-type"] for e in events] == ["Inventory Reserved", "Inventory Reserved"]
+    assert events[0]["detail"] == events[1]["detail"] == {
+        "eventId": "8b7bb1c7-819b-5396-9109-ef161554ce06", "orderId": ORDER_ID, "customerId": "customer-1",
+        "items": ITEMS}  # eventId: uuid5(urn:orderflow:event namespace, "<ORDER_ID>|Inventory Reserved")
+    assert stock() == {"prod-1": (8, 2), "prod-2": (2, 1)}
+    assert counters() == {"InventoryReserved": 1}
+
+
+def test_an_unavailable_order_records_its_short_items_and_a_repeat_re_puts_the_event(cloud, counters):
+    cloud.put_product("prod-1", 1)
+    order = put_order("PAID", order_id=ORDER_ID)
+    short = [{"productId": "prod-1", "requested": 2, "available": 1},
+             {"productId": "prod-2", "requested": 1, "available": 0}]
+    assert service.reserve(order_input(order)) == {"status": "UNAVAILABLE", "shortItems": short}
+    stored = get_order(ORDER_ID)
+    assert stored["shortItems"] == short
+    assert stored["statusHistory"][-1] == {"status": "INVENTORY_UNAVAILABLE", "at": NOW,
+                                           "reason": "insufficient stock: prod-1, prod-2"}
+    assert service.reserve(order_input(order)) == {"status": "UNAVAILABLE", "shortItems": short}
+    events = cloud.events()
+    assert [e["detail-type"] for e in events] == ["Inventory Unavailable", "Inventory Unavailable"]
+    assert events[1]["detail"]["shortItems"] == short and events[1]["detail"]["customerId"] == "customer-1"
+    assert counters() == {"InventoryUnavailable": 1}
+    assert cloud.items("RESERVATIONS_TABLE") == []
+
+
+def test_negative_stock_is_reported_as_zero_available(cloud):
+    cloud.put_product("prod-1", -3)
+    cloud.put_product("prod-2", 5)
+    order = put_order("PAID", order_id=ORDER_ID)
+    assert service.reserve(order_input(order))["shortItems"] == [
+        {"productId": "prod-1", "requested": 2, "available": 0}]
+
+
+@pytest.mark.parametrize("status", ["PENDING", "CANCELLED", "COMPLETED"])
+def test_a_refused_reserve_counts_and_publishes_nothing(cloud, stock, counters, status):
+    order = put_order(status, order_id=ORDER_ID)
+    assert service.reserve(order_input(order)) == {"status": "ORDER_NOT_RESERVABLE", "shortItems": []}
+    assert cloud.events() == [] and cloud.items("RESERVATIONS_TABLE") == []
+    assert counters() == {"ReservationsRefused": 1}
+
+
+def test_a_release_writes_the_whole_reservation_and_gives_back_exactly(cloud, stock, counters):
+    order = put_order("PAID", order_id=ORDER_ID)
+    service.reserve(order_input(order))
+    cloud.events()
+    put_claimed_order("CANCELLED", order_id=ORDER_ID)
+    assert service.release(order_input(order)) == {"status": "RELEASED"}
+    assert cloud.items("RESERVATIONS_TABLE") == [{"orderId": ORDER_ID, "customerId": "customer-1",
+                                                  "status": "RELEASED", "items": ITEMS, "createdAt": NOW,
+                                                  "releasedAt": NOW}]
+    assert stock() == {"prod-1": (10, 0), "prod-2": (3, 0)}
+    assert counters() == {"InventoryReserved": 1, "InventoryReleased": 1}
+    assert service.release(order_input(order)) == {"status": "RELEASED"}  # a retried release
+    released = [e for e in cloud.events() if e["detail-type"] == "Inventory Released"]
+    assert len(released) == 2 and released[0]["detail"] == released[1]["detail"]
+    assert released[0]["detail"]["items"] == ITEMS and released[0]["detail"]["customerId"] == "customer-1"
+    assert stock() == {"prod-1": (10, 0), "prod-2": (3, 0)}
+    assert counters() == {"InventoryReserved": 1, "InventoryReleased": 1}
+
+
+def test_a_release_conflict_names_the_order_and_the_codes(cloud, stock, monkeypatch):
+    order = put_order("PAID", order_id=ORDER_ID)
+    service.reserve(order_input(order))
+    put_claimed_order("CANCELLED", order_id=ORDER_ID)
+
+    def conflict(**_):
+        raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                           "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"},
+                                                   {"Code": "None"}]}, "TransactWriteItems")
+
+    monkeypatch.setattr(shared_aws.dynamodb_client(), "transact_write_items", conflict)
+    with pytest.raises(InventoryContention) as info:
+        service.release(order_input(order))
+    assert str(info.value) == f"release of order {ORDER_ID} conflicted: ['None', 'TransactionConflict', 'None']"
+
+
+def test_a_reserve_that_keeps_conflicting_names_the_order(cloud, stock, monkeypatch):
+    order = put_order("PAID", order_id=ORDER_ID)
+    calls = []
+
+    def conflict(**_):
+        calls.append(1)
+        raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                           "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"},
+                                                   {"Code": "None"}, {"Code": "None"}]}, "TransactWriteItems")
+
+    monkeypatch.setattr(shared_aws.dynamodb_client(), "transact_write_items", conflict)
+    with pytest.raises(InventoryContention) as info:
+        service.reserve(order_input(order))
+    assert str(info.value) == f"reservation for order {ORDER_ID} kept conflicting; retry later"
+    assert len(calls) == 3

@@ -1,0 +1,172 @@
+"""Notification Lambda, exact effects: the stored object byte for byte, its content type, the counters, every
+refusal's message, and the boundaries of the S3 key rule. Expected values are literals."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
+
+from notification import service
+from shared import aws as shared_aws
+from shared import clock
+from shared.errors import InvalidTaskInput, NotificationConflict, UnsupportedEvent
+
+from .conftest import ENV
+
+NOW = "2026-12-04T10:00:00.000Z"
+ORDER = {"orderId": "order-123", "customerId": "customer-1", "totalAmount": "39.98",
+         "items": [{"productId": "prod-1", "quantity": 2, "price": "19.99"}]}
+
+
+@pytest.fixture(autouse=True)
+def _fixed_clock(monkeypatch):
+    monkeypatch.setattr(clock, "now_iso", lambda: NOW)
+
+
+def stored_object(key: str) -> dict:
+    obj = shared_aws.s3_client().get_object(Bucket=ENV["NOTIFICATIONS_BUCKET"], Key=key)
+    return {"ContentType": obj["ContentType"], "Body": obj["Body"].read().decode("utf-8")}
+
+
+def test_workflow_notification_is_stored_whole_as_compact_json(cloud, counters):
+    result = service.notify_workflow({"type": "payment-declined", "order": ORDER, "details": {"reason": "LIMIT"}})
+
+    key = "notifications/order-123/payment-declined.json"
+    assert result == {"status": "SENT", "key": key}
+    assert stored_object(key) == {"ContentType": "application/json", "Body": (
+        '{"orderId":"order-123","customerId":"customer-1","type":"payment-declined",'
+        '"subject":"Payment declined for order order-123",'
+        '"body":"Hello customer-1,\\n\\nwe could not charge 39.98 for order order-123 (LIMIT). The order was not placed.",'
+        '"source":"workflow","details":{"reason":"LIMIT"},"createdAt":"2026-12-04T10:00:00.000Z"}')}
+    assert counters() == {"NotificationsSent": 1}
+
+
+def test_workflow_details_that_are_not_an_object_are_dropped(cloud):
+    service.notify_workflow({"type": "order-failed", "order": ORDER, "details": ["not", "a", "dict"]})
+    assert '"details":{}' in stored_object("notifications/order-123/order-failed.json")["Body"]
+
+
+def test_bus_notification_is_stored_whole(cloud, counters):
+    event = {"id": "envelope-9", "source": "order.service", "detail-type": "Order Completed",
+             "detail": {"orderId": "order-123", "customerId": "customer-1", "totalAmount": "39.98", "eventId": "ev-1"}}
+
+    result = service.notify_event(event)
+
+    key = "notifications/order-123/events/ev-1.json"
+    assert result == {"status": "SENT", "key": key}
+    assert stored_object(key) == {"ContentType": "application/json", "Body": (
+        '{"orderId":"order-123","customerId":"customer-1","type":"Order Completed",'
+        '"subject":"Order order-123 completed",'
+        '"body":"Hello customer-1,\\n\\nyour order order-123 is complete. Total: 39.98.",'
+        '"source":"order.service","eventId":"ev-1",'
+        '"detail":{"orderId":"order-123","customerId":"customer-1","totalAmount":"39.98","eventId":"ev-1"},'
+        '"createdAt":"2026-12-04T10:00:00.000Z"}')}
+    assert counters() == {"NotificationsSent": 1}
+    assert service.notify_event(dict(event, id="envelope-10")) == {"status": "DUPLICATE", "key": key}
+    assert counters() == {"NotificationsSent": 1, "NotificationsDuplicate": 1}
+
+
+def test_a_refused_conditional_put_counts_as_a_duplicate(cloud, monkeypatch, counters):
+    monkeypatch.setattr(service, "_exists", lambda bucket, key: False)
+    service.notify_workflow({"type": "order-failed", "order": ORDER})
+    assert service.notify_workflow({"type": "order-failed", "order": ORDER})["status"] == "DUPLICATE"
+    assert counters() == {"NotificationsSent": 1, "NotificationsDuplicate": 1}
+
+
+class _Head:
+    def __init__(self, code):
+        self.code, self.puts = code, []
+
+    def head_object(self, **_):
+        raise ClientError({"Error": {"Code": self.code}}, "HeadObject")
+
+    def put_object(self, **kwargs):
+        self.puts.append(kwargs)
+
+
+@pytest.mark.parametrize("code", ["404", "NoSuchKey", "NotFound"])
+def test_every_not_found_code_means_absent(monkeypatch, code):
+    fake = _Head(code)
+    monkeypatch.setattr(shared_aws, "s3_client", lambda: fake)
+    assert service.store_once("k", {"subject": "s"}) == "SENT"
+    assert [(p["Key"], p["Body"], p["ContentType"], p["IfNoneMatch"]) for p in fake.puts] == [
+        ("k", b'{"subject":"s"}', "application/json", "*")]
+
+
+@pytest.mark.parametrize("code", ["NotImplemented", "InvalidArgument", "InvalidRequest", "501"])
+def test_every_unsupported_conditional_code_falls_back_to_a_plain_put(monkeypatch, code):
+    puts = []
+
+    class S3:
+        def head_object(self, **_):
+            raise ClientError({"Error": {"Code": "404"}}, "HeadObject")
+
+        def put_object(self, **kwargs):
+            puts.append(sorted(kwargs))
+            if "IfNoneMatch" in kwargs:
+                raise ClientError({"Error": {"Code": code}}, "PutObject")
+
+    monkeypatch.setattr(shared_aws, "s3_client", lambda: S3())
+    assert service.store_once("k", {}) == "SENT"
+    assert puts == [["Body", "Bucket", "ContentType", "IfNoneMatch", "Key"], ["Body", "Bucket", "ContentType", "Key"]]
+
+
+def test_a_concurrent_write_conflict_names_the_key(cloud, monkeypatch):
+    class S3:
+        def head_object(self, **_):
+            raise ClientError({"Error": {"Code": "404"}}, "HeadObject")
+
+        def put_object(self, **_):
+            raise ClientError({"Error": {"Code": "ConditionalRequestConflict"}}, "PutObject")
+
+    monkeypatch.setattr(shared_aws, "s3_client", lambda: S3())
+    with pytest.raises(NotificationConflict, match=r"^concurrent write of notifications/order-123/order-failed\.json; retry$"):
+        service.notify_workflow({"type": "order-failed", "order": ORDER})
+
+
+@pytest.mark.parametrize(("event", "message"), [
+    ({"type": "order-shipped", "order": ORDER},
+     "type must be one of order-completed, payment-declined, order-cancelled, order-failed, order-expired, "
+     "got 'order-shipped'"),
+    ({"type": "order-failed", "order": "order-123"}, "order.orderId is required"),
+    ({"type": "order-failed", "order": {"orderId": "a/b"}}, "order.orderId is required"),
+])
+def test_workflow_refusals_say_what_is_wrong(cloud, event, message):
+    with pytest.raises(InvalidTaskInput) as info:
+        service.notify_workflow(event)
+    assert str(info.value) == message
+    assert cloud.s3_keys() == []
+
+
+@pytest.mark.parametrize(("event", "error", "message"), [
+    ({"detail-type": "Order Completed", "detail": "x"}, UnsupportedEvent, "EventBridge event without a detail object"),
+    ({"detail-type": "Order Completed", "detail": {"orderId": "a/b", "eventId": "e"}}, InvalidTaskInput,
+     "detail.orderId is invalid: 'a/b'"),
+    ({"detail-type": "Order Completed", "detail": {"orderId": "o1", "eventId": 42}}, InvalidTaskInput,
+     "eventId is missing or invalid: 42"),
+    ({"detail-type": "Order Completed", "detail": {"orderId": "o1", "eventId": "  "}}, InvalidTaskInput,
+     "eventId is missing or invalid: '  '"),
+    ({"detail-type": "Order Completed", "detail": {"orderId": "o1"}}, InvalidTaskInput,
+     "eventId is missing or invalid: None"),
+])
+def test_event_refusals_say_what_is_wrong(cloud, event, error, message):
+    with pytest.raises(error) as info:
+        service.notify_event(event)
+    assert str(info.value) == message
+    assert cloud.s3_keys() == []
+
+
+def test_an_unnotified_detail_type_is_checked_before_its_detail(cloud):
+    assert service.notify_event({"detail-type": "Inventory Reserved", "detail": {}}) == {"status": "IGNORED", "key": None}
+
+
+@pytest.mark.parametrize(("event_id", "part"), [
+    ("a" * 128, "a" * 128),  # the longest id kept verbatim
+    ("a" * 129, "1395f033-e835-5b95-a6a9-339051a73609"),
+    ("-abc", "db26770a-6b63-5c70-bc00-d0b871c0fe1c"),  # must start with a letter or digit
+    ("a..b", "3c124cb4-29b3-55c8-92e5-76ece8ec8a59"),
+    ("a.b:c_d-e", "a.b:c_d-e"),
+    ("Ab9", "Ab9"),
+])
+def test_key_part_keeps_safe_ids_and_hashes_the_rest_stably(event_id, part):
+    assert service.key_part(event_id) == part
