@@ -199,7 +199,7 @@ def local_reset(c, port=0):
 @task(name="all", default=True)
 @friendly
 def test_all(c):
-    """Everything CI runs: unit, simulation, terraform, scan, workflow and e2e on the local cloud."""
+    """Everything CI runs: unit, simulation, the mutation sample, terraform, scan, workflow and e2e (local cloud)."""
     from scripts import checks
     checks.run_all()
 
@@ -210,6 +210,14 @@ def test_unit(c):
     """Unit tests (moto, no network) with coverage >= 90% of services/."""
     from scripts import checks
     checks.unit()
+
+
+@task(name="mutation")
+@friendly
+def test_mutation(c):
+    """CI's bounded mutation pass: a fixed seeded sample of services/ mutants, unit suite, >= 85% killed."""
+    from scripts import checks
+    checks.mutation_sample()
 
 
 @task(name="simulation")
@@ -248,4 +256,5 @@ def test_e2e(c):
 ns = Collection(build, render, diagram, deploy, plan, destroy, bootstrap_state, seed, customer, e2e, replay, bench, simulate,
                 mutate, mutate_terraform, scan)
 ns.add_collection(Collection("local", local_up, local_down, local_status, local_reset))
-ns.add_collection(Collection("test", test_all, test_unit, test_simulation, test_terraform, test_workflow, test_e2e))
+ns.add_collection(Collection("test", test_all, test_unit, test_simulation, test_mutation, test_terraform, test_workflow,
+                             test_e2e))

@@ -58,6 +58,14 @@ def simulation_tests() -> None:
     _pytest("tests/simulation", "-q", what="simulation tests")
 
 
+def mutation_sample() -> None:
+    from scripts import mutation
+
+    _banner(f"mutation sample: {mutation.CI_SAMPLE} mutants of services/ (seed {mutation.CI_SEED}), unit suite, "
+            f">= {mutation.TARGET_SCORE:.0f}%")
+    mutation.ci_sample()
+
+
 def _terraform_env() -> dict[str, str]:
     from scripts.stack import _write_cli_config
 
@@ -130,8 +138,8 @@ def local_e2e() -> None:
 def run_all() -> None:
     started = time.monotonic()
     steps: list[tuple[str, Callable[[], None]]] = [
-        ("unit", unit), ("simulation tests", simulation_tests), ("simulation", simulation), ("terraform", terraform),
-        ("scan", scan), ("local cloud", local_e2e),
+        ("unit", unit), ("simulation tests", simulation_tests), ("simulation", simulation),
+        ("mutation sample", mutation_sample), ("terraform", terraform), ("scan", scan), ("local cloud", local_e2e),
     ]
     for name, step in steps:
         step()

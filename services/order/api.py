@@ -157,7 +157,8 @@ def _page_size(params: dict[str, str]) -> int:
     raw = params.get("limit")
     if raw is None:
         return DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+    # ASCII digits only, and few of them: str.isdigit() accepts "²" and int() refuses > 4,300 digits (both a 500)
+    if not re.fullmatch(r"[0-9]{1,6}", raw) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
         raise ApiError(400, f"limit must be an integer between 1 and {MAX_PAGE_SIZE}", "queryStringParameters.limit")
     return int(raw)
 

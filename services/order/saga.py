@@ -125,7 +125,7 @@ def claim(event: dict[str, Any]) -> dict[str, Any]:
     """
     target_raw = event.get("target")
     if target_raw not in CLAIM_TARGETS:
-        raise InvalidTaskInput(f"target must be one of {sorted(CLAIM_TARGETS)}, got {target_raw!r}")
+        raise InvalidTaskInput(f"target must be one of {sorted(t.value for t in CLAIM_TARGETS)}, got {target_raw!r}")
     target = OrderStatus(target_raw)
     by = _token(event.get("by"), "by")
     reason = str(event.get("reason") or f"claimed {target.value.lower()}")[:256]

@@ -3,6 +3,8 @@ error cause, an API body or a dashboard counter. Expected values are literals.""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -124,3 +126,29 @@ def test_a_client_error_is_named_in_the_error(monkeypatch):
     assert str(info.value) == ("PutEvents 'Order Created' failed: An error occurred (ThrottlingException) when "
                                "calling the PutEvents operation: slow down")
     assert info.value.__cause__ is error
+
+
+def test_an_order_total_of_exactly_the_maximum_is_accepted():
+    from order import pricing
+    from order.validation import CreateOrderItem, CreateOrderRequest
+
+    request = CreateOrderRequest(customer_id="c", items=(CreateOrderItem("p", 2),))
+    assert pricing.apply_catalogue(request, {"p": Decimal("50000000.00")}).total_amount == Decimal("100000000.00")
+    with pytest.raises(OrderValidationError) as info:
+        pricing.apply_catalogue(request, {"p": Decimal("50000000.01")})
+    assert info.value.message == "the order's total 100000000.02 exceeds 100000000"
+
+
+def test_a_missing_identity_says_how_to_authenticate():
+    with pytest.raises(auth.Unauthenticated) as info:
+        auth.caller_from_event({"requestContext": {}})
+    assert str(info.value) == "authentication required: send an ID token as `Authorization: Bearer <token>`"
+
+
+def test_a_value_json_cannot_hold_is_named_by_type():
+    from shared import jsonutil
+
+    with pytest.raises(TypeError) as info:
+        jsonutil.dumps({"x": object()})
+    assert str(info.value) == "Object of type object is not JSON serializable"
+    assert jsonutil.dumps({"s": {3, 1}, "d": Decimal("2"), "f": Decimal("2.50")}) == '{"s":[1,3],"d":2,"f":2.5}'

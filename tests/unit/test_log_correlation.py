@@ -141,3 +141,15 @@ def test_a_restock_logs_its_product_and_event_not_an_order(lambda_context, handl
     line = message(log_lines(handler_logs), "product restocked")
     assert bound(line, "productId", "restockEventId") == {"correlation_id": "lamp", "orderId": None,
                                                           "productId": "lamp", "restockEventId": "r-9"}
+
+
+@pytest.mark.usefixtures("cloud")
+def test_the_cancel_binds_its_order_itself(handler_logs):
+    """cancel_order is the service call behind DELETE; its own log lines name the order without the route's help."""
+    from order import service
+
+    put_order("COMPLETED", order_id=ORDER_ID)
+    with pytest.raises(service.CancelConflict):
+        service.cancel_order(ORDER_ID, "customer-1")
+    line = message(log_lines(handler_logs), "cancel refused")
+    assert bound(line, "customerId") == {"correlation_id": ORDER_ID, "orderId": ORDER_ID, "customerId": "customer-1"}

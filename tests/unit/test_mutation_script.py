@@ -101,3 +101,13 @@ def test_tests_must_name_files_or_folders_inside_tests():
     for bad in ["services/inventory", "tests/unit/nope.py", "../tests"]:
         with pytest.raises(UserError, match="--tests takes test files or folders inside tests/"):
             mutation._test_paths([bad])
+
+
+def test_the_sample_is_stable_when_other_mutants_come_and_go():
+    names = [f"m.x_f__mutmut_{i}" for i in range(1, 201)]
+    key = lambda n: mutation._sample_key(7, n)  # noqa: E731
+    sample = set(sorted(names, key=key)[:20])
+    grown = names + [f"m.x_g__mutmut_{i}" for i in range(1, 6)]
+    regrown = set(sorted(grown, key=key)[:20])
+    assert len(sample & regrown) >= 15  # at most the 5 new mutants displace members
+    assert sorted(names, key=lambda n: mutation._sample_key(8, n))[:20] != sorted(names, key=key)[:20]

@@ -268,6 +268,9 @@ TOKEN_ERROR = {"message": "nextToken is invalid", "field": "queryStringParameter
         ({"limit": "0"}, LIMIT_ERROR),
         ({"limit": "101"}, LIMIT_ERROR),
         ({"limit": "ten"}, LIMIT_ERROR),
+        ({"limit": "²"}, LIMIT_ERROR),  # str.isdigit() is true for it; int() is not
+        ({"limit": "1" * 5000}, LIMIT_ERROR),  # int() refuses more than 4,300 digits
+        ({"limit": " 5"}, LIMIT_ERROR),
         ({"nextToken": "!!!"}, TOKEN_ERROR),
         ({"nextToken": "e30"}, TOKEN_ERROR),  # "{}"
         ({"nextToken": api.encode_token({"orderId": "o", "customerId": "other", "createdAt": "x"})}, TOKEN_ERROR),

@@ -344,7 +344,7 @@ def test_prices_gives_up_with_a_retryable_error_and_the_api_answers_503(shop, la
     monkeypatch.setattr(inventory_module.time, "sleep", sleeps.append)
     monkeypatch.setattr(resource, "batch_get_item", lambda RequestItems: {"Responses": {},
                                                                           "UnprocessedKeys": RequestItems})
-    with pytest.raises(InventoryContention):
+    with pytest.raises(InventoryContention, match=r"^catalogue read left unprocessed keys; retry$"):
         InventoryRepository().prices(["mouse"])
     assert sleeps == [0.05, 0.1, 0.2, 0.4]
 
