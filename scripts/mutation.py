@@ -3,7 +3,7 @@
 Why a staging copy: mutmut names a mutant after its module's file path (a leading `src.` dropped) and its trampoline
 activates a mutant only when that name equals the running function's `__module__`. The Lambdas and the tests import
 services as top-level packages (`order.service`, `shared.outbox`), so each pass works in a copy of the repository
-under build/mutation/<pass>/ with services/ as src/; the suites find the mutated copy through ORDERFLOW_SERVICES_DIR.
+(one snapshot per run, build/mutation/snapshot/) under build/mutation/<pass>/ with services/ as src/; the suites find the mutated copy through ORDERFLOW_SERVICES_DIR.
 
 Why two passes: the simulation patches the services' clock and AWS clients for its whole process, so it cannot share
 a pytest process with the unit suite. The unit pass runs every selected mutant; whatever it leaves alive is run
@@ -55,13 +55,18 @@ CARRIED = "previous run"
 class Pass:
     name: str
     tests: tuple[str, ...]
+    #: mutmut forks each mutant's run from its main process ("fork") or from a clean fork server ("forkserver").
+    #: The simulation suite is not fork-safe: a run forked from the process that collected its statistics blocks
+    #: on a lock some other thread held at the fork, until mutmut's timeout (every simulation-pass "kill" of
+    #: 2026-12-03 was such a timeout).
+    isolation: str = "fork"
 
 
 PASSES = (
     # test_mutation_script tests this tool against the repository layout, which the staged copy does not have.
     Pass("unit", ("tests/unit", "--ignore=tests/unit/test_mutation_script.py")),
     # The power test mutates services/ itself in subprocesses; it measures the simulation, not the services.
-    Pass("simulation", ("tests/simulation", "--ignore=tests/simulation/test_simulation_power.py")),
+    Pass("simulation", ("tests/simulation", "--ignore=tests/simulation/test_simulation_power.py"), isolation="forkserver"),
 )
 
 
@@ -120,12 +125,22 @@ def _test_paths(tests: list[str]) -> list[str]:
     return tests
 
 
-def _stage(project: Path, only_mutate: list[str], test_selection: tuple[str, ...]) -> None:
-    shutil.rmtree(project, ignore_errors=True)
-    project.mkdir(parents=True)
-    shutil.copytree(SERVICES_DIR, project / "src", ignore=STAGE_IGNORE)
+def _snapshot() -> Path:
+    """services/ and what the suites read, copied once per run: every pass judges the same code and tests, however
+    the working tree changes while the run takes its hours."""
+    snapshot = WORK_DIR / "snapshot"
+    shutil.rmtree(snapshot, ignore_errors=True)
+    shutil.copytree(SERVICES_DIR, snapshot / "src", ignore=STAGE_IGNORE)
     for name in STAGED:
-        shutil.copytree(REPO_ROOT / name, project / name, ignore=STAGE_IGNORE)
+        shutil.copytree(REPO_ROOT / name, snapshot / name, ignore=STAGE_IGNORE)
+    shutil.copy2(REPO_ROOT / "pyproject.toml", snapshot / "pyproject.toml")
+    return snapshot
+
+
+def _stage(project: Path, snapshot: Path, only_mutate: list[str], test_selection: tuple[str, ...],
+           isolation: str) -> None:
+    shutil.rmtree(project, ignore_errors=True)
+    shutil.copytree(snapshot, project)
     config = {
         "source_paths": ["src"],
         "only_mutate": only_mutate,
@@ -133,11 +148,12 @@ def _stage(project: Path, only_mutate: list[str], test_selection: tuple[str, ...
         "pytest_add_cli_args": ["-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:cov", "-W", "ignore::UserWarning"],
         "pytest_add_cli_args_test_selection": list(test_selection),
         "do_not_mutate_patterns": list(NOT_MUTATED_PATTERNS),
+        "process_isolation": isolation,
         # Results must come from this run's tests and code only (a fresh project each run).
         "use_git_change_detection": False,
     }
     lines = ["", "[tool.mutmut]"] + [f"{key} = {json.dumps(value)}" for key, value in config.items()]
-    pyproject = (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    pyproject = (snapshot / "pyproject.toml").read_text(encoding="utf-8")
     (project / "pyproject.toml").write_text(pyproject + "\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -255,10 +271,11 @@ def carried_over(previous: dict, selected: dict[str, str | None]) -> dict[str, s
     """Killed verdicts of the previous report that still hold: same mutant of a function whose source is unchanged.
 
     Only kills are kept (tests are added, so a kill stays a kill unless a test was weakened, which the full run
-    would show); every survivor and every mutant of a changed function is judged again."""
+    would show); every survivor, every timeout (it may have been the machine) and every mutant of a changed
+    function is judged again."""
     killed = previous.get("killed_hashes", {})
-    return {name: previous["statuses"][name] for name, digest in selected.items()
-            if digest is not None and killed.get(name) == digest}
+    return {name: "killed" for name, digest in selected.items()
+            if digest is not None and killed.get(name) == digest and previous["statuses"].get(name) == "killed"}
 
 
 def _previous_report() -> dict:
@@ -283,12 +300,13 @@ def run(paths: list[str] | None = None, max_mutants: int | None = None, seed: in
     workers = workers or os.cpu_count() or 1
     previous = _previous_report() if resume else None
     report = Report(passes=tuple(stage.name for stage in passes))
+    snapshot = _snapshot()
     pending: list[str] | None = None
     for stage in passes:
         if pending == []:
             break
         project = WORK_DIR / stage.name
-        _stage(project, only, stage.tests)
+        _stage(project, snapshot, only, stage.tests, stage.isolation)
         if pending is None:
             selected = select(project, max_mutants, seed)
             kept = carried_over(previous, selected) if previous else {}
@@ -347,7 +365,9 @@ def _print(report: Report, target: float) -> None:
     for name in sorted(report.survivors):
         print(f"  {name} [{report.statuses[name]}]: {_changed_line(report.diffs.get(name, ''))}")
     by_pass = ", ".join(f"{name} {count}" for name, count in report.killed_by_pass().items())
-    print(f"\nMutation score: {report.score:.1f}% ({len(report.killed)} killed of {len(report.judged)}; {by_pass}; "
+    timeouts = sum(1 for name in report.killed if report.statuses[name] == "timeout")
+    print(f"\nMutation score: {report.score:.1f}% ({len(report.killed)} killed of {len(report.judged)}, "
+          f"{timeouts} of them by a timeout; {by_pass}; "
           f"{len(report.equivalent)} equivalent excluded; {len(report.survivors)} survived) in {report.seconds:.0f}s; "
           f"target {target:.0f}%.")
 

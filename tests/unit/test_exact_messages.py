@@ -152,3 +152,29 @@ def test_a_value_json_cannot_hold_is_named_by_type():
         jsonutil.dumps({"x": object()})
     assert str(info.value) == "Object of type object is not JSON serializable"
     assert jsonutil.dumps({"s": {3, 1}, "d": Decimal("2"), "f": Decimal("2.50")}) == '{"s":[1,3],"d":2,"f":2.5}'
+
+
+@pytest.mark.parametrize("factory", ["dynamodb_client", "dynamodb_resource", "events_client", "s3_client"])
+def test_every_client_retries_in_standard_mode_with_short_timeouts(factory):
+    shared_aws.reset()
+    made = getattr(shared_aws, factory)()
+    config = (made.meta.client if factory == "dynamodb_resource" else made).meta.config
+    assert (config.retries, config.connect_timeout, config.read_timeout) == (
+        {"mode": "standard", "total_max_attempts": 4}, 5, 10)
+    assert getattr(shared_aws, factory)() is made  # cached
+
+
+def test_configuration_errors_name_the_variable(monkeypatch):
+    from shared.config import ConfigurationError, config
+
+    monkeypatch.delenv("ORDERS_TABLE")
+    with pytest.raises(ConfigurationError) as info:
+        config.orders_table
+    assert str(info.value) == "environment variable ORDERS_TABLE is not set"
+    monkeypatch.setenv("ORDERS_TABLE", "   ")
+    with pytest.raises(ConfigurationError):
+        config.orders_table
+    monkeypatch.setenv("STALE_ORDER_MINUTES", "soon")
+    with pytest.raises(ConfigurationError) as info:
+        config.stale_order_minutes
+    assert str(info.value) == "STALE_ORDER_MINUTES must be an integer, got 'soon'"

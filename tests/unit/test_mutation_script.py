@@ -75,14 +75,16 @@ def test_progress_reads_the_last_frame_mutmut_drew(tmp_path):
 def test_resume_keeps_only_kills_of_unchanged_functions():
     previous = {
         "statuses": {"m.x_f__mutmut_1": "killed", "m.x_f__mutmut_2": "survived", "m.x_g__mutmut_1": "timeout",
-                     "m.x_h__mutmut_1": "killed"},
-        "killed_hashes": {"m.x_f__mutmut_1": "aaa", "m.x_g__mutmut_1": "bbb", "m.x_h__mutmut_1": "ccc"},
+                     "m.x_h__mutmut_1": "killed", "m.x_f__mutmut_3": "timeout"},
+        "killed_hashes": {"m.x_f__mutmut_1": "aaa", "m.x_g__mutmut_1": "bbb", "m.x_h__mutmut_1": "ccc",
+                          "m.x_f__mutmut_3": "aaa"},
     }
     selected = {"m.x_f__mutmut_1": "aaa",  # same function source: the kill holds
                 "m.x_f__mutmut_2": "aaa",  # a survivor is judged again
                 "m.x_g__mutmut_1": "b2b",  # its function changed: judged again
                 "m.x_h__mutmut_1": None,  # no hash known: judged again
-                "m.x_k__mutmut_1": "ddd"}  # new mutant
+                "m.x_k__mutmut_1": "ddd",  # new mutant
+                "m.x_f__mutmut_3": "aaa"}  # a timeout is judged again (it may have been the machine)
     assert mutation.carried_over(previous, selected) == {"m.x_f__mutmut_1": "killed"}
 
 
