@@ -176,8 +176,9 @@ def _apply_to_order(order: dict[str, Any], row: dict[str, Any]) -> dict[str, Any
         return _not_payable(order)
     if row["status"] == PAID:
         try:
+            # the lifecycle (shared.lifecycle) admits PAID only from PENDING
             orders.transition(order_id, customer_id, OrderStatus.PAID, "payment approved",
-                              expected_from=[OrderStatus.PENDING], extra_set={"paymentId": row["paymentId"]})
+                              extra_set={"paymentId": row["paymentId"]})
         except IllegalTransition as exc:
             if is_terminal(exc.current):  # claimed meanwhile: the claimer's refund gives the money back
                 logger.warning("order claimed during the charge", extra={"status": exc.current})

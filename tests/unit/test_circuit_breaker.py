@@ -184,8 +184,10 @@ def test_unexpected_dynamodb_errors_propagate(breaker, monkeypatch):
 def test_from_config_reads_env(cloud, monkeypatch):
     monkeypatch.setenv("CIRCUIT_FAILURE_THRESHOLD", "2")
     monkeypatch.setenv("CIRCUIT_COOLDOWN_SECONDS", "7")
-    cb = CircuitBreaker.from_config(clock=Clock())
+    clock = Clock()
+    cb = CircuitBreaker.from_config(clock=clock)
     assert (cb.failure_threshold, cb.cooldown_seconds, cb.name) == (2, 7, "payment-gateway")
+    assert cb.table_name == ENV["CIRCUIT_BREAKER_TABLE"] and cb.clock is clock
 
 
 def test_state_without_timestamps_still_recovers(breaker, clock, cloud):
@@ -381,3 +383,7 @@ def test_clock_is_kept_to_the_millisecond(cloud):
     cb = CircuitBreaker(ENV["CIRCUIT_BREAKER_TABLE"], failure_threshold=1, clock=lambda: 1_700_000_000.12345)
     fail_times(cb, Gateway(), 1)
     assert str(stored(cloud)["openedAt"]) == "1700000000.123"
+
+
+def test_call_passes_every_argument_and_returns_the_result(breaker):
+    assert breaker.call(lambda *args, **kwargs: (args, kwargs), 1, "two", three=3) == ((1, "two"), {"three": 3})

@@ -128,3 +128,41 @@ def test_own_sets_the_execution_once(cloud):
     assert info.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
     with pytest.raises(ClientError):
         orders.own("no-such-order", "customer-1", "exec-1")
+
+
+class _RecordingTable:
+    def __init__(self):
+        self.calls = []
+
+    def get_item(self, **kwargs):
+        self.calls.append(("get_item", kwargs))
+        return {}
+
+    def query(self, **kwargs):
+        self.calls.append(("query", kwargs))
+        return {"Items": []}
+
+
+def test_reads_are_strongly_consistent_and_a_read_by_id_asks_for_one_item(monkeypatch):
+    table = _RecordingTable()
+    monkeypatch.setattr(OrdersRepository, "_table", property(lambda self: table))
+    assert orders.get(ORDER_ID, "customer-1") is None
+    assert orders.get(ORDER_ID) is None
+    [(get, get_kwargs), (query, query_kwargs)] = table.calls
+    assert (get, get_kwargs) == ("get_item", {"Key": {"orderId": ORDER_ID, "customerId": "customer-1"},
+                                              "ConsistentRead": True})
+    assert query == "query" and {k: v for k, v in query_kwargs.items() if k != "KeyConditionExpression"} == {
+        "ConsistentRead": True, "Limit": 1}
+
+
+def test_each_thread_gets_its_own_dynamodb_resource():
+    import threading
+
+    from shared import aws as shared_aws
+
+    mine = shared_aws.dynamodb_resource()
+    theirs = []
+    worker = threading.Thread(target=lambda: theirs.append(shared_aws.dynamodb_resource()))
+    worker.start()
+    worker.join()
+    assert theirs[0] is not mine and shared_aws.dynamodb_resource() is mine
