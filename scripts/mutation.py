@@ -21,6 +21,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -42,6 +43,8 @@ CI_SEED = 20261203
 STAGED = ("tests", "scripts", "workflow", "docs", "terraform")
 STAGE_IGNORE = shutil.ignore_patterns(".terraform", "*.tfstate*", "__pycache__", ".pytest_cache", "fixtures")
 KILLED = {"killed", "timeout"}
+#: mutmut's status of a mutant it has not run yet (a run stopped by --budget)
+NOT_CHECKED = "not checked"
 #: Log statements are not mutated: no component reads their text (the dashboard and alarms read metrics, and no
 #: Logs Insights query is defined), so a mutant of one changes nothing a test of behaviour could observe.
 #: docs/testing.md states how many mutants this leaves out.
@@ -81,7 +84,11 @@ class Report:
 
     @property
     def judged(self) -> list[str]:
-        return [m for m in self.statuses if m not in self.equivalent]
+        return [m for m in self.statuses if m not in self.equivalent and self.statuses[m] != NOT_CHECKED]
+
+    @property
+    def unjudged(self) -> list[str]:
+        return [m for m in self.statuses if self.statuses[m] == NOT_CHECKED]
 
     @property
     def killed(self) -> list[str]:
@@ -157,23 +164,31 @@ def _stage(project: Path, snapshot: Path, only_mutate: list[str], test_selection
     (project / "pyproject.toml").write_text(pyproject + "\n".join(lines) + "\n", encoding="utf-8")
 
 
-def _mutmut_run(project: Path, workers: int, names: list[str]) -> None:
-    """`mutmut run` on the named mutants; its spinner output goes to <project>/mutmut.log."""
+def _mutmut_run(project: Path, workers: int, names: list[str], deadline: float | None = None) -> bool:
+    """`mutmut run` on the named mutants; its spinner output goes to <project>/mutmut.log. False when it was
+    stopped at `deadline` (time.monotonic()): the mutants it judged by then keep their verdicts."""
     env = {**os.environ, "ORDERFLOW_SERVICES_DIR": str(project / "mutants" / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
     log = project / "mutmut.log"
     with log.open("w", encoding="utf-8") as out:
         process = subprocess.Popen([sys.executable, "-m", "mutmut", "run", "--max-children", str(workers), *names],
-                                   cwd=project, env=env, text=True, stdout=out, stderr=subprocess.STDOUT)
+                                   cwd=project, env=env, text=True, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
         while True:
             try:
                 code = process.wait(timeout=PROGRESS_EVERY_SECONDS)
                 break
             except subprocess.TimeoutExpired:
                 print(f"    {_progress(log)}", flush=True)
+                if deadline is not None and time.monotonic() > deadline:
+                    os.killpg(process.pid, signal.SIGKILL)  # mutmut and its workers; verdicts are saved per mutant
+                    process.wait()
+                    print("    budget spent: stopped", flush=True)
+                    return False
     if code != 0:
         tail = _log_lines(log)[-15:]
         print("\n".join(tail))
         raise UserError(f"mutmut run failed (exit {code}); its log is {log.relative_to(REPO_ROOT)}.")
+    return True
 
 
 def _log_lines(log: Path) -> list[str]:
@@ -287,11 +302,14 @@ def _previous_report() -> dict:
 
 def run(paths: list[str] | None = None, max_mutants: int | None = None, seed: int = CI_SEED,
         workers: int | None = None, target: float = TARGET_SCORE, resume: bool = False,
-        tests: list[str] | None = None, simulation: bool = True) -> Report:
+        tests: list[str] | None = None, simulation: bool = True, budget_minutes: float | None = None) -> Report:
     """`tests` (test files or folders) replaces the two suites by one pass over just those tests: the quick
     look at one module; its score can only be lower than the suites' (fewer tests, fewer kills).
-    `simulation=False` skips the simulation pass (CI's bounded pass): again a score that can only be lower."""
+    `simulation=False` skips the simulation pass (CI's bounded pass): again a score that can only be lower.
+    `budget_minutes` stops the run then (a run of all of services/ takes hours): the report holds what was judged,
+    the rest is "not checked", and `--resume` goes on from there."""
     started = time.monotonic()
+    deadline = started + budget_minutes * 60 if budget_minutes else None
     only = _only_mutate(paths or ["services"])
     if tests:
         passes: tuple[Pass, ...] = (Pass("selected", (*_test_paths(tests), *PASSES[0].tests[1:])),)
@@ -321,16 +339,20 @@ def run(paths: list[str] | None = None, max_mutants: int | None = None, seed: in
                 break
         print(f"\n=== mutmut: {len(pending)} mutants against the {stage.name} suite", flush=True)
         stage_started = time.monotonic()
-        _mutmut_run(project, workers, pending)
+        finished = _mutmut_run(project, workers, pending, deadline)
         statuses = _helper(project, "statuses")
         for name in pending:
             status = statuses[name]["status"]
+            if report.statuses.get(name) == "survived" and status == NOT_CHECKED:
+                continue  # a later pass stopped before it: the earlier survival stands
             report.statuses[name] = status
             if status in KILLED:
                 report.killed_by[name] = stage.name
         print(f"    {report.killed_by_pass()[stage.name]} killed by the {stage.name} suite in {time.monotonic() - stage_started:.0f}s", flush=True)
-        pending = [name for name in pending if report.statuses[name] not in KILLED]
-    survivors = [name for name, status in report.statuses.items() if status not in KILLED]
+        pending = [name for name in pending if report.statuses[name] not in KILLED | {NOT_CHECKED}]
+        if not finished:
+            break
+    survivors = [name for name, status in report.statuses.items() if status not in KILLED | {NOT_CHECKED}]
     report.diffs = _helper(project, "diffs", survivors) if survivors else {}  # every staged project has them all
     for name, (change, reason) in read_equivalents().items():
         if name in report.diffs and _changed_line(report.diffs[name]) == change:
@@ -338,6 +360,10 @@ def run(paths: list[str] | None = None, max_mutants: int | None = None, seed: in
     report.seconds = time.monotonic() - started
     _write_report(report, paths or ["services"], max_mutants, seed)
     _print(report, target)
+    if report.unjudged:
+        print(f"PARTIAL: {len(report.unjudged)} of {len(report.statuses)} mutants not judged within the budget; "
+              "the score above is of the judged ones. Run the same command with --resume to go on.", flush=True)
+        return report
     if report.score < target:
         raise UserError(f"Mutation score {report.score:.1f}% is under the {target:.0f}% target: kill the survivors "
                         f"listed in {WORK_DIR.relative_to(REPO_ROOT)}/survivors.txt or list true equivalents in docs/testing.md.")
@@ -349,7 +375,7 @@ def _write_report(report: Report, paths: list[str], max_mutants: int | None, see
     summary = {
         "paths": paths, "max": max_mutants, "seed": seed, "seconds": round(report.seconds),
         "mutants": len(report.statuses), "equivalent": len(report.equivalent), "killed": len(report.killed),
-        "survived": len(report.survivors), "score": round(report.score, 1),
+        "survived": len(report.survivors), "score": round(report.score, 1), "unjudged": len(report.unjudged),
         "killed_by": report.killed_by_pass(),
         "statuses": report.statuses, "equivalents": report.equivalent,
         "killed_hashes": {name: report.hashes[name] for name in report.killed if name in report.hashes},

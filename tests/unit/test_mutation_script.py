@@ -113,3 +113,9 @@ def test_the_sample_is_stable_when_other_mutants_come_and_go():
     regrown = set(sorted(grown, key=key)[:20])
     assert len(sample & regrown) >= 15  # at most the 5 new mutants displace members
     assert sorted(names, key=lambda n: mutation._sample_key(8, n))[:20] != sorted(names, key=key)[:20]
+
+
+def test_mutants_a_stopped_run_did_not_reach_are_neither_killed_nor_survivors():
+    report = mutation.Report(statuses={"m1": "killed", "m2": "survived", "m3": "not checked", "m4": "not checked"})
+    assert report.judged == ["m1", "m2"] and report.unjudged == ["m3", "m4"]
+    assert report.survivors == ["m2"] and report.score == 50.0
