@@ -61,6 +61,14 @@ def destroy(c, env="local", yes=False):
     stack.destroy(env, yes=yes)
 
 
+@task(help=ENV_HELP)
+@friendly
+def preflight(c, env="local"):
+    """Check the account, region, quotas, workflows and IAM policies before a deploy; a table of pass/FAIL and what to do."""
+    from scripts import preflight as p
+    p.require(env)
+
+
 @task(name="bootstrap-state", help=ENV_HELP)
 @friendly
 def bootstrap_state(c, env="dev"):
@@ -255,7 +263,7 @@ def test_e2e(c):
     checks.local_e2e()
 
 
-ns = Collection(build, render, diagram, deploy, plan, destroy, bootstrap_state, seed, customer, e2e, replay, bench, simulate,
+ns = Collection(build, render, diagram, preflight, deploy, plan, destroy, bootstrap_state, seed, customer, e2e, replay, bench, simulate,
                 mutate, mutate_terraform, scan)
 ns.add_collection(Collection("local", local_up, local_down, local_status, local_reset))
 ns.add_collection(Collection("test", test_all, test_unit, test_simulation, test_mutation, test_terraform, test_workflow,

@@ -179,6 +179,12 @@ def run(env: str, orders: int = 100, concurrency: int = 10, duration: float = 0,
         from scripts import local_cloud
 
         local_cloud.require_up()
+    from scripts.preflight import deployed_in_flight_cap
+
+    cap = deployed_in_flight_cap(env, None if is_local(env) else aws_client(env, "lambda"))
+    if concurrency > cap:  # a closed loop keeps `concurrency` orders in flight
+        raise UserError(f"--concurrency {concurrency} exceeds the {cap} orders env '{env}' can keep in flight "
+                        f"(`invoke preflight --env {env}`): lower it, or raise the account's Lambda concurrency quota.")
     order_deadline = order_deadline or (180.0 if is_local(env) else 300.0)
     run_id = new_run_id("bench")
     api = ApiClient(outputs["api_url"], timeout=60)
@@ -188,9 +194,9 @@ def run(env: str, orders: int = 100, concurrency: int = 10, duration: float = 0,
 
     user_pool = UserPool.of(env)
     customers = [p["customerId"] for p in payloads]
+    # One after the other, before the load starts: Cognito's request-rate quotas are per account (docs/terraform.md).
     print(f"signing in {len(customers)} customers (one per order) in the user pool ...", flush=True)
-    with ThreadPoolExecutor(max_workers=min(8, concurrency)) as signers:
-        tokens = dict(zip(customers, signers.map(user_pool.token, customers)))
+    tokens = {customer: user_pool.token(customer) for customer in customers}
     for pid, price in catalogue.items():
         ddb.put_item(TableName=outputs["inventory_table_name"], Item={
             "productId": {"S": pid}, "name": {"S": f"bench {pid}"}, "available": {"N": str(needed.get(pid, 0) + 10)},

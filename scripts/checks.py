@@ -114,6 +114,10 @@ def local_e2e() -> None:
     started_cloud = local_cloud.health() is None
     deployed = False
     try:
+        _banner("preflight --env local (offline checks)")
+        from scripts import preflight
+
+        preflight.require("local")
         _banner("local cloud up + deploy --env local")
         local_cloud.ensure_up()
         stack.deploy("local")

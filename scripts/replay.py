@@ -110,6 +110,25 @@ def replay(env: str, since: str | datetime | None = None, until: str | datetime 
     return result
 
 
+def archive_event_count(env: str) -> int:
+    """The bus archive's EventCount now (DescribeArchive)."""
+    from scripts.stack import aws_client
+
+    outputs = read_outputs(env)
+    name = outputs.get("archive_name") or (outputs.get("archive_arn") or "").rsplit("/", 1)[-1]
+    return int(aws_client(env, "events").describe_archive(ArchiveName=name).get("EventCount", 0))
+
+
+def wait_archived(env: str, at_least: int, timeout: float | None = None) -> int:
+    """Poll DescribeArchive until the archive holds at least `at_least` events; a replay started earlier would find
+    the window empty (AWS archives with a delay). Deadline: 60 s locally, 600 s on AWS. Returns the count."""
+    from scripts.common import poll
+
+    timeout = timeout if timeout is not None else (60.0 if is_local(env) else 600.0)
+    return poll(lambda: (count := archive_event_count(env)) >= at_least and count, timeout=timeout,
+                interval=0.25 if is_local(env) else 5.0, what=f"the event archive to hold {at_least} events")
+
+
 def _archive_count(events: Any, archive_name: str) -> int | None:
     try:
         return int(events.describe_archive(ArchiveName=archive_name).get("EventCount", 0))

@@ -109,13 +109,28 @@ def _run_with_progress(tf: Terraform, command: str, **options: Any) -> int:
 
 # --- env inputs ------------------------------------------------------------------------------------------------
 
+#: One retry policy for every boto3 client of the tasks and the e2e suite (all come from `aws_client`): standard mode
+#: retries throttling (Cognito's TooManyRequestsException, Lambda's and Step Functions' throttles), 5xx and timeouts
+#: with jittered exponential back-off, as AWS advises; 10 attempts ride out a burst that meets an account quota.
+AWS_RETRIES = {"mode": "standard", "total_max_attempts": 10}
+REGION_PATTERN = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d")
+
+
 def tfvars_value(env: str, key: str) -> str | None:
     match = re.search(rf'^\s*{key}\s*=\s*"([^"]*)"', (ENVS_DIR / f"{env}.tfvars").read_text(), re.M)
     return match.group(1) if match else None
 
 
 def region(env: str) -> str:
-    return tfvars_value(env, "region") or "us-east-1"
+    """The env's region: `region` in terraform/envs/<env>.tfvars, the only place it is written. Terraform's provider
+    reads it from there, the tasks write it into the S3 backend config (`resolved_backend_config`) and every boto3
+    client (`aws_client`, bootstrap-state, preflight, the e2e suite) is built with it, so AWS_REGION and the CLI's
+    profile region never choose it."""
+    value = tfvars_value(env, "region")
+    if not value or not REGION_PATTERN.fullmatch(value):
+        raise UserError(f"terraform/envs/{env}.tfvars must set region to an AWS region name (found {value!r}): "
+                        'write e.g. region = "us-east-1".')
+    return value
 
 
 def _aws_session(env: str):
@@ -127,9 +142,16 @@ def _aws_session(env: str):
 
 
 def aws_client(env: str, service: str):
-    """A boto3 client for the env: the local cloud's endpoint for local, the default chain otherwise."""
+    """A boto3 client for the env, in its region, with the shared retry policy: the local cloud's endpoint for local,
+    the default credential chain otherwise."""
+    from botocore.config import Config
+
     kwargs = {"endpoint_url": local_cloud.endpoint()} if is_local(env) else {}
-    return _aws_session(env).client(service, **kwargs)
+    return _aws_session(env).client(service, config=Config(retries=dict(AWS_RETRIES)), **kwargs)
+
+
+#: What to do without credentials (account_id's error and preflight's credentials row).
+CREDENTIALS_TODO = "configure them (aws configure, AWS_PROFILE or AWS_* variables) and retry"
 
 
 def account_id(env: str) -> str:
@@ -140,21 +162,40 @@ def account_id(env: str) -> str:
     try:
         return aws_client(env, "sts").get_caller_identity()["Account"]
     except (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError):
-        raise UserError(f"No AWS credentials found for env '{env}': configure them (aws configure, AWS_PROFILE or AWS_* variables) and retry.") from None
+        raise UserError(f"No AWS credentials found for env '{env}': {CREDENTIALS_TODO}.") from None
     except botocore.exceptions.ClientError as exc:
         raise UserError(f"AWS rejected the credentials for env '{env}' ({exc.response['Error']['Code']}): refresh them and retry.") from None
 
 
+def backend_settings(env: str) -> dict[str, str]:
+    """terraform/envs/<env>.backend.hcl as {key: value} (`<ACCOUNT_ID>` not filled in), with the env's region.
+
+    The backend file names no region: the tasks add the tfvars region (`region()`), so the state bucket, the lock
+    table and the stack share one region. A region the file does name must be that one; otherwise this fails, before
+    anything is created or initialised."""
+    path = ENVS_DIR / f"{env}.backend.hcl"
+    if not path.exists():
+        raise UserError(f"terraform/envs/{env}.backend.hcl is missing: write the S3 backend settings for '{env}' (see docs/terraform.md).")
+    settings = dict(re.findall(r'^\s*(\w+)\s*=\s*"([^"]*)"', path.read_text(), re.M))
+    wanted = region(env)
+    if settings.get("region", wanted) != wanted:
+        raise UserError(f"terraform/envs/{env}.backend.hcl sets region {settings['region']} but terraform/envs/{env}.tfvars "
+                        f"sets {wanted}: delete the backend file's region line (the tasks add the tfvars region).")
+    if not settings.get("bucket") or not settings.get("dynamodb_table"):
+        raise UserError(f"terraform/envs/{env}.backend.hcl must set bucket and dynamodb_table.")
+    return {**settings, "region": wanted}
+
+
 def preflight(env: str) -> None:
-    """Fail fast, with one sentence, on what would otherwise fail deep inside Terraform."""
+    """Fail fast, with one sentence, on what would otherwise fail deep inside Terraform (`invoke preflight` is the
+    full table of checks; deploy runs it for dev and prod)."""
     check_env(env)
     terraform_bin()
     if is_local(env):
         local_cloud.require_up()
     else:
+        backend_settings(env)
         account_id(env)
-        if not (ENVS_DIR / f"{env}.backend.hcl").exists():
-            raise UserError(f"terraform/envs/{env}.backend.hcl is missing: write the S3 backend settings for '{env}' (see README).")
 
 
 def prepare_inputs(env: str) -> list[str]:
@@ -195,8 +236,12 @@ def init(env: str) -> Terraform:
 
 
 def resolved_backend_config(env: str) -> Path:
-    """terraform/envs/<env>.backend.hcl with <ACCOUNT_ID> filled in (state bucket names are global)."""
+    """terraform/envs/<env>.backend.hcl with <ACCOUNT_ID> filled in (state bucket names are global) and the env's
+    region added (`backend_settings`)."""
+    settings = backend_settings(env)
     text = (ENVS_DIR / f"{env}.backend.hcl").read_text().replace("<ACCOUNT_ID>", account_id(env))
+    if not re.search(r"^\s*region\s*=", text, re.M):
+        text = text.rstrip("\n") + f'\n# added by the tasks from terraform/envs/{env}.tfvars\nregion = "{settings["region"]}"\n'
     path = env_build_dir(env) / "backend.hcl"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
@@ -214,7 +259,12 @@ def write_outputs(env: str, tf: Terraform) -> dict[str, Any]:
 
 
 def deploy(env: str, yes: bool = False) -> dict[str, Any]:
-    preflight(env)
+    if is_local(env):
+        preflight(env)
+    else:
+        from scripts import preflight as checks
+
+        checks.require(env)  # the whole table (account, region, quotas, workflows, policies) before anything changes
     if env == "prod" and not yes:
         answer = input("Deploy to prod? Type 'prod' to confirm: ") if sys.stdin.isatty() else ""
         if answer.strip() != "prod":
@@ -297,12 +347,9 @@ def bootstrap_state(env: str) -> None:
     check_env(env)
     if is_local(env):
         raise UserError("env local keeps its state in a local file; bootstrap-state is for dev and prod.")
-    account_id(env)
-    text = resolved_backend_config(env).read_text()
-    settings = dict(re.findall(r'^\s*(\w+)\s*=\s*"([^"]*)"', text, re.M))
-    bucket, table, reg = settings.get("bucket"), settings.get("dynamodb_table"), settings.get("region", region(env))
-    if not bucket or not table:
-        raise UserError(f"terraform/envs/{env}.backend.hcl must set bucket and dynamodb_table.")
+    settings = backend_settings(env)  # a region mismatch fails here, before anything is created
+    account = account_id(env)
+    bucket, table, reg = settings["bucket"].replace("<ACCOUNT_ID>", account), settings["dynamodb_table"], settings["region"]
     s3, ddb = aws_client(env, "s3"), aws_client(env, "dynamodb")
     import botocore.exceptions
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -54,7 +55,25 @@ MUTANTS = (
     Mutant("order-created-target", "Order Created starts the payment workflow instead of the order saga", "main.tf",
            'order-created                = { arn = module.workflows.state_machine_arns["order-processing"] }',
            'order-created                = { arn = module.workflows.state_machine_arns["payment-processing"] }'),
+    # the trusted bus (issue 11): who may put which source, and who may assume the roles
+    Mutant("payment-source-condition-dropped", "the payment role may put any source (its events:source condition dropped)",
+           "service_permissions.json",
+           '        "events": {"payment.service": ["Payment Processed", "Payment Failed", "Payment Refunded"]},\n', ''),
+    Mutant("inventory-may-put-restocks", "the inventory role may put inventory.admin / Inventory Restocked (stock from nothing)",
+           "service_permissions.json",
+           '"events": {"inventory.service": [', '"events": {"inventory.admin": ["Inventory Restocked"], "inventory.service": ['),
+    Mutant("operator-may-put-order-events", "the operator role may put order.service / Order Created", "service_permissions.json",
+           '"operator": {"orderflow.operator": ["Refund Requested"],',
+           '"operator": {"order.service": ["Order Created"], "orderflow.operator": ["Refund Requested"],'),
+    Mutant("lambda-trust-any-account", "a function role trusts Lambda acting for any account (no aws:SourceAccount)",
+           "modules/lambda_service/main.tf",
+           'Condition = { StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id } }', ''),
+    Mutant("scheduler-trust-any-account", "the scheduler role trusts schedules of any account (no aws:SourceAccount)",
+           "modules/scheduler/main.tf", '          "aws:SourceAccount" = local.account_id\n', ''),
 )
+
+
+_INIT_LOCK = threading.Lock()
 
 
 def _copy(name: str) -> Path:
@@ -79,10 +98,12 @@ def _terraform_test(terraform_dir: Path) -> tuple[bool, str]:
 
     env = {**os.environ, **_terraform_env(), "TF_DATA_DIR": str(terraform_dir / ".terraform")}
     tf = terraform_bin()
-    init = subprocess.run([tf, "init", "-backend=false", "-input=false", "-no-color"], cwd=terraform_dir, env=env,
-                          capture_output=True, text=True)
+    # Parallel inits collide on the shared plugin cache; a failed init is a broken run, never a kill.
+    with _INIT_LOCK:
+        init = subprocess.run([tf, "init", "-backend=false", "-input=false", "-no-color"], cwd=terraform_dir, env=env,
+                              capture_output=True, text=True)
     if init.returncode != 0:
-        return False, "init failed: " + init.stdout[-500:] + init.stderr[-500:]
+        raise UserError(f"terraform init failed in {terraform_dir}: {(init.stdout + init.stderr)[-500:]}")
     result = subprocess.run([tf, "test", "-no-color"], cwd=terraform_dir, env=env, capture_output=True, text=True)
     failed = [line.strip() for line in (result.stdout + result.stderr).splitlines() if "... fail" in line]
     return result.returncode == 0, "; ".join(failed)

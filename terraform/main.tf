@@ -59,7 +59,8 @@ locals {
   # What each service's code calls, as IAM actions on symbolic resources (service_permissions.json says why each is
   # there; tests/simulation/test_permissions.py checks it against the calls the code makes). A discovered service
   # without an entry gets no data access (only its own logs, DLQ and X-Ray).
-  service_permissions = jsondecode(file("${path.module}/service_permissions.json")).services
+  permissions         = jsondecode(file("${path.module}/service_permissions.json"))
+  service_permissions = local.permissions.services
   permission_resources = merge(
     { for table, arn in local.table_arn : "table/${table}" => arn },
     { for table, arn in local.table_arn : "table/${table}/index/*" => "${arn}/index/*" },
@@ -70,15 +71,35 @@ locals {
       "bucket/*" = "${module.notifications_bucket.bucket_arn}/*"
     },
   )
+  # A statement with `events` (source -> detail-types) becomes one statement per source, conditioned on that source
+  # and its detail-types: EventBridge authorises each entry of a PutEvents by events:source and events:detail-type,
+  # and one statement naming two sources would allow every source x detail-type pair.
   service_policy_statements = {
-    for service, statements in local.service_permissions : service => [
-      for s in statements : {
-        sid       = s.sid
-        actions   = s.actions
-        resources = [for r in s.resources : local.permission_resources[r]]
-      }
-    ]
+    for service, statements in local.service_permissions : service => flatten([
+      for s in statements : [
+        for i, source in try(sort(keys(s.events)), [null]) : {
+          sid       = length(try(keys(s.events), [])) > 1 ? "${s.sid}${i + 1}" : s.sid
+          actions   = s.actions
+          resources = [for r in s.resources : local.permission_resources[r]]
+          condition = source == null ? null : {
+            StringEquals = { "events:source" = [source], "events:detail-type" = s.events[source] }
+          }
+        }
+      ]
+    ])
   }
+
+  # Who may put which events on the bus (principal -> source -> detail-types): each service as its PutEvents
+  # statements say, the scheduler and the operator role from other_publishers. Every PutEvents grant is built from this.
+  bus_publishers = merge(
+    {
+      for service, statements in local.service_permissions : service => merge([for s in statements : try(s.events, {})]...)
+      if length([for s in statements : s if can(s.events)]) > 0
+    },
+    local.permissions.other_publishers,
+  )
+  # Every source a trusted principal may put (what the optional replication forwards).
+  trusted_sources = sort(distinct(flatten([for principal, events in local.bus_publishers : keys(events)])))
 
   # Every table of modules/data/tables.json as `<TABLE>_TABLE` (orders -> ORDERS_TABLE, payment-gateway ->
   # PAYMENT_GATEWAY_TABLE; the same rule as scripts/tables.py env_var), common to every service.
@@ -242,6 +263,7 @@ module "event_bus" {
   retry_maximum_attempts          = var.event_retry_maximum_attempts
   retry_maximum_event_age_seconds = var.event_retry_maximum_event_age_seconds
   replication                     = var.event_replication
+  replicated_sources              = local.trusted_sources
   tags                            = var.tags
 }
 
@@ -277,11 +299,25 @@ module "scheduler" {
   source = "./modules/scheduler"
 
   name_prefix         = local.name_prefix
+  event_source        = one(keys(local.bus_publishers.scheduler))
+  detail_type         = one(one(values(local.bus_publishers.scheduler)))
   schedule_expression = var.stale_sweep_schedule_expression
   enabled             = var.stale_sweep_enabled
   event_bus_arn       = local.bus_arn
   kms_key_arn         = local.key_arn
   tags                = var.tags
+}
+
+# Operators put Refund Requested / Inventory Restocked through this role only: no service role may put those sources.
+module "operator" {
+  source = "./modules/operator"
+
+  name_prefix    = local.name_prefix
+  event_bus_arn  = local.bus_arn
+  events         = local.bus_publishers.operator
+  principal_arns = var.operator_principal_arns
+  principal_tag  = var.operator_principal_tag
+  tags           = var.tags
 }
 
 # --- Monitoring ------------------------------------------------------------------------------------------------------------

@@ -117,3 +117,18 @@ output "aws_endpoint_url" {
   description = "Emulator endpoint the stack was deployed to (null on AWS)."
   value       = var.aws_endpoint_url
 }
+
+output "operator_role_arn" {
+  description = "Role operators assume (sts:AssumeRole) to put orderflow.operator / inventory.admin events on the bus; no other principal of the stack may put them."
+  value       = module.operator.role_arn
+}
+
+output "operator_event_sources" {
+  description = "The event sources that only the operator role may put (tooling assumes operator_role_arn for these)."
+  value       = module.operator.event_sources
+}
+
+output "bus_publishers" {
+  description = "Who may put which events on the bus: principal (service, scheduler, operator) -> source -> detail-types (terraform/service_permissions.json)."
+  value       = local.bus_publishers
+}

@@ -216,3 +216,23 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "operator_principal_arns" {
+  description = "IAM principals of this account that may assume the operator role (`<project>-<env>-operator`, the only principal allowed to put orderflow.operator / inventory.admin events). Empty = the account root, i.e. any principal of the account whose own IAM policy allows sts:AssumeRole on the role (and that carries operator_principal_tag)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.operator_principal_arns : can(regex("^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:", arn))])
+    error_message = "operator_principal_arns must be IAM ARNs (arn:<partition>:iam::<account>:...); the trust policy accepts principals of this account only."
+  }
+}
+
+variable "operator_principal_tag" {
+  description = "Principal tag (IAM user/role tag or session tag) the caller must carry to assume the operator role: `aws:PrincipalTag/<key>` equals `<value>`. null drops the tag condition (then IAM policies alone decide who may assume the role)."
+  type = object({
+    key   = string
+    value = string
+  })
+  default = { key = "orderflow-operator", value = "true" }
+}

@@ -4,14 +4,16 @@ Every error body is `{"message": str, "field": str|null}` (a 409 price mismatch 
 `totalAmount`); amounts in responses are JSON numbers.
 Every route acts for the caller named by the token's claims (order.auth, docs/auth.md): a customer reaches only their
 own orders (another customer's order answers 404, another customer's list 403), an `admins` member any order.
+Path ids and query parameters are checked against exact patterns before anything reaches DynamoDB (which refuses,
+with a ValidationException, keys over 2 KB, empty strings or a start key that is not one of the index's keys).
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -41,6 +43,12 @@ IDEMPOTENCY_KEY_PREFIX = "orderflow-order-create"
 IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+#: unpadded base64url only (the decoder would skip other characters, and accept "+/=")
+NEXT_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]+")
+#: the attributes of a CustomerId-Index LastEvaluatedKey: the index's keys and the table's
+PAGE_KEY_ATTRIBUTES = frozenset({"orderId", "customerId", "createdAt"})
+#: createdAt as shared.clock.iso writes it (2024-05-01T12:00:00.123Z); milliseconds optional
+CREATED_AT_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3})?Z")
 
 # path pattern -> allowed methods (used to answer 405 instead of 404)
 KNOWN_ROUTES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
@@ -99,7 +107,7 @@ def _idempotency() -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
 def create_with_idempotency_key(key: str, request: validation.CreateOrderRequest) -> dict[str, Any]:
     """Same key + same canonical body -> the first response (one order); same key + other body -> 409.
 
-    Keys are scoped per customer (`<customerId>#<key>`): one customer's keys never collide with another's. The
+    Keys are scoped per customer (`<customerId>#<sub>#<key>`): one customer's keys never collide with another's. The
     idempotent unit is the request body as sent (prices and total included or omitted); pricing runs inside, so a
     repeat returns the first response even after a price change, and a 400/409 from pricing keeps no record."""
     store, cfg = _idempotency()
@@ -115,7 +123,9 @@ def create_with_idempotency_key(key: str, request: validation.CreateOrderRequest
     def _create(request_data: dict[str, Any]) -> dict[str, Any]:
         return service.create_order(request)
 
-    return _create(request_data={"idempotencyKey": f"{request.customer_id}#{key}", "body": request.canonical})
+    # the sub too: a deleted and re-created user name must not replay the old user's response
+    return _create(request_data={"idempotencyKey": f"{request.customer_id}#{request.owner_sub}#{key}",
+                                 "body": request.canonical})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -132,25 +142,34 @@ def current_caller() -> auth.Caller:
 def post_order() -> Response:
     caller = current_caller()
     event = app.current_event
-    request = validation.validate_http_request(event.headers, event.body, bool(event.is_base64_encoded),
-                                               caller.customer_id)
+    request = replace(validation.validate_http_request(event.headers, event.body, bool(event.is_base64_encoded),
+                                                       caller.customer_id), owner_sub=caller.sub)
     key = validation.idempotency_key(event.headers)
     result = create_with_idempotency_key(key, request) if key else service.create_order(request)
     return json_response(201, result)
 
 
+def path_id(value: str, name: str) -> str:
+    """A path parameter that names an order or a customer: the id rule, else 400 (before DynamoDB sees it)."""
+    if not is_valid_id(value):
+        raise ApiError(400, f"{name} is invalid", f"pathParameters.{name}")
+    return value
+
+
 @app.get("/orders/<order_id>")
 def get_order(order_id: str) -> Response:
     caller = current_caller()
+    order_id = path_id(order_id, "orderId")
     observability.bind_order(order_id)
-    return json_response(200, service.to_api(service.get_order(order_id, caller.scope)))
+    return json_response(200, service.to_api(service.get_order(order_id, caller.scope, owner_sub=caller.sub)))
 
 
 @app.delete("/orders/<order_id>")
 def delete_order(order_id: str) -> Response:
     caller = current_caller()
+    order_id = path_id(order_id, "orderId")
     observability.bind_order(order_id)
-    return json_response(202, service.cancel_order(order_id, caller.scope))
+    return json_response(202, service.cancel_order(order_id, caller.scope, owner_sub=caller.sub))
 
 
 def _page_size(params: dict[str, str]) -> int:
@@ -170,35 +189,38 @@ def encode_token(last_key: dict[str, Any] | None) -> str | None:
 
 
 def decode_token(token: str | None, customer_id: str) -> dict[str, Any] | None:
+    """The start key a nextToken names, exactly as DynamoDB would have returned it for this customer's list: the
+    index's key attributes and no others, an orderId of the id rule, the path's customer, a createdAt as stored;
+    anything else is 400 (DynamoDB would refuse it with a ValidationException, or start another customer's list)."""
     if token is None:
         return None
+    if not NEXT_TOKEN_RE.fullmatch(token):
+        raise _invalid_token()
     try:
-        padded = token + "=" * (-len(token) % 4)
-        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "nextToken is invalid", "queryStringParameters.nextToken") from exc
-    expected = {"orderId", "customerId", "createdAt"}
-    if (
-        not isinstance(key, dict)
-        or set(key) != expected
-        or not all(isinstance(v, str) for v in key.values())
-        or key["customerId"] != customer_id
-    ):
-        raise ApiError(400, "nextToken is invalid", "queryStringParameters.nextToken")
+        key = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except ValueError as exc:  # bad padding (binascii.Error), not UTF-8, not JSON: all ValueErrors
+        raise _invalid_token() from exc
+    if not (isinstance(key, dict) and set(key) == PAGE_KEY_ATTRIBUTES and is_valid_id(key["orderId"])
+            and key["customerId"] == customer_id and isinstance(key["createdAt"], str)
+            and CREATED_AT_RE.fullmatch(key["createdAt"])):
+        raise _invalid_token()
     return key
+
+
+def _invalid_token() -> ApiError:
+    return ApiError(400, "nextToken is invalid", "queryStringParameters.nextToken")
 
 
 @app.get("/customers/<customer_id>/orders")
 def list_customer_orders(customer_id: str) -> Response:
     caller = current_caller()
-    if not is_valid_id(customer_id):
-        raise ApiError(400, "customerId is invalid", "pathParameters.customerId")
+    customer_id = path_id(customer_id, "customerId")
     if not caller.may_access(customer_id):
         raise auth.Forbidden("you may list only your own orders", "pathParameters.customerId")
     params = app.current_event.query_string_parameters or {}
     limit = _page_size(params)
     start_key = decode_token(params.get("nextToken"), customer_id)
-    found, last_key = service.list_customer_orders(customer_id, limit, start_key)
+    found, last_key = service.list_customer_orders(customer_id, limit, start_key, caller.scope, caller.sub)
     return json_response(
         200, {"orders": [service.to_api(o) for o in found], "nextToken": encode_token(last_key)}
     )

@@ -6,6 +6,8 @@ token's signature, issuer, audience and lifetime before the Lambda runs; it hand
 
 Identity model:
 * the customer id is the ID token's `cognito:username` claim (it must satisfy the id rule of every customerId);
+* the token's `sub` (immutable, unlike a user name that can be deleted and created again) is recorded on each order
+  created over HTTP, and a customer reaches only orders that record their sub or none (order.service);
 * a member of the Cognito group `admins` (claim `cognito:groups`) is an operator: reads any order, lists any
   customer's orders and cancels any order (but places orders only in their own name).
 
@@ -22,6 +24,7 @@ from shared.models import is_valid_id
 
 ADMIN_GROUP = "admins"
 USERNAME_CLAIM = "cognito:username"
+SUB_CLAIM = "sub"
 GROUPS_CLAIM = "cognito:groups"
 TOKEN_USE_CLAIM = "token_use"
 
@@ -43,6 +46,8 @@ class Forbidden(Exception):
 class Caller:
     customer_id: str
     groups: frozenset[str] = frozenset()
+    #: the token's `sub`: the user behind the user name (a re-created user name gets a new one)
+    sub: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -84,8 +89,8 @@ def claims_of(event: Mapping[str, Any]) -> Mapping[str, Any] | None:
 
 
 def caller_from_event(event: Mapping[str, Any]) -> Caller:
-    """The authenticated caller; Unauthenticated (401) without claims, or for a token that is not an ID token or
-    names no customer; Forbidden (403) for a username that is not a valid customer id."""
+    """The authenticated caller; Unauthenticated (401) without claims, or for a token that is not an ID token, names
+    no customer or has no valid `sub`; Forbidden (403) for a username that is not a valid customer id."""
     claims = claims_of(event)
     if not claims:
         raise Unauthenticated("authentication required: send an ID token as `Authorization: Bearer <token>`")
@@ -96,4 +101,7 @@ def caller_from_event(event: Mapping[str, Any]) -> Caller:
         raise Unauthenticated(f"the token carries no {USERNAME_CLAIM} claim")
     if not is_valid_id(username):
         raise Forbidden(f"the user name {username!r} is not a valid customer id")
-    return Caller(customer_id=username, groups=parse_groups(claims.get(GROUPS_CLAIM)))
+    sub = claims.get(SUB_CLAIM)
+    if not is_valid_id(sub):  # Cognito's subs are UUIDs; the id rule bounds what is stored and compared
+        raise Unauthenticated(f"the token carries no valid {SUB_CLAIM} claim")
+    return Caller(customer_id=username, groups=parse_groups(claims.get(GROUPS_CLAIM)), sub=sub)

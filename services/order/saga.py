@@ -7,12 +7,17 @@ Every order write of the workflows comes here, so the lifecycle (shared.lifecycl
 - `claim`    a compensating path takes the order to CANCELLED / FAILED / EXPIRED; only a claimer compensates
              (the finalize fragment of the workflows). A retry by the same claimer is still the claimer.
 - `settle`   the claimer (or the sweep) finished the finalize duty.
-- `sweep`    what the stale-order sweep must do: stale live orders to expire, finalize duties to resume, and
-             the outbox events it republishes itself.
+- `sweep`    what the stale-order sweep must do, one page at a time: the ids of stale live orders to expire (from
+             the sharded Live-Index, with a continuation token), and on the first page the finalize duties to resume
+             and the outbox events it republishes itself.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -22,10 +27,11 @@ from botocore.exceptions import ClientError
 from shared import clock, events, observability, outbox
 from shared.config import config
 from shared.errors import EventPublishError, IllegalTransition, InvalidTaskInput, OrderNotFound
-from shared.lifecycle import NON_TERMINAL_STATUSES, OrderStatus, claim_of, is_terminal
+from shared.lifecycle import OrderStatus, claim_of, is_terminal
 from shared.models import is_valid_id, order_summary, parse_order_ref
 from shared.repositories import OrdersRepository
 from shared.repositories import _ddb
+from shared.repositories.orders import LIVE_SHARDS
 
 logger = Logger(child=True)
 orders = OrdersRepository()
@@ -39,8 +45,15 @@ CLAIM_TARGETS = frozenset({OrderStatus.CANCELLED, OrderStatus.FAILED, OrderStatu
 #: the request kinds `claim` distinguishes (a refund request of a COMPLETED order is refused and recorded)
 REFUND_REQUEST = "refund"
 REFUND_REFUSED_REASON = "order COMPLETED: its goods are reserved for delivery; a refund needs a return"
-DEFAULT_SWEEP_LIMIT = 100
+#: stale order ids per find_stale page (the sweep workflow asks for 25: its history bound, docs/architecture.md)
+DEFAULT_SWEEP_LIMIT = 25
 MAX_SWEEP_LIMIT = 1000
+#: outbox entries one sweep run reads, and finalize duties it resumes (each carries its order: bounded payload)
+OUTBOX_LIMIT = 100
+RESUME_LIMIT = 25
+#: the continuation token's fields (a base64url JSON object)
+_CURSOR_FIELDS = frozenset({"cutoff", "start", "visited", "after"})
+_AFTER_FIELDS = frozenset({"orderId", "customerId", "liveShard", "updatedAt"})
 MAX_TOKEN_LENGTH = 512
 
 
@@ -175,25 +188,57 @@ def _int_arg(event: dict[str, Any], name: str, default: int, minimum: int, maxim
     return value
 
 
-def sweep(event: dict[str, Any]) -> dict[str, Any]:
-    """`{"action":"find_stale","olderThanMinutes":n|null,"limit":n?}` -> `{"orders": [...], "resume": [...],
-    "republished": n}`.
+def start_shard(now_iso: str) -> int:
+    """The Live-Index shard a sweep run starts at: sha256 of the run's time mod LIVE_SHARDS, so successive runs start
+    at different shards and orders a run could not expire do not hold back the same others every time."""
+    return int(hashlib.sha256(now_iso.encode()).hexdigest(), 16) % LIVE_SHARDS
 
-    - orders: live orders not updated for olderThanMinutes (null: STALE_ORDER_MINUTES), oldest first per status,
-      each with the `updatedAt` the claim must still find (`unchangedSince`);
-    - resume: terminal orders whose finalize duty is older than OUTBOX_GRACE_SECONDS (its claimer did not finish);
-    - republished: outbox events older than the grace period, published now.
-    """
-    minutes = _int_arg(event, "olderThanMinutes", config.stale_order_minutes, 0, 525_600)
-    limit = _int_arg(event, "limit", DEFAULT_SWEEP_LIMIT, 1, MAX_SWEEP_LIMIT)
-    now = clock.utc_now()
-    cutoff = clock.iso(now - timedelta(minutes=minutes))
-    stale: list[dict[str, Any]] = []
-    for status in NON_TERMINAL_STATUSES:
-        if len(stale) >= limit:
-            break
-        stale.extend(orders.find_by_status_updated_before(status.value, cutoff, limit - len(stale)))
-    due = outbox.due(clock.iso(now - timedelta(seconds=config.outbox_grace_seconds)), limit)
+
+def _encode_cursor(cursor: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(cursor, sort_keys=True, separators=(",", ":")).encode()).decode()
+
+
+def _decode_cursor(raw: Any) -> dict[str, Any]:
+    text = _token(raw, "nextToken")
+    invalid = InvalidTaskInput("nextToken is not a continuation token of find_stale")
+    try:
+        cursor = json.loads(base64.urlsafe_b64decode(text.encode()))
+    except (ValueError, binascii.Error):
+        raise invalid from None
+    if not isinstance(cursor, dict) or set(cursor) != _CURSOR_FIELDS or not isinstance(cursor["cutoff"], str):
+        raise invalid
+    for name in ("start", "visited"):
+        value = cursor[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < LIVE_SHARDS:
+            raise invalid
+    after = cursor["after"]
+    if after is not None and (not isinstance(after, dict) or set(after) != _AFTER_FIELDS
+                              or not all(isinstance(v, str) for v in after.values())):
+        raise invalid
+    return cursor
+
+
+def _stale_page(cursor: dict[str, Any], limit: int) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Up to `limit` stale live orders, shard after shard from the cursor (each oldest first); the next cursor or
+    None when every shard was read to the end."""
+    page: list[dict[str, Any]] = []
+    visited, after = cursor["visited"], cursor["after"]
+    while visited < LIVE_SHARDS and len(page) < limit:
+        shard = (cursor["start"] + visited) % LIVE_SHARDS
+        items, last = orders.live_updated_before(shard, cursor["cutoff"], limit - len(page), after)
+        page.extend(items)
+        if last:
+            after = last
+        else:
+            visited, after = visited + 1, None
+    if visited == LIVE_SHARDS:
+        return page, None
+    return page, {"cutoff": cursor["cutoff"], "start": cursor["start"], "visited": visited, "after": after}
+
+
+def _outbox_work(now: Any) -> tuple[list[dict[str, Any]], int]:
+    """Republish outbox events older than the grace period; the finalize duties to resume (at most RESUME_LIMIT)."""
+    due = outbox.due(clock.iso(now - timedelta(seconds=config.outbox_grace_seconds)), OUTBOX_LIMIT)
     republished = 0
     resume: list[dict[str, Any]] = []
     for entry in due:
@@ -203,15 +248,48 @@ def sweep(event: dict[str, Any]) -> dict[str, Any]:
             except EventPublishError:  # stays in the outbox for the next sweep
                 logger.warning("republish failed", extra={"eventId": entry["id"]})
             continue
+        if len(resume) == RESUME_LIMIT:  # left for the next run
+            continue
         order = orders.get(entry["orderId"], entry.get("customerId"))
         if order is None or not is_terminal(order.get("status")) or not is_valid_id(order.get("customerId")):
             logger.warning("finalize duty without a terminal order", extra={"entry": entry["id"]})
             continue
         resume.append({"order": order_summary(order), "claim": claim_of(order)})
+    return resume, republished
+
+
+def sweep(event: dict[str, Any]) -> dict[str, Any]:
+    """`{"action":"find_stale","olderThanMinutes":n|null,"limit":n?,"nextToken":str|null}` ->
+    `{"orders": [{orderId, customerId, unchangedSince}], "nextToken": str|null, "resume": [...], "republished": n}`.
+
+    - orders: one page (at most `limit`, default 25) of the live orders not updated for olderThanMinutes (null:
+      STALE_ORDER_MINUTES), ids only, each with the `updatedAt` the claim must still find (`unchangedSince`); read
+      from Live-Index shard after shard, starting at `start_shard(now)`, each shard oldest first;
+    - nextToken: where the next page starts (null: every shard was read); it carries the first page's cutoff, so
+      olderThanMinutes is not read with a token;
+    - resume (first page only): terminal orders whose finalize duty is older than OUTBOX_GRACE_SECONDS (their
+      claimer did not finish), at most RESUME_LIMIT;
+    - republished (first page only): outbox events older than the grace period, published now.
+    """
+    minutes = _int_arg(event, "olderThanMinutes", config.stale_order_minutes, 0, 525_600)
+    limit = _int_arg(event, "limit", DEFAULT_SWEEP_LIMIT, 1, MAX_SWEEP_LIMIT)
+    now = clock.utc_now()
+    first = event.get("nextToken") is None
+    if first:
+        cursor = {"cutoff": clock.iso(now - timedelta(minutes=minutes)), "start": start_shard(clock.iso(now)),
+                  "visited": 0, "after": None}
+        resume, republished = _outbox_work(now)
+    else:
+        cursor = _decode_cursor(event["nextToken"])
+        resume, republished = [], 0
+    stale, next_cursor = _stale_page(cursor, limit)
     observability.count("StaleOrdersFound", len(stale))
-    logger.info("sweep", extra={"stale": len(stale), "resume": len(resume), "republished": republished})
+    logger.info("sweep", extra={"stale": len(stale), "resume": len(resume), "republished": republished,
+                                "more": next_cursor is not None})
     return {
-        "orders": [{**order_summary(o), "unchangedSince": o["updatedAt"]} for o in stale],
+        "orders": [{"orderId": o["orderId"], "customerId": o["customerId"], "unchangedSince": o["updatedAt"]}
+                   for o in stale],
+        "nextToken": None if next_cursor is None else _encode_cursor(next_cursor),
         "resume": resume,
         "republished": republished,
     }

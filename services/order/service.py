@@ -19,6 +19,8 @@ logger = Logger(child=True)
 orders = OrdersRepository()
 
 CANCEL_REASON = "customer cancel"
+#: the order attribute holding its owner's token `sub` (orders created over HTTP; docs/auth.md, "Stable identity")
+OWNER_SUB = "ownerSub"
 #: a customer may cancel whatever CANCELLED may be entered from: any live status
 CANCELLABLE_STATUSES = sources_for(OrderStatus.CANCELLED)
 
@@ -56,6 +58,8 @@ def create_order(request: CreateOrderRequest) -> dict[str, Any]:
         "updatedAt": now,
         "version": 1,
     }
+    if request.owner_sub is not None:  # the direct invoke (seed) has no token: its orders record no owner sub
+        item[OWNER_SUB] = request.owner_sub
     observability.bind_order(order_id, customerId=priced.customer_id)
     created_event = {
         "eventId": events.event_id(order_id, events.ORDER_CREATED),
@@ -74,11 +78,20 @@ def create_order(request: CreateOrderRequest) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 # read
 # ---------------------------------------------------------------------------------------------
-def get_order(order_id: str, customer_id: str | None = None) -> dict[str, Any]:
-    """The order; with `customer_id` only that customer's order: another customer's is OrderNotFound, exactly as an
-    unknown id, so the API does not tell which order ids exist."""
+def _owned(order: dict[str, Any], customer_id: str | None, owner_sub: str | None) -> bool:
+    """Whether the viewer reaches the order: any order for an operator (`customer_id` None); else only that customer's,
+    and of those, an order that records an owner sub only for that sub (a deleted and re-created user name does not
+    inherit the old user's orders; an order without one, from the seed or from before subs were recorded, is reached
+    by the user name alone)."""
+    return customer_id is None or (
+        order.get("customerId") == customer_id and order.get(OWNER_SUB, owner_sub) == owner_sub)
+
+
+def get_order(order_id: str, customer_id: str | None = None, owner_sub: str | None = None) -> dict[str, Any]:
+    """The order; with `customer_id` only that customer's order, owned by `owner_sub` (see _owned): any other is
+    OrderNotFound, exactly as an unknown id, so the API does not tell which order ids exist."""
     order = orders.require(order_id)
-    if customer_id is not None and order.get("customerId") != customer_id:
+    if not _owned(order, customer_id, owner_sub):
         raise OrderNotFound(order_id)
     return order
 
@@ -107,9 +120,19 @@ def to_api(order: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_customer_orders(
-    customer_id: str, limit: int, start_key: dict[str, Any] | None
+    customer_id: str, limit: int, start_key: dict[str, Any] | None, viewer: str | None = None,
+    owner_sub: str | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    return orders.list_by_customer(customer_id, limit, start_key)
+    """Up to `limit` orders of the customer, newest first, and the key to go on from (None: no more). With `viewer`
+    (a customer; None for an operator) only the orders _owned admits: the index is read on, page by page, until
+    `limit` of them are found or it ends, so a page is short only at the end."""
+    found: list[dict[str, Any]] = []
+    while True:
+        page, last_key = orders.list_by_customer(customer_id, limit - len(found), start_key)
+        found += [order for order in page if _owned(order, viewer, owner_sub)]
+        if last_key is None or len(found) == limit:
+            return found, last_key
+        start_key = last_key
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,15 +143,16 @@ def cancel_token(order_id: str) -> str:
     return f"cancel:{order_id}"
 
 
-def cancel_order(order_id: str, customer_id: str | None = None) -> dict[str, Any]:
+def cancel_order(order_id: str, customer_id: str | None = None, owner_sub: str | None = None) -> dict[str, Any]:
     """Customer cancel: claim the order CANCELLED from any live status, with "Order Cancellation Requested" in the
     outbox (same transaction), then publish it; payment-processing, its consumer, compensates and notifies.
 
-    `customer_id`: only that customer's order may be cancelled (another's is OrderNotFound); None for an operator.
+    `customer_id`, `owner_sub`: only that customer's order of that owner may be cancelled (any other is OrderNotFound,
+    see _owned); None for an operator.
     A repeated DELETE of an order this cancel claimed answers the same (the outbox delivers a lost event). Raises
     OrderNotFound, CancelConflict (terminal under another claim).
     """
-    order = get_order(order_id, customer_id)
+    order = get_order(order_id, customer_id, owner_sub)
     observability.bind_order(order_id, customerId=order["customerId"])
     token = cancel_token(order_id)
     status = order.get("status")

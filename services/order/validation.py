@@ -1,7 +1,8 @@
 """Create-order request validation (HTTP and direct invoke). Pure: no I/O.
 
-Order of checks (the first failing one answers): Content-Type (415) -> body size (413) -> JSON syntax (400)
--> JSON schema, fastjsonschema compiled once (400) -> money precision (400)
+Order of checks (the first failing one answers): Content-Type (415) -> body size (413) -> JSON syntax, numbers
+Decimal can hold (400) -> nesting depth (400) -> JSON schema, fastjsonschema compiled once (400)
+-> money precision (400)
 -> duplicate productIds (400) -> customer (403, HTTP only).
 Every failure raises OrderValidationError(message, field, status_code); `field` is a JSON path into the body
 (`$`, `$.items[2].price`) or `headers.<name>` for header problems.
@@ -24,7 +25,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
 
 import fastjsonschema
@@ -37,6 +38,9 @@ MAX_ITEMS = 50
 MAX_QUANTITY = 1000
 MAX_PRICE = 1_000_000
 MAX_TOTAL = 100_000_000
+#: arrays/objects nested in a body; the schema needs 3 (body > items > item), deeper is refused before anything walks
+#: the tree recursively (about 1,000 levels fit in 32 KB and would exhaust Python's recursion limit: a 500)
+MAX_DEPTH = 10
 IDEMPOTENCY_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 
 CREATE_ORDER_SCHEMA: dict[str, Any] = {
@@ -95,6 +99,8 @@ class CreateOrderRequest:
     items: tuple[CreateOrderItem, ...]
     #: the total the client expects (2 decimals), None when left to the server
     total_amount: Decimal | None = None
+    #: the token's `sub` (HTTP), recorded on the order as its owner (docs/auth.md); None on the direct invoke
+    owner_sub: str | None = None
 
     @property
     def canonical(self) -> str:
@@ -142,11 +148,23 @@ def decode_body(body: str | None, is_base64: bool) -> bytes:
             return base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError) as exc:
             raise _fail("request body is not valid base64") from exc
-    return body.encode("utf-8")
+    try:
+        return body.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate: only a hand-made event carries one
+        raise _fail("request body is not valid UTF-8") from exc
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _parse_decimal(literal: str) -> Decimal:
+    """A JSON number with a fraction or exponent, exactly. An exponent beyond what Decimal holds (about 10**18, as in
+    `0E-99999999999999999999`) raises InvalidOperation, not a ValueError: refuse it here as a 400."""
+    try:
+        return Decimal(literal)
+    except InvalidOperation:
+        raise _fail("request body has a number out of range") from None
 
 
 def parse_json(raw: bytes) -> Any:
@@ -155,7 +173,7 @@ def parse_json(raw: bytes) -> Any:
     if not raw.strip():
         raise _fail("request body is required")
     try:
-        return json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=_reject_constant)
+        return json.loads(raw.decode("utf-8"), parse_float=_parse_decimal, parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise _fail(f"request body is not valid JSON: {exc}") from exc
 
@@ -208,6 +226,17 @@ def _schema_error(exc: fastjsonschema.JsonSchemaValueException, payload: Any) ->
     return _fail(message, base)
 
 
+def check_depth(payload: Any) -> None:
+    """At most MAX_DEPTH nested arrays/objects (the body is level 1); iterative, so any depth is safe to check."""
+    pending = [(payload, 1)]
+    while pending:
+        node, level = pending.pop()
+        if isinstance(node, (dict, list)):
+            if level > MAX_DEPTH:
+                raise _fail(f"request body is nested more than {MAX_DEPTH} levels deep")
+            pending.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
+
+
 def _as_decimal_tree(value: Any) -> Any:
     """Floats (direct invoke: the Lambda runtime parses JSON numbers as float) -> Decimal via str()."""
     if isinstance(value, float):
@@ -220,12 +249,23 @@ def _as_decimal_tree(value: Any) -> Any:
     return value
 
 
+def _cents(value: Any, name: str, field: str) -> Decimal:
+    """An amount the schema bounded (0..its maximum) as exact cents: at most 2 decimal places once trailing zeros are
+    dropped (`19.990…0` is 19.99), quantized, `-0` as 0; so at most 11 significant digits reach arithmetic, storage
+    and the idempotency hash, whatever the literal's length or exponent."""
+    cents = abs(Decimal(value)).quantize(CENT)
+    if cents != value:
+        raise _fail(f"{name} must have at most 2 decimal places", field)
+    return cents
+
+
 def validate_payload(payload: Any, customer_id: str | None = None) -> CreateOrderRequest:
     """Schema + form rules; returns the normalized request (prices and total as the client sent them, or None).
 
     `customer_id`: the authenticated customer (HTTP). Then the body's `customerId` is optional and must equal it
     (403 otherwise); without it (direct invoke) the body must name the customer.
     """
+    check_depth(payload)
     payload = _as_decimal_tree(payload)
     try:
         (_validate_direct if customer_id is None else _validate_http)(payload)
@@ -237,10 +277,7 @@ def validate_payload(payload: Any, customer_id: str | None = None) -> CreateOrde
     for index, raw in enumerate(payload["items"]):
         price: Decimal | None = None
         if "price" in raw:
-            price = Decimal(raw["price"])
-            if price != price.quantize(CENT):
-                raise _fail("price must have at most 2 decimal places", f"$.items[{index}].price")
-            price = price.quantize(CENT)
+            price = _cents(raw["price"], "price", f"$.items[{index}].price")
         product_id = raw["productId"]
         if product_id in seen:
             raise _fail(f"duplicate productId {product_id!r}", f"$.items[{index}].productId")
@@ -249,10 +286,7 @@ def validate_payload(payload: Any, customer_id: str | None = None) -> CreateOrde
 
     total: Decimal | None = None
     if "totalAmount" in payload:
-        total = Decimal(payload["totalAmount"])
-        if total != total.quantize(CENT):
-            raise _fail("totalAmount must have at most 2 decimal places", "$.totalAmount")
-        total = total.quantize(CENT)
+        total = _cents(payload["totalAmount"], "totalAmount", "$.totalAmount")
 
     if customer_id is not None and payload.get("customerId", customer_id) != customer_id:
         raise _fail("customerId does not match the authenticated customer", "$.customerId", 403)

@@ -17,7 +17,7 @@ def epoch_seconds() -> float:
 def iso(dt: datetime) -> str:
     """ISO-8601 UTC with millisecond precision and a `Z` suffix, e.g. 2024-05-01T12:00:00.123Z.
 
-    Fixed width, so strings sort chronologically (the Status-Index / CustomerId-Index range keys rely on it).
+    Fixed width, so strings sort chronologically (the Live-Index / CustomerId-Index range keys rely on it).
     """
     dt = dt.astimezone(timezone.utc)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"

@@ -7,6 +7,8 @@ Rules (docs/architecture.md, "Order lifecycle"):
 - A transition is allowed only from the statuses listed for it (`Transition.sources`); DynamoDB enforces it with a
   condition, so two racing writers cannot both win.
 - Every transition bumps `version` by one (`if_not_exists(version, 0) + 1`) and appends to `statusHistory`.
+- A live order carries `liveShard` (`live#<n>`: its partition of the sparse Live-Index the stale sweep reads); the
+  write that enters a terminal status removes it, so the index holds exactly the live orders.
 - Entering a terminal status is a *claim*: the same atomic write records `claim = {by, status, at}` and a finalize
   duty in the outbox table (shared.outbox). Only the claim's holder finalizes (compensates, notifies, settles);
   when it cannot finish, the stale-order sweep resumes the duty. Compensation (refund + release, both idempotent and

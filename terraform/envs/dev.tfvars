@@ -1,6 +1,6 @@
 project = "orderflow"
 env     = "dev"
-region  = "eu-west-1"
+region  = "us-east-1" # the one place of the env's region (backend, tasks and clients read it)
 
 emulator_compat = false
 

@@ -1,6 +1,6 @@
 project = "orderflow"
 env     = "prod"
-region  = "eu-west-1"
+region  = "eu-west-1" # the one place of the env's region (backend, tasks and clients read it)
 
 emulator_compat = false
 

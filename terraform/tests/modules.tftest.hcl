@@ -77,9 +77,9 @@ run "data_tables" {
       for g in aws_dynamodb_table.this["orders"].global_secondary_index : g.name => [g.hash_key, g.range_key, g.projection_type]
       } == {
       "CustomerId-Index" = ["customerId", "createdAt", "ALL"]
-      "Status-Index"     = ["status", "updatedAt", "ALL"]
+      "Live-Index"       = ["liveShard", "updatedAt", "ALL"]
     }
-    error_message = "orders needs GSIs CustomerId-Index (customerId/createdAt) and Status-Index (status/updatedAt), projection ALL."
+    error_message = "orders needs GSIs CustomerId-Index (customerId/createdAt) and Live-Index (liveShard/updatedAt), projection ALL."
   }
 
   assert {
@@ -194,9 +194,9 @@ run "workflows_module" {
 
   assert {
     condition = alltrue([
-      for wf, p in aws_iam_role_policy.this : [for s in jsondecode(p.policy).Statement : s.Sid] == ["InvokeOwnFunctions", "UseStackKey", "XRayTracing", "LogDelivery"]
+      for wf, p in aws_iam_role_policy.this : [for s in jsondecode(p.policy).Statement : s.Sid] == ["InvokeOwnFunctions", "XRayTracing", "LogDelivery"]
     ])
-    error_message = "A workflow role has exactly: invoke its functions, the stack key, X-Ray, log delivery (no DynamoDB, no PutEvents)."
+    error_message = "A workflow role has exactly: invoke its functions, X-Ray, log delivery (no DynamoDB, no PutEvents, no KMS: the state machines have no key of their own)."
   }
 }
 
@@ -406,6 +406,7 @@ run "event_bus_replication" {
       enabled        = true
       target_bus_arn = "arn:aws:events:eu-central-1:123456789012:event-bus/orderflow-test-replica"
     }
+    replicated_sources = ["order.service", "orderflow.operator"]
   }
 
   assert {
@@ -417,6 +418,42 @@ run "event_bus_replication" {
     condition     = jsondecode(aws_iam_role_policy.replication[0].policy).Statement[0].Resource == ["arn:aws:events:eu-central-1:123456789012:event-bus/orderflow-test-replica"]
     error_message = "The replication role may put events on the replica bus only."
   }
+
+  assert {
+    condition = (
+      jsondecode(aws_iam_role_policy.replication[0].policy).Statement[0].Condition == { StringEquals = { "events:source" = ["order.service", "orderflow.operator"] } } &&
+      jsondecode(aws_cloudwatch_event_rule.replication["replicate"].event_pattern) == { source = ["order.service", "orderflow.operator"] }
+    )
+    error_message = "Replication forwards exactly the trusted sources, and its role may put no other source on the replica."
+  }
+
+  assert {
+    condition = jsondecode(aws_iam_role.replication[0].assume_role_policy).Statement[0].Condition == {
+      StringEquals = { "aws:SourceAccount" = "123456789012" }
+      ArnEquals    = { "aws:SourceArn" = ["arn:aws:events:us-east-1:123456789012:rule/orderflow-test-bus/orderflow-test-replicate"] }
+    }
+    error_message = "Only this account's replication rule may assume the replication role."
+  }
+}
+
+run "event_bus_replication_needs_the_trusted_sources" {
+  command = plan
+
+  module {
+    source = "./modules/event_bus"
+  }
+
+  variables {
+    name_prefix = "orderflow-test"
+    rules       = {}
+    targets     = {}
+    replication = {
+      enabled        = true
+      target_bus_arn = "arn:aws:events:eu-central-1:123456789012:event-bus/orderflow-test-replica"
+    }
+  }
+
+  expect_failures = [var.replicated_sources]
 }
 
 run "auth_module" {

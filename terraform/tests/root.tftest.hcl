@@ -782,3 +782,234 @@ run "lambda_environments" {
     error_message = "Each function's environment must be exactly the contract's variables (docs/architecture.md, Lambda environment variables) with the defaults."
   }
 }
+
+# Issue 11: a trusted bus. Every principal may put only its own sources (and their detail-types); the operator-only
+# events come from the operator role alone; every role's trust is limited to this account (and, where the service
+# documents it, to the resource acting). Replication is on here so that its role is checked too.
+run "bus_trust" {
+  command = apply
+
+  variables {
+    event_replication = {
+      enabled        = true
+      target_bus_arn = "arn:aws:events:eu-central-1:123456789012:event-bus/orderflow-test-replica"
+    }
+  }
+
+  override_resource {
+    target = module.event_bus.aws_cloudwatch_event_rule.replication["replicate"]
+    values = { arn = "arn:aws:events:us-east-1:123456789012:rule/orderflow-test-bus/orderflow-test-replicate" }
+  }
+
+  # Every statement of every policy that grants PutEvents names the sources (and detail-types) it may put.
+  assert {
+    condition = alltrue(flatten([
+      for doc in concat(
+        [for m in values(module.services) : m.policy_json],
+        values(module.workflows.policy_json),
+        values(module.event_bus.policy_json),
+        [module.scheduler.policy_json, module.operator.policy_json],
+        ) : [
+        for s in jsondecode(doc).Statement : (
+          length(try(s.Condition.StringEquals["events:source"], [])) > 0 &&
+          alltrue([for v in try(s.Condition.StringEquals["events:source"], []) : !strcontains(v, "*")])
+        ) if anytrue([for a in flatten([s.Action]) : lower(a) == "events:putevents"])
+      ]
+    ]))
+    error_message = "Every IAM statement that grants events:PutEvents must carry a StringEquals events:source condition naming its sources (no wildcard)."
+  }
+
+  # ... and there are exactly that many of them: 3 services, the scheduler, the operator's 2, the replication role.
+  assert {
+    condition = length(flatten([
+      for doc in concat(
+        [for m in values(module.services) : m.policy_json],
+        values(module.workflows.policy_json),
+        values(module.event_bus.policy_json),
+        [module.scheduler.policy_json, module.operator.policy_json],
+        ) : [
+        for s in jsondecode(doc).Statement : s if anytrue([for a in flatten([s.Action]) : lower(a) == "events:putevents"])
+      ]
+    ])) == 7
+    error_message = "PutEvents is granted in exactly 7 statements: order, payment, inventory, the scheduler, the operator (one per source), the replication role."
+  }
+
+  # Each principal: exactly these sources, each with exactly these detail-types (one statement per source).
+  assert {
+    condition = {
+      for principal, doc in merge(
+        { for s, m in module.services : s => m.policy_json },
+        { scheduler = module.scheduler.policy_json, operator = module.operator.policy_json },
+        ) : principal => {
+        for s in jsondecode(doc).Statement : join(",", s.Condition.StringEquals["events:source"]) => sort(s.Condition.StringEquals["events:detail-type"])
+        if anytrue([for a in flatten([s.Action]) : lower(a) == "events:putevents"])
+      }
+      } == {
+      order        = { "order.service" = sort(["Order Created", "Order Cancellation Requested", "Order Completed"]) }
+      payment      = { "payment.service" = sort(["Payment Processed", "Payment Failed", "Payment Refunded"]) }
+      inventory    = { "inventory.service" = sort(["Inventory Reserved", "Inventory Unavailable", "Inventory Released"]) }
+      notification = {}
+      scheduler    = { "orderflow.scheduler" = sort(["Stale Order Sweep Requested"]) }
+      operator     = { "orderflow.operator" = sort(["Refund Requested"]), "inventory.admin" = sort(["Inventory Restocked"]) }
+    }
+    error_message = "Each principal may put exactly its own source and detail-types: order/payment/inventory.service, orderflow.scheduler (the sweep), the operator role orderflow.operator/Refund Requested and inventory.admin/Inventory Restocked; the notification service nothing."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in jsondecode(module.operator.policy_json).Statement :
+      s.Effect == "Allow" && toset(s.Action) == toset(["events:PutEvents"]) &&
+      toset(s.Resource) == toset(["arn:aws:events:us-east-1:123456789012:event-bus/orderflow-test-bus"]) &&
+      toset(keys(s.Condition)) == toset(["StringEquals"]) && toset(keys(s.Condition.StringEquals)) == toset(["events:detail-type", "events:source"])
+    ]) && length(jsondecode(module.operator.policy_json).Statement) == 2
+    error_message = "The operator role may do nothing but PutEvents of its two events on this bus."
+  }
+
+  assert {
+    condition = (
+      output.operator_role_arn == module.operator.role_arn && module.operator.role_name == "orderflow-test-operator" &&
+      output.operator_event_sources == tolist(["inventory.admin", "orderflow.operator"])
+    )
+    error_message = "The stack outputs the operator role (orderflow-test-operator) and the sources only it may put (the e2e tooling assumes it for those)."
+  }
+
+  assert {
+    condition = jsondecode(module.operator.trust_policy_json).Statement == [{
+      Sid       = "OperatorsOfThisAccount"
+      Effect    = "Allow"
+      Principal = { AWS = ["arn:aws:iam::123456789012:root"] }
+      Action    = "sts:AssumeRole"
+      Condition = { StringEquals = { "aws:PrincipalAccount" = "123456789012", "aws:PrincipalTag/orderflow-operator" = "true" } }
+    }]
+    error_message = "By default principals of this account that carry the tag orderflow-operator=true may assume the operator role, nobody else."
+  }
+
+  assert {
+    condition = output.bus_publishers == {
+      order     = { "order.service" = ["Order Created", "Order Cancellation Requested", "Order Completed"] }
+      payment   = { "payment.service" = ["Payment Processed", "Payment Failed", "Payment Refunded"] }
+      inventory = { "inventory.service" = ["Inventory Reserved", "Inventory Unavailable", "Inventory Released"] }
+      scheduler = { "orderflow.scheduler" = ["Stale Order Sweep Requested"] }
+      operator  = { "orderflow.operator" = ["Refund Requested"], "inventory.admin" = ["Inventory Restocked"] }
+    }
+    error_message = "bus_publishers must be the table of service_permissions.json: who may put which events."
+  }
+
+  assert {
+    condition = (
+      jsondecode(module.event_bus.policy_json["replication"]).Statement[0].Condition == { StringEquals = { "events:source" = [
+        "inventory.admin", "inventory.service", "order.service", "orderflow.operator", "orderflow.scheduler", "payment.service",
+      ] } } &&
+      jsondecode(module.event_bus.replication_event_patterns["replicate"]) == { source = [
+        "inventory.admin", "inventory.service", "order.service", "orderflow.operator", "orderflow.scheduler", "payment.service",
+      ] }
+    )
+    error_message = "Replication forwards, and its role may put on the replica, exactly the six trusted sources."
+  }
+
+  # Trust: every role a service assumes names this account (aws:SourceAccount), and the acting resource where the
+  # service documents aws:SourceArn for it (Step Functions, EventBridge rules, Scheduler).
+  assert {
+    condition = alltrue(flatten([
+      for doc in concat(
+        [for m in values(module.services) : m.trust_policy_json],
+        values(module.workflows.trust_policy_json),
+        values(module.event_bus.trust_policy_json),
+        [module.scheduler.trust_policy_json],
+        ) : [
+        for s in jsondecode(doc).Statement : try(s.Condition.StringEquals["aws:SourceAccount"], null) == "123456789012"
+      ]
+    ])) && length(module.event_bus.trust_policy_json) == 2
+    error_message = "Every service role's trust policy must carry aws:SourceAccount = this account (confused-deputy guard)."
+  }
+
+  assert {
+    condition = alltrue([
+      for s, m in module.services : jsondecode(m.trust_policy_json).Statement == [{
+        Effect    = "Allow"
+        Principal = { Service = "lambda.amazonaws.com" }
+        Action    = "sts:AssumeRole"
+        Condition = { StringEquals = { "aws:SourceAccount" = "123456789012" } }
+      }]
+    ])
+    error_message = "A function's role trusts lambda.amazonaws.com acting for this account only."
+  }
+
+  assert {
+    condition = alltrue([
+      for wf in ["order-processing", "payment-processing", "inventory-management"] :
+      jsondecode(module.workflows.trust_policy_json[wf]).Statement[0].Condition == {
+        StringEquals = { "aws:SourceAccount" = "123456789012" }
+        ArnLike = { "aws:SourceArn" = [
+          "arn:aws:states:us-east-1:123456789012:stateMachine:orderflow-test-${wf}",
+          "arn:aws:states:us-east-1:123456789012:stateMachine:orderflow-test-${wf}:*",
+        ] }
+      } && jsondecode(module.workflows.trust_policy_json[wf]).Statement[0].Principal == { Service = "states.amazonaws.com" }
+    ])
+    error_message = "A state machine's role trusts Step Functions acting for that state machine (and its versions/aliases) of this account only."
+  }
+
+  assert {
+    condition = jsondecode(module.event_bus.trust_policy_json["start-workflows"]).Statement[0].Condition == {
+      StringEquals = { "aws:SourceAccount" = "123456789012" }
+      ArnEquals = { "aws:SourceArn" = [
+        for rule in ["inventory-restocked", "order-cancellation-requested", "order-created", "refund-requested", "stale-order-sweep"] :
+        "arn:aws:events:us-east-1:123456789012:rule/orderflow-test-bus/orderflow-test-${rule}"
+      ] }
+    }
+    error_message = "The start-workflows role trusts exactly the five rules that start a workflow."
+  }
+
+  assert {
+    condition = jsondecode(module.event_bus.trust_policy_json["replication"]).Statement[0].Condition == {
+      StringEquals = { "aws:SourceAccount" = "123456789012" }
+      ArnEquals    = { "aws:SourceArn" = ["arn:aws:events:us-east-1:123456789012:rule/orderflow-test-bus/orderflow-test-replicate"] }
+    }
+    error_message = "The replication role trusts the replication rule only."
+  }
+
+  assert {
+    condition = jsondecode(module.scheduler.trust_policy_json).Statement[0].Condition == {
+      StringEquals = {
+        "aws:SourceAccount" = "123456789012"
+        "aws:SourceArn"     = "arn:aws:scheduler:us-east-1:123456789012:schedule-group/default"
+      }
+    } && module.scheduler.schedule_group == "default"
+    error_message = "The scheduler role trusts EventBridge Scheduler acting for this account's schedule group (the sweep's) only."
+  }
+
+  # The operator's policy is held to the stack-wide rules too.
+  assert {
+    condition = alltrue([
+      for s in jsondecode(module.operator.policy_json).Statement :
+      !anytrue([for a in flatten([s.Action]) : strcontains(a, "*")]) && !contains(flatten([s.Resource]), "*")
+    ])
+    error_message = "The operator role has no wildcard action or resource."
+  }
+}
+
+run "operator_principals_and_tag_are_configurable" {
+  command = apply
+
+  variables {
+    operator_principal_arns = ["arn:aws:iam::123456789012:role/ops"]
+    operator_principal_tag  = null
+  }
+
+  assert {
+    condition = jsondecode(module.operator.trust_policy_json).Statement[0].Principal == { AWS = ["arn:aws:iam::123456789012:role/ops"] } && jsondecode(module.operator.trust_policy_json).Statement[0].Condition == {
+      StringEquals = { "aws:PrincipalAccount" = "123456789012" }
+    }
+    error_message = "operator_principal_arns replaces the account root; without a tag the account condition stays."
+  }
+}
+
+run "operator_principals_must_be_iam_arns" {
+  command = plan
+
+  variables {
+    operator_principal_arns = ["*"]
+  }
+
+  expect_failures = [var.operator_principal_arns]
+}

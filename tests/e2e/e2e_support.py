@@ -27,7 +27,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from scripts.e2e import (RESTORE_FILE, TERMINAL_STATUSES, ApiClient, execution_order_id, iso,
+from scripts.e2e import (RESTORE_FILE, TERMINAL_STATUSES, ApiClient, execution_order_id, iso, order_payload,
                          parse_ts, summarize_history, task_functions, utcnow)
 
 _deser, _ser = TypeDeserializer(), TypeSerializer()
@@ -138,6 +138,13 @@ class Customers:
         assert "AuthenticationResult" in result, f"sign-in of {customer_id} answered a challenge: {result}"
         return result["AuthenticationResult"]
 
+    def sign_in_all(self, customer_ids: Iterable[str]) -> None:
+        """Tokens for every customer, one after the other: Cognito's request-rate quotas are per account and
+        category (docs/terraform.md, "First deploy"), so a burst signs in its customers before it starts instead of
+        from its client threads; throttling that still happens is retried by the shared client config."""
+        for customer_id in dict.fromkeys(customer_ids):
+            self.token(customer_id)
+
     def token(self, customer_id: str, admin: bool = False) -> str:
         """The customer's ID token (a member of `admins` when `admin`, else not)."""
         key = (customer_id, admin)
@@ -222,11 +229,17 @@ class Stack:
         self._batches = 0
         # Generous on the local cloud for a 2-core CI box with cold Lambda workers; AWS is faster but farther.
         self.order_timeout = 90.0 if self.local else 180.0
-        # Backpressure for bursts on the local cloud (docs/e2e.md "Local cloud gaps"): MiniStack runs one Lambda
-        # subprocess per concurrent invocation, all on this machine. None on AWS: a true open-loop burst.
-        cap = os.environ.get("ORDERFLOW_E2E_MAX_IN_FLIGHT", "20" if self.local else "0")
+        # Backpressure for bursts (docs/e2e.md "Backpressure"): the cap `invoke preflight` derives, from the local
+        # cloud's worker processes or the account's unreserved Lambda concurrency; ORDERFLOW_E2E_MAX_IN_FLIGHT
+        # overrides it (0: none).
+        cap = os.environ.get("ORDERFLOW_E2E_MAX_IN_FLIGHT")
+        if cap is None:
+            from scripts.preflight import deployed_in_flight_cap
+
+            cap = str(deployed_in_flight_cap(env, None if self.local else self.client("lambda")))
         self.max_in_flight = int(cap) or None
         self._customers: Customers | None = None
+        self._canary: dict[str, Any] | None = None  # an owned order whose Order Created proves the rule routes
 
     # --- customers and their tokens ----------------------------------------------------------------------------------
     @property
@@ -295,9 +308,11 @@ class Stack:
         Each request carries its own Idempotency-Key, so a request that times out, or is answered 5xx / 429 / 409
         "in progress", is retried with the same key: at most one order per payload, however the retries go.
         max_in_flight: when set, a client waits before submitting while that many accepted orders are not terminal
-        (backpressure for the local cloud; see docs/e2e.md "Local cloud gaps")."""
+        (backpressure: `Stack.max_in_flight`, docs/e2e.md "Backpressure"). Its customers are signed in first, one
+        after the other (`Customers.sign_in_all`)."""
         from concurrent.futures import ThreadPoolExecutor
 
+        self.customers.sign_in_all(payload["customerId"] for payload, _ in payloads)  # before the burst, in order
         sem = threading.BoundedSemaphore(max_in_flight) if max_in_flight else None
         with self._lock:
             self._batches += 1
@@ -401,6 +416,13 @@ class Stack:
         resp = self.ddb.query(TableName=self.outputs["orders_table_name"], IndexName="CustomerId-Index",
                               KeyConditionExpression="customerId = :c", ExpressionAttributeValues={":c": {"S": customer_id}})
         return [from_ddb(i) for i in resp.get("Items", [])]
+
+    def wait_customer_orders(self, customer_id: str, order_ids: list[str], timeout: float = 30.0) -> list[dict[str, Any]]:
+        """customer_orders() once the index lists exactly `order_ids` (in any order): a GSI is eventually consistent
+        (no ConsistentRead), so a read right after a write may not show it yet."""
+        return wait_until(lambda: (found := self.customer_orders(customer_id)) and
+                          sorted(o["orderId"] for o in found) == sorted(order_ids) and found,
+                          timeout, f"CustomerId-Index listing {order_ids} for {customer_id}")
 
     def item(self, table_key: str, order_id: str) -> dict[str, Any] | None:
         return from_ddb(self.ddb.get_item(TableName=self.outputs[table_key], ConsistentRead=True,
@@ -650,11 +672,40 @@ class Stack:
 
     # --- EventBridge -----------------------------------------------------------------------------------------------
     def put_event(self, source: str, detail_type: str, detail: dict[str, Any] | str) -> str:
+        """Put one event. An operator-only source (output `operator_event_sources`) goes through the operator role
+        (sts:AssumeRole on output `operator_role_arn`), as an operator's tooling must: no other principal of the
+        stack may put it (docs/terraform.md, "Who may put which events"). Other sources use the suite's identity."""
         entry = {"Source": source, "DetailType": detail_type, "EventBusName": self.outputs["event_bus_name"],
                  "Detail": detail if isinstance(detail, str) else json.dumps(detail)}
-        resp = self.events.put_events(Entries=[entry])
+        events = self._operator_events() if source in self._operator_sources() else self.events
+        resp = events.put_events(Entries=[entry])
         assert resp.get("FailedEntryCount", 0) == 0, f"put_events failed: {resp.get('Entries')}"
         return resp["Entries"][0]["EventId"]
+
+    def _operator_sources(self) -> list[str]:
+        sources, role = self.outputs.get("operator_event_sources"), self.outputs.get("operator_role_arn")
+        assert sources and role, ("the outputs have no operator_role_arn / operator_event_sources: the stack predates "
+                                  "the operator role, redeploy it (`invoke deploy`)")
+        return sources
+
+    def _operator_events(self) -> Any:
+        """An EventBridge client with the operator role's credentials, assumed again 5 minutes before they expire."""
+        sts = self.client("sts")
+        with self._lock:
+            cached = getattr(self, "_operator_client", None)
+            if cached is not None and (cached[1] - datetime.now(cached[1].tzinfo)).total_seconds() > 300:
+                return cached[0]
+        import boto3
+
+        session = "".join(c if c.isalnum() or c in "+=,.@-_" else "-" for c in f"orderflow-e2e-{self.run_id}")[:64]
+        creds = sts.assume_role(RoleArn=self.outputs["operator_role_arn"], RoleSessionName=session)["Credentials"]
+        meta = self.events.meta  # the suite's own events client: same region, endpoint and botocore config
+        client = boto3.client("events", aws_access_key_id=creds["AccessKeyId"],
+                              aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"],
+                              region_name=meta.region_name, endpoint_url=meta.endpoint_url, config=meta.config)
+        with self._lock:
+            self._operator_client = (client, creds["Expiration"])
+        return client
 
     def rules(self) -> list[dict[str, Any]]:
         out, kwargs = [], {"EventBusName": self.outputs["event_bus_name"]}
@@ -701,28 +752,72 @@ class Stack:
             else:
                 path.unlink(missing_ok=True)
 
-    def _settle(self) -> None:
-        if not self.local:
-            # AWS applies rule changes eventually: DescribeRule says DISABLED before every router knows, and no API
-            # tells when a change has propagated. The one fixed delay of the suite, on AWS only.
-            time.sleep(float(os.environ.get("ORDERFLOW_E2E_RULE_SETTLE", "15")))
+    def _canary_order(self) -> dict[str, Any]:
+        """An order of this run that has completed, and the Order Created event that started it: re-put, that event
+        starts an execution that OwnOrder tells DUPLICATE and that ends at once (test_07), so it proves whether the
+        Order Created rule routes without touching any scenario's data."""
+        if self._canary is None:
+            product = self.name("canary")
+            self.set_stock(product, 1, price="1.00")
+            sub = self.submit(order_payload(self.name("c-canary"), [(product, 1, "1.00")]), label="rule canary")
+            self.wait_terminal(None, [sub])
+            [first] = self.wait_executions(sub.order_id)
+            event = json.loads(first["input"])
+            self._canary = {"orderId": sub.order_id, "source": event["source"], "detailType": event["detail-type"],
+                            "detail": event["detail"]}
+        return self._canary
+
+    def _canary_routed(self, event_id: str) -> bool:
+        """Did the canary put as `event_id` start an order-processing execution (the execution input is the event)?"""
+        return any(json.loads(e["input"] or "{}").get("id") == event_id
+                   for e in self.executions_for(self._canary_order()["orderId"]))
+
+    def _put_canary(self) -> str:
+        canary = self._canary_order()
+        return self.put_event(canary["source"], canary["detailType"], canary["detail"])
+
+    def wait_rule_routing(self, routing: bool) -> None:
+        """Poll until the Order Created rule's state has reached the router. EventBridge applies Enable/DisableRule
+        eventually, after DescribeRule already reports it. Enabled: a canary put now starts an execution (canaries
+        are re-put while the change propagates). Disabled: a canary put now starts none within the delivery window
+        (2 s locally, 10 s on AWS, where delivery takes well under a second)."""
+        timeout, window = (30.0, 2.0) if self.local else (180.0, 10.0)
+        deadline = Deadline(timeout)
+        while True:
+            event_id = self._put_canary()
+            try:
+                wait_until(lambda: self._canary_routed(event_id), window, "the canary's execution")
+                routed = True
+            except AssertionError:
+                routed = False
+            if routed == routing:
+                return
+            if deadline.expired():
+                raise AssertionError(f"the Order Created rule still {'does not route' if routing else 'routes'} "
+                                     f"canary events after {timeout:.0f}s")
 
     @contextlib.contextmanager
     def rule_disabled(self, detail_type: str, target_arn: str | None = None) -> Iterator[dict[str, Any]]:
-        """Disable the rule routing `detail_type` for the block; re-enable it after, even on failure."""
+        """Disable the rule routing `detail_type` for the block; re-enable it after, even on failure. The Order
+        Created rule is proven off (and on again) by canary events, not by DescribeRule alone."""
         rule = self.rule_for(detail_type, target_arn)
         bus, name = self.outputs["event_bus_name"], rule["Name"]
+        provable = detail_type == "Order Created"
+        if provable:
+            self._canary_order()  # made while the rule still routes
         self._pending(lambda p: p.__setitem__("rules", sorted(set(p.get("rules", [])) | {name})))
         self.events.disable_rule(Name=name, EventBusName=bus)
         try:
             wait_until(lambda: self.events.describe_rule(Name=name, EventBusName=bus)["State"] == "DISABLED",
                        30, f"rule {name} DISABLED")
-            self._settle()
+            if provable:
+                self.wait_rule_routing(False)
             yield rule
         finally:
             self.events.enable_rule(Name=name, EventBusName=bus)
             self._pending(lambda p: p.__setitem__("rules", sorted(set(p.get("rules", [])) - {name})))
-            self._settle()
+            if provable:
+                self.wait_rule_routing(True)
 
     @contextlib.contextmanager
     def app_client_settings(self, **changes: Any) -> Iterator[dict[str, Any]]:

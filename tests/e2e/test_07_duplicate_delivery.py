@@ -22,6 +22,7 @@ def test_duplicate_delivery(stack, scenario):
     product = stack.name("dup")
     stack.set_stock(product, 10, price="7.50")
     window_start = utcnow() - timedelta(seconds=2)  # MiniStack stores event times in whole seconds
+    archived = replay.archive_event_count(stack.env)
     sub = stack.submit(order_payload(stack.name("c-dup"), [(product, 3, "7.50")]), label="delivered 4 times")
     scenario.track(sub)
 
@@ -38,7 +39,10 @@ def test_duplicate_delivery(stack, scenario):
     completed = stack.wait_notification(sub.order_id, "order-completed")
 
     # and once more from the archive: every event of this short window (other rules' consumers are idempotent too).
-    # AWS archives with a delay (and replays in one-minute slices): a replay that finds nothing yet is repeated.
+    # AWS archives with a delay: wait until the archive holds at least the three Order Created puts (its count grows
+    # by every event on the bus; ours are among them), then replay; AWS replays in one-minute slices, so a replay
+    # that still finds nothing is repeated.
+    scenario.note(f"archive: {archived} events before, {replay.wait_archived(stack.env, archived + 3)} before the replay")
     rule = stack.rule_for("Order Created", stack.sm_arn("order-processing"))
     executions = []
     for attempt in range(1 if stack.local else 4):

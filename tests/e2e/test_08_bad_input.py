@@ -5,6 +5,9 @@ size (413), JSON syntax (400), schema (400), money precision, duplicate products
 than the token (403); then the catalogue (services/order/pricing.py): unknown product (400), a price or total that is
 not the catalogue's (409); bad Idempotency-Key (400); unknown routes (404) and wrong methods (405 from the API's
 router, or 404 where API Gateway has no route for the method); bad query parameters (400); unknown orders (404).
+Issue 11 (part 5) added numbers a Decimal cannot hold or with 40 significant digits, bodies nested 11 and 995 levels
+deep, path ids over 2 KB or outside the id rule and crafted nextTokens (valid base64url of JSON that is not a start key
+of the caller's list): each is an exact 400, before DynamoDB sees it.
 The bodies name run-unique products that are not in the catalogue, so a body that passes validation is 400 "unknown
 product"; the 409 cases order `<run>-badp-priced`, which the test puts in the catalogue at 1.25. A missing price or
 totalAmount is not malformed (the server prices the order), so it is not among the cases.
@@ -21,6 +24,7 @@ written" is: the orders table's CustomerId-Index has no order for any of them.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from typing import Any
@@ -123,6 +127,18 @@ def bad_requests(run: str) -> list[Case]:
     for case, value in [("totalAmount != catalogue sum", 2.49), ("totalAmount zero", 0)]:
         post(case, {"customerId": cust(), "items": priced, "totalAmount": value}, (409,))
     post("unknown top-level property", {**_good(cust(), product), "coupon": "FREE"})
+    # numbers a Decimal cannot hold, extreme literals, deep nesting: 400, never a 500 (issue 11, part 5)
+    for case, literal in [("price exponent beyond Decimal", "0E-99999999999999999999"),
+                          ("price huge exponent beyond Decimal", "1E+99999999999999999999"),
+                          ("price 40 significant digits", "0.1234567890123456789012345678901234567890"),
+                          ("price 1E-1000000000", "1E-1000000000"), ("price 1E+1000000000", "1E+1000000000")]:
+        post(case, json.dumps(_good(cust(), product)).replace("1.25", literal, 1).encode())
+    post("totalAmount exponent beyond Decimal",
+         json.dumps(_good(cust(), product)).replace('"totalAmount": 1.25', '"totalAmount": 1E+99999999999999999999')
+         .encode())
+    for depth in (11, 995):
+        post(f"body nested {depth} levels deep",
+             ('{"customerId": "%s", "items": ' % cust() + "[" * depth + "]" * depth + "}").encode())
     # headers
     post("Content-Type text/plain", _good(cust(), product), (415,), {"Content-Type": "text/plain"})
     post("Content-Type form", _good(cust(), product), (415,), {"Content-Type": "application/x-www-form-urlencoded"})
@@ -145,10 +161,28 @@ def bad_requests(run: str) -> list[Case]:
             ("limit not a number", "GET", f"/customers/{cust()}/orders?limit=ten", (400,)),
             ("limit 101", "GET", f"/customers/{cust()}/orders?limit=101", (400,)),
             ("nextToken garbage", "GET", f"/customers/{cust()}/orders?nextToken=%25%25%25", (400,)),
+            ("limit superscript two", "GET", f"/customers/{cust()}/orders?limit=%C2%B2", (400,)),
+            ("orderId 65 chars", "GET", "/orders/" + "a" * 65, (400,)),
+            ("orderId 3000 chars", "GET", "/orders/" + "a" * 3000, (400,)),
+            ("cancel orderId 3000 chars", "DELETE", "/orders/" + "a" * 3000, (400,)),
+            ("orderId non-ASCII", "GET", "/orders/%C3%A9t%C3%A9", (400,)),
+            ("customerId path 3000 chars", "GET", "/customers/" + "c" * 3000 + "/orders", (400,)),
             ("unknown order", "GET", f"/orders/{run}-missing", (404,)),
             ("cancel unknown order", "DELETE", f"/orders/{run}-missing", (404,))]:
         cases.append((case, method, path, {}, None, status, None))
+    # crafted nextTokens: valid base64url of JSON that is not a start key of this customer's list
+    for case, key in [("orderId empty", {"orderId": ""}), ("orderId 3000 chars", {"orderId": "o" * 3000}),
+                      ("orderId number", {"orderId": 5}), ("createdAt not a timestamp", {"createdAt": "x"}),
+                      ("extra key", {"status": "PAID"}), ("another customer's key", {"customerId": f"{run}-other"})]:
+        customer = cust()
+        token = _token({"orderId": "o-1", "customerId": customer, "createdAt": "2024-05-01T12:00:00.000Z", **key})
+        cases.append((f"nextToken {case}", "GET", f"/customers/{customer}/orders?nextToken={token}", {}, None, (400,),
+                      None))
     return cases
+
+
+def _token(key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
 
 
 def caller_of(run: str, path: str, body: bytes | None) -> str:
@@ -246,7 +280,7 @@ def test_bad_input_rejected(stack, scenario, event_catcher):
 def _customer_ids(body: bytes, marker: str) -> list[str]:
     try:
         doc = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # the deeply nested body
         return []
     value = doc.get("customerId") if isinstance(doc, dict) else None
     return [value] if isinstance(value, str) and value.startswith(marker) else []

@@ -2,13 +2,16 @@
 
 Deterministic stale orders: with the "Order Created" rule disabled, one order stays PENDING and a second is moved to
 INVENTORY_RESERVED by invoking the payment and inventory Lambdas with the workflow's task contracts; both then get an
-`updatedAt` three hours in the past (the only field the test writes: the Status-Index sorts on it). The sweep event
+`updatedAt` three hours in the past (the only field the test writes: the sweep's Live-Index sorts on it; its hash
+key `liveShard` = `live#<sha256(orderId) mod 16>` is the order service's, present while the order is live and gone
+once it is EXPIRED). The sweep event
 is put on the bus exactly as the scheduler's target does (source orderflow.scheduler, "Stale Order Sweep Requested",
 detail {"olderThanMinutes": 120}). The Scheduler schedule itself is checked with scheduler.get_schedule.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import timedelta
 
@@ -56,14 +59,18 @@ def test_stale_order_sweep(stack, scenario):
                               ExpressionAttributeNames={"#s": "status"},
                               ExpressionAttributeValues={":old": {"S": old}, ":status": {"S": status}})
 
-        def indexed(sub=sub, status=status) -> bool:  # the GSI is eventually consistent on AWS
-            items = stack.ddb.query(TableName=stack.outputs["orders_table_name"], IndexName="Status-Index",
-                                    KeyConditionExpression="#s = :s AND updatedAt = :old",
-                                    ExpressionAttributeNames={"#s": "status"},
-                                    ExpressionAttributeValues={":s": {"S": status}, ":old": {"S": old}})["Items"]
+        shard = f"live#{int(hashlib.sha256(sub.order_id.encode()).hexdigest(), 16) % 16}"
+        stored = stack.ddb.get_item(TableName=stack.outputs["orders_table_name"], ConsistentRead=True,
+                                    Key={"orderId": {"S": sub.order_id}, "customerId": {"S": sub.customer_id}})
+        assert stored["Item"]["liveShard"] == {"S": shard}, stored["Item"].get("liveShard")
+
+        def indexed(sub=sub, shard=shard) -> bool:  # the GSI is eventually consistent on AWS
+            items = stack.ddb.query(TableName=stack.outputs["orders_table_name"], IndexName="Live-Index",
+                                    KeyConditionExpression="liveShard = :shard AND updatedAt = :old",
+                                    ExpressionAttributeValues={":shard": {"S": shard}, ":old": {"S": old}})["Items"]
             return any(i["orderId"]["S"] == sub.order_id for i in items)
 
-        wait_until(indexed, 30, f"{sub.order_id} in Status-Index as a stale {status}")
+        wait_until(indexed, 30, f"{sub.order_id} in Live-Index ({shard}) as a stale {status}")
 
     put_at = utcnow()
     stack.put_event("orderflow.scheduler", "Stale Order Sweep Requested", {"olderThanMinutes": SWEEP_MINUTES})
@@ -81,6 +88,7 @@ def test_stale_order_sweep(stack, scenario):
     assert [e["status"] for e in stack.ledger(reserved.order_id)] == ["REFUNDED"]
     for sub in subs:
         assert final[sub.order_id]["claim"]["by"] == f"sweep:{sub.order_id}", final[sub.order_id]["claim"]
+        assert "liveShard" not in final[sub.order_id], final[sub.order_id]  # left Live-Index with the claim
         wait_until(lambda sub=sub: stack.outbox(sub.order_id) == [], 30, f"the sweep's finalize duty of {sub.order_id} settled")
         assert stack.workflow_notifications(sub.order_id) == ["order-expired"]
     # the PENDING order was never charged: its finalization closed the payment intent (a VOIDED row, amount 0), so a

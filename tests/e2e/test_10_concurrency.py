@@ -15,8 +15,11 @@ import pytest
 
 from e2e_support import StockSampler
 from scripts.e2e import order_payload
+from scripts.preflight import CLIENTS_PER_BURST, SUITE_BURST_ORDERS
 
-ORDERS, STOCK, CLIENTS = 200, 50, 20
+# The burst `invoke preflight` checks the account against (200 orders, 20 clients). Every customer is new: submit_many
+# signs them all in first, one after the other, within Cognito's request-rate quotas.
+ORDERS, STOCK, CLIENTS = SUITE_BURST_ORDERS, 50, CLIENTS_PER_BURST
 
 
 @pytest.mark.slow

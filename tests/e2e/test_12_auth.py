@@ -22,7 +22,7 @@ import time
 
 import pytest
 
-from e2e_support import app_client_config, jwt_claims
+from e2e_support import app_client_config, jwt_claims, wait_until
 from scripts.e2e import order_payload, unwrap_orders
 
 AUTH_FLOWS = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
@@ -137,7 +137,7 @@ def test_requests_without_a_valid_token_are_refused(stack, scenario, second_clie
     # nothing happened: still one order for the customer, not cancelled; the real token still works
     final = stack.wait_terminal(scenario, [order])[order.order_id]
     assert final["status"] == "COMPLETED" and "CANCELLED" not in [h["status"] for h in final["statusHistory"]], final
-    assert [o["orderId"] for o in stack.customer_orders(alice)] == [order.order_id]
+    assert [o["orderId"] for o in stack.wait_customer_orders(alice, [order.order_id])] == [order.order_id]
     assert stack.api.get_order(order.order_id, token=token).status == 200
 
 
@@ -169,6 +169,16 @@ def test_refusal_names_the_bearer_scheme(stack, scenario, request):
 
 
 def test_customers_reach_only_their_own_orders(stack, scenario):
+    def listed_when(customer: str, token: str, expected: list[str]) -> list[str]:
+        """GET /customers/{id}/orders once it lists `expected`: the route reads CustomerId-Index, a GSI, which
+        shows a write eventually (every answer on the way must still be 200)."""
+        def ids() -> list[str]:
+            resp = stack.api.customer_orders(customer, token=token)
+            assert resp.status == 200, resp
+            return [o["orderId"] for o in unwrap_orders(resp.json)]
+
+        return wait_until(lambda: (found := ids()) == expected and found, 30, f"GET /customers/{customer}/orders = {expected}")
+
     product = stack.name("own")
     stack.set_stock(product, 10, price="5.00")
     alice, bob, operator = stack.name("c-own-a"), stack.name("c-own-b"), stack.name("c-own-ops")
@@ -196,8 +206,8 @@ def test_customers_reach_only_their_own_orders(stack, scenario):
         assert listed.status == 403 and "orders" not in (listed.json or {}), listed
         as_bob = stack.api.create_order(order_payload(bob, [(product, 1, "5.00")]), token=a)
         assert as_bob.status == 403, as_bob
-        assert [o["orderId"] for o in stack.customer_orders(bob)] == [theirs.order_id], "nothing written for B"
-        assert [o["orderId"] for o in stack.customer_orders(alice)] == [mine.order_id], "nothing written for A"
+        assert [o["orderId"] for o in stack.wait_customer_orders(bob, [theirs.order_id])] == [theirs.order_id], "nothing written for B"
+        assert [o["orderId"] for o in stack.wait_customer_orders(alice, [mine.order_id])] == [mine.order_id], "nothing written for A"
         # ... and B cannot reach A's either
         assert stack.api.get_order(mine.order_id, token=b).status == 404
         assert stack.api.customer_orders(alice, token=b).status == 403
@@ -205,14 +215,12 @@ def test_customers_reach_only_their_own_orders(stack, scenario):
         # each reaches their own
         own = stack.api.get_order(theirs.order_id, token=b)
         assert own.status == 200 and own.json["customerId"] == bob, own
-        own_list = stack.api.customer_orders(alice, token=a)
-        assert own_list.status == 200 and [o["orderId"] for o in unwrap_orders(own_list.json)] == [mine.order_id]
+        assert listed_when(alice, a, [mine.order_id]) == [mine.order_id]
 
         # an operator reads, lists and cancels anyone's orders, but orders only in their own name
         read = stack.api.get_order(theirs.order_id, token=ops)
         assert read.status == 200 and read.json["customerId"] == bob, read
-        listed = stack.api.customer_orders(bob, token=ops)
-        assert listed.status == 200 and [o["orderId"] for o in unwrap_orders(listed.json)] == [theirs.order_id], listed
+        assert listed_when(bob, ops, [theirs.order_id]) == [theirs.order_id]
         as_bob = stack.api.create_order(order_payload(bob, [(product, 1, "5.00")]), token=ops)
         assert as_bob.status == 403, as_bob
         cancel = stack.api.cancel_order(theirs.order_id, token=ops)
@@ -223,4 +231,4 @@ def test_customers_reach_only_their_own_orders(stack, scenario):
     assert final[theirs.order_id]["status"] == "CANCELLED" and final[theirs.order_id]["customerId"] == bob
     [compensation] = stack.wait_executions(theirs.order_id, key="payment-processing")
     assert compensation["status"] == "SUCCEEDED", compensation
-    assert [o["orderId"] for o in stack.customer_orders(bob)] == [theirs.order_id]
+    assert [o["orderId"] for o in stack.wait_customer_orders(bob, [theirs.order_id])] == [theirs.order_id]

@@ -84,6 +84,8 @@ def check(cloud: SimCloud, outcome: Outcome) -> list[str]:
             say(f"notifications {mine}, expected {expected}")
         if status in TERMINAL and (order.get("claim") or {}).get("status") != status:
             say(f"claim {order.get('claim')} does not match")
+        if (status in TERMINAL) == ("liveShard" in order):  # the sparse Live-Index holds exactly the live orders
+            say(f"liveShard {order.get('liveShard')!r} on a {status} order")
         if oid in outcome.refund_requested and status == "COMPLETED" and "refundRefusal" not in order:
             say("a refund request of a COMPLETED order was not recorded as refused")
     if outcome.stranded:

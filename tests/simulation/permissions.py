@@ -22,6 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DECLARED_FILE = REPO_ROOT / "terraform" / "service_permissions.json"
 
 Call = tuple[str, str, str]  # (service, IAM action, resource symbol)
+Event = tuple[str, str, str]  # (service, source, detail-type) of one PutEvents entry
 
 _TRANSACT_ITEM_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
                           "ConditionCheck": "ConditionCheckItem"}
@@ -35,6 +36,12 @@ _S3_ACTIONS = {
 
 def declared() -> dict[str, list[dict[str, Any]]]:
     return json.loads(DECLARED_FILE.read_text(encoding="utf-8"))["services"]
+
+
+def declared_events(statements: Iterable[dict[str, Any]]) -> set[tuple[str, str]]:
+    """The (source, detail-type) pairs a service's statements allow it to put (their `events`: source -> types)."""
+    return {(source, detail_type) for s in statements for source, types in s.get("events", {}).items()
+            for detail_type in types}
 
 
 def grants(statements: Iterable[dict[str, Any]]) -> set[tuple[str, str]]:
@@ -79,6 +86,8 @@ class Recorder:
     def __init__(self, table_prefix: str) -> None:
         self.table_prefix = table_prefix
         self.calls: set[Call] = set()
+        #: what each PutEvents entry put: IAM authorises every entry by events:source and events:detail-type
+        self.events: set[Event] = set()
         self.enabled = False
         self._service = threading.local()
 
@@ -92,3 +101,5 @@ class Recorder:
         api = model.service_model.endpoint_prefix
         for action, resource in iam_requirements(api, model.name, params, self.table_prefix):
             self.calls.add((service, action, resource))
+        if api == "events" and model.name == "PutEvents":
+            self.events.update((service, e.get("Source"), e.get("DetailType")) for e in params.get("Entries", []))

@@ -13,7 +13,7 @@ import pytest
 
 from tests.simulation import engine, invariants
 from tests.simulation.cloud import PREFIX, SimCloud
-from tests.simulation.permissions import Call, declared, grants, iam_requirements
+from tests.simulation.permissions import Call, Event, declared, declared_events, grants, iam_requirements
 from tests.simulation.runner import schedule_seed
 
 SCHEDULES = 60
@@ -23,6 +23,7 @@ SEED = 4242
 @pytest.fixture(scope="module")
 def observed(sim_cloud: SimCloud) -> set[Call]:
     sim_cloud.calls.calls.clear()
+    sim_cloud.calls.events.clear()
     sim_cloud.calls.enabled = True
     try:
         for index in range(SCHEDULES):
@@ -56,6 +57,29 @@ def test_every_grant_is_used_or_says_why_it_cannot_be_observed(observed: set[Cal
     assert not stale, f"`unobserved` on statements whose every grant is observed: {stale}"
 
 
+@pytest.fixture(scope="module")
+def observed_events(observed: set[Call], sim_cloud: SimCloud) -> set[Event]:
+    print(f"permissions: {len(sim_cloud.calls.events)} (service, source, detail-type) triples put on the bus")
+    return set(sim_cloud.calls.events)
+
+
+def test_every_event_a_service_puts_is_its_own(observed_events: set[Event]) -> None:
+    """The `events` of a PutEvents statement become its events:source / events:detail-type condition on AWS: an
+    event the code puts that is not listed there is refused (NotAuthorizedForSourceException), and a listed one
+    no code puts is a grant too many (e.g. a service allowed to forge an operator's source)."""
+    table = declared()
+    for service in ("order", "payment", "inventory", "notification"):
+        put = {(source, detail_type) for svc, source, detail_type in observed_events if svc == service}
+        assert put == declared_events(table.get(service, [])), (
+            f"{service}: events put {sorted(put)} != the `events` of its PutEvents statements in "
+            f"terraform/service_permissions.json {sorted(declared_events(table.get(service, [])))}")
+
+
+def test_no_service_may_put_an_operator_or_scheduler_source() -> None:
+    sources = {source for statements in declared().values() for source, _ in declared_events(statements)}
+    assert sources == {"order.service", "payment.service", "inventory.service"}
+
+
 def test_every_service_is_observed(observed: set[Call]) -> None:
     assert {service for service, _, _ in observed} == {"order", "payment", "inventory", "notification"}
 
@@ -80,7 +104,7 @@ def test_a_transaction_needs_each_items_action_on_its_table() -> None:
 def test_batches_index_queries_and_s3_reads_map_to_their_iam_actions() -> None:
     assert iam_requirements("dynamodb", "BatchGetItem", {"RequestItems": {f"{P}inventory": {}}}, P) == [
         ("dynamodb:BatchGetItem", "table/inventory")]
-    assert iam_requirements("dynamodb", "Query", {"TableName": f"{P}orders", "IndexName": "Status-Index"}, P) == [
+    assert iam_requirements("dynamodb", "Query", {"TableName": f"{P}orders", "IndexName": "Live-Index"}, P) == [
         ("dynamodb:Query", "table/orders/index/*")]
     assert iam_requirements("dynamodb", "Query", {"TableName": f"{P}orders"}, P) == [
         ("dynamodb:Query", "table/orders")]

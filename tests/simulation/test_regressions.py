@@ -188,3 +188,22 @@ def test_the_invariants_see_a_customer_charged_for_nothing(shop) -> None:  # typ
     assert any("customer still charged 25.00" in p for p in problems)
     assert any("reservation RESERVED left" in p for p in problems)
     assert any("p1: available 0, expected 1" in p for p in problems)
+
+
+def test_a_sweep_run_pages_25_ids_at_a_time_and_stops_after_5_pages(shop) -> None:  # type: ignore[no-untyped-def]
+    """126 stale orders (their "Order Created" never delivered): one run expires 5 pages of 25 and hands the rest to
+    the next run; every expired order leaves Live-Index in the claim's write."""
+    shop.product("p3", 0, "1.00")
+    order_ids = [shop.order(ALICE, [("p3", 1)]) for _ in range(126)]
+    assert all(shop.stored(o)["liveShard"].startswith("live#") for o in order_ids)
+    first = shop.sweep(0)
+    assert first.status == "SUCCEEDED"
+    assert (first.output["expired"], first.output["pages"], first.output["failed"]) == (125, 5, 0)
+    assert first.output["nextToken"] is not None
+    assert first.states.count("FindStaleOrders") == 5
+    left = [o for o in order_ids if shop.stored(o)["status"] != "EXPIRED"]
+    assert len(left) == 1 and "liveShard" in shop.stored(left[0])
+    assert all("liveShard" not in shop.stored(o) for o in order_ids if o not in left)
+    second = shop.sweep(0)
+    assert (second.output["expiredOrderIds"], second.output["pages"], second.output["nextToken"]) == (left, 1, None)
+    assert shop.outbox() == []  # every finalize duty settled

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -446,7 +448,7 @@ def test_header_lookup_without_headers():
 
 
 def test_unexpected_error_is_500_json(cloud, lambda_context, monkeypatch):
-    def boom(_order_id, _customer_id=None):
+    def boom(*_args, **_kwargs):
         raise RuntimeError("bug")
 
     monkeypatch.setattr(service, "get_order", boom)
@@ -498,14 +500,11 @@ def test_find_stale_returns_old_live_orders(cloud, lambda_context, fixed_clock):
 
     result = handler.lambda_handler({"action": "find_stale", "olderThanMinutes": None}, lambda_context)
 
-    assert [o["orderId"] for o in result["orders"]] == [stale_ids[s] for s in
-                                                       ["PENDING", "PAID", "INVENTORY_RESERVED", "INVENTORY_UNAVAILABLE"]]
-    first = result["orders"][0]
-    assert set(first) == {"orderId", "customerId", "status", "items", "totalAmount", "unchangedSince"}
-    assert first["status"] == "PENDING" and first["unchangedSince"] == old
-    assert first["totalAmount"] == "109.97"
-    assert first["items"][0] == {"productId": "prod-1", "quantity": 2, "price": "19.99"}
-    assert result["resume"] == [] and result["republished"] == 0
+    # ids only, in Live-Index shard order (tests/unit/test_saga_exact.py pins the order and the paging)
+    assert sorted(result["orders"], key=lambda o: o["orderId"]) == sorted(
+        [{"orderId": oid, "customerId": "customer-1", "unchangedSince": old} for oid in stale_ids.values()],
+        key=lambda o: o["orderId"])
+    assert result["resume"] == [] and result["republished"] == 0 and result["nextToken"] is None
 
     recent = handler.lambda_handler({"action": "find_stale", "olderThanMinutes": 5}, lambda_context)
     assert len(recent["orders"]) == 5
@@ -549,3 +548,101 @@ def test_direct_invoke_rejects_non_finite_numbers(cloud, lambda_context, bad):
     with pytest.raises(OrderValidationError) as info:
         handler.lambda_handler(order_body(totalAmount=bad), lambda_context)
     assert info.value.field == "$.totalAmount" and "must be number" in info.value.message
+
+
+# ---------------------------------------------------------------------------------------------
+# path ids and crafted nextTokens: 400 before anything reaches DynamoDB (which refuses keys over 2 KB, empty strings
+# and start keys that are not the index's keys with a ValidationException; moto does not, so the answer is the test)
+# ---------------------------------------------------------------------------------------------
+ORDER_ID_ERROR = {"message": "orderId is invalid", "field": "pathParameters.orderId"}
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+@pytest.mark.parametrize("order_id", ["a" * 65, "a" * 3000, "é" * 1100, "%00", "a b", "-abc", "_abc", "abc.def",
+                                      "ab%2Fc"])
+def test_an_order_id_that_breaks_the_id_rule_is_400(cloud, lambda_context, method, order_id):
+    order = put_order("PENDING")
+
+    response = handler.lambda_handler(http_event(method, f"/orders/{order_id}"), lambda_context)
+
+    assert response["statusCode"] == 400
+    assert response_json(response) == ORDER_ID_ERROR
+    assert cloud.items("ORDERS_TABLE") == [order] and cloud.items("OUTBOX_TABLE") == []
+    assert cloud.events() == []
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+def test_an_order_id_of_64_characters_is_looked_up(cloud, lambda_context, method):
+    order_id = "A" + "b" * 62 + "9"  # the id rule's longest id: unknown, so 404 (not 400)
+    response = handler.lambda_handler(http_event(method, f"/orders/{order_id}"), lambda_context)
+    assert response["statusCode"] == 404
+    assert response_json(response) == {"message": f"order {order_id} not found", "field": None}
+
+
+def test_the_caller_is_checked_before_the_order_id(cloud, lambda_context):
+    response = handler.lambda_handler(http_event("GET", "/orders/" + "a" * 65, customer=None), lambda_context)
+    assert response["statusCode"] == 401
+
+
+@pytest.mark.parametrize("customer_id", ["c" * 65, "-c", "kundé", "c%20d"])
+def test_a_customer_id_that_breaks_the_id_rule_is_400(cloud, lambda_context, customer_id):
+    response = handler.lambda_handler(http_event("GET", f"/customers/{customer_id}/orders"), lambda_context)
+    assert response["statusCode"] == 400
+    assert response_json(response) == {"message": "customerId is invalid", "field": "pathParameters.customerId"}
+
+
+def _token(**key):
+    """base64url (unpadded) of the JSON `key`, built here: a crafted token as a client could send it."""
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+GOOD_KEY = {"orderId": "o-1", "customerId": "customer-1", "createdAt": "2024-05-01T12:00:00.000Z"}
+
+
+@pytest.mark.parametrize("token", [
+    _token(**{**GOOD_KEY, "orderId": 5}),                               # wrong types
+    _token(**{**GOOD_KEY, "createdAt": 5}),
+    _token(**{**GOOD_KEY, "customerId": ["customer-1"]}),
+    _token(**{**GOOD_KEY, "orderId": ""}),                              # empty strings: a ValidationException
+    _token(**{**GOOD_KEY, "createdAt": ""}),
+    _token(**{**GOOD_KEY, "orderId": "o" * 3000}),                     # a key over 2 KB
+    _token(**{**GOOD_KEY, "orderId": "o" * 65}),
+    _token(**{**GOOD_KEY, "createdAt": "2024-05-01T12:00:00.000Z" + "0" * 2000}),
+    _token(**{**GOOD_KEY, "createdAt": "2024-05-01 12:00:00.000Z"}),
+    _token(**{**GOOD_KEY, "createdAt": "2024-05-01T12:00:00.0Z"}),
+    _token(**{**GOOD_KEY, "createdAt": "yesterday"}),
+    _token(**{**GOOD_KEY, "status": "PAID"}),                           # extra key
+    _token(orderId="o-1", customerId="customer-1"),                     # missing key
+    _token(**{**GOOD_KEY, "customerId": "customer-2"}),                 # another customer's list
+    _token(**{**GOOD_KEY, "customerId": "Customer-1"}),
+    base64.urlsafe_b64encode(b'["o-1", "customer-1"]').decode(),      # JSON, not an object
+    base64.urlsafe_b64encode(b"\xff\xfe\xfd\xfc").decode(),             # not UTF-8
+    "A",                                                                # impossible length (bad padding)
+    _token(**GOOD_KEY) + "=",                                           # padded: not the token's alphabet
+    _token(**GOOD_KEY)[:10] + "!" + _token(**GOOD_KEY)[10:],            # decodes the same if "!" were skipped
+    _token(**GOOD_KEY)[:10] + "+" + _token(**GOOD_KEY)[11:],            # standard base64 alphabet
+    _token(**GOOD_KEY)[:10] + "." + _token(**GOOD_KEY)[10:],
+], ids=["orderId-number", "createdAt-number", "customerId-list", "orderId-empty", "createdAt-empty", "orderId-3000",
+        "orderId-65", "createdAt-long", "createdAt-space", "createdAt-1-digit-ms", "createdAt-word", "extra-key",
+        "missing-key", "other-customer", "customer-case", "json-array", "not-utf8", "bad-padding", "padded",
+        "bang", "plus", "dot"])
+def test_a_crafted_next_token_is_400(cloud, lambda_context, token):
+    response = handler.lambda_handler(
+        http_event("GET", "/customers/customer-1/orders", query={"nextToken": token}), lambda_context)
+    assert response["statusCode"] == 400
+    assert response_json(response) == TOKEN_ERROR
+
+
+@pytest.mark.parametrize("created_at", ["2024-05-01T12:00:00.000Z", "2024-05-01T12:00:00Z"])
+def test_a_next_token_of_the_index_key_shape_starts_after_that_key(cloud, lambda_context, created_at):
+    put_order("PAID", order_id="o-new", updated_at="2024-05-01T12:00:01.000Z")
+    older = put_order("PAID", order_id="o-old", updated_at="2024-05-01T11:00:00.000Z")
+    token = _token(orderId="o-1", customerId="customer-1", createdAt=created_at)
+
+    response = handler.lambda_handler(
+        http_event("GET", "/customers/customer-1/orders", query={"nextToken": token}), lambda_context)
+
+    assert response["statusCode"] == 200
+    assert [o["orderId"] for o in response_json(response)["orders"]] == [older["orderId"]]
+    assert api.decode_token(token, "customer-1") == {"orderId": "o-1", "customerId": "customer-1",
+                                                     "createdAt": created_at}

@@ -52,7 +52,8 @@ def test_parse_groups(value, expected):
 
 def test_caller_from_claims():
     caller = auth.caller_from_event(http_event("GET", "/orders/x", customer=ALICE))
-    assert caller == auth.Caller(ALICE, frozenset())
+    # sub: helpers.id_token_claims' uuid5(NAMESPACE_URL, "alice")
+    assert caller == auth.Caller(ALICE, frozenset(), sub="9750dcc2-516e-5ea0-8a26-54fa6ff6986b")
     assert not caller.is_admin and caller.scope == ALICE
     assert caller.may_access(ALICE) and not caller.may_access(BOB)
 
@@ -332,3 +333,174 @@ def test_service_scope(cloud):
         service.cancel_order(order["orderId"], ALICE)
     assert get_order(order["orderId"])["status"] == "PENDING"
     assert service.cancel_order(order["orderId"], BOB)["status"] == "CANCELLED"
+
+
+# ---------------------------------------------------------------------------------------------
+# stable identity: the token's sub is recorded on each order created over HTTP and checked on every read
+# ---------------------------------------------------------------------------------------------
+#: helpers.id_token_claims' subs, uuid5(NAMESPACE_URL, <user name>), as literals
+ALICE_SUB = "9750dcc2-516e-5ea0-8a26-54fa6ff6986b"
+OPS_SUB = "b88c601d-deca-54ba-9767-a83d398df2a8"
+#: the sub of an earlier user named alice (deleted, then the name created again)
+OLD_ALICE_SUB = "0b3c1a6e-2f7d-4e44-9d0a-5c1e2b3a4d5f"
+
+
+def alice_again(**kwargs):
+    """A token of the *new* alice: the same user name with another sub than OLD_ALICE_SUB."""
+    return {"claims": id_token_claims(ALICE), **kwargs}
+
+
+@pytest.mark.parametrize("sub", [None, "", "a b", "x" * 65, 42, ["s"]], ids=["missing", "empty", "space", "65-chars",
+                                                                              "number", "list"])
+def test_a_token_without_a_valid_sub_is_unauthenticated(sub):
+    with pytest.raises(auth.Unauthenticated) as info:
+        auth.caller_from_event(http_event("GET", "/x", claims=_claims(sub=sub)))
+    assert str(info.value) == "the token carries no valid sub claim"
+
+
+def test_a_sub_of_64_characters_is_accepted():
+    caller = auth.caller_from_event(http_event("GET", "/x", claims=_claims(sub="S" * 64)))
+    assert caller == auth.Caller(ALICE, frozenset(), sub="S" * 64)
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
+def test_route_with_a_token_without_sub_is_401(cloud, lambda_context, method, path, body):
+    order = put_order("PENDING", order_id="some-order")
+    response = call(lambda_context, method, path, body, claims=_claims(sub=None))
+    assert response["statusCode"] == 401
+    assert response_json(response) == {"message": "the token carries no valid sub claim", "field": None}
+    assert cloud.items("ORDERS_TABLE") == [order] and cloud.items("IDEMPOTENCY_TABLE") == []
+    assert cloud.events() == []
+
+
+def test_an_order_created_over_http_records_the_owners_sub(cloud, lambda_context):
+    response = call(lambda_context, "POST", "/orders", order_body(customerId=ALICE), customer=ALICE)
+    assert response["statusCode"] == 201
+    [stored] = cloud.items("ORDERS_TABLE")
+    assert stored["ownerSub"] == ALICE_SUB
+    [event] = cloud.events("Order Created")
+    assert "ownerSub" not in event["detail"]  # the event contract is unchanged
+
+
+def test_an_order_created_by_direct_invoke_records_no_sub(cloud, lambda_context):
+    result = handler.lambda_handler(order_body(customerId=ALICE), lambda_context)
+    stored = get_order(result["orderId"])
+    assert stored["customerId"] == ALICE and "ownerSub" not in stored
+
+
+def test_an_admins_order_records_the_admins_sub(cloud, lambda_context):
+    call(lambda_context, "POST", "/orders", order_body(customerId=OPS), customer=OPS, groups=["admins"])
+    assert [o["ownerSub"] for o in cloud.items("ORDERS_TABLE")] == [OPS_SUB]
+
+
+def test_get_an_order_of_an_earlier_user_of_the_same_name_is_404(cloud, lambda_context):
+    order = put_order("PAID", customer_id=ALICE, ownerSub=OLD_ALICE_SUB)
+    response = call(lambda_context, "GET", f"/orders/{order['orderId']}", **alice_again())
+    assert response["statusCode"] == 404
+    assert response_json(response) == {"message": f"order {order['orderId']} not found", "field": None}
+
+
+@pytest.mark.parametrize("owner_sub", [ALICE_SUB, None], ids=["own-sub", "no-sub-recorded"])
+def test_get_an_order_of_the_same_sub_or_without_one_is_200(cloud, lambda_context, owner_sub):
+    extra = {"ownerSub": owner_sub} if owner_sub else {}
+    order = put_order("PAID", customer_id=ALICE, **extra)
+    response = call(lambda_context, "GET", f"/orders/{order['orderId']}", customer=ALICE)
+    assert response["statusCode"] == 200
+    assert response_json(response)["orderId"] == order["orderId"]
+    assert "ownerSub" not in response_json(response)  # not part of the public view
+
+
+def test_cancel_an_order_of_an_earlier_user_of_the_same_name_is_404_and_changes_nothing(cloud, lambda_context):
+    order = put_order("PENDING", customer_id=ALICE, ownerSub=OLD_ALICE_SUB)
+    response = call(lambda_context, "DELETE", f"/orders/{order['orderId']}", **alice_again())
+    assert response["statusCode"] == 404
+    assert response_json(response) == {"message": f"order {order['orderId']} not found", "field": None}
+    assert get_order(order["orderId"]) == order
+    assert cloud.items("OUTBOX_TABLE") == [] and cloud.events() == []
+
+
+@pytest.mark.parametrize("owner_sub", [ALICE_SUB, None], ids=["own-sub", "no-sub-recorded"])
+def test_cancel_an_order_of_the_same_sub_or_without_one_is_202(cloud, lambda_context, owner_sub):
+    extra = {"ownerSub": owner_sub} if owner_sub else {}
+    order = put_order("PENDING", customer_id=ALICE, **extra)
+    response = call(lambda_context, "DELETE", f"/orders/{order['orderId']}", customer=ALICE)
+    assert response["statusCode"] == 202
+    assert get_order(order["orderId"])["status"] == "CANCELLED"
+
+
+def test_admins_reach_orders_whatever_sub_they_record(cloud, lambda_context):
+    order = put_order("PENDING", customer_id=ALICE, ownerSub=OLD_ALICE_SUB)
+    read = call(lambda_context, "GET", f"/orders/{order['orderId']}", customer=OPS, groups=["admins"])
+    listed = call(lambda_context, "GET", f"/customers/{ALICE}/orders", customer=OPS, groups=["admins"])
+    cancelled = call(lambda_context, "DELETE", f"/orders/{order['orderId']}", customer=OPS, groups=["admins"])
+    assert read["statusCode"] == 200 and response_json(read)["orderId"] == order["orderId"]
+    assert [o["orderId"] for o in response_json(listed)["orders"]] == [order["orderId"]]
+    assert cancelled["statusCode"] == 202 and get_order(order["orderId"])["status"] == "CANCELLED"
+
+
+def _alices_orders():
+    """Newest first: the old user's, mine, mine without a sub (seed), the old user's, mine, mine."""
+    plan = [("o-6", OLD_ALICE_SUB), ("o-5", ALICE_SUB), ("o-4", None), ("o-3", OLD_ALICE_SUB), ("o-2", ALICE_SUB),
+            ("o-1", ALICE_SUB)]
+    for minute, (order_id, sub) in enumerate(reversed(plan)):
+        extra = {"ownerSub": sub} if sub else {}
+        put_order("PAID", order_id=order_id, customer_id=ALICE, updated_at=f"2024-05-01T12:0{minute}:00.000Z",
+                  **extra)
+
+
+def test_list_returns_none_of_the_orders_of_an_earlier_user_of_the_same_name(cloud, lambda_context):
+    _alices_orders()
+    response = call(lambda_context, "GET", f"/customers/{ALICE}/orders", **alice_again())
+    assert response["statusCode"] == 200
+    assert response_json(response)["nextToken"] is None
+    assert [o["orderId"] for o in response_json(response)["orders"]] == ["o-5", "o-4", "o-2", "o-1"]
+
+
+def test_list_pages_are_filled_past_hidden_orders(cloud, lambda_context):
+    _alices_orders()
+    pages, token = [], None
+    for _ in range(3):
+        query = {"limit": "2", **({"nextToken": token} if token else {})}
+        body = response_json(call(lambda_context, "GET", f"/customers/{ALICE}/orders", query=query, **alice_again()))
+        pages.append([o["orderId"] for o in body["orders"]])
+        token = body["nextToken"]
+        if token is None:
+            break
+    # page 1 reads o-6 (hidden), o-5, then o-4; page 2 reads o-3 (hidden), o-2, then o-1; the index then ends
+    assert pages[:2] == [["o-5", "o-4"], ["o-2", "o-1"]]
+    assert pages[2:] in ([], [[]])  # DynamoDB may stop at the limit with a key to an empty page; moto ends there
+
+
+def test_list_with_a_limit_of_one_skips_a_hidden_order(cloud, lambda_context):
+    _alices_orders()
+    body = response_json(call(lambda_context, "GET", f"/customers/{ALICE}/orders", query={"limit": "1"},
+                              **alice_again()))
+    assert [o["orderId"] for o in body["orders"]] == ["o-5"]
+    following = response_json(call(lambda_context, "GET", f"/customers/{ALICE}/orders",
+                                   query={"limit": "3", "nextToken": body["nextToken"]}, **alice_again()))
+    assert [o["orderId"] for o in following["orders"]] == ["o-4", "o-2", "o-1"]
+
+
+def test_idempotency_keys_are_per_sub(cloud, lambda_context):
+    """The re-created user name sends the old user's key and body: a new order, not the old user's response."""
+    headers = {"Idempotency-Key": "same-key"}
+    first = call(lambda_context, "POST", "/orders", order_body(customerId=ALICE),
+                 claims={**id_token_claims(ALICE), "sub": OLD_ALICE_SUB}, headers=headers)
+    again = call(lambda_context, "POST", "/orders", order_body(customerId=ALICE), **alice_again(headers=headers))
+    assert first["statusCode"] == again["statusCode"] == 201
+    assert response_json(first)["orderId"] != response_json(again)["orderId"]
+    assert sorted(o["ownerSub"] for o in cloud.items("ORDERS_TABLE")) == sorted([OLD_ALICE_SUB, ALICE_SUB])
+    assert len(cloud.items("IDEMPOTENCY_TABLE")) == 2
+
+
+def test_service_scope_by_sub(cloud):
+    order = put_order("PENDING", customer_id=BOB, ownerSub="sub-b")
+    assert service.get_order(order["orderId"], BOB, "sub-b")["orderId"] == order["orderId"]
+    assert service.get_order(order["orderId"])["orderId"] == order["orderId"]
+    for customer, sub in [(BOB, None), (BOB, "sub-c"), (ALICE, "sub-b")]:
+        with pytest.raises(OrderNotFound):
+            service.get_order(order["orderId"], customer, sub)
+        with pytest.raises(OrderNotFound):
+            service.cancel_order(order["orderId"], customer, sub)
+    assert get_order(order["orderId"])["status"] == "PENDING"
+    assert service.cancel_order(order["orderId"], BOB, "sub-b")["status"] == "CANCELLED"

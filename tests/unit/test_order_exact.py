@@ -45,7 +45,7 @@ def test_create_writes_the_whole_order_and_publishes_one_event(cloud, counters):
     assert get_order(ORDER_ID) == {
         "orderId": ORDER_ID, "customerId": "customer-1", "items": ITEMS, "totalAmount": Decimal("109.97"),
         "status": "PENDING", "statusHistory": [{"status": "PENDING", "at": NOW, "reason": "order created"}],
-        "createdAt": NOW, "updatedAt": NOW, "version": 1}
+        "createdAt": NOW, "updatedAt": NOW, "version": 1, "liveShard": "live#6"}  # live: Live-Index shard 6
     events = cloud.events()
     assert [(e["source"], e["detail-type"], e["detail"]) for e in events] == [("order.service", "Order Created", {
         "eventId": CREATED_EVENT_ID, "orderId": ORDER_ID, "customerId": "customer-1", "items": EVENT_ITEMS,

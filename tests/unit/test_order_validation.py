@@ -120,6 +120,19 @@ BAD_REQUESTS: list[tuple[str, dict[str, Any], int, str, str]] = [
      "$.items[1].productId", "unknown product nope-2"),
     ("unknown-product-wrong-total", {"body": order_body(items=[{"productId": "ghost", "quantity": 1}], totalAmount=1)},
      400, "$.items[0].productId", "unknown product ghost"),
+    # --- numbers Decimal cannot hold, extreme literals, deep nesting: 400, never 500 ---------------------------------
+    ("price-exponent-beyond-decimal", {"raw_body": json.dumps(order_body()).replace("19.99", "0E-99999999999999999999")},
+     400, "$", "request body has a number out of range"),
+    ("total-exponent-beyond-decimal", {"raw_body": json.dumps(order_body()).replace("109.97", "1E+99999999999999999999")},
+     400, "$", "request body has a number out of range"),
+    ("price-40-significant-digits", {"raw_body": json.dumps(order_body()).replace(
+        "19.99", "0.1234567890123456789012345678901234567890")}, 400, "$.items[0].price", "at most 2 decimal places"),
+    ("price-tiny-exponent", {"raw_body": json.dumps(order_body()).replace("19.99", "1E-1000000000")}, 400,
+     "$.items[0].price", "at most 2 decimal places"),
+    ("price-huge-exponent", {"raw_body": json.dumps(order_body()).replace("19.99", "1E+1000000000")}, 400,
+     "$.items[0].price", "smaller than or equal to 1000000"),
+    ("body-nested-990-deep", {"raw_body": '{"items": ' + "[" * 989 + "]" * 989 + "}"}, 400, "$",
+     "request body is nested more than 10 levels deep"),
     ("idempotency-key-invalid", {"body": order_body(), "headers": {"Idempotency-Key": "has space"}}, 400,
      "headers.idempotency-key", "Idempotency-Key"),
     ("idempotency-key-too-long", {"body": order_body(), "headers": {"Idempotency-Key": "k" * 129}}, 400,
@@ -258,3 +271,37 @@ def test_schema_is_strict():
     assert HTTP_CREATE_ORDER_SCHEMA["required"] == ["items"]
     assert HTTP_CREATE_ORDER_SCHEMA["properties"] is CREATE_ORDER_SCHEMA["properties"]
     assert HTTP_CREATE_ORDER_SCHEMA["additionalProperties"] is False
+
+
+def test_a_zero_price_with_a_huge_negative_exponent_is_zero_cents(cloud, lambda_context):
+    """`0E-1000` is 0.00: compared with the catalogue (prod-1 at 19.99) like any price, so 409, not a 500."""
+    raw = json.dumps(order_body()).replace("19.99", "0E-1000")
+    response = handler.lambda_handler(http_event("POST", "/orders", raw_body=raw), lambda_context)
+    assert response["statusCode"] == 409
+    assert response_json(response) == {
+        "message": "the price of prod-1 is 19.99, not 0.00", "field": "$.items[0].price",
+        "prices": [{"productId": "prod-1", "price": 19.99}, {"productId": "prod-2", "price": 69.99}],
+        "totalAmount": 109.97}
+    assert cloud.items("ORDERS_TABLE") == [] and cloud.events() == []
+
+
+def test_a_price_with_40_significant_digits_worth_whole_cents_is_stored_as_cents(cloud, lambda_context):
+    raw = json.dumps(order_body()).replace("19.99", "19.99000000000000000000000000000000000000")
+    response = handler.lambda_handler(http_event("POST", "/orders", raw_body=raw), lambda_context)
+    assert response["statusCode"] == 201
+    [stored] = cloud.items("ORDERS_TABLE")
+    assert [str(i["price"]) for i in stored["items"]] == ["19.99", "69.99"]
+    assert str(stored["totalAmount"]) == "109.97"
+
+
+def test_direct_invoke_of_a_deeply_nested_payload_is_a_validation_error(cloud, lambda_context):
+    payload = order_body()
+    node = payload["items"][0]
+    for _ in range(995):  # the runtime parsed it: no JSON depth limit on this path
+        node["x"] = {}
+        node = node["x"]
+    with pytest.raises(OrderValidationError) as info:
+        handler.lambda_handler(payload, lambda_context)
+    assert (info.value.message, info.value.field, info.value.status_code) == (
+        "request body is nested more than 10 levels deep", "$", 400)
+    assert cloud.items("ORDERS_TABLE") == [] and cloud.events() == []

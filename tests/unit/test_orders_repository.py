@@ -12,7 +12,7 @@ from shared import aws as shared_aws
 from shared import outbox
 from shared.errors import IllegalTransition, OrderNotFound
 from shared.repositories import OrdersRepository
-from shared.repositories.orders import AlreadyClaimed, build_transition
+from shared.repositories.orders import LIVE_SHARDS, AlreadyClaimed, build_transition, live_shard
 
 from .helpers import expected_event_id, get_order, outbox_items, put_order, put_outbox
 
@@ -359,7 +359,7 @@ def _created(order_id):
 def test_create_writes_the_order_and_publishes_its_event(cloud):
     order = _new_order()
     repo.create(order, [_created("order-new-1")])
-    assert get_order("order-new-1") == order
+    assert get_order("order-new-1") == {**order, "liveShard": "live#8"}  # live: in Live-Index, shard 8
     [event] = cloud.events()
     assert (event["source"], event["detail-type"]) == ("order.service", "Order Created")
     assert event["detail"] == {"eventId": expected_event_id("order-new-1", "Order Created"),
@@ -374,7 +374,7 @@ def test_create_keeps_the_order_and_the_event_when_publish_fails(cloud, monkeypa
     repo.create(order, [_created("order-new-1")])
 
     assert len(calls) == 1
-    assert get_order("order-new-1") == order
+    assert get_order("order-new-1") == {**order, "liveShard": "live#8"}
     [entry] = outbox_items()
     event_id = expected_event_id("order-new-1", "Order Created")
     assert {k: v for k, v in entry.items() if k != "detail"} == {
@@ -446,21 +446,62 @@ def test_list_by_customer_pages_newest_first(cloud):
     assert [o["orderId"] for o in rest] == [made[0]["orderId"]]
 
 
-def test_find_by_status_paginates_up_to_the_limit(cloud, monkeypatch):
-    made = [put_order("PAID", updated_at=f"2024-01-0{d}T00:00:00.000Z") for d in range(1, 6)]
-    put_order("PAID", updated_at="2024-02-01T00:00:00.000Z")  # not before the cutoff
-    put_order("PENDING", updated_at="2024-01-01T00:00:00.000Z")  # other status
-    real = shared_aws.table(repo.table_name)
+def test_live_shard_is_the_sha256_of_the_order_id_mod_16():
+    assert [live_shard(o) for o in ("order-new-1", "9c8b7a6f-5e4d-4c3b-8a29-1f0e9d8c7b6a",
+                                    "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d", "a", "b")] == [
+        "live#8", "live#8", "live#6", "live#11", "live#13"]
+    assert LIVE_SHARDS == 16
+    assert {live_shard(f"o-{i}") for i in range(400)} == {f"live#{n}" for n in range(16)}
 
-    class SmallPages:
+
+def test_live_updated_before_reads_one_shard_oldest_first_before_the_cutoff(cloud):
+    put_order("PAID", order_id="b", updated_at="2024-01-02T00:00:00.000Z")  # live#13
+    put_order("PAID", order_id="a", updated_at="2024-01-01T00:00:00.000Z")  # live#11
+    put_order("PENDING", order_id="b-2", liveShard="live#13", updated_at="2024-01-31T00:00:00.000Z")  # at the cutoff
+    put_order("PENDING", order_id="b-3", liveShard="live#13", updated_at="2024-01-01T12:00:00.000Z")
+    put_order("COMPLETED", order_id="b-4", updated_at="2024-01-01T00:00:00.000Z")  # terminal: not indexed
+    assert "liveShard" not in get_order("b-4")
+    items, last = repo.live_updated_before(13, "2024-01-31T00:00:00.000Z", 10)
+    assert [(i["orderId"], i["updatedAt"]) for i in items] == [("b-3", "2024-01-01T12:00:00.000Z"),
+                                                               ("b", "2024-01-02T00:00:00.000Z")]
+    assert last is None
+    items, last = repo.live_updated_before(11, "2024-01-31T00:00:00.000Z", 10)
+    assert [i["orderId"] for i in items] == ["a"] and last is None
+    assert repo.live_updated_before(11, "2024-01-01T00:00:00.000Z", 10) == ([], None)  # strictly before
+
+
+def test_live_updated_before_pages_with_the_last_evaluated_key(cloud):
+    for n in range(3):
+        put_order("PAID", order_id=f"o-{n}", liveShard="live#5", updated_at=f"2024-01-0{n + 1}T00:00:00.000Z")
+    first, last = repo.live_updated_before(5, "2024-02-01T00:00:00.000Z", 2)
+    assert [i["orderId"] for i in first] == ["o-0", "o-1"]
+    assert last == {"orderId": "o-1", "customerId": "customer-1", "liveShard": "live#5",
+                    "updatedAt": "2024-01-02T00:00:00.000Z"}
+    rest, last = repo.live_updated_before(5, "2024-02-01T00:00:00.000Z", 2, last)
+    assert [i["orderId"] for i in rest] == ["o-2"] and last is None
+
+
+def test_live_updated_before_asks_for_exactly_its_limit(monkeypatch):
+    asked = []
+
+    class Recording:
         def query(self, **kwargs):
-            return real.query(**{**kwargs, "Limit": min(kwargs["Limit"], 2)})
+            asked.append(kwargs)
+            return {"Items": []}
 
-    monkeypatch.setattr(OrdersRepository, "_table", property(lambda self: SmallPages()))
-    found = repo.find_by_status_updated_before("PAID", "2024-01-31T00:00:00.000Z", 4)
-    assert [o["orderId"] for o in found] == [o["orderId"] for o in made[:4]]  # oldest first
-    found = repo.find_by_status_updated_before("PAID", "2024-01-31T00:00:00.000Z", 100)
-    assert [o["orderId"] for o in found] == [o["orderId"] for o in made]
+    monkeypatch.setattr(OrdersRepository, "_table", property(lambda self: Recording()))
+    repo.live_updated_before(7, "2024-02-01T00:00:00.000Z", 25)
+    repo.live_updated_before(0, "2024-02-01T00:00:00.000Z", 1, {"orderId": "x"})
+    assert [(a["IndexName"], a["Limit"], a["ScanIndexForward"], a.get("ExclusiveStartKey")) for a in asked] == [
+        ("Live-Index", 25, True, None), ("Live-Index", 1, True, {"orderId": "x"})]
+    condition = asked[0]["KeyConditionExpression"].get_expression()
+    assert condition["operator"] == "AND"
+    first, second = condition["values"]
+    assert (first.get_expression()["operator"], [getattr(v, "name", v) for v in first.get_expression()["values"]]) == (
+        "=", ["liveShard", "live#7"])
+    assert (second.get_expression()["operator"],
+            [getattr(v, "name", v) for v in second.get_expression()["values"]]) == (
+        "<", ["updatedAt", "2024-02-01T00:00:00.000Z"])
 
 
 def test_require_and_table_name(cloud):

@@ -359,36 +359,40 @@ def test_settle_refuses_a_live_order(cloud, lambda_context, status):
 # ---------------------------------------------------------------------------------------------
 # sweep (find_stale)
 # ---------------------------------------------------------------------------------------------
-def test_sweep_returns_stale_live_orders_with_unchanged_since(cloud, lambda_context):
-    stale = {s: put_order(s, updated_at="2024-01-01T00:00:00.000Z") for s in LIVE}
-    older_paid = put_order("PAID", updated_at="2023-12-31T00:00:00.000Z")
+def test_sweep_returns_the_ids_of_stale_live_orders_with_unchanged_since(cloud, lambda_context):
+    stale = [put_order(s, updated_at="2024-01-01T00:00:00.000Z") for s in LIVE]
+    stale.append(put_order("PAID", updated_at="2023-12-31T00:00:00.000Z"))
     for s in TERMINAL:
         put_claimed_order(s, updated_at="2024-01-01T00:00:00.000Z")
     put_order("PENDING", updated_at=clock.now_iso())  # fresh: not stale
 
     answer = invoke(lambda_context, action="find_stale", olderThanMinutes=None)
 
-    expected = [stale["PENDING"], older_paid, stale["PAID"], stale["INVENTORY_RESERVED"],
-                stale["INVENTORY_UNAVAILABLE"]]  # per live status, oldest first
-    assert answer == {"orders": [{**summary(o), "unchangedSince": o["updatedAt"]} for o in expected],
-                      "resume": [], "republished": 0}
+    assert set(answer) == {"orders", "nextToken", "resume", "republished"}
+    assert (answer["nextToken"], answer["resume"], answer["republished"]) == (None, [], 0)
+    key = lambda o: o["orderId"]  # noqa: E731 - the page's order follows the shards (test_saga_exact)
+    assert sorted(answer["orders"], key=key) == sorted(
+        [{"orderId": o["orderId"], "customerId": "customer-1", "unchangedSince": o["updatedAt"]} for o in stale],
+        key=key)
 
 
-def test_sweep_uses_older_than_minutes_and_limit(cloud, lambda_context):
+def test_sweep_uses_older_than_minutes_and_pages_by_limit(cloud, lambda_context):
     now = datetime.now(timezone.utc)
     ten_min = put_order("PENDING", updated_at=clock.iso(now - timedelta(minutes=10)))
     hour = put_order("PAID", updated_at=clock.iso(now - timedelta(minutes=60)))
-    put_order("INVENTORY_RESERVED", updated_at="2024-01-01T00:00:00.000Z")
+    old = put_order("INVENTORY_RESERVED", updated_at="2024-01-01T00:00:00.000Z")
 
     default = invoke(lambda_context, action="find_stale")  # STALE_ORDER_MINUTES=30
-    assert [o["orderId"] for o in default["orders"]][:1] == [hour["orderId"]]
-    assert ten_min["orderId"] not in {o["orderId"] for o in default["orders"]}
+    assert {o["orderId"] for o in default["orders"]} == {hour["orderId"], old["orderId"]}
     five = invoke(lambda_context, action="find_stale", olderThanMinutes=5)
-    assert len(five["orders"]) == 3
+    assert {o["orderId"] for o in five["orders"]} == {ten_min["orderId"], hour["orderId"], old["orderId"]}
     limited = invoke(lambda_context, action="find_stale", olderThanMinutes=5, limit=2)
-    assert [o["orderId"] for o in limited["orders"]] == [ten_min["orderId"], hour["orderId"]]
+    assert len(limited["orders"]) == 2 and limited["nextToken"] is not None
+    rest = invoke(lambda_context, action="find_stale", limit=2, nextToken=limited["nextToken"])
+    assert len(rest["orders"]) == 1
+    assert {o["orderId"] for o in limited["orders"] + rest["orders"]} == {o["orderId"] for o in (ten_min, hour, old)}
     one = invoke(lambda_context, action="find_stale", olderThanMinutes=5.0, limit=1)
-    assert [o["orderId"] for o in one["orders"]] == [ten_min["orderId"]]
+    assert len(one["orders"]) == 1 and one["nextToken"] is not None
 
 
 def test_a_swept_order_is_claimed_only_if_unchanged(cloud, lambda_context):

@@ -47,7 +47,35 @@ def test_every_lifecycle_source_is_allowed_in_sorted_order():
     assert update.condition_expression == "attribute_exists(orderId) AND #status IN (:from0, :from1, :from2, :from3)"
     assert [update.values[f":from{i}"] for i in range(4)] == ["INVENTORY_RESERVED", "INVENTORY_UNAVAILABLE", "PAID",
                                                               "PENDING"]
+    assert update.update_expression == ("SET #status = :target, "
+                                        "statusHistory = list_append(if_not_exists(statusHistory, :empty), :history), "
+                                        "updatedAt = :now, version = if_not_exists(version, :zero) + :one "
+                                        "REMOVE #r0")
+    assert update.names == {"#status": "status", "#r0": "liveShard"}  # a terminal status leaves Live-Index
+
+
+@pytest.mark.parametrize("target", ["COMPLETED", "PAYMENT_FAILED", "CANCELLED", "EXPIRED", "FAILED"])
+def test_a_terminal_transition_removes_the_live_shard_after_the_callers_removes(target):
+    update = build_transition(ORDER_ID, "c-1", target, "r", extra_remove=["shortItems"], at=NOW)
+    assert update.update_expression.endswith("version = if_not_exists(version, :zero) + :one REMOVE #r0, #r1")
+    assert (update.names["#r0"], update.names["#r1"]) == ("shortItems", "liveShard")
+
+
+@pytest.mark.parametrize("target", ["PAID", "INVENTORY_RESERVED", "INVENTORY_UNAVAILABLE"])
+def test_a_live_transition_keeps_the_live_shard(target):
+    update = build_transition(ORDER_ID, "c-1", target, "r", at=NOW)
     assert update.update_expression.endswith("version = if_not_exists(version, :zero) + :one")
+    assert "REMOVE" not in update.update_expression and "liveShard" not in update.names.values()
+
+
+def test_the_order_leaves_live_index_in_the_write_that_ends_it(cloud):
+    put_order("PAID", order_id=ORDER_ID)
+    assert get_order(ORDER_ID)["liveShard"] == "live#8"
+    moved = orders.transition(ORDER_ID, "customer-1", "INVENTORY_RESERVED", "reserved")
+    assert moved["liveShard"] == "live#8" and moved["updatedAt"] == NOW
+    ended = orders.transition(ORDER_ID, "customer-1", "EXPIRED", "stale", claim_by="sweep:x")
+    assert "liveShard" not in ended and "liveShard" not in get_order(ORDER_ID)
+    assert ended["status"] == "EXPIRED"
 
 
 def test_an_impossible_expected_from_is_refused_before_any_write():

@@ -40,6 +40,8 @@ def test_body_decoding():
     assert validation.decode_body(base64.b64encode(b'{"a":1}').decode(), True) == b'{"a":1}'
     assert validation.decode_body("é", False) == "é".encode()
     assert refused(validation.decode_body, "not base64!", True) == ("request body is not valid base64", "$", 400)
+    # a lone surrogate in the event's body string (a hand-made event): 400, not the 500 of a UnicodeEncodeError
+    assert refused(validation.decode_body, '{"items": "\ud800"}', False) == ("request body is not valid UTF-8", "$", 400)
 
 
 def test_the_body_size_bound_is_32_kib():
@@ -119,3 +121,101 @@ def test_the_extra_property_named_is_the_one_not_allowed():
     nested = {"customerId": "c", "items": [{"productId": "p", "quantity": 1, "zz": 2}]}
     assert refused(validation.validate_payload, nested) == ("$.items[0].zz is not an allowed property",
                                                             "$.items[0].zz", 400)
+
+
+# ---------------------------------------------------------------------------------------------
+# numbers Decimal cannot hold, and nesting: 400, never the 500 of an InvalidOperation or a RecursionError
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("literal", ["0E-99999999999999999999", "1E+99999999999999999999", "-1e1000000000000000000",
+                                     "1.5e-10000000000000000000"])
+def test_a_number_beyond_what_decimal_holds_is_400(literal):
+    raw = f'{{"items": [{{"productId": "p", "quantity": 1, "price": {literal}}}]}}'.encode()
+    assert refused(validation.parse_json, raw) == ("request body has a number out of range", "$", 400)
+
+
+@pytest.mark.parametrize(("literal", "parsed"), [
+    ("0E-1000", "0E-1000"), ("1E+999999999999999999", "1E+999999999999999999"), ("19.990", "19.990"),
+    ("1e2", "1E+2")])
+def test_numbers_decimal_holds_parse_exactly(literal, parsed):
+    assert str(validation.parse_json(f'{{"n": {literal}}}'.encode())["n"]) == parsed
+
+
+def _payload(price=None, total=None, items=None):
+    item = {"productId": "p", "quantity": 1}
+    if price is not None:
+        item["price"] = validation.parse_json(price.encode())
+    payload = {"customerId": "c", "items": items if items is not None else [item]}
+    if total is not None:
+        payload["totalAmount"] = validation.parse_json(total.encode())
+    return payload
+
+
+@pytest.mark.parametrize(("price", "message"), [
+    ("0.1234567890123456789012345678901234567890", "price must have at most 2 decimal places"),  # 40 digits
+    ("19.9900000000000000000000000000000000001", "price must have at most 2 decimal places"),
+    ("1E-1000000000", "price must have at most 2 decimal places"),
+    ("1E+1000000000", "$.items[0].price must be smaller than or equal to 1000000"),
+    ("1000000.0000000000000000000000000000001", "$.items[0].price must be smaller than or equal to 1000000"),
+    ("-0E-1000", None),
+])
+def test_extreme_prices_are_refused_or_quantized(price, message):
+    if message is None:
+        assert str(validation.validate_payload(_payload(price=price)).items[0].price) == "0.00"
+    else:
+        assert refused(validation.validate_payload, _payload(price=price)) == (message, "$.items[0].price", 400)
+
+
+@pytest.mark.parametrize(("price", "stored"), [
+    ("19.990000000000000000000000000000000000000", "19.99"),  # 41 significant digits, worth 19.99
+    ("0E-1000", "0.00"), ("1000000.000000000000000000000000000000000", "1000000.00"), ("0.01", "0.01")])
+def test_a_price_worth_whole_cents_is_kept_quantized_to_the_cent(price, stored):
+    assert str(validation.validate_payload(_payload(price=price)).items[0].price) == stored
+
+
+@pytest.mark.parametrize(("total", "expected"), [
+    ("99999999.999999999999999999999999999999999", ("totalAmount must have at most 2 decimal places",
+                                                     "$.totalAmount", 400)),
+    ("100000000.000000000000000000000000000000001", ("$.totalAmount must be smaller than or equal to 100000000",
+                                                      "$.totalAmount", 400)),
+    ("1E+99999999", ("$.totalAmount must be smaller than or equal to 100000000", "$.totalAmount", 400)),
+])
+def test_extreme_totals_are_refused(total, expected):
+    assert refused(validation.validate_payload, _payload(total=total)) == expected
+
+
+@pytest.mark.parametrize(("total", "kept"), [("100000000.000000000000000000000000000000000", "100000000.00"),
+                                             ("0E-99999", "0.00")])
+def test_a_total_worth_whole_cents_is_kept_quantized(total, kept):
+    assert str(validation.validate_payload(_payload(total=total)).total_amount) == kept
+
+
+def _nested_lists(depth: int) -> bytes:
+    """A body `depth` levels deep: the object, then depth - 1 arrays in `items`."""
+    return ('{"items": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}").encode()
+
+
+def _nested_objects(depth: int) -> bytes:
+    return ('{"a": ' * (depth - 1) + "{}" + "}" * (depth - 1)).encode()
+
+
+def test_a_body_nested_10_levels_deep_reaches_the_schema():
+    assert refused(validation.validate_payload, validation.parse_json(_nested_lists(10)), "c") == (
+        "$.items[0] must be object", "$.items[0]", 400)
+    assert refused(validation.validate_payload, validation.parse_json(_nested_objects(10)), "c") == (
+        "$.items is required", "$.items", 400)
+
+
+@pytest.mark.parametrize("raw", [_nested_lists(11), _nested_objects(11), _nested_lists(990), _nested_objects(990)],
+                         ids=["lists-11", "objects-11", "lists-990", "objects-990"])
+def test_a_body_nested_deeper_than_10_levels_is_400(raw):
+    assert refused(validation.validate_payload, validation.parse_json(raw), "c") == (
+        "request body is nested more than 10 levels deep", "$", 400)
+
+
+def test_nesting_is_counted_inside_objects_and_arrays_alike():
+    deep_item = {"productId": "p", "quantity": 1, "x": [[[[[[[[]]]]]]]]}  # body 1, items 2, item 3, x 4..11
+    assert refused(validation.validate_payload, {"customerId": "c", "items": [deep_item]}) == (
+        "request body is nested more than 10 levels deep", "$", 400)
+    deep_item["x"] = [[[[[[[]]]]]]]  # 10 levels: the schema answers
+    assert refused(validation.validate_payload, {"customerId": "c", "items": [deep_item]}) == (
+        "$.items[0].x is not an allowed property", "$.items[0].x", 400)

@@ -11,6 +11,7 @@ events it receives under notifications/<orderId>/events/<eventId>.json.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import time
@@ -78,7 +79,9 @@ class Stack:
                       for i in order["items"]],
             "totalAmount": Decimal(order["totalAmount"]),
             "statusHistory": [{"status": "PENDING", "at": now, "reason": "created by workflow test"}],
-            "createdAt": now, "updatedAt": now, "version": 1})
+            "createdAt": now, "updatedAt": now, "version": 1,
+            # live: in the sweep's Live-Index, shard sha256(orderId) mod 16, as the order service writes it
+            "liveShard": f"live#{int(hashlib.sha256(order['orderId'].encode()).hexdigest(), 16) % 16}"})
         return order
 
     def record(self, order: dict) -> dict:

@@ -1,5 +1,8 @@
 """Inventory-management workflow (restock, stale-order sweep), every branch, with mocked task responses.
 
+The sweep pages: FindStaleOrders answers one page of ids and a nextToken; the loop runs while there is a next page,
+at most 5 pages a run (`SweepTwoPages`, `SweepPageBound`).
+
 MiniStack records no state events inside Map iterations, so an item's path shows in the Maps' results
 (`$.expiredResults`, `$.resumedResults`) and the summary. Items of one Map run concurrently: a test case gives
 all items of one Map the same outcome, or has one item per Map (the two Maps run one after the other, so the
@@ -22,14 +25,19 @@ SWEEP_15 = eventbridge_event("Stale Order Sweep Requested", "orderflow.scheduler
 SCHEDULED = {**eventbridge_event("Scheduled Event", "aws.scheduler", {}), "resources": ["arn:schedule"]}
 RETRIED = 8  # 1 attempt + MaxAttempts 7 of ${LambdaRetry}
 
-SWEEP_PATH = ["RouteEvent", "ChooseSweepThreshold", "UseDefaultThreshold", "FindStaleOrders", "ExpireStaleOrders",
-              "ResumeFinalizations", "CollectOutcomes", "Summarize", "CheckSweepOutcome"]
+PAGE = ["FindStaleOrders", "ExpireStaleOrders", "ResumeFinalizations", "CollectOutcomes", "MergeOutcomes",
+        "AccumulateOutcomes", "CheckMorePages"]
+SWEEP_PATH = ["RouteEvent", "ChooseSweepThreshold", "UseDefaultThreshold", *PAGE, "Summarize", "CheckSweepOutcome"]
 REQUESTED_PATH = SWEEP_PATH[:2] + ["UseRequestedThreshold"] + SWEEP_PATH[3:]
+TWO_PAGES_PATH = SWEEP_PATH[:3] + PAGE * 2 + ["Summarize", "CheckSweepOutcome"]
+FIVE_PAGES_PATH = SWEEP_PATH[:3] + PAGE * 5 + ["Summarize", "CheckSweepOutcome"]
 
 
-def summary(expired=(), skipped=(), resumed=(), failed_expired=(), failed_resumed=(), republished=0) -> dict:
+def summary(expired=(), skipped=(), resumed=(), failed_expired=(), failed_resumed=(), republished=0, pages=1,
+            next_token=None) -> dict:
     return {"expired": len(expired), "skipped": len(skipped), "resumed": len(resumed),
-            "failed": len(failed_expired) + len(failed_resumed), "republished": republished,
+            "failed": len(failed_expired) + len(failed_resumed), "republished": republished, "pages": pages,
+            "nextToken": next_token,
             "expiredOrderIds": list(expired), "skippedOrderIds": list(skipped), "resumedOrderIds": list(resumed),
             "failedExpiredIds": list(failed_expired), "failedResumedIds": list(failed_resumed)}
 
@@ -63,6 +71,12 @@ CASES: dict[str, tuple[dict, list[str], Any, str | None, str | None, list[str]]]
                          ["Lambda.ServiceException"] * RETRIED + ["NotificationConflict"] * RETRIED),
     "SweepFinalizeNotCompensable": (SWEEP, SWEEP_PATH + ["SweepIncomplete"], summary(failed_expired=["ord-3001"]),
                                     "StaleOrderSweepIncomplete", incomplete(["ord-3001"]), []),
+    # page 1 (ord-3001, 2 republished) then page 2 (ord-3004, no token): both claims refused, outcomes of both pages
+    "SweepTwoPages": (SWEEP, TWO_PAGES_PATH + ["SweepDone"],
+                      summary(skipped=["ord-3001", "ord-3004"], republished=2, pages=2), None, None, []),
+    # every page has a next one: the run stops after 5 pages and reports where the next run could go on
+    "SweepPageBound": (SWEEP, FIVE_PAGES_PATH + ["SweepDone"], summary(pages=5, next_token="token-more"), None,
+                       None, []),
     "SweepQueryFails": (SWEEP, SWEEP_PATH[:4] + ["SweepFailed"], None, "StaleOrderSweepFailed",
                         "Finding stale orders failed after retries; the next scheduled sweep tries again.",
                         ["TransientAwsError"] * RETRIED),
@@ -74,6 +88,7 @@ ITEM_RESULTS = {
     "SweepSkipped": ([{"skipped": ["ord-3001"]}, {"skipped": ["ord-3004"]}], []),
     "SweepItemsFailed": ([{"failed": ["ord-3001"]}], [{"failed": ["ord-3002"]}]),
     "SweepFinalizeNotCompensable": ([{"failed": ["ord-3001"]}], []),
+    "SweepTwoPages": ([{"skipped": ["ord-3001"]}], []),  # the first page's
 }
 
 
@@ -118,10 +133,23 @@ def test_both_sweep_triggers_sweep_with_the_default_threshold(sfn, mock_machines
     execution = start_and_wait(sfn, mock_machines["inventory-management"], event, test_case="SweepExpiredAndResumed")
     assert execution.status == "SUCCEEDED"
     assert execution.visited == SWEEP_PATH + ["SweepDone"]
-    assert execution.entered_input("FindStaleOrders")["sweep"] == {"olderThanMinutes": None}
+    assert execution.entered_input("FindStaleOrders")["sweep"] == {"olderThanMinutes": None, "nextToken": None,
+                                                                   "page": 0}
     assert execution.output == summary(expired=["ord-3001"], resumed=["ord-3002"], republished=1)
 
 
 def test_sweep_threshold_from_the_event(sfn, mock_machines):
     execution = start_and_wait(sfn, mock_machines["inventory-management"], SWEEP_15, test_case="SweepNothing")
-    assert execution.entered_input("FindStaleOrders")["sweep"] == {"olderThanMinutes": 15}
+    assert execution.entered_input("FindStaleOrders")["sweep"] == {"olderThanMinutes": 15, "nextToken": None,
+                                                                   "page": 0}
+
+
+def test_the_next_page_asks_with_the_token_and_the_outcomes_add_up(sfn, mock_machines):
+    execution = start_and_wait(sfn, mock_machines["inventory-management"], SWEEP, test_case="SweepTwoPages")
+    assert execution.status == "SUCCEEDED"
+    entered = [data for kind, name, data in execution.state_data()
+               if name == "FindStaleOrders" and kind.endswith("StateEntered")]
+    assert [e["sweep"] for e in entered] == [{"olderThanMinutes": None, "nextToken": None, "page": 0},
+                                             {"olderThanMinutes": None, "nextToken": "token-page-2", "page": 1}]
+    assert entered[1]["outcomes"] == {"expiredOrderIds": [], "skippedOrderIds": ["ord-3001"], "resumedOrderIds": [],
+                                      "failedExpiredIds": [], "failedResumedIds": [], "republished": 2}

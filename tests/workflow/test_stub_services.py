@@ -90,11 +90,11 @@ def answer(event):
     if SERVICE == "order" and action == "settle":
         return {"status": "SETTLED", "orderStatus": ref.get("status")}
     if SERVICE == "order" and action == "find_stale":
-        stale = {**stored({"orderId": "stale-" + RUN, "customerId": "cust-stub"}, "PAID"),
-                 "unchangedSince": "2020-01-01T00:00:00.000Z"}
+        stale = {"orderId": "stale-" + RUN, "customerId": "cust-stub", "unchangedSince": "2020-01-01T00:00:00.000Z"}
         resume = stored({"orderId": "resume-" + RUN, "customerId": "cust-stub"}, "CANCELLED")
         resumed = claim("CANCELLED", "cancel:" + resume["orderId"], "customer cancel")
-        return {"orders": [stale], "resume": [{"order": resume, "claim": resumed}], "republished": 0}
+        return {"orders": [stale], "nextToken": None, "resume": [{"order": resume, "claim": resumed}],
+                "republished": 0}
     if SERVICE == "payment" and action == "charge":
         if oid.startswith("park-"):
             if event["attempt"] == 0:
@@ -317,11 +317,12 @@ def test_sweep_expires_and_resumes(sfn, stub_stack, monkeypatch):
 
     assert execution.status == "SUCCEEDED", execution.cause
     assert execution.output == {"expired": 1, "skipped": 0, "resumed": 1, "failed": 0, "republished": 0,
+                                "pages": 1, "nextToken": None,
                                 "expiredOrderIds": [stale], "skippedOrderIds": [], "resumedOrderIds": [resume],
                                 "failedExpiredIds": [], "failedResumedIds": []}
     captured = calls(execution)
     assert [(s, p) for s, p, _ in captured] == [
-        ("order", {"action": "find_stale", "olderThanMinutes": 30}),
+        ("order", {"action": "find_stale", "olderThanMinutes": 30, "limit": 25, "nextToken": None}),
         ("order", {"action": "claim", "order": ref(stale), "target": "EXPIRED", "by": f"sweep:{stale}",
                    "reason": "stale order expired", "unchangedSince": STALE_SINCE}),
         *finalize(stored(stale, "EXPIRED"), "EXPIRED", "stale order expired", notify="order-expired"),
@@ -334,7 +335,7 @@ def test_default_sweep_threshold_is_null(sfn, stub_stack):
     sweep = eventbridge_event("Stale Order Sweep Requested", "orderflow.scheduler", {})
     execution = start_and_wait(sfn, stub_stack["inventory-management"], sweep)
     assert execution.status == "SUCCEEDED", execution.cause
-    assert calls(execution)[0][1] == {"action": "find_stale", "olderThanMinutes": None}
+    assert calls(execution)[0][1] == {"action": "find_stale", "olderThanMinutes": None, "limit": 25, "nextToken": None}
 
 
 def test_restock_sends_the_event(sfn, stub_stack, monkeypatch):

@@ -49,7 +49,7 @@ CONTRACT_KEYS: dict[tuple[str, str], frozenset[str]] = {
     ("order", "complete"): frozenset({"status", "orderStatus", "order", "claim"}),
     ("order", "claim"): frozenset({"claimed", "refused", "orderStatus", "order", "claim"}),
     ("order", "settle"): frozenset({"status", "orderStatus"}),
-    ("order", "find_stale"): frozenset({"orders", "resume", "republished"}),
+    ("order", "find_stale"): frozenset({"orders", "nextToken", "resume", "republished"}),
     ("payment", "charge"): frozenset({"status", "paymentId", "amount", "reason", "retryAfterSeconds", "claim"}),
     ("payment", "refund"): frozenset({"status", "paymentId", "refundId"}),
     ("inventory", "reserve"): frozenset({"status", "shortItems"}),

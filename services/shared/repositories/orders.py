@@ -1,7 +1,13 @@
-"""Orders table: key orderId (HASH) + customerId (RANGE); GSIs CustomerId-Index and Status-Index."""
+"""Orders table: key orderId (HASH) + customerId (RANGE); GSIs CustomerId-Index and Live-Index (the stale sweep).
+
+Live-Index is sparse: `liveShard` (`live#<n>`, n = the orderId's shard, 0..LIVE_SHARDS-1) is written by `create` and
+removed by the one status writer (`build_transition`) in the same write that makes the order terminal, so the index
+holds exactly the live orders, spread over LIVE_SHARDS partitions, sorted by `updatedAt` (docs/architecture.md).
+"""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -18,7 +24,16 @@ from shared.repositories import _ddb
 logger = Logger(child=True)
 
 CUSTOMER_INDEX = "CustomerId-Index"
-STATUS_INDEX = "Status-Index"
+LIVE_INDEX = "Live-Index"
+#: the sparse index's hash key: present exactly while the order is live (non-terminal)
+LIVE_SHARD_ATTRIBUTE = "liveShard"
+#: partitions of Live-Index (docs/architecture.md: each takes <= 1,000 writes/s)
+LIVE_SHARDS = 16
+
+
+def live_shard(order_id: str) -> str:
+    """`live#<n>`: the order's Live-Index partition, n = sha256(orderId) mod LIVE_SHARDS (stable, uniform)."""
+    return f"live#{int(hashlib.sha256(order_id.encode()).hexdigest(), 16) % LIVE_SHARDS}"
 
 
 @dataclass(frozen=True)
@@ -94,6 +109,8 @@ def build_transition(
         sets.append(f"#x{index} = :x{index}")
     expression = "SET " + ", ".join(sets)
     removes = list(extra_remove)
+    if is_terminal(target_status):  # leaves Live-Index in the write that ends the order's life
+        removes.append(LIVE_SHARD_ATTRIBUTE)
     if removes:
         for index, attr in enumerate(removes):
             names[f"#r{index}"] = attr
@@ -140,7 +157,8 @@ class OrdersRepository:
                                       order["createdAt"])
                    for source, detail_type, detail in events_to_publish]
         aws.dynamodb_client().transact_write_items(TransactItems=[
-            {"Put": {"TableName": self.table_name, "Item": _ddb.serialize_map(order),
+            {"Put": {"TableName": self.table_name,
+                     "Item": _ddb.serialize_map({**order, LIVE_SHARD_ATTRIBUTE: live_shard(order["orderId"])}),
                      "ConditionExpression": "attribute_not_exists(orderId)"}},
             *(outbox.put_action(e) for e in entries),
         ])
@@ -331,20 +349,18 @@ class OrdersRepository:
         response = self._table.query(**kwargs)
         return list(response.get("Items") or []), response.get("LastEvaluatedKey")
 
-    def find_by_status_updated_before(self, status: str, cutoff_iso: str, limit: int) -> list[dict[str, Any]]:
-        """Status-Index query: status = :s AND updatedAt < :cutoff (oldest first), paginated up to `limit`."""
-        found: list[dict[str, Any]] = []
+    def live_updated_before(
+        self, shard: int, cutoff_iso: str, limit: int, start_key: dict[str, Any] | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """One Live-Index query of shard `shard`: liveShard = live#<shard> AND updatedAt < cutoff, oldest first, at
+        most `limit` items (the sweep reads only the keys); returns (items, LastEvaluatedKey|None)."""
         kwargs: dict[str, Any] = {
-            "IndexName": STATUS_INDEX,
-            "KeyConditionExpression": Key("status").eq(status) & Key("updatedAt").lt(cutoff_iso),
+            "IndexName": LIVE_INDEX,
+            "KeyConditionExpression": Key(LIVE_SHARD_ATTRIBUTE).eq(f"live#{shard}") & Key("updatedAt").lt(cutoff_iso),
             "ScanIndexForward": True,
+            "Limit": limit,
         }
-        while len(found) < limit:
-            kwargs["Limit"] = limit - len(found)
-            response = self._table.query(**kwargs)
-            found.extend(response.get("Items") or [])
-            last = response.get("LastEvaluatedKey")
-            if not last:
-                break
-            kwargs["ExclusiveStartKey"] = last
-        return found[:limit]
+        if start_key:
+            kwargs["ExclusiveStartKey"] = start_key
+        response = self._table.query(**kwargs)
+        return list(response.get("Items") or []), response.get("LastEvaluatedKey")

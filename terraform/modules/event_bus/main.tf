@@ -11,10 +11,13 @@ locals {
   sfn_rules    = { for k, r in var.rules : k => r if r.target_type == "state_machine" }
   lambda_rules = { for k, r in var.rules : k => r if r.target_type == "lambda" }
 
+  # Only the sources the bus's own principals may put (var.replicated_sources): the replication role may put no
+  # other, so an event of any other source (a test canary put by an administrator) is not forwarded at all rather
+  # than refused into the DLQ.
   replication_rules = var.replication.enabled ? {
     replicate = {
-      description   = "Replicate every event of the bus to ${var.replication.target_bus_arn}"
-      event_pattern = jsonencode({ source = [{ prefix = "" }] })
+      description   = "Replicate the trusted sources' events of the bus to ${var.replication.target_bus_arn}"
+      event_pattern = jsonencode({ source = var.replicated_sources })
     }
   } : {}
 
@@ -103,6 +106,11 @@ resource "aws_iam_role" "start_workflows" {
       Effect    = "Allow"
       Principal = { Service = "events.amazonaws.com" }
       Action    = "sts:AssumeRole"
+      # Confused-deputy guard (EventBridge user guide): only this account's rules that target a workflow.
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = local.account_id }
+        ArnEquals    = { "aws:SourceArn" = [for k in sort(keys(local.sfn_rules)) : local.expected_rule_arns[k]] }
+      }
     }]
   })
   tags = var.tags
@@ -188,6 +196,11 @@ resource "aws_iam_role" "replication" {
       Effect    = "Allow"
       Principal = { Service = "events.amazonaws.com" }
       Action    = "sts:AssumeRole"
+      # Confused-deputy guard: only this account's replication rule.
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = local.account_id }
+        ArnEquals    = { "aws:SourceArn" = [for k in keys(local.replication_rules) : local.expected_rule_arns[k]] }
+      }
     }]
   })
   tags = var.tags
@@ -205,6 +218,8 @@ resource "aws_iam_role_policy" "replication" {
       Effect   = "Allow"
       Action   = ["events:PutEvents"]
       Resource = [var.replication.target_bus_arn]
+      # The replica gets only what this bus's trusted principals may put (the same list as the rule's pattern).
+      Condition = { StringEquals = { "events:source" = var.replicated_sources } }
     }]
   })
 }

@@ -78,3 +78,16 @@ output "targets" {
     }
   }
 }
+
+output "trust_policy_json" {
+  description = "Trust policies (JSON) of the module's roles keyed by role purpose, for audits and tests."
+  value = merge(
+    { for r in aws_iam_role.start_workflows : "start-workflows" => r.assume_role_policy },
+    { for r in aws_iam_role.replication : "replication" => r.assume_role_policy },
+  )
+}
+
+output "replication_event_patterns" {
+  description = "Event pattern (JSON) of the replication rule (when enabled), keyed by rule key."
+  value       = { for k, r in aws_cloudwatch_event_rule.replication : k => r.event_pattern }
+}

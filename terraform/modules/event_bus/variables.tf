@@ -83,6 +83,17 @@ variable "replication" {
   }
 }
 
+variable "replicated_sources" {
+  description = "Event sources the replication forwards and its role may put on the replica bus: every source a principal of the stack may put (terraform/service_permissions.json). Required when replication is enabled."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = !var.replication.enabled || length(var.replicated_sources) > 0
+    error_message = "replicated_sources must name the bus's trusted sources when replication is enabled."
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource (the provider's default_tags apply as well)."
   type        = map(string)

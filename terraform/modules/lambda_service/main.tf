@@ -1,6 +1,8 @@
 # One Lambda service: function from the build manifest's zip, its own role and least-privilege inline policy,
 # its log group (KMS, retention), X-Ray active tracing and an SQS dead-letter queue for async invocations.
 
+data "aws_caller_identity" "current" {}
+
 locals {
   log_group_name = "/aws/lambda/${var.function_name}"
 
@@ -23,9 +25,10 @@ locals {
     },
     {
       # X-Ray APIs support no resource-level permissions: Resource must be "*" (documented exception, guarded by
-      # terraform/tests/root.tftest.hcl).
+      # terraform/tests/root.tftest.hcl). Only the two upload actions: in Lambda the service takes the sampling
+      # decision (the SDK makes no GetSamplingRules / GetSamplingTargets calls).
       sid       = "XRayTracing"
-      actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"]
+      actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
       resources = ["*"]
     },
   ]
@@ -40,6 +43,10 @@ resource "aws_iam_role" "this" {
       Effect    = "Allow"
       Principal = { Service = "lambda.amazonaws.com" }
       Action    = "sts:AssumeRole"
+      # Confused-deputy guard: Lambda acting for this account only. No aws:SourceArn: Lambda's developer guide
+      # documents no source ARN for an execution role's trust (unlike Step Functions, EventBridge and Scheduler), so
+      # a condition on it could refuse Lambda itself; each function has its own role, which is the boundary.
+      Condition = { StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id } }
     }]
   })
   tags = var.tags
@@ -51,12 +58,16 @@ resource "aws_iam_role_policy" "this" {
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
-      for s in concat(var.policy_statements, local.module_statements) : {
-        Sid      = replace(s.sid, "/[^A-Za-z0-9]/", "")
-        Effect   = "Allow"
-        Action   = s.actions
-        Resource = s.resources
-      }
+      for s in concat(var.policy_statements, local.module_statements) : merge(
+        {
+          Sid      = replace(s.sid, "/[^A-Za-z0-9]/", "")
+          Effect   = "Allow"
+          Action   = s.actions
+          Resource = s.resources
+        },
+        # e.g. PutEvents: only the service's own events:source and detail-types
+        try(s.condition, null) == null ? {} : { Condition = s.condition },
+      )
     ]
   })
 }

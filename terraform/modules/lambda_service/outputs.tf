@@ -67,3 +67,8 @@ output "environment" {
   description = "The function's environment variables, for audits and tests."
   value       = try(aws_lambda_function.this.environment[0].variables, {})
 }
+
+output "trust_policy_json" {
+  description = "The function role's trust policy (JSON), for audits and tests."
+  value       = aws_iam_role.this.assume_role_policy
+}

@@ -49,11 +49,12 @@ variable "environment" {
 }
 
 variable "policy_statements" {
-  description = "Least-privilege statements of the function's inline policy: exactly the actions the service needs on the ARNs it touches. Logs, X-Ray and the DLQ statements are added by the module."
+  description = "Least-privilege statements of the function's inline policy: exactly the actions the service needs on the ARNs it touches, with an optional IAM condition (a PutEvents statement names its events:source and events:detail-type). Logs, X-Ray and the DLQ statements are added by the module."
   type = list(object({
     sid       = string
     actions   = list(string)
     resources = list(string)
+    condition = optional(map(map(list(string)))) # IAM Condition block: operator -> key -> values
   }))
   default = []
 }

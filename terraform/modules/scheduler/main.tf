@@ -1,5 +1,18 @@
 # EventBridge Scheduler schedule that puts the "Stale Order Sweep Requested" event on the bus.
 
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  # The schedule's group, named in the role's trust (Scheduler's aws:SourceArn is the schedule group's ARN).
+  schedule_group     = "default"
+  schedule_group_arn = "arn:${data.aws_partition.current.partition}:scheduler:${data.aws_region.current.name}:${local.account_id}:schedule-group/${local.schedule_group}"
+}
+
 resource "aws_sqs_queue" "dlq" {
   name                      = "${var.name_prefix}-stale-order-sweep-schedule-dlq"
   message_retention_seconds = var.dlq_message_retention_seconds
@@ -16,6 +29,13 @@ resource "aws_iam_role" "this" {
       Effect    = "Allow"
       Principal = { Service = "scheduler.amazonaws.com" }
       Action    = "sts:AssumeRole"
+      # Confused-deputy guard (EventBridge Scheduler user guide): only schedules of this account's schedule group.
+      Condition = {
+        StringEquals = {
+          "aws:SourceAccount" = local.account_id
+          "aws:SourceArn"     = local.schedule_group_arn
+        }
+      }
     }]
   })
   tags = var.tags
@@ -32,6 +52,8 @@ resource "aws_iam_role_policy" "this" {
         Effect   = "Allow"
         Action   = ["events:PutEvents"]
         Resource = [var.event_bus_arn]
+        # Exactly the event the schedule puts: the role cannot forge another source or detail-type.
+        Condition = { StringEquals = { "events:source" = [var.event_source], "events:detail-type" = [var.detail_type] } }
       },
       {
         Sid      = "SendFailedInvocationsToDlq"
@@ -51,6 +73,7 @@ resource "aws_iam_role_policy" "this" {
 
 resource "aws_scheduler_schedule" "sweep" {
   name                = "${var.name_prefix}-stale-order-sweep"
+  group_name          = local.schedule_group
   description         = "Puts \"${var.detail_type}\" on the bus"
   schedule_expression = var.schedule_expression
   state               = var.enabled ? "ENABLED" : "DISABLED"

@@ -43,3 +43,13 @@ output "target" {
     dead_letter_arn        = aws_scheduler_schedule.sweep.target[0].dead_letter_config[0].arn
   }
 }
+
+output "trust_policy_json" {
+  description = "The scheduler role's trust policy (JSON), for audits and tests."
+  value       = aws_iam_role.this.assume_role_policy
+}
+
+output "schedule_group" {
+  description = "Schedule group of the sweep (named in the role's trust as aws:SourceArn)."
+  value       = aws_scheduler_schedule.sweep.group_name
+}

@@ -21,15 +21,13 @@ variable "event_bus_arn" {
 }
 
 variable "event_source" {
-  description = "Source of the event put on the bus."
+  description = "Source of the event put on the bus (terraform/service_permissions.json, other_publishers.scheduler); also the only source the role may put."
   type        = string
-  default     = "orderflow.scheduler"
 }
 
 variable "detail_type" {
-  description = "Detail-type of the event put on the bus."
+  description = "Detail-type of the event put on the bus; also the only detail-type the role may put."
   type        = string
-  default     = "Stale Order Sweep Requested"
 }
 
 variable "input" {

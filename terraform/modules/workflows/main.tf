@@ -1,7 +1,16 @@
 # One STANDARD state machine per rendered definition, with its own log group (ALL + execution data), X-Ray tracing
 # and a least-privilege role.
 
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
 locals {
+  # The state machine ARN built from its name (documented format), so the role's trust can name it before it exists.
+  state_machine_arn_prefix = "arn:${data.aws_partition.current.partition}:states:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:stateMachine:${var.name_prefix}-"
+
   definitions = {
     for wf in var.workflow_names : wf => file("${var.definitions_dir}/${wf}.asl.json")
   }
@@ -70,6 +79,12 @@ resource "aws_iam_role" "this" {
       Effect    = "Allow"
       Principal = { Service = "states.amazonaws.com" }
       Action    = "sts:AssumeRole"
+      # Confused-deputy guard (Step Functions developer guide, "Cross-service confused deputy prevention"): only
+      # Step Functions acting for this account's state machine of this name (and its versions/aliases).
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id }
+        ArnLike      = { "aws:SourceArn" = ["${local.state_machine_arn_prefix}${each.key}", "${local.state_machine_arn_prefix}${each.key}:*"] }
+      }
     }]
   })
   tags = var.tags
@@ -77,7 +92,9 @@ resource "aws_iam_role" "this" {
 
 # The workflows call Lambda only (`arn:aws:states:::lambda:invoke`): every order write and every event goes through
 # a service, so a role needs `lambda:InvokeFunction` on exactly the functions its definition names, and no DynamoDB
-# or EventBridge access. The preconditions refuse a definition the role could not run (another integration, a
+# or EventBridge access. No KMS either: the state machines have no encryption_configuration (no customer-managed key
+# of their own), and CloudWatch Logs encrypts the log groups under the key policy's grant to the Logs service, not
+# with the writer's permissions. The preconditions refuse a definition the role could not run (another integration, a
 # function that is not one of this stack's, a function chosen at run time).
 # Resource "*" appears only in the XRayTracing and LogDelivery statements: X-Ray and CloudWatch Logs vended-log
 # delivery APIs support no resource-level permissions (AWS Step Functions developer guide, "IAM policies for
@@ -99,13 +116,6 @@ resource "aws_iam_role_policy" "this" {
         ])
       }],
       [
-        {
-          # Kept with the log and X-Ray statements (the stack's CMK encrypts the workflows' log groups).
-          Sid      = "UseStackKey"
-          Effect   = "Allow"
-          Action   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
-          Resource = [var.kms_key_arn]
-        },
         {
           Sid    = "XRayTracing"
           Effect = "Allow"

@@ -42,3 +42,8 @@ output "tracing_enabled" {
   description = "Whether each state machine has X-Ray tracing enabled, keyed by workflow name."
   value       = { for wf, sm in aws_sfn_state_machine.this : wf => length(sm.tracing_configuration) > 0 && try(sm.tracing_configuration[0].enabled, false) }
 }
+
+output "trust_policy_json" {
+  description = "Each state machine role's trust policy (JSON) keyed by workflow name, for audits and tests."
+  value       = { for wf, r in aws_iam_role.this : wf => r.assume_role_policy }
+}
