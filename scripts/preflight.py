@@ -114,8 +114,9 @@ def _resource_arns(env: str, region: str, account: str) -> dict[str, str]:
     return arns
 
 
-def service_policies(env: str, region: str, account: str) -> dict[str, dict[str, Any]]:
-    """{service: IAM policy document} from terraform/service_permissions.json, symbols expanded to ARNs."""
+def principal_policies(env: str, region: str, account: str) -> dict[str, dict[str, Any]]:
+    """{principal: IAM policy document} from terraform/service_permissions.json, symbols expanded to ARNs: each
+    service's policy, and the PutEvents grants of the scheduler and the operator role (other_publishers)."""
     table = json.loads((TERRAFORM_DIR / "service_permissions.json").read_text())
     arns = _resource_arns(env, region, account)
 
@@ -136,8 +137,13 @@ def service_policies(env: str, region: str, account: str) -> dict[str, dict[str,
                  "Condition": {"StringEquals": {"events:source": source, "events:detail-type": types}}}
                 for i, (source, types) in enumerate(sorted(events.items()))] or [base]
 
-    return {service: {"Version": "2012-10-17", "Statement": [x for s in statements for x in expand(s)]}
-            for service, statements in table["services"].items()}
+    policies = {service: {"Version": "2012-10-17", "Statement": [x for s in statements for x in expand(s)]}
+                for service, statements in table["services"].items()}
+    # the scheduler's and the operator's PutEvents grants come from the same table (other_publishers)
+    for principal, events in table["other_publishers"].items():
+        grant = {"sid": "PutEventsOnBus", "actions": ["events:PutEvents"], "resources": ["bus"], "events": events}
+        policies[principal] = {"Version": "2012-10-17", "Statement": expand(grant)}
+    return policies
 
 
 def lint_policy(document: dict[str, Any]) -> list[str]:
@@ -323,10 +329,10 @@ def check_workflows(env: str, region: str, account: str, sfn: Any | None) -> Che
 
 
 def check_policies(env: str, region: str, account: str, analyzer: Any | None) -> Check:
-    policies = service_policies(env, region, account)
+    policies = principal_policies(env, region, account)
     problems = [f"{service} {p}" for service, doc in sorted(policies.items()) for p in lint_policy(doc)]
     statements = sum(len(d["Statement"]) for d in policies.values())
-    source = f"{len(policies)} service policies, {statements} statements"
+    source = f"{len(policies)} policies, {statements} statements"
     if analyzer is not None:
         for service, doc in sorted(policies.items()):
             paginator = analyzer.get_paginator("validate_policy")

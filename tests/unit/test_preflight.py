@@ -173,9 +173,16 @@ def test_workflows_rejected_by_step_functions_fail():
     assert (row.status, row.found) == ("FAIL", "order-processing: SCHEMA_VALIDATION_FAILED bad at /States/X")
 
 
-def test_the_service_policies_lint_clean_and_the_lint_catches_mistakes():
-    policies = preflight.service_policies("dev", "us-east-1", "111122223333")
-    assert sorted(policies) == ["inventory", "notification", "order", "payment"]
+def test_every_principal_policy_lints_clean_and_the_lint_catches_mistakes():
+    policies = preflight.principal_policies("dev", "us-east-1", "111122223333")
+    assert sorted(policies) == ["inventory", "notification", "operator", "order", "payment", "scheduler"]
+    assert policies["operator"]["Statement"] == [
+        {"Sid": "PutEventsOnBus1", "Effect": "Allow", "Action": ["events:PutEvents"],
+         "Resource": ["arn:aws:events:us-east-1:111122223333:event-bus/orderflow-dev-bus"],
+         "Condition": {"StringEquals": {"events:source": "inventory.admin", "events:detail-type": ["Inventory Restocked"]}}},
+        {"Sid": "PutEventsOnBus2", "Effect": "Allow", "Action": ["events:PutEvents"],
+         "Resource": ["arn:aws:events:us-east-1:111122223333:event-bus/orderflow-dev-bus"],
+         "Condition": {"StringEquals": {"events:source": "orderflow.operator", "events:detail-type": ["Refund Requested"]}}}]
     assert {s: preflight.lint_policy(d) for s, d in policies.items()} == {s: [] for s in policies}
     bad = {"Statement": [
         {"Sid": "A", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::bucket"]},
@@ -190,11 +197,12 @@ def test_the_service_policies_lint_clean_and_the_lint_catches_mistakes():
 def test_access_analyzer_findings_fail_the_policies_row():
     analyzer = client("accessanalyzer")
     with Stubber(analyzer) as stub:
-        for _ in range(3):
+        for _ in range(4):  # inventory, notification, operator, order
             stub.add_response("validate_policy", {"findings": []})
         stub.add_response("validate_policy", {"findings": [
             {"findingDetails": "too broad", "findingType": "SECURITY_WARNING", "issueCode": "PASS_ROLE_WITH_STAR",
              "learnMoreLink": "https://x", "locations": []}]})
+        stub.add_response("validate_policy", {"findings": []})  # scheduler
         row = preflight.check_policies("dev", "us-east-1", "111122223333", analyzer)
     assert row.status == "FAIL" and row.found.endswith("payment: SECURITY_WARNING PASS_ROLE_WITH_STAR: too broad")
 
