@@ -149,7 +149,7 @@ def claim(event: dict[str, Any]) -> dict[str, Any]:
         condition = ("updatedAt = :seen", {}, {":seen": _token(unchanged_since, "unchangedSince")})
     try:
         order = orders.transition(order["orderId"], order["customerId"], target, reason,
-                                  extra_condition=condition, claim_by=by, events_to_publish=())
+                                  extra_condition=condition, claim_by=by)
     except IllegalTransition as exc:
         current = exc.order or orders.require(order["orderId"], order["customerId"])
         refused = None
@@ -250,7 +250,7 @@ def _outbox_work(now: Any) -> tuple[list[dict[str, Any]], int]:
             continue
         if len(resume) == RESUME_LIMIT:  # left for the next run
             continue
-        order = orders.get(entry["orderId"], entry.get("customerId"))
+        order = orders.get(entry["orderId"], entry["customerId"])
         if order is None or not is_terminal(order.get("status")) or not is_valid_id(order.get("customerId")):
             logger.warning("finalize duty without a terminal order", extra={"entry": entry["id"]})
             continue

@@ -90,8 +90,8 @@ def _owned(order: dict[str, Any], customer_id: str | None, owner_sub: str | None
 def get_order(order_id: str, customer_id: str | None = None, owner_sub: str | None = None) -> dict[str, Any]:
     """The order; with `customer_id` only that customer's order, owned by `owner_sub` (see _owned): any other is
     OrderNotFound, exactly as an unknown id, so the API does not tell which order ids exist."""
-    order = orders.require(order_id)
-    if not _owned(order, customer_id, owner_sub):
+    order = orders.find(order_id)
+    if order is None or not _owned(order, customer_id, owner_sub):
         raise OrderNotFound(order_id)
     return order
 
@@ -177,7 +177,7 @@ def cancel_order(order_id: str, customer_id: str | None = None, owner_sub: str |
                                                   requested)])
             break
         except IllegalTransition as exc:  # the workflow moved the order meanwhile: re-evaluate
-            order = exc.order or orders.require(order_id)
+            order = exc.order or orders.require(order_id, order["customerId"])
             status = exc.current
     else:
         raise CancelConflict(order_id, status)

@@ -65,7 +65,7 @@ def publish(source: str, detail_type: str, detail: dict[str, Any]) -> str:
     failed = int(response.get("FailedEntryCount") or 0)
     if failed:
         entries = response.get("Entries") or [{}]
-        first = entries[0] if entries else {}
+        first = entries[0]
         logger.error(
             "PutEvents reported failed entries",
             extra={"detailType": detail_type, "failedEntryCount": failed, "entries": entries},

@@ -41,7 +41,7 @@ def event_entry(order_id: str, customer_id: str, source: str, detail_type: str, 
     """Outbox item of an order event; `detail` carries its eventId."""
     return {
         "id": detail["eventId"], "kind": EVENT, "orderId": order_id, "customerId": customer_id,
-        "source": source, "detailType": detail_type, "detail": jsonutil.dumps(detail, indent=None), "createdAt": at,
+        "source": source, "detailType": detail_type, "detail": jsonutil.dumps(detail), "createdAt": at,
     }
 
 
@@ -87,5 +87,5 @@ def due(older_than: str, limit: int) -> list[dict[str, Any]]:
         if not last:
             break
         kwargs["ExclusiveStartKey"] = last
-    found.sort(key=lambda e: (e.get("createdAt", ""), e["id"]))
+    found.sort(key=lambda e: (e["createdAt"], e["id"]))
     return found[:limit]

@@ -24,7 +24,7 @@ def _no_execution_claim() -> None:
     """Every execution of the same order acts (no `executionId` claim): duplicates charge and reserve again."""
     from order import saga
 
-    saga.orders.own = lambda order_id, customer_id, execution_id: saga.orders.require(order_id)
+    saga.orders.own = lambda order_id, customer_id, execution_id: saga.orders.require(order_id, customer_id)
 
 
 def _claim_from_terminal() -> None:

@@ -60,6 +60,7 @@ from moto import mock_aws  # noqa: E402
 
 from scripts import tables  # noqa: E402
 from shared import aws as shared_aws  # noqa: E402
+from tests.simulation.permissions import declared, declared_events, grants, iam_requirements  # noqa: E402
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -268,6 +269,86 @@ def serialized_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
             return original(self)
 
     monkeypatch.setattr(DynamoHandler, "call_action", locked)
+
+
+#: The Lambda packages of services/ (each is one function with its own role in terraform/service_permissions.json).
+FUNCTION_PACKAGES = frozenset(declared())
+SERVICES_PACKAGES = FUNCTION_PACKAGES | {"shared"}
+#: DynamoDB reads that can be strongly consistent (on a table; an index answers eventually consistent reads only).
+_CONSISTENT_CAPABLE = frozenset({"GetItem", "Query", "Scan"})
+_TESTS_DIR = str(Path(__file__).resolve().parents[1]) + os.sep
+
+
+def _callers() -> tuple[str | None, str | None]:
+    """(the Lambda package whose code made the call, the top-level package of the innermost non-SDK caller).
+    A test's frame met first means the test made the call, directly or as an actor it injected into the code
+    under test (a racing cancel inside a patched read): no function is charged with it."""
+    function = innermost = None
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_filename.startswith(_TESTS_DIR):
+            break
+        top = str(frame.f_globals.get("__name__", "")).split(".", 1)[0]
+        if innermost is None and top not in {"botocore", "boto3", "moto"}:
+            innermost = top
+        if top in FUNCTION_PACKAGES:
+            function = top
+            break
+        frame = frame.f_back
+    return function, innermost
+
+
+def aws_call_violations(function: str | None, innermost: str | None, api: str, operation: str,
+                        params: dict[str, Any]) -> list[str]:
+    """What is wrong with one AWS call made by services/ code, against two rules of the code base:
+    - the running function's role allows it (terraform/service_permissions.json, the table its policy is built
+      from; IAM enforces it on AWS, moto does not);
+    - every read of a table by services/ code is strongly consistent: each such read decides a write (it follows a
+      lost condition, or guards a transition), and an eventually consistent read may miss the write just made."""
+    problems: list[str] = []
+    if function is not None:
+        statements = declared()[function]
+        allowed = grants(statements)
+        for action, resource in iam_requirements(api, operation, params, f"{PREFIX}-"):
+            if (action, resource) not in allowed:
+                problems.append(f"the {function} function calls {action} on {resource}, which its role lacks")
+        if api == "events" and operation == "PutEvents":
+            may_put = declared_events(statements)
+            for entry in params.get("Entries", []):
+                if (entry.get("Source"), entry.get("DetailType")) not in may_put:
+                    problems.append(f"the {function} function puts {entry.get('Source')} / "
+                                    f"{entry.get('DetailType')}, which its role may not")
+    if innermost in SERVICES_PACKAGES and api == "dynamodb":
+        reads = []
+        if operation in _CONSISTENT_CAPABLE and not params.get("IndexName"):
+            reads.append((params.get("TableName"), params.get("ConsistentRead")))
+        elif operation == "BatchGetItem":
+            reads.extend((name, request.get("ConsistentRead")) for name, request in params["RequestItems"].items())
+        problems.extend(f"{operation} on {table} by services/ code is not strongly consistent"
+                        for table, consistent in reads if consistent is not True)
+    return problems
+
+
+@pytest.fixture(autouse=True)
+def aws_calls_follow_the_rules(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every AWS call services/ code makes in any unit test is checked by `aws_call_violations`; the test fails
+    at teardown when one broke a rule (recorded rather than raised: the code under test may catch exceptions)."""
+    from botocore.client import BaseClient
+
+    violations: list[str] = []
+    original = BaseClient._make_api_call
+
+    def checked(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        function, innermost = _callers()
+        if innermost in SERVICES_PACKAGES or function is not None:
+            api = client.meta.service_model.endpoint_prefix
+            violations.extend(aws_call_violations(function, innermost, api, operation, params))
+        return original(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", checked)
+    yield violations
+    if violations:
+        pytest.fail("AWS calls that break the code base's rules:\n" + "\n".join(sorted(set(violations))))
 
 
 def money(value: str) -> Decimal:

@@ -509,4 +509,5 @@ def test_require_and_table_name(cloud):
 
     assert repo.table_name == ENV["ORDERS_TABLE"]
     with pytest.raises(OrderNotFound):
-        repo.require("missing")
+        repo.require("missing", "customer-1")
+    assert repo.find("missing") is None

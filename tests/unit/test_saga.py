@@ -475,7 +475,9 @@ def test_sweep_skips_duties_without_a_terminal_order(cloud, lambda_context):
                                   (bad_customer["orderId"], "bad customer")):
         put_outbox(outbox.finalize_entry(order_id, customer_id, "FAILED", at))
     claimed = put_claimed_order("EXPIRED", by="sweep")
-    put_outbox(outbox.finalize_entry(claimed["orderId"], "customer-1", "EXPIRED", at))
+    # written last and a second later: the skipped duties come first (the sweep reads oldest first), so a sweep that
+    # stopped at the first bad duty would miss it
+    put_outbox(outbox.finalize_entry(claimed["orderId"], "customer-1", "EXPIRED", "2024-01-01T00:00:01.000Z"))
 
     answer = invoke(lambda_context, action="find_stale")
 

@@ -293,3 +293,23 @@ def test_a_refusal_without_the_current_order_reads_it(cloud, monkeypatch, action
         answer = saga.claim({"order": order_input(order), "target": "FAILED", "by": "exec-1"})
         assert (answer["claimed"], answer["orderStatus"]) == (False, "COMPLETED")
     assert answer["order"]["orderId"] == order["orderId"]
+
+
+def test_every_due_event_is_republished_and_counted(cloud):
+    for n in (1, 2):
+        put_outbox(outbox.event_entry(f"o-{n}", "customer-1", "order.service", "Order Created",
+                                      {"eventId": f"evt-{n}", "orderId": f"o-{n}"}, f"2026-12-01T00:0{n}:00.000Z"))
+    assert saga.sweep({})["republished"] == 2
+    assert sorted(e["detail"]["eventId"] for e in cloud.events("Order Created")) == ["evt-1", "evt-2"]
+
+
+@pytest.mark.parametrize("action", ["settle", "complete", "claim"])
+def test_an_unknown_order_is_not_found_by_its_id(cloud, action):
+    from shared.errors import OrderNotFound
+
+    missing = {"orderId": "3f0c6a52-8d4e-4b7a-9f1e-2c5d8a7b6e40", "customerId": "customer-1"}
+    calls = {"settle": lambda: saga.settle(missing), "complete": lambda: saga.complete(missing, "exec-1"),
+             "claim": lambda: saga.claim({"order": missing, "target": "FAILED", "by": "exec-1"})}
+    with pytest.raises(OrderNotFound) as info:
+        calls[action]()
+    assert str(info.value) == "order 3f0c6a52-8d4e-4b7a-9f1e-2c5d8a7b6e40 not found"

@@ -342,3 +342,79 @@ def test_transient_as_retryable_keeps_results_names_and_other_exceptions():
         bug()
     assert shared_aws.is_transient(ValueError("x")) is False
     assert shared_aws.is_transient(ClientError({"Error": {"Code": "X"}}, "Op")) is False  # no HTTP status at all
+
+
+def test_concurrent_first_uses_share_one_client():
+    """Two threads asking for the same client at once get one object: the second, which waited on the lock while
+    the first built it, must take the first's (a Lambda's threads share its clients)."""
+    import threading
+
+    made: list[object] = []
+    building, waiting = threading.Event(), threading.Event()
+
+    class ObservedLock:
+        """The cache's lock, announcing a thread that is about to wait on it."""
+
+        def __init__(self) -> None:
+            self._lock = threading.RLock()
+
+        def __enter__(self) -> None:
+            if threading.current_thread().name == "second":
+                waiting.set()
+            self._lock.acquire()
+
+        def __exit__(self, *exc: object) -> None:
+            self._lock.release()
+
+    def factory() -> object:
+        if threading.current_thread().name == "first":
+            building.set()
+            assert waiting.wait(10), "the second thread never reached the lock"
+        made.append(object())
+        return made[-1]
+
+    got: dict[str, object] = {}
+    original = shared_aws._lock
+    shared_aws._lock = ObservedLock()
+    try:
+        shared_aws.reset()
+        first = threading.Thread(target=lambda: got.update(first=shared_aws.cached("k", factory)), name="first")
+        second = threading.Thread(target=lambda: got.update(second=shared_aws.cached("k", factory)), name="second")
+        first.start()
+        assert building.wait(10), "the first thread never built"
+        second.start()
+        first.join(10)
+        second.join(10)
+    finally:
+        shared_aws._lock = original
+        shared_aws.reset()
+    assert len(made) == 1
+    assert got == {"first": made[0], "second": made[0]}
+
+
+def test_each_thread_has_its_own_table_resource(cloud):
+    """boto3 resources are not thread-safe: a Table object is cached per thread, never shared across threads."""
+    import threading
+
+    mine = shared_aws.table(ENV["ORDERS_TABLE"])
+    theirs: list[object] = []
+    thread = threading.Thread(target=lambda: theirs.append(shared_aws.table(ENV["ORDERS_TABLE"])))
+    thread.start()
+    thread.join(10)
+    assert theirs and theirs[0] is not mine
+    assert shared_aws.table(ENV["ORDERS_TABLE"]) is mine
+
+
+def test_cancellation_codes_from_a_message_that_starts_with_the_list():
+    at_start = ClientError({"Error": {"Code": "TransactionCanceledException",
+                                      "Message": "[ConditionalCheckFailed, None]"}}, "T")
+    assert _ddb.cancellation_codes(at_start, 2) == ["ConditionalCheckFailed", "None"]
+
+
+def test_a_business_counter_is_a_count_metric():
+    from aws_lambda_powertools import Metrics
+
+    from shared import observability
+
+    observability.count("OrdersTestCounted", 2)
+    assert Metrics().metric_set["OrdersTestCounted"] == {"Unit": "Count", "StorageResolution": 60, "Value": [2.0]}

@@ -175,7 +175,7 @@ def test_reads_are_strongly_consistent_and_a_read_by_id_asks_for_one_item(monkey
     table = _RecordingTable()
     monkeypatch.setattr(OrdersRepository, "_table", property(lambda self: table))
     assert orders.get(ORDER_ID, "customer-1") is None
-    assert orders.get(ORDER_ID) is None
+    assert orders.find(ORDER_ID) is None
     [(get, get_kwargs), (query, query_kwargs)] = table.calls
     assert (get, get_kwargs) == ("get_item", {"Key": {"orderId": ORDER_ID, "customerId": "customer-1"},
                                               "ConsistentRead": True})
@@ -194,3 +194,14 @@ def test_each_thread_gets_its_own_dynamodb_resource():
     worker.start()
     worker.join()
     assert theirs[0] is not mine and shared_aws.dynamodb_resource() is mine
+
+
+def test_a_transition_no_status_may_make_is_refused_from_the_stored_order(cloud):
+    """expected_from names no status that may enter the target: refused before any write, with the stored status
+    and the target named, and the order unchanged."""
+    put_order("PENDING", order_id=ORDER_ID)
+    with pytest.raises(IllegalTransition) as info:
+        orders.transition(ORDER_ID, "customer-1", "PAID", "r", expected_from=["COMPLETED"])
+    assert str(info.value) == f"order {ORDER_ID}: illegal transition PENDING -> PAID"
+    assert (info.value.current, info.value.target, info.value.order["customerId"]) == ("PENDING", "PAID", "customer-1")
+    assert get_order(ORDER_ID)["version"] == 1 and outbox_items() == []

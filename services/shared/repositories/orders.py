@@ -134,7 +134,7 @@ class AlreadyClaimed(Exception):
     """The claim was already made by the same claimer (a retry after the effect); transition() returns the order."""
 
     def __init__(self, order: dict[str, Any]) -> None:
-        super().__init__(f"order {order['orderId']} already claimed by {order.get('claim', {}).get('by')}")
+        super().__init__(f"order {order['orderId']} already claimed by {order['claim']['by']}")
         self.order = order
 
 
@@ -225,7 +225,7 @@ class OrdersRepository:
                 order = response["Attributes"]
         except ClientError as exc:
             refused = _ddb.is_conditional_failure(exc) or (
-                _ddb.is_transaction_cancelled(exc) and _ddb.cancellation_codes(exc, 1)[0] == "ConditionalCheckFailed"
+                _ddb.is_transaction_cancelled(exc) and _ddb.cancellation_codes(exc, 1) == ["ConditionalCheckFailed"]
             )
             if not refused:
                 raise
@@ -314,12 +314,14 @@ class OrdersRepository:
         self._table.update_item(**kwargs)
 
     # --- reads ------------------------------------------------------------------------------
-    def get(self, order_id: str, customer_id: str | None = None) -> dict[str, Any] | None:
-        """Strongly consistent read. With the customer: a GetItem on the full key (None for another customer's
-        order); by orderId alone: a Query on the hash key (the table key is orderId + customerId)."""
-        if customer_id is not None:
-            return self._table.get_item(Key={"orderId": order_id, "customerId": customer_id},
-                                        ConsistentRead=True).get("Item")
+    def get(self, order_id: str, customer_id: str) -> dict[str, Any] | None:
+        """Strongly consistent GetItem on the full key; None for an unknown id or another customer's order."""
+        return self._table.get_item(Key={"orderId": order_id, "customerId": customer_id},
+                                    ConsistentRead=True).get("Item")
+
+    def find(self, order_id: str) -> dict[str, Any] | None:
+        """By orderId alone, for the API paths that know no customer (an admin's read): a strongly consistent Query
+        on the hash key (the table key is orderId + customerId; only the order function's role may Query)."""
         response = self._table.query(
             KeyConditionExpression=Key("orderId").eq(order_id),
             ConsistentRead=True,
@@ -328,7 +330,7 @@ class OrdersRepository:
         items = response.get("Items") or []
         return items[0] if items else None
 
-    def require(self, order_id: str, customer_id: str | None = None) -> dict[str, Any]:
+    def require(self, order_id: str, customer_id: str) -> dict[str, Any]:
         order = self.get(order_id, customer_id)
         if order is None:
             raise OrderNotFound(order_id)
