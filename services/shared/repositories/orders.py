@@ -31,9 +31,14 @@ LIVE_SHARD_ATTRIBUTE = "liveShard"
 LIVE_SHARDS = 16
 
 
+def shard_key(shard: int) -> str:
+    """The Live-Index hash key of partition `shard`: `live#<shard>`."""
+    return f"live#{shard}"
+
+
 def live_shard(order_id: str) -> str:
-    """`live#<n>`: the order's Live-Index partition, n = sha256(orderId) mod LIVE_SHARDS (stable, uniform)."""
-    return f"live#{int(hashlib.sha256(order_id.encode()).hexdigest(), 16) % LIVE_SHARDS}"
+    """The order's Live-Index partition key, shard = sha256(orderId) mod LIVE_SHARDS (stable, uniform)."""
+    return shard_key(int(hashlib.sha256(order_id.encode()).hexdigest(), 16) % LIVE_SHARDS)
 
 
 @dataclass(frozen=True)
@@ -358,7 +363,7 @@ class OrdersRepository:
         most `limit` items (the sweep reads only the keys); returns (items, LastEvaluatedKey|None)."""
         kwargs: dict[str, Any] = {
             "IndexName": LIVE_INDEX,
-            "KeyConditionExpression": Key(LIVE_SHARD_ATTRIBUTE).eq(f"live#{shard}") & Key("updatedAt").lt(cutoff_iso),
+            "KeyConditionExpression": Key(LIVE_SHARD_ATTRIBUTE).eq(shard_key(shard)) & Key("updatedAt").lt(cutoff_iso),
             "ScanIndexForward": True,
             "Limit": limit,
         }
