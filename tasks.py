@@ -142,15 +142,17 @@ def simulate(c, schedules=0, seed=-1, replay=-1, workers=0):
             "resume": "keep the previous report's kills of unchanged functions; judge survivors and changes again",
             "tests": "only these test files/folders, comma-separated (a quick look at one module; default: unit, "
                      "then simulation suite)",
-            "budget": "stop after this many minutes and report what was judged; --resume goes on (default: none)"})
+            "budget": "stop after this many minutes and report what was judged; --resume goes on (default: none)",
+            "simulation": "judge the unit suite's survivors by the simulation suite too (default; --no-simulation: "
+                          "the unit suite alone, a score that can only be lower)"})
 @friendly
-def mutate(c, paths="", max=0, seed=-1, workers=0, resume=False, tests="", budget=0.0):
+def mutate(c, paths="", max=0, seed=-1, workers=0, resume=False, tests="", budget=0.0, simulation=True):
     """Mutation testing of services/ (mutmut): score and survivors, also in build/mutation/; fails under 85%."""
     from scripts import mutation
     mutation.run([p.strip() for p in paths.split(",") if p.strip()] or None, max_mutants=int(max) or None,
                  seed=mutation.CI_SEED if int(seed) < 0 else int(seed), workers=int(workers) or None,
                  resume=resume, tests=[t.strip() for t in tests.split(",") if t.strip()] or None,
-                 budget_minutes=float(budget) or None)
+                 simulation=simulation, budget_minutes=float(budget) or None)
 
 
 @task(name="mutate-terraform", help={"workers": "mutants judged in parallel (default 2)"})
