@@ -170,3 +170,47 @@ def test_an_unnotified_detail_type_is_checked_before_its_detail(cloud):
 ])
 def test_key_part_keeps_safe_ids_and_hashes_the_rest_stably(event_id, part):
     assert service.key_part(event_id) == part
+
+
+def test_a_payment_event_is_stored_with_its_own_text(cloud):
+    # the rendered text follows the event's detail-type (not the Order Completed fallback)
+    event = {"id": "envelope-3", "source": "payment.service", "detail-type": "Payment Processed",
+             "detail": {"orderId": "order-123", "customerId": "customer-1", "amount": "39.98", "paymentId": "pay-1",
+                        "eventId": "ev-3"}}
+
+    assert service.notify_event(event) == {"status": "SENT", "key": "notifications/order-123/events/ev-3.json"}
+    assert stored_object("notifications/order-123/events/ev-3.json") == {"ContentType": "application/json", "Body": (
+        '{"orderId":"order-123","customerId":"customer-1","type":"Payment Processed",'
+        '"subject":"Payment received for order order-123",'
+        '"body":"Hello customer-1,\\n\\nwe received your payment of 39.98 for order order-123 (payment pay-1).",'
+        '"source":"payment.service","eventId":"ev-3",'
+        '"detail":{"orderId":"order-123","customerId":"customer-1","amount":"39.98","paymentId":"pay-1",'
+        '"eventId":"ev-3"},"createdAt":"2026-12-04T10:00:00.000Z"}')}
+
+
+class _Failing:
+    """S3 whose head_object / put_object raise a ClientError with no Error block at all."""
+
+    def __init__(self, head_fails):
+        self.head_fails, self.puts = head_fails, []
+        self.error = ClientError({"ResponseMetadata": {"HTTPStatusCode": 400}}, "S3")
+
+    def head_object(self, **_):
+        if self.head_fails:
+            raise self.error
+        raise ClientError({"Error": {"Code": "404"}}, "HeadObject")
+
+    def put_object(self, **kwargs):
+        self.puts.append(sorted(kwargs))
+        raise self.error
+
+
+@pytest.mark.parametrize("head_fails", [True, False], ids=["head", "put"])
+def test_an_s3_error_without_an_error_block_propagates_as_it_is(monkeypatch, counters, head_fails):
+    fake = _Failing(head_fails)
+    monkeypatch.setattr(shared_aws, "s3_client", lambda: fake)
+    with pytest.raises(ClientError) as info:
+        service.store_once("k", {"subject": "s"})
+    assert info.value is fake.error
+    assert fake.puts == ([] if head_fails else [["Body", "Bucket", "ContentType", "IfNoneMatch", "Key"]])
+    assert counters() == {}

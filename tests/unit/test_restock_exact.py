@@ -145,3 +145,21 @@ def test_a_conflict_after_the_record_landed_is_a_duplicate(cloud, monkeypatch):
     monkeypatch.setattr(shared_aws.dynamodb_client(), "transact_write_items",
                         lambda **_: (_ for _ in ()).throw(_cancelled("TransactionConflict", "None")))
     assert service.restock("p", 2, "evt-7") == {"status": "DUPLICATE", "available": 2}
+
+
+class _NumericText:
+    """Not a number, but its text reads as one (as an enum member or a rendered template value may)."""
+
+    def __str__(self) -> str:
+        return "5.00"
+
+    def __repr__(self) -> str:
+        return "<numeric text>"
+
+
+def test_a_price_is_taken_only_from_a_number_or_a_string_never_from_an_object_s_text(cloud):
+    with pytest.raises(InvalidTaskInput) as info:
+        service.restock("p", 1, "e", price=_NumericText())
+    assert str(info.value) == ("price must be a number >= 0 with at most 2 decimal places and 10 digits, "
+                               "got <numeric text>")
+    assert cloud.items("INVENTORY_TABLE") == [] and cloud.items("IDEMPOTENCY_TABLE") == []
