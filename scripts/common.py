@@ -71,3 +71,18 @@ def poll(check: Callable[[], T | None], *, timeout: float, interval: float = 0.2
         if time.monotonic() >= deadline:
             raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
         time.sleep(interval)
+
+
+def event_contracts() -> Any:
+    """services/shared/contracts.py, the one definition of the events (loaded by its path: the services' packages
+    are not on the tooling's import path)."""
+    import importlib.util
+    import sys
+
+    name = "orderflow_event_contracts"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, SERVICES_DIR / "shared" / "contracts.py")
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        sys.modules[name] = module  # dataclasses look their module up while the class is built
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return sys.modules[name]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scripts.common import ENVS_DIR, PROJECT, TERRAFORM_DIR, UserError, check_env, env_build_dir, is_local
+from scripts.common import ENVS_DIR, PROJECT, TERRAFORM_DIR, UserError, check_env, env_build_dir, event_contracts, is_local
 
 #: MiniStack runs one worker process per concurrent Lambda invocation on this machine (docs/e2e.md, "Local cloud
 #: gaps"): 20 orders in flight keep a 2-vCPU box responsive.
@@ -119,6 +119,7 @@ def principal_policies(env: str, region: str, account: str) -> dict[str, dict[st
     service's policy, and the PutEvents grants of the scheduler and the operator role (other_publishers)."""
     table = json.loads((TERRAFORM_DIR / "service_permissions.json").read_text())
     arns = _resource_arns(env, region, account)
+    contracts = event_contracts()
 
     def arn(symbol: str) -> str:
         if symbol.startswith("table/"):
@@ -131,7 +132,7 @@ def principal_policies(env: str, region: str, account: str) -> dict[str, dict[st
 
     def expand(s: dict[str, Any]) -> list[dict[str, Any]]:
         base = {"Sid": s["sid"], "Effect": "Allow", "Action": s["actions"], "Resource": [arn(r) for r in s["resources"]]}
-        events = s.get("events") or {}
+        events = contracts.sources(s.get("events") or [])
         # as root main.tf does: one statement per event source, conditioned on it and its detail-types
         return [{**base, "Sid": f"{s['sid']}{i + 1}" if len(events) > 1 else s["sid"],
                  "Condition": {"StringEquals": {"events:source": source, "events:detail-type": types}}}

@@ -11,6 +11,8 @@ All values are derived from names, so rendering needs no prior `terraform apply`
     ${PaymentParkingBudgetSeconds}  how long an order waits for the payment gateway before it fails
     ${FinalizeBranch}           the branch of workflow/fragments/finalize.asl.json, itself rendered: the one
                                 definition of "compensate, notify, settle" that every claiming workflow runs
+    ${<Event>DetailType}        the detail-type of the event contract <Event> (services/shared/schemas/events/
+                                <Event>.json), e.g. ${RefundRequestedDetailType} -> Refund Requested
 
 Substitution rules:
 - a JSON string that is exactly `"${Name}"` is replaced by the JSON encoding of the value, so a list or object
@@ -35,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from scripts import emulator_workarounds, workflow_policies
-from scripts.common import REPO_ROOT, env_build_dir
+from scripts.common import REPO_ROOT, env_build_dir, event_contracts
 from scripts.common import UserError as _UserError
 
 TEMPLATE_DIR = REPO_ROOT / "workflow"
@@ -104,6 +106,7 @@ def placeholder_values(env: str, *, region: str, account_id: str, project: str =
     }
     values["LambdaRetry"] = workflow_policies.lambda_retry(emulator_workarounds.retryable_errors(env))
     values["PaymentParkingBudgetSeconds"] = workflow_policies.PAYMENT_PARKING_BUDGET_SECONDS
+    values.update({f"{name}DetailType": c.detail_type for name, c in event_contracts().EVENTS.items()})
     fragment = FRAGMENT_DIR / f"finalize{TEMPLATE_SUFFIX}"
     values["FinalizeBranch"] = render_definition(fragment.read_text(encoding="utf-8"), values, source=str(fragment))
     missing = set(PLACEHOLDERS) - set(values)

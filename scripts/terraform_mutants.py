@@ -16,7 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.common import BUILD_DIR, TERRAFORM_DIR, UserError
+from scripts.common import BUILD_DIR, REPO_ROOT, SERVICES_DIR, TERRAFORM_DIR, UserError
+
+SCHEMA_DIR = SERVICES_DIR / "shared" / "schemas"
 
 WORK_DIR = BUILD_DIR / "terraform-mutants"
 COPY_IGNORE = shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl")
@@ -32,14 +34,22 @@ class Mutant:
 
 
 MUTANTS = (
-    Mutant("cancel-rule-detail-type", "the cancellation rule matches a detail-type nobody sends", "main.tf",
-           'detail-type = ["Order Cancellation Requested"] })', 'detail-type = ["Order Cancel Requested"] })'),
-    Mutant("refund-rule-source", "the refund rule's source changed", "main.tf",
-           'source = ["orderflow.operator"]', 'source = ["orderflow.operators"]'),
-    Mutant("restock-rule-source", "the restock rule's source changed", "main.tf",
-           'source = ["inventory.admin"]', 'source = ["inventory.service"]'),
-    Mutant("notifications-rule-source", "the notifications rule drops the order service's events", "main.tf",
-           'source = ["payment.service", "order.service"]', 'source = ["payment.service"]'),
+    Mutant("cancel-rule-detail-type", "the cancellation rule matches another detail-type (Order Completed)", "main.tf",
+           'order-cancellation-requested = { events = ["OrderCancellationRequested"]',
+           'order-cancellation-requested = { events = ["OrderCompleted"]'),
+    Mutant("refund-rule-source", "the refund rule matches another operator event (inventory.admin)", "main.tf",
+           'refund-requested             = { events = ["RefundRequested"]',
+           'refund-requested             = { events = ["InventoryRestocked"]'),
+    Mutant("restock-rule-source", "the restock rule matches the inventory service's event (source inventory.service)",
+           "main.tf", 'inventory-restocked          = { events = ["InventoryRestocked"]',
+           'inventory-restocked          = { events = ["InventoryReserved"]'),
+    Mutant("notifications-rule-source", "rule patterns keep only their first event's source (the notifications rule "
+           "drops order.service)", "main.tf",
+           'source      = distinct([for e in route.events : local.events[e].source])',
+           'source      = [local.events[route.events[0]].source]'),
+    Mutant("registry-misses-a-contract", "the schema registry leaves the Order Created contract out",
+           "modules/event_schemas/main.tf", 'for_each = var.enabled ? var.schemas : {}',
+           'for_each = var.enabled ? { for k, v in var.schemas : k => v if k != "OrderCreated" } : {}'),
     Mutant("inventory-table-env", "INVENTORY_TABLE names the reservations table", "main.tf",
            '"${upper(replace(table, "-", "_"))}_TABLE" => name }',
            '"${upper(replace(table, "-", "_"))}_TABLE" => table == "inventory" ? local.tables["reservations"] : name }'),
@@ -58,13 +68,12 @@ MUTANTS = (
     # the trusted bus (issue 11): who may put which source, and who may assume the roles
     Mutant("payment-source-condition-dropped", "the payment role may put any source (its events:source condition dropped)",
            "service_permissions.json",
-           '        "events": {"payment.service": ["Payment Processed", "Payment Failed", "Payment Refunded"]},\n', ''),
+           '        "events": ["PaymentProcessed", "PaymentFailed", "PaymentRefunded"],\n', ''),
     Mutant("inventory-may-put-restocks", "the inventory role may put inventory.admin / Inventory Restocked (stock from nothing)",
            "service_permissions.json",
-           '"events": {"inventory.service": [', '"events": {"inventory.admin": ["Inventory Restocked"], "inventory.service": ['),
+           '"events": ["InventoryReserved",', '"events": ["InventoryRestocked", "InventoryReserved",'),
     Mutant("operator-may-put-order-events", "the operator role may put order.service / Order Created", "service_permissions.json",
-           '"operator": {"orderflow.operator": ["Refund Requested"],',
-           '"operator": {"order.service": ["Order Created"], "orderflow.operator": ["Refund Requested"],'),
+           '"operator": ["RefundRequested",', '"operator": ["OrderCreated", "RefundRequested",'),
     Mutant("lambda-trust-any-account", "a function role trusts Lambda acting for any account (no aws:SourceAccount)",
            "modules/lambda_service/main.tf",
            'Condition = { StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id } }', ''),
@@ -80,6 +89,8 @@ def _copy(name: str) -> Path:
     root = WORK_DIR / name
     shutil.rmtree(root, ignore_errors=True)
     shutil.copytree(TERRAFORM_DIR, root / "terraform", ignore=COPY_IGNORE)
+    # the root reads the event contracts from ../services/shared/schemas/events
+    shutil.copytree(SCHEMA_DIR, root / SCHEMA_DIR.relative_to(REPO_ROOT))
     return root / "terraform"
 
 

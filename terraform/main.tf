@@ -18,6 +18,15 @@ locals {
   table_arn = module.data.table_arns
   key_arn   = module.kms.key_arn
   bus_arn   = module.event_bus.bus_arn
+
+  # The event contracts, services/shared/schemas/events/<name>.json: every source and detail-type below is read
+  # from them (the services, the registry and the tests read the same files), never written in Terraform.
+  event_schema_dir = "${path.module}/../services/shared/schemas/events"
+  event_schemas    = { for f in fileset(local.event_schema_dir, "*.json") : trimsuffix(f, ".json") => file("${local.event_schema_dir}/${f}") }
+  events = { for name, content in local.event_schemas : name => {
+    source      = jsondecode(content)["x-amazon-events-source"]
+    detail_type = jsondecode(content)["x-amazon-events-detail-type"]
+  } }
 }
 
 module "emulator_compat" {
@@ -71,18 +80,24 @@ locals {
       "bucket/*" = "${module.notifications_bucket.bucket_arn}/*"
     },
   )
-  # A statement with `events` (source -> detail-types) becomes one statement per source, conditioned on that source
-  # and its detail-types: EventBridge authorises each entry of a PutEvents by events:source and events:detail-type,
-  # and one statement naming two sources would allow every source x detail-type pair.
+  # A statement's `events` (contract names) as source -> detail-types, keyed "<service>/<sid>".
+  statement_events = {
+    for pair in flatten([
+      for service, statements in local.service_permissions : [for s in statements : { key = "${service}/${s.sid}", events = try(s.events, []) }]
+    ]) : pair.key => { for name in pair.events : local.events[name].source => local.events[name].detail_type... }
+  }
+  # A statement with `events` becomes one statement per source, conditioned on that source and its detail-types:
+  # EventBridge authorises each entry of a PutEvents by events:source and events:detail-type, and one statement
+  # naming two sources would allow every source x detail-type pair.
   service_policy_statements = {
     for service, statements in local.service_permissions : service => flatten([
       for s in statements : [
-        for i, source in try(sort(keys(s.events)), [null]) : {
-          sid       = length(try(keys(s.events), [])) > 1 ? "${s.sid}${i + 1}" : s.sid
+        for i, source in(length(local.statement_events["${service}/${s.sid}"]) > 0 ? sort(keys(local.statement_events["${service}/${s.sid}"])) : [null]) : {
+          sid       = length(local.statement_events["${service}/${s.sid}"]) > 1 ? "${s.sid}${i + 1}" : s.sid
           actions   = s.actions
           resources = [for r in s.resources : local.permission_resources[r]]
           condition = source == null ? null : {
-            StringEquals = { "events:source" = [source], "events:detail-type" = s.events[source] }
+            StringEquals = { "events:source" = [source], "events:detail-type" = local.statement_events["${service}/${s.sid}"][source] }
           }
         }
       ]
@@ -93,10 +108,12 @@ locals {
   # statements say, the scheduler and the operator role from other_publishers. Every PutEvents grant is built from this.
   bus_publishers = merge(
     {
-      for service, statements in local.service_permissions : service => merge([for s in statements : try(s.events, {})]...)
+      for service, statements in local.service_permissions : service => merge([for s in statements : local.statement_events["${service}/${s.sid}"]]...)
       if length([for s in statements : s if can(s.events)]) > 0
     },
-    local.permissions.other_publishers,
+    { for principal, names in local.permissions.other_publishers : principal => {
+      for name in names : local.events[name].source => local.events[name].detail_type...
+    } },
   )
   # Every source a trusted principal may put (what the optional replication forwards).
   trusted_sources = sort(distinct(flatten([for principal, events in local.bus_publishers : keys(events)])))
@@ -172,48 +189,31 @@ module "workflows" {
 # --- Event bus and routing -----------------------------------------------------------------------------------------------
 
 locals {
-  # Static routing table (patterns only): known before any resource exists, so the rules and their DLQs are created
-  # in parallel with the functions and workflows. The targets follow in local.event_targets.
+  # Which contract events each rule routes (the patterns are built from the contracts). Static: known before any
+  # resource exists, so the rules and their DLQs are created in parallel with the functions and workflows.
+  event_routes = {
+    order-created                = { events = ["OrderCreated"], to = "order-processing workflow", target_type = "state_machine" }
+    order-cancellation-requested = { events = ["OrderCancellationRequested"], to = "payment-processing workflow (compensation)", target_type = "state_machine" }
+    refund-requested             = { events = ["RefundRequested"], to = "payment-processing workflow", target_type = "state_machine" }
+    stale-order-sweep            = { events = ["StaleOrderSweepRequested"], to = "inventory-management workflow", target_type = "state_machine" }
+    inventory-restocked          = { events = ["InventoryRestocked"], to = "inventory-management workflow (restock branch)", target_type = "state_machine" }
+    notifications = {
+      events      = ["PaymentProcessed", "PaymentFailed", "PaymentRefunded", "OrderCancellationRequested", "OrderCompleted"]
+      to          = "notification Lambda"
+      target_type = "lambda"
+    }
+  }
+  sweep_event = local.events["StaleOrderSweepRequested"]
+
   event_rules = merge(
     {
-      order-created = {
-        description   = "Order Created -> order-processing workflow"
-        event_pattern = jsonencode({ source = ["order.service"], detail-type = ["Order Created"] })
-        target_type   = "state_machine"
-      }
-      order-cancellation-requested = {
-        description   = "Order Cancellation Requested -> payment-processing workflow (compensation)"
-        event_pattern = jsonencode({ source = ["order.service"], detail-type = ["Order Cancellation Requested"] })
-        target_type   = "state_machine"
-      }
-      refund-requested = {
-        description   = "Refund Requested (operator) -> payment-processing workflow"
-        event_pattern = jsonencode({ source = ["orderflow.operator"], detail-type = ["Refund Requested"] })
-        target_type   = "state_machine"
-      }
-      stale-order-sweep = {
-        description   = "Stale Order Sweep Requested (scheduler) -> inventory-management workflow"
-        event_pattern = jsonencode({ source = ["orderflow.scheduler"], detail-type = ["Stale Order Sweep Requested"] })
-        target_type   = "state_machine"
-      }
-      inventory-restocked = {
-        description   = "Inventory Restocked -> inventory-management workflow (restock branch)"
-        event_pattern = jsonencode({ source = ["inventory.admin"], detail-type = ["Inventory Restocked"] })
-        target_type   = "state_machine"
-      }
-      notifications = {
-        description = "Payment, cancellation and completion events -> notification Lambda"
+      for rule, route in local.event_routes : rule => {
+        description = "${join(", ", [for e in route.events : local.events[e].detail_type])} -> ${route.to}"
         event_pattern = jsonencode({
-          source = ["payment.service", "order.service"]
-          detail-type = [
-            "Payment Processed",
-            "Payment Failed",
-            "Payment Refunded",
-            "Order Cancellation Requested",
-            "Order Completed",
-          ]
+          source      = distinct([for e in route.events : local.events[e].source])
+          detail-type = [for e in route.events : local.events[e].detail_type]
         })
-        target_type = "lambda"
+        target_type = route.target_type
       }
     },
     # Emulator gap (MiniStack 1.5.33, see modules/emulator_compat): the scheduler's event arrives as
@@ -226,8 +226,8 @@ locals {
         input_transformer = {
           input_paths = { id = "$.id", time = "$.time", account = "$.account", region = "$.region" }
           input_template = join("", [
-            "{\"version\":\"0\",\"id\":<id>,\"detail-type\":\"Stale Order Sweep Requested\",",
-            "\"source\":\"orderflow.scheduler\",\"account\":<account>,\"time\":<time>,\"region\":<region>,",
+            "{\"version\":\"0\",\"id\":<id>,\"detail-type\":${jsonencode(local.sweep_event.detail_type)},",
+            "\"source\":${jsonencode(local.sweep_event.source)},\"account\":<account>,\"time\":<time>,\"region\":<region>,",
             "\"resources\":[],\"detail\":{}}",
           ])
         }
@@ -265,6 +265,16 @@ module "event_bus" {
   replication                     = var.event_replication
   replicated_sources              = local.trusted_sources
   tags                            = var.tags
+}
+
+# The event contracts in the EventBridge schema registry (what a consumer or a code generator reads).
+module "event_schemas" {
+  source = "./modules/event_schemas"
+
+  name_prefix = local.name_prefix
+  schemas     = local.event_schemas
+  enabled     = module.emulator_compat.schema_registry_enabled
+  tags        = var.tags
 }
 
 # --- Edge: customer identities, API and scheduler ------------------------------------------------------------------------

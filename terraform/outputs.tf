@@ -132,3 +132,8 @@ output "bus_publishers" {
   description = "Who may put which events on the bus: principal (service, scheduler, operator) -> source -> detail-types (terraform/service_permissions.json)."
   value       = local.bus_publishers
 }
+
+output "event_schema_registry_name" {
+  description = "The EventBridge schema registry holding one schema per event contract (null where the cloud has no Schemas API: the local emulator)."
+  value       = module.event_schemas.registry_name
+}

@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shared import aws, jsonutil
 from shared.config import config
+from shared.contracts import EVENTS
 from shared.errors import EventPublishError
 
 logger = Logger(child=True)
@@ -22,23 +23,22 @@ logger = Logger(child=True)
 #: Namespace of every orderflow eventId (uuid5(NAMESPACE_URL, "urn:orderflow:event")).
 EVENT_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:orderflow:event")
 
-# sources
-ORDER_SERVICE = "order.service"
-PAYMENT_SERVICE = "payment.service"
-INVENTORY_SERVICE = "inventory.service"
-INVENTORY_ADMIN = "inventory.admin"
+# Sources and detail-types: the contracts' (shared/schemas/events/*.json), not written again here.
+ORDER_SERVICE = EVENTS["OrderCreated"].source
+PAYMENT_SERVICE = EVENTS["PaymentProcessed"].source
+INVENTORY_SERVICE = EVENTS["InventoryReserved"].source
+INVENTORY_ADMIN = EVENTS["InventoryRestocked"].source
 
-# detail-types
-ORDER_CREATED = "Order Created"
-ORDER_CANCELLATION_REQUESTED = "Order Cancellation Requested"
-ORDER_COMPLETED = "Order Completed"
-PAYMENT_PROCESSED = "Payment Processed"
-PAYMENT_FAILED = "Payment Failed"
-PAYMENT_REFUNDED = "Payment Refunded"
-INVENTORY_RESERVED = "Inventory Reserved"
-INVENTORY_UNAVAILABLE = "Inventory Unavailable"
-INVENTORY_RELEASED = "Inventory Released"
-INVENTORY_RESTOCKED = "Inventory Restocked"
+ORDER_CREATED = EVENTS["OrderCreated"].detail_type
+ORDER_CANCELLATION_REQUESTED = EVENTS["OrderCancellationRequested"].detail_type
+ORDER_COMPLETED = EVENTS["OrderCompleted"].detail_type
+PAYMENT_PROCESSED = EVENTS["PaymentProcessed"].detail_type
+PAYMENT_FAILED = EVENTS["PaymentFailed"].detail_type
+PAYMENT_REFUNDED = EVENTS["PaymentRefunded"].detail_type
+INVENTORY_RESERVED = EVENTS["InventoryReserved"].detail_type
+INVENTORY_UNAVAILABLE = EVENTS["InventoryUnavailable"].detail_type
+INVENTORY_RELEASED = EVENTS["InventoryReleased"].detail_type
+INVENTORY_RESTOCKED = EVENTS["InventoryRestocked"].detail_type
 
 
 def event_id(order_id: str, detail_type: str, discriminator: str | None = None) -> str:

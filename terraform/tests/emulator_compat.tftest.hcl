@@ -83,13 +83,26 @@ run "local_emulator" {
   }
 
   assert {
-    condition     = module.emulator_compat.switches == { sfn_tracing_enabled = false, metric_alarms_enabled = false, scheduler_event_fallback = true, jwt_authorizer_payload_format_version = "2.0" }
+    condition     = module.emulator_compat.switches == { sfn_tracing_enabled = false, metric_alarms_enabled = false, scheduler_event_fallback = true, jwt_authorizer_payload_format_version = "2.0", schema_registry_enabled = false }
     error_message = "emulator_compat = true must turn on every documented workaround."
   }
 
   assert {
     condition     = jsondecode(module.event_bus.event_patterns["stale-order-sweep-compat"]) == { source = ["aws.scheduler"], "detail-type" = ["Scheduled Event"] }
     error_message = "Under emulator_compat an extra rule must match the emulator's scheduler event."
+  }
+
+  assert {
+    condition = module.event_bus.targets["stale-order-sweep-compat"].input_template == join("", [
+      "{\"version\":\"0\",\"id\":<id>,\"detail-type\":\"Stale Order Sweep Requested\",\"source\":\"orderflow.scheduler\",",
+      "\"account\":<account>,\"time\":<time>,\"region\":<region>,\"resources\":[],\"detail\":{}}",
+    ])
+    error_message = "The emulator-only sweep rule must rewrite the emulator's event into the contract's sweep event (orderflow.scheduler / Stale Order Sweep Requested)."
+  }
+
+  assert {
+    condition     = module.event_schemas.registry_name == null && length(module.event_schemas.schema_names) == 0 && output.event_schema_registry_name == null
+    error_message = "MiniStack 1.5.33 serves no Schemas API: locally no registry is created."
   }
 
   assert {
@@ -155,7 +168,8 @@ run "aws_defaults" {
 
   assert {
     condition = (
-      length(keys(module.emulator_compat.switches)) == 4 &&
+      length(keys(module.emulator_compat.switches)) == 5 &&
+      module.emulator_compat.switches.schema_registry_enabled == true &&
       module.emulator_compat.switches.sfn_tracing_enabled == true &&
       module.emulator_compat.switches.metric_alarms_enabled == true &&
       module.emulator_compat.switches.scheduler_event_fallback == false &&

@@ -597,6 +597,34 @@ run "outbox_grace_seconds_must_not_be_negative" {
   expect_failures = [var.outbox_grace_seconds]
 }
 
+# One registry schema per contract file (services/shared/schemas/events), each the file's exact content.
+run "event_contracts_in_the_schema_registry" {
+  command = apply
+
+  assert {
+    condition = module.event_schemas.schema_names == tolist([
+      "InventoryReleased", "InventoryReserved", "InventoryRestocked", "InventoryUnavailable", "OrderCancellationRequested",
+      "OrderCompleted", "OrderCreated", "PaymentFailed", "PaymentProcessed", "PaymentRefunded", "RefundRequested",
+      "StaleOrderSweepRequested",
+    ])
+    error_message = "The registry must hold exactly one schema per event contract (the 12 files of services/shared/schemas/events)."
+  }
+
+  assert {
+    condition = length(fileset("../services/shared/schemas/events", "*.json")) == length(module.event_schemas.schema_names) && alltrue([
+      for name, schema in module.event_schemas.schemas :
+      schema.type == "JSONSchemaDraft4" && schema.registry_name == "orderflow-test-events" &&
+      schema.content == file("../services/shared/schemas/events/${name}.json")
+    ])
+    error_message = "Each registry schema is the JSONSchemaDraft4 content of its contract file, in the registry orderflow-test-events; no file is left out."
+  }
+
+  assert {
+    condition     = output.event_schema_registry_name == "orderflow-test-events"
+    error_message = "The stack outputs its schema registry's name."
+  }
+}
+
 # Positive assertions: every value below is the contract written out (literals), not recomputed from the module.
 run "rules_match_the_contract_events" {
   command = apply

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from scripts.common import UserError, env_build_dir, read_outputs
-from e2e_support import Scenario, Stack, plain
+from e2e_support import BusTap, Scenario, Stack, plain
 from scripts.e2e import end_to_end_seconds, iso, new_run_id, stage_seconds, utcnow
 
 _OUTCOME = pytest.StashKey[dict[str, Any]]()
@@ -123,6 +123,8 @@ def stack(pytestconfig: pytest.Config):
     run_id = os.environ.get("ORDERFLOW_RUN_ID") or new_run_id()
     _records["meta"].update({"env": env, "run_id": run_id, "started": iso(utcnow())})
     deployed = Stack(env, outputs, run_id, env_build_dir(env) / "reports", say=_say_factory(pytestconfig))
+    # before any scenario: every event of the run reaches test_99_event_contracts.py
+    deployed.bus_tap = BusTap(deployed, "contracts")
     try:
         yield deployed
     finally:

@@ -240,6 +240,8 @@ class Stack:
         self.max_in_flight = int(cap) or None
         self._customers: Customers | None = None
         self._canary: dict[str, Any] | None = None  # an owned order whose Order Created proves the rule routes
+        self.own_event_ids: set[str] = set()  # the EventIds of what the suite itself put (put_event)
+        self.bus_tap: BusTap | None = None  # every event of the run (opened by the session fixture)
 
     # --- customers and their tokens ----------------------------------------------------------------------------------
     @property
@@ -259,9 +261,11 @@ class Stack:
         return self.customers.token(customer_id, admin)
 
     def close(self) -> None:
-        """Session end: delete the users this run created."""
+        """Session end: delete the users this run created, and the bus tap."""
         if self._customers is not None:
             self._customers.close()
+        if self.bus_tap is not None:
+            self.bus_tap.close()
 
     # --- clients ---------------------------------------------------------------------------------------------------
     def client(self, service: str) -> Any:
@@ -680,6 +684,8 @@ class Stack:
         events = self._operator_events() if source in self._operator_sources() else self.events
         resp = events.put_events(Entries=[entry])
         assert resp.get("FailedEntryCount", 0) == 0, f"put_events failed: {resp.get('Entries')}"
+        with self._lock:
+            self.own_event_ids.add(resp["Entries"][0]["EventId"])
         return resp["Entries"][0]["EventId"]
 
     def _operator_sources(self) -> list[str]:
@@ -904,3 +910,56 @@ class StockSampler:
         self._stop.set()
         self._thread.join(timeout=5)
 
+
+
+class BusTap:
+    """A rule matching every event on the stack's bus, delivering to a temporary SQS queue: what the bus carried,
+    drained up to a canary event the tap puts itself. `close()` deletes the rule and the queue."""
+
+    CANARY = ("orderflow.e2e", "E2E Canary")
+
+    def __init__(self, stack: Stack, purpose: str) -> None:
+        self.stack, self.name = stack, stack.name(purpose)[:64]
+        self.sqs, self.events, self.bus = stack.client("sqs"), stack.events, stack.outputs["event_bus_name"]
+        self.queue_url = self.sqs.create_queue(QueueName=self.name)["QueueUrl"]
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url,
+                                                  AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        rule_arn = self.events.put_rule(Name=self.name, EventBusName=self.bus,
+                                        EventPattern=json.dumps({"source": [{"prefix": ""}]}),
+                                        Description=f"temporary: e2e {purpose} (deleted by the suite)")["RuleArn"]
+        self.sqs.set_queue_attributes(QueueUrl=self.queue_url, Attributes={"Policy": json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                                                    "Action": "sqs:SendMessage", "Resource": queue_arn,
+                                                    "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}}}]})})
+        self.events.put_targets(Rule=self.name, EventBusName=self.bus, Targets=[{"Id": "tap", "Arn": queue_arn}])
+
+    def is_canary(self, event: dict[str, Any], marker: str | None = None) -> bool:
+        detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+        return ((event.get("source"), event.get("detail-type")) == self.CANARY and detail.get("runId") == self.stack.run_id
+                and (marker is None or detail.get("marker") == marker))
+
+    def drain(self, marker: str, timeout: float | None = None) -> list[dict[str, Any]]:
+        """Put a canary with `marker`, then every event delivered until it arrives (the canary included), oldest
+        receipt first; fails when the canary does not arrive in time."""
+        timeout = timeout or (60 if self.stack.local else 120)
+        self.stack.put_event(*self.CANARY, {"runId": self.stack.run_id, "marker": marker})
+        seen: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
+                                                WaitTimeSeconds=1).get("Messages", [])
+            for message in messages:
+                seen.append(json.loads(message["Body"]))
+            if messages:
+                self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+            if any(self.is_canary(e, marker) for e in seen):
+                return seen
+        raise AssertionError(f"the tap rule did not deliver canary '{marker}' within {timeout:.0f}s: {len(seen)} other events")
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # best effort: the stack may be gone with a destroy
+            self.events.remove_targets(Rule=self.name, EventBusName=self.bus, Ids=["tap"])
+            self.events.delete_rule(Name=self.name, EventBusName=self.bus)
+        with contextlib.suppress(Exception):
+            self.sqs.delete_queue(QueueUrl=self.queue_url)

@@ -26,12 +26,11 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from typing import Any
 
 import pytest
 
-from e2e_support import wait_until
+from e2e_support import BusTap, wait_until
 
 JSON = {"Content-Type": "application/json"}
 
@@ -197,46 +196,13 @@ def caller_of(run: str, path: str, body: bytes | None) -> str:
 
 @pytest.fixture
 def event_catcher(stack):
-    """A catch-all rule on the bus delivering to a temporary SQS queue; yields a function that, given the start
-    time, returns every event delivered up to an end canary."""
-    sqs, events, bus = stack.client("sqs"), stack.events, stack.outputs["event_bus_name"]
-    name = stack.name("catch")[:64]
-    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    rule_arn = events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps({"source": [{"prefix": ""}]}),
-                               Description="temporary: e2e bad-input scenario (deleted by the test)")["RuleArn"]
-    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
-                                                "Action": "sqs:SendMessage", "Resource": queue_arn,
-                                                "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}}}]})})
-    events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "catch", "Arn": queue_arn}])
-
-    def canary(marker: str) -> None:
-        stack.put_event("orderflow.e2e", "E2E Canary", {"runId": stack.run_id, "marker": marker})
-
-    def drain_until(marker: str, timeout: float) -> list[dict[str, Any]]:
-        seen: list[dict[str, Any]] = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            msgs = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
-            for m in msgs:
-                seen.append(json.loads(m["Body"]))
-                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
-            if any(e.get("detail-type") == "E2E Canary" and e.get("detail", {}).get("marker") == marker
-                   and e.get("detail", {}).get("runId") == stack.run_id for e in seen):
-                return seen
-        raise AssertionError(f"the catch-all rule did not deliver canary '{marker}' within {timeout:.0f}s: {len(seen)} other events")
-
-    def catcher(marker: str) -> list[dict[str, Any]]:
-        canary(marker)
-        return drain_until(marker, 60 if stack.local else 120)
-
+    """A catch-all rule on the bus delivering to a temporary SQS queue (BusTap); yields a function that returns
+    every event delivered up to an end canary."""
+    tap = BusTap(stack, "catch")
     try:
-        yield catcher
+        yield tap.drain
     finally:
-        events.remove_targets(Rule=name, EventBusName=bus, Ids=["catch"])
-        events.delete_rule(Name=name, EventBusName=bus)
-        sqs.delete_queue(QueueUrl=queue_url)
+        tap.close()
 
 
 def test_bad_input_rejected(stack, scenario, event_catcher):

@@ -39,9 +39,10 @@ def declared() -> dict[str, list[dict[str, Any]]]:
 
 
 def declared_events(statements: Iterable[dict[str, Any]]) -> set[tuple[str, str]]:
-    """The (source, detail-type) pairs a service's statements allow it to put (their `events`: source -> types)."""
-    return {(source, detail_type) for s in statements for source, types in s.get("events", {}).items()
-            for detail_type in types}
+    """The (source, detail-type) pairs a service's statements allow it to put (their `events`: contract names)."""
+    from shared.contracts import EVENTS
+
+    return {(EVENTS[name].source, EVENTS[name].detail_type) for s in statements for name in s.get("events", [])}
 
 
 def grants(statements: Iterable[dict[str, Any]]) -> set[tuple[str, str]]:
@@ -88,6 +89,8 @@ class Recorder:
         self.calls: set[Call] = set()
         #: what each PutEvents entry put: IAM authorises every entry by events:source and events:detail-type
         self.events: set[Event] = set()
+        #: what was wrong with an event put, against its contract (shared/schemas/events)
+        self.contract_violations: list[str] = []
         self.enabled = False
         self._service = threading.local()
 
@@ -102,4 +105,10 @@ class Recorder:
         for action, resource in iam_requirements(api, model.name, params, self.table_prefix):
             self.calls.add((service, action, resource))
         if api == "events" and model.name == "PutEvents":
-            self.events.update((service, e.get("Source"), e.get("DetailType")) for e in params.get("Entries", []))
+            from shared.contracts import violations
+
+            for entry in params.get("Entries", []):
+                self.events.add((service, entry.get("Source"), entry.get("DetailType")))
+                self.contract_violations += [
+                    f"{service}: {problem}" for problem in violations(entry.get("Source"), entry.get("DetailType"),
+                                                                      json.loads(entry.get("Detail") or "null"))]

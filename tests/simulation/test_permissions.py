@@ -24,6 +24,7 @@ SEED = 4242
 def observed(sim_cloud: SimCloud) -> set[Call]:
     sim_cloud.calls.calls.clear()
     sim_cloud.calls.events.clear()
+    sim_cloud.calls.contract_violations.clear()
     sim_cloud.calls.enabled = True
     try:
         for index in range(SCHEDULES):
@@ -73,6 +74,12 @@ def test_every_event_a_service_puts_is_its_own(observed_events: set[Event]) -> N
         assert put == declared_events(table.get(service, [])), (
             f"{service}: events put {sorted(put)} != the `events` of its PutEvents statements in "
             f"terraform/service_permissions.json {sorted(declared_events(table.get(service, [])))}")
+
+
+def test_every_event_a_service_puts_conforms_to_its_contract(observed_events: set[Event], sim_cloud: SimCloud) -> None:
+    """Every entry of every PutEvents in the schedules, validated against shared/schemas/events/<name>.json."""
+    assert len(observed_events) >= 9  # the nine service events were put (and so checked)
+    assert sim_cloud.calls.contract_violations == []
 
 
 def test_no_service_may_put_an_operator_or_scheduler_source() -> None:

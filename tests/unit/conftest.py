@@ -60,6 +60,7 @@ from moto import mock_aws  # noqa: E402
 
 from scripts import tables  # noqa: E402
 from shared import aws as shared_aws  # noqa: E402
+from shared import contracts  # noqa: E402
 from tests.simulation.permissions import declared, declared_events, grants, iam_requirements  # noqa: E402
 
 
@@ -300,11 +301,13 @@ def _callers() -> tuple[str | None, str | None]:
 
 def aws_call_violations(function: str | None, innermost: str | None, api: str, operation: str,
                         params: dict[str, Any]) -> list[str]:
-    """What is wrong with one AWS call made by services/ code, against two rules of the code base:
+    """What is wrong with one AWS call made by services/ code, against the code base's rules:
     - the running function's role allows it (terraform/service_permissions.json, the table its policy is built
       from; IAM enforces it on AWS, moto does not);
     - every read of a table by services/ code is strongly consistent: each such read decides a write (it follows a
-      lost condition, or guards a transition), and an eventually consistent read may miss the write just made."""
+      lost condition, or guards a transition), and an eventually consistent read may miss the write just made;
+    - every event a function puts on the bus has a contract (shared/schemas/events) and conforms to it (the
+      outbox and publish mechanics, called by their own tests with made-up payloads, are not functions)."""
     problems: list[str] = []
     if function is not None:
         statements = declared()[function]
@@ -318,6 +321,9 @@ def aws_call_violations(function: str | None, innermost: str | None, api: str, o
                 if (entry.get("Source"), entry.get("DetailType")) not in may_put:
                     problems.append(f"the {function} function puts {entry.get('Source')} / "
                                     f"{entry.get('DetailType')}, which its role may not")
+                problems.extend(f"an event put by the {function} function breaks its contract: {problem}"
+                                for problem in contracts.violations(entry.get("Source"), entry.get("DetailType"),
+                                                                    json.loads(entry.get("Detail") or "null")))
     if innermost in SERVICES_PACKAGES and api == "dynamodb":
         reads = []
         if operation in _CONSISTENT_CAPABLE and not params.get("IndexName"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from shared.repositories.orders import OrdersRepository
@@ -20,11 +22,42 @@ def test_a_call_outside_the_functions_role_is_a_violation():
                                {"TableName": ORDERS, "ConsistentRead": True}) == []
 
 
+ORDER_ID = "3e2f1a0b-5c6d-4e7f-8a9b-0c1d2e3f4a5b"
+PAYMENT_ID = "635dc451-5d42-58cc-999a-cd2c90ca8231"
+PROCESSED = {"eventId": "273bd8f9-1887-58bd-a1e2-febe15871f92", "orderId": ORDER_ID, "customerId": "customer-1",
+             "paymentId": PAYMENT_ID, "amount": "109.97", "reason": None}
+
+
 def test_an_event_outside_the_functions_sources_is_a_violation():
-    entries = [{"Source": "orderflow.operator", "DetailType": "Refund Requested"},
-               {"Source": "payment.service", "DetailType": "Payment Processed"}]
+    entries = [{"Source": "orderflow.operator", "DetailType": "Refund Requested",
+                "Detail": json.dumps({"orderId": ORDER_ID, "customerId": "customer-1"})},
+               {"Source": "payment.service", "DetailType": "Payment Processed", "Detail": json.dumps(PROCESSED)}]
     assert aws_call_violations("payment", "shared", "events", "PutEvents", {"Entries": entries}) == [
         "the payment function puts orderflow.operator / Refund Requested, which its role may not"]
+
+
+@pytest.mark.parametrize("entry,problem", [
+    ({"Source": "payment.service", "DetailType": "Payment Processed", "Detail": json.dumps({**PROCESSED, "amount": 109.97})},
+     "PaymentProcessed v1: data.detail.amount must be string"),
+    ({"Source": "payment.service", "DetailType": "Payment Processed",
+      "Detail": json.dumps({k: v for k, v in PROCESSED.items() if k != "paymentId"})},
+     "PaymentProcessed v1: data.detail must contain ['paymentId'] properties"),
+    ({"Source": "payment.service", "DetailType": "Payment Processed", "Detail": json.dumps({**PROCESSED, "extra": 1})},
+     "PaymentProcessed v1: data.detail must not contain {'extra'} properties"),
+    ({"Source": "payment.service", "DetailType": "Payment Settled", "Detail": json.dumps(PROCESSED)},
+     "no contract for source 'payment.service' / detail-type 'Payment Settled'"),
+])
+def test_an_event_that_breaks_its_contract_is_a_violation(entry, problem):
+    role = (["the payment function puts payment.service / Payment Settled, which its role may not"]
+            if entry["DetailType"] == "Payment Settled" else [])
+    assert aws_call_violations("payment", "shared", "events", "PutEvents", {"Entries": [entry]}) == [
+        *role, f"an event put by the payment function breaks its contract: {problem}"]
+
+
+def test_an_event_put_outside_a_function_is_not_held_to_the_contracts():
+    entry = {"Source": "order.service", "DetailType": "Thing Happened", "Detail": "{}"}
+    assert aws_call_violations(None, None, "events", "PutEvents", {"Entries": [entry]}) == []  # a test's own put
+    assert aws_call_violations(None, "shared", "events", "PutEvents", {"Entries": [entry]}) == []  # the mechanics
 
 
 @pytest.mark.parametrize("operation,params", [

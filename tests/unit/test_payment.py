@@ -418,8 +418,8 @@ def test_breaker_opens_from_repeated_gateway_faults(cloud, monkeypatch):
 
 def test_fault_then_success_through_the_handler(cloud, lambda_context, monkeypatch):
     monkeypatch.setenv("PAYMENT_FAULT_RATE", "0.5")
-    order = put_order("PENDING", order_id="order-faulty-1")
-    bad, good = _fault_pattern("order-faulty-1")
+    order = put_order("PENDING", order_id="0f4a1c2e-7b3d-4e5f-8a9b-1c2d3e4f5a6b")
+    bad, good = _fault_pattern("0f4a1c2e-7b3d-4e5f-8a9b-1c2d3e4f5a6b")
 
     assert handler.lambda_handler(charge_event(order, attempt=bad), lambda_context)["status"] == "RETRY_LATER"
     assert CircuitBreaker.from_config().state()["failures"] == 1
@@ -562,15 +562,15 @@ def test_concurrent_charge_loses_the_conditional_put(cloud, monkeypatch):
     real_put = service.payments.put_if_absent
 
     def racing_put(row):
-        winner = dict(row, paymentId="winner-payment", attempt=9)
+        winner = dict(row, paymentId="9a1b2c3d-0000-5000-8000-000000000009", attempt=9)
         assert real_put(winner) is True  # another Lambda wrote first
         return real_put(row)
 
     monkeypatch.setattr(service.payments, "put_if_absent", racing_put)
     spy = spy_gateway()
     result = service.charge(order_input(order), gateway=spy)
-    assert result["paymentId"] == "winner-payment"
-    assert [c[0] for c in spy.calls] == ["winner-payment"]
+    assert result["paymentId"] == "9a1b2c3d-0000-5000-8000-000000000009"
+    assert [c[0] for c in spy.calls] == ["9a1b2c3d-0000-5000-8000-000000000009"]
     assert len(cloud.items("PAYMENTS_TABLE")) == 1
 
 

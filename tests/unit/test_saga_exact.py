@@ -251,12 +251,20 @@ def test_outbox_work_happens_on_the_first_page_only(cloud, monkeypatch):
     assert len(asked) == 1
 
 
+def created(n: int) -> tuple:
+    """outbox.event_entry's arguments for the "Order Created" event of order n (a detail its contract accepts)."""
+    order_id = f"00000000-0000-4000-8000-{n:012d}"
+    return (order_id, "customer-1", "order.service", "Order Created",
+            {"eventId": f"00000000-0000-5000-8000-{n:012d}", "orderId": order_id, "customerId": "customer-1",
+             "items": [{"productId": "prod-1", "quantity": 1, "price": "19.99"}], "totalAmount": "19.99",
+             "createdAt": "2026-12-01T00:00:00.000Z"})
+
+
 def test_one_run_resumes_at_most_25_duties_oldest_first_and_still_republishes(cloud):
     for n in range(26):
         order = put_claimed_order("FAILED", by="exec-1", order_id=f"done-{n:02d}")
         put_outbox(outbox.finalize_entry(order["orderId"], "customer-1", "FAILED", f"2026-12-01T00:00:{n:02d}.000Z"))
-    put_outbox(outbox.event_entry("o-1", "customer-1", "order.service", "Order Created",
-                                  {"eventId": "evt-1", "orderId": "o-1"}, "2026-12-01T00:01:00.000Z"))  # after them
+    put_outbox(outbox.event_entry(*created(1), "2026-12-01T00:01:00.000Z"))  # after them
     answer = saga.sweep({})
     assert [r["order"]["orderId"] for r in answer["resume"]] == [f"done-{n:02d}" for n in range(25)]
     assert answer["republished"] == 1
@@ -297,10 +305,10 @@ def test_a_refusal_without_the_current_order_reads_it(cloud, monkeypatch, action
 
 def test_every_due_event_is_republished_and_counted(cloud):
     for n in (1, 2):
-        put_outbox(outbox.event_entry(f"o-{n}", "customer-1", "order.service", "Order Created",
-                                      {"eventId": f"evt-{n}", "orderId": f"o-{n}"}, f"2026-12-01T00:0{n}:00.000Z"))
+        put_outbox(outbox.event_entry(*created(n), f"2026-12-01T00:0{n}:00.000Z"))
     assert saga.sweep({})["republished"] == 2
-    assert sorted(e["detail"]["eventId"] for e in cloud.events("Order Created")) == ["evt-1", "evt-2"]
+    assert sorted(e["detail"]["eventId"] for e in cloud.events("Order Created")) == [
+        "00000000-0000-5000-8000-000000000001", "00000000-0000-5000-8000-000000000002"]
 
 
 @pytest.mark.parametrize("action", ["settle", "complete", "claim"])

@@ -81,7 +81,12 @@ def test_templates_and_fragment_use_exactly_the_contract_placeholders():
                             "OrderFunctionArn", "LambdaRetry", "PaymentParkingBudgetSeconds", "FinalizeBranch")
     used = {name: template_placeholders(path.read_text()) for name, path in template_paths().items()}
     fragment = template_placeholders(FRAGMENT.read_text())
-    assert set().union(fragment, *used.values()) == set(PLACEHOLDERS)
+    # the Choice states that route by detail-type take it from the event contracts
+    assert {name: names - set(PLACEHOLDERS) for name, names in used.items()} == {
+        "order-processing": set(), "payment-processing": {"RefundRequestedDetailType"},
+        "inventory-management": {"InventoryRestockedDetailType"}}
+    assert set().union(fragment, *used.values()) - set(PLACEHOLDERS) == {"RefundRequestedDetailType",
+                                                                         "InventoryRestockedDetailType"}
     assert fragment == {"PaymentFunctionArn", "InventoryFunctionArn", "NotificationFunctionArn", "OrderFunctionArn",
                         "LambdaRetry"}
     assert all("FinalizeBranch" in names for names in used.values())
@@ -102,6 +107,18 @@ def test_placeholder_values_are_derived_from_names(env):
         "LambdaRetry": RETRY[env],
         "PaymentParkingBudgetSeconds": 900,
         "FinalizeBranch": fragment,
+        "OrderCreatedDetailType": "Order Created",
+        "OrderCancellationRequestedDetailType": "Order Cancellation Requested",
+        "OrderCompletedDetailType": "Order Completed",
+        "PaymentProcessedDetailType": "Payment Processed",
+        "PaymentFailedDetailType": "Payment Failed",
+        "PaymentRefundedDetailType": "Payment Refunded",
+        "InventoryReservedDetailType": "Inventory Reserved",
+        "InventoryUnavailableDetailType": "Inventory Unavailable",
+        "InventoryReleasedDetailType": "Inventory Released",
+        "InventoryRestockedDetailType": "Inventory Restocked",
+        "RefundRequestedDetailType": "Refund Requested",
+        "StaleOrderSweepRequestedDetailType": "Stale Order Sweep Requested",
     }
     assert fragment["StartAt"] == "NeedsCompensation"
     assert "${" not in json.dumps(fragment)

@@ -23,6 +23,11 @@ output "jwt_authorizer_payload_format_version" {
   value       = local.switches.jwt_authorizer_payload_format_version
 }
 
+output "schema_registry_enabled" {
+  description = "Create the EventBridge schema registry (false only under MiniStack 1.5.33, which serves no Schemas API)."
+  value       = local.switches.schema_registry_enabled
+}
+
 output "switches" {
   description = "All switches as a map, for documentation and for terraform test assertions."
   value       = local.switches

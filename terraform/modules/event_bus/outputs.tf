@@ -67,7 +67,7 @@ output "event_patterns" {
 }
 
 output "targets" {
-  description = "Each routing rule's target as applied (ARN, retry policy, DLQ, role), keyed by rule key, for audits and tests."
+  description = "Each routing rule's target as applied (ARN, retry policy, DLQ, role, input template), keyed by rule key, for audits and tests."
   value = {
     for k, t in aws_cloudwatch_event_target.this : k => {
       arn                          = t.arn
@@ -75,6 +75,7 @@ output "targets" {
       maximum_retry_attempts       = t.retry_policy[0].maximum_retry_attempts
       maximum_event_age_in_seconds = t.retry_policy[0].maximum_event_age_in_seconds
       dead_letter_arn              = t.dead_letter_config[0].arn
+      input_template               = try(t.input_transformer[0].input_template, null)
     }
   }
 }
