@@ -129,10 +129,8 @@ def _try_reserve(order: dict[str, Any], quantities: dict[str, int]) -> dict[str,
         "items": [{"productId": pid, "quantity": qty} for pid, qty in quantities.items()],
         "createdAt": now,
     }
-    order_update = build_transition(
-        order_id, customer_id, OrderStatus.INVENTORY_RESERVED, "inventory reserved",
-        expected_from=[OrderStatus.PAID], at=now,
-    )
+    # allowed from PAID only (the lifecycle): a cancelled or expired order is not reserved
+    order_update = build_transition(order_id, customer_id, OrderStatus.INVENTORY_RESERVED, "inventory reserved", at=now)
     actions = [reservations.put_new(reservation)]
     actions += [inventory.take_update(pid, qty) for pid, qty in quantities.items()]
     actions.append(order_update.as_transact_update(orders.table_name))
@@ -169,7 +167,7 @@ def _mark_unavailable(order: dict[str, Any], quantities: dict[str, int]) -> dict
         updated = orders.transition(
             order["orderId"], order["customerId"], OrderStatus.INVENTORY_UNAVAILABLE,
             "insufficient stock: " + ", ".join(s["productId"] for s in short),
-            expected_from=[OrderStatus.PAID], extra_set={"shortItems": short},
+            extra_set={"shortItems": short},
         )
     except IllegalTransition:
         return None  # order changed meanwhile: answer from its new state

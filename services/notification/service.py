@@ -67,7 +67,7 @@ def store_once(key: str, message: dict[str, Any]) -> str:
         logger.info("duplicate notification: key exists", extra={"key": key})
         observability.count("NotificationsDuplicate")
         return DUPLICATE
-    body = jsonutil.dumps(message, indent=None).encode("utf-8")
+    body = jsonutil.dumps(message).encode("utf-8")
     put = {"Bucket": bucket, "Key": key, "Body": body, "ContentType": "application/json"}
     try:
         aws.s3_client().put_object(**put, IfNoneMatch="*")

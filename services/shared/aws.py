@@ -35,8 +35,13 @@ def cached(key: str, factory: Any) -> Any:
     return obj
 
 
+def client(service: str) -> Any:
+    """The process-wide client of one AWS service (its name is also its cache key)."""
+    return cached(service, lambda: boto3.client(service, config=_BOTO_CONFIG))
+
+
 def dynamodb_client() -> Any:
-    return cached("dynamodb", lambda: boto3.client("dynamodb", config=_BOTO_CONFIG))
+    return client("dynamodb")
 
 
 def dynamodb_resource() -> Any:
@@ -51,11 +56,11 @@ def table(name: str) -> Any:
 
 
 def events_client() -> Any:
-    return cached("events", lambda: boto3.client("events", config=_BOTO_CONFIG))
+    return client("events")
 
 
 def s3_client() -> Any:
-    return cached("s3", lambda: boto3.client("s3", config=_BOTO_CONFIG))
+    return client("s3")
 
 
 def reset() -> None:
