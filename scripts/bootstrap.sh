@@ -27,4 +27,14 @@ if [ ! -x .venv/bin/python ] || [ ! -f "$stamp" ] || ! cmp -s pyproject.toml "$s
   .venv/bin/python -m pip install --quiet -e '.[dev]'
   cp pyproject.toml "$stamp"
 fi
-echo "Ready: .venv ($(.venv/bin/python --version)), $(terraform version 2>/dev/null | head -1)."
+# Graphviz `dot` draws the workflow diagrams (invoke diagram): Debian's package where this user may install it.
+if ! command -v dot >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "Installing Graphviz (invoke diagram) ..."
+    (apt-get update -qq && apt-get install -y -qq graphviz >/dev/null) \
+      || echo "warning: Graphviz could not be installed; invoke diagram needs it: apt-get install graphviz" >&2
+  else
+    echo "note: invoke diagram needs Graphviz: install it (apt-get install graphviz, brew install graphviz); everything else works without it." >&2
+  fi
+fi
+echo "Ready: .venv ($(.venv/bin/python --version)), $(terraform version 2>/dev/null | head -1), $(dot -V 2>&1 | head -1 || echo "no Graphviz")."
