@@ -28,7 +28,7 @@ def load(directory: Path = SCHEMA_DIR) -> dict[str, EventContract]:
     """Every contract of `directory`, by name."""
     found: dict[str, EventContract] = {}
     for path in sorted(directory.glob("*.json")):
-        schema = json.loads(path.read_text(encoding="utf-8"))
+        schema = json.loads(path.read_bytes())  # JSON is UTF-8 (json.loads detects it): no locale involved
         found[path.stem] = EventContract(path.stem, schema["x-amazon-events-source"],
                                          schema["x-amazon-events-detail-type"], schema["x-orderflow-version"], schema)
     return found
