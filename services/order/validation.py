@@ -240,8 +240,9 @@ def check_depth(payload: Any) -> None:
 def _as_decimal_tree(value: Any) -> Any:
     """Floats (direct invoke: the Lambda runtime parses JSON numbers as float) -> Decimal via str()."""
     if isinstance(value, float):
-        # NaN/Infinity are not JSON numbers: keep them as strings so the schema reports "must be number"
-        return Decimal(repr(value)) if math.isfinite(value) else repr(value)
+        # NaN/Infinity are not JSON numbers: make them null, which no property of the schema accepts, so the schema
+        # refuses them at their field (as a string "nan" or "inf" they would pass for a customerId or productId)
+        return Decimal(repr(value)) if math.isfinite(value) else None
     if isinstance(value, dict):
         return {k: _as_decimal_tree(v) for k, v in value.items()}
     if isinstance(value, list):

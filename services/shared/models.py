@@ -70,8 +70,9 @@ class Reservation(TypedDict):
 # Money
 # ---------------------------------------------------------------------------------------------
 def to_decimal(value: Any, what: str = "amount") -> Decimal:
-    """Parse a JSON number or numeric string into a finite Decimal (floats go through str())."""
-    if isinstance(value, bool) or value is None:
+    """Parse a JSON number or numeric string into a finite Decimal (floats go through str()). Only int, float,
+    Decimal and str: Decimal() would also build a number from a sequence such as the JSON array `[0, [1], -2]`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
         raise InvalidTaskInput(f"{what} must be a number, got {value!r}")
     try:
         result = Decimal(str(value)) if isinstance(value, float) else Decimal(value)

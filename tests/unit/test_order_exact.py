@@ -95,9 +95,29 @@ def test_a_cancel_that_keeps_losing_races_is_a_conflict(cloud, monkeypatch):
         raise IllegalTransition(ORDER_ID, "PAID", "CANCELLED", order=order)
 
     monkeypatch.setattr(service.orders, "transition", always_moved)
-    with pytest.raises(service.CancelConflict):
+    with pytest.raises(service.CancelConflict) as info:
         service.cancel_order(ORDER_ID, "customer-1")
     assert calls == [["PAID"], ["PAID"], ["PAID"]]
+    assert str(info.value) == f"order {ORDER_ID} cannot be cancelled in status PAID"
+
+
+def test_a_cancel_losing_three_races_names_the_status_it_last_saw(cloud, monkeypatch):
+    from shared.errors import IllegalTransition
+
+    order = put_order("PENDING", order_id=ORDER_ID)
+    seen = iter(["PAID", "INVENTORY_RESERVED", "INVENTORY_UNAVAILABLE"])  # the workflow moves on every time
+    calls = []
+
+    def moved(*args, **kwargs):
+        calls.append(kwargs["expected_from"])
+        raise IllegalTransition(ORDER_ID, next(seen), "CANCELLED", order=order)
+
+    monkeypatch.setattr(service.orders, "transition", moved)
+    with pytest.raises(service.CancelConflict) as info:
+        service.cancel_order(ORDER_ID, "customer-1")
+    assert calls == [["PENDING"], ["PAID"], ["INVENTORY_RESERVED"]]
+    assert str(info.value) == f"order {ORDER_ID} cannot be cancelled in status INVENTORY_UNAVAILABLE"
+    assert get_order(ORDER_ID) == order and outbox_items() == []
 
 
 def test_the_api_view_is_the_whole_public_order():
