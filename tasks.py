@@ -35,6 +35,15 @@ def diagram(c, env="local"):
         print(path)
 
 
+@task(help={"env": "a deployed env whose outputs' api_url becomes the document's server (default: a template)"})
+@friendly
+def openapi(c, env=""):
+    """Write the HTTP API's OpenAPI 3.1 document to build/openapi.json (import it into Postman, Bruno, a generator)."""
+    from scripts import openapi as o
+    from scripts.common import check_env, read_outputs
+    print(o.write(server_url=read_outputs(check_env(env))["api_url"] if env else None))
+
+
 @task(help={**ENV_HELP, "yes": "do not ask for confirmation (prod)"})
 @friendly
 def deploy(c, env="local", yes=False):
@@ -265,7 +274,7 @@ def test_e2e(c):
     checks.local_e2e()
 
 
-ns = Collection(build, render, diagram, preflight, deploy, plan, destroy, bootstrap_state, seed, customer, e2e, replay, bench, simulate,
+ns = Collection(build, render, diagram, openapi, preflight, deploy, plan, destroy, bootstrap_state, seed, customer, e2e, replay, bench, simulate,
                 mutate, mutate_terraform, scan)
 ns.add_collection(Collection("local", local_up, local_down, local_status, local_reset))
 ns.add_collection(Collection("test", test_all, test_unit, test_simulation, test_mutation, test_terraform, test_workflow,

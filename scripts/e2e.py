@@ -23,7 +23,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -203,11 +203,16 @@ class ApiClient:
     """The stack's public HTTP API (outputs.api_url), over urllib: no third-party dependency, thread-safe.
 
     Every route needs the caller's Cognito ID token (docs/auth.md): pass it as `token`, it is sent as
-    `Authorization: Bearer <token>`; without one API Gateway answers 401."""
+    `Authorization: Bearer <token>`; without one API Gateway answers 401.
 
-    def __init__(self, base_url: str, timeout: float = 30.0):
+    `contract`: called with (method, path, status, body) of every response received, e.g. the e2e suite's
+    `scripts.api_contract.ResponseLog.record`, which checks it against the OpenAPI document."""
+
+    def __init__(self, base_url: str, timeout: float = 30.0,
+                 contract: Callable[[str, str, int, bytes], None] | None = None):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.contract = contract
 
     def request(self, method: str, path: str, *, json_body: Any = None, body: bytes | str | None = None,
                 headers: dict[str, str] | None = None, retries: int = 2, token: str | None = None) -> Response:
@@ -219,21 +224,28 @@ class ApiClient:
         if json_body is not None:
             data = json.dumps(json_body).encode()
             hdrs.setdefault("Content-Type", "application/json")
-        url = self.base_url + (path if path.startswith("/") else "/" + path)
+        path = path if path.startswith("/") else "/" + path
+        url = self.base_url + path
         for attempt in range(retries + 1):
             req = urllib.request.Request(url, data=data, method=method, headers=hdrs)
             started = time.monotonic()
             try:
                 with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                    return Response(resp.status, dict(resp.headers.items()), resp.read(), time.monotonic() - started)
+                    return self._received(method, path, Response(resp.status, dict(resp.headers.items()), resp.read(),
+                                                                 time.monotonic() - started))
             except urllib.error.HTTPError as exc:
-                return Response(exc.code, dict(exc.headers.items()) if exc.headers else {}, exc.read(),
-                                time.monotonic() - started)
+                return self._received(method, path, Response(exc.code, dict(exc.headers.items()) if exc.headers else {},
+                                                             exc.read(), time.monotonic() - started))
             except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
                 if attempt >= retries:
                     raise ConnectionError(f"{method} {url}: {exc}") from exc
                 time.sleep(0.2 * (attempt + 1))
         raise AssertionError("unreachable")
+
+    def _received(self, method: str, path: str, response: Response) -> Response:
+        if self.contract is not None:
+            self.contract(method, path, response.status, response.body)
+        return response
 
     def create_order(self, payload: dict[str, Any], idempotency_key: str | None = None,
                      token: str | None = None) -> Response:

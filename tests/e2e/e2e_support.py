@@ -27,6 +27,8 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from scripts import openapi
+from scripts.api_contract import ApiContract, ResponseLog
 from scripts.e2e import (RESTORE_FILE, TERMINAL_STATUSES, ApiClient, execution_order_id, iso, order_payload,
                          parse_ts, summarize_history, task_functions, utcnow)
 
@@ -220,7 +222,9 @@ class Stack:
 
         self.env, self.outputs, self.run_id, self.reports_dir, self.say = env, outputs, run_id, reports_dir, say
         self.local = is_local(env)
-        self.api = ApiClient(outputs["api_url"])
+        # every response of the run is checked against the OpenAPI document (test_98_openapi_conformance.py)
+        self.responses = ResponseLog(ApiContract(openapi.document()))
+        self.api = ApiClient(outputs["api_url"], contract=self.responses.record)
         self.started = utcnow()
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
