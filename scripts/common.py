@@ -81,7 +81,9 @@ def event_contracts() -> Any:
 
     name = "orderflow_event_contracts"
     if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, SERVICES_DIR / "shared" / "contracts.py")
+        # a mutation run stages services/ elsewhere and says where (the same variable the test suites read)
+        services = Path(os.environ.get("ORDERFLOW_SERVICES_DIR") or SERVICES_DIR)
+        spec = importlib.util.spec_from_file_location(name, services / "shared" / "contracts.py")
         module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
         sys.modules[name] = module  # dataclasses look their module up while the class is built
         spec.loader.exec_module(module)  # type: ignore[union-attr]
