@@ -43,6 +43,18 @@ def id_token_claims(customer: str = CUSTOMER, groups: list[str] | str | None = N
     return claims
 
 
+def changed_claims(customer: str, **changes: Any) -> dict[str, Any]:
+    """id_token_claims(customer) with some claims replaced (a `__` in a name stands for `:`) or, with None, removed."""
+    claims = id_token_claims(customer)
+    for key, value in changes.items():
+        key = key.replace("__", ":")
+        if value is None:
+            claims.pop(key)
+        else:
+            claims[key] = value
+    return claims
+
+
 def http_event(
     method: str,
     path: str,

@@ -16,7 +16,7 @@ from shared import aws as shared_aws
 from shared.errors import OrderValidationError
 
 from .conftest import ENV
-from .helpers import http_event, id_token_claims, order_body, put_order, response_json
+from .helpers import changed_claims, http_event, id_token_claims, order_body, put_order, response_json
 
 pytestmark = pytest.mark.usefixtures("catalogue")
 
@@ -35,14 +35,7 @@ def assert_nothing_written(cloud):
 
 
 def claims(**changes):
-    result = id_token_claims("alice")
-    for key, value in changes.items():
-        key = key.replace("__", ":")
-        if value is None:
-            result.pop(key)
-        else:
-            result[key] = value
-    return result
+    return changed_claims("alice", **changes)
 
 
 @pytest.fixture

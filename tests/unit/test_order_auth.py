@@ -8,7 +8,7 @@ import pytest
 from order import auth, handler, service
 from shared.errors import OrderNotFound
 
-from .helpers import get_order, http_event, id_token_claims, order_body, put_order, response_json
+from .helpers import changed_claims, get_order, http_event, id_token_claims, order_body, put_order, response_json
 
 #: every order test prices from the unit-test catalogue (conftest.CATALOGUE: prod-1 19.99, prod-2 69.99)
 pytestmark = pytest.mark.usefixtures("catalogue")
@@ -85,14 +85,7 @@ def test_no_claims_is_unauthenticated(event):
 
 
 def _claims(**changes):
-    claims = id_token_claims(ALICE)
-    for key, value in changes.items():
-        key = key.replace("__", ":")
-        if value is None:
-            claims.pop(key)
-        else:
-            claims[key] = value
-    return claims
+    return changed_claims(ALICE, **changes)
 
 
 @pytest.mark.parametrize(
