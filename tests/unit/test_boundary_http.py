@@ -16,7 +16,7 @@ from shared import aws as shared_aws
 from shared.errors import OrderValidationError
 
 from .conftest import ENV
-from .helpers import changed_claims, http_event, id_token_claims, order_body, put_order, response_json
+from .helpers import changed_claims, http_event, order_body, put_order, response_json
 
 pytestmark = pytest.mark.usefixtures("catalogue")
 
