@@ -73,18 +73,19 @@ def poll(check: Callable[[], T | None], *, timeout: float, interval: float = 0.2
         time.sleep(interval)
 
 
-def event_contracts() -> Any:
-    """services/shared/contracts.py, the one definition of the events (loaded by its path: the services' packages
-    are not on the tooling's import path)."""
-    import importlib.util
+def services_module(name: str) -> Any:
+    """A module of services/ (e.g. `shared.contracts`), imported with services/ appended to the import path when a
+    tool first needs it (appended: a test run that put a mutated copy first keeps it; a mutation run stages
+    services/ elsewhere and says where in ORDERFLOW_SERVICES_DIR, the variable the suites read too)."""
+    import importlib
     import sys
 
-    name = "orderflow_event_contracts"
-    if name not in sys.modules:
-        # a mutation run stages services/ elsewhere and says where (the same variable the test suites read)
-        services = Path(os.environ.get("ORDERFLOW_SERVICES_DIR") or SERVICES_DIR)
-        spec = importlib.util.spec_from_file_location(name, services / "shared" / "contracts.py")
-        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-        sys.modules[name] = module  # dataclasses look their module up while the class is built
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return sys.modules[name]
+    services = str(os.environ.get("ORDERFLOW_SERVICES_DIR") or SERVICES_DIR)
+    if services not in sys.path:
+        sys.path.append(services)
+    return importlib.import_module(name)
+
+
+def event_contracts() -> Any:
+    """services/shared/contracts.py, the one definition of the events."""
+    return services_module("shared.contracts")

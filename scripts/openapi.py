@@ -4,18 +4,16 @@ paging rules of order.api, the statuses of shared.lifecycle and the `shortItems`
 contract. What the code has no definition of (response shapes, which route answers which status) is written here once;
 tests/unit/test_openapi.py proves it against the resolver's routes and real responses of the handler.
 
-The services' packages are not on the tooling's import path: `_services()` appends services/ when a function here
-first needs them (appended, so a test run that put a mutated copy first keeps it).
+The services' packages are imported through scripts.common.services_module when a function here first needs them.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from scripts.common import BUILD_DIR, SERVICES_DIR, UserError, write_json
+from scripts.common import BUILD_DIR, UserError, services_module, write_json
 
 OPENAPI_PATH = BUILD_DIR / "openapi.json"
 OPENAPI_VERSION = "3.1.0"
@@ -24,12 +22,9 @@ JSON = "application/json"
 
 def _services() -> SimpleNamespace:
     """The services modules the document is built from."""
-    if str(SERVICES_DIR) not in sys.path:
-        sys.path.append(str(SERVICES_DIR))
-    from order import api, validation
-    from shared import contracts, lifecycle, models
-
-    return SimpleNamespace(api=api, validation=validation, contracts=contracts, lifecycle=lifecycle, models=models)
+    names = {"api": "order.api", "validation": "order.validation", "contracts": "shared.contracts",
+             "lifecycle": "shared.lifecycle", "models": "shared.models"}
+    return SimpleNamespace(**{key: services_module(name) for key, name in names.items()})
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -52,23 +47,8 @@ def _request_schema(validation: Any) -> dict[str, Any]:
 def _short_items_schema(contracts: Any) -> dict[str, Any]:
     """`shortItems` of the Inventory Unavailable event contract (what the order records), its `#/definitions/X` refs
     pointed at this document's components of the same name."""
-    detail = contracts.EVENTS["InventoryUnavailable"].schema
-    found = _find_property(detail, "shortItems")
-    if found is None:
-        raise UserError("The InventoryUnavailable contract has no shortItems property: fix scripts/openapi.py.")
-    return _rebase_refs(found)
-
-
-def _find_property(node: Any, name: str) -> Any:
-    if isinstance(node, dict):
-        if isinstance(node.get("properties"), dict) and name in node["properties"]:
-            return node["properties"][name]
-        children = node.values()
-    elif isinstance(node, list):
-        children = node
-    else:
-        return None
-    return next((hit for child in children if (hit := _find_property(child, name)) is not None), None)
+    detail = contracts.EVENTS["InventoryUnavailable"].schema["definitions"]["Detail"]
+    return _rebase_refs(detail["properties"]["shortItems"])
 
 
 def _rebase_refs(node: Any) -> Any:

@@ -937,10 +937,10 @@ class BusTap:
                                                     "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}}}]})})
         self.events.put_targets(Rule=self.name, EventBusName=self.bus, Targets=[{"Id": "tap", "Arn": queue_arn}])
 
-    def is_canary(self, event: dict[str, Any], marker: str | None = None) -> bool:
+    def is_canary(self, event: dict[str, Any], marker: str) -> bool:
         detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
-        return ((event.get("source"), event.get("detail-type")) == self.CANARY and detail.get("runId") == self.stack.run_id
-                and (marker is None or detail.get("marker") == marker))
+        return ((event.get("source"), event.get("detail-type")) == self.CANARY
+                and (detail.get("runId"), detail.get("marker")) == (self.stack.run_id, marker))
 
     def drain(self, marker: str, timeout: float | None = None) -> list[dict[str, Any]]:
         """Put a canary with `marker`, then every event delivered until it arrives (the canary included), oldest
