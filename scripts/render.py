@@ -56,7 +56,10 @@ FUNCTION_PLACEHOLDERS: dict[str, str] = {
 
 #: Every placeholder of the contract (all required).
 PLACEHOLDERS: tuple[str, ...] = (
-    *FUNCTION_PLACEHOLDERS.values(), "LambdaRetry", "PaymentParkingBudgetSeconds", "FinalizeBranch",
+    *FUNCTION_PLACEHOLDERS.values(),
+    "LambdaRetry",
+    "PaymentParkingBudgetSeconds",
+    "FinalizeBranch",
 )
 FRAGMENT_DIR = TEMPLATE_DIR / "fragments"
 
@@ -81,8 +84,14 @@ class UnresolvedPlaceholderError(RenderError):
 class InvalidDefinitionError(RenderError):
     """A template or rendered definition is not valid JSON / not a valid state machine."""
 
-    def __init__(self, source: str, message: str, line: int | None = None, column: int | None = None,
-                 problems: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        source: str,
+        message: str,
+        line: int | None = None,
+        column: int | None = None,
+        problems: list[str] | None = None,
+    ) -> None:
         self.source = source
         self.line = line
         self.column = column
@@ -121,8 +130,7 @@ def template_placeholders(text: str) -> set[str]:
 
 def render_text(text: str, values: Mapping[str, Any], *, source: str = "<template>") -> str:
     """Substitute the placeholders of a template text; returns the rendered JSON text (not re-formatted)."""
-    unresolved = [name for name in template_placeholders(text)
-                  if not _VALID_NAME.match(name) or name not in values]
+    unresolved = [name for name in template_placeholders(text) if not _VALID_NAME.match(name) or name not in values]
     if unresolved:
         raise UnresolvedPlaceholderError(source, unresolved)
 
@@ -185,9 +193,16 @@ def template_paths(template_dir: Path | None = None) -> dict[str, Path]:
     return paths
 
 
-def render_workflows(env: str, *, region: str, account_id: str, project: str = "orderflow",
-                     out_dir: Path | None = None, template_dir: Path | None = None,
-                     validate: bool = True) -> dict[str, Path]:
+def render_workflows(
+    env: str,
+    *,
+    region: str,
+    account_id: str,
+    project: str = "orderflow",
+    out_dir: Path | None = None,
+    template_dir: Path | None = None,
+    validate: bool = True,
+) -> dict[str, Path]:
     """Render every workflow template for `env`; returns {workflow name: rendered path}.
 
     Writes `build/<env>/workflow/<name>.asl.json` (or `<out_dir>/<name>.asl.json`). Every template is
@@ -224,8 +239,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-validate", action="store_true")
     args = parser.parse_args(argv)
     try:
-        paths = render_workflows(args.env, region=args.region, account_id=args.account_id, project=args.project,
-                                 out_dir=args.out_dir, validate=not args.no_validate)
+        paths = render_workflows(
+            args.env,
+            region=args.region,
+            account_id=args.account_id,
+            project=args.project,
+            out_dir=args.out_dir,
+            validate=not args.no_validate,
+        )
     except RenderError as err:
         print(f"render failed: {err}", file=sys.stderr)
         return 1

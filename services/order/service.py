@@ -84,7 +84,8 @@ def _owned(order: dict[str, Any], customer_id: str | None, owner_sub: str | None
     inherit the old user's orders; an order without one, from the seed or from before subs were recorded, is reached
     by the user name alone)."""
     return customer_id is None or (
-        order.get("customerId") == customer_id and order.get(OWNER_SUB, owner_sub) == owner_sub)
+        order.get("customerId") == customer_id and order.get(OWNER_SUB, owner_sub) == owner_sub
+    )
 
 
 def get_order(order_id: str, customer_id: str | None = None, owner_sub: str | None = None) -> dict[str, Any]:
@@ -120,7 +121,10 @@ def to_api(order: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_customer_orders(
-    customer_id: str, limit: int, start_key: dict[str, Any] | None, viewer: str | None = None,
+    customer_id: str,
+    limit: int,
+    start_key: dict[str, Any] | None,
+    viewer: str | None = None,
     owner_sub: str | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """Up to `limit` orders of the customer, newest first, and the key to go on from (None: no more). With `viewer`
@@ -171,10 +175,15 @@ def cancel_order(order_id: str, customer_id: str | None = None, owner_sub: str |
         }
         try:
             # expected_from=[status]: previousStatus in the event is exactly the status the claim replaced
-            orders.transition(order_id, order["customerId"], OrderStatus.CANCELLED, CANCEL_REASON,
-                              expected_from=[status], claim_by=token,
-                              events_to_publish=[(events.ORDER_SERVICE, events.ORDER_CANCELLATION_REQUESTED,
-                                                  requested)])
+            orders.transition(
+                order_id,
+                order["customerId"],
+                OrderStatus.CANCELLED,
+                CANCEL_REASON,
+                expected_from=[status],
+                claim_by=token,
+                events_to_publish=[(events.ORDER_SERVICE, events.ORDER_CANCELLATION_REQUESTED, requested)],
+            )
             break
         except IllegalTransition as exc:  # the workflow moved the order meanwhile: re-evaluate
             order = exc.order or orders.require(order_id, order["customerId"])

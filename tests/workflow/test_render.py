@@ -13,33 +13,67 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from scripts import render  # noqa: E402
-from scripts.render import (  # noqa: E402
-    PLACEHOLDERS, WORKFLOWS, InvalidDefinitionError, RenderError, UnresolvedPlaceholderError, render_workflows,
-    template_paths, template_placeholders, validate_definition,
+from workflow_harness import CONTRACT_KEYS, LAMBDA_INVOKE, all_states, lambda_tasks
+
+from scripts import render
+from scripts.render import (
+    PLACEHOLDERS,
+    WORKFLOWS,
+    InvalidDefinitionError,
+    RenderError,
+    UnresolvedPlaceholderError,
+    render_workflows,
+    template_paths,
+    template_placeholders,
+    validate_definition,
 )
-from workflow_harness import CONTRACT_KEYS, LAMBDA_INVOKE, all_states, lambda_tasks  # noqa: E402
 
 REGION, ACCOUNT = "eu-west-1", "123456789012"
 FRAGMENT = render.FRAGMENT_DIR / "finalize.asl.json"
-AWS_RETRIED = ["CircuitOpenError", "EventPublishError", "InventoryContention", "Lambda.AWSLambdaException",
-               "Lambda.ClientExecutionTimeoutException", "Lambda.SdkClientException", "Lambda.ServiceException",
-               "Lambda.TooManyRequestsException", "Lambda.Unknown", "NotificationConflict",
-               "PaymentGatewayUnavailable", "RetryableError", "Sandbox.Timedout", "States.Timeout",
-               "TransientAwsError"]
+AWS_RETRIED = [
+    "CircuitOpenError",
+    "EventPublishError",
+    "InventoryContention",
+    "Lambda.AWSLambdaException",
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.SdkClientException",
+    "Lambda.ServiceException",
+    "Lambda.TooManyRequestsException",
+    "Lambda.Unknown",
+    "NotificationConflict",
+    "PaymentGatewayUnavailable",
+    "RetryableError",
+    "Sandbox.Timedout",
+    "States.Timeout",
+    "TransientAwsError",
+]
 
 
 def lambda_retry(errors: list[str]) -> list[dict]:
-    return [{"ErrorEquals": errors, "IntervalSeconds": 1, "MaxAttempts": 7, "BackoffRate": 2.0,
-             "MaxDelaySeconds": 30, "JitterStrategy": "FULL"}]
+    return [
+        {
+            "ErrorEquals": errors,
+            "IntervalSeconds": 1,
+            "MaxAttempts": 7,
+            "BackoffRate": 2.0,
+            "MaxDelaySeconds": 30,
+            "JitterStrategy": "FULL",
+        }
+    ]
 
 
 #: local only: MiniStack 1.5.33 reports every handler exception as Runtime.HandlerError (emulator_workarounds)
-RETRY = {"local": lambda_retry(sorted(AWS_RETRIED + ["Runtime.HandlerError"])), "dev": lambda_retry(AWS_RETRIED),
-         "prod": lambda_retry(AWS_RETRIED)}
+RETRY = {
+    "local": lambda_retry(sorted(AWS_RETRIED + ["Runtime.HandlerError"])),
+    "dev": lambda_retry(AWS_RETRIED),
+    "prod": lambda_retry(AWS_RETRIED),
+}
 #: where the finalize fragment is inlined (qualified state names)
-FINALIZE_STATES = {"order-processing": ["Finalize"], "payment-processing": ["Finalize"],
-                   "inventory-management": ["ExpireStaleOrders/FinalizeExpired", "ResumeFinalizations/ResumeFinalize"]}
+FINALIZE_STATES = {
+    "order-processing": ["Finalize"],
+    "payment-processing": ["Finalize"],
+    "inventory-management": ["ExpireStaleOrders/FinalizeExpired", "ResumeFinalizations/ResumeFinalize"],
+}
 
 
 def rendered(tmp_path: Path, env: str = "local", **kwargs) -> dict[str, dict]:
@@ -59,11 +93,16 @@ def test_renders_every_workflow_with_every_placeholder_resolved(tmp_path):
         # every workflow finalizes: all four functions in each (the fragment calls payment, inventory, notification
         # and order)
         assert {f for f in re.findall(re.escape(arn) + r"(\w+)", text)} == {
-            "payment", "inventory", "notification", "order"}, name
+            "payment",
+            "inventory",
+            "notification",
+            "order",
+        }, name
 
 
 def test_default_output_is_build_env_workflow(tmp_path, monkeypatch):
     import scripts.common  # the default output folder is scripts.common.env_build_dir(env)
+
     monkeypatch.setattr(scripts.common, "BUILD_DIR", tmp_path / "build")
     paths = render_workflows("dev", region=REGION, account_id=ACCOUNT, project="shop")
     assert paths["order-processing"] == tmp_path / "build" / "dev" / "workflow" / "order-processing.asl.json"
@@ -77,18 +116,34 @@ def test_rendering_is_deterministic(tmp_path):
 
 
 def test_templates_and_fragment_use_exactly_the_contract_placeholders():
-    assert PLACEHOLDERS == ("PaymentFunctionArn", "InventoryFunctionArn", "NotificationFunctionArn",
-                            "OrderFunctionArn", "LambdaRetry", "PaymentParkingBudgetSeconds", "FinalizeBranch")
+    assert PLACEHOLDERS == (
+        "PaymentFunctionArn",
+        "InventoryFunctionArn",
+        "NotificationFunctionArn",
+        "OrderFunctionArn",
+        "LambdaRetry",
+        "PaymentParkingBudgetSeconds",
+        "FinalizeBranch",
+    )
     used = {name: template_placeholders(path.read_text()) for name, path in template_paths().items()}
     fragment = template_placeholders(FRAGMENT.read_text())
     # the Choice states that route by detail-type take it from the event contracts
     assert {name: names - set(PLACEHOLDERS) for name, names in used.items()} == {
-        "order-processing": set(), "payment-processing": {"RefundRequestedDetailType"},
-        "inventory-management": {"InventoryRestockedDetailType"}}
-    assert set().union(fragment, *used.values()) - set(PLACEHOLDERS) == {"RefundRequestedDetailType",
-                                                                         "InventoryRestockedDetailType"}
-    assert fragment == {"PaymentFunctionArn", "InventoryFunctionArn", "NotificationFunctionArn", "OrderFunctionArn",
-                        "LambdaRetry"}
+        "order-processing": set(),
+        "payment-processing": {"RefundRequestedDetailType"},
+        "inventory-management": {"InventoryRestockedDetailType"},
+    }
+    assert set().union(fragment, *used.values()) - set(PLACEHOLDERS) == {
+        "RefundRequestedDetailType",
+        "InventoryRestockedDetailType",
+    }
+    assert fragment == {
+        "PaymentFunctionArn",
+        "InventoryFunctionArn",
+        "NotificationFunctionArn",
+        "OrderFunctionArn",
+        "LambdaRetry",
+    }
     assert all("FinalizeBranch" in names for names in used.values())
     assert {name for name, names in used.items() if "PaymentParkingBudgetSeconds" in names} == {"order-processing"}
     for gone in ("OrdersTableName", "EventBusName", "RetryableErrors"):
@@ -128,8 +183,10 @@ def test_placeholder_values_are_derived_from_names(env):
 def test_the_fragment_is_inlined_identically_everywhere(tmp_path, env):
     definitions = rendered(tmp_path, env)
     branch = render.placeholder_values(env, region=REGION, account_id=ACCOUNT)["FinalizeBranch"]
-    parallels = {workflow: [name for name, state, _ in all_states(definition) if state["Type"] == "Parallel"]
-                 for workflow, definition in definitions.items()}
+    parallels = {
+        workflow: [name for name, state, _ in all_states(definition) if state["Type"] == "Parallel"]
+        for workflow, definition in definitions.items()
+    }
     assert parallels == FINALIZE_STATES
     for workflow, names in FINALIZE_STATES.items():
         states = {name: state for name, state, _ in all_states(definitions[workflow])}
@@ -169,8 +226,10 @@ def write_template(directory: Path, name: str, text: str) -> Path:
     return path
 
 
-GOOD = ('{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", '
-        '"Parameters": {"FunctionName": "${PaymentFunctionArn}"}, "Retry": "${LambdaRetry}", "End": true}}}')
+GOOD = (
+    '{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", '
+    '"Parameters": {"FunctionName": "${PaymentFunctionArn}"}, "Retry": "${LambdaRetry}", "End": true}}}'
+)
 
 
 def test_unresolved_placeholders_are_all_named(tmp_path):
@@ -239,6 +298,7 @@ def test_statelint_problems_fail_the_render(tmp_path):
 
 # ---- static checks of the rendered definitions ---------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def definitions(tmp_path_factory) -> dict[str, dict]:
     return rendered(tmp_path_factory.mktemp("static"), "dev")
@@ -281,14 +341,33 @@ def test_every_task_is_caught_by_itself_or_its_parallel(definitions):
 
 def test_the_actions_the_workflows_call(definitions):
     assert {w: sorted(set(lambda_tasks(d).values())) for w, d in definitions.items()} == {
-        "order-processing": [("inventory", "release"), ("inventory", "reserve"), ("notification", "notify"),
-                             ("order", "claim"), ("order", "complete"), ("order", "settle"), ("order", "start"),
-                             ("payment", "charge"), ("payment", "refund")],
-        "payment-processing": [("inventory", "release"), ("notification", "notify"), ("order", "claim"),
-                               ("order", "settle"), ("payment", "refund")],
-        "inventory-management": [("inventory", "release"), ("inventory", "restock"), ("notification", "notify"),
-                                 ("order", "claim"), ("order", "find_stale"), ("order", "settle"),
-                                 ("payment", "refund")],
+        "order-processing": [
+            ("inventory", "release"),
+            ("inventory", "reserve"),
+            ("notification", "notify"),
+            ("order", "claim"),
+            ("order", "complete"),
+            ("order", "settle"),
+            ("order", "start"),
+            ("payment", "charge"),
+            ("payment", "refund"),
+        ],
+        "payment-processing": [
+            ("inventory", "release"),
+            ("notification", "notify"),
+            ("order", "claim"),
+            ("order", "settle"),
+            ("payment", "refund"),
+        ],
+        "inventory-management": [
+            ("inventory", "release"),
+            ("inventory", "restock"),
+            ("notification", "notify"),
+            ("order", "claim"),
+            ("order", "find_stale"),
+            ("order", "settle"),
+            ("payment", "refund"),
+        ],
     }
 
 
@@ -296,27 +375,43 @@ def test_order_processing_shape(definitions):
     states = definitions["order-processing"]["States"]
     assert definitions["order-processing"]["StartAt"] == "OwnOrder"
     assert states["OwnOrder"]["Parameters"]["Payload"] == {
-        "action": "start", "order": {"orderId.$": "$.detail.orderId", "customerId.$": "$.detail.customerId"},
-        "executionId.$": "$$.Execution.Id"}
-    assert states["UseStoredOrder"]["Parameters"] == {"order.$": "$.start.order",
-                                                      "parking": {"waitedSeconds": 0, "parks": 0}}
+        "action": "start",
+        "order": {"orderId.$": "$.detail.orderId", "customerId.$": "$.detail.customerId"},
+        "executionId.$": "$$.Execution.Id",
+    }
+    assert states["UseStoredOrder"]["Parameters"] == {
+        "order.$": "$.start.order",
+        "parking": {"waitedSeconds": 0, "parks": 0},
+    }
     assert states["ProcessPayment"]["Parameters"]["Payload"] == {
-        "action": "charge", "order.$": "$.order", "attempt.$": "States.MathAdd($.parking.parks, $$.State.RetryCount)"}
+        "action": "charge",
+        "order.$": "$.order",
+        "attempt.$": "States.MathAdd($.parking.parks, $$.State.RetryCount)",
+    }
     assert [(c["StringEquals"], c["Next"]) for c in states["CheckPaymentStatus"]["Choices"]] == [
-        ("PAID", "ReserveInventory"), ("DECLINED", "UseDeclineClaim"), ("RETRY_LATER", "CountParking"),
-        ("NOT_PAYABLE", "ClaimedByAnother")]
+        ("PAID", "ReserveInventory"),
+        ("DECLINED", "UseDeclineClaim"),
+        ("RETRY_LATER", "CountParking"),
+        ("NOT_PAYABLE", "ClaimedByAnother"),
+    ]
     assert states["WithinParkingBudget"]["Choices"] == [
-        {"Variable": "$.parking.waitedSeconds", "NumericGreaterThan": 900, "Next": "ParkingBudgetSpent"}]
+        {"Variable": "$.parking.waitedSeconds", "NumericGreaterThan": 900, "Next": "ParkingBudgetSpent"}
+    ]
     assert states["WaitForGateway"]["SecondsPath"] == "$.payment.retryAfterSeconds"
     for name, target in (("ClaimCancelled", "CANCELLED"), ("ClaimFailed", "FAILED")):
         payload = states[name]["Parameters"]["Payload"]
         assert (payload["action"], payload["target"], payload["by.$"]) == ("claim", target, "$$.Execution.Id")
-    assert states["ClaimFailed"]["Parameters"]["Payload"]["reason.$"] == \
-        "States.Format('technical failure: {}', $.error.Error)"
+    assert (
+        states["ClaimFailed"]["Parameters"]["Payload"]["reason.$"]
+        == "States.Format('technical failure: {}', $.error.Error)"
+    )
     assert states["ClaimFailed"]["Catch"][0]["Next"] == "ClaimUnreachable"
     assert {n: states[n]["Error"] for n in states if states[n]["Type"] == "Fail"} == {
-        "OwnershipUnknown": "OrderOwnershipFailed", "ClaimUnreachable": "OrderClaimFailed",
-        "FinalizeIncomplete": "OrderFinalizationIncomplete", "OrderFailed": "OrderProcessingFailed"}
+        "OwnershipUnknown": "OrderOwnershipFailed",
+        "ClaimUnreachable": "OrderClaimFailed",
+        "FinalizeIncomplete": "OrderFinalizationIncomplete",
+        "OrderFailed": "OrderProcessingFailed",
+    }
 
 
 def test_request_tokens(definitions):
@@ -324,10 +419,14 @@ def test_request_tokens(definitions):
     payment = definitions["payment-processing"]["States"]
     assert payment["ClaimForRefund"]["Parameters"]["Payload"]["by.$"] == "States.Format('refund:{}', $.id)"
     assert payment["ClaimForRefund"]["Parameters"]["Payload"]["request"] == "refund"
-    assert payment["ClaimForCancellation"]["Parameters"]["Payload"]["by.$"] == \
-        "States.Format('cancel:{}', $.detail.orderId)"
+    assert (
+        payment["ClaimForCancellation"]["Parameters"]["Payload"]["by.$"]
+        == "States.Format('cancel:{}', $.detail.orderId)"
+    )
     sweep = definitions["inventory-management"]["States"]["ExpireStaleOrders"]
     claim = sweep["ItemProcessor"]["States"]["ClaimExpired"]["Parameters"]["Payload"]
-    assert (claim["by.$"], claim["unchangedSince.$"]) == ("States.Format('sweep:{}', $.order.orderId)",
-                                                          "$.unchangedSince")
+    assert (claim["by.$"], claim["unchangedSince.$"]) == (
+        "States.Format('sweep:{}', $.order.orderId)",
+        "$.unchangedSince",
+    )
     assert sweep["MaxConcurrency"] == 5
