@@ -91,6 +91,15 @@ def test_documented_statuses(document):
     assert documented == STATUSES
 
 
+def test_the_error_table_of_the_api_page_lists_the_documents_statuses():
+    """docs/api.md's route table (success and errors columns) names exactly the statuses of the document."""
+    text = (REPO_ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    rows = {}
+    for method, path, success, errors in re.findall(r"^\| (\w+) \| `([^`]+)` \| (.*?) \| (.*) \|$", text, re.MULTILINE):
+        rows[(method, path)] = sorted(set(re.findall(r"\b[1-5][0-9]{2}\b", success + " " + errors)))
+    assert rows == STATUSES  # == the document's, test_documented_statuses
+
+
 def test_request_schema_is_the_validators(document):
     schemas = document["components"]["schemas"]
     post = document["paths"]["/orders"]["post"]
