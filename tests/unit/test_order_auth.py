@@ -527,3 +527,37 @@ def test_service_scope_by_sub(cloud):
             service.cancel_order(order["orderId"], customer, sub)
     assert get_order(order["orderId"])["status"] == "PENDING"
     assert service.cancel_order(order["orderId"], BOB, "sub-b")["status"] == "CANCELLED"
+
+
+def test_a_listing_reads_a_bounded_number_of_index_items_and_goes_on_with_a_token(cloud, lambda_context, monkeypatch):
+    """Seven orders of an earlier user of the name, then two of mine: with a read budget of 4 index items per
+    request (pages of at least 2), the first page is empty but has a token, and the tokens lead to both of mine."""
+    for minute, (order_id, sub) in enumerate(
+        [("o-1", ALICE_SUB), ("o-2", ALICE_SUB)] + [(f"o-old-{n}", OLD_ALICE_SUB) for n in range(1, 8)]
+    ):
+        put_order(
+            "PAID", order_id=order_id, customer_id=ALICE, updated_at=f"2024-05-01T12:0{minute}:00.000Z", ownerSub=sub
+        )
+    monkeypatch.setattr(service, "LIST_READ_BUDGET", 4)
+    monkeypatch.setattr(service, "LIST_MIN_INDEX_PAGE", 2)
+    reads = []
+    real_list = service.orders.list_by_customer
+
+    def counted(customer_id, limit, start_key=None):
+        page, last_key = real_list(customer_id, limit, start_key)
+        reads[-1].append(len(page))
+        return page, last_key
+
+    monkeypatch.setattr(service.orders, "list_by_customer", counted)
+    pages, token = [], None
+    for _ in range(4):
+        reads.append([])
+        query = {"limit": "2", **({"nextToken": token} if token else {})}
+        response = call(lambda_context, "GET", f"/customers/{ALICE}/orders", query=query, **alice_again())
+        assert response["statusCode"] == 200
+        pages.append([o["orderId"] for o in response_json(response)["orders"]])
+        token = response_json(response)["nextToken"]
+        if token is None:
+            break
+    assert pages == [[], ["o-2"], ["o-1"]]
+    assert reads == [[2, 2], [2, 2], [1]]

@@ -374,6 +374,12 @@ class OrdersRepository:
         response = self._table.query(**kwargs)
         return list(response.get("Items") or []), response.get("LastEvaluatedKey")
 
+    @staticmethod
+    def customer_index_key(order: dict[str, Any]) -> dict[str, Any]:
+        """The CustomerId-Index key of `order` (table key + index key), as its LastEvaluatedKey would be: a listing
+        that stops inside a page goes on after this order."""
+        return {"orderId": order["orderId"], "customerId": order["customerId"], "createdAt": order["createdAt"]}
+
     def live_updated_before(
         self, shard: int, cutoff_iso: str, limit: int, start_key: dict[str, Any] | None = None
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
