@@ -144,6 +144,60 @@ def replay(c, env="local", since="", until=""):
 @task(
     help={
         **ENV_HELP,
+        "target": "a service (order, payment, inventory, notification) or a workflow (order-processing, ...)",
+        "follow": "keep printing new lines until Ctrl-C",
+        "order": "only the lines of this order (its correlation id)",
+        "since": "how far back: 10m (default), 2h, 1d, or an ISO-8601 time",
+    },
+    positional=["target"],
+)
+@friendly
+def logs(c, target, env="local", follow=False, order="", since="10m"):
+    """CloudWatch Logs of a service or workflow, pretty-printed from Powertools' JSON, filtered by order."""
+    from scripts import logs as log_lines
+
+    log_lines.run(env, target, follow=follow, order_id=order or None, since=since)
+
+
+@task(
+    help={
+        **ENV_HELP,
+        "action": "list (default), show or redrive",
+        "queue": "the queue's key, as list prints it (show, redrive)",
+        "count": "show: how many messages (default 10); redrive: at most this many (default: all)",
+        "json": "print JSON for scripts",
+    },
+    positional=["action", "queue"],
+)
+@friendly
+def dlq(c, action="list", queue="", env="local", count=0, json=False):
+    """Dead-letter queues: depth and oldest age (list), decoded messages (show), deliver again and delete (redrive)."""
+    from scripts import dlq as d
+
+    d.run(env, action=action, queue=queue, count=int(count), as_json=json)
+
+
+@task(
+    name="redrive-execution",
+    help={
+        **ENV_HELP,
+        "arn": "the failed execution's ARN",
+        "restart": "start a new execution with the same input (where RedriveExecution is missing or refused)",
+        "json": "print JSON for scripts",
+    },
+    positional=["arn"],
+)
+@friendly
+def redrive_execution(c, arn, env="local", restart=False, json=False):
+    """Step Functions RedriveExecution of a failed execution (or --restart: a new one with the same input)."""
+    from scripts import executions
+
+    executions.run(env, arn, restart=restart, as_json=json)
+
+
+@task(
+    help={
+        **ENV_HELP,
         "orders": "number of orders",
         "concurrency": "parallel clients",
         "duration": "stop submitting after this many seconds (0: no limit)",
@@ -359,6 +413,9 @@ ns = Collection(
     e2e,
     replay,
     bench,
+    logs,
+    dlq,
+    redrive_execution,
     simulate,
     mutate,
     mutate_terraform,

@@ -251,3 +251,28 @@ def test_delete_state_machine_is_still_not_idempotent(endpoint):
         "MiniStack now deletes idempotently, as AWS does: remove EMULATED_DESTROY_ATTEMPTS from "
         "scripts/emulator_workarounds.py, its use in scripts/stack.py destroy, and this guard."
     )
+
+
+def test_redrive_execution_is_still_not_served(endpoint):
+    """MiniStack 1.5.33 has no RedriveExecution: `invoke redrive-execution` (scripts/executions.py) says so and offers
+    --restart. When this fails, MiniStack redrives: the e2e's redrive test then takes the AWS branch."""
+    from botocore.exceptions import ClientError
+
+    from scripts.executions import UNSUPPORTED
+
+    sfn = _client("stepfunctions", endpoint)
+    definition = {"StartAt": "Fail", "States": {"Fail": {"Type": "Fail", "Error": "Probe"}}}
+    arn = sfn.create_state_machine(
+        name=f"probe-redrive-{uuid.uuid4().hex[:8]}", definition=json.dumps(definition), roleArn=ROLE_ARN
+    )["stateMachineArn"]
+    try:
+        execution_arn = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+        deadline = time.monotonic() + 30
+        while sfn.describe_execution(executionArn=execution_arn)["status"] == "RUNNING":
+            assert time.monotonic() < deadline, "the probe execution is still running after 30 s"
+            time.sleep(0.05)
+        with pytest.raises(ClientError) as info:
+            sfn.redrive_execution(executionArn=execution_arn)
+        assert info.value.response["Error"]["Code"] in UNSUPPORTED, info.value.response["Error"]
+    finally:
+        sfn.delete_state_machine(stateMachineArn=arn)
