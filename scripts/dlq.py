@@ -323,8 +323,8 @@ def list_text(rows: list[dict[str, Any]]) -> str:
 
 
 def run(env: str, action: str = "list", queue: str = "", count: int = 0, as_json: bool = False) -> Any:
-    from scripts.common import read_outputs
     from scripts.aws_session import aws_client
+    from scripts.common import read_outputs
 
     outputs = read_outputs(env)
     sqs = aws_client(env, "sqs")
