@@ -129,7 +129,7 @@ class Tracker:
 def baseline(env: str, outputs: dict[str, Any], run_id: str, count: int = BASELINE_EXECUTIONS) -> dict[str, Any]:
     """Latency of a bare workflow on this cloud: a temporary STANDARD state machine with one Pass state, `count`
     sequential executions, start -> SUCCEEDED (server timestamps and client-observed); deleted afterwards."""
-    from scripts.stack import aws_client
+    from scripts.aws_session import aws_client
 
     sfn = aws_client(env, "stepfunctions")
     role = sfn.describe_state_machine(stateMachineArn=outputs["state_machine_arn"])["roleArn"]
@@ -206,8 +206,8 @@ def run(
     order_deadline: float | None = None,
 ) -> dict[str, Any]:
     """Run the benchmark; print and write the report; raise UserError when an accepted order is lost."""
+    from scripts.aws_session import aws_client
     from scripts.common import check_env
-    from scripts.stack import aws_client
 
     check_env(env)
     if orders < 1 or concurrency < 1:

@@ -622,7 +622,7 @@ def restore_leftovers(env: str, outputs: dict[str, Any]) -> dict[str, Any]:
     if not path.exists():
         return {}
     pending = json.loads(path.read_text() or "{}")
-    from scripts.stack import aws_client
+    from scripts.aws_session import aws_client
 
     for name in pending.get("rules", []):
         try:

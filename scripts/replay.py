@@ -53,8 +53,8 @@ def replay(
     filter_arns: rule ARNs to replay to (Destination.FilterArns); default every rule on the bus.
     timeout: seconds to wait for the replay (default 120 on the local cloud, 900 on AWS, where replays run in
     one-minute slices and take minutes)."""
+    from scripts.aws_session import aws_client
     from scripts.e2e import iso, utcnow
-    from scripts.stack import aws_client
 
     outputs = read_outputs(env)
     archive_arn, bus_arn = outputs.get("archive_arn"), outputs.get("event_bus_arn")
@@ -152,7 +152,7 @@ def replay(
 
 def archive_event_count(env: str) -> int:
     """The bus archive's EventCount now (DescribeArchive)."""
-    from scripts.stack import aws_client
+    from scripts.aws_session import aws_client
 
     outputs = read_outputs(env)
     name = outputs.get("archive_name") or (outputs.get("archive_arn") or "").rsplit("/", 1)[-1]

@@ -77,7 +77,7 @@ def ensure_product(ddb: Any, table: str, product_id: str, name: str, floor: int,
 
 
 def seed(env: str, quiet: bool = False) -> dict[str, str]:
-    from scripts.stack import aws_client
+    from scripts.aws_session import aws_client
 
     outputs = read_outputs(env)
     table = outputs.get("inventory_table_name")

@@ -1,6 +1,6 @@
 """What the e2e scenarios use to drive and inspect a deployed stack: its HTTP API and AWS APIs, nothing else.
 
-Clients come from scripts.stack.aws_client (the local cloud's endpoint for env local, the default credential chain
+Clients come from scripts.aws_session.aws_client (the local cloud's endpoint for env local, the default credential chain
 otherwise), so the same tests run against `--env local` and a real account. Every wait is a poll with a deadline.
 
 Every API call authenticates like a real client (docs/auth.md): with the Cognito ID token of the order's customer,
@@ -282,7 +282,7 @@ class Stack:
                     "the outputs have no user_pool_id / user_pool_client_id: the stack predates "
                     "the API's authentication, redeploy it (`invoke deploy`)"
                 )
-                from scripts.stack import aws_client
+                from scripts.aws_session import aws_client
 
                 self._customers = Customers(aws_client(self.env, "cognito-idp"), pool, client)
             return self._customers
@@ -302,7 +302,7 @@ class Stack:
     def client(self, service: str) -> Any:
         with self._lock:
             if service not in self._clients:
-                from scripts.stack import aws_client
+                from scripts.aws_session import aws_client
 
                 self._clients[service] = aws_client(self.env, service)
             return self._clients[service]
@@ -368,7 +368,7 @@ class Stack:
         counts = {"accepted": 0, "failed": 0, "retries": 0}
 
         def track() -> None:  # releases a permit per order that reached a terminal state
-            from scripts.stack import aws_client
+            from scripts.aws_session import aws_client
 
             ddb, table, last = aws_client(self.env, "dynamodb"), self.outputs["orders_table_name"], 0.0
             while not (done.is_set() and not in_flight):
@@ -1057,7 +1057,7 @@ class StockSampler:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        from scripts.stack import aws_client
+        from scripts.aws_session import aws_client
 
         ddb = aws_client(self.stack.env, "dynamodb")  # its own client: boto3 clients are shared-safe, pools are not big
         table = self.stack.outputs["inventory_table_name"]
