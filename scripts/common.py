@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = REPO_ROOT / "build"
@@ -15,8 +13,6 @@ SERVICES_DIR = REPO_ROOT / "services"
 TERRAFORM_DIR = REPO_ROOT / "terraform"
 ENVS_DIR = TERRAFORM_DIR / "envs"
 PROJECT = "orderflow"
-
-T = TypeVar("T")
 
 
 class UserError(Exception):
@@ -61,18 +57,6 @@ def read_outputs(env: str) -> dict[str, Any]:
             f"No outputs for env '{env}' ({path.relative_to(REPO_ROOT)}): deploy first with `invoke deploy --env {env}`."
         )
     return json.loads(path.read_text())
-
-
-def poll[T](check: Callable[[], T | None], *, timeout: float, interval: float = 0.2, what: str = "condition") -> T:
-    """Call `check` until it returns a truthy value or `timeout` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 def services_module(name: str) -> Any:

@@ -19,7 +19,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.common import REPO_ROOT, UserError, env_build_dir, poll
+from scripts.common import REPO_ROOT, UserError, env_build_dir
+from scripts.polling import wait_until
 
 DEFAULT_PORT = 4566
 LOCAL_DIR = REPO_ROOT / ".local-cloud"
@@ -170,7 +171,7 @@ def up(port: int | None = None, timeout: float = 60.0) -> str:
         return health(instance.port) is not None
 
     try:
-        poll(ready, timeout=timeout, interval=0.1, what="MiniStack health")
+        wait_until(ready, timeout, "MiniStack health", interval=0.1)
     except TimeoutError as exc:
         proc.terminate()
         raise UserError(f"MiniStack did not become healthy in {timeout:.0f}s: see {instance.log_file}.") from exc
@@ -213,7 +214,7 @@ def down(port: int | None = None, timeout: float = 30.0) -> None:
             return False
 
     try:
-        poll(exited, timeout=timeout, interval=0.1, what="MiniStack to exit")
+        wait_until(exited, timeout, "MiniStack to exit", interval=0.1)
     except TimeoutError as exc:
         raise UserError(
             f"MiniStack (pid {pid}) did not stop within {timeout:.0f}s after SIGTERM; kill it with `kill {pid}`."

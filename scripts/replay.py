@@ -162,14 +162,14 @@ def archive_event_count(env: str) -> int:
 def wait_archived(env: str, at_least: int, timeout: float | None = None) -> int:
     """Poll DescribeArchive until the archive holds at least `at_least` events; a replay started earlier would find
     the window empty (AWS archives with a delay). Deadline: 60 s locally, 600 s on AWS. Returns the count."""
-    from scripts.common import poll
+    from scripts.polling import wait_until
 
     timeout = timeout if timeout is not None else (60.0 if is_local(env) else 600.0)
-    return poll(
+    return wait_until(
         lambda: (count := archive_event_count(env)) >= at_least and count,
-        timeout=timeout,
+        timeout,
+        f"the event archive to hold {at_least} events",
         interval=0.25 if is_local(env) else 5.0,
-        what=f"the event archive to hold {at_least} events",
     )
 
 

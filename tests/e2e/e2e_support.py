@@ -41,6 +41,7 @@ from scripts.e2e import (
     task_functions,
     utcnow,
 )
+from scripts.polling import Deadline, wait_until
 
 _deser, _ser = TypeDeserializer(), TypeSerializer()
 
@@ -71,30 +72,6 @@ EVENT_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:orderflow:event")
 
 def expected_event_id(order_id: str, detail_type: str) -> str:
     return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{order_id}|{detail_type}"))
-
-
-class Deadline:
-    def __init__(self, seconds: float):
-        self.seconds, self.end = seconds, time.monotonic() + seconds
-
-    @property
-    def left(self) -> float:
-        return max(0.0, self.end - time.monotonic())
-
-    def expired(self) -> bool:
-        return time.monotonic() >= self.end
-
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
-    """Poll `check` until truthy; fail the test with `what` (and the last value) after `timeout` seconds."""
-    deadline, last = Deadline(timeout), None
-    while True:
-        last = check()
-        if last:
-            return last
-        if deadline.expired():
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
-        time.sleep(interval)
 
 
 class Customers:
@@ -950,7 +927,7 @@ class Stack:
             try:
                 wait_until(lambda event_id=event_id: self._canary_routed(event_id), window, "the canary's execution")
                 routed = True
-            except AssertionError:
+            except TimeoutError:
                 routed = False
             if routed == routing:
                 return

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from e2e_support import expected_event_id, wait_until
+from e2e_support import expected_event_id
 
 from scripts.e2e import HAPPY_PATH, history_statuses, unwrap_order, unwrap_orders
+from scripts.polling import wait_until
 
 SEED_ORDER = {
     "customerId": "customer-123",

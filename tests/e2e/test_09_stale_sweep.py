@@ -15,9 +15,8 @@ import hashlib
 import json
 from datetime import timedelta
 
-from e2e_support import wait_until
-
 from scripts.e2e import iso, order_payload, parse_ts, utcnow
+from scripts.polling import wait_until
 
 SWEEP_MINUTES = 120
 

@@ -21,9 +21,10 @@ import os
 import time
 
 import pytest
-from e2e_support import app_client_config, jwt_claims, wait_until
+from e2e_support import app_client_config, jwt_claims
 
 from scripts.e2e import order_payload, unwrap_orders
+from scripts.polling import wait_until
 
 AUTH_FLOWS = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from e2e_support import wait_until
-
 from scripts.e2e import HAPPY_PATH, history_statuses, unwrap_order
+from scripts.polling import wait_until
 
 
 def test_wrong_price_is_409_and_writes_nothing(stack, scenario):

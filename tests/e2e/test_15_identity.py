@@ -9,9 +9,10 @@ docs/auth.md), and it reaches the old order but not the new one.
 
 from __future__ import annotations
 
-from e2e_support import jwt_claims, wait_until
+from e2e_support import jwt_claims
 
 from scripts.e2e import order_payload, unwrap_orders
+from scripts.polling import wait_until
 
 
 def test_a_recreated_user_name_does_not_inherit_the_old_users_orders(stack, scenario):
