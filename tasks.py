@@ -25,7 +25,9 @@ def render(c, env="local"):
     from scripts.common import check_env
 
     check_env(env)
-    for name, path in r.render_workflows(env, region=aws_session.region(env), account_id=aws_session.account_id(env)).items():
+    for name, path in r.render_workflows(
+        env, region=aws_session.region(env), account_id=aws_session.account_id(env)
+    ).items():
         print(f"{name}: {path}")
 
 

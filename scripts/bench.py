@@ -25,26 +25,15 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Self
 
-from scripts.common import REPO_ROOT, UserError, is_local, read_outputs, write_json
-from scripts.e2e import (
-    STAGES,
-    TERMINAL_STATUSES,
-    ApiClient,
-    end_to_end_seconds,
-    fmt_seconds,
-    format_table,
-    iso,
-    latency_summary,
-    new_run_id,
-    parse_ts,
-    reports_dir,
-    stage_seconds,
-    terminal_time,
-)
+from scripts.api_client import ApiClient, order_payload
+from scripts.common import REPO_ROOT, UserError, is_local, read_outputs, reports_dir, write_json
+from scripts.order_timeline import STAGES, TERMINAL_STATUSES, end_to_end_seconds, stage_seconds, terminal_time
+from scripts.stats import latency_summary
+from scripts.text_table import fmt_seconds, format_table
+from scripts.timeutil import iso, new_run_id, parse_ts
 
 PRODUCTS = (("Cable", "4.99"), ("Adapter", "12.50"), ("Headset", "59.90"), ("Webcam", "34.00"), ("Dock", "89.99"))
 BASELINE_EXECUTIONS = 20
@@ -61,9 +50,7 @@ def make_orders(run_id: str, count: int, seed: int) -> tuple[dict[str, str], lis
     orders, needed = [], Counter()
     for i in range(count):
         lines = [(pid, rng.randint(1, 3)) for pid in rng.sample(ids, rng.randint(1, 3))]
-        items = [{"productId": pid, "quantity": qty, "price": float(catalogue[pid])} for pid, qty in lines]
-        total = sum((Decimal(catalogue[pid]) * qty for pid, qty in lines), Decimal(0)).quantize(Decimal("0.01"))
-        orders.append({"customerId": f"{run_id}-c{i}", "items": items, "totalAmount": float(total)})
+        orders.append(order_payload(f"{run_id}-c{i}", [(pid, qty, catalogue[pid]) for pid, qty in lines]))
         for pid, qty in lines:
             needed[pid] += qty
     return catalogue, orders, dict(needed)

@@ -27,6 +27,11 @@ def env_build_dir(env: str) -> Path:
     return BUILD_DIR / env
 
 
+def reports_dir(env: str) -> Path:
+    """build/<env>/reports: the e2e and bench reports."""
+    return env_build_dir(env) / "reports"
+
+
 def known_envs() -> list[str]:
     return sorted(p.stem for p in ENVS_DIR.glob("*.tfvars"))
 

@@ -513,7 +513,7 @@ def _has_terraform() -> bool:
 
 
 def table(rows: list[Check]) -> str:
-    from scripts.e2e import format_table
+    from scripts.text_table import format_table
 
     return format_table(["check", "result", "found", "to do"], [[r.name, r.status, r.found, r.todo] for r in rows])
 

@@ -22,7 +22,7 @@ DONE_STATES = ("COMPLETED", "FAILED", "CANCELLED")
 
 
 def _parse_time(value: str | datetime | None, default: datetime, what: str) -> datetime:
-    from scripts.e2e import parse_ts
+    from scripts.timeutil import parse_ts
 
     if value in (None, ""):
         return default
@@ -33,7 +33,7 @@ def _parse_time(value: str | datetime | None, default: datetime, what: str) -> d
 
 
 def replay_name(env: str) -> str:
-    from scripts.e2e import new_run_id
+    from scripts.timeutil import new_run_id
 
     name = f"orderflow-{env}-{new_run_id('replay')}"
     return re.sub(r"[^.\-_A-Za-z0-9]", "-", name)[:64]
@@ -54,7 +54,7 @@ def replay(
     timeout: seconds to wait for the replay (default 120 on the local cloud, 900 on AWS, where replays run in
     one-minute slices and take minutes)."""
     from scripts.aws_session import aws_client
-    from scripts.e2e import iso, utcnow
+    from scripts.timeutil import iso, utcnow
 
     outputs = read_outputs(env)
     archive_arn, bus_arn = outputs.get("archive_arn"), outputs.get("event_bus_arn")

@@ -27,21 +27,13 @@ from typing import Any, Self
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from scripts import openapi
+from scripts import e2e_restore, openapi
+from scripts.api_client import ApiClient, order_payload
 from scripts.api_contract import ApiContract, ResponseLog
-from scripts.e2e import (
-    RESTORE_FILE,
-    TERMINAL_STATUSES,
-    ApiClient,
-    execution_order_id,
-    iso,
-    order_payload,
-    parse_ts,
-    summarize_history,
-    task_functions,
-    utcnow,
-)
+from scripts.history import execution_order_id, summarize_history, task_functions
+from scripts.order_timeline import TERMINAL_STATUSES
 from scripts.polling import Deadline, wait_until
+from scripts.timeutil import iso, parse_ts, utcnow
 
 _deser, _ser = TypeDeserializer(), TypeSerializer()
 
@@ -874,16 +866,7 @@ class Stack:
     def _pending(self, update: Callable[[dict[str, Any]], None]) -> None:
         """Record (or clear) a change in build/<env>/reports/.e2e-restore.json before making (after undoing) it, so
         that `invoke e2e` can put things back if this process dies in between."""
-        path = self.reports_dir / RESTORE_FILE
-        with self._lock:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            pending = json.loads(path.read_text() or "{}") if path.exists() else {}
-            update(pending)
-            pending = {k: v for k, v in pending.items() if v}
-            if pending:
-                path.write_text(json.dumps(pending, indent=1))
-            else:
-                path.unlink(missing_ok=True)
+        e2e_restore.record(self.reports_dir, update)
 
     def _canary_order(self) -> dict[str, Any]:
         """An order of this run that has completed, and the Order Created event that started it: re-put, that event

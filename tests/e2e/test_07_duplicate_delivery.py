@@ -14,8 +14,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 from scripts import replay
-from scripts.e2e import HAPPY_PATH, history_statuses, order_payload, utcnow
+from scripts.api_client import order_payload
+from scripts.order_timeline import HAPPY_PATH, history_statuses
 from scripts.polling import wait_until
+from scripts.timeutil import utcnow
 
 
 def test_duplicate_delivery(stack, scenario):
