@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from scripts.api_client import ApiClient, order_payload
-from scripts.common import REPO_ROOT, UserError, is_local, read_outputs, reports_dir, write_json
+from scripts.common import REPO_ROOT, UserError, is_local, read_outputs, reports_dir, services_module, write_json
 from scripts.order_timeline import STAGES, TERMINAL_STATUSES, end_to_end_seconds, stage_seconds, terminal_time
 from scripts.stats import latency_summary
 from scripts.text_table import fmt_seconds, format_table
@@ -224,17 +224,11 @@ def run(
     # One after the other, before the load starts: Cognito's request-rate quotas are per account (docs/terraform.md).
     print(f"signing in {len(customers)} customers (one per order) in the user pool ...", flush=True)
     tokens = {customer: user_pool.token(customer) for customer in customers}
-    for pid, price in catalogue.items():
-        ddb.put_item(
-            TableName=outputs["inventory_table_name"],
-            Item={
-                "productId": {"S": pid},
-                "name": {"S": f"bench {pid}"},
-                "available": {"N": str(needed.get(pid, 0) + 10)},
-                "reserved": {"N": "0"},
-                "price": {"N": price},
-            },
-        )  # the order service prices from it (the payloads match)
+    inventory = services_module("shared.repositories.inventory")
+    for pid, price in catalogue.items():  # the order service prices from it (the payloads match)
+        inventory.put_product(
+            ddb, outputs["inventory_table_name"], pid, needed.get(pid, 0) + 10, name=f"bench {pid}", price=price
+        )
     info = machine(env)
     print(
         f"bench {run_id}: {orders} orders, {concurrency} clients (closed loop), seed {seed}"

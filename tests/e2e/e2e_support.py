@@ -30,12 +30,15 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from scripts import e2e_restore, openapi
 from scripts.api_client import ApiClient, order_payload
 from scripts.api_contract import ApiContract, ResponseLog
+from scripts.common import services_module
 from scripts.history import execution_order_id, summarize_history, task_functions
 from scripts.order_timeline import TERMINAL_STATUSES
 from scripts.polling import Deadline, wait_until
 from scripts.timeutil import iso, parse_ts, utcnow
 
 _deser, _ser = TypeDeserializer(), TypeSerializer()
+#: services/shared/repositories/inventory.py: the one definition of a product's item and its writes
+inventory = services_module("shared.repositories.inventory")
 
 
 def from_ddb(item: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -539,15 +542,14 @@ class Stack:
         """How operators set stock and price: write `available` (and the catalogue `price`, a 2-decimal string such as
         "19.99") on the product's inventory item. The order service prices every line from `price`: a product written
         without one cannot be ordered (400), and an order naming another price is answered 409."""
-        item: dict[str, Any] = {
-            "productId": product_id,
-            "available": available,
-            "reserved": 0,
-            "name": name or f"e2e {product_id}",
-        }
-        if price is not None:
-            item["price"] = Decimal(price)
-        self.ddb.put_item(TableName=self.outputs["inventory_table_name"], Item=to_ddb(item))
+        inventory.put_product(
+            self.ddb,
+            self.outputs["inventory_table_name"],
+            product_id,
+            available,
+            name=name or f"e2e {product_id}",
+            price=price,
+        )
 
     def price(self, product_id: str) -> Decimal | None:
         """The product's catalogue price (consistent read), None when it has none or does not exist."""

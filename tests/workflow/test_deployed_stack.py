@@ -34,6 +34,7 @@ if str(REPO_ROOT / "services") not in sys.path:
     sys.path.insert(0, str(REPO_ROOT / "services"))
 from scripts.polling import wait_until
 from shared import events
+from shared.repositories.inventory import product_item
 
 ANCIENT = "2020-01-01T00:00:00.000Z"
 REFUSED = "order COMPLETED: its goods are reserved for delivery; a refund needs a return"  # order.saga
@@ -70,15 +71,7 @@ class Stack:
 
     def product(self, available: int) -> str:
         product_id = f"wf-prod-{uuid.uuid4().hex[:8]}"
-        self.inventory.put_item(
-            Item={
-                "productId": product_id,
-                "name": "workflow test product",
-                "available": available,
-                "reserved": 0,
-                "price": Decimal("10.00"),
-            }
-        )
+        self.inventory.put_item(Item=product_item(product_id, available, name="workflow test product", price="10.00"))
         return product_id
 
     def order(self, products: list[str], *, customer: str = "wf-customer", updated_at: str | None = None) -> dict:
