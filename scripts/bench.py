@@ -29,7 +29,16 @@ from pathlib import Path
 from typing import Any, Self
 
 from scripts.api_client import ApiClient, order_payload
-from scripts.common import REPO_ROOT, UserError, is_local, read_outputs, reports_dir, services_module, write_json
+from scripts.common import (
+    PROJECT,
+    REPO_ROOT,
+    UserError,
+    is_local,
+    read_outputs,
+    reports_dir,
+    services_module,
+    write_json,
+)
 from scripts.order_timeline import STAGES, TERMINAL_STATUSES, end_to_end_seconds, stage_seconds, terminal_time
 from scripts.stats import latency_summary
 from scripts.text_table import fmt_seconds, format_table
@@ -126,7 +135,7 @@ def baseline(env: str, outputs: dict[str, Any], run_id: str, count: int = BASELI
         "States": {"Done": {"Type": "Pass", "End": True}},
     }
     arn = sfn.create_state_machine(
-        name=f"orderflow-{env}-bench-{run_id}"[:80], definition=json.dumps(definition), roleArn=role, type="STANDARD"
+        name=f"{PROJECT}-{env}-bench-{run_id}"[:80], definition=json.dumps(definition), roleArn=role, type="STANDARD"
     )["stateMachineArn"]
     server, observed = [], []
     poll = 0.02 if is_local(env) else 0.1

@@ -16,7 +16,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from scripts.common import UserError, is_local, read_outputs
+from scripts.common import PROJECT, UserError, is_local, read_outputs
 
 DONE_STATES = ("COMPLETED", "FAILED", "CANCELLED")
 
@@ -35,7 +35,7 @@ def _parse_time(value: str | datetime | None, default: datetime, what: str) -> d
 def replay_name(env: str) -> str:
     from scripts.timeutil import new_run_id
 
-    name = f"orderflow-{env}-{new_run_id('replay')}"
+    name = f"{PROJECT}-{env}-{new_run_id('replay')}"
     return re.sub(r"[^.\-_A-Za-z0-9]", "-", name)[:64]
 
 

@@ -27,7 +27,7 @@ from typing import Any, Self
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from scripts import e2e_restore, openapi
+from scripts import auth, e2e_restore, openapi
 from scripts.api_client import ApiClient, order_payload
 from scripts.api_contract import ApiContract, ResponseLog
 from scripts.common import services_module
@@ -39,6 +39,8 @@ from scripts.timeutil import iso, parse_ts, utcnow
 _deser, _ser = TypeDeserializer(), TypeSerializer()
 #: services/shared/repositories/inventory.py: the one definition of a product's item and its writes
 inventory = services_module("shared.repositories.inventory")
+#: services/notification/service.py: the notification objects' keys (`workflow_key`)
+notification_service = services_module("notification.service")
 
 
 def from_ddb(item: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -79,7 +81,7 @@ class Customers:
     here so that the suite needs nothing but boto3 and the outputs. Users created by this session are deleted by
     `close()`. Thread-safe (submit_many asks from many threads)."""
 
-    ADMIN_GROUP = "admins"
+    ADMIN_GROUP = auth.ADMIN_GROUP
     SYMBOLS = "!#%*+-=?@^_"
 
     def __init__(self, cognito: Any, pool_id: str, client_id: str):
@@ -636,7 +638,7 @@ class Stack:
         s3 = self.client("s3")
         try:
             head = s3.head_object(
-                Bucket=self.outputs["notifications_bucket"], Key=f"notifications/{order_id}/{kind}.json"
+                Bucket=self.outputs["notifications_bucket"], Key=notification_service.workflow_key(order_id, kind)
             )
         except s3.exceptions.ClientError as exc:
             if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
@@ -646,7 +648,7 @@ class Stack:
 
     def notification_body(self, order_id: str, kind: str) -> Any:
         obj = self.client("s3").get_object(
-            Bucket=self.outputs["notifications_bucket"], Key=f"notifications/{order_id}/{kind}.json"
+            Bucket=self.outputs["notifications_bucket"], Key=notification_service.workflow_key(order_id, kind)
         )
         return json.loads(obj["Body"].read())
 
@@ -657,7 +659,9 @@ class Stack:
         return sorted(o["Key"] for o in resp.get("Contents", []))
 
     def wait_notification(self, order_id: str, kind: str, timeout: float = 30.0) -> dict[str, Any]:
-        return wait_until(lambda: self.notification(order_id, kind), timeout, f"notifications/{order_id}/{kind}.json")
+        return wait_until(
+            lambda: self.notification(order_id, kind), timeout, notification_service.workflow_key(order_id, kind)
+        )
 
     def workflow_notifications(self, order_id: str) -> list[str]:
         """The workflow notification types of the order (`notifications/<orderId>/<type>.json`; the bus-event
