@@ -13,6 +13,8 @@ SERVICES_DIR = REPO_ROOT / "services"
 TERRAFORM_DIR = REPO_ROOT / "terraform"
 ENVS_DIR = TERRAFORM_DIR / "envs"
 PROJECT = "orderflow"
+#: The local cloud's port unless ORDERFLOW_LOCAL_PORT names another.
+DEFAULT_LOCAL_PORT = 4566
 
 
 class UserError(Exception):
@@ -22,9 +24,14 @@ class UserError(Exception):
 def env_build_dir(env: str) -> Path:
     """build/<env>; a local cloud on a non-default port gets its own folder (build/local-<port>), so two can coexist."""
     if env == "local":
-        port = int(os.environ.get("ORDERFLOW_LOCAL_PORT", "4566"))
-        return BUILD_DIR / ("local" if port == 4566 else f"local-{port}")
+        port = local_port()
+        return BUILD_DIR / ("local" if port == DEFAULT_LOCAL_PORT else f"local-{port}")
     return BUILD_DIR / env
+
+
+def local_port() -> int:
+    """The local cloud's port: ORDERFLOW_LOCAL_PORT, default DEFAULT_LOCAL_PORT."""
+    return int(os.environ.get("ORDERFLOW_LOCAL_PORT", DEFAULT_LOCAL_PORT))
 
 
 def reports_dir(env: str) -> Path:
