@@ -20,12 +20,14 @@ def build(c, force=False):
 @friendly
 def render(c, env="local"):
     """Render the workflow templates into build/<env>/workflow/."""
+    from scripts import aws_session
     from scripts import render as r
-    from scripts import stack
     from scripts.common import check_env
 
     check_env(env)
-    for name, path in r.render_workflows(env, region=stack.region(env), account_id=stack.account_id(env)).items():
+    for name, path in r.render_workflows(
+        env, region=aws_session.region(env), account_id=aws_session.account_id(env)
+    ).items():
         print(f"{name}: {path}")
 
 

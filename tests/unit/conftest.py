@@ -64,6 +64,7 @@ from moto import mock_aws
 from scripts import tables
 from shared import aws as shared_aws
 from shared import contracts
+from shared.repositories.inventory import product_item
 from tests.simulation.permissions import declared, declared_events, grants, iam_requirements
 
 
@@ -136,14 +137,7 @@ class Cloud:
     def put_product(
         self, product_id: str, available: int, reserved: int = 0, price: Decimal | str | None = None
     ) -> None:
-        item: dict[str, Any] = {
-            "productId": product_id,
-            "available": available,
-            "reserved": reserved,
-            "name": product_id,
-        }
-        if price is not None:
-            item["price"] = Decimal(str(price))
+        item = product_item(product_id, available, reserved=reserved, price=price)
         self.table("INVENTORY_TABLE").put_item(Item=item)
 
     def product(self, product_id: str) -> dict[str, Any]:

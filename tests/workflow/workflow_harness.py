@@ -10,7 +10,6 @@ import itertools
 import json
 import os
 import sys
-import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -106,8 +105,10 @@ def untaken_transitions(definition: dict[str, Any], paths: list[list[str]]) -> l
 
 
 def endpoint_from_env() -> str:
-    port = os.environ.get("ORDERFLOW_LOCAL_PORT", "4566")
-    return f"http://127.0.0.1:{port}"
+    """The local cloud's endpoint (ORDERFLOW_LOCAL_PORT, default 4566): scripts.local_cloud says it."""
+    from scripts import local_cloud
+
+    return local_cloud.endpoint()
 
 
 def is_reachable(endpoint: str, timeout: float = 1.0) -> bool:
@@ -116,15 +117,6 @@ def is_reachable(endpoint: str, timeout: float = 1.0) -> bool:
             return response.status == 200
     except (urllib.error.URLError, OSError, ValueError):
         return False
-
-
-def wait_reachable(endpoint: str, deadline_s: float = 30.0) -> bool:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if is_reachable(endpoint):
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def post_admin(endpoint: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -256,14 +248,14 @@ def history(sfn, execution_arn: str) -> list[dict[str, Any]]:
 
 
 def wait_for_execution(sfn, execution_arn: str, deadline_s: float = 60.0, poll_s: float = 0.05) -> Execution:
-    deadline = time.monotonic() + deadline_s
-    while True:
-        described = sfn.describe_execution(executionArn=execution_arn)
-        if described["status"] != "RUNNING":
-            break
-        if time.monotonic() > deadline:
-            raise AssertionError(f"execution {execution_arn} still RUNNING after {deadline_s}s")
-        time.sleep(poll_s)
+    from scripts.polling import wait_until
+
+    described = wait_until(
+        lambda: (found := sfn.describe_execution(executionArn=execution_arn))["status"] != "RUNNING" and found,
+        deadline_s,
+        f"execution {execution_arn} to leave RUNNING",
+        interval=poll_s,
+    )
     output = described.get("output")
     return Execution(
         arn=execution_arn,
