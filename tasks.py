@@ -144,6 +144,18 @@ def replay(c, env="local", since="", until=""):
 
 
 @task(
+    help={**ENV_HELP, "order_id": "the orderId POST /orders answered", "json": "print JSON for scripts"},
+    positional=["order_id"],
+)
+@friendly
+def trace(c, order_id, env="local", json=False):
+    """One timeline of an order: API request, bus events, workflow states, log lines, payment, stock, notifications."""
+    from scripts import trace as order_trace
+
+    order_trace.run(env, order_id, as_json=json)
+
+
+@task(
     help={
         **ENV_HELP,
         "target": "a service (order, payment, inventory, notification) or a workflow (order-processing, ...)",
@@ -415,6 +427,7 @@ ns = Collection(
     e2e,
     replay,
     bench,
+    trace,
     logs,
     dlq,
     redrive_execution,

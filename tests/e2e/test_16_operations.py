@@ -177,3 +177,38 @@ def test_logs_show_the_orders_lines_of_a_service_and_its_workflow(stack, scenari
     if stack.local:
         assert workflow[0].startswith("The order-processing workflow wrote no execution logs"), workflow[0]
     scenario.note(f"logs: {len(lines)} payment line(s) of the order; workflow: {executions[0]}")
+
+
+def test_trace_shows_the_orders_api_request_events_states_and_notifications(stack, scenario):
+    """`invoke trace ORDER_ID`: the timeline of an order placed here holds its API request, the Order Created event
+    that started order-processing, the states it entered, the payment and reservation rows and the notification;
+    in time order. An unknown id is one sentence."""
+    from scripts import trace as order_trace
+
+    product = stack.name("ops-trace")
+    stack.set_stock(product, 5, price="10.00")
+    sub = stack.submit({"customerId": stack.name("ops-trace-c"), "items": [{"productId": product, "quantity": 2}]})
+    scenario.track(sub)
+    assert stack.wait_terminal(scenario, [sub])[sub.order_id]["status"] == "COMPLETED"
+    stack.wait_notification(sub.order_id, "order-completed")
+
+    def complete_trace() -> dict | None:
+        found = order_trace.run(stack.env, sub.order_id, as_json=True)
+        kinds = {e["kind"] for e in found["entries"]}
+        return found if {"api", "event", "state", "notification", "payment", "reservation"} <= kinds else None
+
+    trace = wait_until(complete_trace, 60, f"a trace of {sub.order_id} with every kind of entry")
+    whats = [(e["kind"], e["what"]) for e in trace["entries"]]
+    assert ("api", "POST /orders -> 201 (order created, total 20.00)") in whats, whats
+    assert any(k == "event" and w.startswith("Order Created -> started order-processing") for k, w in whats), whats
+    assert ("state", "OwnOrder entered (Task)") in whats, whats
+    assert ("status", "COMPLETED") in whats, whats
+    assert ("notification", f"notifications/{sub.order_id}/order-completed.json") in whats, whats
+    assert any(k == "payment" and w.startswith("PAID 20.00 ") for k, w in whats), whats
+    assert ("reservation", f"RESERVED: {product} x2") in whats, whats
+    assert [e["at"] for e in trace["entries"]] == sorted(e["at"] for e in trace["entries"])
+    scenario.note(f"trace of {sub.order_id}: {len(trace['entries'])} entries, kinds {sorted({k for k, _ in whats})}")
+
+    unknown = "00000000-0000-4000-8000-000000000000"
+    with pytest.raises(UserError, match=f"^There is no order {unknown} in .*: use the orderId that POST /orders"):
+        order_trace.run(stack.env, unknown)
