@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -42,8 +43,18 @@ def _at(value: Any) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def money(value: Any) -> str:
+    """A stored amount (a DynamoDB number or a 2-decimal string) as 2-decimal text."""
+    try:
+        return f"{Decimal(str(value)):.2f}"
+    except (InvalidOperation, ValueError):
+        return str(value)
+
+
 def entry(at: Any, kind: str, source: str, what: str, **detail: Any) -> dict[str, Any]:
-    return {"at": _iso(at), "kind": kind, "source": source, "what": what, **({"detail": detail} if detail else {})}
+    """One timeline entry; `at` in one form (UTC, milliseconds) so the entries sort by time. EventBridge event times
+    have whole seconds: such an event sorts at the start of its second."""
+    return {"at": _iso(_at(at)), "kind": kind, "source": source, "what": what, **({"detail": detail} if detail else {})}
 
 
 def find_order(orders_table: Any, order_id: str) -> dict[str, Any] | None:
@@ -57,7 +68,7 @@ def order_entries(order: dict[str, Any]) -> list[dict[str, Any]]:
             order["createdAt"],
             "order",
             "orders table",
-            f"created for {order['customerId']}, total {order.get('totalAmount')}",
+            f"created for {order['customerId']}, total {money(order.get('totalAmount'))}",
         )
     ]
     for change in order.get("statusHistory") or []:
@@ -189,7 +200,7 @@ def row_entries(payment: dict[str, Any] | None, reservation: dict[str, Any] | No
                 payment.get("updatedAt") or payment.get("createdAt"),
                 "payment",
                 "payments table",
-                f"{payment.get('status')} {payment.get('amount')} (payment {payment.get('paymentId')})",
+                f"{payment.get('status')} {money(payment.get('amount'))} (payment {payment.get('paymentId')})",
             )
         )
     if reservation:

@@ -137,7 +137,7 @@ def test_an_execution_gives_its_event_states_failures_and_end():
     }
     found = [(e["at"], e["kind"], e["what"]) for e in trace.execution_entries(History(), "order-processing", execution)]
     assert found == [
-        ("2026-12-06T10:00:00Z", "event", "Order Created -> started order-processing (e2)"),
+        ("2026-12-06T10:00:00.000Z", "event", "Order Created -> started order-processing (e2)"),
         ("2026-12-06T10:00:00.200Z", "execution", "e2 started"),
         ("2026-12-06T10:00:00.300Z", "state", "OwnOrder entered (Task)"),
         ("2026-12-06T10:00:00.400Z", "error", "OwnOrder: Lambda.ServiceException"),
