@@ -158,6 +158,22 @@ def trace(c, order_id, env="local", json=False):
 @task(
     help={
         **ENV_HELP,
+        "order": "follow this order's status changes to its end",
+        "interval": "seconds between refreshes (default 1)",
+        "once": "print one view and exit (for scripts)",
+    }
+)
+@friendly
+def watch(c, env="local", order="", interval=1.0, once=False):
+    """Live view of orders in flight and counts per status until Ctrl-C; --order follows one order to its end."""
+    from scripts import watch as live_view
+
+    live_view.run(env, order_id=order or None, interval=float(interval), once=once)
+
+
+@task(
+    help={
+        **ENV_HELP,
         "target": "a service (order, payment, inventory, notification) or a workflow (order-processing, ...)",
         "follow": "keep printing new lines until Ctrl-C",
         "order": "only the lines of this order (its correlation id)",
@@ -450,6 +466,7 @@ ns = Collection(
     replay,
     bench,
     trace,
+    watch,
     logs,
     redrive_execution,
     simulate,

@@ -219,3 +219,29 @@ def test_trace_shows_the_orders_api_request_events_states_and_notifications(stac
     unknown = "00000000-0000-4000-8000-000000000000"
     with pytest.raises(UserError, match=f"^There is no order {unknown} in .*: use the orderId that POST /orders"):
         order_trace.run(stack.env, unknown)
+
+
+def test_watch_follows_an_order_to_its_end_and_counts_it(stack, scenario, capsys):
+    """`invoke watch --order ID` prints the order's status changes to its terminal status; `invoke watch --once`
+    counts it among the terminal orders and no longer lists it in flight."""
+    from scripts import watch
+
+    product = stack.name("ops-watch")
+    stack.set_stock(product, 5, price="10.00")
+    sub = stack.submit({"customerId": stack.name("ops-watch-c"), "items": [{"productId": product, "quantity": 1}]})
+    scenario.track(sub)
+
+    assert watch.run(stack.env, order_id=sub.order_id, interval=0.2) == "COMPLETED"
+    printed = capsys.readouterr().out.splitlines()
+    assert [line.split("  ", 1)[1].split(" (")[0] for line in printed[:-1]] == [
+        "PENDING",
+        "PAID",
+        "INVENTORY_RESERVED",
+        "COMPLETED",
+    ]
+    assert printed[-1] == f"order {sub.order_id} is COMPLETED."
+
+    view = watch.run(stack.env, once=True)
+    assert view.counts["COMPLETED"] >= 1
+    assert sub.order_id not in {o["orderId"] for o in view.in_flight}
+    scenario.note(f"watch: {sum(view.counts.values())} orders counted, {len(view.in_flight)} in flight")
