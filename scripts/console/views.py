@@ -421,7 +421,7 @@ class Console:
         """Carry out a checked action; {"ok": bool, "message": sentence, ...details}."""
         if action == "cancel":
             response = self.api.cancel_order(params["orderId"], token=token)
-            body = response.json() if response.body else {}
+            body = response.json if isinstance(response.json, dict) else {}
             if response.status == 202:
                 return {"ok": True, "message": f"Order {params['orderId']} is {body.get('status', 'CANCELLED')}."}
             return {"ok": False, "message": f"The API answered {response.status}: {body.get('message', body)}."}
