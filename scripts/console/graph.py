@@ -6,7 +6,7 @@ Colours (and SVG classes, `visited <outcome>`, on each node's `<g>`):
   retried      a task attempt failed and a later attempt of the same visit succeeded (the state's Retry)
   failed       its last attempt failed, a Fail state, or the state the execution stopped in when it failed
   compensated  a refund or release task (the saga's compensation) that ran
-States the execution did not visit keep the diagram's style (class `node` only).
+States the execution did not visit are greyed (class `unvisited`).
 """
 
 from __future__ import annotations
@@ -96,6 +96,13 @@ def execution_dot(name: str, definition: dict[str, Any], summary: dict[str, Any]
             f'penwidth=2.5, style="{style}", class={diagram._quote("visited " + outcome)}, '
             f"tooltip={diagram._quote(state + ': ' + outcome)}];"
         )
+    outcomes = state_outcomes(definition, summary)
+    for state, info in sorted(index.items()):
+        if state not in outcomes:
+            lines.append(
+                f'  {diagram._quote(info["id"])} [fillcolor="#f8fafc", color="#cbd5e1", fontcolor="#94a3b8", '
+                'class="unvisited"];'
+            )
     lines.append("}")
     return "\n".join(lines) + "\n"
 
