@@ -107,6 +107,15 @@ def seed(c, env="local"):
     s.seed(env)
 
 
+@task(help={**ENV_HELP, "port": "port on 127.0.0.1 (default 8765)"})
+@friendly
+def console(c, env="local", port=8765):
+    """A local web console for operators (admins group): orders, traces and graphs, stock, DLQs, confirmed actions."""
+    from scripts import console as web_console
+
+    web_console.serve(env, port=int(port))
+
+
 @task(
     help={
         **ENV_HELP,
@@ -468,6 +477,7 @@ ns = Collection(
     trace,
     watch,
     logs,
+    console,
     redrive_execution,
     simulate,
     mutate,

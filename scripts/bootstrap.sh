@@ -37,4 +37,15 @@ if ! command -v dot >/dev/null 2>&1; then
     echo "note: invoke diagram needs Graphviz: install it (apt-get install graphviz, brew install graphviz); everything else works without it." >&2
   fi
 fi
-echo "Ready: .venv ($(.venv/bin/python --version)), $(terraform version 2>/dev/null | head -1), $(dot -V 2>&1 | head -1 || echo "no Graphviz")."
+# Chromium and its chromedriver: the console's browser tests (tests/e2e/test_17_console.py) drive Debian's headless
+# Chromium; Selenium is given /usr/bin/chromedriver, so nothing is downloaded at run time.
+if ! command -v chromium >/dev/null 2>&1 || [ ! -x /usr/bin/chromedriver ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "Installing Chromium and chromedriver (the console's browser tests) ..."
+    (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) \
+      || echo "warning: Chromium could not be installed; the console's browser tests need it: apt-get install chromium chromium-driver" >&2
+  else
+    echo "note: the console's browser tests need Chromium: install it (apt-get install chromium chromium-driver); they skip without it." >&2
+  fi
+fi
+echo "Ready: .venv ($(.venv/bin/python --version)), $(terraform version 2>/dev/null | head -1), $(dot -V 2>&1 | head -1 || echo "no Graphviz"), $(chromium --version 2>/dev/null || echo "no Chromium")."

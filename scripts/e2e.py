@@ -123,4 +123,6 @@ def run(env: str, keyword: str = "") -> int:
         f"\npytest exit {code} in {total:.0f}s. Reports: {junit.relative_to(REPO_ROOT)}, {report.relative_to(REPO_ROOT)}, "
         f"{records_path.relative_to(REPO_ROOT)}"
     )
+    print(f"Console: invoke console --env {env}, then http://127.0.0.1:8765/ (sign in as a member of admins).")
+    print(f"Trace an order: invoke trace ORDER_ID --env {env} (docs/operations.md).")
     return code
