@@ -12,6 +12,7 @@ ENV_HELP = {"env": "local (the local cloud), dev or prod: terraform/envs/<env>.t
 def build(c, force=False):
     """Build one deterministic zip per service into build/dist/ and write build/manifest.json."""
     from scripts import build as b
+
     b.build(force=force)
 
 
@@ -19,8 +20,10 @@ def build(c, force=False):
 @friendly
 def render(c, env="local"):
     """Render the workflow templates into build/<env>/workflow/."""
-    from scripts import render as r, stack
+    from scripts import render as r
+    from scripts import stack
     from scripts.common import check_env
+
     check_env(env)
     for name, path in r.render_workflows(env, region=stack.region(env), account_id=stack.account_id(env)).items():
         print(f"{name}: {path}")
@@ -31,6 +34,7 @@ def render(c, env="local"):
 def diagram(c, env="local"):
     """Draw each workflow's graph as an SVG under build/<env>/diagrams/."""
     from scripts import diagram as d
+
     for path in d.render_diagrams(env):
         print(path)
 
@@ -41,6 +45,7 @@ def openapi(c, env=""):
     """Write the HTTP API's OpenAPI 3.1 document to build/openapi.json (import it into Postman, Bruno, a generator)."""
     from scripts import openapi as o
     from scripts.common import check_env, read_outputs
+
     print(o.write(server_url=read_outputs(check_env(env))["api_url"] if env else None))
 
 
@@ -49,6 +54,7 @@ def openapi(c, env=""):
 def deploy(c, env="local", yes=False):
     """Build, render, terraform init + apply; outputs to build/<env>/outputs.json."""
     from scripts import stack
+
     stack.deploy(env, yes=yes)
 
 
@@ -57,6 +63,7 @@ def deploy(c, env="local", yes=False):
 def plan(c, env="local"):
     """terraform plan; exits 0 when there are no changes, 2 when there are."""
     from scripts import stack
+
     code = stack.plan(env)
     if code:
         raise Exit(code=code)
@@ -67,6 +74,7 @@ def plan(c, env="local"):
 def destroy(c, env="local", yes=False):
     """terraform destroy: remove everything the env created."""
     from scripts import stack
+
     stack.destroy(env, yes=yes)
 
 
@@ -75,6 +83,7 @@ def destroy(c, env="local", yes=False):
 def preflight(c, env="local"):
     """Check the account, region, quotas, workflows and IAM policies before a deploy; a table of pass/FAIL and what to do."""
     from scripts import preflight as p
+
     p.require(env)
 
 
@@ -83,6 +92,7 @@ def preflight(c, env="local"):
 def bootstrap_state(c, env="dev"):
     """Create the S3 state bucket and DynamoDB lock table for a real-AWS env."""
     from scripts import stack
+
     stack.bootstrap_state(env)
 
 
@@ -91,16 +101,23 @@ def bootstrap_state(c, env="dev"):
 def seed(c, env="local"):
     """Load the product catalogue with stock into the inventory table."""
     from scripts import seed as s
+
     s.seed(env)
 
 
-@task(help={**ENV_HELP, "email": "the customer's e-mail address (required)",
-            "customer_id": "customer id = Cognito username (default: the e-mail's local part, sanitized)",
-            "admin": "add the user to the `admins` group (may read, list and cancel any order)"})
+@task(
+    help={
+        **ENV_HELP,
+        "email": "the customer's e-mail address (required)",
+        "customer_id": "customer id = Cognito username (default: the e-mail's local part, sanitized)",
+        "admin": "add the user to the `admins` group (may read, list and cancel any order)",
+    }
+)
 @friendly
 def customer(c, env="local", email="", customer_id="", admin=False):
     """Create (or reuse) a customer in the stack's user pool and print an ID token for the API (stdout: token only)."""
     from scripts import auth
+
     auth.cli(env, email=email, customer_id=customer_id or None, admin=admin)
 
 
@@ -109,6 +126,7 @@ def customer(c, env="local", email="", customer_id="", admin=False):
 def e2e(c, env="local", k=""):
     """End-to-end order scenarios against the deployed stack; reports in build/<env>/reports/."""
     from scripts import e2e as e
+
     code = e.run(env, keyword=k)
     if code:
         raise Exit(code=code)
@@ -119,49 +137,131 @@ def e2e(c, env="local", k=""):
 def replay(c, env="local", since="", until=""):
     """Replay archived events from the bus archive and report what was replayed."""
     from scripts import replay as r
+
     r.replay(env, since=since or None, until=until or None)
 
 
-@task(help={**ENV_HELP, "orders": "number of orders", "concurrency": "parallel clients",
-            "duration": "stop submitting after this many seconds (0: no limit)", "seed": "random seed"})
+@task(
+    help={
+        **ENV_HELP,
+        "target": "a service (order, payment, inventory, notification) or a workflow (order-processing, ...)",
+        "follow": "keep printing new lines until Ctrl-C",
+        "order": "only the lines of this order (its correlation id)",
+        "since": "how far back: 10m (default), 2h, 1d, or an ISO-8601 time",
+    },
+    positional=["target"],
+)
+@friendly
+def logs(c, target, env="local", follow=False, order="", since="10m"):
+    """CloudWatch Logs of a service or workflow, pretty-printed from Powertools' JSON, filtered by order."""
+    from scripts import logs as log_lines
+
+    log_lines.run(env, target, follow=follow, order_id=order or None, since=since)
+
+
+@task(
+    help={
+        **ENV_HELP,
+        "action": "list (default), show or redrive",
+        "queue": "the queue's key, as list prints it (show, redrive)",
+        "count": "show: how many messages (default 10); redrive: at most this many (default: all)",
+        "json": "print JSON for scripts",
+    },
+    positional=["action", "queue"],
+)
+@friendly
+def dlq(c, action="list", queue="", env="local", count=0, json=False):
+    """Dead-letter queues: depth and oldest age (list), decoded messages (show), deliver again and delete (redrive)."""
+    from scripts import dlq as d
+
+    d.run(env, action=action, queue=queue, count=int(count), as_json=json)
+
+
+@task(
+    name="redrive-execution",
+    help={
+        **ENV_HELP,
+        "arn": "the failed execution's ARN",
+        "restart": "start a new execution with the same input (where RedriveExecution is missing or refused)",
+        "json": "print JSON for scripts",
+    },
+    positional=["arn"],
+)
+@friendly
+def redrive_execution(c, arn, env="local", restart=False, json=False):
+    """Step Functions RedriveExecution of a failed execution (or --restart: a new one with the same input)."""
+    from scripts import executions
+
+    executions.run(env, arn, restart=restart, as_json=json)
+
+
+@task(
+    help={
+        **ENV_HELP,
+        "orders": "number of orders",
+        "concurrency": "parallel clients",
+        "duration": "stop submitting after this many seconds (0: no limit)",
+        "seed": "random seed",
+    }
+)
 @friendly
 def bench(c, env="local", orders=100, concurrency=10, duration=0, seed=7):
     """Load generator: throughput and latency p50/p95/p99 end to end and per stage, with a baseline."""
     from scripts import bench as b
+
     b.run(env, orders=int(orders), concurrency=int(concurrency), duration=float(duration), seed=int(seed))
 
 
-@task(help={"schedules": "how many seeded schedules to explore (default 2000)",
-            "seed": "base seed: schedule i uses a seed derived from it (default: the one CI uses)",
-            "replay": "run exactly this one schedule seed (printed for a failing schedule) and print its trace",
-            "workers": "worker processes (default: one per core)"})
+@task(
+    help={
+        "schedules": "how many seeded schedules to explore (default 2000)",
+        "seed": "base seed: schedule i uses a seed derived from it (default: the one CI uses)",
+        "replay": "run exactly this one schedule seed (printed for a failing schedule) and print its trace",
+        "workers": "worker processes (default: one per core)",
+    }
+)
 @friendly
 def simulate(c, schedules=0, seed=-1, replay=-1, workers=0):
     """Explore saga interleavings with faults (seeded, replayable); fails with the seeds of any violation."""
     from scripts import checks
-    checks.simulation(schedules=int(schedules) or checks.CI_SCHEDULES,
-                      seed=checks.CI_SEED if int(seed) < 0 else int(seed),
-                      replay=int(replay) if int(replay) >= 0 else None, workers=int(workers) or None)
+
+    checks.simulation(
+        schedules=int(schedules) or checks.CI_SCHEDULES,
+        seed=checks.CI_SEED if int(seed) < 0 else int(seed),
+        replay=int(replay) if int(replay) >= 0 else None,
+        workers=int(workers) or None,
+    )
 
 
-@task(help={"paths": "files or folders inside services/, comma-separated (default: all of services/)",
-            "max": "judge a seeded sample of at most this many mutants (default: every mutant)",
-            "seed": "the sample's seed (default: the one CI uses)",
-            "workers": "parallel mutant workers (default: one per core)",
-            "resume": "keep the previous report's kills of unchanged functions; judge survivors and changes again",
-            "tests": "only these test files/folders, comma-separated (a quick look at one module; default: unit, "
-                     "then simulation suite)",
-            "budget": "stop after this many minutes and report what was judged; --resume goes on (default: none)",
-            "simulation": "judge the unit suite's survivors by the simulation suite too (default; --no-simulation: "
-                          "the unit suite alone, a score that can only be lower)"})
+@task(
+    help={
+        "paths": "files or folders inside services/, comma-separated (default: all of services/)",
+        "max": "judge a seeded sample of at most this many mutants (default: every mutant)",
+        "seed": "the sample's seed (default: the one CI uses)",
+        "workers": "parallel mutant workers (default: one per core)",
+        "resume": "keep the previous report's kills of unchanged functions; judge survivors and changes again",
+        "tests": "only these test files/folders, comma-separated (a quick look at one module; default: unit, "
+        "then simulation suite)",
+        "budget": "stop after this many minutes and report what was judged; --resume goes on (default: none)",
+        "simulation": "judge the unit suite's survivors by the simulation suite too (default; --no-simulation: "
+        "the unit suite alone, a score that can only be lower)",
+    }
+)
 @friendly
 def mutate(c, paths="", max=0, seed=-1, workers=0, resume=False, tests="", budget=0.0, simulation=True):
     """Mutation testing of services/ (mutmut): score and survivors, also in build/mutation/; fails under 85%."""
     from scripts import mutation
-    mutation.run([p.strip() for p in paths.split(",") if p.strip()] or None, max_mutants=int(max) or None,
-                 seed=mutation.CI_SEED if int(seed) < 0 else int(seed), workers=int(workers) or None,
-                 resume=resume, tests=[t.strip() for t in tests.split(",") if t.strip()] or None,
-                 simulation=simulation, budget_minutes=float(budget) or None)
+
+    mutation.run(
+        [p.strip() for p in paths.split(",") if p.strip()] or None,
+        max_mutants=int(max) or None,
+        seed=mutation.CI_SEED if int(seed) < 0 else int(seed),
+        workers=int(workers) or None,
+        resume=resume,
+        tests=[t.strip() for t in tests.split(",") if t.strip()] or None,
+        simulation=simulation,
+        budget_minutes=float(budget) or None,
+    )
 
 
 @task(name="mutate-terraform", help={"workers": "mutants judged in parallel (default 2)"})
@@ -169,6 +269,7 @@ def mutate(c, paths="", max=0, seed=-1, workers=0, resume=False, tests="", budge
 def mutate_terraform(c, workers=2):
     """Deliberate bugs in terraform/ (scripts/terraform_mutants.py), each of which `terraform test` must reject."""
     from scripts import terraform_mutants
+
     terraform_mutants.run(workers=int(workers))
 
 
@@ -177,16 +278,19 @@ def mutate_terraform(c, workers=2):
 def scan(c):
     """checkov over terraform/ (0 failed checks expected)."""
     from scripts import checks
+
     checks.scan()
 
 
 # --- local cloud -------------------------------------------------------------------------------------------------
+
 
 @task(name="up", help={"port": "port (default $ORDERFLOW_LOCAL_PORT or 4566)"})
 @friendly
 def local_up(c, port=0):
     """Start MiniStack in the background and wait until it is healthy."""
     from scripts import local_cloud
+
     local_cloud.up(int(port) or None)
 
 
@@ -195,6 +299,7 @@ def local_up(c, port=0):
 def local_down(c, port=0):
     """Stop MiniStack with SIGTERM (its state is saved)."""
     from scripts import local_cloud
+
     local_cloud.down(int(port) or None)
 
 
@@ -203,6 +308,7 @@ def local_down(c, port=0):
 def local_status(c, port=0):
     """Is the local cloud up?"""
     from scripts import local_cloud
+
     if not local_cloud.status(int(port) or None):
         raise Exit(code=1)
 
@@ -212,17 +318,29 @@ def local_status(c, port=0):
 def local_reset(c, port=0):
     """Delete every resource in the local cloud."""
     from scripts import local_cloud
+
     local_cloud.reset(int(port) or None)
 
 
 # --- tests ---------------------------------------------------------------------------------------------------------
+
 
 @task(name="all", default=True)
 @friendly
 def test_all(c):
     """Everything CI runs: unit, simulation, the mutation sample, terraform, scan, workflow and e2e (local cloud)."""
     from scripts import checks
+
     checks.run_all()
+
+
+@task(name="lint")
+@friendly
+def test_lint(c):
+    """ruff lint and format check of scripts/, services/, tests/ and tasks.py (as CI and pre-commit run it)."""
+    from scripts import checks
+
+    checks.lint()
 
 
 @task(name="unit")
@@ -230,6 +348,7 @@ def test_all(c):
 def test_unit(c):
     """Unit tests (moto, no network) with coverage >= 90% of services/."""
     from scripts import checks
+
     checks.unit()
 
 
@@ -238,6 +357,7 @@ def test_unit(c):
 def test_mutation(c):
     """CI's bounded mutation pass: a fixed seeded sample of services/ mutants, unit suite, >= 85% killed."""
     from scripts import checks
+
     checks.mutation_sample()
 
 
@@ -246,6 +366,7 @@ def test_mutation(c):
 def test_simulation(c):
     """The simulation suite: ASL interpreter tests, named regression interleavings, then 2,000 seeded schedules."""
     from scripts import checks
+
     checks.simulation_tests()
     checks.simulation()
 
@@ -255,6 +376,7 @@ def test_simulation(c):
 def test_terraform(c):
     """terraform fmt -check, validate and `terraform test` (mock provider, offline)."""
     from scripts import checks
+
     checks.terraform()
 
 
@@ -263,6 +385,7 @@ def test_terraform(c):
 def test_workflow(c):
     """Step Functions workflows on the local cloud (mocked and real Lambdas)."""
     from scripts import checks
+
     checks.workflow()
 
 
@@ -271,11 +394,36 @@ def test_workflow(c):
 def test_e2e(c):
     """Local cloud up, deploy --env local, e2e, plan (no changes), destroy, down."""
     from scripts import checks
+
     checks.local_e2e()
 
 
-ns = Collection(build, render, diagram, openapi, preflight, deploy, plan, destroy, bootstrap_state, seed, customer, e2e, replay, bench, simulate,
-                mutate, mutate_terraform, scan)
+ns = Collection(
+    build,
+    render,
+    diagram,
+    openapi,
+    preflight,
+    deploy,
+    plan,
+    destroy,
+    bootstrap_state,
+    seed,
+    customer,
+    e2e,
+    replay,
+    bench,
+    logs,
+    dlq,
+    redrive_execution,
+    simulate,
+    mutate,
+    mutate_terraform,
+    scan,
+)
 ns.add_collection(Collection("local", local_up, local_down, local_status, local_reset))
-ns.add_collection(Collection("test", test_all, test_unit, test_simulation, test_mutation, test_terraform, test_workflow,
-                             test_e2e))
+ns.add_collection(
+    Collection(
+        "test", test_all, test_lint, test_unit, test_simulation, test_mutation, test_terraform, test_workflow, test_e2e
+    )
+)

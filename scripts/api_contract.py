@@ -30,8 +30,11 @@ class ApiContract:
         self._registry = Registry().with_resource(DOCUMENT_URI, Resource(document, DRAFT202012))
         # (method, compiled path template, template): static paths first, so /orders never reads as /orders/{id}
         templates = sorted(document["paths"], key=lambda t: ("{" in t, t))
-        self._routes = [(method.upper(), re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(t)) + "$"), t)
-                        for t in templates for method in document["paths"][t]]
+        self._routes = [
+            (method.upper(), re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(t)) + "$"), t)
+            for t in templates
+            for method in document["paths"][t]
+        ]
         self._validators: dict[str, Draft202012Validator] = {}
 
     def operation(self, method: str, path: str) -> str | None:
@@ -51,8 +54,12 @@ class ApiContract:
         else:
             responses = self.document["paths"][template][method.lower()]["responses"]
             if str(status) not in responses:
-                return [f"{where}: status not documented for {method.upper()} {template} "
-                        f"(documented: {', '.join(sorted(responses))})"]
+                return [
+                    (
+                        f"{where}: status not documented for {method.upper()} {template} "
+                        f"(documented: {', '.join(sorted(responses))})"
+                    )
+                ]
             pointer = _pointer("paths", template, method.lower(), "responses", str(status))
             response = responses[str(status)]
         if JSON not in response.get("content", {}):
@@ -62,13 +69,16 @@ class ApiContract:
         except ValueError:
             return [f"{where}: the body is not JSON: {body[:120]!r}"]
         validator = self._validator(f"{pointer}/content/{_pointer(JSON)}/schema")
-        return [f"{where}: {'/'.join(map(str, e.absolute_path)) or '(body)'}: {e.message}"
-                for e in sorted(validator.iter_errors(parsed), key=lambda e: list(map(str, e.absolute_path)))]
+        return [
+            f"{where}: {'/'.join(map(str, e.absolute_path)) or '(body)'}: {e.message}"
+            for e in sorted(validator.iter_errors(parsed), key=lambda e: list(map(str, e.absolute_path)))
+        ]
 
     def _validator(self, pointer: str) -> Draft202012Validator:
         if pointer not in self._validators:
-            self._validators[pointer] = Draft202012Validator({"$ref": f"{DOCUMENT_URI}#/{pointer}"},
-                                                             registry=self._registry)
+            self._validators[pointer] = Draft202012Validator(
+                {"$ref": f"{DOCUMENT_URI}#/{pointer}"}, registry=self._registry
+            )
         return self._validators[pointer]
 
 

@@ -35,13 +35,17 @@ def default_customer_id(email: str) -> str:
     local = email.split("@", 1)[0].lower()
     candidate = re.sub(r"[^a-z0-9_-]+", "-", local).lstrip("-_")[:64]
     if not CUSTOMER_ID_RE.fullmatch(candidate):
-        raise UserError(f"Cannot derive a customer id from '{email}': pass --customer-id matching ^[A-Za-z0-9][A-Za-z0-9_-]{{0,63}}$.")
+        raise UserError(
+            f"Cannot derive a customer id from '{email}': pass --customer-id matching ^[A-Za-z0-9][A-Za-z0-9_-]{{0,63}}$."
+        )
     return candidate
 
 
 def check_customer_id(customer_id: str) -> str:
     if not CUSTOMER_ID_RE.fullmatch(customer_id or ""):
-        raise UserError(f"Customer id '{customer_id}' is invalid: use 1-64 characters [A-Za-z0-9_-] starting with a letter or digit.")
+        raise UserError(
+            f"Customer id '{customer_id}' is invalid: use 1-64 characters [A-Za-z0-9_-] starting with a letter or digit."
+        )
     return customer_id
 
 
@@ -50,8 +54,12 @@ def new_password(length: int = 32) -> str:
     alphabet = string.ascii_letters + string.digits + PASSWORD_SYMBOLS
     while True:
         password = "".join(secrets.choice(alphabet) for _ in range(length))
-        if (any(c.islower() for c in password) and any(c.isupper() for c in password)
-                and any(c.isdigit() for c in password) and any(c in PASSWORD_SYMBOLS for c in password)):
+        if (
+            any(c.islower() for c in password)
+            and any(c.isupper() for c in password)
+            and any(c.isdigit() for c in password)
+            and any(c in PASSWORD_SYMBOLS for c in password)
+        ):
             return password
 
 
@@ -60,14 +68,18 @@ def _fail(env: str, exc: Exception, what: str) -> UserError:
     import botocore.exceptions
 
     if isinstance(exc, botocore.exceptions.NoCredentialsError):
-        return UserError(f"No AWS credentials found for env '{env}': configure them (aws configure, AWS_PROFILE) and retry.")
+        return UserError(
+            f"No AWS credentials found for env '{env}': configure them (aws configure, AWS_PROFILE) and retry."
+        )
     if isinstance(exc, botocore.exceptions.EndpointConnectionError):
         return UserError(f"Cannot reach Cognito for env '{env}' while {what}: is the stack's cloud running?")
     if isinstance(exc, botocore.exceptions.ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
         message = exc.response.get("Error", {}).get("Message", "")
         if code == "ResourceNotFoundException":
-            return UserError(f"The user pool of env '{env}' does not exist (was the cloud reset?): deploy again with `invoke deploy --env {env}`.")
+            return UserError(
+                f"The user pool of env '{env}' does not exist (was the cloud reset?): deploy again with `invoke deploy --env {env}`."
+            )
         return UserError(f"Cognito refused {what} ({code}: {message}).")
     return UserError(f"Unexpected error while {what}: {exc}.")
 
@@ -90,7 +102,9 @@ class UserPool:
         outputs = read_outputs(env)
         pool_id, client_id = outputs.get("user_pool_id"), outputs.get("user_pool_client_id")
         if not pool_id or not client_id:
-            raise UserError(f"The stack of env '{env}' has no user pool in its outputs: redeploy it with `invoke deploy --env {env}`.")
+            raise UserError(
+                f"The stack of env '{env}' has no user pool in its outputs: redeploy it with `invoke deploy --env {env}`."
+            )
         if is_local(env):
             from scripts import local_cloud
 
@@ -107,8 +121,11 @@ class UserPool:
         created = True
         try:
             self.cognito.admin_create_user(
-                UserPoolId=self.pool_id, Username=customer_id, MessageAction="SUPPRESS",
-                UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}])
+                UserPoolId=self.pool_id,
+                Username=customer_id,
+                MessageAction="SUPPRESS",
+                UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+            )
         except botocore.exceptions.ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "UsernameExistsException":
                 raise _fail(self.env, exc, f"creating customer '{customer_id}'") from None
@@ -117,10 +134,13 @@ class UserPool:
             raise _fail(self.env, exc, f"creating customer '{customer_id}'") from None
         try:
             if admin is True:
-                self.cognito.admin_add_user_to_group(UserPoolId=self.pool_id, Username=customer_id, GroupName=ADMIN_GROUP)
+                self.cognito.admin_add_user_to_group(
+                    UserPoolId=self.pool_id, Username=customer_id, GroupName=ADMIN_GROUP
+                )
             elif admin is False:
-                self.cognito.admin_remove_user_from_group(UserPoolId=self.pool_id, Username=customer_id,
-                                                          GroupName=ADMIN_GROUP)
+                self.cognito.admin_remove_user_from_group(
+                    UserPoolId=self.pool_id, Username=customer_id, GroupName=ADMIN_GROUP
+                )
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
             raise _fail(self.env, exc, f"changing the {ADMIN_GROUP} membership of '{customer_id}'") from None
         return created
@@ -132,15 +152,21 @@ class UserPool:
 
         password = new_password()
         try:
-            self.cognito.admin_set_user_password(UserPoolId=self.pool_id, Username=customer_id, Password=password,
-                                                 Permanent=True)
-            result = self.cognito.initiate_auth(ClientId=self.client_id, AuthFlow="USER_PASSWORD_AUTH",
-                                                AuthParameters={"USERNAME": customer_id, "PASSWORD": password})
+            self.cognito.admin_set_user_password(
+                UserPoolId=self.pool_id, Username=customer_id, Password=password, Permanent=True
+            )
+            result = self.cognito.initiate_auth(
+                ClientId=self.client_id,
+                AuthFlow="USER_PASSWORD_AUTH",
+                AuthParameters={"USERNAME": customer_id, "PASSWORD": password},
+            )
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
             raise _fail(self.env, exc, f"signing in as '{customer_id}'") from None
         token = (result.get("AuthenticationResult") or {}).get("IdToken")
         if not token:
-            raise UserError(f"Cognito answered the sign-in of '{customer_id}' with challenge {result.get('ChallengeName')!r} instead of tokens.")
+            raise UserError(
+                f"Cognito answered the sign-in of '{customer_id}' with challenge {result.get('ChallengeName')!r} instead of tokens."
+            )
         return token
 
     def token(self, customer_id: str, admin: bool = False) -> str:
@@ -152,7 +178,7 @@ class UserPool:
         """Delete the user; best effort (a missing user is fine)."""
         try:
             self.cognito.admin_delete_user(UserPoolId=self.pool_id, Username=customer_id)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001, S110 - best effort: a missing user is fine
             pass
 
 

@@ -26,17 +26,32 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import Any, Self
 
 from scripts.common import REPO_ROOT, UserError, is_local, read_outputs, write_json
-from scripts.e2e import (STAGES, TERMINAL_STATUSES, ApiClient, end_to_end_seconds, fmt_seconds, format_table, iso,
-                         latency_summary, new_run_id, parse_ts, reports_dir, stage_seconds, terminal_time)
+from scripts.e2e import (
+    STAGES,
+    TERMINAL_STATUSES,
+    ApiClient,
+    end_to_end_seconds,
+    fmt_seconds,
+    format_table,
+    iso,
+    latency_summary,
+    new_run_id,
+    parse_ts,
+    reports_dir,
+    stage_seconds,
+    terminal_time,
+)
 
 PRODUCTS = (("Cable", "4.99"), ("Adapter", "12.50"), ("Headset", "59.90"), ("Webcam", "34.00"), ("Dock", "89.99"))
 BASELINE_EXECUTIONS = 20
 
 
 # --- workload -------------------------------------------------------------------------------------------------------
+
 
 def make_orders(run_id: str, count: int, seed: int) -> tuple[dict[str, str], list[dict[str, Any]], dict[str, int]]:
     """(product_id -> price, order payloads, product_id -> units needed): deterministic for a seed."""
@@ -47,7 +62,7 @@ def make_orders(run_id: str, count: int, seed: int) -> tuple[dict[str, str], lis
     for i in range(count):
         lines = [(pid, rng.randint(1, 3)) for pid in rng.sample(ids, rng.randint(1, 3))]
         items = [{"productId": pid, "quantity": qty, "price": float(catalogue[pid])} for pid, qty in lines]
-        total = sum((Decimal(catalogue[pid]) * qty for pid, qty in lines), Decimal("0")).quantize(Decimal("0.01"))
+        total = sum((Decimal(catalogue[pid]) * qty for pid, qty in lines), Decimal(0)).quantize(Decimal("0.01"))
         orders.append({"customerId": f"{run_id}-c{i}", "items": items, "totalAmount": float(total)})
         for pid, qty in lines:
             needed[pid] += qty
@@ -55,6 +70,7 @@ def make_orders(run_id: str, count: int, seed: int) -> tuple[dict[str, str], lis
 
 
 # --- tracking -------------------------------------------------------------------------------------------------------
+
 
 class Tracker:
     """Polls the orders table (BatchGetItem, consistent reads) for the orders in flight; wakes their clients."""
@@ -81,11 +97,11 @@ class Tracker:
             with self.lock:
                 pending = list(self.waiting.items())
             for i in range(0, len(pending), 100):
-                chunk = pending[i:i + 100]
+                chunk = pending[i : i + 100]
                 keys = [{"orderId": {"S": oid}, "customerId": {"S": cid}} for oid, (cid, _) in chunk]
                 try:
                     resp = self.ddb.batch_get_item(RequestItems={self.table: {"Keys": keys, "ConsistentRead": True}})
-                except Exception:  # noqa: BLE001 - next round
+                except Exception:  # noqa: BLE001, S112 - next round
                     continue
                 for raw in resp.get("Responses", {}).get(self.table, []):
                     item = {k: deser.deserialize(v) for k, v in raw.items()}
@@ -98,16 +114,17 @@ class Tracker:
                             entry[1].set()
             self.stop.wait(self.interval)
 
-    def __enter__(self) -> Tracker:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop.set()
         self.thread.join(timeout=10)
 
 
 # --- baseline -------------------------------------------------------------------------------------------------------
+
 
 def baseline(env: str, outputs: dict[str, Any], run_id: str, count: int = BASELINE_EXECUTIONS) -> dict[str, Any]:
     """Latency of a bare workflow on this cloud: a temporary STANDARD state machine with one Pass state, `count`
@@ -116,10 +133,14 @@ def baseline(env: str, outputs: dict[str, Any], run_id: str, count: int = BASELI
 
     sfn = aws_client(env, "stepfunctions")
     role = sfn.describe_state_machine(stateMachineArn=outputs["state_machine_arn"])["roleArn"]
-    definition = {"Comment": "orderflow bench baseline (temporary)", "StartAt": "Done",
-                  "States": {"Done": {"Type": "Pass", "End": True}}}
-    arn = sfn.create_state_machine(name=f"orderflow-{env}-bench-{run_id}"[:80], definition=json.dumps(definition),
-                                   roleArn=role, type="STANDARD")["stateMachineArn"]
+    definition = {
+        "Comment": "orderflow bench baseline (temporary)",
+        "StartAt": "Done",
+        "States": {"Done": {"Type": "Pass", "End": True}},
+    }
+    arn = sfn.create_state_machine(
+        name=f"orderflow-{env}-bench-{run_id}"[:80], definition=json.dumps(definition), roleArn=role, type="STANDARD"
+    )["stateMachineArn"]
     server, observed = [], []
     poll = 0.02 if is_local(env) else 0.1
     try:
@@ -133,21 +154,32 @@ def baseline(env: str, outputs: dict[str, Any], run_id: str, count: int = BASELI
                     break
                 time.sleep(poll)
             if desc["status"] != "SUCCEEDED":
-                raise UserError(f"The baseline execution ended {desc['status']}: is Step Functions healthy on env '{env}'?")
+                raise UserError(
+                    f"The baseline execution ended {desc['status']}: is Step Functions healthy on env '{env}'?"
+                )
             observed.append(time.monotonic() - started)
             server.append((desc["stopDate"] - desc["startDate"]).total_seconds())
     finally:
         sfn.delete_state_machine(stateMachineArn=arn)
-    return {"executions": count, "server": latency_summary(server), "observed": latency_summary(observed),
-            "poll_interval_s": poll}
+    return {
+        "executions": count,
+        "server": latency_summary(server),
+        "observed": latency_summary(observed),
+        "poll_interval_s": poll,
+    }
 
 
 # --- the run --------------------------------------------------------------------------------------------------------
 
+
 def machine(env: str) -> dict[str, Any]:
-    info: dict[str, Any] = {"nproc": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+    info: dict[str, Any] = {
+        "nproc": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
     try:
-        mem = dict(line.split(":", 1) for line in open("/proc/meminfo").read().splitlines() if ":" in line)
+        mem = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines() if ":" in line)
         info["memory_gib"] = round(int(mem["MemTotal"].split()[0]) / 1024 / 1024, 1)
     except (OSError, KeyError, ValueError):
         info["memory_gib"] = None
@@ -165,8 +197,14 @@ def machine(env: str) -> dict[str, Any]:
     return info
 
 
-def run(env: str, orders: int = 100, concurrency: int = 10, duration: float = 0, seed: int = 7,
-        order_deadline: float | None = None) -> dict[str, Any]:
+def run(
+    env: str,
+    orders: int = 100,
+    concurrency: int = 10,
+    duration: float = 0,
+    seed: int = 7,
+    order_deadline: float | None = None,
+) -> dict[str, Any]:
     """Run the benchmark; print and write the report; raise UserError when an accepted order is lost."""
     from scripts.common import check_env
     from scripts.stack import aws_client
@@ -183,8 +221,10 @@ def run(env: str, orders: int = 100, concurrency: int = 10, duration: float = 0,
 
     cap = deployed_in_flight_cap(env, None if is_local(env) else aws_client(env, "lambda"))
     if concurrency > cap:  # a closed loop keeps `concurrency` orders in flight
-        raise UserError(f"--concurrency {concurrency} exceeds the {cap} orders env '{env}' can keep in flight "
-                        f"(`invoke preflight --env {env}`): lower it, or raise the account's Lambda concurrency quota.")
+        raise UserError(
+            f"--concurrency {concurrency} exceeds the {cap} orders env '{env}' can keep in flight "
+            f"(`invoke preflight --env {env}`): lower it, or raise the account's Lambda concurrency quota."
+        )
     order_deadline = order_deadline or (180.0 if is_local(env) else 300.0)
     run_id = new_run_id("bench")
     api = ApiClient(outputs["api_url"], timeout=60)
@@ -198,13 +238,23 @@ def run(env: str, orders: int = 100, concurrency: int = 10, duration: float = 0,
     print(f"signing in {len(customers)} customers (one per order) in the user pool ...", flush=True)
     tokens = {customer: user_pool.token(customer) for customer in customers}
     for pid, price in catalogue.items():
-        ddb.put_item(TableName=outputs["inventory_table_name"], Item={
-            "productId": {"S": pid}, "name": {"S": f"bench {pid}"}, "available": {"N": str(needed.get(pid, 0) + 10)},
-            "reserved": {"N": "0"}, "price": {"N": price}})  # the order service prices from it (the payloads match)
+        ddb.put_item(
+            TableName=outputs["inventory_table_name"],
+            Item={
+                "productId": {"S": pid},
+                "name": {"S": f"bench {pid}"},
+                "available": {"N": str(needed.get(pid, 0) + 10)},
+                "reserved": {"N": "0"},
+                "price": {"N": price},
+            },
+        )  # the order service prices from it (the payloads match)
     info = machine(env)
-    print(f"bench {run_id}: {orders} orders, {concurrency} clients (closed loop), seed {seed}"
-          + (f", at most {duration:.0f}s of submissions" if duration else "") + f" on env '{env}' ({info['cloud']})",
-          flush=True)
+    print(
+        f"bench {run_id}: {orders} orders, {concurrency} clients (closed loop), seed {seed}"
+        + (f", at most {duration:.0f}s of submissions" if duration else "")
+        + f" on env '{env}' ({info['cloud']})",
+        flush=True,
+    )
 
     print(f"baseline: {BASELINE_EXECUTIONS} executions of a one-Pass-state workflow ...", flush=True)
     base = baseline(env, outputs, run_id)
@@ -230,15 +280,17 @@ def run(env: str, orders: int = 100, concurrency: int = 10, duration: float = 0,
                 if attempt:
                     with qlock:
                         counters["retried"] += 1
-                    time.sleep(min(5.0, 0.5 * 2 ** attempt))
+                    time.sleep(min(5.0, 0.5 * 2**attempt))
                 try:
                     resp = api.create_order(payload, idempotency_key=key, token=tokens[payload["customerId"]])
                 except ConnectionError as exc:
                     resp = exc
                     continue
                 body = resp.json if isinstance(resp.json, dict) else {}
-                if resp.status == 201 or not (resp.status in (429, 500, 502, 503, 504)
-                                              or (resp.status == 409 and "in progress" in str(body.get("message")))):
+                if resp.status == 201 or not (
+                    resp.status in (429, 500, 502, 503, 504)
+                    or (resp.status == 409 and "in progress" in str(body.get("message")))
+                ):
                     break
             if not (hasattr(resp, "status") and resp.status == 201 and isinstance(resp.json, dict)):
                 failures.append(f"order {index}: {resp!r}")
@@ -253,8 +305,11 @@ def run(env: str, orders: int = 100, concurrency: int = 10, duration: float = 0,
 
     def progress(tracker: Tracker, done: threading.Event) -> None:
         while not done.wait(5.0):
-            print(f"  {time.monotonic() - started:5.0f}s: {counters['accepted']} accepted, {len(tracker.final)} terminal, "
-                  f"{len(tracker.waiting)} in flight, {len(failures)} rejected", flush=True)
+            print(
+                f"  {time.monotonic() - started:5.0f}s: {counters['accepted']} accepted, {len(tracker.final)} terminal, "
+                f"{len(tracker.waiting)} in flight, {len(failures)} rejected",
+                flush=True,
+            )
 
     with Tracker(ddb, outputs["orders_table_name"], interval=0.2 if is_local(env) else 0.5) as tracker:
         done = threading.Event()
@@ -275,21 +330,39 @@ def run(env: str, orders: int = 100, concurrency: int = 10, duration: float = 0,
     accepted_times = [r["accepted"] for r in records.values()]
     terminal_times = [t.timestamp() for t in (terminal_time(o) for o in final.values()) if t]
     result = {
-        "run_id": run_id, "env": env, "started": iso(parse_ts(started_wall)), "seconds": round(elapsed, 1),
+        "run_id": run_id,
+        "env": env,
+        "started": iso(parse_ts(started_wall)),
+        "seconds": round(elapsed, 1),
         "command": f"invoke bench --env {env} --orders {orders} --concurrency {concurrency}"
-                   + (f" --duration {duration:g}" if duration else "") + f" --seed {seed}",
-        "machine": info, "orders_requested": orders, "concurrency": concurrency, "seed": seed,
-        "accepted": len(records), "rejected": len(failures), "retried_requests": counters["retried"],
-        "terminal": len(final), "lost": len(lost), "lost_orders": lost[:20], "statuses": dict(statuses),
+        + (f" --duration {duration:g}" if duration else "")
+        + f" --seed {seed}",
+        "machine": info,
+        "orders_requested": orders,
+        "concurrency": concurrency,
+        "seed": seed,
+        "accepted": len(records),
+        "rejected": len(failures),
+        "retried_requests": counters["retried"],
+        "terminal": len(final),
+        "lost": len(lost),
+        "lost_orders": lost[:20],
+        "statuses": dict(statuses),
         "throughput": {
             "accepted_per_s": _rate(len(records), started_wall, max(accepted_times, default=started_wall)),
-            "completed_per_s": _rate(statuses.get("COMPLETED", 0), started_wall, max(terminal_times, default=started_wall)),
+            "completed_per_s": _rate(
+                statuses.get("COMPLETED", 0), started_wall, max(terminal_times, default=started_wall)
+            ),
             "terminal_per_s": _rate(len(final), started_wall, max(terminal_times, default=started_wall)),
         },
-        "latency": {"end_to_end": latency_summary(e2e), "client_observed": latency_summary(client_e2e),
-                    "post": latency_summary(r["post_s"] for r in records.values()),
-                    "stages": {name: latency_summary(values) for name, values in stages.items()}},
-        "baseline": base, "rejections": failures[:10],
+        "latency": {
+            "end_to_end": latency_summary(e2e),
+            "client_observed": latency_summary(client_e2e),
+            "post": latency_summary(r["post_s"] for r in records.values()),
+            "stages": {name: latency_summary(values) for name, values in stages.items()},
+        },
+        "baseline": base,
+        "rejections": failures[:10],
     }
     with ThreadPoolExecutor(max_workers=min(8, concurrency)) as cleaners:
         list(cleaners.map(user_pool.delete_customer, customers))  # the run's customers (their orders stay)
@@ -299,8 +372,10 @@ def run(env: str, orders: int = 100, concurrency: int = 10, duration: float = 0,
     print("\n" + text_report(result))
     print(f"\nReport: {(out / f'{run_id}.json').relative_to(REPO_ROOT)} (and .md, ready for docs/benchmarks.md)")
     if lost or failures:
-        raise UserError(f"{len(lost)} accepted orders not terminal within {order_deadline:.0f}s and {len(failures)} "
-                        f"submissions rejected: see the report above (lost orders, e.g. {lost[:3]}).")
+        raise UserError(
+            f"{len(lost)} accepted orders not terminal within {order_deadline:.0f}s and {len(failures)} "
+            f"submissions rejected: see the report above (lost orders, e.g. {lost[:3]})."
+        )
     return result
 
 
@@ -309,41 +384,63 @@ def _rate(count: int, start: float, end: float) -> float | None:
 
 
 def _lat_row(name: str, s: dict[str, Any]) -> list[Any]:
-    return [name, s["count"], fmt_seconds(s["p50"]), fmt_seconds(s["p95"]), fmt_seconds(s["p99"]), fmt_seconds(s["max"])]
+    return [
+        name,
+        s["count"],
+        fmt_seconds(s["p50"]),
+        fmt_seconds(s["p95"]),
+        fmt_seconds(s["p99"]),
+        fmt_seconds(s["max"]),
+    ]
 
 
 def _rows(result: dict[str, Any]) -> list[list[Any]]:
     lat = result["latency"]
     rows = [_lat_row("end to end (createdAt -> terminal)", lat["end_to_end"])]
     rows += [_lat_row(f"  stage {name}", s) for name, s in lat["stages"].items()]
-    rows += [_lat_row("client observed (POST -> terminal seen)", lat["client_observed"]),
-             _lat_row("POST /orders", lat["post"]),
-             _lat_row("baseline: 1 Pass state, start -> SUCCEEDED", result["baseline"]["server"]),
-             _lat_row("baseline, client observed", result["baseline"]["observed"])]
+    rows += [
+        _lat_row("client observed (POST -> terminal seen)", lat["client_observed"]),
+        _lat_row("POST /orders", lat["post"]),
+        _lat_row("baseline: 1 Pass state, start -> SUCCEEDED", result["baseline"]["server"]),
+        _lat_row("baseline, client observed", result["baseline"]["observed"]),
+    ]
     return rows
 
 
 def text_report(result: dict[str, Any]) -> str:
     t = result["throughput"]
-    head = (f"{result['accepted']} accepted / {result['orders_requested']} requested, {result['terminal']} terminal, "
-            f"LOST {result['lost']}, rejected {result['rejected']}, retried requests {result['retried_requests']} "
-            f"in {result['seconds']}s; statuses {result['statuses']}\n"
-            f"throughput: {t['accepted_per_s']} orders/s accepted, {t['completed_per_s']} orders/s completed "
-            f"({t['terminal_per_s']} terminal/s)")
+    head = (
+        f"{result['accepted']} accepted / {result['orders_requested']} requested, {result['terminal']} terminal, "
+        f"LOST {result['lost']}, rejected {result['rejected']}, retried requests {result['retried_requests']} "
+        f"in {result['seconds']}s; statuses {result['statuses']}\n"
+        f"throughput: {t['accepted_per_s']} orders/s accepted, {t['completed_per_s']} orders/s completed "
+        f"({t['terminal_per_s']} terminal/s)"
+    )
     return head + "\n\n" + format_table(("latency", "n", "p50", "p95", "p99", "max"), _rows(result))
 
 
 def markdown(result: dict[str, Any]) -> str:
     m, t = result["machine"], result["throughput"]
-    lines = [f"### {result['started']} — env `{result['env']}`, {result['orders_requested']} orders, "
-             f"{result['concurrency']} clients", "",
-             f"Command: `{result['command']}`  ",
-             f"Machine: {m.get('nproc')} CPUs, {m.get('memory_gib')} GiB, {m.get('cloud')}, Python {m.get('python')}, "
-             f"load average at start {m.get('loadavg_at_start')}  ",
-             f"Result: {result['accepted']} accepted, {result['terminal']} terminal, **{result['lost']} lost**, "
-             f"{result['rejected']} rejected, {result['retried_requests']} retried requests, statuses "
-             f"{result['statuses']}, {result['seconds']} s  ",
-             f"Throughput: {t['accepted_per_s']} orders/s accepted, {t['completed_per_s']} orders/s completed", "",
-             "| latency | n | p50 | p95 | p99 | max |", "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        (
+            f"### {result['started']} — env `{result['env']}`, {result['orders_requested']} orders, "
+            f"{result['concurrency']} clients"
+        ),
+        "",
+        f"Command: `{result['command']}`  ",
+        (
+            f"Machine: {m.get('nproc')} CPUs, {m.get('memory_gib')} GiB, {m.get('cloud')}, Python {m.get('python')}, "
+            f"load average at start {m.get('loadavg_at_start')}  "
+        ),
+        (
+            f"Result: {result['accepted']} accepted, {result['terminal']} terminal, **{result['lost']} lost**, "
+            f"{result['rejected']} rejected, {result['retried_requests']} retried requests, statuses "
+            f"{result['statuses']}, {result['seconds']} s  "
+        ),
+        f"Throughput: {t['accepted_per_s']} orders/s accepted, {t['completed_per_s']} orders/s completed",
+        "",
+        "| latency | n | p50 | p95 | p99 | max |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in _rows(result)]
     return "\n".join(lines) + "\n"

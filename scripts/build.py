@@ -59,8 +59,11 @@ def discover_services() -> list[Service]:
 
 def _source_files(root: Path) -> list[Path]:
     return sorted(
-        p for p in root.rglob("*")
-        if p.is_file() and p.suffix not in {".pyc", ".pyo"} and not EXCLUDED_PARTS.intersection(p.relative_to(root).parts)
+        p
+        for p in root.rglob("*")
+        if p.is_file()
+        and p.suffix not in {".pyc", ".pyo"}
+        and not EXCLUDED_PARTS.intersection(p.relative_to(root).parts)
     )
 
 
@@ -87,7 +90,9 @@ def _lock_requirements() -> list[str]:
 
 def vendor_dependencies() -> Path:
     """Install the locked dependencies for the Lambda platform once per lock-file content."""
-    lock_hash = hashlib.sha256(LOCK_FILE.read_bytes() + BUILD_FORMAT.encode()).hexdigest()[:16] if LOCK_FILE.exists() else ""
+    lock_hash = (
+        hashlib.sha256(LOCK_FILE.read_bytes() + BUILD_FORMAT.encode()).hexdigest()[:16] if LOCK_FILE.exists() else ""
+    )
     _lock_requirements()
     target = VENDOR_CACHE / lock_hash
     if target.exists():
@@ -95,11 +100,26 @@ def vendor_dependencies() -> Path:
     print(f"  vendoring {LOCK_FILE.relative_to(REPO_ROOT)} for python3.12 manylinux x86_64 ...", flush=True)
     staging = VENDOR_CACHE / f".{lock_hash}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
-    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile", "--only-binary=:all:",
-           *LAMBDA_PLATFORM, "--target", str(staging), "-r", str(LOCK_FILE)]
-    result = subprocess.run(cmd, capture_output=True, text=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--no-deps",
+        "--no-compile",
+        "--only-binary=:all:",
+        *LAMBDA_PLATFORM,
+        "--target",
+        str(staging),
+        "-r",
+        str(LOCK_FILE),
+    ]
+    result = subprocess.run(cmd, check=False, capture_output=True, text=True)
     if result.returncode != 0:
-        raise UserError(f"pip could not install {LOCK_FILE.name} for the Lambda platform; check its pins and network:\n{result.stderr[-2000:]}")
+        raise UserError(
+            f"pip could not install {LOCK_FILE.name} for the Lambda platform; check its pins and network:\n{result.stderr[-2000:]}"
+        )
     for junk in [*staging.rglob("__pycache__"), staging / "bin"]:
         shutil.rmtree(junk, ignore_errors=True)
     staging.rename(target)
@@ -122,7 +142,7 @@ def write_deterministic_zip(zip_path: Path, entries: list[tuple[str, Path]]) -> 
         for arcname, path in entries:
             info = zipfile.ZipInfo(arcname, date_time=ZIP_EPOCH)
             info.create_system = 3  # unix, so the mode below is honoured on every OS
-            info.external_attr = (0o100644 << 16)
+            info.external_attr = 0o100644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, path.read_bytes(), compresslevel=9)
     tmp.replace(zip_path)
@@ -166,7 +186,10 @@ def build(force: bool = False) -> dict:
             write_deterministic_zip(service.zip_path, entries)
             built += 1
             size_kib = service.zip_path.stat().st_size / 1024
-            print(f"{prefix} built {service.zip_path.relative_to(REPO_ROOT)} ({len(entries)} files, {size_kib:,.0f} KiB)", flush=True)
+            print(
+                f"{prefix} built {service.zip_path.relative_to(REPO_ROOT)} ({len(entries)} files, {size_kib:,.0f} KiB)",
+                flush=True,
+            )
         manifest["services"][service.name] = {
             "zip": service.zip_path.relative_to(REPO_ROOT).as_posix(),
             "source_code_hash": file_sha256_b64(service.zip_path),
@@ -181,4 +204,3 @@ def build(force: bool = False) -> dict:
     else:
         print(f"Built {built} of {len(services)} service zips; manifest: {MANIFEST.relative_to(REPO_ROOT)}")
     return manifest
-

@@ -20,7 +20,7 @@ def _banner(title: str) -> None:
 
 def _run(cmd: list[str], what: str, env: dict[str, str] | None = None, cwd: Path = REPO_ROOT) -> None:
     started = time.monotonic()
-    result = subprocess.run(cmd, cwd=cwd, env={**os.environ, **(env or {})})
+    result = subprocess.run(cmd, cwd=cwd, env={**os.environ, **(env or {})}, check=False)
     if result.returncode != 0:
         raise UserError(f"{what} failed (exit {result.returncode}); see the output above.")
     print(f"--- {what}: ok in {time.monotonic() - started:.0f}s", flush=True)
@@ -30,9 +30,29 @@ def _pytest(*args: str, what: str) -> None:
     _run([sys.executable, "-m", "pytest", *args], what)
 
 
+#: What ruff lints and format-checks (settings in pyproject.toml); .pre-commit-config.yaml runs the same.
+LINTED = ["scripts", "services", "tests", "tasks.py"]
+
+
+def lint() -> None:
+    """ruff: lint and format check of the repository's Python (fix with `ruff check --fix` and `ruff format`)."""
+    _banner("lint (ruff)")
+    _run([str(VENV_BIN / "ruff"), "check", *LINTED], "ruff check")
+    _run([str(VENV_BIN / "ruff"), "format", "--check", *LINTED], "ruff format --check")
+
+
 def unit() -> None:
     _banner("unit tests (moto)")
-    _pytest("tests/unit", "-q", "-n", str(min(os.cpu_count() or 1, 4)), "--cov=services", "--cov-report=term:skip-covered", "--cov-fail-under=90", what="unit tests")
+    _pytest(
+        "tests/unit",
+        "-q",
+        "-n",
+        str(min(os.cpu_count() or 1, 4)),
+        "--cov=services",
+        "--cov-report=term:skip-covered",
+        "--cov-fail-under=90",
+        what="unit tests",
+    )
 
 
 #: What CI explores: at least 2,000 schedules (README's test command); a fixed seed, so CI replays the same ones.
@@ -40,8 +60,9 @@ CI_SCHEDULES = 2000
 CI_SEED = 20261201
 
 
-def simulation(schedules: int = CI_SCHEDULES, seed: int = CI_SEED, replay: int | None = None,
-               workers: int | None = None) -> None:
+def simulation(
+    schedules: int = CI_SCHEDULES, seed: int = CI_SEED, replay: int | None = None, workers: int | None = None
+) -> None:
     """The saga simulation (tests/simulation/runner.py): seeded schedules, or one schedule replayed with its trace."""
     cmd = [sys.executable, "-W", "ignore::UserWarning", "-m", "tests.simulation.runner"]
     if replay is not None:
@@ -49,8 +70,10 @@ def simulation(schedules: int = CI_SCHEDULES, seed: int = CI_SEED, replay: int |
         _run([*cmd, "--replay", str(replay)], f"simulation replay of {replay}")
         return
     _banner(f"saga simulation: {schedules} schedules, seed {seed}")
-    _run([*cmd, "--schedules", str(schedules), "--seed", str(seed), "--workers", str(workers or os.cpu_count() or 1)],
-         "saga simulation")
+    _run(
+        [*cmd, "--schedules", str(schedules), "--seed", str(seed), "--workers", str(workers or os.cpu_count() or 1)],
+        "saga simulation",
+    )
 
 
 def simulation_tests() -> None:
@@ -61,16 +84,21 @@ def simulation_tests() -> None:
 def mutation_sample() -> None:
     from scripts import mutation
 
-    _banner(f"mutation sample: {mutation.CI_SAMPLE} mutants of services/ (seed {mutation.CI_SEED}), unit suite, "
-            f">= {mutation.TARGET_SCORE:.0f}%")
+    _banner(
+        f"mutation sample: {mutation.CI_SAMPLE} mutants of services/ (seed {mutation.CI_SEED}), unit suite, "
+        f">= {mutation.TARGET_SCORE:.0f}%"
+    )
     mutation.ci_sample()
 
 
 def _terraform_env() -> dict[str, str]:
     from scripts.stack import _write_cli_config
 
-    return {"TF_CLI_CONFIG_FILE": str(_write_cli_config()), "TF_DATA_DIR": str(BUILD_DIR / "tftest" / ".terraform"),
-            "TF_IN_AUTOMATION": "1"}
+    return {
+        "TF_CLI_CONFIG_FILE": str(_write_cli_config()),
+        "TF_DATA_DIR": str(BUILD_DIR / "tftest" / ".terraform"),
+        "TF_IN_AUTOMATION": "1",
+    }
 
 
 def render_test_fixtures() -> None:
@@ -78,20 +106,36 @@ def render_test_fixtures() -> None:
     from scripts import render
 
     for env_name, folder in (("test", "workflows"), ("local", "workflows-local")):
-        render.render_workflows(env_name, region="us-east-1", account_id="123456789012",
-                                out_dir=TERRAFORM_DIR / "tests" / "fixtures" / folder)
+        render.render_workflows(
+            env_name,
+            region="us-east-1",
+            account_id="123456789012",
+            out_dir=TERRAFORM_DIR / "tests" / "fixtures" / folder,
+        )
+
+
+def terraform_validate() -> None:
+    """terraform fmt -check, init (no backend) and validate: offline, seconds (also a pre-commit hook)."""
+    from scripts.stack import terraform_bin
+
+    render_test_fixtures()
+    tf, env = terraform_bin(), _terraform_env()
+    _run([tf, "fmt", "-check", "-recursive", "-diff"], "terraform fmt -check", env, cwd=TERRAFORM_DIR)
+    _run(
+        [tf, "init", "-backend=false", "-input=false", "-no-color"],
+        "terraform init -backend=false",
+        env,
+        cwd=TERRAFORM_DIR,
+    )
+    _run([tf, "validate", "-no-color"], "terraform validate", env, cwd=TERRAFORM_DIR)
 
 
 def terraform() -> None:
     from scripts.stack import terraform_bin
 
     _banner("terraform fmt / validate / test")
-    render_test_fixtures()
-    tf, env = terraform_bin(), _terraform_env()
-    _run([tf, "fmt", "-check", "-recursive", "-diff"], "terraform fmt -check", env, cwd=TERRAFORM_DIR)
-    _run([tf, "init", "-backend=false", "-input=false", "-no-color"], "terraform init -backend=false", env, cwd=TERRAFORM_DIR)
-    _run([tf, "validate", "-no-color"], "terraform validate", env, cwd=TERRAFORM_DIR)
-    _run([tf, "test", "-no-color"], "terraform test", env, cwd=TERRAFORM_DIR)
+    terraform_validate()
+    _run([terraform_bin(), "test", "-no-color"], "terraform test", _terraform_env(), cwd=TERRAFORM_DIR)
 
 
 def scan() -> None:
@@ -99,7 +143,9 @@ def scan() -> None:
     checkov = VENV_BIN / "checkov"
     if not checkov.exists():
         raise UserError("checkov is not installed in this virtualenv: pip install -e '.[dev]'.")
-    _run([str(checkov), "--config-file", str(TERRAFORM_DIR / ".checkov.yaml"), "-d", str(TERRAFORM_DIR)], "checkov scan")
+    _run(
+        [str(checkov), "--config-file", str(TERRAFORM_DIR / ".checkov.yaml"), "-d", str(TERRAFORM_DIR)], "checkov scan"
+    )
 
 
 def workflow() -> None:
@@ -130,6 +176,7 @@ def local_e2e() -> None:
         code = e2e.run("local")
         if code:
             from scripts.common import env_build_dir
+
             raise UserError(f"e2e failed (exit {code}); reports in {env_build_dir('local') / 'reports'}.")
     finally:
         if deployed:
@@ -142,7 +189,11 @@ def local_e2e() -> None:
 def run_all() -> None:
     started = time.monotonic()
     steps: list[tuple[str, Callable[[], None]]] = [
-        ("unit", unit), ("simulation tests", simulation_tests), ("simulation", simulation), ("terraform", terraform),
+        ("lint", lint),
+        ("unit", unit),
+        ("simulation tests", simulation_tests),
+        ("simulation", simulation),
+        ("terraform", terraform),
         ("scan", scan),
     ]
     for name, step in steps:
@@ -152,8 +203,9 @@ def run_all() -> None:
     log = BUILD_DIR / "mutation-sample.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w", encoding="utf-8") as out:
-        sample = subprocess.Popen([sys.executable, "-m", "invoke", "test.mutation"], cwd=REPO_ROOT, stdout=out,
-                                  stderr=subprocess.STDOUT)
+        sample = subprocess.Popen(
+            [sys.executable, "-m", "invoke", "test.mutation"], cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT
+        )
         try:
             local_e2e()
         except BaseException:
@@ -163,5 +215,7 @@ def run_all() -> None:
         code = sample.wait()
     print(log.read_text(encoding="utf-8"), flush=True)
     if code != 0:
-        raise UserError(f"the mutation sample failed (exit {code}); its output is above and in {log.relative_to(REPO_ROOT)}.")
+        raise UserError(
+            f"the mutation sample failed (exit {code}); its output is above and in {log.relative_to(REPO_ROOT)}."
+        )
     print(f"\nAll test suites passed in {time.monotonic() - started:.0f}s.")

@@ -57,11 +57,13 @@ def read_outputs(env: str) -> dict[str, Any]:
     """The deployed stack's Terraform outputs, as written by `invoke deploy`."""
     path = env_build_dir(env) / "outputs.json"
     if not path.exists():
-        raise UserError(f"No outputs for env '{env}' ({path.relative_to(REPO_ROOT)}): deploy first with `invoke deploy --env {env}`.")
+        raise UserError(
+            f"No outputs for env '{env}' ({path.relative_to(REPO_ROOT)}): deploy first with `invoke deploy --env {env}`."
+        )
     return json.loads(path.read_text())
 
 
-def poll(check: Callable[[], T | None], *, timeout: float, interval: float = 0.2, what: str = "condition") -> T:
+def poll[T](check: Callable[[], T | None], *, timeout: float, interval: float = 0.2, what: str = "condition") -> T:
     """Call `check` until it returns a truthy value or `timeout` seconds pass."""
     deadline = time.monotonic() + timeout
     while True:

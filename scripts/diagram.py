@@ -35,11 +35,23 @@ _STYLE = {
     "Parallel": 'shape=box3d, style=filled, fillcolor="#ede9fe", color="#6d28d9"',
 }
 _OPERATORS = {
-    "StringEquals": "==", "StringLessThan": "<", "StringGreaterThan": ">", "StringLessThanEquals": "<=",
-    "StringGreaterThanEquals": ">=", "StringMatches": "matches", "NumericEquals": "==", "NumericLessThan": "<",
-    "NumericGreaterThan": ">", "NumericLessThanEquals": "<=", "NumericGreaterThanEquals": ">=",
-    "BooleanEquals": "==", "TimestampEquals": "==", "TimestampLessThan": "<", "TimestampGreaterThan": ">",
-    "TimestampLessThanEquals": "<=", "TimestampGreaterThanEquals": ">=",
+    "StringEquals": "==",
+    "StringLessThan": "<",
+    "StringGreaterThan": ">",
+    "StringLessThanEquals": "<=",
+    "StringGreaterThanEquals": ">=",
+    "StringMatches": "matches",
+    "NumericEquals": "==",
+    "NumericLessThan": "<",
+    "NumericGreaterThan": ">",
+    "NumericLessThanEquals": "<=",
+    "NumericGreaterThanEquals": ">=",
+    "BooleanEquals": "==",
+    "TimestampEquals": "==",
+    "TimestampLessThan": "<",
+    "TimestampGreaterThan": ">",
+    "TimestampLessThanEquals": "<=",
+    "TimestampGreaterThanEquals": ">=",
 }
 
 
@@ -142,39 +154,51 @@ def _emit_states(graph: _Graph, machine: dict[str, Any], scope: str, indent: int
         graph.add(f"{node} [label={_quote(label)}, {_STYLE.get(kind, _STYLE['Task'])}];", indent)
 
         if kind in ("Map", "Parallel"):
-            subs = ([state.get("ItemProcessor") or state.get("Iterator") or {}] if kind == "Map"
-                    else state.get("Branches", []))
+            subs = (
+                [state.get("ItemProcessor") or state.get("Iterator") or {}]
+                if kind == "Map"
+                else state.get("Branches", [])
+            )
             sub_terminals: list[str] = []
             for index, sub in enumerate(subs):
                 sub_scope = f"{scope}{name}/{index}/"
                 cluster = _quote(f"cluster_{sub_scope}")
                 graph.add(f"subgraph {cluster} {{", indent)
                 title = f"{name}: for each item" if kind == "Map" else f"{name}: branch {index + 1}"
-                graph.add(f'label={_quote(title)}; style="rounded,dashed"; color="#6d28d9"; fontcolor="#6d28d9";',
-                          indent + 1)
+                graph.add(
+                    f'label={_quote(title)}; style="rounded,dashed"; color="#6d28d9"; fontcolor="#6d28d9";', indent + 1
+                )
                 ends = _emit_states(graph, sub, sub_scope, indent + 1)
                 graph.add("}", indent)
                 start = _node_id(sub_scope, sub.get("StartAt", ""))
-                deferred_edges.append(f"{node} -> {start} [lhead={cluster}, style=dotted, "
-                                      f"label={_quote('each item' if kind == 'Map' else 'branch')}];")
+                deferred_edges.append(
+                    f"{node} -> {start} [lhead={cluster}, style=dotted, "
+                    f"label={_quote('each item' if kind == 'Map' else 'branch')}];"
+                )
                 sub_terminals.extend(ends[:1])
             if "Next" in state and sub_terminals:
-                deferred_edges.append(f"{sub_terminals[0]} -> {_node_id(scope, state['Next'])} "
-                                      f"[ltail={_quote('cluster_' + scope + name + '/0/')}];")
+                deferred_edges.append(
+                    f"{sub_terminals[0]} -> {_node_id(scope, state['Next'])} "
+                    f"[ltail={_quote('cluster_' + scope + name + '/0/')}];"
+                )
         elif "Next" in state:
             deferred_edges.append(f"{node} -> {_node_id(scope, state['Next'])};")
 
         if kind == "Choice":
             for rule in state.get("Choices", []):
-                deferred_edges.append(f"{node} -> {_node_id(scope, rule['Next'])} "
-                                      f"[label={_quote(_wrap(condition_text(rule)))}, color=\"#b45309\"];")
+                deferred_edges.append(
+                    f"{node} -> {_node_id(scope, rule['Next'])} "
+                    f'[label={_quote(_wrap(condition_text(rule)))}, color="#b45309"];'
+                )
             if "Default" in state:
-                deferred_edges.append(f"{node} -> {_node_id(scope, state['Default'])} "
-                                      f"[label=\"default\", color=\"#b45309\", style=bold];")
+                deferred_edges.append(
+                    f'{node} -> {_node_id(scope, state["Default"])} [label="default", color="#b45309", style=bold];'
+                )
         for catcher in state.get("Catch", []):
             deferred_edges.append(
-                f"{node} -> {_node_id(scope, catcher['Next'])} [style=dashed, color=\"#b91c1c\", "
-                f"fontcolor=\"#b91c1c\", label={_quote('catch ' + _errors_text(catcher.get('ErrorEquals', [])))}];")
+                f'{node} -> {_node_id(scope, catcher["Next"])} [style=dashed, color="#b91c1c", '
+                f'fontcolor="#b91c1c", label={_quote("catch " + _errors_text(catcher.get("ErrorEquals", [])))}];'
+            )
         if kind in ("Succeed", "Fail") or state.get("End"):
             terminals.append(node)
     for edge in deferred_edges:
@@ -186,10 +210,13 @@ def to_dot(name: str, definition: dict[str, Any]) -> str:
     """Graphviz source of one state machine definition."""
     graph = _Graph()
     graph.add(f"digraph {_quote(name)} {{", 0)
-    graph.add("graph [rankdir=TB, compound=true, fontname=\"Helvetica\", fontsize=14, labelloc=t, "
-              f"nodesep=0.4, ranksep=0.45, label={_quote(name)}];", 1)
-    graph.add("node [fontname=\"Helvetica\", fontsize=10];", 1)
-    graph.add("edge [fontname=\"Helvetica\", fontsize=8, color=\"#334155\"];", 1)
+    graph.add(
+        'graph [rankdir=TB, compound=true, fontname="Helvetica", fontsize=14, labelloc=t, '
+        f"nodesep=0.4, ranksep=0.45, label={_quote(name)}];",
+        1,
+    )
+    graph.add('node [fontname="Helvetica", fontsize=10];', 1)
+    graph.add('edge [fontname="Helvetica", fontsize=8, color="#334155"];', 1)
     graph.add('"__start__" [label="", shape=circle, width=0.2, style=filled, fillcolor=black];', 1)
     _emit_states(graph, definition, "", 1)
     graph.add(f'"__start__" -> {_node_id("", definition.get("StartAt", ""))};', 1)
@@ -200,8 +227,10 @@ def to_dot(name: str, definition: dict[str, Any]) -> str:
 def dot_program() -> str:
     found = shutil.which("dot")
     if not found:
-        raise GraphvizMissing("Graphviz `dot` is needed to draw the workflow diagrams: install it with "
-                              "`apt-get install graphviz` (Debian/Ubuntu) or `brew install graphviz` (macOS).")
+        raise GraphvizMissing(
+            "Graphviz `dot` is needed to draw the workflow diagrams: install it with "
+            "`apt-get install graphviz` (Debian/Ubuntu) or `brew install graphviz` (macOS)."
+        )
     return found
 
 
@@ -221,7 +250,9 @@ def render_diagrams(env: str, *, out_dir: Path | None = None, template_dir: Path
         definition = render_definition(template.read_text(encoding="utf-8"), values, source=str(template))
         source.write_text(to_dot(name, definition), encoding="utf-8")
         svg = target / f"{name}.svg"
-        result = subprocess.run([dot, "-Tsvg", "-o", str(svg), str(source)], capture_output=True, text=True)
+        result = subprocess.run(
+            [dot, "-Tsvg", "-o", str(svg), str(source)], check=False, capture_output=True, text=True
+        )
         if result.returncode != 0:
             raise _UserError(f"dot failed on {source}: {result.stderr.strip()}")
         written.append(svg)

@@ -43,6 +43,7 @@ RESTORE_FILE = ".e2e-restore.json"
 
 # --- time ---------------------------------------------------------------------------------------------------------
 
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -56,7 +57,7 @@ def parse_ts(value: Any) -> datetime | None:
     if isinstance(value, (int, float)) or type(value).__name__ == "Decimal":
         return datetime.fromtimestamp(float(value), UTC)
     try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(str(value))
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
@@ -78,6 +79,7 @@ def new_run_id(prefix: str = "e2e") -> str:
 
 # --- statistics ---------------------------------------------------------------------------------------------------
 
+
 def percentile(values: Iterable[float], pct: float) -> float | None:
     """The pct-th percentile (0..100) by linear interpolation between closest ranks (numpy's default); None if empty."""
     data = sorted(float(v) for v in values if v is not None)
@@ -92,8 +94,14 @@ def percentile(values: Iterable[float], pct: float) -> float | None:
 
 def latency_summary(values: Iterable[float]) -> dict[str, float | int | None]:
     data = [float(v) for v in values if v is not None]
-    return {"count": len(data), "p50": percentile(data, 50), "p95": percentile(data, 95), "p99": percentile(data, 99),
-            "max": max(data) if data else None, "min": min(data) if data else None}
+    return {
+        "count": len(data),
+        "p50": percentile(data, 50),
+        "p95": percentile(data, 95),
+        "p99": percentile(data, 99),
+        "max": max(data) if data else None,
+        "min": min(data) if data else None,
+    }
 
 
 def fmt_seconds(value: float | None) -> str:
@@ -122,6 +130,7 @@ def _looks_numeric(text: str) -> bool:
 
 
 # --- orders: statusHistory ----------------------------------------------------------------------------------------
+
 
 def history_statuses(order: dict[str, Any]) -> list[str]:
     return [entry.get("status") for entry in order.get("statusHistory") or []]
@@ -178,6 +187,7 @@ def unwrap_orders(body: Any) -> list[dict[str, Any]]:
 
 # --- HTTP API client ----------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Response:
     status: int
@@ -208,14 +218,24 @@ class ApiClient:
     `contract`: called with (method, path, status, body) of every response received, e.g. the e2e suite's
     `scripts.api_contract.ResponseLog.record`, which checks it against the OpenAPI document."""
 
-    def __init__(self, base_url: str, timeout: float = 30.0,
-                 contract: Callable[[str, str, int, bytes], None] | None = None):
+    def __init__(
+        self, base_url: str, timeout: float = 30.0, contract: Callable[[str, str, int, bytes], None] | None = None
+    ):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.contract = contract
 
-    def request(self, method: str, path: str, *, json_body: Any = None, body: bytes | str | None = None,
-                headers: dict[str, str] | None = None, retries: int = 2, token: str | None = None) -> Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        body: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+        retries: int = 2,
+        token: str | None = None,
+    ) -> Response:
         """One request; connection errors (not HTTP errors) are retried `retries` times, then raised."""
         data = body.encode() if isinstance(body, str) else body
         hdrs = dict(headers or {})
@@ -231,11 +251,22 @@ class ApiClient:
             started = time.monotonic()
             try:
                 with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                    return self._received(method, path, Response(resp.status, dict(resp.headers.items()), resp.read(),
-                                                                 time.monotonic() - started))
+                    return self._received(
+                        method,
+                        path,
+                        Response(resp.status, dict(resp.headers.items()), resp.read(), time.monotonic() - started),
+                    )
             except urllib.error.HTTPError as exc:
-                return self._received(method, path, Response(exc.code, dict(exc.headers.items()) if exc.headers else {},
-                                                             exc.read(), time.monotonic() - started))
+                return self._received(
+                    method,
+                    path,
+                    Response(
+                        exc.code,
+                        dict(exc.headers.items()) if exc.headers else {},
+                        exc.read(),
+                        time.monotonic() - started,
+                    ),
+                )
             except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
                 if attempt >= retries:
                     raise ConnectionError(f"{method} {url}: {exc}") from exc
@@ -247,8 +278,9 @@ class ApiClient:
             self.contract(method, path, response.status, response.body)
         return response
 
-    def create_order(self, payload: dict[str, Any], idempotency_key: str | None = None,
-                     token: str | None = None) -> Response:
+    def create_order(
+        self, payload: dict[str, Any], idempotency_key: str | None = None, token: str | None = None
+    ) -> Response:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         # Never retried: a lost response with a retry would create a second order (the caller decides).
         return self.request("POST", "/orders", json_body=payload, headers=headers, retries=0, token=token)
@@ -269,7 +301,7 @@ def order_payload(customer_id: str, items: Sequence[tuple[str, int, str | float]
     from decimal import Decimal
 
     lines = [{"productId": pid, "quantity": int(qty), "price": float(Decimal(str(price)))} for pid, qty, price in items]
-    total = sum((Decimal(str(price)) * int(qty) for _, qty, price in items), Decimal("0")).quantize(Decimal("0.01"))
+    total = sum((Decimal(str(price)) * int(qty) for _, qty, price in items), Decimal(0)).quantize(Decimal("0.01"))
     return {"customerId": customer_id, "items": lines, "totalAmount": float(total)}
 
 
@@ -277,10 +309,22 @@ def order_payload(customer_id: str, items: Sequence[tuple[str, int, str | float]
 
 _SCHEDULED = {"TaskScheduled", "LambdaFunctionScheduled"}
 _SUCCEEDED = {"TaskSucceeded", "LambdaFunctionSucceeded"}
-_FAILED = {"TaskFailed", "LambdaFunctionFailed", "TaskTimedOut", "LambdaFunctionTimedOut", "TaskStartFailed",
-           "TaskSubmitFailed", "LambdaFunctionStartFailed", "LambdaFunctionScheduleFailed"}
-_EXEC_END = {"ExecutionSucceeded": "SUCCEEDED", "ExecutionFailed": "FAILED", "ExecutionAborted": "ABORTED",
-             "ExecutionTimedOut": "TIMED_OUT"}
+_FAILED = {
+    "TaskFailed",
+    "LambdaFunctionFailed",
+    "TaskTimedOut",
+    "LambdaFunctionTimedOut",
+    "TaskStartFailed",
+    "TaskSubmitFailed",
+    "LambdaFunctionStartFailed",
+    "LambdaFunctionScheduleFailed",
+}
+_EXEC_END = {
+    "ExecutionSucceeded": "SUCCEEDED",
+    "ExecutionFailed": "FAILED",
+    "ExecutionAborted": "ABORTED",
+    "ExecutionTimedOut": "TIMED_OUT",
+}
 
 
 def _details(event: dict[str, Any]) -> dict[str, Any]:
@@ -354,8 +398,13 @@ def summarize_history(events: Sequence[dict[str, Any]], functions: dict[str, str
     for event in events:
         etype, details, ts = event.get("type", ""), _details(event), iso(parse_ts(event.get("timestamp")))
         if etype.endswith("StateEntered"):
-            current = {"name": details.get("name"), "type": etype[: -len("StateEntered")], "entered": ts, "exited": None,
-                       "visit": len(states)}
+            current = {
+                "name": details.get("name"),
+                "type": etype[: -len("StateEntered")],
+                "entered": ts,
+                "exited": None,
+                "visit": len(states),
+            }
             states.append(current)
         elif etype.endswith("StateExited"):
             for state in reversed(states):
@@ -363,10 +412,17 @@ def summarize_history(events: Sequence[dict[str, Any]], functions: dict[str, str
                     state["exited"] = ts
                     break
         elif etype in _SCHEDULED:
-            task = {"state": current["name"] if current else None, "visit": current["visit"] if current else None,
-                    "function": function_name_of(details) or functions.get(current["name"] if current else None),
-                    "resource": details.get("resource"),
-                    "outcome": None, "error": None, "cause": None, "scheduled": ts, "ended": None}
+            task = {
+                "state": current["name"] if current else None,
+                "visit": current["visit"] if current else None,
+                "function": function_name_of(details) or functions.get(current["name"] if current else None),
+                "resource": details.get("resource"),
+                "outcome": None,
+                "error": None,
+                "cause": None,
+                "scheduled": ts,
+                "ended": None,
+            }
             tasks.append(task)
             pending[id(current)] = task
         elif etype in _SUCCEEDED or etype in _FAILED:
@@ -384,8 +440,14 @@ def summarize_history(events: Sequence[dict[str, Any]], functions: dict[str, str
         by_visit.setdefault((task["visit"], task["function"]), []).append(task)
     for (_, function), attempts in by_visit.items():
         if len(attempts) > 1 and any(a["outcome"] == "FAILED" for a in attempts[:-1]):
-            retries.append({"state": attempts[0]["state"], "function": function, "attempts": len(attempts),
-                            "errors": [a["error"] for a in attempts if a["outcome"] == "FAILED"]})
+            retries.append(
+                {
+                    "state": attempts[0]["state"],
+                    "function": function,
+                    "attempts": len(attempts),
+                    "errors": [a["error"] for a in attempts if a["outcome"] == "FAILED"],
+                }
+            )
     for task in tasks:
         task.pop("visit", None)
     for state in states:
@@ -412,6 +474,7 @@ def execution_order_id(input_text: str | None) -> str | None:
 
 # --- reports ------------------------------------------------------------------------------------------------------
 
+
 def scenario_rows(records: dict[str, Any]) -> list[list[Any]]:
     rows = []
     for sc in records.get("scenarios", []):
@@ -420,8 +483,17 @@ def scenario_rows(records: dict[str, Any]) -> list[list[Any]]:
         for order in sc.get("orders", []):
             statuses[order.get("status") or "?"] = statuses.get(order.get("status") or "?", 0) + 1
         mix = " ".join(f"{k}={v}" for k, v in sorted(statuses.items())) or "-"
-        rows.append([sc["name"], len(sc.get("orders", [])), sc.get("outcome", "?").upper(), fmt_seconds(percentile(lat, 50)),
-                     fmt_seconds(max(lat) if lat else None), f"{sc.get('duration_s', 0):.1f}s", mix])
+        rows.append(
+            [
+                sc["name"],
+                len(sc.get("orders", [])),
+                sc.get("outcome", "?").upper(),
+                fmt_seconds(percentile(lat, 50)),
+                fmt_seconds(max(lat) if lat else None),
+                f"{sc.get('duration_s', 0):.1f}s",
+                mix,
+            ]
+        )
     return rows
 
 
@@ -446,27 +518,55 @@ def _offset(base: datetime | None, value: Any) -> str:
 def _order_html(order: dict[str, Any]) -> str:
     # Time zero: the order accepted (createdAt, written by the order Lambda before it answers 201).
     accepted = parse_ts(order.get("createdAt")) or parse_ts(order.get("acceptedAt"))
-    steps = [("accepted", "accepted: POST /orders -> order PENDING", order.get("createdAt") or order.get("acceptedAt")),
-             ("client", f"HTTP {order.get('httpStatus') or 201} received by the client", order.get("acceptedAt"))]
+    steps = [
+        ("accepted", "accepted: POST /orders -> order PENDING", order.get("createdAt") or order.get("acceptedAt")),
+        ("client", f"HTTP {order.get('httpStatus') or 201} received by the client", order.get("acceptedAt")),
+    ]
     for ex in order.get("executions", []):
         label = f"{ex.get('stateMachine', '?')} {ex.get('name', '')}".strip()
         steps.append(("execution", f"{label} started", ex.get("start")))
         for state in ex.get("states", []):
             steps.append(("state", f"{state.get('type', '')} {state.get('name')}", state.get("entered")))
         for retry in ex.get("retries", []):
-            steps.append(("retry", f"retry in {retry['state']}: {retry['attempts']} attempts ({', '.join(map(str, retry['errors']))})", None))
-        steps.append(("execution", f"{label} {ex.get('status')}" + (f" {ex.get('error')}" if ex.get("error") else ""), ex.get("stop")))
+            steps.append(
+                (
+                    "retry",
+                    f"retry in {retry['state']}: {retry['attempts']} attempts ({', '.join(map(str, retry['errors']))})",
+                    None,
+                )
+            )
+        steps.append(
+            (
+                "execution",
+                f"{label} {ex.get('status')}" + (f" {ex.get('error')}" if ex.get("error") else ""),
+                ex.get("stop"),
+            )
+        )
     for entry in order.get("statusHistory", [])[1:]:
-        steps.append(("status", f"status {entry.get('status')}" + (f" ({entry.get('reason')})" if entry.get("reason") else ""),
-                      entry.get("at")))
+        steps.append(
+            (
+                "status",
+                f"status {entry.get('status')}" + (f" ({entry.get('reason')})" if entry.get("reason") else ""),
+                entry.get("at"),
+            )
+        )
     timed = sorted((s for s in steps if parse_ts(s[2])), key=lambda s: parse_ts(s[2]))
     untimed = [s for s in steps if not parse_ts(s[2])]
-    items = "".join(f'<li class="{k}"><span class="t">{_esc(iso(parse_ts(t)))}</span> <span class="o">{_esc(_offset(accepted, t))}</span> '
-                    f"{_esc(text)}</li>" for k, text, t in timed + untimed)
+    items = "".join(
+        f'<li class="{k}"><span class="t">{_esc(iso(parse_ts(t)))}</span> <span class="o">{_esc(_offset(accepted, t))}</span> '
+        f"{_esc(text)}</li>"
+        for k, text, t in timed + untimed
+    )
     status = order.get("status") or "?"
-    css = "ok" if status == "COMPLETED" else ("bad" if status in ("FAILED", "?") or status not in TERMINAL_STATUSES else "warn")
-    summary = (f'<code>{_esc(order.get("orderId"))}</code> {_esc(order.get("label") or "")} '
-               f'<b class="{css}">{_esc(status)}</b> in {_esc(fmt_seconds(order.get("latency_s")))}')
+    css = (
+        "ok"
+        if status == "COMPLETED"
+        else ("bad" if status in ("FAILED", "?") or status not in TERMINAL_STATUSES else "warn")
+    )
+    summary = (
+        f"<code>{_esc(order.get('orderId'))}</code> {_esc(order.get('label') or '')} "
+        f'<b class="{css}">{_esc(status)}</b> in {_esc(fmt_seconds(order.get("latency_s")))}'
+    )
     return f"<details><summary>{summary}</summary><ol>{items}</ol></details>"
 
 
@@ -475,7 +575,8 @@ def render_html(records: dict[str, Any]) -> str:
     each workflow state with its timestamp from the execution history -> terminal status, with times."""
     meta = records.get("meta", {})
     head_rows = "".join(
-        "<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in row) + "</tr>" for row in scenario_rows(records))
+        "<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in row) + "</tr>" for row in scenario_rows(records)
+    )
     sections = []
     for sc in records.get("scenarios", []):
         orders = sc.get("orders", [])
@@ -483,25 +584,31 @@ def render_html(records: dict[str, Any]) -> str:
         message = f"<pre class='bad'>{_esc(sc.get('message'))}</pre>" if sc.get("message") else ""
         sections.append(
             f'<section id="{_esc(sc["name"])}"><h2>{_esc(sc["name"])} <small class="{"ok" if sc.get("outcome") == "passed" else "bad"}">'
-            f'{_esc(sc.get("outcome"))}</small></h2><p>{_esc(sc.get("nodeid"))} &middot; {len(orders)} orders &middot; '
+            f"{_esc(sc.get('outcome'))}</small></h2><p>{_esc(sc.get('nodeid'))} &middot; {len(orders)} orders &middot; "
             f'{sc.get("duration_s", 0):.1f}s</p>{message}<ul class="notes">{notes}</ul>'
-            + "".join(_order_html(o) for o in orders) + "</section>")
+            + "".join(_order_html(o) for o in orders)
+            + "</section>"
+        )
     style = """body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}
 td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}code,.t,.o{font-family:ui-monospace,monospace}
 .o{color:#777;display:inline-block;min-width:7em}.t{color:#555}.ok{color:#176f2c}.bad{color:#b00020}.warn{color:#a15c00}
 details{margin:2px 0}summary{cursor:pointer}li.state{color:#234}li.status{font-weight:600}li.retry{color:#a15c00}
 li.execution,li.client{color:#555}section{margin-top:2em;border-top:1px solid #ddd}pre{white-space:pre-wrap}"""
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>orderflow e2e {_esc(meta.get('env'))} "
-            f"{_esc(meta.get('run_id'))}</title><style>{style}</style></head><body>"
-            f"<h1>orderflow e2e: env {_esc(meta.get('env'))}, run {_esc(meta.get('run_id'))}</h1>"
-            f"<p>{_esc(meta.get('started'))} &rarr; {_esc(meta.get('finished'))} &middot; API {_esc(meta.get('api_url'))} "
-            f"&middot; pytest exit {_esc(meta.get('exit_code'))}</p>"
-            f"<table><tr>{''.join(f'<th>{_esc(h)}</th>' for h in SUMMARY_HEADERS)}</tr>{head_rows}</table>"
-            f"<p>Latency: API accepted (order createdAt) to the terminal status's statusHistory time.</p>"
-            + "".join(sections) + "</body></html>")
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>orderflow e2e {_esc(meta.get('env'))} "
+        f"{_esc(meta.get('run_id'))}</title><style>{style}</style></head><body>"
+        f"<h1>orderflow e2e: env {_esc(meta.get('env'))}, run {_esc(meta.get('run_id'))}</h1>"
+        f"<p>{_esc(meta.get('started'))} &rarr; {_esc(meta.get('finished'))} &middot; API {_esc(meta.get('api_url'))} "
+        f"&middot; pytest exit {_esc(meta.get('exit_code'))}</p>"
+        f"<table><tr>{''.join(f'<th>{_esc(h)}</th>' for h in SUMMARY_HEADERS)}</tr>{head_rows}</table>"
+        f"<p>Latency: API accepted (order createdAt) to the terminal status's statusHistory time.</p>"
+        + "".join(sections)
+        + "</body></html>"
+    )
 
 
 # --- the runner ---------------------------------------------------------------------------------------------------
+
 
 def reports_dir(env: str) -> Path:
     return env_build_dir(env) / "reports"
@@ -575,8 +682,10 @@ def run(env: str, keyword: str = "") -> int:
         from scripts.stack import local_stack_exists
 
         if not local_stack_exists(env, outputs):
-            raise UserError(f"The local stack in {env_build_dir(env).relative_to(REPO_ROOT)}/outputs.json is gone from the "
-                            f"local cloud (restarted or reset?): redeploy with `invoke deploy --env {env}`.")
+            raise UserError(
+                f"The local stack in {env_build_dir(env).relative_to(REPO_ROOT)}/outputs.json is gone from the "
+                f"local cloud (restarted or reset?): redeploy with `invoke deploy --env {env}`."
+            )
     out_dir = reports_dir(env)
     out_dir.mkdir(parents=True, exist_ok=True)
     restore_leftovers(env, outputs)
@@ -587,26 +696,54 @@ def run(env: str, keyword: str = "") -> int:
     run_id = new_run_id()
     records_path, junit, report = out_dir / "e2e-records.json", out_dir / "e2e-junit.xml", out_dir / "e2e-report.html"
     records_path.unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "pytest", str(E2E_DIR.relative_to(REPO_ROOT)), "--ignore",
-           str((E2E_DIR / "selftest").relative_to(REPO_ROOT)), "-v", "-p", "no:cacheprovider", f"--junitxml={junit}",
-           "-o", "junit_suite_name=orderflow-e2e", "-o", "junit_family=xunit2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(E2E_DIR.relative_to(REPO_ROOT)),
+        "--ignore",
+        str((E2E_DIR / "selftest").relative_to(REPO_ROOT)),
+        "-v",
+        "-p",
+        "no:cacheprovider",
+        f"--junitxml={junit}",
+        "-o",
+        "junit_suite_name=orderflow-e2e",
+        "-o",
+        "junit_family=xunit2",
+    ]
     if keyword:
         cmd += ["-k", keyword]
-    child_env = {**os.environ, "ORDERFLOW_ENV": env, "ORDERFLOW_OUTPUTS": str(env_build_dir(env) / "outputs.json"),
-                 "ORDERFLOW_RUN_ID": run_id, "ORDERFLOW_E2E_RECORDS": str(records_path), "ORDERFLOW_E2E_STRICT": "1",
-                 "PYTHONUNBUFFERED": "1"}
+    child_env = {
+        **os.environ,
+        "ORDERFLOW_ENV": env,
+        "ORDERFLOW_OUTPUTS": str(env_build_dir(env) / "outputs.json"),
+        "ORDERFLOW_RUN_ID": run_id,
+        "ORDERFLOW_E2E_RECORDS": str(records_path),
+        "ORDERFLOW_E2E_STRICT": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
     print(f"e2e run {run_id} against env '{env}' (API {outputs.get('api_url')})", flush=True)
     started = utcnow()
     code = _run_pytest(cmd, child_env)
     finished = utcnow()
 
     records = json.loads(records_path.read_text()) if records_path.exists() else {"scenarios": []}
-    records["meta"] = {**records.get("meta", {}), "env": env, "run_id": run_id, "started": iso(started),
-                       "finished": iso(finished), "exit_code": code, "api_url": outputs.get("api_url")}
+    records["meta"] = {
+        **records.get("meta", {}),
+        "env": env,
+        "run_id": run_id,
+        "started": iso(started),
+        "finished": iso(finished),
+        "exit_code": code,
+        "api_url": outputs.get("api_url"),
+    }
     write_json(records_path, records)
     report.write_text(render_html(records))
     print("\n" + summary_table(records))
     total = (finished - started).total_seconds()
-    print(f"\npytest exit {code} in {total:.0f}s. Reports: {junit.relative_to(REPO_ROOT)}, {report.relative_to(REPO_ROOT)}, "
-          f"{records_path.relative_to(REPO_ROOT)}")
+    print(
+        f"\npytest exit {code} in {total:.0f}s. Reports: {junit.relative_to(REPO_ROOT)}, {report.relative_to(REPO_ROOT)}, "
+        f"{records_path.relative_to(REPO_ROOT)}"
+    )
     return code

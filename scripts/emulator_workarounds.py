@@ -22,9 +22,15 @@ EMULATED_ENVS = frozenset({"local"})
 #: `shared.errors.RetryableError` (its RETRYABLE_ERROR_NAMES; tests/unit/test_retryable_contract.py keeps the two
 #: equal). On AWS a Lambda handler exception reaches Step Functions with the exception's class name as the error
 #: name, and Retry matches the concrete name, not a base class.
-SERVICE_RETRYABLE_ERRORS: tuple[str, ...] = ("CircuitOpenError", "EventPublishError", "InventoryContention",
-                                             "NotificationConflict", "PaymentGatewayUnavailable", "RetryableError",
-                                             "TransientAwsError")
+SERVICE_RETRYABLE_ERRORS: tuple[str, ...] = (
+    "CircuitOpenError",
+    "EventPublishError",
+    "InventoryContention",
+    "NotificationConflict",
+    "PaymentGatewayUnavailable",
+    "RetryableError",
+    "TransientAwsError",
+)
 
 #: MiniStack 1.5.33 reports *every* Lambda handler exception to Step Functions as `Runtime.HandlerError`
 #: instead of the exception's class name (its Lambda runtime does not forward `errorType`), so on the
@@ -78,5 +84,7 @@ def describe(env: str) -> str:
     """One line for logs: which workarounds apply to `env`."""
     if not is_emulated(env):
         return f"{env}: AWS, no emulator workarounds"
-    return (f"{env}: MiniStack {MINISTACK_VERSION} workarounds: retried service errors += {MINISTACK_HANDLER_ERROR} "
-            f"-> {json.dumps(retryable_errors(env))}; destroy attempts {destroy_attempts(env)}")
+    return (
+        f"{env}: MiniStack {MINISTACK_VERSION} workarounds: retried service errors += {MINISTACK_HANDLER_ERROR} "
+        f"-> {json.dumps(retryable_errors(env))}; destroy attempts {destroy_attempts(env)}"
+    )

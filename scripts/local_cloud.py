@@ -76,7 +76,9 @@ def health(port: int | None = None, timeout: float = 1.0) -> dict | None:
 def require_up(port: int | None = None) -> None:
     port = port or port_from_env()
     if health(port) is None:
-        raise UserError(f"The local cloud is not running on 127.0.0.1:{port}: start it with `invoke local.up` (or set ORDERFLOW_LOCAL_PORT).")
+        raise UserError(
+            f"The local cloud is not running on 127.0.0.1:{port}: start it with `invoke local.up` (or set ORDERFLOW_LOCAL_PORT)."
+        )
 
 
 def _python312() -> str:
@@ -84,7 +86,9 @@ def _python312() -> str:
         return sys.executable
     if path := shutil.which("python3.12"):
         return path
-    raise UserError("Python 3.12 (the Lambda runtime) is needed for the local cloud: install it (pyenv install 3.12) and retry.")
+    raise UserError(
+        "Python 3.12 (the Lambda runtime) is needed for the local cloud: install it (pyenv install 3.12) and retry."
+    )
 
 
 def ensure_venv() -> Path:
@@ -97,9 +101,16 @@ def ensure_venv() -> Path:
     print(f"Installing MiniStack into {VENV.relative_to(REPO_ROOT)} ...", flush=True)
     if not python.exists():
         subprocess.run([_python312(), "-m", "venv", "--clear", str(VENV)], check=True)
-    result = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "-r", str(REQUIREMENTS)], capture_output=True, text=True)
+    result = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "-r", str(REQUIREMENTS)],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
-        raise UserError(f"Could not install the local cloud ({REQUIREMENTS.name}); check network access to PyPI:\n{result.stderr[-1500:]}")
+        raise UserError(
+            f"Could not install the local cloud ({REQUIREMENTS.name}); check network access to PyPI:\n{result.stderr[-1500:]}"
+        )
     stamp.write_text(wanted)
     return python
 
@@ -139,14 +150,23 @@ def up(port: int | None = None, timeout: float = 60.0) -> str:
     for sub in ("state", "s3", "tmp"):
         (instance.dir / sub).mkdir(parents=True, exist_ok=True)
     log = instance.log_file.open("ab")
-    proc = subprocess.Popen([str(python), "-m", "ministack"], cwd=instance.dir, env=_clean_environment(instance),
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(python), "-m", "ministack"],
+        cwd=instance.dir,
+        env=_clean_environment(instance),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     instance.pid_file.write_text(str(proc.pid))
     started = time.monotonic()
 
     def ready() -> bool:
         if proc.poll() is not None:
-            raise UserError(f"MiniStack exited with code {proc.returncode} on start: see {instance.log_file.relative_to(REPO_ROOT)} (is port {instance.port} taken?).")
+            raise UserError(
+                f"MiniStack exited with code {proc.returncode} on start: see {instance.log_file.relative_to(REPO_ROOT)} (is port {instance.port} taken?)."
+            )
         return health(instance.port) is not None
 
     try:
@@ -154,7 +174,9 @@ def up(port: int | None = None, timeout: float = 60.0) -> str:
     except TimeoutError as exc:
         proc.terminate()
         raise UserError(f"MiniStack did not become healthy in {timeout:.0f}s: see {instance.log_file}.") from exc
-    print(f"Local cloud up at {endpoint(instance.port)} (pid {proc.pid}, ready in {time.monotonic() - started:.1f}s, state in {instance.dir.relative_to(REPO_ROOT)}).")
+    print(
+        f"Local cloud up at {endpoint(instance.port)} (pid {proc.pid}, ready in {time.monotonic() - started:.1f}s, state in {instance.dir.relative_to(REPO_ROOT)})."
+    )
     return endpoint(instance.port)
 
 
@@ -171,7 +193,9 @@ def down(port: int | None = None, timeout: float = 30.0) -> None:
     pid = instance.pid()
     if pid is None:
         if health(instance.port) is not None:
-            raise UserError(f"Something answers on port {instance.port} but was not started by `invoke local.up`; stop it yourself.")
+            raise UserError(
+                f"Something answers on port {instance.port} but was not started by `invoke local.up`; stop it yourself."
+            )
         print(f"The local cloud is not running on port {instance.port}.")
         instance.pid_file.unlink(missing_ok=True)
         return
@@ -191,7 +215,9 @@ def down(port: int | None = None, timeout: float = 30.0) -> None:
     try:
         poll(exited, timeout=timeout, interval=0.1, what="MiniStack to exit")
     except TimeoutError as exc:
-        raise UserError(f"MiniStack (pid {pid}) did not stop within {timeout:.0f}s after SIGTERM; kill it with `kill {pid}`.") from exc
+        raise UserError(
+            f"MiniStack (pid {pid}) did not stop within {timeout:.0f}s after SIGTERM; kill it with `kill {pid}`."
+        ) from exc
     instance.pid_file.unlink(missing_ok=True)
     print(f"Local cloud on port {instance.port} stopped; state saved in {instance.dir.relative_to(REPO_ROOT)}.")
 
@@ -204,7 +230,9 @@ def status(port: int | None = None) -> bool:
         return False
     services = doc.get("services", {})
     running = sorted(name for name, state in services.items() if state in ("running", "available"))
-    print(f"up: {endpoint(instance.port)} pid={instance.pid() or '?'} edition={doc.get('edition', doc.get('version', '?'))} services={len(running) or len(services)}")
+    print(
+        f"up: {endpoint(instance.port)} pid={instance.pid() or '?'} edition={doc.get('edition', doc.get('version', '?'))} services={len(running) or len(services)}"
+    )
     return True
 
 
@@ -215,7 +243,9 @@ def reset(port: int | None = None) -> None:
     try:
         urllib.request.urlopen(req, timeout=30).read()
     except urllib.error.HTTPError as exc:
-        raise UserError(f"The emulator on port {port} refused the reset ({exc.code}); only MiniStack supports `local.reset`.") from exc
+        raise UserError(
+            f"The emulator on port {port} refused the reset ({exc.code}); only MiniStack supports `local.reset`."
+        ) from exc
     # Terraform state for env local now describes resources that no longer exist.
     for stale in (env_build_dir("local") / "terraform.tfstate", env_build_dir("local") / "outputs.json"):
         stale.unlink(missing_ok=True)

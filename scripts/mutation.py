@@ -69,7 +69,9 @@ PASSES = (
     # test_mutation_script tests this tool against the repository layout, which the staged copy does not have.
     Pass("unit", ("tests/unit", "--ignore=tests/unit/test_mutation_script.py")),
     # The power test mutates services/ itself in subprocesses; it measures the simulation, not the services.
-    Pass("simulation", ("tests/simulation", "--ignore=tests/simulation/test_simulation_power.py"), isolation="forkserver"),
+    Pass(
+        "simulation", ("tests/simulation", "--ignore=tests/simulation/test_simulation_power.py"), isolation="forkserver"
+    ),
 )
 
 
@@ -144,15 +146,25 @@ def _snapshot() -> Path:
     return snapshot
 
 
-def _stage(project: Path, snapshot: Path, only_mutate: list[str], test_selection: tuple[str, ...],
-           isolation: str) -> None:
+def _stage(
+    project: Path, snapshot: Path, only_mutate: list[str], test_selection: tuple[str, ...], isolation: str
+) -> None:
     shutil.rmtree(project, ignore_errors=True)
     shutil.copytree(snapshot, project)
     config = {
         "source_paths": ["src"],
         "only_mutate": only_mutate,
         "also_copy": list(STAGED),
-        "pytest_add_cli_args": ["-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:cov", "-W", "ignore::UserWarning"],
+        "pytest_add_cli_args": [
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "-p",
+            "no:cov",
+            "-W",
+            "ignore::UserWarning",
+        ],
         "pytest_add_cli_args_test_selection": list(test_selection),
         "do_not_mutate_patterns": list(NOT_MUTATED_PATTERNS),
         "process_isolation": isolation,
@@ -170,9 +182,15 @@ def _mutmut_run(project: Path, workers: int, names: list[str], deadline: float |
     env = {**os.environ, "ORDERFLOW_SERVICES_DIR": str(project / "mutants" / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
     log = project / "mutmut.log"
     with log.open("w", encoding="utf-8") as out:
-        process = subprocess.Popen([sys.executable, "-m", "mutmut", "run", "--max-children", str(workers), *names],
-                                   cwd=project, env=env, text=True, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mutmut", "run", "--max-children", str(workers), *names],
+            cwd=project,
+            env=env,
+            text=True,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         while True:
             try:
                 code = process.wait(timeout=PROGRESS_EVERY_SECONDS)
@@ -234,11 +252,18 @@ json.dump(out, open(sys.argv[2], "w"))
 def _helper(project: Path, mode: str, names: list[str] | None = None) -> dict:
     """Ask mutmut (pinned in pyproject) for the mutants it generated, their statuses or their diffs."""
     answer = project.resolve() / f"mutmut-{mode}.json"
-    result = subprocess.run([sys.executable, "-c", _HELPER, mode, str(answer), *(names or [])], cwd=project,
-                            text=True, capture_output=True)
+    result = subprocess.run(
+        [sys.executable, "-c", _HELPER, mode, str(answer), *(names or [])],
+        cwd=project,
+        check=False,
+        text=True,
+        capture_output=True,
+    )
     if result.returncode != 0:
-        raise UserError(f"mutmut could not {mode} in {project}: {result.stderr.strip().splitlines()[-1:]}; "
-                        "rerun `bash scripts/bootstrap.sh` to install the pinned mutmut.")
+        raise UserError(
+            f"mutmut could not {mode} in {project}: {result.stderr.strip().splitlines()[-1:]}; "
+            "rerun `bash scripts/bootstrap.sh` to install the pinned mutmut."
+        )
     return json.loads(answer.read_text(encoding="utf-8"))
 
 
@@ -289,20 +314,33 @@ def carried_over(previous: dict, selected: dict[str, str | None]) -> dict[str, s
     would show); every survivor, every timeout (it may have been the machine) and every mutant of a changed
     function is judged again."""
     killed = previous.get("killed_hashes", {})
-    return {name: "killed" for name, digest in selected.items()
-            if digest is not None and killed.get(name) == digest and previous["statuses"].get(name) == "killed"}
+    return {
+        name: "killed"
+        for name, digest in selected.items()
+        if digest is not None and killed.get(name) == digest and previous["statuses"].get(name) == "killed"
+    }
 
 
 def _previous_report() -> dict:
     path = WORK_DIR / "report.json"
     if not path.exists():
-        raise UserError("--resume needs build/mutation/report.json from an earlier `invoke mutate`: run it without --resume first.")
+        raise UserError(
+            "--resume needs build/mutation/report.json from an earlier `invoke mutate`: run it without --resume first."
+        )
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def run(paths: list[str] | None = None, max_mutants: int | None = None, seed: int = CI_SEED,
-        workers: int | None = None, target: float = TARGET_SCORE, resume: bool = False,
-        tests: list[str] | None = None, simulation: bool = True, budget_minutes: float | None = None) -> Report:
+def run(
+    paths: list[str] | None = None,
+    max_mutants: int | None = None,
+    seed: int = CI_SEED,
+    workers: int | None = None,
+    target: float = TARGET_SCORE,
+    resume: bool = False,
+    tests: list[str] | None = None,
+    simulation: bool = True,
+    budget_minutes: float | None = None,
+) -> Report:
     """`tests` (test files or folders) replaces the two suites by one pass over just those tests: the quick
     look at one module; its score can only be lower than the suites' (fewer tests, fewer kills).
     `simulation=False` skips the simulation pass (CI's bounded pass): again a score that can only be lower.
@@ -332,9 +370,12 @@ def run(paths: list[str] | None = None, max_mutants: int | None = None, seed: in
                 report.statuses[name], report.killed_by[name], report.hashes[name] = status, CARRIED, selected[name]
             pending = [name for name in selected if name not in kept]
             report.hashes.update({name: digest for name, digest in selected.items() if digest is not None})
-            print(f"mutate: {len(selected)} mutants of {', '.join(paths or ['services'])} (seed {seed}); "
-                  + (f"{len(kept)} kills kept from the previous report (unchanged functions); " if previous else "")
-                  + f"{stage.name} suite first; mutmut's own output: build/mutation/<suite>/mutmut.log", flush=True)
+            print(
+                f"mutate: {len(selected)} mutants of {', '.join(paths or ['services'])} (seed {seed}); "
+                + (f"{len(kept)} kills kept from the previous report (unchanged functions); " if previous else "")
+                + f"{stage.name} suite first; mutmut's own output: build/mutation/<suite>/mutmut.log",
+                flush=True,
+            )
             if not pending:
                 break
         print(f"\n=== mutmut: {len(pending)} mutants against the {stage.name} suite", flush=True)
@@ -348,7 +389,10 @@ def run(paths: list[str] | None = None, max_mutants: int | None = None, seed: in
             report.statuses[name] = status
             if status in KILLED:
                 report.killed_by[name] = stage.name
-        print(f"    {report.killed_by_pass()[stage.name]} killed by the {stage.name} suite in {time.monotonic() - stage_started:.0f}s", flush=True)
+        print(
+            f"    {report.killed_by_pass()[stage.name]} killed by the {stage.name} suite in {time.monotonic() - stage_started:.0f}s",
+            flush=True,
+        )
         pending = [name for name in pending if report.statuses[name] not in KILLED | {NOT_CHECKED}]
         if not finished:
             break
@@ -361,28 +405,44 @@ def run(paths: list[str] | None = None, max_mutants: int | None = None, seed: in
     _write_report(report, paths or ["services"], max_mutants, seed)
     _print(report, target)
     if report.unjudged:
-        print(f"PARTIAL: {len(report.unjudged)} of {len(report.statuses)} mutants not judged within the budget; "
-              "the score above is of the judged ones. Run the same command with --resume to go on.", flush=True)
+        print(
+            f"PARTIAL: {len(report.unjudged)} of {len(report.statuses)} mutants not judged within the budget; "
+            "the score above is of the judged ones. Run the same command with --resume to go on.",
+            flush=True,
+        )
         return report
     if report.score < target:
-        raise UserError(f"Mutation score {report.score:.1f}% is under the {target:.0f}% target: kill the survivors "
-                        f"listed in {WORK_DIR.relative_to(REPO_ROOT)}/survivors.txt or list true equivalents in docs/testing.md.")
+        raise UserError(
+            f"Mutation score {report.score:.1f}% is under the {target:.0f}% target: kill the survivors "
+            f"listed in {WORK_DIR.relative_to(REPO_ROOT)}/survivors.txt or list true equivalents in docs/testing.md."
+        )
     return report
 
 
 def _write_report(report: Report, paths: list[str], max_mutants: int | None, seed: int) -> None:
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     summary = {
-        "paths": paths, "max": max_mutants, "seed": seed, "seconds": round(report.seconds),
-        "mutants": len(report.statuses), "equivalent": len(report.equivalent), "killed": len(report.killed),
-        "survived": len(report.survivors), "score": round(report.score, 1), "unjudged": len(report.unjudged),
+        "paths": paths,
+        "max": max_mutants,
+        "seed": seed,
+        "seconds": round(report.seconds),
+        "mutants": len(report.statuses),
+        "equivalent": len(report.equivalent),
+        "killed": len(report.killed),
+        "survived": len(report.survivors),
+        "score": round(report.score, 1),
+        "unjudged": len(report.unjudged),
         "killed_by": report.killed_by_pass(),
-        "statuses": report.statuses, "equivalents": report.equivalent,
+        "statuses": report.statuses,
+        "equivalents": report.equivalent,
         "killed_hashes": {name: report.hashes[name] for name in report.killed if name in report.hashes},
     }
     (WORK_DIR / "report.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    blocks = [f"# {name}: {report.statuses[name]}\n# change: {_changed_line(report.diffs.get(name, ''))}\n"
-              f"{report.diffs.get(name, '')}" for name in sorted(report.survivors)]
+    blocks = [
+        f"# {name}: {report.statuses[name]}\n# change: {_changed_line(report.diffs.get(name, ''))}\n"
+        f"{report.diffs.get(name, '')}"
+        for name in sorted(report.survivors)
+    ]
     (WORK_DIR / "survivors.txt").write_text("\n".join(blocks), encoding="utf-8")
 
 
@@ -392,10 +452,12 @@ def _print(report: Report, target: float) -> None:
         print(f"  {name} [{report.statuses[name]}]: {_changed_line(report.diffs.get(name, ''))}")
     by_pass = ", ".join(f"{name} {count}" for name, count in report.killed_by_pass().items())
     timeouts = sum(1 for name in report.killed if report.statuses[name] == "timeout")
-    print(f"\nMutation score: {report.score:.1f}% ({len(report.killed)} killed of {len(report.judged)}, "
-          f"{timeouts} of them by a timeout; {by_pass}; "
-          f"{len(report.equivalent)} equivalent excluded; {len(report.survivors)} survived) in {report.seconds:.0f}s; "
-          f"target {target:.0f}%.")
+    print(
+        f"\nMutation score: {report.score:.1f}% ({len(report.killed)} killed of {len(report.judged)}, "
+        f"{timeouts} of them by a timeout; {by_pass}; "
+        f"{len(report.equivalent)} equivalent excluded; {len(report.survivors)} survived) in {report.seconds:.0f}s; "
+        f"target {target:.0f}%."
+    )
 
 
 def ci_sample() -> Report:

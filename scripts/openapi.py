@@ -22,8 +22,13 @@ JSON = "application/json"
 
 def _services() -> SimpleNamespace:
     """The services modules the document is built from."""
-    names = {"api": "order.api", "validation": "order.validation", "contracts": "shared.contracts",
-             "lifecycle": "shared.lifecycle", "models": "shared.models"}
+    names = {
+        "api": "order.api",
+        "validation": "order.validation",
+        "contracts": "shared.contracts",
+        "lifecycle": "shared.lifecycle",
+        "models": "shared.models",
+    }
     return SimpleNamespace(**{key: services_module(name) for key, name in names.items()})
 
 
@@ -37,6 +42,7 @@ def _anchored(pattern: str) -> str:
 
 
 # --- schemas -----------------------------------------------------------------------------------------------------
+
 
 def _request_schema(validation: Any) -> dict[str, Any]:
     """The validator's POST /orders schema, without its draft-07 envelope ($schema, $id): every keyword it uses means
@@ -53,8 +59,10 @@ def _short_items_schema(contracts: Any) -> dict[str, Any]:
 
 def _rebase_refs(node: Any) -> Any:
     if isinstance(node, dict):
-        return {k: (v.replace("#/definitions/", "#/components/schemas/") if k == "$ref" else _rebase_refs(v))
-                for k, v in node.items()}
+        return {
+            k: (v.replace("#/definitions/", "#/components/schemas/") if k == "$ref" else _rebase_refs(v))
+            for k, v in node.items()
+        }
     if isinstance(node, list):
         return [_rebase_refs(v) for v in node]
     return node
@@ -65,72 +73,120 @@ def _schemas(s: SimpleNamespace) -> dict[str, Any]:
     nullable_string = {"type": ["string", "null"]}
     timestamp = {"type": "string", "format": "date-time"}
     return {
-        "Id": {"type": "string", "pattern": s.models.ID_PATTERN,
-               "description": "The id rule of every orderId, customerId and productId."},
+        "Id": {
+            "type": "string",
+            "pattern": s.models.ID_PATTERN,
+            "description": "The id rule of every orderId, customerId and productId.",
+        },
         "OrderStatus": {"type": "string", "enum": statuses},
         "CreateOrderRequest": _request_schema(s.validation),
         "OrderAccepted": {
-            "type": "object", "additionalProperties": False, "required": ["orderId", "status"],
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["orderId", "status"],
             "properties": {"orderId": _ref("Id"), "status": {"const": s.lifecycle.OrderStatus.PENDING.value}},
         },
         "CancelAccepted": {
-            "type": "object", "additionalProperties": False, "required": ["orderId", "status"],
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["orderId", "status"],
             "properties": {"orderId": _ref("Id"), "status": {"const": s.lifecycle.OrderStatus.CANCELLED.value}},
         },
         "OrderLine": {
-            "type": "object", "additionalProperties": False, "required": ["productId", "quantity", "price"],
-            "properties": {"productId": _ref("Id"), "quantity": {"type": "integer", "minimum": 1},
-                           "price": {"type": "number", "minimum": 0, "description": "the catalogue's unit price"}},
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["productId", "quantity", "price"],
+            "properties": {
+                "productId": _ref("Id"),
+                "quantity": {"type": "integer", "minimum": 1},
+                "price": {"type": "number", "minimum": 0, "description": "the catalogue's unit price"},
+            },
         },
         "StatusChange": {
-            "type": "object", "additionalProperties": False, "required": ["status", "at", "reason"],
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["status", "at", "reason"],
             "properties": {"status": _ref("OrderStatus"), "at": timestamp, "reason": {"type": "string"}},
         },
         "Order": {
-            "type": "object", "additionalProperties": False,
-            "required": ["orderId", "customerId", "status", "items", "totalAmount", "statusHistory", "createdAt",
-                         "updatedAt", "version"],
+            "type": "object",
+            "additionalProperties": False,
+            "required": [
+                "orderId",
+                "customerId",
+                "status",
+                "items",
+                "totalAmount",
+                "statusHistory",
+                "createdAt",
+                "updatedAt",
+                "version",
+            ],
             "properties": {
-                "orderId": _ref("Id"), "customerId": _ref("Id"), "status": _ref("OrderStatus"),
+                "orderId": _ref("Id"),
+                "customerId": _ref("Id"),
+                "status": _ref("OrderStatus"),
                 "items": {"type": "array", "items": _ref("OrderLine")},
                 "totalAmount": {"type": "number", "minimum": 0},
                 "statusHistory": {"type": "array", "items": _ref("StatusChange")},
-                "createdAt": timestamp, "updatedAt": timestamp,
+                "createdAt": timestamp,
+                "updatedAt": timestamp,
                 "version": {"type": "integer", "minimum": 1},
                 "paymentId": {"type": "string", "description": "present once the order has been paid"},
-                "shortItems": {**_short_items_schema(s.contracts),
-                               "description": "present when the order is INVENTORY_UNAVAILABLE"},
+                "shortItems": {
+                    **_short_items_schema(s.contracts),
+                    "description": "present when the order is INVENTORY_UNAVAILABLE",
+                },
             },
         },
         "OrderPage": {
-            "type": "object", "additionalProperties": False, "required": ["orders", "nextToken"],
-            "properties": {"orders": {"type": "array", "items": _ref("Order")},
-                           "nextToken": {"type": ["string", "null"], "pattern": _anchored(s.api.NEXT_TOKEN_RE.pattern),
-                                         "description": "the next page's token; null on the last page"}},
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["orders", "nextToken"],
+            "properties": {
+                "orders": {"type": "array", "items": _ref("Order")},
+                "nextToken": {
+                    "type": ["string", "null"],
+                    "pattern": _anchored(s.api.NEXT_TOKEN_RE.pattern),
+                    "description": "the next page's token; null on the last page",
+                },
+            },
         },
         "Error": {
-            "type": "object", "additionalProperties": False, "required": ["message", "field"],
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["message", "field"],
             "description": "Every error the Lambda answers. `field`: a JSON path into the body (`$.items[0].quantity`), "
-                           "`headers.<name>`, `queryStringParameters.<name>`, `pathParameters.<name>`, `status`, or "
-                           "null. A 409 price mismatch adds the catalogue's `prices` and `totalAmount`.",
+            "`headers.<name>`, `queryStringParameters.<name>`, `pathParameters.<name>`, `status`, or "
+            "null. A 409 price mismatch adds the catalogue's `prices` and `totalAmount`.",
             "properties": {
-                "message": {"type": "string", "minLength": 1}, "field": nullable_string,
-                "prices": {"type": "array", "items": {
-                    "type": "object", "additionalProperties": False, "required": ["productId", "price"],
-                    "properties": {"productId": _ref("Id"), "price": {"type": "number", "minimum": 0}}}},
+                "message": {"type": "string", "minLength": 1},
+                "field": nullable_string,
+                "prices": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["productId", "price"],
+                        "properties": {"productId": _ref("Id"), "price": {"type": "number", "minimum": 0}},
+                    },
+                },
                 "totalAmount": {"type": "number", "minimum": 0},
             },
         },
         "GatewayError": {
-            "type": "object", "required": ["message"], "properties": {"message": {"type": "string", "minLength": 1}},
-            "description": "A status API Gateway may answer itself (`{\"message\": \"Unauthorized\"}`, \"Not Found\", "
-                           "\"Too Many Requests\", \"Internal Server Error\", \"Service Unavailable\"); the Lambda's "
-                           "own answers with these statuses are an `Error`, which is a GatewayError too.",
+            "type": "object",
+            "required": ["message"],
+            "properties": {"message": {"type": "string", "minLength": 1}},
+            "description": 'A status API Gateway may answer itself (`{"message": "Unauthorized"}`, "Not Found", '
+            '"Too Many Requests", "Internal Server Error", "Service Unavailable"); the Lambda\'s '
+            "own answers with these statuses are an `Error`, which is a GatewayError too.",
         },
     }
 
 
 # --- responses ---------------------------------------------------------------------------------------------------
+
 
 def _response(description: str, schema: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
     response: dict[str, Any] = {"description": description, "content": {JSON: {"schema": _ref(schema)}}}
@@ -145,60 +201,85 @@ def _error(description: str) -> dict[str, Any]:
 
 #: statuses every route may answer: the authorizer, the caller check, throttling, a failed invocation, a timeout
 EVERY_ROUTE_RESPONSES: dict[str, dict[str, Any]] = {
-    "401": _response("No valid Cognito ID token: API Gateway's JWT authorizer (`{\"message\": \"Unauthorized\"}`), "
-                     "or the Lambda for a token that is not an ID token or names no user.", "GatewayError",
-                     {"WWW-Authenticate": {"description": "`Bearer error=\"invalid_token\"` (the Lambda; AWS's "
-                                                          "authorizer too)", "schema": {"type": "string"}}}),
+    "401": _response(
+        'No valid Cognito ID token: API Gateway\'s JWT authorizer (`{"message": "Unauthorized"}`), '
+        "or the Lambda for a token that is not an ID token or names no user.",
+        "GatewayError",
+        {
+            "WWW-Authenticate": {
+                "description": '`Bearer error="invalid_token"` (the Lambda; AWS\'s authorizer too)',
+                "schema": {"type": "string"},
+            }
+        },
+    ),
     "403": _error("The token's user name is not a valid customer id (every route); see each route for more."),
     "429": _response("Throttled by API Gateway (the stage's default route throttling).", "GatewayError"),
-    "500": _response("Internal error: the Lambda's (`internal error`) or API Gateway's when the invocation fails.",
-                     "GatewayError"),
+    "500": _response(
+        "Internal error: the Lambda's (`internal error`) or API Gateway's when the invocation fails.", "GatewayError"
+    ),
     "502": _response("The local emulator's answer to a failed invocation (AWS answers 500).", "GatewayError"),
-    "503": _response("A dependency is unavailable, retry (the Lambda, with `Retry-After`), or the integration timed "
-                     "out (API Gateway).", "GatewayError",
-                     {"Retry-After": {"description": "seconds", "schema": {"type": "string"}}}),
+    "503": _response(
+        "A dependency is unavailable, retry (the Lambda, with `Retry-After`), or the integration timed "
+        "out (API Gateway).",
+        "GatewayError",
+        {"Retry-After": {"description": "seconds", "schema": {"type": "string"}}},
+    ),
 }
 
 #: what API Gateway answers to a method and path no route has (the deployed API has exactly the routes below)
-NO_ROUTE = _response("No route for this method and path: API Gateway's `{\"message\": \"Not Found\"}`.",
-                     "GatewayError")
+NO_ROUTE = _response('No route for this method and path: API Gateway\'s `{"message": "Not Found"}`.', "GatewayError")
 
 
 def _path_id(name: str, what: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": _ref("Id"),
-            "description": f"{what}; one that breaks the id rule is 400 `{name} is invalid`"}
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": _ref("Id"),
+        "description": f"{what}; one that breaks the id rule is 400 `{name} is invalid`",
+    }
 
 
 def _operations(s: SimpleNamespace) -> dict[str, dict[str, dict[str, Any]]]:
     idempotency_key = {
-        "name": "Idempotency-Key", "in": "header", "required": False,
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
         "schema": {"type": "string", "pattern": _anchored(s.validation.IDEMPOTENCY_KEY_RE.pattern)},
         "description": "Same key and body within 24 h: the first response again (201); same key, other body, or the "
-                       "first still running: 409. Keys are per customer.",
+        "first still running: 409. Keys are per customer.",
     }
     order_id = _path_id("orderId", "the order")
     return {
-        "/orders": {"post": {
-            "operationId": "createOrder", "summary": "Place an order for the caller",
-            "description": "Prices are the catalogue's: an item's `price` and `totalAmount` are optional expectations "
-                           "(409 with the catalogue's `prices` and `totalAmount` when they differ). Further rules "
-                           "(2 decimals, distinct products): docs/api.md.",
-            "parameters": [idempotency_key],
-            "requestBody": {"required": True, "content": {JSON: {"schema": _ref("CreateOrderRequest")}}},
-            "responses": {
-                "201": _response("Accepted, PENDING (or the first response again for a repeated Idempotency-Key).",
-                                 "OrderAccepted"),
-                "400": _error("Invalid body or Idempotency-Key, unknown or unpriced product."),
-                "403": _error("The body's customerId is not the caller's, or the user name is not a customer id."),
-                "409": _error("A price or the total is not the catalogue's (with `prices`, `totalAmount`), or the "
-                              "Idempotency-Key was used with another body or is still in progress."),
-                "413": _error(f"Body over {s.validation.MAX_BODY_BYTES} bytes."),
-                "415": _error("Content-Type is not application/json."),
-            },
-        }},
+        "/orders": {
+            "post": {
+                "operationId": "createOrder",
+                "summary": "Place an order for the caller",
+                "description": "Prices are the catalogue's: an item's `price` and `totalAmount` are optional expectations "
+                "(409 with the catalogue's `prices` and `totalAmount` when they differ). Further rules "
+                "(2 decimals, distinct products): docs/api.md.",
+                "parameters": [idempotency_key],
+                "requestBody": {"required": True, "content": {JSON: {"schema": _ref("CreateOrderRequest")}}},
+                "responses": {
+                    "201": _response(
+                        "Accepted, PENDING (or the first response again for a repeated Idempotency-Key).",
+                        "OrderAccepted",
+                    ),
+                    "400": _error("Invalid body or Idempotency-Key, unknown or unpriced product."),
+                    "403": _error("The body's customerId is not the caller's, or the user name is not a customer id."),
+                    "409": _error(
+                        "A price or the total is not the catalogue's (with `prices`, `totalAmount`), or the "
+                        "Idempotency-Key was used with another body or is still in progress."
+                    ),
+                    "413": _error(f"Body over {s.validation.MAX_BODY_BYTES} bytes."),
+                    "415": _error("Content-Type is not application/json."),
+                },
+            }
+        },
         "/orders/{orderId}": {
             "get": {
-                "operationId": "getOrder", "summary": "One order of the caller (any order for `admins`)",
+                "operationId": "getOrder",
+                "summary": "One order of the caller (any order for `admins`)",
                 "parameters": [order_id],
                 "responses": {
                     "200": _response("The order.", "Order"),
@@ -207,34 +288,51 @@ def _operations(s: SimpleNamespace) -> dict[str, dict[str, dict[str, Any]]]:
                 },
             },
             "delete": {
-                "operationId": "cancelOrder", "summary": "Cancel an order of the caller (any order for `admins`)",
+                "operationId": "cancelOrder",
+                "summary": "Cancel an order of the caller (any order for `admins`)",
                 "parameters": [order_id],
                 "responses": {
-                    "202": _response("Cancel claimed (again, for a repeated cancel); the refund follows.",
-                                     "CancelAccepted"),
+                    "202": _response(
+                        "Cancel claimed (again, for a repeated cancel); the refund follows.", "CancelAccepted"
+                    ),
                     "400": _error("orderId breaks the id rule."),
                     "404": _error("No such order, or another customer's (the same answer)."),
                     "409": _error("The order is final under another claim (completed, declined, expired, ...)."),
                 },
             },
         },
-        "/customers/{customerId}/orders": {"get": {
-            "operationId": "listCustomerOrders", "summary": "The customer's orders, newest first",
-            "parameters": [
-                _path_id("customerId", "the caller's own id (any customer for `admins`)"),
-                {"name": "limit", "in": "query", "required": False,
-                 "schema": {"type": "integer", "minimum": 1, "maximum": s.api.MAX_PAGE_SIZE,
-                            "default": s.api.DEFAULT_PAGE_SIZE}},
-                {"name": "nextToken", "in": "query", "required": False,
-                 "schema": {"type": "string", "pattern": _anchored(s.api.NEXT_TOKEN_RE.pattern)},
-                 "description": "the previous page's nextToken, as it was"},
-            ],
-            "responses": {
-                "200": _response("One page of orders.", "OrderPage"),
-                "400": _error("customerId, limit or nextToken is invalid."),
-                "403": _error("Another customer's list, or the user name is not a customer id."),
-            },
-        }},
+        "/customers/{customerId}/orders": {
+            "get": {
+                "operationId": "listCustomerOrders",
+                "summary": "The customer's orders, newest first",
+                "parameters": [
+                    _path_id("customerId", "the caller's own id (any customer for `admins`)"),
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": s.api.MAX_PAGE_SIZE,
+                            "default": s.api.DEFAULT_PAGE_SIZE,
+                        },
+                    },
+                    {
+                        "name": "nextToken",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "pattern": _anchored(s.api.NEXT_TOKEN_RE.pattern)},
+                        "description": "the previous page's nextToken, as it was",
+                    },
+                ],
+                "responses": {
+                    "200": _response("One page of orders.", "OrderPage"),
+                    "400": _error("customerId, limit or nextToken is invalid."),
+                    "403": _error("Another customer's list, or the user name is not a customer id."),
+                },
+            }
+        },
     }
 
 
@@ -245,17 +343,25 @@ def document(server_url: str | None = None) -> dict[str, Any]:
     for operations in paths.values():
         for operation in operations.values():
             operation["responses"] = dict(sorted({**EVERY_ROUTE_RESPONSES, **operation["responses"]}.items()))
-    server = ({"url": server_url.rstrip("/")} if server_url else
-              {"url": "https://{apiId}.execute-api.{region}.amazonaws.com",
-               "variables": {"apiId": {"default": "apiId", "description": "outputs.json api_url"},
-                             "region": {"default": "eu-west-1"}}})
+    server = (
+        {"url": server_url.rstrip("/")}
+        if server_url
+        else {
+            "url": "https://{apiId}.execute-api.{region}.amazonaws.com",
+            "variables": {
+                "apiId": {"default": "apiId", "description": "outputs.json api_url"},
+                "region": {"default": "eu-west-1"},
+            },
+        }
+    )
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
-            "title": "orderflow HTTP API", "version": "1",
+            "title": "orderflow HTTP API",
+            "version": "1",
             "description": "Orders on behalf of the caller named by a Cognito ID token (docs/api.md, docs/auth.md). "
-                           "Amounts are JSON numbers. API Gateway answers 404 `{\"message\": \"Not Found\"}` to any "
-                           "method and path not below (components.responses.NoRoute).",
+            'Amounts are JSON numbers. API Gateway answers 404 `{"message": "Not Found"}` to any '
+            "method and path not below (components.responses.NoRoute).",
         },
         "servers": [server],
         "security": [{"cognitoIdToken": []}],
@@ -263,10 +369,15 @@ def document(server_url: str | None = None) -> dict[str, Any]:
         "components": {
             "schemas": _schemas(s),
             "responses": {"NoRoute": NO_ROUTE},
-            "securitySchemes": {"cognitoIdToken": {
-                "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                "description": "The Cognito ID token of the user pool's app client (`invoke customer` prints one); "
-                               "`cognito:username` is the customer id, members of `admins` reach every customer."}},
+            "securitySchemes": {
+                "cognitoIdToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "The Cognito ID token of the user pool's app client (`invoke customer` prints one); "
+                    "`cognito:username` is the customer id, members of `admins` reach every customer.",
+                }
+            },
         },
     }
 
@@ -276,7 +387,9 @@ def write(path: Path = OPENAPI_PATH, server_url: str | None = None) -> Path:
     try:
         doc = document(server_url)
     except ImportError as exc:
-        raise UserError(f"Cannot import the services to build the OpenAPI document ({exc}): install the dev extras "
-                        "(`pip install -e .[dev]`).") from exc
+        raise UserError(
+            f"Cannot import the services to build the OpenAPI document ({exc}): install the dev extras "
+            "(`pip install -e .[dev]`)."
+        ) from exc
     write_json(path, doc)
     return path

@@ -19,7 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scripts.common import ENVS_DIR, PROJECT, TERRAFORM_DIR, UserError, check_env, env_build_dir, event_contracts, is_local
+from scripts.common import (
+    ENVS_DIR,
+    PROJECT,
+    TERRAFORM_DIR,
+    UserError,
+    check_env,
+    env_build_dir,
+    event_contracts,
+    is_local,
+)
 
 #: MiniStack runs one worker process per concurrent Lambda invocation on this machine (docs/e2e.md, "Local cloud
 #: gaps"): 20 orders in flight keep a 2-vCPU box responsive.
@@ -69,6 +78,7 @@ def _skip(name: str, found: str) -> Check:
 
 # --- inputs of the env (offline) -----------------------------------------------------------------------------------
 
+
 def reserved_concurrency(env: str) -> dict[str, int]:
     """{service: reserved_concurrency} of `lambda_overrides` in terraform/envs/<env>.tfvars."""
     import hcl2
@@ -77,8 +87,11 @@ def reserved_concurrency(env: str) -> dict[str, int]:
         overrides = hcl2.load(handle).get("lambda_overrides") or {}
     if isinstance(overrides, list):  # python-hcl2 wraps blocks in lists
         overrides = overrides[0] if overrides else {}
-    return {service: int(o["reserved_concurrency"]) for service, o in overrides.items()
-            if isinstance(o, dict) and o.get("reserved_concurrency") is not None}
+    return {
+        service: int(o["reserved_concurrency"])
+        for service, o in overrides.items()
+        if isinstance(o, dict) and o.get("reserved_concurrency") is not None
+    }
 
 
 def in_flight_cap(unreserved: int, reserved: dict[str, int]) -> int:
@@ -107,9 +120,11 @@ def function_name(env: str, service: str) -> str:
 def _resource_arns(env: str, region: str, account: str) -> dict[str, str]:
     """The symbolic resources of terraform/service_permissions.json as ARNs shaped like the ones root main.tf builds
     (placeholder key id: the lint needs the shape, not the key)."""
-    arns = {"bus": f"arn:aws:events:{region}:{account}:event-bus/{PROJECT}-{env}-bus",
-            "key": f"arn:aws:kms:{region}:{account}:key/00000000-0000-0000-0000-000000000000",
-            "bucket": f"arn:aws:s3:::{PROJECT}-{env}-notifications-{account}"}
+    arns = {
+        "bus": f"arn:aws:events:{region}:{account}:event-bus/{PROJECT}-{env}-bus",
+        "key": f"arn:aws:kms:{region}:{account}:key/00000000-0000-0000-0000-000000000000",
+        "bucket": f"arn:aws:s3:::{PROJECT}-{env}-notifications-{account}",
+    }
     arns["bucket/*"] = arns["bucket"] + "/*"
     return arns
 
@@ -123,23 +138,37 @@ def principal_policies(env: str, region: str, account: str) -> dict[str, dict[st
 
     def arn(symbol: str) -> str:
         if symbol.startswith("table/"):
-            name, _, rest = symbol[len("table/"):].partition("/")
+            name, _, rest = symbol[len("table/") :].partition("/")
             return f"arn:aws:dynamodb:{region}:{account}:table/{PROJECT}-{env}-{name}" + (f"/{rest}" if rest else "")
         if symbol not in arns:
-            raise UserError(f"terraform/service_permissions.json names an unknown resource '{symbol}': use one of "
-                            "table/<name>, table/<name>/index/*, bus, bucket, bucket/*, key.")
+            raise UserError(
+                f"terraform/service_permissions.json names an unknown resource '{symbol}': use one of "
+                "table/<name>, table/<name>/index/*, bus, bucket, bucket/*, key."
+            )
         return arns[symbol]
 
     def expand(s: dict[str, Any]) -> list[dict[str, Any]]:
-        base = {"Sid": s["sid"], "Effect": "Allow", "Action": s["actions"], "Resource": [arn(r) for r in s["resources"]]}
+        base = {
+            "Sid": s["sid"],
+            "Effect": "Allow",
+            "Action": s["actions"],
+            "Resource": [arn(r) for r in s["resources"]],
+        }
         events = contracts.sources(s.get("events") or [])
         # as root main.tf does: one statement per event source, conditioned on it and its detail-types
-        return [{**base, "Sid": f"{s['sid']}{i + 1}" if len(events) > 1 else s["sid"],
-                 "Condition": {"StringEquals": {"events:source": source, "events:detail-type": types}}}
-                for i, (source, types) in enumerate(sorted(events.items()))] or [base]
+        return [
+            {
+                **base,
+                "Sid": f"{s['sid']}{i + 1}" if len(events) > 1 else s["sid"],
+                "Condition": {"StringEquals": {"events:source": source, "events:detail-type": types}},
+            }
+            for i, (source, types) in enumerate(sorted(events.items()))
+        ] or [base]
 
-    policies = {service: {"Version": "2012-10-17", "Statement": [x for s in statements for x in expand(s)]}
-                for service, statements in table["services"].items()}
+    policies = {
+        service: {"Version": "2012-10-17", "Statement": [x for s in statements for x in expand(s)]}
+        for service, statements in table["services"].items()
+    }
     # the scheduler's and the operator's PutEvents grants come from the same table (other_publishers)
     for principal, events in table["other_publishers"].items():
         grant = {"sid": "PutEventsOnBus", "actions": ["events:PutEvents"], "resources": ["bus"], "events": events}
@@ -179,6 +208,7 @@ def lint_policy(document: dict[str, Any]) -> list[str]:
 
 # --- the checks ----------------------------------------------------------------------------------------------------
 
+
 def check_region(env: str) -> Check:
     from scripts import stack
 
@@ -196,6 +226,7 @@ def check_region(env: str) -> Check:
 
 def check_credentials(env: str, sts: Any) -> tuple[Check, str | None]:
     import botocore.exceptions
+
     from scripts.stack import CREDENTIALS_TODO
 
     if is_local(env):
@@ -205,7 +236,9 @@ def check_credentials(env: str, sts: Any) -> tuple[Check, str | None]:
     except (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError):
         return _fail("credentials", "no AWS credentials found", CREDENTIALS_TODO), None
     except botocore.exceptions.ClientError as exc:
-        return _fail("credentials", f"rejected ({exc.response['Error']['Code']})", "refresh the credentials and retry"), None
+        return _fail(
+            "credentials", f"rejected ({exc.response['Error']['Code']})", "refresh the credentials and retry"
+        ), None
     except botocore.exceptions.EndpointConnectionError as exc:
         return _fail("credentials", f"STS unreachable ({exc})", "check the network and the region, then retry"), None
     return _pass("credentials", f"account {identity['Account']} as {identity['Arn']}"), identity["Account"]
@@ -213,18 +246,26 @@ def check_credentials(env: str, sts: Any) -> tuple[Check, str | None]:
 
 def check_state_backend(env: str, account: str, s3: Any, ddb: Any) -> Check:
     import botocore.exceptions
+
     from scripts import stack
 
     settings = stack.backend_settings(env)
-    bucket, table, region = settings["bucket"].replace("<ACCOUNT_ID>", account), settings["dynamodb_table"], settings["region"]
+    bucket, table, region = (
+        settings["bucket"].replace("<ACCOUNT_ID>", account),
+        settings["dynamodb_table"],
+        settings["region"],
+    )
     todo = f"run `invoke bootstrap-state --env {env}`"
     try:
         location = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint") or "us-east-1"
     except botocore.exceptions.ClientError as exc:
         return _fail("state backend", f"bucket {bucket}: {exc.response['Error']['Code']}", todo)
     if location != region:
-        return _fail("state backend", f"bucket {bucket} is in {location}, the env's region is {region}",
-                     f"set region = \"{location}\" in terraform/envs/{env}.tfvars, or use a new bucket name in {env}.backend.hcl")
+        return _fail(
+            "state backend",
+            f"bucket {bucket} is in {location}, the env's region is {region}",
+            f'set region = "{location}" in terraform/envs/{env}.tfvars, or use a new bucket name in {env}.backend.hcl',
+        )
     try:
         ddb.describe_table(TableName=table)
     except botocore.exceptions.ClientError as exc:
@@ -239,9 +280,14 @@ def check_lambda_concurrency(env: str, lam: Any | None) -> list[Check]:
     wanted = sum(reserved.values())
     described = ", ".join(f"{s} {n}" for s, n in sorted(reserved.items())) or "none"
     if is_local(env):
-        return [_pass("lambda concurrency", f"reserved by the env: {described}; the local cloud has no account quota"),
-                _pass("in-flight cap", f"{LOCAL_IN_FLIGHT_CAP} orders (local cloud: one Lambda worker process per "
-                                       "concurrent invocation on this machine)")]
+        return [
+            _pass("lambda concurrency", f"reserved by the env: {described}; the local cloud has no account quota"),
+            _pass(
+                "in-flight cap",
+                f"{LOCAL_IN_FLIGHT_CAP} orders (local cloud: one Lambda worker process per "
+                "concurrent invocation on this machine)",
+            ),
+        ]
     if lam is None:
         return [_skip("lambda concurrency", "needs credentials"), _skip("in-flight cap", "needs credentials")]
     limit = lam.get_account_settings()["AccountLimit"]
@@ -249,24 +295,43 @@ def check_lambda_concurrency(env: str, lam: Any | None) -> list[Check]:
     held = 0  # what this env's functions reserve today (a redeploy gives it back before taking the new value)
     for service in reserved:
         try:
-            held += int(lam.get_function_concurrency(FunctionName=function_name(env, service)).get("ReservedConcurrentExecutions") or 0)
+            held += int(
+                lam.get_function_concurrency(FunctionName=function_name(env, service)).get(
+                    "ReservedConcurrentExecutions"
+                )
+                or 0
+            )
         except lam.exceptions.ResourceNotFoundException:
             pass
     after = unreserved + held - wanted
-    found = (f"account {total}, unreserved {unreserved}; the env reserves {described} -> {after} unreserved after "
-             f"deploy (AWS requires >= {MIN_UNRESERVED})")
-    rows = [_pass("lambda concurrency", found) if after >= MIN_UNRESERVED else _fail(
-        "lambda concurrency", found,
-        f"request a higher 'Concurrent executions' quota (Service Quotas, lambda {LAMBDA_CONCURRENCY_QUOTA}) or lower "
-        f"lambda_overrides reserved_concurrency in terraform/envs/{env}.tfvars")]
+    found = (
+        f"account {total}, unreserved {unreserved}; the env reserves {described} -> {after} unreserved after "
+        f"deploy (AWS requires >= {MIN_UNRESERVED})"
+    )
+    rows = [
+        _pass("lambda concurrency", found)
+        if after >= MIN_UNRESERVED
+        else _fail(
+            "lambda concurrency",
+            found,
+            f"request a higher 'Concurrent executions' quota (Service Quotas, lambda {LAMBDA_CONCURRENCY_QUOTA}) or lower "
+            f"lambda_overrides reserved_concurrency in terraform/envs/{env}.tfvars",
+        )
+    ]
     cap = in_flight_cap(max(after, 0), reserved)
     found = f"{cap} orders (unreserved {max(after, 0)} // {LAMBDAS_PER_ORDER} Lambdas per order" + (
-        f", reservations {described})" if reserved else ")")
+        f", reservations {described})" if reserved else ")"
+    )
     if cap < CLIENTS_PER_BURST:
-        rows.append(_fail("in-flight cap", found + f"; the e2e burst uses {CLIENTS_PER_BURST} clients",
-                          f"request a 'Concurrent executions' quota of at least {MIN_UNRESERVED + 2 * LAMBDAS_PER_ORDER * CLIENTS_PER_BURST}"))
+        rows.append(
+            _fail(
+                "in-flight cap",
+                found + f"; the e2e burst uses {CLIENTS_PER_BURST} clients",
+                f"request a 'Concurrent executions' quota of at least {MIN_UNRESERVED + 2 * LAMBDAS_PER_ORDER * CLIENTS_PER_BURST}",
+            )
+        )
     else:
-        rows.append(_pass("in-flight cap", found + f"; the e2e burst and `invoke bench --concurrency` stay under it"))
+        rows.append(_pass("in-flight cap", found + "; the e2e burst and `invoke bench --concurrency` stay under it"))
     return rows
 
 
@@ -283,22 +348,31 @@ def _quotas(sq: Any, service_code: str, names: dict[str, int]) -> dict[str, tupl
                     # a throttle's token bucket has a size and a refill rate: the rate is the sustained RPS
                     if keyword.lower() in name and "bucketsize" not in name and "Value" in quota:
                         found[keyword] = (float(quota["Value"]), f"Service Quotas {quota.get('QuotaCode')}")
-    except Exception:  # noqa: BLE001 - not callable here (permissions, service not listed): the defaults stand
+    except Exception:  # noqa: BLE001, S110 - not callable here (permissions, service not listed): the defaults stand
         pass
     return found
 
 
 def check_quotas(env: str, sq: Any | None) -> list[Check]:
     rows = []
-    for name, code, quotas, need in (("cognito quotas", "cognito-idp", COGNITO_QUOTAS, COGNITO_NEED),
-                                     ("step functions quotas", "states", SFN_QUOTAS, SFN_NEED)):
+    for name, code, quotas, need in (
+        ("cognito quotas", "cognito-idp", COGNITO_QUOTAS, COGNITO_NEED),
+        ("step functions quotas", "states", SFN_QUOTAS, SFN_NEED),
+    ):
         values = _quotas(None if is_local(env) else sq, code, quotas)
         defaults = all(src == "documented default" for _, src in values.values())
-        text = ", ".join(f"{k} {v:g}" + ("" if src == "documented default" else f" ({src})")
-                         for k, (v, src) in values.items()) + " RPS" + (" (documented defaults)" if defaults else "")
+        text = (
+            ", ".join(
+                f"{k} {v:g}" + ("" if src == "documented default" else f" ({src})") for k, (v, src) in values.items()
+            )
+            + " RPS"
+            + (" (documented defaults)" if defaults else "")
+        )
         low = [k for k, (v, _) in values.items() if v < 5]
         if low:
-            rows.append(_fail(name, f"{text}; {need}", f"request a higher {', '.join(low)} quota in Service Quotas ({code})"))
+            rows.append(
+                _fail(name, f"{text}; {need}", f"request a higher {', '.join(low)} quota in Service Quotas ({code})")
+            )
         else:
             rows.append(_pass(name, f"{text}; {need}"))
     return rows
@@ -316,14 +390,23 @@ def check_workflows(env: str, region: str, account: str, sfn: Any | None) -> Che
         return _fail("workflows", f"render: {exc}", "fix the workflow template named above")
     found = f"{len(rendered)} rendered, statelint 3.1.0 clean"
     if sfn is None:
-        return _pass("workflows", found + (" (offline: MiniStack's ValidateStateMachineDefinition accepts anything)"
-                                           if is_local(env) else " (ValidateStateMachineDefinition needs credentials)"))
+        return _pass(
+            "workflows",
+            found
+            + (
+                " (offline: MiniStack's ValidateStateMachineDefinition accepts anything)"
+                if is_local(env)
+                else " (ValidateStateMachineDefinition needs credentials)"
+            ),
+        )
     problems = []
     for name, path in sorted(rendered.items()):
         result = sfn.validate_state_machine_definition(definition=Path(path).read_text(), type="STANDARD")
         if result.get("result") != "OK":
-            problems += [f"{name}: {d.get('code')} {d.get('message')} at {d.get('location')}"
-                         for d in result.get("diagnostics", [])]
+            problems += [
+                f"{name}: {d.get('code')} {d.get('message')} at {d.get('location')}"
+                for d in result.get("diagnostics", [])
+            ]
     if problems:
         return _fail("workflows", "; ".join(problems), "fix the workflow templates under workflow/")
     return _pass("workflows", found + ", ValidateStateMachineDefinition OK")
@@ -338,11 +421,17 @@ def check_policies(env: str, region: str, account: str, analyzer: Any | None) ->
         for service, doc in sorted(policies.items()):
             paginator = analyzer.get_paginator("validate_policy")
             for page in paginator.paginate(policyDocument=json.dumps(doc), policyType="IDENTITY_POLICY"):
-                problems += [f"{service}: {f['findingType']} {f['issueCode']}: {f['findingDetails']}"
-                             for f in page.get("findings", []) if f["findingType"] in ("ERROR", "SECURITY_WARNING")]
+                problems += [
+                    f"{service}: {f['findingType']} {f['issueCode']}: {f['findingDetails']}"
+                    for f in page.get("findings", [])
+                    if f["findingType"] in ("ERROR", "SECURITY_WARNING")
+                ]
     if problems:
-        return _fail("iam policies", f"{source}: " + "; ".join(problems),
-                     "fix the statements in terraform/service_permissions.json")
+        return _fail(
+            "iam policies",
+            f"{source}: " + "; ".join(problems),
+            "fix the statements in terraform/service_permissions.json",
+        )
     how = "policy_sentry lint" + (" and Access Analyzer ValidatePolicy" if analyzer is not None else " (offline)")
     source += " (terraform/service_permissions.json)"
     return _pass("iam policies", f"{source}: {how} clean")
@@ -353,8 +442,13 @@ def run(env: str) -> list[Check]:
     from scripts import stack
 
     check_env(env)
-    rows = [_pass("terraform", stack.terraform_bin()) if _has_terraform() else _fail(
-        "terraform", "not on PATH", "install Terraform >= 1.9 (https://developer.hashicorp.com/terraform/install)")]
+    rows = [
+        _pass("terraform", stack.terraform_bin())
+        if _has_terraform()
+        else _fail(
+            "terraform", "not on PATH", "install Terraform >= 1.9 (https://developer.hashicorp.com/terraform/install)"
+        )
+    ]
     region_row = check_region(env)
     rows.append(region_row)
     if region_row.status == "FAIL":
@@ -367,15 +461,29 @@ def run(env: str) -> list[Check]:
     else:
         credentials, account = check_credentials(env, stack.aws_client(env, "sts"))
         rows.append(credentials)
-        clients = {name: stack.aws_client(env, service) for name, service in (
-            ("s3", "s3"), ("ddb", "dynamodb"), ("lambda", "lambda"), ("sq", "service-quotas"), ("sfn", "stepfunctions"),
-            ("analyzer", "accessanalyzer"))} if account else {}
+        clients = (
+            {
+                name: stack.aws_client(env, service)
+                for name, service in (
+                    ("s3", "s3"),
+                    ("ddb", "dynamodb"),
+                    ("lambda", "lambda"),
+                    ("sq", "service-quotas"),
+                    ("sfn", "stepfunctions"),
+                    ("analyzer", "accessanalyzer"),
+                )
+            }
+            if account
+            else {}
+        )
         if account:
             rows.append(check_state_backend(env, account, clients["s3"], clients["ddb"]))
         else:
             rows.append(_skip("state backend", "needs credentials"))
     account = account or PLACEHOLDER_ACCOUNT
-    rows += _guarded(["lambda concurrency", "in-flight cap"], lambda: check_lambda_concurrency(env, clients.get("lambda")))
+    rows += _guarded(
+        ["lambda concurrency", "in-flight cap"], lambda: check_lambda_concurrency(env, clients.get("lambda"))
+    )
     rows += check_quotas(env, clients.get("sq"))
     rows += _guarded(["workflows"], lambda: [check_workflows(env, region, account, clients.get("sfn"))])
     rows += _guarded(["iam policies"], lambda: [check_policies(env, region, account, clients.get("analyzer"))])
@@ -390,8 +498,11 @@ def _guarded(names: list[str], rows: Any) -> list[Check]:
         return rows()
     except botocore.exceptions.ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "?")
-        todo = (f"allow the caller {exc.operation_name} and retry" if "AccessDenied" in code or "Unauthorized" in code
-                else "retry; if it persists, see the AWS error")
+        todo = (
+            f"allow the caller {exc.operation_name} and retry"
+            if "AccessDenied" in code or "Unauthorized" in code
+            else "retry; if it persists, see the AWS error"
+        )
         return [_fail(name, f"{exc.operation_name}: {code}", todo) for name in names]
 
 
@@ -415,7 +526,8 @@ def require(env: str) -> list[Check]:
     failed = [r for r in rows if r.status == "FAIL"]
     if failed:
         first = failed[0]
-        raise UserError(f"Preflight for env '{env}' failed {len(failed)} check(s) ({', '.join(r.name for r in failed)}): "
-                        f"{first.todo.rstrip('.')}" + (", then fix the other rows marked FAIL above." if len(failed) > 1 else "."))
+        raise UserError(
+            f"Preflight for env '{env}' failed {len(failed)} check(s) ({', '.join(r.name for r in failed)}): "
+            f"{first.todo.rstrip('.')}" + (", then fix the other rows marked FAIL above." if len(failed) > 1 else ".")
+        )
     return rows
-

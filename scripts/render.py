@@ -57,7 +57,10 @@ FUNCTION_PLACEHOLDERS: dict[str, str] = {
 
 #: Every placeholder of the contract (all required).
 PLACEHOLDERS: tuple[str, ...] = (
-    *FUNCTION_PLACEHOLDERS.values(), "LambdaRetry", "PaymentParkingBudgetSeconds", "FinalizeBranch",
+    *FUNCTION_PLACEHOLDERS.values(),
+    "LambdaRetry",
+    "PaymentParkingBudgetSeconds",
+    "FinalizeBranch",
 )
 FRAGMENT_DIR = TEMPLATE_DIR / "fragments"
 #: What each workflow invokes: read here (every rendered definition must invoke exactly that) and by terraform/main.tf
@@ -87,8 +90,14 @@ class UnresolvedPlaceholderError(RenderError):
 class InvalidDefinitionError(RenderError):
     """A template or rendered definition is not valid JSON / not a valid state machine."""
 
-    def __init__(self, source: str, message: str, line: int | None = None, column: int | None = None,
-                 problems: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        source: str,
+        message: str,
+        line: int | None = None,
+        column: int | None = None,
+        problems: list[str] | None = None,
+    ) -> None:
         self.source = source
         self.line = line
         self.column = column
@@ -136,8 +145,7 @@ def template_placeholders(text: str) -> set[str]:
 
 def render_text(text: str, values: Mapping[str, Any], *, source: str = "<template>") -> str:
     """Substitute the placeholders of a template text; returns the rendered JSON text (not re-formatted)."""
-    unresolved = [name for name in template_placeholders(text)
-                  if not _VALID_NAME.match(name) or name not in values]
+    unresolved = [name for name in template_placeholders(text) if not _VALID_NAME.match(name) or name not in values]
     if unresolved:
         raise UnresolvedPlaceholderError(source, unresolved)
 
@@ -208,8 +216,10 @@ def declared_integrations(path: Path | None = None) -> dict[str, frozenset[str]]
     for workflow, integration in workflows.items():
         unknown = sorted(set(integration["invokes"]) - set(FUNCTION_PLACEHOLDERS))
         if unknown:
-            problem = (f"{path} declares that {workflow} invokes {', '.join(unknown)}, which is not a service with a "
-                       f"function (known: {', '.join(sorted(FUNCTION_PLACEHOLDERS))}).")
+            problem = (
+                f"{path} declares that {workflow} invokes {', '.join(unknown)}, which is not a service with a "
+                f"function (known: {', '.join(sorted(FUNCTION_PLACEHOLDERS))})."
+            )
             raise UndeclaredIntegrationError(str(path), [problem])
         declared[workflow] = frozenset(integration["invokes"])
     return declared
@@ -225,8 +235,9 @@ def _task_states(machine: Mapping[str, Any], scope: str = ""):
                 yield from _task_states(sub, f"{scope}{name}/")
 
 
-def invoked_services(definition: Mapping[str, Any], function_services: Mapping[str, str], *,
-                     source: str = "<definition>") -> set[str]:
+def invoked_services(
+    definition: Mapping[str, Any], function_services: Mapping[str, str], *, source: str = "<definition>"
+) -> set[str]:
     """The services whose function a definition invokes (lambda:invoke's FunctionName, qualified or not, or a
     function ARN as task Resource); `function_services` maps each of the stack's function ARNs to its service.
 
@@ -238,22 +249,28 @@ def invoked_services(definition: Mapping[str, Any], function_services: Mapping[s
         resource = str(state.get("Resource", ""))
         parameters = state.get("Parameters") or {}
         if resource == LAMBDA_INVOKE and "FunctionName.$" in parameters:
-            problems.append(f"{source}: task {state_name} chooses its function at run time (FunctionName.$), so no "
-                            f"role can name it: write the function's ARN placeholder.")
+            problems.append(
+                f"{source}: task {state_name} chooses its function at run time (FunctionName.$), so no "
+                f"role can name it: write the function's ARN placeholder."
+            )
             continue
         if resource == LAMBDA_INVOKE:
             target = str(parameters.get("FunctionName", ""))
         elif re.match(r"^arn:aws[a-z-]*:lambda:", resource):
             target = resource
         else:
-            problems.append(f"{source}: task {state_name} uses the integration {resource}, which no workflow may "
-                            f"declare (the workflows call Lambda only: {LAMBDA_INVOKE}).")
+            problems.append(
+                f"{source}: task {state_name} uses the integration {resource}, which no workflow may "
+                f"declare (the workflows call Lambda only: {LAMBDA_INVOKE})."
+            )
             continue
         match = _FUNCTION_ARN.match(target)
         service = function_services.get(match.group(1)) if match else None
         if service is None:
-            problems.append(f"{source}: task {state_name} invokes {target or 'no function'}, which is not one of "
-                            f"this stack's function ARNs.")
+            problems.append(
+                f"{source}: task {state_name} invokes {target or 'no function'}, which is not one of "
+                f"this stack's function ARNs."
+            )
             continue
         services.add(service)
     if problems:
@@ -261,35 +278,52 @@ def invoked_services(definition: Mapping[str, Any], function_services: Mapping[s
     return services
 
 
-def check_integrations(rendered: Mapping[str, Mapping[str, Any]], sources: Mapping[str, str],
-                       values: Mapping[str, Any], declared: Mapping[str, frozenset[str]]) -> None:
+def check_integrations(
+    rendered: Mapping[str, Mapping[str, Any]],
+    sources: Mapping[str, str],
+    values: Mapping[str, Any],
+    declared: Mapping[str, frozenset[str]],
+) -> None:
     """Every rendered definition invokes exactly the services its workflow declares, and every workflow is declared."""
     function_services = {values[placeholder]: service for service, placeholder in FUNCTION_PLACEHOLDERS.items()}
     problems: list[str] = []
     for name, definition in rendered.items():
         used = invoked_services(definition, function_services, source=sources[name])
         if name not in declared:
-            problems.append(f"{INTEGRATIONS_PATH.name} declares nothing for {name}: declare the services it invokes "
-                            f"({', '.join(sorted(used))}).")
+            problems.append(
+                f"{INTEGRATIONS_PATH.name} declares nothing for {name}: declare the services it invokes "
+                f"({', '.join(sorted(used))})."
+            )
             continue
         if used - declared[name]:
-            problems.append(f"{sources[name]} invokes {', '.join(sorted(used - declared[name]))}, which "
-                            f"{INTEGRATIONS_PATH.name} does not declare for {name}: declare it, or its role cannot "
-                            f"invoke it.")
+            problems.append(
+                f"{sources[name]} invokes {', '.join(sorted(used - declared[name]))}, which "
+                f"{INTEGRATIONS_PATH.name} does not declare for {name}: declare it, or its role cannot "
+                f"invoke it."
+            )
         if declared[name] - used:
-            problems.append(f"{INTEGRATIONS_PATH.name} declares that {name} invokes "
-                            f"{', '.join(sorted(declared[name] - used))}, which its definition never does: remove "
-                            f"it, or its role may invoke more than it uses.")
+            problems.append(
+                f"{INTEGRATIONS_PATH.name} declares that {name} invokes "
+                f"{', '.join(sorted(declared[name] - used))}, which its definition never does: remove "
+                f"it, or its role may invoke more than it uses."
+            )
     for name in sorted(set(declared) - set(rendered)):
         problems.append(f"{INTEGRATIONS_PATH.name} declares {name}, which has no template.")
     if problems:
         raise UndeclaredIntegrationError(str(INTEGRATIONS_PATH), problems)
 
 
-def render_workflows(env: str, *, region: str, account_id: str, project: str = "orderflow",
-                     out_dir: Path | None = None, template_dir: Path | None = None,
-                     validate: bool = True, integrations: Mapping[str, frozenset[str]] | None = None,
-                     ) -> dict[str, Path]:
+def render_workflows(
+    env: str,
+    *,
+    region: str,
+    account_id: str,
+    project: str = "orderflow",
+    out_dir: Path | None = None,
+    template_dir: Path | None = None,
+    validate: bool = True,
+    integrations: Mapping[str, frozenset[str]] | None = None,
+) -> dict[str, Path]:
     """Render every workflow template for `env`; returns {workflow name: rendered path}.
 
     Writes `build/<env>/workflow/<name>.asl.json` (or `<out_dir>/<name>.asl.json`). Every template is
@@ -330,8 +364,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-validate", action="store_true")
     args = parser.parse_args(argv)
     try:
-        paths = render_workflows(args.env, region=args.region, account_id=args.account_id, project=args.project,
-                                 out_dir=args.out_dir, validate=not args.no_validate)
+        paths = render_workflows(
+            args.env,
+            region=args.region,
+            account_id=args.account_id,
+            project=args.project,
+            out_dir=args.out_dir,
+            validate=not args.no_validate,
+        )
     except RenderError as err:
         print(f"render failed: {err}", file=sys.stderr)
         return 1

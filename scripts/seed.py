@@ -33,29 +33,43 @@ def ensure_product(ddb: Any, table: str, product_id: str, name: str, floor: int,
     """Create the product if missing (stock `floor`, `price`), top `available` up to `floor` if below it, set `price`
     if the product has none; say which ("created", "topped up", "priced", "topped up, priced", "unchanged")."""
     try:
-        ddb.put_item(TableName=table, Item={"productId": {"S": product_id}, "name": {"S": name},
-                                            "available": {"N": str(floor)}, "reserved": {"N": "0"},
-                                            "price": {"N": price}},
-                     ConditionExpression="attribute_not_exists(productId)")
+        ddb.put_item(
+            TableName=table,
+            Item={
+                "productId": {"S": product_id},
+                "name": {"S": name},
+                "available": {"N": str(floor)},
+                "reserved": {"N": "0"},
+                "price": {"N": price},
+            },
+            ConditionExpression="attribute_not_exists(productId)",
+        )
         return "created"
     except ddb.exceptions.ConditionalCheckFailedException:
         pass
     done = []
     try:
-        ddb.update_item(TableName=table, Key={"productId": {"S": product_id}},
-                        UpdateExpression="SET available = :floor, #n = if_not_exists(#n, :name), "
-                                         "reserved = if_not_exists(reserved, :zero)",
-                        ConditionExpression="attribute_not_exists(available) OR available < :floor",
-                        ExpressionAttributeNames={"#n": "name"},
-                        ExpressionAttributeValues={":floor": {"N": str(floor)}, ":name": {"S": name},
-                                                   ":zero": {"N": "0"}})
+        ddb.update_item(
+            TableName=table,
+            Key={"productId": {"S": product_id}},
+            UpdateExpression="SET available = :floor, #n = if_not_exists(#n, :name), "
+            "reserved = if_not_exists(reserved, :zero)",
+            ConditionExpression="attribute_not_exists(available) OR available < :floor",
+            ExpressionAttributeNames={"#n": "name"},
+            ExpressionAttributeValues={":floor": {"N": str(floor)}, ":name": {"S": name}, ":zero": {"N": "0"}},
+        )
         done.append("topped up")
     except ddb.exceptions.ConditionalCheckFailedException:
         pass
     try:
-        ddb.update_item(TableName=table, Key={"productId": {"S": product_id}}, UpdateExpression="SET #p = :price",
-                        ConditionExpression="attribute_not_exists(#p)", ExpressionAttributeNames={"#p": "price"},
-                        ExpressionAttributeValues={":price": {"N": price}})
+        ddb.update_item(
+            TableName=table,
+            Key={"productId": {"S": product_id}},
+            UpdateExpression="SET #p = :price",
+            ConditionExpression="attribute_not_exists(#p)",
+            ExpressionAttributeNames={"#p": "price"},
+            ExpressionAttributeValues={":price": {"N": price}},
+        )
         done.append("priced")
     except ddb.exceptions.ConditionalCheckFailedException:
         pass
@@ -68,7 +82,9 @@ def seed(env: str, quiet: bool = False) -> dict[str, str]:
     outputs = read_outputs(env)
     table = outputs.get("inventory_table_name")
     if not table:
-        raise UserError(f"outputs.json of env '{env}' has no inventory_table_name: redeploy with `invoke deploy --env {env}`.")
+        raise UserError(
+            f"outputs.json of env '{env}' has no inventory_table_name: redeploy with `invoke deploy --env {env}`."
+        )
     ddb = aws_client(env, "dynamodb")
     import botocore.exceptions
 
@@ -77,14 +93,20 @@ def seed(env: str, quiet: bool = False) -> dict[str, str]:
         for product_id, (name, price, floor) in CATALOGUE.items():
             result[product_id] = ensure_product(ddb, table, product_id, name, floor, price)
     except botocore.exceptions.EndpointConnectionError:
-        raise UserError(f"Cannot reach DynamoDB for env '{env}': start the local cloud (`invoke local.up`) or check the network.") from None
+        raise UserError(
+            f"Cannot reach DynamoDB for env '{env}': start the local cloud (`invoke local.up`) or check the network."
+        ) from None
     except ddb.exceptions.ResourceNotFoundException:
-        raise UserError(f"Inventory table {table} does not exist: deploy first with `invoke deploy --env {env}`.") from None
+        raise UserError(
+            f"Inventory table {table} does not exist: deploy first with `invoke deploy --env {env}`."
+        ) from None
     if not quiet:
         counts: dict[str, int] = {}
         for outcome in result.values():
             counts[outcome] = counts.get(outcome, 0) + 1
-        print(f"Seeded {len(result)} products into {table}: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+        print(
+            f"Seeded {len(result)} products into {table}: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+        )
     return result
 
 

@@ -20,10 +20,19 @@ from typing import Any
 from python_terraform import IsFlagged, IsNotFlagged, Terraform
 
 from scripts import build as build_module
-from scripts import local_cloud
-from scripts import emulator_workarounds
-from scripts.common import (BUILD_DIR, ENVS_DIR, PROJECT, REPO_ROOT, TERRAFORM_DIR, UserError, check_env,
-                            env_build_dir, is_local, write_json)
+from scripts import emulator_workarounds, local_cloud
+from scripts.common import (
+    BUILD_DIR,
+    ENVS_DIR,
+    PROJECT,
+    REPO_ROOT,
+    TERRAFORM_DIR,
+    UserError,
+    check_env,
+    env_build_dir,
+    is_local,
+    write_json,
+)
 
 LOCAL_BACKEND_OVERRIDE = TERRAFORM_DIR / "local_backend_override.tf"
 CLI_CONFIG = BUILD_DIR / "terraform" / "terraformrc"
@@ -34,6 +43,7 @@ PARALLELISM = 20
 
 
 # --- terraform binary, provider mirror, CLI config -------------------------------------------------------------
+
 
 def _provider_mirror() -> Path | None:
     """A filesystem mirror holding the AWS provider: $TF_PLUGIN_DIR, else a registry.terraform.io folder 3 levels below /."""
@@ -64,7 +74,9 @@ def _write_cli_config() -> Path:
 def terraform_bin() -> str:
     path = shutil.which("terraform")
     if not path:
-        raise UserError("Terraform is not on PATH: install Terraform >= 1.9 (https://developer.hashicorp.com/terraform/install) and retry.")
+        raise UserError(
+            "Terraform is not on PATH: install Terraform >= 1.9 (https://developer.hashicorp.com/terraform/install) and retry."
+        )
     return path
 
 
@@ -117,7 +129,7 @@ REGION_PATTERN = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d")
 
 
 def tfvars_value(env: str, key: str) -> str | None:
-    match = re.search(rf'^\s*{key}\s*=\s*"([^"]*)"', (ENVS_DIR / f"{env}.tfvars").read_text(), re.M)
+    match = re.search(rf'^\s*{key}\s*=\s*"([^"]*)"', (ENVS_DIR / f"{env}.tfvars").read_text(), re.MULTILINE)
     return match.group(1) if match else None
 
 
@@ -128,8 +140,10 @@ def region(env: str) -> str:
     profile region never choose it."""
     value = tfvars_value(env, "region")
     if not value or not REGION_PATTERN.fullmatch(value):
-        raise UserError(f"terraform/envs/{env}.tfvars must set region to an AWS region name (found {value!r}): "
-                        'write e.g. region = "us-east-1".')
+        raise UserError(
+            f"terraform/envs/{env}.tfvars must set region to an AWS region name (found {value!r}): "
+            'write e.g. region = "us-east-1".'
+        )
     return value
 
 
@@ -164,7 +178,9 @@ def account_id(env: str) -> str:
     except (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError):
         raise UserError(f"No AWS credentials found for env '{env}': {CREDENTIALS_TODO}.") from None
     except botocore.exceptions.ClientError as exc:
-        raise UserError(f"AWS rejected the credentials for env '{env}' ({exc.response['Error']['Code']}): refresh them and retry.") from None
+        raise UserError(
+            f"AWS rejected the credentials for env '{env}' ({exc.response['Error']['Code']}): refresh them and retry."
+        ) from None
 
 
 def backend_settings(env: str) -> dict[str, str]:
@@ -175,12 +191,16 @@ def backend_settings(env: str) -> dict[str, str]:
     anything is created or initialised."""
     path = ENVS_DIR / f"{env}.backend.hcl"
     if not path.exists():
-        raise UserError(f"terraform/envs/{env}.backend.hcl is missing: write the S3 backend settings for '{env}' (see docs/terraform.md).")
-    settings = dict(re.findall(r'^\s*(\w+)\s*=\s*"([^"]*)"', path.read_text(), re.M))
+        raise UserError(
+            f"terraform/envs/{env}.backend.hcl is missing: write the S3 backend settings for '{env}' (see docs/terraform.md)."
+        )
+    settings = dict(re.findall(r'^\s*(\w+)\s*=\s*"([^"]*)"', path.read_text(), re.MULTILINE))
     wanted = region(env)
     if settings.get("region", wanted) != wanted:
-        raise UserError(f"terraform/envs/{env}.backend.hcl sets region {settings['region']} but terraform/envs/{env}.tfvars "
-                        f"sets {wanted}: delete the backend file's region line (the tasks add the tfvars region).")
+        raise UserError(
+            f"terraform/envs/{env}.backend.hcl sets region {settings['region']} but terraform/envs/{env}.tfvars "
+            f"sets {wanted}: delete the backend file's region line (the tasks add the tfvars region)."
+        )
     if not settings.get("bucket") or not settings.get("dynamodb_table"):
         raise UserError(f"terraform/envs/{env}.backend.hcl must set bucket and dynamodb_table.")
     return {**settings, "region": wanted}
@@ -203,9 +223,12 @@ def prepare_inputs(env: str) -> list[str]:
     from scripts.render import render_workflows
 
     build_module.build()
-    rendered = render_workflows(env, region=region(env), account_id=account_id(env), project=PROJECT,
-                                out_dir=env_build_dir(env) / "workflow")
-    print(f"Rendered {len(rendered)} workflow definitions into {(env_build_dir(env) / 'workflow').relative_to(REPO_ROOT)}")
+    rendered = render_workflows(
+        env, region=region(env), account_id=account_id(env), project=PROJECT, out_dir=env_build_dir(env) / "workflow"
+    )
+    print(
+        f"Rendered {len(rendered)} workflow definitions into {(env_build_dir(env) / 'workflow').relative_to(REPO_ROOT)}"
+    )
     inputs = {
         "build_manifest_path": str(build_module.MANIFEST),
         "repo_root": str(REPO_ROOT),
@@ -223,7 +246,8 @@ def init(env: str) -> Terraform:
         # Constant content (the path comes from -backend-config), so concurrent runs on other ports agree.
         LOCAL_BACKEND_OVERRIDE.write_text(
             "# Written by `invoke deploy --env local`: env local keeps a local state file (path from -backend-config).\n"
-            'terraform {\n  backend "local" {}\n}\n')
+            'terraform {\n  backend "local" {}\n}\n'
+        )
         backend_config = f"path={env_build_dir(env) / 'terraform.tfstate'}"
     else:
         LOCAL_BACKEND_OVERRIDE.unlink(missing_ok=True)
@@ -240,8 +264,11 @@ def resolved_backend_config(env: str) -> Path:
     region added (`backend_settings`)."""
     settings = backend_settings(env)
     text = (ENVS_DIR / f"{env}.backend.hcl").read_text().replace("<ACCOUNT_ID>", account_id(env))
-    if not re.search(r"^\s*region\s*=", text, re.M):
-        text = text.rstrip("\n") + f'\n# added by the tasks from terraform/envs/{env}.tfvars\nregion = "{settings["region"]}"\n'
+    if not re.search(r"^\s*region\s*=", text, re.MULTILINE):
+        text = (
+            text.rstrip("\n")
+            + f'\n# added by the tasks from terraform/envs/{env}.tfvars\nregion = "{settings["region"]}"\n'
+        )
     path = env_build_dir(env) / "backend.hcl"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
@@ -273,8 +300,16 @@ def deploy(env: str, yes: bool = False) -> dict[str, Any]:
     tf = init(env)
     tf.var_file = var_files
     print(f"terraform apply ({env}) ...", flush=True)
-    code = _run_with_progress(tf, "apply", input=False, parallelism=PARALLELISM, auto_approve=IsFlagged, no_color=IsFlagged,
-                              compact_warnings=IsFlagged, var_file=var_files)
+    code = _run_with_progress(
+        tf,
+        "apply",
+        input=False,
+        parallelism=PARALLELISM,
+        auto_approve=IsFlagged,
+        no_color=IsFlagged,
+        compact_warnings=IsFlagged,
+        var_file=var_files,
+    )
     if code != 0:
         raise UserError(f"terraform apply failed for env '{env}' (exit {code}); see the errors above.")
     outputs = write_outputs(env, tf)
@@ -304,14 +339,25 @@ def destroy(env: str, yes: bool = False) -> None:
     attempts = emulator_workarounds.destroy_attempts(env)
     for attempt in range(1, attempts + 1):
         print(f"terraform destroy ({env}) ...", flush=True)
-        code = _run_with_progress(tf, "destroy", input=False, parallelism=PARALLELISM, auto_approve=IsFlagged,
-                                  force=IsNotFlagged, no_color=IsFlagged, compact_warnings=IsFlagged, var_file=var_files)
+        code = _run_with_progress(
+            tf,
+            "destroy",
+            input=False,
+            parallelism=PARALLELISM,
+            auto_approve=IsFlagged,
+            force=IsNotFlagged,
+            no_color=IsFlagged,
+            compact_warnings=IsFlagged,
+            var_file=var_files,
+        )
         if code == 0:
             break
         if attempt < attempts:
-            print(f"terraform destroy failed (exit {code}); running it again once (a MiniStack "
-                  f"{emulator_workarounds.MINISTACK_VERSION} delete that is not idempotent, scripts/emulator_workarounds.py)",
-                  flush=True)
+            print(
+                f"terraform destroy failed (exit {code}); running it again once (a MiniStack "
+                f"{emulator_workarounds.MINISTACK_VERSION} delete that is not idempotent, scripts/emulator_workarounds.py)",
+                flush=True,
+            )
     if code != 0:
         raise UserError(f"terraform destroy failed for env '{env}' (exit {code}); see the errors above.")
     (env_build_dir(env) / "outputs.json").unlink(missing_ok=True)
@@ -349,7 +395,11 @@ def bootstrap_state(env: str) -> None:
         raise UserError("env local keeps its state in a local file; bootstrap-state is for dev and prod.")
     settings = backend_settings(env)  # a region mismatch fails here, before anything is created
     account = account_id(env)
-    bucket, table, reg = settings["bucket"].replace("<ACCOUNT_ID>", account), settings["dynamodb_table"], settings["region"]
+    bucket, table, reg = (
+        settings["bucket"].replace("<ACCOUNT_ID>", account),
+        settings["dynamodb_table"],
+        settings["region"],
+    )
     s3, ddb = aws_client(env, "s3"), aws_client(env, "dynamodb")
     import botocore.exceptions
 
@@ -364,15 +414,29 @@ def bootstrap_state(env: str) -> None:
             raise UserError(f"Could not create state bucket {bucket}: {exc.response['Error']['Message']}") from None
         print(f"State bucket {bucket} exists")
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}]})
-    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    s3.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}]
+        },
+    )
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
     try:
-        ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
-                         AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
-                         KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
-                         SSESpecification={"Enabled": True})
+        ddb.create_table(
+            TableName=table,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+            SSESpecification={"Enabled": True},
+        )
         ddb.get_waiter("table_exists").wait(TableName=table)
         print(f"Created lock table {table}")
     except ddb.exceptions.ResourceInUseException:

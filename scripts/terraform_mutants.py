@@ -35,61 +35,132 @@ class Mutant:
 
 
 MUTANTS = (
-    Mutant("cancel-rule-detail-type", "the cancellation rule matches another detail-type (Order Completed)", "main.tf",
-           'order-cancellation-requested = { events = ["OrderCancellationRequested"]',
-           'order-cancellation-requested = { events = ["OrderCompleted"]'),
-    Mutant("refund-rule-source", "the refund rule matches another operator event (inventory.admin)", "main.tf",
-           'refund-requested             = { events = ["RefundRequested"]',
-           'refund-requested             = { events = ["InventoryRestocked"]'),
-    Mutant("restock-rule-source", "the restock rule matches the inventory service's event (source inventory.service)",
-           "main.tf", 'inventory-restocked          = { events = ["InventoryRestocked"]',
-           'inventory-restocked          = { events = ["InventoryReserved"]'),
-    Mutant("notifications-rule-source", "rule patterns keep only their first event's source (the notifications rule "
-           "drops order.service)", "main.tf",
-           'source      = distinct([for e in route.events : local.events[e].source])',
-           'source      = [local.events[route.events[0]].source]'),
-    Mutant("registry-misses-a-contract", "the schema registry leaves the Order Created contract out",
-           "modules/event_schemas/main.tf", 'for_each = var.enabled ? var.schemas : {}',
-           'for_each = var.enabled ? { for k, v in var.schemas : k => v if k != "OrderCreated" } : {}'),
-    Mutant("inventory-table-env", "INVENTORY_TABLE names the reservations table", "main.tf",
-           '"${upper(replace(table, "-", "_"))}_TABLE" => name }',
-           '"${upper(replace(table, "-", "_"))}_TABLE" => table == "inventory" ? local.tables["reservations"] : name }'),
-    Mutant("rule-target-retries", "rule targets retry 0 times", "variables.tf",
-           'default     = 8\n}', 'default     = 0\n}'),
-    Mutant("dlq-alarm-threshold", "the DLQ alarms fire only above 1000 messages", "modules/monitoring/main.tf",
-           'threshold   = 0\n', 'threshold   = 1000\n'),
-    Mutant("workflow-alarm-metric", "the workflow alarms watch succeeded executions", "modules/monitoring/main.tf",
-           'metric      = "ExecutionsFailed"', 'metric      = "ExecutionsSucceeded"'),
-    Mutant("payment-role-put-item", "the payment role loses PutItem on its table", "service_permissions.json",
-           '"actions": ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],\n        "resources": ["table/payments"]',
-           '"actions": ["dynamodb:GetItem", "dynamodb:UpdateItem"],\n        "resources": ["table/payments"]'),
-    Mutant("order-created-target", "Order Created starts the payment workflow instead of the order saga", "main.tf",
-           'order-created                = { arn = module.workflows.state_machine_arns["order-processing"] }',
-           'order-created                = { arn = module.workflows.state_machine_arns["payment-processing"] }'),
+    Mutant(
+        "cancel-rule-detail-type",
+        "the cancellation rule matches another detail-type (Order Completed)",
+        "main.tf",
+        'order-cancellation-requested = { events = ["OrderCancellationRequested"]',
+        'order-cancellation-requested = { events = ["OrderCompleted"]',
+    ),
+    Mutant(
+        "refund-rule-source",
+        "the refund rule matches another operator event (inventory.admin)",
+        "main.tf",
+        'refund-requested             = { events = ["RefundRequested"]',
+        'refund-requested             = { events = ["InventoryRestocked"]',
+    ),
+    Mutant(
+        "restock-rule-source",
+        "the restock rule matches the inventory service's event (source inventory.service)",
+        "main.tf",
+        'inventory-restocked          = { events = ["InventoryRestocked"]',
+        'inventory-restocked          = { events = ["InventoryReserved"]',
+    ),
+    Mutant(
+        "notifications-rule-source",
+        "rule patterns keep only their first event's source (the notifications rule drops order.service)",
+        "main.tf",
+        "source      = distinct([for e in route.events : local.events[e].source])",
+        "source      = [local.events[route.events[0]].source]",
+    ),
+    Mutant(
+        "registry-misses-a-contract",
+        "the schema registry leaves the Order Created contract out",
+        "modules/event_schemas/main.tf",
+        "for_each = var.enabled ? var.schemas : {}",
+        'for_each = var.enabled ? { for k, v in var.schemas : k => v if k != "OrderCreated" } : {}',
+    ),
+    Mutant(
+        "inventory-table-env",
+        "INVENTORY_TABLE names the reservations table",
+        "main.tf",
+        '"${upper(replace(table, "-", "_"))}_TABLE" => name }',
+        '"${upper(replace(table, "-", "_"))}_TABLE" => table == "inventory" ? local.tables["reservations"] : name }',
+    ),
+    Mutant(
+        "rule-target-retries", "rule targets retry 0 times", "variables.tf", "default     = 8\n}", "default     = 0\n}"
+    ),
+    Mutant(
+        "dlq-alarm-threshold",
+        "the DLQ alarms fire only above 1000 messages",
+        "modules/monitoring/main.tf",
+        "threshold   = 0\n",
+        "threshold   = 1000\n",
+    ),
+    Mutant(
+        "workflow-alarm-metric",
+        "the workflow alarms watch succeeded executions",
+        "modules/monitoring/main.tf",
+        'metric      = "ExecutionsFailed"',
+        'metric      = "ExecutionsSucceeded"',
+    ),
+    Mutant(
+        "payment-role-put-item",
+        "the payment role loses PutItem on its table",
+        "service_permissions.json",
+        '"actions": ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],\n        "resources": ["table/payments"]',
+        '"actions": ["dynamodb:GetItem", "dynamodb:UpdateItem"],\n        "resources": ["table/payments"]',
+    ),
+    Mutant(
+        "order-created-target",
+        "Order Created starts the payment workflow instead of the order saga",
+        "main.tf",
+        'order-created                = { arn = module.workflows.state_machine_arns["order-processing"] }',
+        'order-created                = { arn = module.workflows.state_machine_arns["payment-processing"] }',
+    ),
     # the trusted bus (issue 11): who may put which source, and who may assume the roles
-    Mutant("payment-source-condition-dropped", "the payment role may put any source (its events:source condition dropped)",
-           "service_permissions.json",
-           '        "events": ["PaymentProcessed", "PaymentFailed", "PaymentRefunded"],\n', ''),
-    Mutant("inventory-may-put-restocks", "the inventory role may put inventory.admin / Inventory Restocked (stock from nothing)",
-           "service_permissions.json",
-           '"events": ["InventoryReserved",', '"events": ["InventoryRestocked", "InventoryReserved",'),
-    Mutant("operator-may-put-order-events", "the operator role may put order.service / Order Created", "service_permissions.json",
-           '"operator": ["RefundRequested",', '"operator": ["OrderCreated", "RefundRequested",'),
+    Mutant(
+        "payment-source-condition-dropped",
+        "the payment role may put any source (its events:source condition dropped)",
+        "service_permissions.json",
+        '        "events": ["PaymentProcessed", "PaymentFailed", "PaymentRefunded"],\n',
+        "",
+    ),
+    Mutant(
+        "inventory-may-put-restocks",
+        "the inventory role may put inventory.admin / Inventory Restocked (stock from nothing)",
+        "service_permissions.json",
+        '"events": ["InventoryReserved",',
+        '"events": ["InventoryRestocked", "InventoryReserved",',
+    ),
+    Mutant(
+        "operator-may-put-order-events",
+        "the operator role may put order.service / Order Created",
+        "service_permissions.json",
+        '"operator": ["RefundRequested",',
+        '"operator": ["OrderCreated", "RefundRequested",',
+    ),
     # One trust helper (issue 12): every service role's trust comes from modules/trust_policy.
-    Mutant("trust-any-account", "the trust helper drops aws:SourceAccount: every service role trusts its service acting "
-           "for any account", "modules/trust_policy/main.tf",
-           '    condition {\n      test     = "StringEquals"\n      variable = "aws:SourceAccount"\n'
-           '      values   = [var.source_account]\n    }\n', ''),
-    Mutant("scheduler-trust-any-schedule-group", "the scheduler role trusts any schedule of the account (no aws:SourceArn)",
-           "modules/scheduler/main.tf", '  source_arns     = [local.schedule_group_arn]\n', ''),
+    Mutant(
+        "trust-any-account",
+        "the trust helper drops aws:SourceAccount: every service role trusts its service acting for any account",
+        "modules/trust_policy/main.tf",
+        '    condition {\n      test     = "StringEquals"\n      variable = "aws:SourceAccount"\n'
+        "      values   = [var.source_account]\n    }\n",
+        "",
+    ),
+    Mutant(
+        "scheduler-trust-any-schedule-group",
+        "the scheduler role trusts any schedule of the account (no aws:SourceArn)",
+        "modules/scheduler/main.tf",
+        "  source_arns     = [local.schedule_group_arn]\n",
+        "",
+    ),
     # Declared integrations (issue 12): the state machines' grants come from workflow/integrations.json.
-    Mutant("declaration-misses-a-service", "order-processing's declaration leaves out payment (its role cannot charge)",
-           "../workflow/integrations.json",
-           '"order-processing": { "invokes": ["inventory", "notification", "order", "payment"] }',
-           '"order-processing": { "invokes": ["inventory", "notification", "order"] }'),
-    Mutant("workflow-grant-ignores-declaration", "each workflow role may invoke every function of the stack, not what "
-           "its workflow declares", "modules/workflows/main.tf",
-           'wf => sort(lookup(var.invoked_services, wf, []))', 'wf => sort(keys(var.function_arns))'),
+    Mutant(
+        "declaration-misses-a-service",
+        "order-processing's declaration leaves out payment (its role cannot charge)",
+        "../workflow/integrations.json",
+        '"order-processing": { "invokes": ["inventory", "notification", "order", "payment"] }',
+        '"order-processing": { "invokes": ["inventory", "notification", "order"] }',
+    ),
+    Mutant(
+        "workflow-grant-ignores-declaration",
+        "each workflow role may invoke every function of the stack, not what its workflow declares",
+        "modules/workflows/main.tf",
+        "wf => sort(lookup(var.invoked_services, wf, []))",
+        "wf => sort(keys(var.function_arns))",
+    ),
 )
 
 
@@ -112,8 +183,10 @@ def apply(mutant: Mutant, terraform_dir: Path) -> None:
     path = terraform_dir / mutant.file
     text = path.read_text(encoding="utf-8")
     if text.count(mutant.old) != 1:
-        raise UserError(f"Terraform mutant '{mutant.name}' no longer applies: its text occurs {text.count(mutant.old)} "
-                        f"times in terraform/{mutant.file}; update scripts/terraform_mutants.py to the code.")
+        raise UserError(
+            f"Terraform mutant '{mutant.name}' no longer applies: its text occurs {text.count(mutant.old)} "
+            f"times in terraform/{mutant.file}; update scripts/terraform_mutants.py to the code."
+        )
     path.write_text(text.replace(mutant.old, mutant.new), encoding="utf-8")
 
 
@@ -125,11 +198,19 @@ def _terraform_test(terraform_dir: Path) -> tuple[bool, str]:
     tf = terraform_bin()
     # Parallel inits collide on the shared plugin cache; a failed init is a broken run, never a kill.
     with _INIT_LOCK:
-        init = subprocess.run([tf, "init", "-backend=false", "-input=false", "-no-color"], cwd=terraform_dir, env=env,
-                              capture_output=True, text=True)
+        init = subprocess.run(
+            [tf, "init", "-backend=false", "-input=false", "-no-color"],
+            cwd=terraform_dir,
+            env=env,
+            check=False,
+            capture_output=True,
+            text=True,
+        )
     if init.returncode != 0:
         raise UserError(f"terraform init failed in {terraform_dir}: {(init.stdout + init.stderr)[-500:]}")
-    result = subprocess.run([tf, "test", "-no-color"], cwd=terraform_dir, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [tf, "test", "-no-color"], cwd=terraform_dir, env=env, check=False, capture_output=True, text=True
+    )
     failed = [line.strip() for line in (result.stdout + result.stderr).splitlines() if "... fail" in line]
     return result.returncode == 0, "; ".join(failed)
 
@@ -157,11 +238,18 @@ def run(workers: int = 2) -> dict[str, bool]:
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for mutant, killed, detail in pool.map(judge, MUTANTS):
             verdicts[mutant.name] = killed
-            print(f"{'killed  ' if killed else 'SURVIVED'} {mutant.name}: {mutant.what}" + (f" [{detail}]" if killed else ""),
-                  flush=True)
+            print(
+                f"{'killed  ' if killed else 'SURVIVED'} {mutant.name}: {mutant.what}"
+                + (f" [{detail}]" if killed else ""),
+                flush=True,
+            )
     alive = [name for name, killed in verdicts.items() if not killed]
-    print(f"\nTerraform mutants: {len(verdicts) - len(alive)} of {len(verdicts)} killed by terraform test "
-          f"in {time.monotonic() - started:.0f}s.")
+    print(
+        f"\nTerraform mutants: {len(verdicts) - len(alive)} of {len(verdicts)} killed by terraform test "
+        f"in {time.monotonic() - started:.0f}s."
+    )
     if alive:
-        raise UserError(f"terraform test accepts {len(alive)} mutant(s) ({', '.join(alive)}): add the assertion that rejects each.")
+        raise UserError(
+            f"terraform test accepts {len(alive)} mutant(s) ({', '.join(alive)}): add the assertion that rejects each."
+        )
     return verdicts

@@ -347,6 +347,48 @@ locals {
     { for k, q in module.event_bus.dlq_urls : "events-${k}" => q },
     { "scheduler-stale-order-sweep" = module.scheduler.dlq_url },
   )
+  # Where each DLQ's messages were going, so `invoke dlq redrive` (scripts/dlq.py) delivers one again to exactly that
+  # target: a function's failed async invocation goes back to the function; a rule's undeliverable event to the rule's
+  # target (through the rule's input transformer); the schedule's failed put to the bus, with the schedule's source
+  # and detail-type (its message is the event's detail); a replicated event to the replica bus.
+  dlq_sources = merge(
+    {
+      for s, m in module.services : "lambda-${s}" => {
+        kind              = "lambda"
+        arn               = m.function_arn
+        input_transformer = null
+        event_source      = null
+        detail_type       = null
+      }
+    },
+    {
+      for k, r in local.event_rules : "events-${k}" => {
+        kind              = r.target_type
+        arn               = local.event_targets[k].arn
+        input_transformer = try(r.input_transformer, null)
+        event_source      = null
+        detail_type       = null
+      }
+    },
+    var.event_replication.enabled ? {
+      "events-replicate" = {
+        kind              = "event_bus"
+        arn               = var.event_replication.target_bus_arn
+        input_transformer = null
+        event_source      = null
+        detail_type       = null
+      }
+    } : {},
+    {
+      "scheduler-stale-order-sweep" = {
+        kind              = "event_bus"
+        arn               = module.scheduler.target.arn
+        input_transformer = null
+        event_source      = module.scheduler.target.source
+        detail_type       = module.scheduler.target.detail_type
+      }
+    },
+  )
 }
 
 module "monitoring" {

@@ -93,6 +93,11 @@ output "dlq_urls" {
   value       = local.dlq_urls
 }
 
+output "dlq_sources" {
+  description = "Where each DLQ's messages were going, keyed like dlq_urls: kind (lambda, state_machine, event_bus), target ARN, the rule's input_transformer, and for the schedule's put the event source and detail-type. `invoke dlq redrive` reads it."
+  value       = local.dlq_sources
+}
+
 output "notifications_bucket" {
   description = "Notifications bucket name."
   value       = module.notifications_bucket.bucket_name

@@ -37,8 +37,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if action == "release":
         return service.release(event.get("order"))
     if action == "restock":
-        return service.restock(event.get("productId"), event.get("quantity"), event.get("eventId"),
-                               price=event.get("price"))
+        return service.restock(
+            event.get("productId"), event.get("quantity"), event.get("eventId"), price=event.get("price")
+        )
     if event.get("detail-type") == events.INVENTORY_RESTOCKED and isinstance(event.get("detail"), dict):
         detail = event["detail"]
         event_id = detail.get("eventId") or event.get("id")

@@ -165,7 +165,9 @@ def _mark_unavailable(order: dict[str, Any], quantities: dict[str, int]) -> dict
         return None  # stock came back meanwhile: try the transaction again
     try:
         updated = orders.transition(
-            order["orderId"], order["customerId"], OrderStatus.INVENTORY_UNAVAILABLE,
+            order["orderId"],
+            order["customerId"],
+            OrderStatus.INVENTORY_UNAVAILABLE,
             "insufficient stock: " + ", ".join(s["productId"] for s in short),
             extra_set={"shortItems": short},
         )
@@ -246,8 +248,12 @@ def _restock_quantity(raw: Any) -> int:
             value = Decimal(str(raw).strip())
         except InvalidOperation:
             value = None
-    if value is None or not value.is_finite() or value != value.to_integral_value() \
-            or not 1 <= value <= MAX_RESTOCK_QUANTITY:
+    if (
+        value is None
+        or not value.is_finite()
+        or value != value.to_integral_value()
+        or not 1 <= value <= MAX_RESTOCK_QUANTITY
+    ):
         raise InvalidTaskInput(f"quantity must be an integer in 1..{MAX_RESTOCK_QUANTITY}, got {raw!r}")
     return int(value)
 
@@ -274,10 +280,15 @@ def restock(product_id: Any, quantity: Any, event_id: Any, price: Any = None) ->
             except InvalidOperation:
                 unit_price = None
         # 10 digits with 2 decimal places: 0 <= price < 10^8 (checked before quantize, which fails on huge values)
-        if unit_price is None or not unit_price.is_finite() or not 0 <= unit_price < Decimal(100_000_000) \
-                or unit_price != unit_price.quantize(cent):
+        if (
+            unit_price is None
+            or not unit_price.is_finite()
+            or not 0 <= unit_price < Decimal(100_000_000)
+            or unit_price != unit_price.quantize(cent)
+        ):
             raise InvalidTaskInput(
-                f"price must be a number >= 0 with at most 2 decimal places and 10 digits, got {price!r}")
+                f"price must be a number >= 0 with at most 2 decimal places and 10 digits, got {price!r}"
+            )
         unit_price = unit_price.quantize(cent) + Decimal("0.00")  # -0 -> 0.00
     observability.bind_order(None, productId=product_id, restockEventId=event_id)
     now = clock.utc_now()
@@ -315,8 +326,10 @@ def restock(product_id: Any, quantity: Any, event_id: Any, price: Any = None) ->
     available = int(item.get("available", 0))
     if status == RESTOCKED:
         observability.count("InventoryRestocked")
-        logger.info("product restocked", extra={"quantity": qty, "available": available,
-                                                "price": None if unit_price is None else str(unit_price)})
+        logger.info(
+            "product restocked",
+            extra={"quantity": qty, "available": available, "price": None if unit_price is None else str(unit_price)},
+        )
     else:
         logger.info("duplicate restock event ignored", extra={"available": available})
     return {"status": status, "available": available}

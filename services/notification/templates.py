@@ -50,20 +50,28 @@ def render_workflow(kind: str, order: dict[str, Any], details: dict[str, Any]) -
         body = f"{greeting}\n\nyour order {order_id} is complete. Total charged: {_total(order)}.{items_block}"
     elif kind == "payment-declined":
         subject = f"Payment declined for order {order_id}"
-        body = (f"{greeting}\n\nwe could not charge {_total(order)} for order {order_id}"
-                f"{f' ({reason})' if reason else ''}. The order was not placed.")
+        body = (
+            f"{greeting}\n\nwe could not charge {_total(order)} for order {order_id}"
+            f"{f' ({reason})' if reason else ''}. The order was not placed."
+        )
     elif kind == "order-cancelled":
         subject = f"Your order {order_id} was cancelled"
-        body = (f"{greeting}\n\nyour order {order_id} was cancelled{f' ({reason})' if reason else ''}. "
-                "Any payment has been refunded.")
+        body = (
+            f"{greeting}\n\nyour order {order_id} was cancelled{f' ({reason})' if reason else ''}. "
+            "Any payment has been refunded."
+        )
     elif kind == "order-failed":
         subject = f"We could not process order {order_id}"
-        body = (f"{greeting}\n\na technical problem stopped order {order_id}. "
-                "Any payment has been refunded and reserved items released.")
+        body = (
+            f"{greeting}\n\na technical problem stopped order {order_id}. "
+            "Any payment has been refunded and reserved items released."
+        )
     else:  # order-expired
         subject = f"Your order {order_id} expired"
-        body = (f"{greeting}\n\nyour order {order_id} was not completed in time and has expired. "
-                "Any payment has been refunded.")
+        body = (
+            f"{greeting}\n\nyour order {order_id} was not completed in time and has expired. "
+            "Any payment has been refunded."
+        )
     return subject, body
 
 
@@ -73,20 +81,33 @@ def render_event(detail_type: str, detail: dict[str, Any]) -> tuple[str, str]:
     amount = _amount(detail.get("amount", detail.get("totalAmount")))
     reason = detail.get("reason")
     if detail_type == events.PAYMENT_PROCESSED:
-        return (f"Payment received for order {order_id}",
+        return (
+            f"Payment received for order {order_id}",
+            (
                 f"{greeting}\n\nwe received your payment of {amount} for order {order_id} "
-                f"(payment {detail.get('paymentId')}).")
+                f"(payment {detail.get('paymentId')})."
+            ),
+        )
     if detail_type == events.PAYMENT_FAILED:
-        return (f"Payment failed for order {order_id}",
+        return (
+            f"Payment failed for order {order_id}",
+            (
                 f"{greeting}\n\nyour payment of {amount} for order {order_id} was declined"
-                f"{f' ({reason})' if reason else ''}.")
+                f"{f' ({reason})' if reason else ''}."
+            ),
+        )
     if detail_type == events.PAYMENT_REFUNDED:
-        return (f"Refund issued for order {order_id}",
-                f"{greeting}\n\nwe refunded {amount} for order {order_id}{f' ({reason})' if reason else ''}.")
+        return (
+            f"Refund issued for order {order_id}",
+            f"{greeting}\n\nwe refunded {amount} for order {order_id}{f' ({reason})' if reason else ''}.",
+        )
     if detail_type == events.ORDER_CANCELLATION_REQUESTED:
-        return (f"Cancellation received for order {order_id}",
+        return (
+            f"Cancellation received for order {order_id}",
+            (
                 f"{greeting}\n\nwe received your request to cancel order {order_id} "
-                f"(status was {detail.get('previousStatus')}). Any payment will be refunded.")
+                f"(status was {detail.get('previousStatus')}). Any payment will be refunded."
+            ),
+        )
     # Order Completed
-    return (f"Order {order_id} completed",
-            f"{greeting}\n\nyour order {order_id} is complete. Total: {amount}.")
+    return (f"Order {order_id} completed", f"{greeting}\n\nyour order {order_id} is complete. Total: {amount}.")

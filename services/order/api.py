@@ -75,8 +75,13 @@ def json_response(status_code: int, body: Any, headers: dict[str, str] | None = 
     )
 
 
-def error_response(status_code: int, message: str, field: str | None = None,
-                   headers: dict[str, str] | None = None, details: dict[str, Any] | None = None) -> Response:
+def error_response(
+    status_code: int,
+    message: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+    details: dict[str, Any] | None = None,
+) -> Response:
     return json_response(status_code, {"message": message, "field": field, **(details or {})}, headers)
 
 
@@ -124,8 +129,9 @@ def create_with_idempotency_key(key: str, request: validation.CreateOrderRequest
         return service.create_order(request)
 
     # the sub too: a deleted and re-created user name must not replay the old user's response
-    return _create(request_data={"idempotencyKey": f"{request.customer_id}#{request.owner_sub}#{key}",
-                                 "body": request.canonical})
+    return _create(
+        request_data={"idempotencyKey": f"{request.customer_id}#{request.owner_sub}#{key}", "body": request.canonical}
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,8 +148,10 @@ def current_caller() -> auth.Caller:
 def post_order() -> Response:
     caller = current_caller()
     event = app.current_event
-    request = replace(validation.validate_http_request(event.headers, event.body, bool(event.is_base64_encoded),
-                                                       caller.customer_id), owner_sub=caller.sub)
+    request = replace(
+        validation.validate_http_request(event.headers, event.body, bool(event.is_base64_encoded), caller.customer_id),
+        owner_sub=caller.sub,
+    )
     key = validation.idempotency_key(event.headers)
     result = create_with_idempotency_key(key, request) if key else service.create_order(request)
     return json_response(201, result)
@@ -200,9 +208,14 @@ def decode_token(token: str | None, customer_id: str) -> dict[str, Any] | None:
         key = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except ValueError as exc:  # bad padding (binascii.Error), not UTF-8, not JSON: all ValueErrors
         raise _invalid_token() from exc
-    if not (isinstance(key, dict) and set(key) == PAGE_KEY_ATTRIBUTES and is_valid_id(key["orderId"])
-            and key["customerId"] == customer_id and isinstance(key["createdAt"], str)
-            and CREATED_AT_RE.fullmatch(key["createdAt"])):
+    if not (
+        isinstance(key, dict)
+        and set(key) == PAGE_KEY_ATTRIBUTES
+        and is_valid_id(key["orderId"])
+        and key["customerId"] == customer_id
+        and isinstance(key["createdAt"], str)
+        and CREATED_AT_RE.fullmatch(key["createdAt"])
+    ):
         raise _invalid_token()
     return key
 
@@ -221,9 +234,7 @@ def list_customer_orders(customer_id: str) -> Response:
     limit = _page_size(params)
     start_key = decode_token(params.get("nextToken"), customer_id)
     found, last_key = service.list_customer_orders(customer_id, limit, start_key, caller.scope, caller.sub)
-    return json_response(
-        200, {"orders": [service.to_api(o) for o in found], "nextToken": encode_token(last_key)}
-    )
+    return json_response(200, {"orders": [service.to_api(o) for o in found], "nextToken": encode_token(last_key)})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -235,9 +246,7 @@ def not_found(_: NotFoundError) -> Response:
     path = app.current_event.path
     for pattern, methods in KNOWN_ROUTES:
         if pattern.fullmatch(path):
-            return error_response(
-                405, f"method {method} not allowed on {path}", None, {"Allow": ", ".join(methods)}
-            )
+            return error_response(405, f"method {method} not allowed on {path}", None, {"Allow": ", ".join(methods)})
     return error_response(404, f"no route for {method} {path}")
 
 
@@ -285,9 +294,7 @@ def on_idempotency_mismatch(_: IdempotencyValidationError) -> Response:
 
 @app.exception_handler(IdempotencyAlreadyInProgressError)
 def on_idempotency_in_progress(_: IdempotencyAlreadyInProgressError) -> Response:
-    return error_response(
-        409, "a request with this Idempotency-Key is still in progress", "headers.idempotency-key"
-    )
+    return error_response(409, "a request with this Idempotency-Key is still in progress", "headers.idempotency-key")
 
 
 @app.exception_handler([RetryableError, IdempotencyPersistenceLayerError])

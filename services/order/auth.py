@@ -17,8 +17,9 @@ lost its authorizer (or a hand-made event) cannot act as anyone.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from shared.models import is_valid_id
 

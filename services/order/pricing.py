@@ -15,9 +15,10 @@ show them and resubmit.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from order.validation import MAX_TOTAL, CreateOrderRequest
 from shared.errors import OrderValidationError
@@ -70,10 +71,12 @@ def apply_catalogue(request: CreateOrderRequest, catalogue: Mapping[str, Decimal
         if asked.price is not None and asked.price != priced.price:
             raise OrderValidationError(
                 f"the price of {priced.product_id} is {priced.price}, not {asked.price}",
-                f"$.items[{index}].price", 409, details)
+                f"$.items[{index}].price",
+                409,
+                details,
+            )
     if request.total_amount is not None and request.total_amount != total:
-        raise OrderValidationError(f"totalAmount is {total}, not {request.total_amount}", "$.totalAmount", 409,
-                                   details)
+        raise OrderValidationError(f"totalAmount is {total}, not {request.total_amount}", "$.totalAmount", 409, details)
     return PricedOrder(request.customer_id, tuple(items), total)
 
 

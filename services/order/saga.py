@@ -29,8 +29,7 @@ from shared.config import config
 from shared.errors import EventPublishError, IllegalTransition, InvalidTaskInput, OrderNotFound
 from shared.lifecycle import OrderStatus, claim_of, is_terminal
 from shared.models import is_valid_id, order_summary, parse_order_ref
-from shared.repositories import OrdersRepository
-from shared.repositories import _ddb
+from shared.repositories import OrdersRepository, _ddb
 from shared.repositories.orders import LIVE_SHARDS
 
 logger = Logger(child=True)
@@ -113,7 +112,10 @@ def complete(order_input: Any, execution_id: Any) -> dict[str, Any]:
     }
     try:
         order = orders.transition(
-            order["orderId"], order["customerId"], OrderStatus.COMPLETED, "order completed",
+            order["orderId"],
+            order["customerId"],
+            OrderStatus.COMPLETED,
+            "order completed",
             extra_condition=("executionId = :owner", {}, {":owner": execution}),
             claim_by=execution,
             events_to_publish=[(events.ORDER_SERVICE, events.ORDER_COMPLETED, completed_event)],
@@ -148,15 +150,19 @@ def claim(event: dict[str, Any]) -> dict[str, Any]:
     if unchanged_since is not None:
         condition = ("updatedAt = :seen", {}, {":seen": _token(unchanged_since, "unchangedSince")})
     try:
-        order = orders.transition(order["orderId"], order["customerId"], target, reason,
-                                  extra_condition=condition, claim_by=by)
+        order = orders.transition(
+            order["orderId"], order["customerId"], target, reason, extra_condition=condition, claim_by=by
+        )
     except IllegalTransition as exc:
         current = exc.order or orders.require(order["orderId"], order["customerId"])
         refused = None
         if event.get("request") == REFUND_REQUEST and current["status"] == OrderStatus.COMPLETED:
             refused = REFUND_REFUSED_REASON
-            orders.update_attributes(current["orderId"], current["customerId"], set_={
-                "refundRefusal": {"at": clock.now_iso(), "by": by, "reason": refused}})
+            orders.update_attributes(
+                current["orderId"],
+                current["customerId"],
+                set_={"refundRefusal": {"at": clock.now_iso(), "by": by, "reason": refused}},
+            )
             observability.count("RefundRequestsRefused")
         logger.info("claim refused", extra={"target": target, "status": current["status"], "refused": refused})
         return _answer(current, claimed=False, refused=refused)
@@ -212,8 +218,11 @@ def _decode_cursor(raw: Any) -> dict[str, Any]:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < LIVE_SHARDS:
             raise invalid
     after = cursor["after"]
-    if after is not None and (not isinstance(after, dict) or set(after) != _AFTER_FIELDS
-                              or not all(isinstance(v, str) for v in after.values())):
+    if after is not None and (
+        not isinstance(after, dict)
+        or set(after) != _AFTER_FIELDS
+        or not all(isinstance(v, str) for v in after.values())
+    ):
         raise invalid
     return cursor
 
@@ -276,19 +285,26 @@ def sweep(event: dict[str, Any]) -> dict[str, Any]:
     now = clock.utc_now()
     first = event.get("nextToken") is None
     if first:
-        cursor = {"cutoff": clock.iso(now - timedelta(minutes=minutes)), "start": start_shard(clock.iso(now)),
-                  "visited": 0, "after": None}
+        cursor = {
+            "cutoff": clock.iso(now - timedelta(minutes=minutes)),
+            "start": start_shard(clock.iso(now)),
+            "visited": 0,
+            "after": None,
+        }
         resume, republished = _outbox_work(now)
     else:
         cursor = _decode_cursor(event["nextToken"])
         resume, republished = [], 0
     stale, next_cursor = _stale_page(cursor, limit)
     observability.count("StaleOrdersFound", len(stale))
-    logger.info("sweep", extra={"stale": len(stale), "resume": len(resume), "republished": republished,
-                                "more": next_cursor is not None})
+    logger.info(
+        "sweep",
+        extra={"stale": len(stale), "resume": len(resume), "republished": republished, "more": next_cursor is not None},
+    )
     return {
-        "orders": [{"orderId": o["orderId"], "customerId": o["customerId"], "unchangedSince": o["updatedAt"]}
-                   for o in stale],
+        "orders": [
+            {"orderId": o["orderId"], "customerId": o["customerId"], "unchangedSince": o["updatedAt"]} for o in stale
+        ],
         "nextToken": None if next_cursor is None else _encode_cursor(next_cursor),
         "resume": resume,
         "republished": republished,

@@ -84,7 +84,8 @@ def _owned(order: dict[str, Any], customer_id: str | None, owner_sub: str | None
     inherit the old user's orders; an order without one, from the seed or from before subs were recorded, is reached
     by the user name alone)."""
     return customer_id is None or (
-        order.get("customerId") == customer_id and order.get(OWNER_SUB, owner_sub) == owner_sub)
+        order.get("customerId") == customer_id and order.get(OWNER_SUB, owner_sub) == owner_sub
+    )
 
 
 def get_order(order_id: str, customer_id: str | None = None, owner_sub: str | None = None) -> dict[str, Any]:
@@ -119,18 +120,36 @@ def to_api(order: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
+#: Index items one listing request reads at most, and the smallest index page it asks for: the orders of an earlier
+#: user of the same name are read past, so without a bound one request could read an unbounded number of them (and
+#: time out). A page may then be short, with a `nextToken` that goes on.
+LIST_READ_BUDGET = 300
+LIST_MIN_INDEX_PAGE = 25
+
+
 def list_customer_orders(
-    customer_id: str, limit: int, start_key: dict[str, Any] | None, viewer: str | None = None,
+    customer_id: str,
+    limit: int,
+    start_key: dict[str, Any] | None,
+    viewer: str | None = None,
     owner_sub: str | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """Up to `limit` orders of the customer, newest first, and the key to go on from (None: no more). With `viewer`
     (a customer; None for an operator) only the orders _owned admits: the index is read on, page by page, until
-    `limit` of them are found or it ends, so a page is short only at the end."""
+    `limit` of them are found, it ends, or LIST_READ_BUDGET items were read (then the page may be short)."""
     found: list[dict[str, Any]] = []
+    read = 0
     while True:
-        page, last_key = orders.list_by_customer(customer_id, limit - len(found), start_key)
-        found += [order for order in page if _owned(order, viewer, owner_sub)]
-        if last_key is None or len(found) == limit:
+        want = min(max(limit - len(found), LIST_MIN_INDEX_PAGE), LIST_READ_BUDGET - read)
+        page, last_key = orders.list_by_customer(customer_id, want, start_key)
+        read += len(page)
+        for position, order in enumerate(page, start=1):
+            if not _owned(order, viewer, owner_sub):
+                continue
+            found.append(order)
+            if len(found) == limit:
+                return found, last_key if position == len(page) else orders.customer_index_key(order)
+        if last_key is None or read >= LIST_READ_BUDGET:
             return found, last_key
         start_key = last_key
 
@@ -171,10 +190,15 @@ def cancel_order(order_id: str, customer_id: str | None = None, owner_sub: str |
         }
         try:
             # expected_from=[status]: previousStatus in the event is exactly the status the claim replaced
-            orders.transition(order_id, order["customerId"], OrderStatus.CANCELLED, CANCEL_REASON,
-                              expected_from=[status], claim_by=token,
-                              events_to_publish=[(events.ORDER_SERVICE, events.ORDER_CANCELLATION_REQUESTED,
-                                                  requested)])
+            orders.transition(
+                order_id,
+                order["customerId"],
+                OrderStatus.CANCELLED,
+                CANCEL_REASON,
+                expected_from=[status],
+                claim_by=token,
+                events_to_publish=[(events.ORDER_SERVICE, events.ORDER_CANCELLATION_REQUESTED, requested)],
+            )
             break
         except IllegalTransition as exc:  # the workflow moved the order meanwhile: re-evaluate
             order = exc.order or orders.require(order_id, order["customerId"])

@@ -24,9 +24,10 @@ import binascii
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping
+from typing import Any
 
 import fastjsonschema
 
@@ -292,12 +293,12 @@ def validate_payload(payload: Any, customer_id: str | None = None) -> CreateOrde
     if customer_id is not None and payload.get("customerId", customer_id) != customer_id:
         raise _fail("customerId does not match the authenticated customer", "$.customerId", 403)
 
-    return CreateOrderRequest(customer_id=customer_id or payload["customerId"], items=tuple(items),
-                              total_amount=total)
+    return CreateOrderRequest(customer_id=customer_id or payload["customerId"], items=tuple(items), total_amount=total)
 
 
-def validate_http_request(headers: Mapping[str, Any] | None, body: str | None, is_base64: bool,
-                          customer_id: str) -> CreateOrderRequest:
+def validate_http_request(
+    headers: Mapping[str, Any] | None, body: str | None, is_base64: bool, customer_id: str
+) -> CreateOrderRequest:
     """POST /orders on behalf of the authenticated `customer_id`."""
     check_content_type(headers)
     return validate_payload(parse_json(decode_body(body, is_base64)), customer_id)

@@ -17,8 +17,9 @@ All writes are conditional/ADD updates, so concurrent Lambdas cannot corrupt the
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
@@ -55,7 +56,7 @@ class CircuitBreaker:
         self.failure_types = failure_types
 
     @classmethod
-    def from_config(cls, clock: Callable[[], float] = time.time) -> "CircuitBreaker":
+    def from_config(cls, clock: Callable[[], float] = time.time) -> CircuitBreaker:
         return cls(
             table_name=config.circuit_breaker_table,
             failure_threshold=config.circuit_failure_threshold,

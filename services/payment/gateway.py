@@ -64,7 +64,7 @@ class SimulatedGateway:
     fault_seed: str = "0"
 
     @classmethod
-    def from_config(cls) -> "SimulatedGateway":
+    def from_config(cls) -> SimulatedGateway:
         return cls(
             customer_limit=config.payment_customer_limit,
             decline_customers=config.payment_decline_customers,
@@ -119,8 +119,9 @@ class SimulatedGateway:
             return Authorization(approved=False, reason=AMOUNT_OVER_LIMIT)
         return Authorization(approved=True)
 
-    def authorize(self, payment_id: str, order_id: str, customer_id: str, amount: Decimal,
-                  attempt: int = 0) -> Authorization:
+    def authorize(
+        self, payment_id: str, order_id: str, customer_id: str, amount: Decimal, attempt: int = 0
+    ) -> Authorization:
         if self.is_fault(order_id, attempt):
             raise PaymentGatewayUnavailable(
                 f"payment gateway unavailable (simulated fault, order {order_id}, attempt {attempt})"
@@ -130,16 +131,27 @@ class SimulatedGateway:
             return _from_entry(known)
         decision = self.decide(customer_id, amount)
         entry = {
-            "paymentId": payment_id, "orderId": order_id, "amount": amount,
-            "status": AUTHORIZED if decision.approved else DECLINED, "reason": decision.reason,
+            "paymentId": payment_id,
+            "orderId": order_id,
+            "amount": amount,
+            "status": AUTHORIZED if decision.approved else DECLINED,
+            "reason": decision.reason,
             "createdAt": clock.now_iso(),
         }
         return _from_entry(self._record(entry))
 
     def void(self, payment_id: str, order_id: str) -> str:
         """Cancel the intent; returns the key's final status (VOIDED, REVERSED, DECLINED or REFUNDED)."""
-        entry = self._record({"paymentId": payment_id, "orderId": order_id, "amount": Decimal(0),
-                              "status": VOIDED, "reason": None, "createdAt": clock.now_iso()})
+        entry = self._record(
+            {
+                "paymentId": payment_id,
+                "orderId": order_id,
+                "amount": Decimal(0),
+                "status": VOIDED,
+                "reason": None,
+                "createdAt": clock.now_iso(),
+            }
+        )
         if entry["status"] == AUTHORIZED and self._move(payment_id, AUTHORIZED, REVERSED):
             return REVERSED
         return str((self.entry(payment_id) or entry)["status"])

@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 import time
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from payment.circuit_breaker import CircuitBreaker
 from payment import gateway as gateway_api
+from payment.circuit_breaker import CircuitBreaker
 from payment.gateway import SimulatedGateway
 from shared import clock, events, observability
 from shared.errors import (
@@ -130,27 +131,43 @@ def charge(
         gateway = gateway or SimulatedGateway.from_config()
         breaker = breaker or CircuitBreaker.from_config(clock=CLOCK)
         try:
-            authorization = breaker.call(gateway.authorize, row["paymentId"], ref.order_id, ref.customer_id,
-                                         row["amount"], attempt_no)
+            authorization = breaker.call(
+                gateway.authorize, row["paymentId"], ref.order_id, ref.customer_id, row["amount"], attempt_no
+            )
         except (CircuitOpenError, PaymentGatewayUnavailable) as exc:
             return _retry_later(row, exc, attempt_no)
         # a key the gateway reports voided was closed by a compensation: the intent is VOIDED, not a decline
         voided = not authorization.approved and authorization.reason == gateway_api.VOIDED_REASON
         outcome = PAID if authorization.approved else (VOIDED if voided else DECLINED)
-        if payments.move(ref.order_id, PENDING, outcome, {"reason": authorization.reason,
-                                                          "decidedAt": clock.now_iso()}):
-            observability.count("PaymentsProcessed" if authorization.approved else
-                                "PaymentsVoided" if voided else "PaymentsDeclined")
+        if payments.move(
+            ref.order_id, PENDING, outcome, {"reason": authorization.reason, "decidedAt": clock.now_iso()}
+        ):
+            observability.count(
+                "PaymentsProcessed" if authorization.approved else "PaymentsVoided" if voided else "PaymentsDeclined"
+            )
             logger.info("payment recorded", extra={"paymentStatus": outcome, "reason": authorization.reason})
         row = payments.get(ref.order_id) or row  # whoever moved the row first decided
     return _apply_to_order(order, row)
 
 
-def _charge_answer(status: str, amount: Any, *, payment_id: str | None = None, reason: str | None = None,
-                   retry_after: int | None = None, claim: dict[str, Any] | None = None) -> dict[str, Any]:
+def _charge_answer(
+    status: str,
+    amount: Any,
+    *,
+    payment_id: str | None = None,
+    reason: str | None = None,
+    retry_after: int | None = None,
+    claim: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The charge contract: every key always present (the workflow's ResultSelector reads each one)."""
-    return {"status": status, "paymentId": payment_id, "amount": money_str(amount), "reason": reason,
-            "retryAfterSeconds": retry_after, "claim": claim}
+    return {
+        "status": status,
+        "paymentId": payment_id,
+        "amount": money_str(amount),
+        "reason": reason,
+        "retryAfterSeconds": retry_after,
+        "claim": claim,
+    }
 
 
 def _not_payable(order: dict[str, Any]) -> dict[str, Any]:
@@ -177,8 +194,9 @@ def _apply_to_order(order: dict[str, Any], row: dict[str, Any]) -> dict[str, Any
     if row["status"] == PAID:
         try:
             # the lifecycle (shared.lifecycle) admits PAID only from PENDING
-            orders.transition(order_id, customer_id, OrderStatus.PAID, "payment approved",
-                              extra_set={"paymentId": row["paymentId"]})
+            orders.transition(
+                order_id, customer_id, OrderStatus.PAID, "payment approved", extra_set={"paymentId": row["paymentId"]}
+            )
         except IllegalTransition as exc:
             if is_terminal(exc.current):  # claimed meanwhile: the claimer's refund gives the money back
                 logger.warning("order claimed during the charge", extra={"status": exc.current})
@@ -186,18 +204,31 @@ def _apply_to_order(order: dict[str, Any], row: dict[str, Any]) -> dict[str, Any
         claim = None
     else:
         try:
-            updated = orders.transition(order_id, customer_id, OrderStatus.PAYMENT_FAILED,
-                                        f"payment declined: {row.get('reason')}",
-                                        claim_by=f"payment:{row['paymentId']}")
+            updated = orders.transition(
+                order_id,
+                customer_id,
+                OrderStatus.PAYMENT_FAILED,
+                f"payment declined: {row.get('reason')}",
+                claim_by=f"payment:{row['paymentId']}",
+            )
         except IllegalTransition as exc:
             logger.warning("order claimed during the charge", extra={"status": exc.current})
             return _not_payable(order)
         claim = claim_of(updated)
     approved = row["status"] == PAID
-    events.publish_order_event(events.PAYMENT_SERVICE, events.PAYMENT_PROCESSED if approved else events.PAYMENT_FAILED,
-                               order_id, _payment_event_detail(row, row.get("reason")))
-    return _charge_answer(row["status"], row["amount"], payment_id=row["paymentId"] if approved else None,
-                          reason=row.get("reason"), claim=claim)
+    events.publish_order_event(
+        events.PAYMENT_SERVICE,
+        events.PAYMENT_PROCESSED if approved else events.PAYMENT_FAILED,
+        order_id,
+        _payment_event_detail(row, row.get("reason")),
+    )
+    return _charge_answer(
+        row["status"],
+        row["amount"],
+        payment_id=row["paymentId"] if approved else None,
+        reason=row.get("reason"),
+        claim=claim,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -227,28 +258,47 @@ def refund(order_input: Any, reason: Any = None, *, gateway: SimulatedGateway | 
         row = payments.get(ref.order_id)
         now = clock.now_iso()
         if row is None:
-            tombstone = {"orderId": ref.order_id, "customerId": ref.customer_id, "status": VOIDED,
-                         "paymentId": payment_id, "amount": Decimal(0), "reason": reason_text, "createdAt": now}
+            tombstone = {
+                "orderId": ref.order_id,
+                "customerId": ref.customer_id,
+                "status": VOIDED,
+                "paymentId": payment_id,
+                "amount": Decimal(0),
+                "reason": reason_text,
+                "createdAt": now,
+            }
             if payments.put_if_absent(tombstone):
                 logger.info("nothing charged: intent closed")
                 return {"status": NOT_CHARGED, "paymentId": None, "refundId": None}
         elif row["status"] == PENDING:
             final = gateway.void(row["paymentId"], ref.order_id)
-            if payments.move(ref.order_id, PENDING, VOIDED, {"gatewayStatus": final, "refundReason": reason_text,
-                                                            "voidedAt": now}):
+            if payments.move(
+                ref.order_id, PENDING, VOIDED, {"gatewayStatus": final, "refundReason": reason_text, "voidedAt": now}
+            ):
                 logger.info("charge in flight voided", extra={"gatewayStatus": final})
                 reversed_ = final == gateway_api.REVERSED
-                return {"status": REFUNDED if reversed_ else NOT_CHARGED, "paymentId": row["paymentId"],
-                        "refundId": None}
+                return {
+                    "status": REFUNDED if reversed_ else NOT_CHARGED,
+                    "paymentId": row["paymentId"],
+                    "refundId": None,
+                }
         elif row["status"] == PAID:
             gateway.refund(row["paymentId"])
-            if payments.move(ref.order_id, PAID, REFUNDED, {"refundId": refund_id_for(ref.order_id),
-                                                            "refundedAt": now, "refundReason": reason_text}):
+            if payments.move(
+                ref.order_id,
+                PAID,
+                REFUNDED,
+                {"refundId": refund_id_for(ref.order_id), "refundedAt": now, "refundReason": reason_text},
+            ):
                 observability.count("PaymentsRefunded")
                 logger.info("payment refunded", extra={"reason": reason_text})
         elif row["status"] == REFUNDED:
-            events.publish_order_event(events.PAYMENT_SERVICE, events.PAYMENT_REFUNDED, ref.order_id,
-                                       _payment_event_detail(row, row.get("refundReason") or reason_text))
+            events.publish_order_event(
+                events.PAYMENT_SERVICE,
+                events.PAYMENT_REFUNDED,
+                ref.order_id,
+                _payment_event_detail(row, row.get("refundReason") or reason_text),
+            )
             return {"status": REFUNDED, "paymentId": row.get("paymentId"), "refundId": row.get("refundId")}
         else:  # DECLINED / VOIDED: nothing was charged
             return {"status": NOT_CHARGED, "paymentId": None, "refundId": None}

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError, ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError, \
-    ReadTimeoutError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from shared.errors import TransientAwsError
 
@@ -72,12 +78,26 @@ def reset() -> None:
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Error codes of AWS APIs that mean "not now" rather than "no": throttling, capacity, 5xx, in-flight transactions.
-TRANSIENT_ERROR_CODES = frozenset({
-    "InternalFailure", "InternalServerError", "InternalServerErrorException", "LimitExceededException",
-    "ProvisionedThroughputExceededException", "RequestLimitExceeded", "RequestTimeout", "RequestTimeoutException",
-    "ServiceUnavailable", "ServiceUnavailableException", "SlowDown", "ThrottledException", "Throttling",
-    "ThrottlingException", "TooManyRequestsException", "TransactionInProgressException",
-})
+TRANSIENT_ERROR_CODES = frozenset(
+    {
+        "InternalFailure",
+        "InternalServerError",
+        "InternalServerErrorException",
+        "LimitExceededException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "SlowDown",
+        "ThrottledException",
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "TransactionInProgressException",
+    }
+)
 _TRANSPORT_ERRORS = (ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError)
 
 
@@ -91,7 +111,7 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
-def transient_as_retryable(func: F) -> F:
+def transient_as_retryable[F: Callable[..., Any]](func: F) -> F:
     """Re-raise a transient AWS error (after the SDK's own retries) as TransientAwsError, a name the workflows retry."""
 
     @functools.wraps(func)

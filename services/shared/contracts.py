@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas" / "events"
 
@@ -29,8 +30,13 @@ def load(directory: Path = SCHEMA_DIR) -> dict[str, EventContract]:
     found: dict[str, EventContract] = {}
     for path in sorted(directory.glob("*.json")):
         schema = json.loads(path.read_bytes())  # JSON is UTF-8 (json.loads detects it): no locale involved
-        found[path.stem] = EventContract(path.stem, schema["x-amazon-events-source"],
-                                         schema["x-amazon-events-detail-type"], schema["x-orderflow-version"], schema)
+        found[path.stem] = EventContract(
+            path.stem,
+            schema["x-amazon-events-source"],
+            schema["x-amazon-events-detail-type"],
+            schema["x-orderflow-version"],
+            schema,
+        )
     return found
 
 

@@ -32,8 +32,9 @@ class OrderValidationError(InvalidTaskInput):
     `details`: extra members of the HTTP error body besides message and field (the 409 of a price mismatch carries
     the catalogue's `prices` and `totalAmount`)."""
 
-    def __init__(self, message: str, field: str | None = None, status_code: int = 400,
-                 details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str, field: str | None = None, status_code: int = 400, details: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(f"{message} (field: {field})" if field else message)
         self.message = message
         self.field = field

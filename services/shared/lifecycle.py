@@ -63,10 +63,18 @@ TRANSITIONS: dict[OrderStatus, Transition] = {
         Transition(S.PAYMENT_FAILED, frozenset({S.PENDING}), "payment service (charge declined)", "payment-declined"),
         Transition(S.INVENTORY_RESERVED, frozenset({S.PAID}), "inventory service (reserve transaction)"),
         Transition(S.INVENTORY_UNAVAILABLE, frozenset({S.PAID}), "inventory service (short stock)"),
-        Transition(S.COMPLETED, frozenset({S.INVENTORY_RESERVED}),
-                   "order service `complete`, for the execution that owns the order", "order-completed"),
-        Transition(S.CANCELLED, _ANY_LIVE,
-                   "order service: customer DELETE, operator refund request, out-of-stock claim", "order-cancelled"),
+        Transition(
+            S.COMPLETED,
+            frozenset({S.INVENTORY_RESERVED}),
+            "order service `complete`, for the execution that owns the order",
+            "order-completed",
+        ),
+        Transition(
+            S.CANCELLED,
+            _ANY_LIVE,
+            "order service: customer DELETE, operator refund request, out-of-stock claim",
+            "order-cancelled",
+        ),
         Transition(S.EXPIRED, _ANY_LIVE, "order service `claim` for the stale-order sweep", "order-expired"),
         Transition(S.FAILED, _ANY_LIVE, "order service `claim` for the owning execution after a fault", "order-failed"),
     )
@@ -107,5 +115,9 @@ def claim_of(order: dict[str, Any]) -> dict[str, Any] | None:
     if not is_terminal(status):
         return None
     history = order.get("statusHistory") or [{}]
-    return {"status": status, "notification": notification_for(status), "by": (order.get("claim") or {}).get("by"),
-            "reason": str(history[-1].get("reason") or status.lower())}
+    return {
+        "status": status,
+        "notification": notification_for(status),
+        "by": (order.get("claim") or {}).get("by"),
+        "reason": str(history[-1].get("reason") or status.lower()),
+    }

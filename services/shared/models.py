@@ -83,7 +83,7 @@ def to_decimal(value: Any, what: str = "amount") -> Decimal:
     return result
 
 
-def money_str(value: Decimal | int | float | str) -> str:
+def money_str(value: Decimal | float | str) -> str:
     """Canonical money string with two decimals, e.g. Decimal('109.9') -> '109.90'."""
     return str(to_decimal(value).quantize(CENT))
 
@@ -194,6 +194,5 @@ def order_summary(order: dict[str, Any]) -> dict[str, Any]:
 
 def items_for_message(items: list[Any]) -> list[dict[str, Any]]:
     return [
-        {"productId": i["productId"], "quantity": int(i["quantity"]), "price": money_str(i["price"])}
-        for i in items
+        {"productId": i["productId"], "quantity": int(i["quantity"]), "price": money_str(i["price"])} for i in items
     ]

@@ -13,7 +13,8 @@ The table holds only pending work, so the sweep's Scan stays small.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from aws_lambda_powertools import Logger
 from boto3.dynamodb.conditions import Attr
@@ -36,18 +37,31 @@ def _table() -> Any:
     return aws.table(config.outbox_table)
 
 
-def event_entry(order_id: str, customer_id: str, source: str, detail_type: str, detail: dict[str, Any],
-                at: str) -> dict[str, Any]:
+def event_entry(
+    order_id: str, customer_id: str, source: str, detail_type: str, detail: dict[str, Any], at: str
+) -> dict[str, Any]:
     """Outbox item of an order event; `detail` carries its eventId."""
     return {
-        "id": detail["eventId"], "kind": EVENT, "orderId": order_id, "customerId": customer_id,
-        "source": source, "detailType": detail_type, "detail": jsonutil.dumps(detail), "createdAt": at,
+        "id": detail["eventId"],
+        "kind": EVENT,
+        "orderId": order_id,
+        "customerId": customer_id,
+        "source": source,
+        "detailType": detail_type,
+        "detail": jsonutil.dumps(detail),
+        "createdAt": at,
     }
 
 
 def finalize_entry(order_id: str, customer_id: str, status: str, at: str) -> dict[str, Any]:
-    return {"id": finalize_id(order_id), "kind": FINALIZE, "orderId": order_id, "customerId": customer_id,
-            "status": status, "createdAt": at}
+    return {
+        "id": finalize_id(order_id),
+        "kind": FINALIZE,
+        "orderId": order_id,
+        "customerId": customer_id,
+        "status": status,
+        "createdAt": at,
+    }
 
 
 def put_action(entry: dict[str, Any]) -> dict[str, Any]:

@@ -475,6 +475,40 @@ run "workflows_and_outputs" {
   }
 }
 
+run "dlq_sources_name_each_queues_target" {
+  command = apply
+
+  assert {
+    condition     = toset(keys(output.dlq_sources)) == toset(keys(output.dlq_urls))
+    error_message = "Every DLQ has a source, and every source a DLQ: invoke dlq redrive needs to know where each message was going."
+  }
+
+  assert {
+    condition = (
+      output.dlq_sources["lambda-payment"].kind == "lambda" &&
+      output.dlq_sources["lambda-payment"].arn == "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-payment" &&
+      output.dlq_sources["events-order-created"].kind == "state_machine" &&
+      output.dlq_sources["events-order-created"].arn == "arn:aws:states:us-east-1:123456789012:stateMachine:orderflow-test-order-processing" &&
+      output.dlq_sources["events-refund-requested"].arn == "arn:aws:states:us-east-1:123456789012:stateMachine:orderflow-test-payment-processing" &&
+      output.dlq_sources["events-inventory-restocked"].arn == "arn:aws:states:us-east-1:123456789012:stateMachine:orderflow-test-inventory-management" &&
+      output.dlq_sources["events-notifications"].kind == "lambda" &&
+      output.dlq_sources["events-notifications"].arn == "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-notification" &&
+      output.dlq_sources["events-order-created"].input_transformer == null
+    )
+    error_message = "A function's DLQ goes back to the function, a rule's DLQ to the rule's own target."
+  }
+
+  assert {
+    condition = (
+      output.dlq_sources["scheduler-stale-order-sweep"].kind == "event_bus" &&
+      output.dlq_sources["scheduler-stale-order-sweep"].arn == output.event_bus_arn &&
+      output.dlq_sources["scheduler-stale-order-sweep"].event_source == "orderflow.scheduler" &&
+      output.dlq_sources["scheduler-stale-order-sweep"].detail_type == "Stale Order Sweep Requested"
+    )
+    error_message = "The schedule's DLQ goes back to the bus with the schedule's source and detail-type."
+  }
+}
+
 run "api_authorization" {
   command = apply
 

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e_support import BusTap, Scenario, Stack, plain
 
 from scripts.common import UserError, env_build_dir, read_outputs
-from e2e_support import BusTap, Scenario, Stack, plain
 from scripts.e2e import end_to_end_seconds, iso, new_run_id, stage_seconds, utcnow
 
 _OUTCOME = pytest.StashKey[dict[str, Any]]()
@@ -114,7 +114,9 @@ def stack(pytestconfig: pytest.Config):
     except (UserError, FileNotFoundError) as exc:
         if strict:
             pytest.fail(f"no deployed stack for env '{env}': {exc}")
-        pytest.skip(f"no deployed stack for env '{env}' ({exc}); run `invoke deploy --env {env}` then `invoke e2e --env {env}`")
+        pytest.skip(
+            f"no deployed stack for env '{env}' ({exc}); run `invoke deploy --env {env}` then `invoke e2e --env {env}`"
+        )
     if env == "local":
         from scripts import local_cloud
 
@@ -131,20 +133,37 @@ def stack(pytestconfig: pytest.Config):
         deployed.close()  # the Cognito users this run created
 
 
-def _order_record(stack: Stack, scenario: Scenario, sub: Any, order: dict[str, Any] | None, with_history: bool) -> dict[str, Any]:
+def _order_record(
+    stack: Stack, scenario: Scenario, sub: Any, order: dict[str, Any] | None, with_history: bool
+) -> dict[str, Any]:
     order = plain(order) if order else {}
-    record = {"orderId": sub.order_id, "customerId": sub.customer_id, "label": sub.label, "httpStatus": sub.http_status,
-              "acceptedAt": iso(sub.accepted_at), "createdAt": order.get("createdAt"), "status": order.get("status"),
-              "statusHistory": order.get("statusHistory", []), "latency_s": end_to_end_seconds(order) if order else None,
-              "stages": stage_seconds(order) if order else {}, "executions": []}
+    record = {
+        "orderId": sub.order_id,
+        "customerId": sub.customer_id,
+        "label": sub.label,
+        "httpStatus": sub.http_status,
+        "acceptedAt": iso(sub.accepted_at),
+        "createdAt": order.get("createdAt"),
+        "status": order.get("status"),
+        "statusHistory": order.get("statusHistory", []),
+        "latency_s": end_to_end_seconds(order) if order else None,
+        "stages": stage_seconds(order) if order else {},
+        "executions": [],
+    }
     if with_history:
         for key in ("order-processing", "payment-processing"):
             try:
                 for ex in stack.executions_for(sub.order_id, key):
                     summary = stack.summary(ex["arn"])
-                    record["executions"].append({k: ex[k] for k in ("arn", "name", "stateMachine", "start", "stop")}
-                                                | {"status": summary["status"], "error": summary["error"],
-                                                   "states": summary["states"], "retries": summary["retries"]})
+                    record["executions"].append(
+                        {k: ex[k] for k in ("arn", "name", "stateMachine", "start", "stop")}
+                        | {
+                            "status": summary["status"],
+                            "error": summary["error"],
+                            "states": summary["states"],
+                            "retries": summary["retries"],
+                        }
+                    )
             except Exception as exc:  # noqa: BLE001 - a report gap, not a test failure
                 record["executions"].append({"name": f"<history unavailable: {exc}>", "stateMachine": key})
     return record
@@ -168,8 +187,16 @@ def scenario(request: pytest.FixtureRequest, stack: Stack):
     except Exception as exc:  # noqa: BLE001
         sc.note(f"could not collect the final records: {exc}")
     with _records_lock:
-        _records["scenarios"].append({"name": name, "nodeid": sc.nodeid, "outcome": result["outcome"],
-                                      "message": result["message"], "duration_s": round(duration, 2),
-                                      "notes": sc.notes, "orders": orders})
+        _records["scenarios"].append(
+            {
+                "name": name,
+                "nodeid": sc.nodeid,
+                "outcome": result["outcome"],
+                "message": result["message"],
+                "duration_s": round(duration, 2),
+                "notes": sc.notes,
+                "orders": orders,
+            }
+        )
         _records["meta"]["finished"] = iso(utcnow())
         _write_records()

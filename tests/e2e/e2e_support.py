@@ -23,14 +23,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from scripts import openapi
 from scripts.api_contract import ApiContract, ResponseLog
-from scripts.e2e import (RESTORE_FILE, TERMINAL_STATUSES, ApiClient, execution_order_id, iso, order_payload,
-                         parse_ts, summarize_history, task_functions, utcnow)
+from scripts.e2e import (
+    RESTORE_FILE,
+    TERMINAL_STATUSES,
+    ApiClient,
+    execution_order_id,
+    iso,
+    order_payload,
+    parse_ts,
+    summarize_history,
+    task_functions,
+    utcnow,
+)
 
 _deser, _ser = TypeDeserializer(), TypeSerializer()
 
@@ -109,8 +119,12 @@ class Customers:
 
     @classmethod
     def password(cls) -> str:
-        chars = [secrets.choice(string.ascii_lowercase), secrets.choice(string.ascii_uppercase),
-                 secrets.choice(string.digits), secrets.choice(cls.SYMBOLS)]
+        chars = [
+            secrets.choice(string.ascii_lowercase),
+            secrets.choice(string.ascii_uppercase),
+            secrets.choice(string.digits),
+            secrets.choice(cls.SYMBOLS),
+        ]
         chars += [secrets.choice(string.ascii_letters + string.digits + cls.SYMBOLS) for _ in range(28)]
         return "".join(chars)
 
@@ -120,9 +134,15 @@ class Customers:
 
     def ensure(self, customer_id: str, admin: bool = False) -> None:
         try:
-            self.cognito.admin_create_user(UserPoolId=self.pool_id, Username=customer_id, MessageAction="SUPPRESS",
-                                           UserAttributes=[{"Name": "email", "Value": f"{customer_id}@e2e.orderflow.invalid"},
-                                                           {"Name": "email_verified", "Value": "true"}])
+            self.cognito.admin_create_user(
+                UserPoolId=self.pool_id,
+                Username=customer_id,
+                MessageAction="SUPPRESS",
+                UserAttributes=[
+                    {"Name": "email", "Value": f"{customer_id}@e2e.orderflow.invalid"},
+                    {"Name": "email_verified", "Value": "true"},
+                ],
+            )
             with self._lock:
                 self._created.add(customer_id)
         except self.cognito.exceptions.UsernameExistsException:
@@ -133,10 +153,14 @@ class Customers:
     def sign_in(self, customer_id: str, client_id: str | None = None) -> dict[str, Any]:
         """A fresh password, then USER_PASSWORD_AUTH with the app client (or another one): AuthenticationResult."""
         password = self.password()
-        self.cognito.admin_set_user_password(UserPoolId=self.pool_id, Username=customer_id, Password=password,
-                                             Permanent=True)
-        result = self.cognito.initiate_auth(ClientId=client_id or self.client_id, AuthFlow="USER_PASSWORD_AUTH",
-                                            AuthParameters={"USERNAME": customer_id, "PASSWORD": password})
+        self.cognito.admin_set_user_password(
+            UserPoolId=self.pool_id, Username=customer_id, Password=password, Permanent=True
+        )
+        result = self.cognito.initiate_auth(
+            ClientId=client_id or self.client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": customer_id, "PASSWORD": password},
+        )
         assert "AuthenticationResult" in result, f"sign-in of {customer_id} answered a challenge: {result}"
         return result["AuthenticationResult"]
 
@@ -216,8 +240,9 @@ class Scenario:
 class Stack:
     """The deployed stack under test: outputs, clients, API, and the checks the scenarios share."""
 
-    def __init__(self, env: str, outputs: dict[str, Any], run_id: str, reports_dir: Path,
-                 say: Callable[[str], None] = print):
+    def __init__(
+        self, env: str, outputs: dict[str, Any], run_id: str, reports_dir: Path, say: Callable[[str], None] = print
+    ):
         from scripts.common import is_local
 
         self.env, self.outputs, self.run_id, self.reports_dir, self.say = env, outputs, run_id, reports_dir, say
@@ -253,8 +278,10 @@ class Stack:
         with self._lock:
             if self._customers is None:
                 pool, client = self.outputs.get("user_pool_id"), self.outputs.get("user_pool_client_id")
-                assert pool and client, ("the outputs have no user_pool_id / user_pool_client_id: the stack predates "
-                                         "the API's authentication, redeploy it (`invoke deploy`)")
+                assert pool and client, (
+                    "the outputs have no user_pool_id / user_pool_client_id: the stack predates "
+                    "the API's authentication, redeploy it (`invoke deploy`)"
+                )
                 from scripts.stack import aws_client
 
                 self._customers = Customers(aws_client(self.env, "cognito-idp"), pool, client)
@@ -297,8 +324,14 @@ class Stack:
         return f"{self.run_id}-{tag}"
 
     # --- orders through the API ----------------------------------------------------------------------------------
-    def submit(self, payload: dict[str, Any], label: str = "", idempotency_key: str | None = None,
-               expect: int | tuple[int, ...] = 201, as_customer: str | None = None) -> Submitted:
+    def submit(
+        self,
+        payload: dict[str, Any],
+        label: str = "",
+        idempotency_key: str | None = None,
+        expect: int | tuple[int, ...] = 201,
+        as_customer: str | None = None,
+    ) -> Submitted:
         """POST /orders with the ID token of `as_customer` (default: the payload's customerId, which may then be
         left out of the payload)."""
         customer = as_customer or payload["customerId"]
@@ -309,8 +342,13 @@ class Stack:
         assert isinstance(body, dict) and body.get("orderId"), f"POST /orders answered no orderId: {resp!r}"
         return Submitted(body["orderId"], customer, payload, utcnow(), resp.status, label, body)
 
-    def submit_many(self, payloads: list[tuple[dict[str, Any], str]], workers: int = 20,
-                    max_in_flight: int | None = None, label: str = "submit") -> tuple[list[Submitted], list[Any]]:
+    def submit_many(
+        self,
+        payloads: list[tuple[dict[str, Any], str]],
+        workers: int = 20,
+        max_in_flight: int | None = None,
+        label: str = "submit",
+    ) -> tuple[list[Submitted], list[Any]]:
         """Submit from `workers` concurrent client threads; returns (accepted, failures).
 
         Each request carries its own Idempotency-Key, so a request that times out, or is answered 5xx / 429 / 409
@@ -337,7 +375,9 @@ class Stack:
                 with lock:
                     pending = list(in_flight.values())
                 for i in range(0, len(pending), 100):
-                    keys = [{"orderId": {"S": b.order_id}, "customerId": {"S": b.customer_id}} for b in pending[i:i + 100]]
+                    keys = [
+                        {"orderId": {"S": b.order_id}, "customerId": {"S": b.customer_id}} for b in pending[i : i + 100]
+                    ]
                     try:
                         items = ddb.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
                     except Exception:  # noqa: BLE001 - try again next round
@@ -349,8 +389,10 @@ class Stack:
                                     sem.release()
                 if time.monotonic() - last > 2.0:
                     last = time.monotonic()
-                    self.say(f"  [{label}] {counts['accepted']}/{len(payloads)} accepted, {len(in_flight)} in flight"
-                             f" (cap {max_in_flight or '-'}), {counts['retries']} retried requests")
+                    self.say(
+                        f"  [{label}] {counts['accepted']}/{len(payloads)} accepted, {len(in_flight)} in flight"
+                        f" (cap {max_in_flight or '-'}), {counts['retries']} retried requests"
+                    )
                 time.sleep(0.3)
 
         def one(item: tuple[dict[str, Any], str], index: int) -> Submitted | Any:
@@ -363,7 +405,7 @@ class Stack:
                 if attempt:
                     with lock:
                         counts["retries"] += 1
-                    time.sleep(min(5.0, 0.5 * 2 ** attempt))
+                    time.sleep(min(5.0, 0.5 * 2**attempt))
                 try:
                     resp = self.api.create_order(payload, idempotency_key=key, token=self.token(payload["customerId"]))
                 except ConnectionError as exc:
@@ -371,13 +413,18 @@ class Stack:
                     continue
                 body = resp.json if isinstance(resp.json, dict) else {}
                 if resp.status == 201 and body.get("orderId"):
-                    sub = Submitted(body["orderId"], payload["customerId"], payload, utcnow(), resp.status, item_label, body)
+                    sub = Submitted(
+                        body["orderId"], payload["customerId"], payload, utcnow(), resp.status, item_label, body
+                    )
                     with lock:
                         in_flight[sub.order_id] = sub
                         counts["accepted"] += 1
                     return sub
                 result = resp
-                if not (resp.status in (429, 500, 502, 503, 504) or (resp.status == 409 and "in progress" in str(body.get("message")))):
+                if not (
+                    resp.status in (429, 500, 502, 503, 504)
+                    or (resp.status == 409 and "in progress" in str(body.get("message")))
+                ):
                     break
             with lock:
                 counts["failed"] += 1
@@ -399,8 +446,11 @@ class Stack:
 
     # --- tables ----------------------------------------------------------------------------------------------------
     def order(self, order_id: str, customer_id: str) -> dict[str, Any] | None:
-        item = self.ddb.get_item(TableName=self.outputs["orders_table_name"], ConsistentRead=True,
-                                 Key={"orderId": {"S": order_id}, "customerId": {"S": customer_id}}).get("Item")
+        item = self.ddb.get_item(
+            TableName=self.outputs["orders_table_name"],
+            ConsistentRead=True,
+            Key={"orderId": {"S": order_id}, "customerId": {"S": customer_id}},
+        ).get("Item")
         return from_ddb(item)
 
     def orders(self, subs: Iterable[Submitted]) -> dict[str, dict[str, Any] | None]:
@@ -409,7 +459,7 @@ class Stack:
         out: dict[str, dict[str, Any] | None] = {s.order_id: None for s in subs}
         table = self.outputs["orders_table_name"]
         for i in range(0, len(subs), 100):
-            keys = [{"orderId": {"S": s.order_id}, "customerId": {"S": s.customer_id}} for s in subs[i:i + 100]]
+            keys = [{"orderId": {"S": s.order_id}, "customerId": {"S": s.customer_id}} for s in subs[i : i + 100]]
             request = {table: {"Keys": keys, "ConsistentRead": True}}
             while request:
                 resp = self.ddb.batch_get_item(RequestItems=request)
@@ -421,20 +471,35 @@ class Stack:
 
     def customer_orders(self, customer_id: str) -> list[dict[str, Any]]:
         """Orders of a customer from the table's CustomerId-Index (what GET /customers/{id}/orders serves)."""
-        resp = self.ddb.query(TableName=self.outputs["orders_table_name"], IndexName="CustomerId-Index",
-                              KeyConditionExpression="customerId = :c", ExpressionAttributeValues={":c": {"S": customer_id}})
+        resp = self.ddb.query(
+            TableName=self.outputs["orders_table_name"],
+            IndexName="CustomerId-Index",
+            KeyConditionExpression="customerId = :c",
+            ExpressionAttributeValues={":c": {"S": customer_id}},
+        )
         return [from_ddb(i) for i in resp.get("Items", [])]
 
-    def wait_customer_orders(self, customer_id: str, order_ids: list[str], timeout: float = 30.0) -> list[dict[str, Any]]:
+    def wait_customer_orders(
+        self, customer_id: str, order_ids: list[str], timeout: float = 30.0
+    ) -> list[dict[str, Any]]:
         """customer_orders() once the index lists exactly `order_ids` (in any order): a GSI is eventually consistent
         (no ConsistentRead), so a read right after a write may not show it yet."""
-        return wait_until(lambda: (found := self.customer_orders(customer_id)) and
-                          sorted(o["orderId"] for o in found) == sorted(order_ids) and found,
-                          timeout, f"CustomerId-Index listing {order_ids} for {customer_id}")
+        return wait_until(
+            lambda: (
+                (found := self.customer_orders(customer_id))
+                and sorted(o["orderId"] for o in found) == sorted(order_ids)
+                and found
+            ),
+            timeout,
+            f"CustomerId-Index listing {order_ids} for {customer_id}",
+        )
 
     def item(self, table_key: str, order_id: str) -> dict[str, Any] | None:
-        return from_ddb(self.ddb.get_item(TableName=self.outputs[table_key], ConsistentRead=True,
-                                          Key={"orderId": {"S": order_id}}).get("Item"))
+        return from_ddb(
+            self.ddb.get_item(
+                TableName=self.outputs[table_key], ConsistentRead=True, Key={"orderId": {"S": order_id}}
+            ).get("Item")
+        )
 
     def payment(self, order_id: str) -> dict[str, Any] | None:
         return self.item("payments_table_name", order_id)
@@ -482,7 +547,9 @@ class Stack:
 
     def held(self, order_id: str) -> Decimal:
         """Money the gateway holds for the order: the sum of its AUTHORIZED ledger entries."""
-        return sum((Decimal(str(e["amount"])) for e in self.ledger(order_id) if e["status"] == "AUTHORIZED"), Decimal(0))
+        return sum(
+            (Decimal(str(e["amount"])) for e in self.ledger(order_id) if e["status"] == "AUTHORIZED"), Decimal(0)
+        )
 
     def outbox(self, order_id: str) -> list[dict[str, Any]]:
         """What the order still owes (outbox table: `event` entries not yet published, its `finalize` duty); empty
@@ -490,28 +557,50 @@ class Stack:
         return self._scan_for_order("outbox_table_name", order_id)
 
     def stock(self, product_id: str) -> int | None:
-        item = from_ddb(self.ddb.get_item(TableName=self.outputs["inventory_table_name"], ConsistentRead=True,
-                                          Key={"productId": {"S": product_id}}).get("Item"))
+        item = from_ddb(
+            self.ddb.get_item(
+                TableName=self.outputs["inventory_table_name"],
+                ConsistentRead=True,
+                Key={"productId": {"S": product_id}},
+            ).get("Item")
+        )
         return None if item is None else int(item.get("available", 0))
 
     def set_stock(self, product_id: str, available: int, name: str | None = None, price: str | None = None) -> None:
         """How operators set stock and price: write `available` (and the catalogue `price`, a 2-decimal string such as
         "19.99") on the product's inventory item. The order service prices every line from `price`: a product written
         without one cannot be ordered (400), and an order naming another price is answered 409."""
-        item: dict[str, Any] = {"productId": product_id, "available": available, "reserved": 0,
-                                "name": name or f"e2e {product_id}"}
+        item: dict[str, Any] = {
+            "productId": product_id,
+            "available": available,
+            "reserved": 0,
+            "name": name or f"e2e {product_id}",
+        }
         if price is not None:
             item["price"] = Decimal(price)
         self.ddb.put_item(TableName=self.outputs["inventory_table_name"], Item=to_ddb(item))
 
     def price(self, product_id: str) -> Decimal | None:
         """The product's catalogue price (consistent read), None when it has none or does not exist."""
-        item = from_ddb(self.ddb.get_item(TableName=self.outputs["inventory_table_name"], ConsistentRead=True,
-                                          Key={"productId": {"S": product_id}}).get("Item")) or {}
+        item = (
+            from_ddb(
+                self.ddb.get_item(
+                    TableName=self.outputs["inventory_table_name"],
+                    ConsistentRead=True,
+                    Key={"productId": {"S": product_id}},
+                ).get("Item")
+            )
+            or {}
+        )
         return item.get("price")
 
-    def wait_terminal(self, scenario: Scenario | None, subs: list[Submitted], timeout: float | None = None,
-                      also: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, dict[str, Any]]:
+    def wait_terminal(
+        self,
+        scenario: Scenario | None,
+        subs: list[Submitted],
+        timeout: float | None = None,
+        also: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> dict[str, dict[str, Any]]:
         """Poll the orders table until every order is terminal (and `also(order)` holds); print progress lines;
         fail listing the stuck ones at the deadline."""
         timeout = timeout or self.order_timeout
@@ -519,11 +608,17 @@ class Stack:
         deadline, started, last_print = Deadline(timeout), time.monotonic(), 0.0
         while True:
             current = self.orders(subs)
-            done = {oid: o for oid, o in current.items() if o and o.get("status") in TERMINAL_STATUSES and (also is None or also(o))}
+            done = {
+                oid: o
+                for oid, o in current.items()
+                if o and o.get("status") in TERMINAL_STATUSES and (also is None or also(o))
+            }
             now = time.monotonic()
             if len(done) == len(subs) or deadline.expired() or now - last_print >= 2.0:
-                self.say(f"  [{label}] {len(subs)} orders: {len(done)} terminal, {len(subs) - len(done)} in flight "
-                         f"({now - started:.1f}s)")
+                self.say(
+                    f"  [{label}] {len(subs)} orders: {len(done)} terminal, {len(subs) - len(done)} in flight "
+                    f"({now - started:.1f}s)"
+                )
                 last_print = now
             if len(done) == len(subs):
                 return done  # type: ignore[return-value]
@@ -533,8 +628,13 @@ class Stack:
                 raise AssertionError(f"{len(stuck)} of {len(subs)} orders not terminal after {timeout:.0f}s: {sample}")
             time.sleep(0.3 if len(subs) < 20 else 0.75)
 
-    def wait_settled(self, scenario: Scenario | None, subs: list[Submitted], timeout: float | None = None,
-                     extra_keys: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
+    def wait_settled(
+        self,
+        scenario: Scenario | None,
+        subs: list[Submitted],
+        timeout: float | None = None,
+        extra_keys: Iterable[str] = (),
+    ) -> dict[str, dict[str, Any]]:
         """Wait until every order is terminal *and* settled: a terminal status is the claim, and the claimer's
         finalization (refund, release, notification) comes after it; `settle` deletes the order's outbox duty last.
         So: terminal, nothing in the outbox for the order, and no execution of order-processing or
@@ -547,10 +647,16 @@ class Stack:
         def settled() -> bool:
             if any(self.outboxes(ids).values()):
                 return False
-            return not any(e["orderId"] in ids and e["status"] == "RUNNING" for key in keys for e in self.executions(key))
+            return not any(
+                e["orderId"] in ids and e["status"] == "RUNNING" for key in keys for e in self.executions(key)
+            )
 
-        wait_until(settled, max(deadline.left, 1.0),
-                   f"{len(ids)} terminal orders settled (empty outbox, no running execution)", 0.5)
+        wait_until(
+            settled,
+            max(deadline.left, 1.0),
+            f"{len(ids)} terminal orders settled (empty outbox, no running execution)",
+            0.5,
+        )
         return self.orders(subs)  # type: ignore[return-value]
 
     # --- notifications (S3) ---------------------------------------------------------------------------------------
@@ -558,7 +664,9 @@ class Stack:
         """The notification object's metadata (ETag, LastModified) or None; key notifications/<orderId>/<kind>.json."""
         s3 = self.client("s3")
         try:
-            head = s3.head_object(Bucket=self.outputs["notifications_bucket"], Key=f"notifications/{order_id}/{kind}.json")
+            head = s3.head_object(
+                Bucket=self.outputs["notifications_bucket"], Key=f"notifications/{order_id}/{kind}.json"
+            )
         except s3.exceptions.ClientError as exc:
             if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
                 return None
@@ -566,11 +674,15 @@ class Stack:
         return {"ETag": head.get("ETag"), "LastModified": head.get("LastModified")}
 
     def notification_body(self, order_id: str, kind: str) -> Any:
-        obj = self.client("s3").get_object(Bucket=self.outputs["notifications_bucket"], Key=f"notifications/{order_id}/{kind}.json")
+        obj = self.client("s3").get_object(
+            Bucket=self.outputs["notifications_bucket"], Key=f"notifications/{order_id}/{kind}.json"
+        )
         return json.loads(obj["Body"].read())
 
     def notification_keys(self, order_id: str) -> list[str]:
-        resp = self.client("s3").list_objects_v2(Bucket=self.outputs["notifications_bucket"], Prefix=f"notifications/{order_id}/")
+        resp = self.client("s3").list_objects_v2(
+            Bucket=self.outputs["notifications_bucket"], Prefix=f"notifications/{order_id}/"
+        )
         return sorted(o["Key"] for o in resp.get("Contents", []))
 
     def wait_notification(self, order_id: str, kind: str, timeout: float = 30.0) -> dict[str, Any]:
@@ -580,8 +692,11 @@ class Stack:
         """The workflow notification types of the order (`notifications/<orderId>/<type>.json`; the bus-event
         messages under `notifications/<orderId>/events/` are left out)."""
         prefix = f"notifications/{order_id}/"
-        return [k[len(prefix):-len(".json")] for k in self.notification_keys(order_id)
-                if "/" not in k[len(prefix):] and k.endswith(".json")]
+        return [
+            k[len(prefix) : -len(".json")]
+            for k in self.notification_keys(order_id)
+            if "/" not in k[len(prefix) :] and k.endswith(".json")
+        ]
 
     # --- Step Functions --------------------------------------------------------------------------------------------
     def sm_arn(self, key: str = "order-processing") -> str:
@@ -610,9 +725,16 @@ class Stack:
             cached = self._exec_cache.get(ex["executionArn"])
             if cached is None or cached["status"] == "RUNNING":
                 desc = self.sfn.describe_execution(executionArn=ex["executionArn"])
-                cached = {"arn": ex["executionArn"], "name": ex["name"], "stateMachine": key, "status": desc["status"],
-                          "orderId": execution_order_id(desc.get("input")), "input": desc.get("input"),
-                          "start": iso(parse_ts(desc.get("startDate"))), "stop": iso(parse_ts(desc.get("stopDate")))}
+                cached = {
+                    "arn": ex["executionArn"],
+                    "name": ex["name"],
+                    "stateMachine": key,
+                    "status": desc["status"],
+                    "orderId": execution_order_id(desc.get("input")),
+                    "input": desc.get("input"),
+                    "start": iso(parse_ts(desc.get("startDate"))),
+                    "stop": iso(parse_ts(desc.get("stopDate"))),
+                }
                 self._exec_cache[ex["executionArn"]] = cached
             out.append(cached)
         return out
@@ -621,15 +743,23 @@ class Stack:
         """This order's executions of a state machine, oldest first."""
         return sorted((e for e in self.executions(key) if e["orderId"] == order_id), key=lambda e: e["start"] or "")
 
-    def wait_executions(self, order_id: str, count: int = 1, key: str = "order-processing", terminal: bool = True,
-                        timeout: float | None = None) -> list[dict[str, Any]]:
+    def wait_executions(
+        self,
+        order_id: str,
+        count: int = 1,
+        key: str = "order-processing",
+        terminal: bool = True,
+        timeout: float | None = None,
+    ) -> list[dict[str, Any]]:
         def check() -> list[dict[str, Any]] | None:
             found = self.executions_for(order_id, key)
             if len(found) < count or (terminal and any(e["status"] == "RUNNING" for e in found)):
                 return None
             return found
 
-        return wait_until(check, timeout or self.order_timeout, f"{count} finished {key} execution(s) for {order_id}", 0.5)
+        return wait_until(
+            check, timeout or self.order_timeout, f"{count} finished {key} execution(s) for {order_id}", 0.5
+        )
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         events, kwargs = [], {"executionArn": execution_arn, "maxResults": 1000}
@@ -683,8 +813,12 @@ class Stack:
         """Put one event. An operator-only source (output `operator_event_sources`) goes through the operator role
         (sts:AssumeRole on output `operator_role_arn`), as an operator's tooling must: no other principal of the
         stack may put it (docs/terraform.md, "Who may put which events"). Other sources use the suite's identity."""
-        entry = {"Source": source, "DetailType": detail_type, "EventBusName": self.outputs["event_bus_name"],
-                 "Detail": detail if isinstance(detail, str) else json.dumps(detail)}
+        entry = {
+            "Source": source,
+            "DetailType": detail_type,
+            "EventBusName": self.outputs["event_bus_name"],
+            "Detail": detail if isinstance(detail, str) else json.dumps(detail),
+        }
         events = self._operator_events() if source in self._operator_sources() else self.events
         resp = events.put_events(Entries=[entry])
         assert resp.get("FailedEntryCount", 0) == 0, f"put_events failed: {resp.get('Entries')}"
@@ -694,8 +828,10 @@ class Stack:
 
     def _operator_sources(self) -> list[str]:
         sources, role = self.outputs.get("operator_event_sources"), self.outputs.get("operator_role_arn")
-        assert sources and role, ("the outputs have no operator_role_arn / operator_event_sources: the stack predates "
-                                  "the operator role, redeploy it (`invoke deploy`)")
+        assert sources and role, (
+            "the outputs have no operator_role_arn / operator_event_sources: the stack predates "
+            "the operator role, redeploy it (`invoke deploy`)"
+        )
         return sources
 
     def _operator_events(self) -> Any:
@@ -710,9 +846,15 @@ class Stack:
         session = "".join(c if c.isalnum() or c in "+=,.@-_" else "-" for c in f"orderflow-e2e-{self.run_id}")[:64]
         creds = sts.assume_role(RoleArn=self.outputs["operator_role_arn"], RoleSessionName=session)["Credentials"]
         meta = self.events.meta  # the suite's own events client: same region, endpoint and botocore config
-        client = boto3.client("events", aws_access_key_id=creds["AccessKeyId"],
-                              aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"],
-                              region_name=meta.region_name, endpoint_url=meta.endpoint_url, config=meta.config)
+        client = boto3.client(
+            "events",
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            region_name=meta.region_name,
+            endpoint_url=meta.endpoint_url,
+            config=meta.config,
+        )
         with self._lock:
             self._operator_client = (client, creds["Expiration"])
         return client
@@ -740,11 +882,15 @@ class Stack:
             if detail_type not in (pattern.get("detail-type") or []):
                 continue
             if target_arn:
-                targets = self.events.list_targets_by_rule(Rule=rule["Name"], EventBusName=self.outputs["event_bus_name"])
+                targets = self.events.list_targets_by_rule(
+                    Rule=rule["Name"], EventBusName=self.outputs["event_bus_name"]
+                )
                 if not any(t["Arn"] == target_arn for t in targets.get("Targets", [])):
                     continue
             matches.append(rule)
-        assert matches, f"no rule on {self.outputs['event_bus_name']} routes '{detail_type}'" + (f" to {target_arn}" if target_arn else "")
+        assert matches, f"no rule on {self.outputs['event_bus_name']} routes '{detail_type}'" + (
+            f" to {target_arn}" if target_arn else ""
+        )
         return matches[0]
 
     # --- changes to the stack that a test must undo ------------------------------------------------------------
@@ -773,14 +919,20 @@ class Stack:
             self.wait_terminal(None, [sub])
             [first] = self.wait_executions(sub.order_id)
             event = json.loads(first["input"])
-            self._canary = {"orderId": sub.order_id, "source": event["source"], "detailType": event["detail-type"],
-                            "detail": event["detail"]}
+            self._canary = {
+                "orderId": sub.order_id,
+                "source": event["source"],
+                "detailType": event["detail-type"],
+                "detail": event["detail"],
+            }
         return self._canary
 
     def _canary_routed(self, event_id: str) -> bool:
         """Did the canary put as `event_id` start an order-processing execution (the execution input is the event)?"""
-        return any(json.loads(e["input"] or "{}").get("id") == event_id
-                   for e in self.executions_for(self._canary_order()["orderId"]))
+        return any(
+            json.loads(e["input"] or "{}").get("id") == event_id
+            for e in self.executions_for(self._canary_order()["orderId"])
+        )
 
     def _put_canary(self) -> str:
         canary = self._canary_order()
@@ -796,15 +948,17 @@ class Stack:
         while True:
             event_id = self._put_canary()
             try:
-                wait_until(lambda: self._canary_routed(event_id), window, "the canary's execution")
+                wait_until(lambda event_id=event_id: self._canary_routed(event_id), window, "the canary's execution")
                 routed = True
             except AssertionError:
                 routed = False
             if routed == routing:
                 return
             if deadline.expired():
-                raise AssertionError(f"the Order Created rule still {'does not route' if routing else 'routes'} "
-                                     f"canary events after {timeout:.0f}s")
+                raise AssertionError(
+                    f"the Order Created rule still {'does not route' if routing else 'routes'} "
+                    f"canary events after {timeout:.0f}s"
+                )
 
     @contextlib.contextmanager
     def rule_disabled(self, detail_type: str, target_arn: str | None = None) -> Iterator[dict[str, Any]]:
@@ -818,8 +972,11 @@ class Stack:
         self._pending(lambda p: p.__setitem__("rules", sorted(set(p.get("rules", [])) | {name})))
         self.events.disable_rule(Name=name, EventBusName=bus)
         try:
-            wait_until(lambda: self.events.describe_rule(Name=name, EventBusName=bus)["State"] == "DISABLED",
-                       30, f"rule {name} DISABLED")
+            wait_until(
+                lambda: self.events.describe_rule(Name=name, EventBusName=bus)["State"] == "DISABLED",
+                30,
+                f"rule {name} DISABLED",
+            )
             if provable:
                 self.wait_rule_routing(False)
             yield rule
@@ -865,8 +1022,9 @@ class Stack:
     # --- Lambda ----------------------------------------------------------------------------------------------------
     def invoke(self, service: str, payload: dict[str, Any]) -> Any:
         """Synchronous invoke of a stack function (the task contracts of docs/architecture.md)."""
-        resp = self.client("lambda").invoke(FunctionName=self.outputs["function_names"][service],
-                                            Payload=json.dumps(payload, default=str).encode())
+        resp = self.client("lambda").invoke(
+            FunctionName=self.outputs["function_names"][service], Payload=json.dumps(payload, default=str).encode()
+        )
         body = resp["Payload"].read()
         result = json.loads(body or b"null")
         assert not resp.get("FunctionError"), f"{service} Lambda failed on {payload}: {result}"
@@ -876,11 +1034,17 @@ class Stack:
         """The `order` object the workflows hand to the Lambdas: the stored order's items and total (the server's
         prices; the payload may leave them out)."""
         stored = self.order(sub.order_id, sub.customer_id) or {}
-        items = [{"productId": i["productId"], "quantity": int(i["quantity"]), "price": str(i["price"])}
-                 for i in stored.get("items", [])] or sub.payload["items"]
+        items = [
+            {"productId": i["productId"], "quantity": int(i["quantity"]), "price": str(i["price"])}
+            for i in stored.get("items", [])
+        ] or sub.payload["items"]
         total = stored.get("totalAmount")
-        return {"orderId": sub.order_id, "customerId": sub.customer_id, "items": items,
-                "totalAmount": str(total) if total is not None else sub.payload["totalAmount"]}
+        return {
+            "orderId": sub.order_id,
+            "customerId": sub.customer_id,
+            "items": items,
+            "totalAmount": str(total) if total is not None else sub.payload["totalAmount"],
+        }
 
 
 class StockSampler:
@@ -899,21 +1063,22 @@ class StockSampler:
         table = self.stack.outputs["inventory_table_name"]
         while not self._stop.is_set():
             try:
-                item = ddb.get_item(TableName=table, ConsistentRead=True, Key={"productId": {"S": self.product_id}}).get("Item")
+                item = ddb.get_item(
+                    TableName=table, ConsistentRead=True, Key={"productId": {"S": self.product_id}}
+                ).get("Item")
                 if item:
                     self.samples.append(int(item["available"]["N"]))
-            except Exception:  # noqa: BLE001 - a missed sample is not a finding
+            except Exception:  # noqa: BLE001, S110 - a missed sample is not a finding
                 pass
             self._stop.wait(self.interval)
 
-    def __enter__(self) -> StockSampler:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
-
 
 
 class BusTap:
@@ -926,21 +1091,42 @@ class BusTap:
         self.stack, self.name = stack, stack.name(purpose)[:64]
         self.sqs, self.events, self.bus = stack.client("sqs"), stack.events, stack.outputs["event_bus_name"]
         self.queue_url = self.sqs.create_queue(QueueName=self.name)["QueueUrl"]
-        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url,
-                                                  AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        rule_arn = self.events.put_rule(Name=self.name, EventBusName=self.bus,
-                                        EventPattern=json.dumps({"source": [{"prefix": ""}]}),
-                                        Description=f"temporary: e2e {purpose} (deleted by the suite)")["RuleArn"]
-        self.sqs.set_queue_attributes(QueueUrl=self.queue_url, Attributes={"Policy": json.dumps({
-            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
-                                                    "Action": "sqs:SendMessage", "Resource": queue_arn,
-                                                    "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}}}]})})
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        rule_arn = self.events.put_rule(
+            Name=self.name,
+            EventBusName=self.bus,
+            EventPattern=json.dumps({"source": [{"prefix": ""}]}),
+            Description=f"temporary: e2e {purpose} (deleted by the suite)",
+        )["RuleArn"]
+        self.sqs.set_queue_attributes(
+            QueueUrl=self.queue_url,
+            Attributes={
+                "Policy": json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "events.amazonaws.com"},
+                                "Action": "sqs:SendMessage",
+                                "Resource": queue_arn,
+                                "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+                            }
+                        ],
+                    }
+                )
+            },
+        )
         self.events.put_targets(Rule=self.name, EventBusName=self.bus, Targets=[{"Id": "tap", "Arn": queue_arn}])
 
     def is_canary(self, event: dict[str, Any], marker: str) -> bool:
         detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
-        return ((event.get("source"), event.get("detail-type")) == self.CANARY
-                and (detail.get("runId"), detail.get("marker")) == (self.stack.run_id, marker))
+        return (event.get("source"), event.get("detail-type")) == self.CANARY and (
+            detail.get("runId"),
+            detail.get("marker"),
+        ) == (self.stack.run_id, marker)
 
     def drain(self, marker: str, timeout: float | None = None) -> list[dict[str, Any]]:
         """Put a canary with `marker`, then every event delivered until it arrives (the canary included), oldest
@@ -950,16 +1136,21 @@ class BusTap:
         seen: list[dict[str, Any]] = []
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
-                                                WaitTimeSeconds=1).get("Messages", [])
+            messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+                "Messages", []
+            )
             for message in messages:
                 seen.append(json.loads(message["Body"]))
             if messages:
-                self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+                self.sqs.delete_message_batch(
+                    QueueUrl=self.queue_url,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+                )
             if any(self.is_canary(e, marker) for e in seen):
                 return seen
-        raise AssertionError(f"the tap rule did not deliver canary '{marker}' within {timeout:.0f}s: {len(seen)} other events")
+        raise AssertionError(
+            f"the tap rule did not deliver canary '{marker}' within {timeout:.0f}s: {len(seen)} other events"
+        )
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # best effort: the stack may be gone with a destroy

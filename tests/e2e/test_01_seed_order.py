@@ -10,12 +10,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 from e2e_support import expected_event_id, wait_until
+
 from scripts.e2e import HAPPY_PATH, history_statuses, unwrap_order, unwrap_orders
 
 SEED_ORDER = {
     "customerId": "customer-123",
-    "items": [{"productId": "prod-001", "quantity": 2, "price": 29.99},
-              {"productId": "prod-002", "quantity": 1, "price": 49.99}],
+    "items": [
+        {"productId": "prod-001", "quantity": 2, "price": 29.99},
+        {"productId": "prod-002", "quantity": 1, "price": 49.99},
+    ],
     "totalAmount": 109.97,
 }
 
@@ -39,7 +42,10 @@ def test_seed_order_completes(stack, scenario):
     assert stack.stock("prod-002") == before["prod-002"] - 1
     reservation = stack.reservation(sub.order_id)
     assert reservation and reservation["status"] == "RESERVED", reservation
-    assert sorted((i["productId"], int(i["quantity"])) for i in reservation["items"]) == [("prod-001", 2), ("prod-002", 1)]
+    assert sorted((i["productId"], int(i["quantity"])) for i in reservation["items"]) == [
+        ("prod-001", 2),
+        ("prod-002", 1),
+    ]
 
     # one charge, PAID, for the order's total
     payment = stack.payment(sub.order_id)
@@ -52,24 +58,38 @@ def test_seed_order_completes(stack, scenario):
     stack.wait_notification(oid, "order-completed")
     message = stack.notification_body(oid, "order-completed")
     assert {k: message[k] for k in ("orderId", "customerId", "type", "source", "subject")} == {
-        "orderId": oid, "customerId": "customer-123", "type": "order-completed", "source": "workflow",
-        "subject": f"Your order {oid} is confirmed"}, message
+        "orderId": oid,
+        "customerId": "customer-123",
+        "type": "order-completed",
+        "source": "workflow",
+        "subject": f"Your order {oid} is confirmed",
+    }, message
     assert "Total charged: 109.97." in message["body"], message["body"]
     assert "2 x prod-001 @ 29.99" in message["body"] and "1 x prod-002 @ 49.99" in message["body"], message["body"]
     paid, completed = expected_event_id(oid, "Payment Processed"), expected_event_id(oid, "Order Completed")
-    wanted = {f"notifications/{oid}/order-completed.json", f"notifications/{oid}/events/{paid}.json",
-              f"notifications/{oid}/events/{completed}.json"}
-    keys = wait_until(lambda: (found := set(stack.notification_keys(oid))) >= wanted and found, 30,
-                      f"notifications {sorted(wanted)}")
+    wanted = {
+        f"notifications/{oid}/order-completed.json",
+        f"notifications/{oid}/events/{paid}.json",
+        f"notifications/{oid}/events/{completed}.json",
+    }
+    keys = wait_until(
+        lambda: (found := set(stack.notification_keys(oid))) >= wanted and found, 30, f"notifications {sorted(wanted)}"
+    )
     assert keys == wanted
     payment_message = stack.notification_body(oid, f"events/{paid}")
     assert (payment_message["type"], payment_message["source"], payment_message["eventId"]) == (
-        "Payment Processed", "payment.service", paid), payment_message
+        "Payment Processed",
+        "payment.service",
+        paid,
+    ), payment_message
     assert payment_message["subject"] == f"Payment received for order {oid}"
     assert f"payment of 109.97 for order {oid} (payment {payment['paymentId']})" in payment_message["body"]
     completed_message = stack.notification_body(oid, f"events/{completed}")
     assert (completed_message["type"], completed_message["source"], completed_message["subject"]) == (
-        "Order Completed", "order.service", f"Order {oid} completed"), completed_message
+        "Order Completed",
+        "order.service",
+        f"Order {oid} completed",
+    ), completed_message
     assert "Total: 109.97." in completed_message["body"], completed_message["body"]
 
     # the execution: one, SUCCEEDED, the order's owner; order (own) -> payment -> inventory -> order (complete) once
@@ -101,8 +121,9 @@ def test_seed_order_completes(stack, scenario):
     def listed() -> bool:
         page, pages = None, 0
         while pages < 100:
-            resp = stack.api.request("GET", "/customers/customer-123/orders?limit=100" + (f"&nextToken={page}" if page else ""),
-                                     token=token)
+            resp = stack.api.request(
+                "GET", "/customers/customer-123/orders?limit=100" + (f"&nextToken={page}" if page else ""), token=token
+            )
             assert resp.status == 200, resp
             if any(o.get("orderId") == sub.order_id for o in unwrap_orders(resp.json)):
                 return True

@@ -13,6 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from e2e_support import Submitted
+
 from scripts.e2e import HAPPY_PATH, history_statuses, utcnow
 from scripts.seed import catalogue_price
 
@@ -23,11 +24,16 @@ def test_seed_validation(stack, scenario):
     subs = []
     price = float(catalogue_price("prod-001"))
     for i in (1, 2, 3):
-        payload = {"customerId": f"customer-{i}", "items": [{"productId": "prod-001", "quantity": 1, "price": price}],
-                   "totalAmount": price}
+        payload = {
+            "customerId": f"customer-{i}",
+            "items": [{"productId": "prod-001", "quantity": 1, "price": price}],
+            "totalAmount": price,
+        }
         result = stack.invoke("order", payload)
         assert result.get("orderId") and result.get("status") == "PENDING", result
-        subs.append(Submitted(result["orderId"], payload["customerId"], payload, utcnow(), 201, f"direct invoke customer-{i}"))
+        subs.append(
+            Submitted(result["orderId"], payload["customerId"], payload, utcnow(), 201, f"direct invoke customer-{i}")
+        )
     scenario.track(*subs)
     final = stack.wait_terminal(scenario, subs)
     for sub in subs:
@@ -58,7 +64,8 @@ def test_seed_validation(stack, scenario):
     for service, name in sorted(fns.items()):
         groups = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"]
         assert any(g["logGroupName"] == f"/aws/lambda/{name}" for g in groups), f"/aws/lambda/{name} missing: {groups}"
-    streams = logs.describe_log_streams(logGroupName=f"/aws/lambda/{fns['order']}", orderBy="LastEventTime",
-                                        descending=True, limit=5)["logStreams"]
+    streams = logs.describe_log_streams(
+        logGroupName=f"/aws/lambda/{fns['order']}", orderBy="LastEventTime", descending=True, limit=5
+    )["logStreams"]
     scenario.note(f"/aws/lambda/{fns['order']}: {len(streams)} recent log stream(s); all 4 function log groups exist")
     assert streams, f"no log streams in /aws/lambda/{fns['order']}"

@@ -15,7 +15,9 @@ def test_payment_declined(stack, scenario):
     stack.set_stock(pricey, 10, price="2500.01")
     subs = [
         stack.submit(order_payload("customer-declined", [(product, 1, "19.99")]), label="decline-listed customer"),
-        stack.submit(order_payload(stack.name("c-over-limit"), [(pricey, 2, "2500.01")]), label="total 5000.02 > limit"),
+        stack.submit(
+            order_payload(stack.name("c-over-limit"), [(pricey, 2, "2500.01")]), label="total 5000.02 > limit"
+        ),
     ]
     scenario.track(*subs)
     final = stack.wait_terminal(scenario, subs)
@@ -37,6 +39,8 @@ def test_payment_declined(stack, scenario):
         assert called == [fns["order"], fns["payment"]], called
         finalized = stack.finalized(execution["arn"])  # the execution finalizes the payment service's claim
         assert finalized and finalized["release"] == {"status": "NOT_RESERVED"}, finalized
-        assert finalized["refund"] == {"status": "NOT_CHARGED"} and finalized["settled"] == {"status": "SETTLED"}, finalized
+        assert finalized["refund"] == {"status": "NOT_CHARGED"} and finalized["settled"] == {"status": "SETTLED"}, (
+            finalized
+        )
         assert stack.workflow_notifications(sub.order_id) == ["payment-declined"] and stack.outbox(sub.order_id) == []
     assert stack.stock(product) == 10 and stack.stock(pricey) == 10

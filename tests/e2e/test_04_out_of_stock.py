@@ -12,7 +12,9 @@ def test_out_of_stock_refunds(stack, scenario):
     stack.set_stock(product, 1, price="12.50")
     stack.set_stock(other, 5, price="5.00")
     # all-or-nothing: the line that is in stock must not be reserved either
-    sub = stack.submit(order_payload(stack.name("c-oos"), [(other, 1, "5.00"), (product, 2, "12.50")]), label="2 wanted, 1 in stock")
+    sub = stack.submit(
+        order_payload(stack.name("c-oos"), [(other, 1, "5.00"), (product, 2, "12.50")]), label="2 wanted, 1 in stock"
+    )
     scenario.track(sub)
     order = stack.wait_terminal(scenario, [sub])[sub.order_id]
     assert order["status"] == "CANCELLED", order
@@ -32,6 +34,10 @@ def test_out_of_stock_refunds(stack, scenario):
     called = stack.top_level_calls(execution["arn"])  # own, charge, reserve (short), claim CANCELLED
     assert called == [fns["order"], fns["payment"], fns["inventory"], fns["order"]], called
     finalized = stack.finalized(execution["arn"])  # then refund, release (nothing reserved), notify, settle
-    assert finalized and finalized["refund"] == {"status": "REFUNDED"} and finalized["release"] == {"status": "NOT_RESERVED"}, finalized
+    assert (
+        finalized
+        and finalized["refund"] == {"status": "REFUNDED"}
+        and finalized["release"] == {"status": "NOT_RESERVED"}
+    ), finalized
     assert finalized["notification"]["key"] == f"notifications/{sub.order_id}/order-cancelled.json"
     assert finalized["settled"] == {"status": "SETTLED"} and stack.outbox(sub.order_id) == []

@@ -24,8 +24,10 @@ def test_customer_cancellation(stack, scenario):
     cases = {}
     with stack.rule_disabled("Order Created", stack.sm_arn("order-processing")):
         for stage in ("PENDING", "PAID", "INVENTORY_RESERVED"):
-            sub = stack.submit(order_payload(stack.name(f"c-cancel-{stage.lower()}"), [(product, 2, "15.00")]),
-                               label=f"cancelled at {stage}")
+            sub = stack.submit(
+                order_payload(stack.name(f"c-cancel-{stage.lower()}"), [(product, 2, "15.00")]),
+                label=f"cancelled at {stage}",
+            )
             cases[stage] = sub
             if stage in ("PAID", "INVENTORY_RESERVED"):
                 charged = stack.invoke("payment", {"action": "charge", "order": stack.task_order(sub), "attempt": 0})
@@ -47,8 +49,11 @@ def test_customer_cancellation(stack, scenario):
     final = stack.wait_terminal(scenario, list(cases.values()))
     for stage, sub in cases.items():
         order = final[sub.order_id]
-        path = {"PENDING": ["PENDING"], "PAID": ["PENDING", "PAID"],
-                "INVENTORY_RESERVED": ["PENDING", "PAID", "INVENTORY_RESERVED"]}[stage]
+        path = {
+            "PENDING": ["PENDING"],
+            "PAID": ["PENDING", "PAID"],
+            "INVENTORY_RESERVED": ["PENDING", "PAID", "INVENTORY_RESERVED"],
+        }[stage]
         assert history_statuses(order) == path + ["CANCELLED"], order["statusHistory"]
         assert order["claim"]["by"] == f"cancel:{sub.order_id}", order["claim"]
         assert not stack.executions_for(sub.order_id, "order-processing"), "the rule was disabled: no saga may run"
@@ -58,7 +63,9 @@ def test_customer_cancellation(stack, scenario):
         finalized = stack.finalized(compensation["arn"])
         assert finalized, f"payment-processing did not finalize the order cancelled at {stage}"
         assert finalized["refund"] == {"status": "NOT_CHARGED" if stage == "PENDING" else "REFUNDED"}, finalized
-        assert finalized["release"] == {"status": "RELEASED" if stage == "INVENTORY_RESERVED" else "NOT_RESERVED"}, finalized
+        assert finalized["release"] == {"status": "RELEASED" if stage == "INVENTORY_RESERVED" else "NOT_RESERVED"}, (
+            finalized
+        )
         assert finalized["settled"] == {"status": "SETTLED"}, finalized
 
         payment = stack.payment(sub.order_id)
@@ -83,7 +90,9 @@ def test_customer_cancellation(stack, scenario):
 def test_cancel_completed_order_conflicts(stack, scenario):
     product = stack.name("cancel-late")
     stack.set_stock(product, 3, price="9.99")
-    sub = stack.submit(order_payload(stack.name("c-cancel-late"), [(product, 1, "9.99")]), label="cancel after COMPLETED")
+    sub = stack.submit(
+        order_payload(stack.name("c-cancel-late"), [(product, 1, "9.99")]), label="cancel after COMPLETED"
+    )
     scenario.track(sub)
     assert stack.wait_terminal(scenario, [sub])[sub.order_id]["status"] == "COMPLETED"
     token = stack.token(sub.customer_id)

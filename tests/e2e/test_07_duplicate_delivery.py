@@ -14,6 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from e2e_support import wait_until
+
 from scripts import replay
 from scripts.e2e import HAPPY_PATH, history_statuses, order_payload, utcnow
 
@@ -42,7 +43,9 @@ def test_duplicate_delivery(stack, scenario):
     # AWS archives with a delay: wait until the archive holds at least the three Order Created puts (its count grows
     # by every event on the bus; ours are among them), then replay; AWS replays in one-minute slices, so a replay
     # that still finds nothing is repeated.
-    scenario.note(f"archive: {archived} events before, {replay.wait_archived(stack.env, archived + 3)} before the replay")
+    scenario.note(
+        f"archive: {archived} events before, {replay.wait_archived(stack.env, archived + 3)} before the replay"
+    )
     rule = stack.rule_for("Order Created", stack.sm_arn("order-processing"))
     executions = []
     for attempt in range(1 if stack.local else 4):

@@ -29,7 +29,6 @@ import json
 from typing import Any
 
 import pytest
-
 from e2e_support import BusTap, wait_until
 
 JSON = {"Content-Type": "application/json"}
@@ -73,71 +72,128 @@ def bad_requests(run: str) -> list[Case]:
     product = f"{run}-badp"
     priced = [{"productId": PRICED.format(run=run), "quantity": 2, "price": 1.25}]  # in the catalogue at 1.25
 
-    def post(case: str, body: Any, status: tuple[int, ...] = (400,), headers: dict[str, str] | None = None,
-             caller: str | None = None) -> None:
+    def post(
+        case: str,
+        body: Any,
+        status: tuple[int, ...] = (400,),
+        headers: dict[str, str] | None = None,
+        caller: str | None = None,
+    ) -> None:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         cases.append((case, "POST", "/orders", headers if headers is not None else JSON, raw, status, caller))
 
     # body syntax
-    for case, raw in [("empty body", b""), ("blank body", b"   \n"), ("not JSON", b"customerId=c1&items=1"),
-                      ("truncated JSON", b'{"customerId": "c"'), ("trailing comma", b'{"customerId": "c",}'),
-                      ("NaN literal", b'{"customerId": "c", "items": [], "totalAmount": NaN}'),
-                      ("invalid UTF-8", b'{"customerId": "\xff\xfe"}'), ("JSON array", b"[]"), ("JSON string", b'"order"'),
-                      ("JSON number", b"42"), ("JSON null", b"null"), ("empty object", b"{}")]:
+    for case, raw in [
+        ("empty body", b""),
+        ("blank body", b"   \n"),
+        ("not JSON", b"customerId=c1&items=1"),
+        ("truncated JSON", b'{"customerId": "c"'),
+        ("trailing comma", b'{"customerId": "c",}'),
+        ("NaN literal", b'{"customerId": "c", "items": [], "totalAmount": NaN}'),
+        ("invalid UTF-8", b'{"customerId": "\xff\xfe"}'),
+        ("JSON array", b"[]"),
+        ("JSON string", b'"order"'),
+        ("JSON number", b"42"),
+        ("JSON null", b"null"),
+        ("empty object", b"{}"),
+    ]:
         post(case, raw)
     # customerId
-    for case, value in [("customerId null", None), ("customerId number", 123),
-                        ("customerId empty", ""), ("customerId with space", "bad id"), ("customerId leading dash", "-x"),
-                        ("customerId 65 chars", "c" * 65), ("customerId list", ["c"]), ("customerId object", {"id": "c"}),
-                        ("customerId non-ASCII", "clïent")]:
+    for case, value in [
+        ("customerId null", None),
+        ("customerId number", 123),
+        ("customerId empty", ""),
+        ("customerId with space", "bad id"),
+        ("customerId leading dash", "-x"),
+        ("customerId 65 chars", "c" * 65),
+        ("customerId list", ["c"]),
+        ("customerId object", {"id": "c"}),
+        ("customerId non-ASCII", "clïent"),
+    ]:
         post(case, _with(_good(cust(), product), "customerId", value))
     # a valid body in another customer's name (the token is the scenario's caller): 403, nothing written
     post("customerId of another customer", _good(cust(), product), (403,), caller=f"{run}-bad-caller")
     # items
-    for case, value in [("items missing", DELETE), ("items null", None), ("items empty", []), ("items string", "p1"),
-                        ("items object", {"productId": "p"}), ("item number", [1]), ("item null", [None])]:
+    for case, value in [
+        ("items missing", DELETE),
+        ("items null", None),
+        ("items empty", []),
+        ("items string", "p1"),
+        ("items object", {"productId": "p"}),
+        ("item number", [1]),
+        ("item null", [None]),
+    ]:
         post(case, _with(_good(cust(), product), "items", value))
     post("51 items (max 50)", _good(cust(), product, lines=51))
     # item fields
-    for case, field, value in [("productId missing", "productId", DELETE), ("productId empty", "productId", ""),
-                               ("productId number", "productId", 42), ("productId bad chars", "productId", "p 1!"),
-                               ("quantity missing", "quantity", DELETE), ("quantity 0", "quantity", 0),
-                               ("quantity negative", "quantity", -1), ("quantity fractional", "quantity", 1.5),
-                               ("quantity string", "quantity", "1"), ("quantity null", "quantity", None),
-                               ("quantity boolean", "quantity", True), ("quantity 1.0 (not an integer)", "quantity", 1.0),
-                               ("quantity 1001 (max 1000)", "quantity", 1001),
-                               ("price negative", "price", -1.25), ("price string", "price", "1.25"),
-                               ("price null", "price", None), ("price 3 decimals", "price", 1.255),
-                               ("price above max", "price", 1000000.01), ("item extra property", "color", "red")]:
+    for case, field, value in [
+        ("productId missing", "productId", DELETE),
+        ("productId empty", "productId", ""),
+        ("productId number", "productId", 42),
+        ("productId bad chars", "productId", "p 1!"),
+        ("quantity missing", "quantity", DELETE),
+        ("quantity 0", "quantity", 0),
+        ("quantity negative", "quantity", -1),
+        ("quantity fractional", "quantity", 1.5),
+        ("quantity string", "quantity", "1"),
+        ("quantity null", "quantity", None),
+        ("quantity boolean", "quantity", True),
+        ("quantity 1.0 (not an integer)", "quantity", 1.0),
+        ("quantity 1001 (max 1000)", "quantity", 1001),
+        ("price negative", "price", -1.25),
+        ("price string", "price", "1.25"),
+        ("price null", "price", None),
+        ("price 3 decimals", "price", 1.255),
+        ("price above max", "price", 1000000.01),
+        ("item extra property", "color", "red"),
+    ]:
         post(case, _with(_good(cust(), product), f"items.0.{field}", value))
-    post("quantity 1e0 (not an integer)", json.dumps(_good(cust(), product)).replace('"quantity": 1', '"quantity": 1e0').encode())
+    post(
+        "quantity 1e0 (not an integer)",
+        json.dumps(_good(cust(), product)).replace('"quantity": 1', '"quantity": 1e0').encode(),
+    )
     dup = _good(cust(), product, lines=2)
     dup["items"][1]["productId"] = dup["items"][0]["productId"]
     post("duplicate productId", dup)
     # totalAmount
-    for case, value in [("totalAmount null", None), ("totalAmount string", "1.25"), ("totalAmount negative", -1.25),
-                        ("totalAmount 3 decimals", 1.251)]:
+    for case, value in [
+        ("totalAmount null", None),
+        ("totalAmount string", "1.25"),
+        ("totalAmount negative", -1.25),
+        ("totalAmount 3 decimals", 1.251),
+    ]:
         post(case, _with(_good(cust(), product), "totalAmount", value))
     # the catalogue: unknown products 400; a price / total that is not the catalogue's 409 (with the current prices)
     post("unknown product", _good(cust(), product))
     post("unknown product, price omitted", _with(_good(cust(), product), "items.0.price", DELETE))
-    post("price != catalogue", {"customerId": cust(), "items": [{**priced[0], "price": 1.00}], "totalAmount": 2.00},
-         (409,))
+    post(
+        "price != catalogue",
+        {"customerId": cust(), "items": [{**priced[0], "price": 1.00}], "totalAmount": 2.00},
+        (409,),
+    )
     for case, value in [("totalAmount != catalogue sum", 2.49), ("totalAmount zero", 0)]:
         post(case, {"customerId": cust(), "items": priced, "totalAmount": value}, (409,))
     post("unknown top-level property", {**_good(cust(), product), "coupon": "FREE"})
     # numbers a Decimal cannot hold, extreme literals, deep nesting: 400, never a 500 (issue 11, part 5)
-    for case, literal in [("price exponent beyond Decimal", "0E-99999999999999999999"),
-                          ("price huge exponent beyond Decimal", "1E+99999999999999999999"),
-                          ("price 40 significant digits", "0.1234567890123456789012345678901234567890"),
-                          ("price 1E-1000000000", "1E-1000000000"), ("price 1E+1000000000", "1E+1000000000")]:
+    for case, literal in [
+        ("price exponent beyond Decimal", "0E-99999999999999999999"),
+        ("price huge exponent beyond Decimal", "1E+99999999999999999999"),
+        ("price 40 significant digits", "0.1234567890123456789012345678901234567890"),
+        ("price 1E-1000000000", "1E-1000000000"),
+        ("price 1E+1000000000", "1E+1000000000"),
+    ]:
         post(case, json.dumps(_good(cust(), product)).replace("1.25", literal, 1).encode())
-    post("totalAmount exponent beyond Decimal",
-         json.dumps(_good(cust(), product)).replace('"totalAmount": 1.25', '"totalAmount": 1E+99999999999999999999')
-         .encode())
+    post(
+        "totalAmount exponent beyond Decimal",
+        json.dumps(_good(cust(), product))
+        .replace('"totalAmount": 1.25', '"totalAmount": 1E+99999999999999999999')
+        .encode(),
+    )
     for depth in (11, 995):
-        post(f"body nested {depth} levels deep",
-             ('{"customerId": "%s", "items": ' % cust() + "[" * depth + "]" * depth + "}").encode())
+        post(
+            f"body nested {depth} levels deep",
+            (f'{{"customerId": "{cust()}", "items": ' + "[" * depth + "]" * depth + "}").encode(),
+        )
     # headers
     post("Content-Type text/plain", _good(cust(), product), (415,), {"Content-Type": "text/plain"})
     post("Content-Type form", _good(cust(), product), (415,), {"Content-Type": "application/x-www-form-urlencoded"})
@@ -150,33 +206,43 @@ def bad_requests(run: str) -> list[Case]:
     post("Idempotency-Key 129 chars", _good(cust(), product), (400,), {**JSON, "Idempotency-Key": "k" * 129})
     # routes, methods, parameters, unknown ids
     for case, method, path, status in [
-            ("unknown route", "GET", "/nope", (404,)), ("root", "GET", "/", (404,)),
-            ("unknown nested route", "GET", "/orders/x/items", (404,)), ("GET /orders", "GET", "/orders", (404, 405)),
-            ("PUT /orders", "PUT", "/orders", (404, 405)), ("PATCH /orders/{id}", "PATCH", "/orders/x", (404, 405)),
-            ("DELETE /orders", "DELETE", "/orders", (404, 405)),
-            ("POST /customers/{id}/orders", "POST", f"/customers/{cust()}/orders", (404, 405)),
-            ("customerId path invalid", "GET", "/customers/bad%20id!/orders", (400,)),
-            ("limit 0", "GET", f"/customers/{cust()}/orders?limit=0", (400,)),
-            ("limit not a number", "GET", f"/customers/{cust()}/orders?limit=ten", (400,)),
-            ("limit 101", "GET", f"/customers/{cust()}/orders?limit=101", (400,)),
-            ("nextToken garbage", "GET", f"/customers/{cust()}/orders?nextToken=%25%25%25", (400,)),
-            ("limit superscript two", "GET", f"/customers/{cust()}/orders?limit=%C2%B2", (400,)),
-            ("orderId 65 chars", "GET", "/orders/" + "a" * 65, (400,)),
-            ("orderId 3000 chars", "GET", "/orders/" + "a" * 3000, (400,)),
-            ("cancel orderId 3000 chars", "DELETE", "/orders/" + "a" * 3000, (400,)),
-            ("orderId non-ASCII", "GET", "/orders/%C3%A9t%C3%A9", (400,)),
-            ("customerId path 3000 chars", "GET", "/customers/" + "c" * 3000 + "/orders", (400,)),
-            ("unknown order", "GET", f"/orders/{run}-missing", (404,)),
-            ("cancel unknown order", "DELETE", f"/orders/{run}-missing", (404,))]:
+        ("unknown route", "GET", "/nope", (404,)),
+        ("root", "GET", "/", (404,)),
+        ("unknown nested route", "GET", "/orders/x/items", (404,)),
+        ("GET /orders", "GET", "/orders", (404, 405)),
+        ("PUT /orders", "PUT", "/orders", (404, 405)),
+        ("PATCH /orders/{id}", "PATCH", "/orders/x", (404, 405)),
+        ("DELETE /orders", "DELETE", "/orders", (404, 405)),
+        ("POST /customers/{id}/orders", "POST", f"/customers/{cust()}/orders", (404, 405)),
+        ("customerId path invalid", "GET", "/customers/bad%20id!/orders", (400,)),
+        ("limit 0", "GET", f"/customers/{cust()}/orders?limit=0", (400,)),
+        ("limit not a number", "GET", f"/customers/{cust()}/orders?limit=ten", (400,)),
+        ("limit 101", "GET", f"/customers/{cust()}/orders?limit=101", (400,)),
+        ("nextToken garbage", "GET", f"/customers/{cust()}/orders?nextToken=%25%25%25", (400,)),
+        ("limit superscript two", "GET", f"/customers/{cust()}/orders?limit=%C2%B2", (400,)),
+        ("orderId 65 chars", "GET", "/orders/" + "a" * 65, (400,)),
+        ("orderId 3000 chars", "GET", "/orders/" + "a" * 3000, (400,)),
+        ("cancel orderId 3000 chars", "DELETE", "/orders/" + "a" * 3000, (400,)),
+        ("orderId non-ASCII", "GET", "/orders/%C3%A9t%C3%A9", (400,)),
+        ("customerId path 3000 chars", "GET", "/customers/" + "c" * 3000 + "/orders", (400,)),
+        ("unknown order", "GET", f"/orders/{run}-missing", (404,)),
+        ("cancel unknown order", "DELETE", f"/orders/{run}-missing", (404,)),
+    ]:
         cases.append((case, method, path, {}, None, status, None))
     # crafted nextTokens: valid base64url of JSON that is not a start key of this customer's list
-    for case, key in [("orderId empty", {"orderId": ""}), ("orderId 3000 chars", {"orderId": "o" * 3000}),
-                      ("orderId number", {"orderId": 5}), ("createdAt not a timestamp", {"createdAt": "x"}),
-                      ("extra key", {"status": "PAID"}), ("another customer's key", {"customerId": f"{run}-other"})]:
+    for case, key in [
+        ("orderId empty", {"orderId": ""}),
+        ("orderId 3000 chars", {"orderId": "o" * 3000}),
+        ("orderId number", {"orderId": 5}),
+        ("createdAt not a timestamp", {"createdAt": "x"}),
+        ("extra key", {"status": "PAID"}),
+        ("another customer's key", {"customerId": f"{run}-other"}),
+    ]:
         customer = cust()
         token = _token({"orderId": "o-1", "customerId": customer, "createdAt": "2024-05-01T12:00:00.000Z", **key})
-        cases.append((f"nextToken {case}", "GET", f"/customers/{customer}/orders?nextToken={token}", {}, None, (400,),
-                      None))
+        cases.append(
+            (f"nextToken {case}", "GET", f"/customers/{customer}/orders?nextToken={token}", {}, None, (400,), None)
+        )
     return cases
 
 
@@ -219,10 +285,14 @@ def test_bad_input_rejected(stack, scenario, event_catcher):
             failures.append(f"{case}: {method} {path} -> {resp.status} (want {statuses}) {resp.body[:200]!r}")
         elif not (isinstance(doc, dict) and isinstance(doc.get("message"), str) and doc["message"]):
             failures.append(f"{case}: {resp.status} without a JSON message: {resp.body[:200]!r}")
-        elif resp.status in (400, 409, 413, 415) and not (resp.header("content-type") or "").startswith("application/json"):
+        elif resp.status in (400, 409, 413, 415) and not (resp.header("content-type") or "").startswith(
+            "application/json"
+        ):
             failures.append(f"{case}: Content-Type {resp.header('content-type')!r}")
-        elif resp.status == 409 and not (doc.get("prices") == [{"productId": PRICED.format(run=stack.run_id), "price": 1.25}]
-                                         and doc.get("totalAmount") == 2.5):
+        elif resp.status == 409 and not (
+            doc.get("prices") == [{"productId": PRICED.format(run=stack.run_id), "price": 1.25}]
+            and doc.get("totalAmount") == 2.5
+        ):
             failures.append(f"{case}: 409 without the catalogue's prices and total: {doc!r}")
     scenario.note(f"{len(cases)} malformed requests, {len(cases) - len(failures)} answered as expected")
     assert not failures, "\n".join(failures)
@@ -239,8 +309,14 @@ def test_bad_input_rejected(stack, scenario, event_catcher):
     assert len(customers) > 40, customers
     written = {c: stack.customer_orders(c) for c in customers}
     assert not any(written.values()), {c: o for c, o in written.items() if o}
-    wait_until(lambda: not stack.executions("order-processing") or all(
-        marker not in (e.get("input") or "") for e in stack.executions("order-processing")), 5, "no execution for a malformed request")
+    wait_until(
+        lambda: (
+            not stack.executions("order-processing")
+            or all(marker not in (e.get("input") or "") for e in stack.executions("order-processing"))
+        ),
+        5,
+        "no execution for a malformed request",
+    )
 
 
 def _customer_ids(body: bytes, marker: str) -> list[str]:

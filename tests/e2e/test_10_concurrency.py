@@ -12,8 +12,8 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
-
 from e2e_support import StockSampler
+
 from scripts.e2e import order_payload
 from scripts.preflight import CLIENTS_PER_BURST, SUITE_BURST_ORDERS
 
@@ -27,17 +27,21 @@ def test_concurrent_orders_for_scarce_stock(stack, scenario):
     product = stack.name("hot")
     stack.set_stock(product, STOCK, price="10.00")
     scenario.history_limit = 10
-    payloads = [(order_payload(stack.name(f"c-hot-{i}"), [(product, 1, "10.00")]), f"client order {i}")
-                for i in range(ORDERS)]
+    payloads = [
+        (order_payload(stack.name(f"c-hot-{i}"), [(product, 1, "10.00")]), f"client order {i}") for i in range(ORDERS)
+    ]
     with StockSampler(stack, product) as sampler:
-        accepted, rejected = stack.submit_many(payloads, workers=CLIENTS, max_in_flight=stack.max_in_flight,
-                                               label=scenario.name)
+        accepted, rejected = stack.submit_many(
+            payloads, workers=CLIENTS, max_in_flight=stack.max_in_flight, label=scenario.name
+        )
         scenario.track(*accepted)
         assert not rejected, f"{len(rejected)} submissions failed, e.g. {rejected[:3]}"
         stack.wait_terminal(scenario, accepted, timeout=stack.order_timeout * 3)
     final = stack.wait_settled(scenario, accepted, timeout=stack.order_timeout)  # the refunds follow the claims
     statuses = Counter(o["status"] for o in final.values())
-    scenario.note(f"final statuses {dict(statuses)}; stock samples {len(sampler.samples)}, min {min(sampler.samples, default=None)}")
+    scenario.note(
+        f"final statuses {dict(statuses)}; stock samples {len(sampler.samples)}, min {min(sampler.samples, default=None)}"
+    )
     assert statuses == {"COMPLETED": STOCK, "CANCELLED": ORDERS - STOCK}, statuses
     assert stack.stock(product) == 0
     assert sampler.samples and min(sampler.samples) >= 0, f"stock went negative: min {min(sampler.samples)}"
@@ -54,7 +58,11 @@ def test_concurrent_orders_for_scarce_stock(stack, scenario):
             assert entries == [("AUTHORIZED", Decimal("10.00"))], entries
         else:
             assert [h["status"] for h in final[sub.order_id]["statusHistory"]] == [
-                "PENDING", "PAID", "INVENTORY_UNAVAILABLE", "CANCELLED"], final[sub.order_id]["statusHistory"]
+                "PENDING",
+                "PAID",
+                "INVENTORY_UNAVAILABLE",
+                "CANCELLED",
+            ], final[sub.order_id]["statusHistory"]
             assert payment["status"] == "REFUNDED" and reservation is None, (payment, reservation)
             assert entries == [("REFUNDED", Decimal("10.00"))], entries
     assert payments == {"PAID": STOCK, "REFUNDED": ORDERS - STOCK}, payments

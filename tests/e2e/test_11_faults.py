@@ -35,7 +35,9 @@ FAULT_ORDERS = 24
 
 @pytest.fixture
 def flaky_payments(stack):
-    with stack.function_environment("payment", {"PAYMENT_FAULT_RATE": FAULT_RATE, "PAYMENT_FAULT_SEED": stack.run_id}) as env:
+    with stack.function_environment(
+        "payment", {"PAYMENT_FAULT_RATE": FAULT_RATE, "PAYMENT_FAULT_SEED": stack.run_id}
+    ) as env:
         yield env
 
 
@@ -55,8 +57,10 @@ def test_payment_faults_are_retried(stack, scenario, flaky_payments):
     product = stack.name("flaky")
     stack.set_stock(product, FAULT_ORDERS, price="20.00")
     fns = stack.outputs["function_names"]
-    payloads = [(order_payload(stack.name(f"c-flaky-{i}"), [(product, 1, "20.00")]), f"flaky gateway {i}")
-                for i in range(FAULT_ORDERS)]
+    payloads = [
+        (order_payload(stack.name(f"c-flaky-{i}"), [(product, 1, "20.00")]), f"flaky gateway {i}")
+        for i in range(FAULT_ORDERS)
+    ]
     accepted, rejected = stack.submit_many(payloads, workers=8, max_in_flight=stack.max_in_flight, label=scenario.name)
     scenario.track(*accepted)
     assert not rejected, rejected[:3]
@@ -74,7 +78,7 @@ def test_payment_faults_are_retried(stack, scenario, flaky_payments):
         assert charges and all(t["outcome"] == "SUCCEEDED" for t in charges), f"a charge attempt failed: {charges}"
         assert not summary["retries"], summary["retries"]
         states = [s["name"] for s in summary["states"]]
-        section = states[states.index("UseStoredOrder") + 1:states.index("ReserveInventory")]
+        section = states[states.index("UseStoredOrder") + 1 : states.index("ReserveInventory")]
         parks = (len(section) - 2) // len(PARK)
         assert section == ["ProcessPayment", "CheckPaymentStatus"] + PARK * parks, section
         assert len(charges) == parks + 1 and stack.output(execution["arn"])["parking"]["parks"] == parks
@@ -85,8 +89,10 @@ def test_payment_faults_are_retried(stack, scenario, flaky_payments):
         # charged once, whatever the parking: one authorization under the payment's idempotency key
         assert [(e["status"], e["amount"]) for e in ledger[sub.order_id]] == [("AUTHORIZED", Decimal("20.00"))]
         assert stack.payment(sub.order_id)["status"] == "PAID"
-    scenario.note(f"{parked} of {len(accepted)} orders parked for the gateway ({predicted} by their own first attempt's "
-                  "fault, the others behind an open circuit)")
+    scenario.note(
+        f"{parked} of {len(accepted)} orders parked for the gateway ({predicted} by their own first attempt's "
+        "fault, the others behind an open circuit)"
+    )
     assert predicted > 0, "30% faults per attempt, yet no order's first attempt faults: check PAYMENT_FAULT_SEED"
     assert parked >= predicted
     assert stack.stock(product) == 0
@@ -96,8 +102,9 @@ def _dlq_messages(stack, url: str, marker: str, timeout: float) -> list[dict]:
     sqs, found = stack.client("sqs"), []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not found:
-        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=2,
-                                     VisibilityTimeout=5).get("Messages", []):
+        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=2, VisibilityTimeout=5).get(
+            "Messages", []
+        ):
             if marker in m["Body"]:
                 found.append(json.loads(m["Body"]))
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
@@ -112,16 +119,28 @@ def test_poison_events_dead_letter(stack, scenario):
     marker = stack.name("poison")
     poison = {"orderId": "not a valid id!", "customerId": marker, "reason": "e2e poison event"}
     stack.put_event("payment.service", "Payment Failed", {**poison, "eventId": f"{marker}-bus"})
-    direct = {"version": "0", "id": f"{marker}-direct", "detail-type": "Payment Failed", "source": "payment.service",
-              "account": "000000000000", "time": "2026-01-01T00:00:00Z", "region": stack.outputs["region"],
-              "resources": [], "detail": {**poison, "eventId": f"{marker}-direct"}}
-    resp = stack.client("lambda").invoke(FunctionName=stack.outputs["function_names"]["notification"],
-                                          InvocationType="Event", Payload=json.dumps(direct).encode())
+    direct = {
+        "version": "0",
+        "id": f"{marker}-direct",
+        "detail-type": "Payment Failed",
+        "source": "payment.service",
+        "account": "000000000000",
+        "time": "2026-01-01T00:00:00Z",
+        "region": stack.outputs["region"],
+        "resources": [],
+        "detail": {**poison, "eventId": f"{marker}-direct"},
+    }
+    resp = stack.client("lambda").invoke(
+        FunctionName=stack.outputs["function_names"]["notification"],
+        InvocationType="Event",
+        Payload=json.dumps(direct).encode(),
+    )
     assert resp["StatusCode"] == 202, resp
 
     timeout = 60 if stack.local else 420  # AWS retries an async invoke after ~1 and ~2 more minutes
-    assert _dlq_messages(stack, url, f"{marker}-direct", timeout), \
+    assert _dlq_messages(stack, url, f"{marker}-direct", timeout), (
         f"the poisoned async invoke did not reach {url} within {timeout}s"
+    )
     scenario.note("direct async invoke: dead-lettered to the lambda-notification DLQ")
     if stack.local:
         # NOT ASSERTED on the local cloud (docs/e2e.md "Local cloud gaps"): MiniStack 1.5.33 delivers a Lambda rule
@@ -130,5 +149,7 @@ def test_poison_events_dead_letter(stack, scenario):
         scenario.note("bus path NOT asserted: MiniStack never dead-letters EventBridge -> Lambda deliveries")
         warnings.warn("poison bus event -> DLQ not asserted on MiniStack (docs/e2e.md, Local cloud gaps)")
         return
-    assert _dlq_messages(stack, url, f"{marker}-bus", timeout), f"the poison event did not reach {url} within {timeout}s"
+    assert _dlq_messages(stack, url, f"{marker}-bus", timeout), (
+        f"the poison event did not reach {url} within {timeout}s"
+    )
     scenario.note("bus event: dead-lettered to the lambda-notification DLQ")

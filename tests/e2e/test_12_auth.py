@@ -21,8 +21,8 @@ import os
 import time
 
 import pytest
-
 from e2e_support import app_client_config, jwt_claims, wait_until
+
 from scripts.e2e import order_payload, unwrap_orders
 
 AUTH_FLOWS = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
@@ -57,8 +57,9 @@ def changed_payload(token: str, **claims: object) -> str:
 def second_client(stack):
     """Another app client of the same user pool (its tokens have another audience); deleted after the test."""
     cognito, pool = stack.customers.cognito, stack.customers.pool_id
-    client_id = cognito.create_user_pool_client(UserPoolId=pool, ClientName=stack.name("e2e-other")[:128],
-                                                GenerateSecret=False, ExplicitAuthFlows=AUTH_FLOWS)["UserPoolClient"]["ClientId"]
+    client_id = cognito.create_user_pool_client(
+        UserPoolId=pool, ClientName=stack.name("e2e-other")[:128], GenerateSecret=False, ExplicitAuthFlows=AUTH_FLOWS
+    )["UserPoolClient"]["ClientId"]
     try:
         yield client_id
     finally:
@@ -80,8 +81,10 @@ def expired_token(stack):
     token = None
     for validity, unit in ((1, "seconds"), (5, "minutes")):
         if unit == "minutes" and os.environ.get("ORDERFLOW_E2E_WAIT_FOR_EXPIRY") != "1":
-            pytest.skip("this cloud refuses ID-token lifetimes below 5 minutes (AWS's minimum): set "
-                        "ORDERFLOW_E2E_WAIT_FOR_EXPIRY=1 to wait that long for a token to expire")
+            pytest.skip(
+                "this cloud refuses ID-token lifetimes below 5 minutes (AWS's minimum): set "
+                "ORDERFLOW_E2E_WAIT_FOR_EXPIRY=1 to wait that long for a token to expire"
+            )
         try:
             with stack.app_client_settings(IdTokenValidity=validity, TokenValidityUnits={**units, "IdToken": unit}):
                 token = stack.customers.sign_in(customer)["IdToken"]
@@ -94,8 +97,12 @@ def expired_token(stack):
 
 
 def _routes(order_id: str, customer: str, body: dict) -> list[tuple[str, str, dict | None]]:
-    return [("POST", "/orders", body), ("GET", f"/orders/{order_id}", None), ("DELETE", f"/orders/{order_id}", None),
-            ("GET", f"/customers/{customer}/orders", None)]
+    return [
+        ("POST", "/orders", body),
+        ("GET", f"/orders/{order_id}", None),
+        ("DELETE", f"/orders/{order_id}", None),
+        ("GET", f"/customers/{customer}/orders", None),
+    ]
 
 
 def test_requests_without_a_valid_token_are_refused(stack, scenario, second_client):
@@ -117,15 +124,21 @@ def test_requests_without_a_valid_token_are_refused(stack, scenario, second_clie
         "tampered: signature bytes flipped": flipped_signature(token),
         "tampered: cognito:username changed": changed_payload(token, cognito__username=stack.name("c-auth-b")),
         "tampered: admins group added": changed_payload(token, cognito__groups=["admins"]),
-        "tampered: alg none, no signature": _b64(json.dumps({"alg": "none"}).encode()) + "." + token.split(".")[1] + ".",
+        "tampered: alg none, no signature": _b64(json.dumps({"alg": "none"}).encode())
+        + "."
+        + token.split(".")[1]
+        + ".",
         "wrong audience (another app client)": other_audience,
         "access token (no customer identity)": access_token,
     }
     routes = _routes(order.order_id, alice, order_payload(alice, [(product, 1, "11.00")]))
     failures = []
     for method, path, body in routes:
-        attempts = {"no Authorization header": {}, "empty bearer": {"Authorization": "Bearer "},
-                    "Basic credentials": {"Authorization": "Basic " + _b64(f"{alice}:secret".encode())}}
+        attempts = {
+            "no Authorization header": {},
+            "empty bearer": {"Authorization": "Bearer "},
+            "Basic credentials": {"Authorization": "Basic " + _b64(f"{alice}:secret".encode())},
+        }
         attempts.update({name: {"Authorization": f"Bearer {bad}"} for name, bad in bad_tokens.items()})
         for name, headers in attempts.items():
             resp = stack.api.request(method, path, json_body=body, headers=headers, retries=0)
@@ -159,11 +172,18 @@ def test_expired_token_is_refused(stack, scenario, expired_token):
 def test_refusal_names_the_bearer_scheme(stack, scenario, request):
     """AWS's authorizer answers 401 with `www-authenticate: Bearer ... error="invalid_token"`."""
     if stack.local:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "MiniStack 1.5.33 gap (docs/auth.md, MiniStack JWT validation: 'www-authenticate on 401'): its JWT "
-            "authorizer answers 401 without a www-authenticate header")))
-    resp = stack.api.request("GET", f"/orders/{stack.name('no-such-order')}", headers={"Authorization": "Bearer x.y.z"},
-                             retries=0)
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason=(
+                    "MiniStack 1.5.33 gap (docs/auth.md, MiniStack JWT validation: 'www-authenticate on 401'): its JWT "
+                    "authorizer answers 401 without a www-authenticate header"
+                ),
+            )
+        )
+    resp = stack.api.request(
+        "GET", f"/orders/{stack.name('no-such-order')}", headers={"Authorization": "Bearer x.y.z"}, retries=0
+    )
     assert resp.status == 401
     assert (resp.header("www-authenticate") or "").startswith("Bearer"), resp.headers
 
@@ -172,12 +192,15 @@ def test_customers_reach_only_their_own_orders(stack, scenario):
     def listed_when(customer: str, token: str, expected: list[str]) -> list[str]:
         """GET /customers/{id}/orders once it lists `expected`: the route reads CustomerId-Index, a GSI, which
         shows a write eventually (every answer on the way must still be 200)."""
+
         def ids() -> list[str]:
             resp = stack.api.customer_orders(customer, token=token)
             assert resp.status == 200, resp
             return [o["orderId"] for o in unwrap_orders(resp.json)]
 
-        return wait_until(lambda: (found := ids()) == expected and found, 30, f"GET /customers/{customer}/orders = {expected}")
+        return wait_until(
+            lambda: (found := ids()) == expected and found, 30, f"GET /customers/{customer}/orders = {expected}"
+        )
 
     product = stack.name("own")
     stack.set_stock(product, 10, price="5.00")
@@ -206,8 +229,12 @@ def test_customers_reach_only_their_own_orders(stack, scenario):
         assert listed.status == 403 and "orders" not in (listed.json or {}), listed
         as_bob = stack.api.create_order(order_payload(bob, [(product, 1, "5.00")]), token=a)
         assert as_bob.status == 403, as_bob
-        assert [o["orderId"] for o in stack.wait_customer_orders(bob, [theirs.order_id])] == [theirs.order_id], "nothing written for B"
-        assert [o["orderId"] for o in stack.wait_customer_orders(alice, [mine.order_id])] == [mine.order_id], "nothing written for A"
+        assert [o["orderId"] for o in stack.wait_customer_orders(bob, [theirs.order_id])] == [theirs.order_id], (
+            "nothing written for B"
+        )
+        assert [o["orderId"] for o in stack.wait_customer_orders(alice, [mine.order_id])] == [mine.order_id], (
+            "nothing written for A"
+        )
         # ... and B cannot reach A's either
         assert stack.api.get_order(mine.order_id, token=b).status == 404
         assert stack.api.customer_orders(alice, token=b).status == 403

@@ -12,6 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from e2e_support import wait_until
+
 from scripts.e2e import HAPPY_PATH, history_statuses, unwrap_order
 
 
@@ -20,28 +21,43 @@ def test_wrong_price_is_409_and_writes_nothing(stack, scenario):
     stack.set_stock(product, 10, price="29.99")
     token = stack.token(customer)
 
-    zero = stack.api.create_order({"items": [{"productId": product, "quantity": 5, "price": 0}], "totalAmount": 0},
-                                  token=token)
+    zero = stack.api.create_order(
+        {"items": [{"productId": product, "quantity": 5, "price": 0}], "totalAmount": 0}, token=token
+    )
     assert zero.status == 409, zero
-    assert zero.json == {"message": "the price of " + product + " is 29.99, not 0.00", "field": "$.items[0].price",
-                         "prices": [{"productId": product, "price": 29.99}], "totalAmount": 149.95}, zero.json
+    assert zero.json == {
+        "message": "the price of " + product + " is 29.99, not 0.00",
+        "field": "$.items[0].price",
+        "prices": [{"productId": product, "price": 29.99}],
+        "totalAmount": 149.95,
+    }, zero.json
 
-    stale = stack.api.create_order({"customerId": customer, "items": [{"productId": product, "quantity": 2,
-                                                                       "price": 25.00}], "totalAmount": 50.00},
-                                   idempotency_key=stack.name("stale-key"), token=token)
+    stale = stack.api.create_order(
+        {
+            "customerId": customer,
+            "items": [{"productId": product, "quantity": 2, "price": 25.00}],
+            "totalAmount": 50.00,
+        },
+        idempotency_key=stack.name("stale-key"),
+        token=token,
+    )
     assert stale.status == 409 and stale.json["field"] == "$.items[0].price", stale
     assert stale.json["prices"] == [{"productId": product, "price": 29.99}] and stale.json["totalAmount"] == 59.98
 
-    wrong_total = stack.api.create_order({"items": [{"productId": product, "quantity": 2}], "totalAmount": 59.97},
-                                         token=token)
+    wrong_total = stack.api.create_order(
+        {"items": [{"productId": product, "quantity": 2}], "totalAmount": 59.97}, token=token
+    )
     assert wrong_total.status == 409 and wrong_total.json["field"] == "$.totalAmount", wrong_total
     assert wrong_total.json["totalAmount"] == 59.98
 
-    unknown = stack.api.create_order({"items": [{"productId": stack.name("not-in-catalogue"), "quantity": 1}]},
-                                     token=token)
+    unknown = stack.api.create_order(
+        {"items": [{"productId": stack.name("not-in-catalogue"), "quantity": 1}]}, token=token
+    )
     assert unknown.status == 400 and unknown.json["field"] == "$.items[0].productId", unknown
     assert stack.name("not-in-catalogue") in unknown.json["message"]
-    scenario.note("409 with the catalogue's prices for price 0, a stale price and a wrong total; 400 for an unknown product")
+    scenario.note(
+        "409 with the catalogue's prices for price 0, a stale price and a wrong total; 400 for an unknown product"
+    )
 
     # nothing written: no order, no execution, stock untouched
     assert stack.customer_orders(customer) == []
@@ -49,9 +65,15 @@ def test_wrong_price_is_409_and_writes_nothing(stack, scenario):
     assert stack.stock(product) == 10
 
     # the same Idempotency-Key was not spent by the 409: with the catalogue price it creates the order
-    fixed = stack.submit({"customerId": customer, "items": [{"productId": product, "quantity": 2, "price": 29.99}],
-                          "totalAmount": 59.98}, label="corrected price, same key",
-                         idempotency_key=stack.name("stale-key"))
+    fixed = stack.submit(
+        {
+            "customerId": customer,
+            "items": [{"productId": product, "quantity": 2, "price": 29.99}],
+            "totalAmount": 59.98,
+        },
+        label="corrected price, same key",
+        idempotency_key=stack.name("stale-key"),
+    )
     scenario.track(fixed)
     # ... and it is the customer's only order (once the GSI shows it, it would show a 409's order too)
     wait_until(lambda: stack.customer_orders(customer), 15, "the corrected order in the CustomerId-Index")
@@ -64,8 +86,9 @@ def test_order_without_prices_is_charged_the_catalogue_amount(stack, scenario):
     product, customer = stack.name("priced-b"), stack.name("c-price-none")
     stack.set_stock(product, 10, price="29.99")
 
-    sub = stack.submit({"customerId": customer, "items": [{"productId": product, "quantity": 2}]},
-                       label="no price, no totalAmount")
+    sub = stack.submit(
+        {"customerId": customer, "items": [{"productId": product, "quantity": 2}]}, label="no price, no totalAmount"
+    )
     scenario.track(sub)
     assert sub.http_status == 201 and sub.response["status"] == "PENDING", sub.response
 
@@ -73,7 +96,9 @@ def test_order_without_prices_is_charged_the_catalogue_amount(stack, scenario):
     assert order["status"] == "COMPLETED", order
     assert history_statuses(order) == list(HAPPY_PATH), order["statusHistory"]
     assert order["totalAmount"] == Decimal("59.98")
-    assert [(i["productId"], int(i["quantity"]), i["price"]) for i in order["items"]] == [(product, 2, Decimal("29.99"))]
+    assert [(i["productId"], int(i["quantity"]), i["price"]) for i in order["items"]] == [
+        (product, 2, Decimal("29.99"))
+    ]
 
     payment = stack.payment(sub.order_id)
     assert payment and payment["status"] == "PAID" and payment["amount"] == Decimal("59.98"), payment

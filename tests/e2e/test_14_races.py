@@ -37,8 +37,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-
 from e2e_support import Submitted, wait_until
+
 from scripts.e2e import HAPPY_PATH, history_statuses, order_payload
 
 STOCK, QUANTITY, PRICE = 5, 2, "14.25"
@@ -57,9 +57,13 @@ def _provoke(stack, sub: Submitted, accepted: float, trigger: str) -> str:
         time.sleep(max(0.0, accepted + int(trigger[:-2]) / 1000 - time.monotonic()))
         return stack.order(sub.order_id, sub.customer_id)["status"]
     target = trigger.removeprefix("at-")
-    later = set(HAPPY_PATH[HAPPY_PATH.index(target):]) | {"CANCELLED", "FAILED", "EXPIRED", "PAYMENT_FAILED"}
-    return wait_until(lambda: (s := stack.order(sub.order_id, sub.customer_id)["status"]) in later and s,
-                      stack.order_timeout, f"order {sub.order_id} at {target} or later", interval=0.01)
+    later = set(HAPPY_PATH[HAPPY_PATH.index(target) :]) | {"CANCELLED", "FAILED", "EXPIRED", "PAYMENT_FAILED"}
+    return wait_until(
+        lambda: (s := stack.order(sub.order_id, sub.customer_id)["status"]) in later and s,
+        stack.order_timeout,
+        f"order {sub.order_id} at {target} or later",
+        interval=0.01,
+    )
 
 
 def _order(stack, tag: str) -> tuple[str, dict[str, Any]]:
@@ -80,9 +84,15 @@ def assert_consistent(stack, sub: Submitted, product: str, order: dict[str, Any]
     assert status in ("COMPLETED", "CANCELLED"), order
     ledger = stack.ledger(oid)
     payment, reservation, stock = stack.payment(oid), stack.reservation(oid), stack.stock(product)
-    facts = {"status": status, "history": history_statuses(order), "claim": order.get("claim"),
-             "ledger": [(e["status"], e["amount"]) for e in ledger], "payment": payment and payment["status"],
-             "reservation": reservation and reservation["status"], "stock": stock}
+    facts = {
+        "status": status,
+        "history": history_statuses(order),
+        "claim": order.get("claim"),
+        "ledger": [(e["status"], e["amount"]) for e in ledger],
+        "payment": payment and payment["status"],
+        "reservation": reservation and reservation["status"],
+        "stock": stock,
+    }
 
     [execution] = stack.executions_for(oid, "order-processing")  # exactly one acted (and no duplicate ran)
     assert order["executionId"] == execution["arn"] and execution["status"] == "SUCCEEDED", (facts, execution)
@@ -92,14 +102,18 @@ def assert_consistent(stack, sub: Submitted, product: str, order: dict[str, Any]
         assert history_statuses(order) == list(HAPPY_PATH), facts
         assert order["claim"]["by"] == execution["arn"], facts
         assert facts["ledger"] == [("AUTHORIZED", TOTAL)] and stack.held(oid) == TOTAL, facts
-        assert payment["status"] == "PAID" and payment["amount"] == TOTAL and order["paymentId"] == payment["paymentId"], facts
+        assert (
+            payment["status"] == "PAID" and payment["amount"] == TOTAL and order["paymentId"] == payment["paymentId"]
+        ), facts
         assert reservation and reservation["status"] == "RESERVED", facts
-        assert [(i["productId"], int(i["quantity"])) for i in reservation["items"]] == [(product, QUANTITY)], reservation
+        assert [(i["productId"], int(i["quantity"])) for i in reservation["items"]] == [(product, QUANTITY)], (
+            reservation
+        )
         assert stock == STOCK - QUANTITY, facts
         assert stack.last_state(execution["arn"]) == "OrderFinished", facts
     else:
         history = history_statuses(order)
-        assert history[-1] == "CANCELLED" and history[:-1] == list(LIVE_PATH[:len(history) - 1]), facts
+        assert history[-1] == "CANCELLED" and history[:-1] == list(LIVE_PATH[: len(history) - 1]), facts
         assert stack.held(oid) == 0 and not any(e["status"] == "AUTHORIZED" for e in ledger), facts
         assert payment and payment["status"] in ("REFUNDED", "VOIDED"), facts
         assert reservation is None or reservation["status"] == "RELEASED", facts
@@ -115,8 +129,9 @@ def _finalized_by(stack, execution_arn: str, order: dict[str, Any]) -> None:
     """The claimer's execution finalized this order: it notified once and settled."""
     done = stack.finalized(execution_arn)
     assert done and done["claim"]["by"] == order["claim"]["by"] and done["claim"]["status"] == order["status"], done
-    assert done["notification"]["key"].endswith(f"/{done['claim']['notification']}.json") and \
-        done["settled"] == {"status": "SETTLED"}, done
+    assert done["notification"]["key"].endswith(f"/{done['claim']['notification']}.json") and done["settled"] == {
+        "status": "SETTLED"
+    }, done
 
 
 # --- (a) duplicate Order Created while the first execution runs -----------------------------------------------------
@@ -126,8 +141,12 @@ def test_duplicate_order_created_while_running(stack, scenario):
     scenario.track(sub)
     [first] = stack.wait_executions(sub.order_id, terminal=False)
     # the first execution owns the order as soon as its first state ran; the duplicates go in right then
-    owner = wait_until(lambda: stack.order(sub.order_id, sub.customer_id).get("executionId"), 30,
-                       "the first execution's ownership", interval=0.05)
+    owner = wait_until(
+        lambda: stack.order(sub.order_id, sub.customer_id).get("executionId"),
+        30,
+        "the first execution's ownership",
+        interval=0.05,
+    )
     assert owner == first["arn"], (owner, first)
     event = json.loads(first["input"])  # the event exactly as the bus delivered it
     assert event["source"] == "order.service" and event["detail-type"] == "Order Created", event
@@ -168,9 +187,11 @@ def test_refund_request_races_the_saga(stack, scenario, trigger):
     accepted = time.monotonic()
     scenario.track(sub)
     seen = _provoke(stack, sub, accepted, trigger)
-    event_id = stack.put_event("orderflow.operator", "Refund Requested",
-                               {"eventId": stack.name(f"refund-{trigger}"), "orderId": sub.order_id,
-                                "customerId": sub.customer_id})
+    event_id = stack.put_event(
+        "orderflow.operator",
+        "Refund Requested",
+        {"eventId": stack.name(f"refund-{trigger}"), "orderId": sub.order_id, "customerId": sub.customer_id},
+    )
 
     _settle(stack, scenario, sub)
     [request] = stack.wait_executions(sub.order_id, key="payment-processing")

@@ -10,6 +10,7 @@ docs/auth.md), and it reaches the old order but not the new one.
 from __future__ import annotations
 
 from e2e_support import jwt_claims, wait_until
+
 from scripts.e2e import order_payload, unwrap_orders
 
 
@@ -46,12 +47,15 @@ def test_a_recreated_user_name_does_not_inherit_the_old_users_orders(stack, scen
 
     def listed(token: str, expected: list[str]) -> list[str]:
         """GET /customers/{name}/orders once it lists `expected` (CustomerId-Index is eventually consistent)."""
+
         def ids() -> list[str]:
             resp = stack.api.customer_orders(name, token=token)
             assert resp.status == 200, resp
             return [o["orderId"] for o in unwrap_orders(resp.json)]
 
-        return wait_until(lambda: (found := ids()) == expected and found, 30, f"GET /customers/{name}/orders = {expected}")
+        return wait_until(
+            lambda: (found := ids()) == expected and found, 30, f"GET /customers/{name}/orders = {expected}"
+        )
 
     assert listed(new_token, [new_id]) == [new_id]
     assert listed(old_token, [old_id]) == [old_id]
@@ -62,4 +66,6 @@ def test_a_recreated_user_name_does_not_inherit_the_old_users_orders(stack, scen
     assert stack.api.get_order(old_id, token=ops).status == 200
     assert stack.api.get_order(new_id, token=ops).status == 200
     assert listed(ops, [new_id, old_id]) == [new_id, old_id]  # newest first
-    scenario.note(f"user {name} re-created: old order {old_id} hidden from the new user, new order {new_id} from the old")
+    scenario.note(
+        f"user {name} re-created: old order {old_id} hidden from the new user, new order {new_id} from the old"
+    )

@@ -26,20 +26,22 @@ def _own_round(stack, scenario) -> int:
     scenario.track(sub)
     page_token = base64.urlsafe_b64encode(json.dumps({"orderId": "x"}).encode()).decode().rstrip("=")
     answers = [
-        stack.api.get_order(sub.order_id, token=token).status,                                           # 200
-        stack.api.customer_orders(customer, token=token).status,                                         # 200
-        stack.api.request("GET", f"/customers/{customer}/orders?limit=1", token=token).status,           # 200
+        stack.api.get_order(sub.order_id, token=token).status,  # 200
+        stack.api.customer_orders(customer, token=token).status,  # 200
+        stack.api.request("GET", f"/customers/{customer}/orders?limit=1", token=token).status,  # 200
         stack.api.request("GET", f"/customers/{customer}/orders?nextToken={page_token}", token=token).status,  # 400
-        stack.api.customer_orders(customer, token=other_token).status,                                   # 403
-        stack.api.get_order(sub.order_id, token=other_token).status,                                     # 404
-        stack.api.get_order("bad%20id!", token=token).status,                                            # 400
-        stack.api.create_order({"items": [{"productId": product, "quantity": 1, "price": 9.99}]},
-                               token=token).status,                                                      # 409
-        stack.api.request("POST", "/orders", body="{}", headers={"Content-Type": "text/plain"},
-                          token=token, retries=0).status,                                                # 415
-        stack.api.get_order(sub.order_id).status,                                                        # 401
-        stack.api.request("GET", "/nope", token=token).status,                                           # 404
-        stack.api.cancel_order(stack.name("no-such-order"), token=token).status,                         # 404
+        stack.api.customer_orders(customer, token=other_token).status,  # 403
+        stack.api.get_order(sub.order_id, token=other_token).status,  # 404
+        stack.api.get_order("bad%20id!", token=token).status,  # 400
+        stack.api.create_order(
+            {"items": [{"productId": product, "quantity": 1, "price": 9.99}]}, token=token
+        ).status,  # 409
+        stack.api.request(
+            "POST", "/orders", body="{}", headers={"Content-Type": "text/plain"}, token=token, retries=0
+        ).status,  # 415
+        stack.api.get_order(sub.order_id).status,  # 401
+        stack.api.request("GET", "/nope", token=token).status,  # 404
+        stack.api.cancel_order(stack.name("no-such-order"), token=token).status,  # 404
     ]
     assert answers == [200, 200, 200, 400, 403, 404, 400, 409, 415, 401, 404, 404], answers
     return 1 + len(answers)

@@ -22,9 +22,10 @@ def test_every_event_on_the_bus_conforms_to_its_contract(stack, scenario):
     assert stack.bus_tap is not None, "the session fixture opens the bus tap"
     product, customer = stack.name("contracts"), stack.name("c-contracts")
     stack.set_stock(product, 5, price="2.50")
-    sub = stack.submit({"customerId": customer,
-                        "items": [{"productId": product, "quantity": 1, "price": 2.5}], "totalAmount": 2.5},
-                       label="contracts order")
+    sub = stack.submit(
+        {"customerId": customer, "items": [{"productId": product, "quantity": 1, "price": 2.5}], "totalAmount": 2.5},
+        label="contracts order",
+    )
     scenario.track(sub)
     assert stack.wait_terminal(scenario, [sub])[sub.order_id]["status"] == "COMPLETED"
 
@@ -39,8 +40,10 @@ def test_every_event_on_the_bus_conforms_to_its_contract(stack, scenario):
         problems = contracts.violations(*key, event.get("detail"))
         broken += [f"{event.get('id')} {key}: {p}" for p in problems]
         checked[key[1]] += 1
-    scenario.note(f"{sum(checked.values())} events validated against their contracts: "
-                  + ", ".join(f"{t} {n}" for t, n in sorted(checked.items())))
+    scenario.note(
+        f"{sum(checked.values())} events validated against their contracts: "
+        + ", ".join(f"{t} {n}" for t, n in sorted(checked.items()))
+    )
     assert not broken, "\n".join(broken[:20])
     ours = {e["detail-type"] for e in carried if (e.get("detail") or {}).get("orderId") == sub.order_id}
     assert CORE <= ours, f"this test's order put {sorted(ours)} on the bus, not all of {sorted(CORE)}"

@@ -77,26 +77,36 @@ class Probe:
         tag = uuid.uuid4().hex[:8]
         self.pool_id = self.cognito.create_user_pool(PoolName=f"authgap-{tag}")["UserPool"]["Id"]
         self.client_id = self.cognito.create_user_pool_client(
-            UserPoolId=self.pool_id, ClientName="authgap", GenerateSecret=False,
-            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]["ClientId"]
+            UserPoolId=self.pool_id,
+            ClientName="authgap",
+            GenerateSecret=False,
+            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        )["UserPoolClient"]["ClientId"]
         self.username, self.password = "authgap-user", _password()
         self.cognito.admin_create_user(UserPoolId=self.pool_id, Username=self.username, MessageAction="SUPPRESS")
-        self.cognito.admin_set_user_password(UserPoolId=self.pool_id, Username=self.username,
-                                             Password=self.password, Permanent=True)
+        self.cognito.admin_set_user_password(
+            UserPoolId=self.pool_id, Username=self.username, Password=self.password, Permanent=True
+        )
         self.issuer = f"https://cognito-idp.{REGION}.amazonaws.com/{self.pool_id}"
         self.api_id = self.apigw.create_api(Name=f"authgap-{tag}", ProtocolType="HTTP")["ApiId"]
         self.authorizer_id = self.apigw.create_authorizer(
-            ApiId=self.api_id, Name="authgap", AuthorizerType="JWT",
+            ApiId=self.api_id,
+            Name="authgap",
+            AuthorizerType="JWT",
             IdentitySource=["$request.header.Authorization"],
-            JwtConfiguration={"Issuer": self.issuer, "Audience": [self.client_id]})["AuthorizerId"]
-        self.apigw.create_route(ApiId=self.api_id, RouteKey="GET /probe", AuthorizationType="JWT",
-                                AuthorizerId=self.authorizer_id)
+            JwtConfiguration={"Issuer": self.issuer, "Audience": [self.client_id]},
+        )["AuthorizerId"]
+        self.apigw.create_route(
+            ApiId=self.api_id, RouteKey="GET /probe", AuthorizationType="JWT", AuthorizerId=self.authorizer_id
+        )
         self.apigw.create_stage(ApiId=self.api_id, StageName="$default", AutoDeploy=True)
 
     def id_token(self, client_id: str | None = None) -> str:
         result = self.cognito.initiate_auth(
-            ClientId=client_id or self.client_id, AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": self.username, "PASSWORD": self.password})
+            ClientId=client_id or self.client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": self.username, "PASSWORD": self.password},
+        )
         return result["AuthenticationResult"]["IdToken"]
 
     def call(self, token: str | None) -> tuple[int, dict[str, str]]:
@@ -126,11 +136,13 @@ class Probe:
         return f"{signing_input}.{_b64(signature)}"
 
     def close(self) -> None:
-        for action in (lambda: self.apigw.delete_api(ApiId=self.api_id),
-                       lambda: self.cognito.delete_user_pool(UserPoolId=self.pool_id)):
+        for action in (
+            lambda: self.apigw.delete_api(ApiId=self.api_id),
+            lambda: self.cognito.delete_user_pool(UserPoolId=self.pool_id),
+        ):
             try:
                 action()
-            except Exception:  # noqa: BLE001 - cleanup is best effort
+            except Exception:  # noqa: BLE001, S110 - cleanup is best effort
                 pass
 
 
@@ -152,7 +164,8 @@ def test_cognito_tokens_carry_the_aws_issuer(probe):
     claims = json.loads(_unb64(token.split(".")[1]))
     assert claims["iss"] == probe.issuer, (
         f"MiniStack's tokens now carry iss={claims['iss']!r}, not the AWS form: configure the authorizer's issuer "
-        "through a switch in terraform/modules/emulator_compat (and document it in docs/auth.md).")
+        "through a switch in terraform/modules/emulator_compat (and document it in docs/auth.md)."
+    )
     assert claims["token_use"] == "id" and claims["aud"] == probe.client_id
     assert claims["cognito:username"] == probe.username
     assert probe.call(token)[0] == PASSED
@@ -166,7 +179,8 @@ def test_jwt_authorizer_gets_a_payload_format_version(probe):
     authorizer = probe.apigw.get_authorizer(ApiId=probe.api_id, AuthorizerId=probe.authorizer_id)
     assert authorizer.get("AuthorizerPayloadFormatVersion") == "2.0", (
         "MiniStack no longer adds a payload format version to JWT authorizers: remove the switch "
-        "jwt_authorizer_payload_format_version from terraform/modules/emulator_compat (and this test).")
+        "jwt_authorizer_payload_format_version from terraform/modules/emulator_compat (and this test)."
+    )
 
 
 def test_401_has_no_www_authenticate_header(probe):
@@ -177,7 +191,8 @@ def test_401_has_no_www_authenticate_header(probe):
     assert status == 401
     assert "www-authenticate" not in headers, (
         f"MiniStack now sends www-authenticate ({headers['www-authenticate']!r}): remove this test, the row in "
-        f"{DOC} and the xfail in tests/e2e/test_12_auth.py.")
+        f"{DOC} and the xfail in tests/e2e/test_12_auth.py."
+    )
 
 
 def test_alg_header_is_not_checked(probe):
@@ -186,7 +201,8 @@ def test_alg_header_is_not_checked(probe):
     documented in docs/auth.md."""
     token = probe.resigned(change_header=lambda h: h.__setitem__("alg", "HS256"))
     assert probe.call(token)[0] == PASSED, (
-        f"MiniStack now refuses a token whose alg header is not RS256: remove this test and the row in {DOC}.")
+        f"MiniStack now refuses a token whose alg header is not RS256: remove this test and the row in {DOC}."
+    )
 
 
 def test_token_without_exp_is_accepted(probe):
@@ -194,7 +210,8 @@ def test_token_without_exp_is_accepted(probe):
     time. Cognito always sets exp, so only a forged token could lack it, and forging needs the pool's key."""
     token = probe.resigned(change_claims=lambda c: c.pop("exp"))
     assert probe.call(token)[0] == PASSED, (
-        f"MiniStack now refuses a token without exp: remove this test and the row in {DOC}.")
+        f"MiniStack now refuses a token without exp: remove this test and the row in {DOC}."
+    )
 
 
 def test_expiry_issuer_and_audience_are_checked(probe):
@@ -214,14 +231,19 @@ def test_token_validity_below_five_minutes_is_accepted(probe):
     scenario (tests/e2e/test_12_auth.py) relies on it locally; once MiniStack enforces the minimum, that scenario
     skips on the local cloud as it does on AWS."""
     client = probe.cognito.create_user_pool_client(
-        UserPoolId=probe.pool_id, ClientName="authgap-short", GenerateSecret=False,
+        UserPoolId=probe.pool_id,
+        ClientName="authgap-short",
+        GenerateSecret=False,
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-        IdTokenValidity=1, AccessTokenValidity=1, TokenValidityUnits={"IdToken": "seconds", "AccessToken": "seconds"},
+        IdTokenValidity=1,
+        AccessTokenValidity=1,
+        TokenValidityUnits={"IdToken": "seconds", "AccessToken": "seconds"},
     )["UserPoolClient"]
     try:
         claims = json.loads(_unb64(probe.id_token(client["ClientId"]).split(".")[1]))
         assert claims["exp"] - claims["iat"] == 1, (
             "MiniStack no longer issues 1-second ID tokens: the e2e expiry scenario now skips locally; remove this "
-            f"test and the row in {DOC}.")
+            f"test and the row in {DOC}."
+        )
     finally:
         probe.cognito.delete_user_pool_client(UserPoolId=probe.pool_id, ClientId=client["ClientId"])

@@ -20,9 +20,9 @@ import xml.etree.ElementTree as ET
 import pytest
 
 boto3 = pytest.importorskip("boto3", reason="boto3 is needed to talk to the local cloud")
-from botocore.auth import SigV4Auth  # noqa: E402  (after importorskip on purpose)
-from botocore.awsrequest import AWSRequest  # noqa: E402
-from botocore.credentials import Credentials  # noqa: E402
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 REGION = "us-east-1"
 PORT = os.environ.get("ORDERFLOW_LOCAL_PORT", "4566")
@@ -102,13 +102,12 @@ def test_describe_alarms_xml_omits_period_and_statistic():
         TreatMissingData="notBreaching",
     )
     try:
-        root = _query_protocol(
-            "monitoring", "DescribeAlarms", "2010-08-01", {"AlarmNames.member.1": name}
-        )
+        root = _query_protocol("monitoring", "DescribeAlarms", "2010-08-01", {"AlarmNames.member.1": name})
         members = [
-            el for el in root.iter() if _local(el.tag) == "member" and any(
-                _local(child.tag) == "AlarmName" and child.text == name for child in el
-            )
+            el
+            for el in root.iter()
+            if _local(el.tag) == "member"
+            and any(_local(child.tag) == "AlarmName" and child.text == name for child in el)
         ]
         assert len(members) == 1, f"the alarm {name} was not returned by DescribeAlarms over XML"
         fields = {_local(child.tag) for child in members[0]}
@@ -191,7 +190,7 @@ def test_scheduler_ignores_eventbridge_parameters():
     finally:
         try:
             scheduler.delete_schedule(Name=schedule)
-        except Exception:  # noqa: BLE001 - cleanup is best effort (the schedule may not exist)
+        except Exception:  # noqa: BLE001, S110 - cleanup is best effort (the schedule may not exist)
             pass
         events.remove_targets(Rule=rule, EventBusName=bus, Ids=["queue"])
         events.delete_rule(Name=rule, EventBusName=bus)
@@ -210,5 +209,7 @@ def test_schemas_api_not_served():
     except Exception:  # noqa: BLE001 - any refusal (unknown service, 400, 404, 501) is the gap
         return
     schemas.delete_registry(RegistryName=name)
-    pytest.fail("The emulator now serves the EventBridge Schemas API: remove schema_registry_enabled from "
-                f"{WORKAROUND} so the local stack gets the schema registry like AWS.")
+    pytest.fail(
+        "The emulator now serves the EventBridge Schemas API: remove schema_registry_enabled from "
+        f"{WORKAROUND} so the local stack gets the schema registry like AWS."
+    )

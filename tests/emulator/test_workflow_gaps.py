@@ -38,8 +38,9 @@ def endpoint() -> str:
 
 
 def _client(service: str, endpoint: str):
-    return boto3.client(service, endpoint_url=endpoint, region_name=REGION, aws_access_key_id="test",
-                        aws_secret_access_key="test")
+    return boto3.client(
+        service, endpoint_url=endpoint, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test"
+    )
 
 
 def _run(sfn, name: str, definition: dict, *, test_case: str | None = None, deadline_s: float = 30.0):
@@ -82,18 +83,34 @@ def test_handler_errors_still_arrive_as_runtime_handler_error(endpoint):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("handler.py", PROBE_HANDLER)
-    arn = lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE_ARN, Handler="handler.lambda_handler",
-                              Code={"ZipFile": buffer.getvalue()}, Timeout=10)["FunctionArn"]
+    arn = lam.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=ROLE_ARN,
+        Handler="handler.lambda_handler",
+        Code={"ZipFile": buffer.getvalue()},
+        Timeout=10,
+    )["FunctionArn"]
     try:
         lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
-        described, events = _run(sfn, f"{name}-machine", {
-            "StartAt": "Invoke",
-            "States": {
-                "Invoke": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
-                           "Parameters": {"FunctionName": arn, "Payload": {}}, "Retry": retry,
-                           "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}],
-                           "End": True},
-                "Caught": {"Type": "Succeed"}}})
+        described, events = _run(
+            sfn,
+            f"{name}-machine",
+            {
+                "StartAt": "Invoke",
+                "States": {
+                    "Invoke": {
+                        "Type": "Task",
+                        "Resource": "arn:aws:states:::lambda:invoke",
+                        "Parameters": {"FunctionName": arn, "Payload": {}},
+                        "Retry": retry,
+                        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}],
+                        "End": True,
+                    },
+                    "Caught": {"Type": "Succeed"},
+                },
+            },
+        )
     finally:
         lam.delete_function(FunctionName=name)
         logs = _client("logs", endpoint)
@@ -106,7 +123,8 @@ def test_handler_errors_still_arrive_as_runtime_handler_error(endpoint):
     assert errors == ["Runtime.HandlerError"], (
         f"MiniStack now reports handler errors as {errors}: remove MINISTACK_HANDLER_ERROR from "
         "scripts/emulator_workarounds.py (and this guard) -- the services' own error names now reach the workflows' "
-        "${LambdaRetry}; tests/workflow/test_stub_services.py then sees the stubs' class names")
+        "${LambdaRetry}; tests/workflow/test_stub_services.py then sees the stubs' class names"
+    )
 
 
 def test_mocked_throw_is_still_repeated_on_every_retry(endpoint):
@@ -121,29 +139,44 @@ def test_mocked_throw_is_still_repeated_on_every_retry(endpoint):
     config["StateMachines"][machine] = {"TestCases": {"ThrowThenReturn": {"Charge": "ProbeThrowThenReturn"}}}
     config["MockedResponses"]["ProbeThrowThenReturn"] = {
         "0": {"Throw": {"Error": "ProbeError", "Cause": "first attempt"}},
-        "1": {"Return": {"StatusCode": 200, "Payload": {"status": "PAID"}}}}
-    request = urllib.request.Request(f"{endpoint}/_ministack/config", method="POST",
-                                     data=json.dumps({"stepfunctions._sfn_mock_config": config}).encode(),
-                                     headers={"Content-Type": "application/json"})
+        "1": {"Return": {"StatusCode": 200, "Payload": {"status": "PAID"}}},
+    }
+    request = urllib.request.Request(
+        f"{endpoint}/_ministack/config",
+        method="POST",
+        data=json.dumps({"stepfunctions._sfn_mock_config": config}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert "stepfunctions._sfn_mock_config" in json.loads(response.read())["applied"]
 
-    described, events = _run(sfn, machine, {
-        "StartAt": "Charge",
-        "States": {
-            "Charge": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
-                       "Parameters": {"FunctionName": "orderflow-probe-not-deployed", "Payload": {}},
-                       "Retry": [{"ErrorEquals": ["ProbeError"], "IntervalSeconds": 1, "MaxAttempts": 1}],
-                       "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Exhausted"}],
-                       "Next": "Returned"},
-            "Returned": {"Type": "Succeed"},
-            "Exhausted": {"Type": "Succeed"}}}, test_case="ThrowThenReturn")
+    described, events = _run(
+        sfn,
+        machine,
+        {
+            "StartAt": "Charge",
+            "States": {
+                "Charge": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke",
+                    "Parameters": {"FunctionName": "orderflow-probe-not-deployed", "Payload": {}},
+                    "Retry": [{"ErrorEquals": ["ProbeError"], "IntervalSeconds": 1, "MaxAttempts": 1}],
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Exhausted"}],
+                    "Next": "Returned",
+                },
+                "Returned": {"Type": "Succeed"},
+                "Exhausted": {"Type": "Succeed"},
+            },
+        },
+        test_case="ThrowThenReturn",
+    )
 
     entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
     assert entered == ["Charge", "Exhausted"], (
         f"MiniStack now advances mocked responses per retry attempt (visited {entered}): run the mock config's "
         "ReserveRetriedThenReserved case in tests/workflow/test_order_processing.py (remove it from NOT_RUN) and "
-        "drop this guard")
+        "drop this guard"
+    )
     assert described["status"] == "SUCCEEDED"
 
 
@@ -153,18 +186,30 @@ def test_no_state_events_inside_parallel_branches_and_map_iterations_yet(endpoin
     the path inside the finalize branch (a Parallel in every workflow) and the sweep's Maps from their results."""
     sfn = _client("stepfunctions", endpoint)
     inner = {"StartAt": "Inner", "States": {"Inner": {"Type": "Pass", "End": True}}}
-    described, events = _run(sfn, f"OrderflowNestedEventsProbe{uuid.uuid4().hex[:8]}", {
-        "StartAt": "Branches",
-        "States": {
-            "Branches": {"Type": "Parallel", "Branches": [inner], "ResultPath": "$.branches", "Next": "Items"},
-            "Items": {"Type": "Map", "ItemsPath": "$.items", "ItemProcessor": {**inner, "ProcessorConfig": {
-                "Mode": "INLINE"}}, "ResultPath": "$.mapped", "End": True}}})
+    described, events = _run(
+        sfn,
+        f"OrderflowNestedEventsProbe{uuid.uuid4().hex[:8]}",
+        {
+            "StartAt": "Branches",
+            "States": {
+                "Branches": {"Type": "Parallel", "Branches": [inner], "ResultPath": "$.branches", "Next": "Items"},
+                "Items": {
+                    "Type": "Map",
+                    "ItemsPath": "$.items",
+                    "ItemProcessor": {**inner, "ProcessorConfig": {"Mode": "INLINE"}},
+                    "ResultPath": "$.mapped",
+                    "End": True,
+                },
+            },
+        },
+    )
     assert described["status"] == "SUCCEEDED"
     entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
     assert entered == ["Branches", "Items"], (
         f"MiniStack now records nested state events (entered {entered}): Execution.visited in "
         "tests/workflow/workflow_harness.py lists them too -- assert the finalize and sweep item paths from the "
-        "history there, and drop this guard")
+        "history there, and drop this guard"
+    )
 
 
 def test_put_events_to_a_missing_bus_still_succeeds(endpoint):
@@ -172,24 +217,62 @@ def test_put_events_to_a_missing_bus_still_succeeds(endpoint):
     event in the outbox); MiniStack 1.5.33 accepts it, so a wrong EVENT_BUS_NAME of a Lambda is caught only on AWS.
     (The workflows no longer put events themselves: every event is the services' now.)"""
     events = _client("events", endpoint)
-    response = events.put_events(Entries=[{"EventBusName": f"orderflow-no-such-bus-{uuid.uuid4().hex[:6]}",
-                                           "Source": "orderflow.probe", "DetailType": "Probe", "Detail": "{}"}])
+    response = events.put_events(
+        Entries=[
+            {
+                "EventBusName": f"orderflow-no-such-bus-{uuid.uuid4().hex[:6]}",
+                "Source": "orderflow.probe",
+                "DetailType": "Probe",
+                "Detail": "{}",
+            }
+        ]
+    )
     assert response["FailedEntryCount"] == 0, (
         "MiniStack now fails PutEvents to a missing bus: add a local test that a Lambda with a wrong EVENT_BUS_NAME "
-        "raises EventPublishError and keeps the event in the outbox, and drop this guard")
+        "raises EventPublishError and keeps the event in the outbox, and drop this guard"
+    )
 
 
 def test_delete_state_machine_is_still_not_idempotent(endpoint):
     """Guards scripts/emulator_workarounds.py EMULATED_DESTROY_ATTEMPTS: on MiniStack 1.5.33 deleting a state machine
     that is already gone fails (StateMachineDoesNotExist); AWS documents no such error for DeleteStateMachine."""
     sfn = _client("stepfunctions", endpoint)
-    arn = sfn.create_state_machine(name=f"orderflow-probe-delete-{uuid.uuid4().hex[:8]}", roleArn=ROLE_ARN,
-                                   definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
-                                   )["stateMachineArn"]
+    arn = sfn.create_state_machine(
+        name=f"orderflow-probe-delete-{uuid.uuid4().hex[:8]}",
+        roleArn=ROLE_ARN,
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+    )["stateMachineArn"]
     sfn.delete_state_machine(stateMachineArn=arn)
     try:
         sfn.delete_state_machine(stateMachineArn=arn)
     except sfn.exceptions.StateMachineDoesNotExist:
         return  # the gap is still there: keep the workaround
-    pytest.fail("MiniStack now deletes idempotently, as AWS does: remove EMULATED_DESTROY_ATTEMPTS from "
-                "scripts/emulator_workarounds.py, its use in scripts/stack.py destroy, and this guard.")
+    pytest.fail(
+        "MiniStack now deletes idempotently, as AWS does: remove EMULATED_DESTROY_ATTEMPTS from "
+        "scripts/emulator_workarounds.py, its use in scripts/stack.py destroy, and this guard."
+    )
+
+
+def test_redrive_execution_is_still_not_served(endpoint):
+    """MiniStack 1.5.33 has no RedriveExecution: `invoke redrive-execution` (scripts/executions.py) says so and offers
+    --restart. When this fails, MiniStack redrives: the e2e's redrive test then takes the AWS branch."""
+    from botocore.exceptions import ClientError
+
+    from scripts.executions import UNSUPPORTED
+
+    sfn = _client("stepfunctions", endpoint)
+    definition = {"StartAt": "Fail", "States": {"Fail": {"Type": "Fail", "Error": "Probe"}}}
+    arn = sfn.create_state_machine(
+        name=f"probe-redrive-{uuid.uuid4().hex[:8]}", definition=json.dumps(definition), roleArn=ROLE_ARN
+    )["stateMachineArn"]
+    try:
+        execution_arn = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+        deadline = time.monotonic() + 30
+        while sfn.describe_execution(executionArn=execution_arn)["status"] == "RUNNING":
+            assert time.monotonic() < deadline, "the probe execution is still running after 30 s"
+            time.sleep(0.05)
+        with pytest.raises(ClientError) as info:
+            sfn.redrive_execution(executionArn=execution_arn)
+        assert info.value.response["Error"]["Code"] in UNSUPPORTED, info.value.response["Error"]
+    finally:
+        sfn.delete_state_machine(stateMachineArn=arn)

@@ -83,15 +83,17 @@ Flow = Generator[Effect, Any, Any]
 
 # ---------------------------------------------------------------------------------------------- paths
 
+
 class _PathNotFound(Exception):
     """A definite step of a path found nothing."""
 
 
 _PATH_STEP = re.compile(
-    r"""\.(?P<name>[^.\[\]]+)|\[(?P<index>\d+)\]|\[(?P<star>\*)\]|\[(?P<q>['"])(?P<quoted>.*?)(?P=q)\]""")
+    r"""\.(?P<name>[^.\[\]]+)|\[(?P<index>\d+)\]|\[(?P<star>\*)\]|\[(?P<q>['"])(?P<quoted>.*?)(?P=q)\]"""
+)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _parse_path(path: str) -> tuple[tuple[str, Any], ...]:
     """`$.a['b'][0][*]` -> (("key", "a"), ("key", "b"), ("index", 0), ("all", None))."""
     if not path.startswith("$"):
@@ -129,9 +131,14 @@ def _query(path: str, root: Any) -> Any:
     for kind, arg in _parse_path(path):
         found: list[Any] = []
         for node in matches:
-            if kind == "key" and isinstance(node, dict) and arg in node:
-                found.append(node[arg])
-            elif kind == "index" and isinstance(node, list) and arg < len(node):
+            if (
+                kind == "key"
+                and isinstance(node, dict)
+                and arg in node
+                or kind == "index"
+                and isinstance(node, list)
+                and arg < len(node)
+            ):
                 found.append(node[arg])
             elif kind == "all" and isinstance(node, (list, dict)):
                 found.extend(node if isinstance(node, list) else node.values())
@@ -155,8 +162,10 @@ def _apply_result_path(raw_input: Any, result: Any, result_path: str | None) -> 
     for _, key in steps[:-1]:
         node = node.setdefault(key, {}) if isinstance(node, dict) else None
     if not isinstance(node, dict):
-        raise StatesError("States.ResultPathMatchFailure",
-                          f"ResultPath {result_path!r} cannot be applied to the input {json.dumps(raw_input)}")
+        raise StatesError(
+            "States.ResultPathMatchFailure",
+            f"ResultPath {result_path!r} cannot be applied to the input {json.dumps(raw_input)}",
+        )
     node[steps[-1][1]] = result
     return output
 
@@ -177,8 +186,11 @@ class _Scope:
         try:
             return _query(query, root)
         except _PathNotFound:
-            raise StatesError("States.Runtime", f"The JSONPath '{path}' specified for the field '{field_name}' "
-                                                f"could not be found in the input '{json.dumps(root)}'") from None
+            raise StatesError(
+                "States.Runtime",
+                f"The JSONPath '{path}' specified for the field '{field_name}' "
+                f"could not be found in the input '{json.dumps(root)}'",
+            ) from None
 
     def exists(self, path: str) -> bool:
         root, query = self._root(path)
@@ -192,9 +204,10 @@ class _Scope:
 def _render(template: Any, scope: _Scope) -> Any:
     """Process a payload template: a `key.$` takes the value of its path or intrinsic, the rest recurses."""
     if isinstance(template, dict):
-        return {key[:-2] if key.endswith(".$") else key:
-                _expression(value, scope, key) if key.endswith(".$") else _render(value, scope)
-                for key, value in template.items()}
+        return {
+            key.removesuffix(".$"): _expression(value, scope, key) if key.endswith(".$") else _render(value, scope)
+            for key, value in template.items()
+        }
     if isinstance(template, list):
         return [_render(item, scope) for item in template]
     return template
@@ -210,6 +223,7 @@ def _expression(text: Any, scope: _Scope, field_name: str) -> Any:
 
 
 # ---------------------------------------------------------------------------------- intrinsic functions
+
 
 @dataclass(frozen=True)
 class _Literal:
@@ -230,20 +244,23 @@ class _Call:
     args: tuple[Any, ...]
 
 
-_TOKEN = re.compile(r"""\s*(?:
+_TOKEN = re.compile(
+    r"""\s*(?:
     (?P<string>'(?:[^'\\]|\\.)*')
   | (?P<path>\$(?:[^,()\s\[]|\[(?:'[^']*'|"[^"]*"|[^\]]*)\])*)
   | (?P<literal>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|(?:null|true|false)\b)
   | (?P<call>[A-Za-z][A-Za-z0-9_.]*)\(
   | (?P<punctuation>[,)])
-)\s*""", re.VERBOSE)
+)\s*""",
+    re.VERBOSE,
+)
 
 
 def _intrinsic_failure(text: str, message: str) -> StatesError:
     return StatesError("States.IntrinsicFailure", f"{message} in {text!r}")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _parse_intrinsic(text: str) -> _Call:
     """Parse `States.Name(arg, ...)`; arguments are 'strings', numbers, null/true/false, paths or calls."""
     tokens, position = [], 0
@@ -275,7 +292,7 @@ def _parse_argument(text: str, tokens: list[tuple[str, str]], index: int) -> tup
         raise _intrinsic_failure(text, f"unexpected {token or 'end'!r}")
     args: list[Any] = []
     index += 1
-    if tokens[index:index + 1] == [("punctuation", ")")]:
+    if tokens[index : index + 1] == [("punctuation", ")")]:
         return _Call(token, ()), index + 1
     while True:
         arg, index = _parse_argument(text, tokens, index)
@@ -369,7 +386,7 @@ def _array_partition(args: list[Any], rng: random.Random) -> list[list[Any]]:
     array, size = _list(args[0]), _integer(args[1])
     if size <= 0:
         raise ValueError("the chunk size must be a positive integer")
-    return [array[start:start + size] for start in range(0, len(array), size)]
+    return [array[start : start + size] for start in range(0, len(array), size)]
 
 
 def _array_range(args: list[Any], rng: random.Random) -> list[int]:
@@ -444,8 +461,7 @@ _INTRINSICS: dict[str, tuple[int, float, Callable[[list[Any], random.Random], An
     "States.ArrayLength": (1, 1, lambda args, rng: len(_list(args[0]))),
     "States.ArrayUnique": (1, 1, _array_unique),
     "States.Base64Encode": (1, 1, lambda args, rng: base64.b64encode(_string(args[0], 10_000).encode()).decode()),
-    "States.Base64Decode": (1, 1, lambda args, rng: base64.b64decode(_string(args[0], 10_000), validate=True)
-                            .decode()),
+    "States.Base64Decode": (1, 1, lambda args, rng: base64.b64decode(_string(args[0], 10_000), validate=True).decode()),
     "States.Hash": (2, 2, _hash),
     "States.JsonMerge": (3, 3, _json_merge),
     "States.MathRandom": (2, 3, _math_random),
@@ -482,11 +498,19 @@ _FAMILIES: dict[str, Callable[[Any], Any]] = {
     "Boolean": lambda value: value if isinstance(value, bool) else None,
     "Timestamp": _timestamp,
 }
-_COMPARISONS = {"Equals": operator.eq, "LessThan": operator.lt, "GreaterThan": operator.gt,
-                "LessThanEquals": operator.le, "GreaterThanEquals": operator.ge}
-_COMPARATORS = {family + comparison: (_FAMILIES[family], compare)
-                for family in _FAMILIES for comparison, compare in _COMPARISONS.items()
-                if family != "Boolean" or comparison == "Equals"}
+_COMPARISONS = {
+    "Equals": operator.eq,
+    "LessThan": operator.lt,
+    "GreaterThan": operator.gt,
+    "LessThanEquals": operator.le,
+    "GreaterThanEquals": operator.ge,
+}
+_COMPARATORS = {
+    family + comparison: (_FAMILIES[family], compare)
+    for family in _FAMILIES
+    for comparison, compare in _COMPARISONS.items()
+    if family != "Boolean" or comparison == "Equals"
+}
 _TYPE_TESTS: dict[str, Callable[[Any], bool]] = {
     "IsNull": lambda value: value is None,
     "IsNumeric": _is_number,
@@ -495,15 +519,29 @@ _TYPE_TESTS: dict[str, Callable[[Any], bool]] = {
     "IsTimestamp": lambda value: _timestamp(value) is not None,
 }
 _RULE_FIELDS = frozenset({"Variable", "Next", "Comment"})
-SUPPORTED_CHOICE_OPERATORS = frozenset({*_COMPARATORS, *(name + "Path" for name in _COMPARATORS), *_TYPE_TESTS,
-                                        "StringMatches", "IsPresent", "And", "Or", "Not"})
+SUPPORTED_CHOICE_OPERATORS = frozenset(
+    {
+        *_COMPARATORS,
+        *(name + "Path" for name in _COMPARATORS),
+        *_TYPE_TESTS,
+        "StringMatches",
+        "IsPresent",
+        "And",
+        "Or",
+        "Not",
+    }
+)
 
 
 def _wildcard(pattern: str) -> re.Pattern[str]:
     """StringMatches: `*` matches any run of characters; `\\*` and `\\\\` are a literal `*` and `\\`."""
     tokens = re.split(r"(\\\\|\\\*|\*)", pattern)
-    return re.compile("".join(".*" if token == "*" else re.escape(token[1:] if token in ("\\\\", "\\*") else token)
-                              for token in tokens), re.DOTALL)
+    return re.compile(
+        "".join(
+            ".*" if token == "*" else re.escape(token[1:] if token in ("\\\\", "\\*") else token) for token in tokens
+        ),
+        re.DOTALL,
+    )
 
 
 def _rule_matches(rule: dict[str, Any], scope: _Scope) -> bool:
@@ -533,6 +571,7 @@ def _rule_matches(rule: dict[str, Any], scope: _Scope) -> bool:
 
 # ------------------------------------------------------------------------------------------------ states
 
+
 @dataclass
 class _Execution:
     """What every state of one execution shares: its Context and its input (`$$.Execution.Input`)."""
@@ -553,8 +592,12 @@ class _Visit:
     def scope(self, data: Any, map_item: tuple[int, Any] | None = None) -> _Scope:
         context = self.execution.context
         context_object: dict[str, Any] = {
-            "Execution": {"Id": context.execution_id, "Name": context.execution_name,
-                          "StartTime": context.start_time, "Input": self.execution.input},
+            "Execution": {
+                "Id": context.execution_id,
+                "Name": context.execution_name,
+                "StartTime": context.start_time,
+                "Input": self.execution.input,
+            },
             "StateMachine": {"Id": context.state_machine_id, "Name": context.state_machine_id.rsplit(":", 1)[-1]},
             "State": {"Name": self.name, "EnteredTime": self.entered_time, "RetryCount": self.retry_count},
         }
@@ -616,8 +659,7 @@ def _guarded(state: dict[str, Any], raw: Any, visit: _Visit, attempt: Callable[[
         except StatesError as err:
             delay = _retry_delay(retriers, used, err.error, visit.execution.context.rng)
             if delay is None:
-                catcher = next((c for c in state.get("Catch", []) if _error_matches(c["ErrorEquals"], err.error)),
-                               None)
+                catcher = next((c for c in state.get("Catch", []) if _error_matches(c["ErrorEquals"], err.error)), None)
                 if catcher is None:
                     raise
                 error_output = {"Error": err.error, "Cause": err.cause}
@@ -634,8 +676,9 @@ def _pass(state: dict[str, Any], raw: Any, visit: _Visit) -> tuple[Any, str | No
 def _choice(state: dict[str, Any], raw: Any, visit: _Visit) -> tuple[Any, str | None]:
     data = _select(state, "InputPath", raw, visit)
     scope = visit.scope(data)
-    target = next((rule["Next"] for rule in state.get("Choices", []) if _rule_matches(rule, scope)),
-                  state.get("Default"))
+    target = next(
+        (rule["Next"] for rule in state.get("Choices", []) if _rule_matches(rule, scope)), state.get("Default")
+    )
     if target is None:
         raise StatesError("States.NoChoiceMatched", f"no Choice rule of {visit.name} matched and there is no Default")
     return _select(state, "OutputPath", data, visit), target
@@ -675,9 +718,11 @@ def _task(state: dict[str, Any], raw: Any, visit: _Visit) -> Flow:
         timeout = state.get("TimeoutSeconds")
         if "TimeoutSecondsPath" in state:
             timeout = visit.scope(_select(state, "InputPath", raw, visit)).resolve(
-                state["TimeoutSecondsPath"], "TimeoutSecondsPath")
-        result = yield TaskCall(visit.name, state["Resource"], parameters, visit.retry_count, timeout,
-                                visit.execution.context)
+                state["TimeoutSecondsPath"], "TimeoutSecondsPath"
+            )
+        result = yield TaskCall(
+            visit.name, state["Resource"], parameters, visit.retry_count, timeout, visit.execution.context
+        )
         return _output(state, raw, _copy(result), visit)
 
     return (yield from _guarded(state, raw, visit, attempt))
@@ -704,6 +749,7 @@ def _map(state: dict[str, Any], raw: Any, visit: _Visit) -> Flow:
 
 def _parallel(state: dict[str, Any], raw: Any, visit: _Visit) -> Flow:
     """The branches run one after another; the result is the list of their outputs."""
+
     def attempt() -> Flow:
         data = _effective_input(state, raw, visit)
         results = []
@@ -715,9 +761,17 @@ def _parallel(state: dict[str, Any], raw: Any, visit: _Visit) -> Flow:
 
 
 _IMMEDIATE_STATES: dict[str, Callable[[dict[str, Any], Any, _Visit], tuple[Any, str | None]]] = {
-    "Pass": _pass, "Choice": _choice, "Succeed": _succeed, "Fail": _fail}
+    "Pass": _pass,
+    "Choice": _choice,
+    "Succeed": _succeed,
+    "Fail": _fail,
+}
 _EFFECTFUL_STATES: dict[str, Callable[[dict[str, Any], Any, _Visit], Flow]] = {
-    "Task": _task, "Wait": _wait, "Map": _map, "Parallel": _parallel}
+    "Task": _task,
+    "Wait": _wait,
+    "Map": _map,
+    "Parallel": _parallel,
+}
 SUPPORTED_STATE_TYPES = frozenset({*_IMMEDIATE_STATES, *_EFFECTFUL_STATES})
 
 

@@ -21,11 +21,12 @@ import random
 import sys
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # A mutation run (scripts/mutation.py) points the tests at its mutated copy of services/.
@@ -38,49 +39,60 @@ ACCOUNT = "123456789012"
 REGION = "us-east-1"
 BUCKET = f"{PREFIX}-notifications"
 ENV = {
-    "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "sim", "AWS_SECRET_ACCESS_KEY": "sim",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "AWS_ACCESS_KEY_ID": "sim",
+    "AWS_SECRET_ACCESS_KEY": "sim",
     "AWS_SESSION_TOKEN": "sim",
-    "EVENT_BUS_NAME": f"{PREFIX}-bus", "NOTIFICATIONS_BUCKET": BUCKET,
-    "POWERTOOLS_SERVICE_NAME": "orderflow-sim", "POWERTOOLS_METRICS_NAMESPACE": "orderflow",
-    "POWERTOOLS_TRACE_DISABLED": "1", "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOGGER_LOG_EVENT": "false",
-    "POWERTOOLS_LOG_LEVEL": "CRITICAL", "LOG_LEVEL": "CRITICAL",
-    "PAYMENT_CUSTOMER_LIMIT": "500.00", "PAYMENT_DECLINE_CUSTOMERS": "customer-declined",
-    "PAYMENT_FAULT_RATE": "0", "PAYMENT_FAULT_SEED": "0",
-    "CIRCUIT_FAILURE_THRESHOLD": "3", "CIRCUIT_COOLDOWN_SECONDS": "30",
-    "STALE_ORDER_MINUTES": "30", "OUTBOX_GRACE_SECONDS": "120",
+    "EVENT_BUS_NAME": f"{PREFIX}-bus",
+    "NOTIFICATIONS_BUCKET": BUCKET,
+    "POWERTOOLS_SERVICE_NAME": "orderflow-sim",
+    "POWERTOOLS_METRICS_NAMESPACE": "orderflow",
+    "POWERTOOLS_TRACE_DISABLED": "1",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_LOGGER_LOG_EVENT": "false",
+    "POWERTOOLS_LOG_LEVEL": "CRITICAL",
+    "LOG_LEVEL": "CRITICAL",
+    "PAYMENT_CUSTOMER_LIMIT": "500.00",
+    "PAYMENT_DECLINE_CUSTOMERS": "customer-declined",
+    "PAYMENT_FAULT_RATE": "0",
+    "PAYMENT_FAULT_SEED": "0",
+    "CIRCUIT_FAILURE_THRESHOLD": "3",
+    "CIRCUIT_COOLDOWN_SECONDS": "30",
+    "STALE_ORDER_MINUTES": "30",
+    "OUTBOX_GRACE_SECONDS": "120",
 }
 os.environ.update(ENV)
 
-import boto3  # noqa: E402
-from botocore.config import Config  # noqa: E402
-from botocore.exceptions import ClientError, ReadTimeoutError  # noqa: E402
-from moto import mock_aws  # noqa: E402
-from moto.core import DEFAULT_ACCOUNT_ID  # noqa: E402
-from moto.core.exceptions import JsonRESTError  # noqa: E402
-from moto.core.responses import ActionResult  # noqa: E402
-from moto.core.utils import camelcase_to_underscores  # noqa: E402
-from moto.dynamodb import models as dynamodb_models  # noqa: E402
-from moto.dynamodb.models.table import Table as DynamoTable  # noqa: E402
-from moto.dynamodb.responses import DynamoHandler  # noqa: E402
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError, ReadTimeoutError
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.exceptions import JsonRESTError
+from moto.core.responses import ActionResult
+from moto.core.utils import camelcase_to_underscores
+from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb.models.table import Table as DynamoTable
+from moto.dynamodb.responses import DynamoHandler
 
-from scripts import render, tables  # noqa: E402
+from scripts import render, tables
 
 for _table in tables.definitions():
     os.environ[tables.env_var(_table)] = f"{PREFIX}-{_table}"
 
-from inventory import handler as inventory_handler  # noqa: E402
-from notification import handler as notification_handler  # noqa: E402
-from order import handler as order_handler  # noqa: E402
-from payment import handler as payment_handler  # noqa: E402
-from order import service as order_service  # noqa: E402
-from payment import service as payment_service  # noqa: E402
-from aws_lambda_powertools import Metrics  # noqa: E402
+from aws_lambda_powertools import Metrics
 
-from shared import aws as shared_aws  # noqa: E402
-from shared import clock as shared_clock  # noqa: E402
-
-from tests.simulation.asl import StatesError  # noqa: E402
-from tests.simulation.permissions import Recorder  # noqa: E402
+from inventory import handler as inventory_handler
+from notification import handler as notification_handler
+from order import handler as order_handler
+from order import service as order_service
+from payment import handler as payment_handler
+from payment import service as payment_service
+from shared import aws as shared_aws
+from shared import clock as shared_clock
+from tests.simulation.asl import StatesError
+from tests.simulation.permissions import Recorder
 
 HANDLERS = {
     "order": order_handler.lambda_handler,
@@ -88,7 +100,7 @@ HANDLERS = {
     "inventory": inventory_handler.lambda_handler,
     "notification": notification_handler.lambda_handler,
 }
-EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 _METRICS = Metrics()  # Powertools shares one metric set between instances
 #: the HTTP response a short-circuited PutEvents reports (botocore reads its status code and headers)
 _HTTP_OK = SimpleNamespace(status_code=200, headers={})
@@ -225,7 +237,7 @@ class _Workers:
             self._idle.append(jobs)
         self._idle.pop().put(invocation)
 
-    def _loop(self, jobs: "queue.SimpleQueue[Invocation | None]") -> None:
+    def _loop(self, jobs: queue.SimpleQueue[Invocation | None]) -> None:
         while (invocation := jobs.get()) is not None:
             _current.invocation = invocation
             invocation.execute()
@@ -260,7 +272,7 @@ class SimCloud:
     calls: Recorder = field(default_factory=lambda: Recorder(f"{PREFIX}-"))
 
     # --- lifecycle -----------------------------------------------------------------------------
-    def start(self) -> "SimCloud":
+    def start(self) -> SimCloud:
         self._mock = mock_aws()
         self._mock.start()
         self._patch_clock()
@@ -273,8 +285,9 @@ class SimCloud:
         env = "sim"
         values = render.placeholder_values(env, region=REGION, account_id=ACCOUNT)
         for name, path in render.template_paths().items():
-            self.definitions[name] = render.render_definition(path.read_text(encoding="utf-8"), values,
-                                                              source=str(path))
+            self.definitions[name] = render.render_definition(
+                path.read_text(encoding="utf-8"), values, source=str(path)
+            )
         for service in HANDLERS:
             self.function_names[render.function_arn(service, env, region=REGION, account_id=ACCOUNT)] = service
         shared_aws.reset()
@@ -354,8 +367,12 @@ class SimCloud:
         shared_aws.dynamodb_resource = lambda: self._resource
         shared_aws.table = table
         events = shared_aws.events_client().meta.events
-        for client in (shared_aws.events_client(), shared_aws.s3_client(), shared_aws.dynamodb_client(),
-                       self._resource.meta.client):
+        for client in (
+            shared_aws.events_client(),
+            shared_aws.s3_client(),
+            shared_aws.dynamodb_client(),
+            self._resource.meta.client,
+        ):
             client.meta.events.register("before-parameter-build", self.calls)
         events.register("before-call.events", _pause_before_call)
         events.register("before-call.events.PutEvents", self._on_put_events)
@@ -370,12 +387,15 @@ class SimCloud:
         faults = current_faults()
         if faults.publish_fails:
             faults.publish_fails = False
-            return _HTTP_OK, {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure",
-                                                              "ErrorMessage": "simulated publish failure"}]}
+            return _HTTP_OK, {
+                "FailedEntryCount": 1,
+                "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "simulated publish failure"}],
+            }
         entries = json.loads(params["body"])["Entries"]  # the serialized request (JSON protocol)
         for entry in entries:
-            self.bus.append({"source": entry["Source"], "detail-type": entry["DetailType"],
-                             "detail": json.loads(entry["Detail"])})
+            self.bus.append(
+                {"source": entry["Source"], "detail-type": entry["DetailType"], "detail": json.loads(entry["Detail"])}
+            )
         return _HTTP_OK, {"FailedEntryCount": 0, "Entries": [{"EventId": f"e{len(self.bus)}"} for _ in entries]}
 
     @staticmethod
@@ -391,9 +411,13 @@ class SimCloud:
 
     def _before_dynamodb(self, model: Any, **_: Any) -> None:
         if self._armed("throttle"):
-            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException",
-                                         "Message": "simulated throttling"},
-                               "ResponseMetadata": {"HTTPStatusCode": 400}}, model.name)
+            raise ClientError(
+                {
+                    "Error": {"Code": "ProvisionedThroughputExceededException", "Message": "simulated throttling"},
+                    "ResponseMetadata": {"HTTPStatusCode": 400},
+                },
+                model.name,
+            )
 
     def _after_dynamodb(self, model: Any, **_: Any) -> None:
         if model.name not in ("GetItem", "Query", "Scan") and self._armed("timeout"):
@@ -420,7 +444,7 @@ class SimCloud:
         self.calls.running(function)
         try:
             return HANDLERS[function](payload, LambdaContext())
-        except Exception as exc:  # noqa: BLE001 - every handler error reaches Step Functions by its name
+        except Exception as exc:
             raise StatesError(type(exc).__name__, str(exc)) from exc
         finally:
             self.calls.running(None)
@@ -451,17 +475,38 @@ def http_delete(order_id: str, customer: str) -> dict[str, Any]:
     """API Gateway HTTP API (payload 2.0) event of `DELETE /orders/{id}` by `customer`, as the JWT authorizer
     hands it to the order Lambda (claims of a Cognito ID token)."""
     path = f"/orders/{order_id}"
-    claims = {"sub": str(uuid.uuid5(uuid.NAMESPACE_URL, customer)), "cognito:username": customer, "token_use": "id",
-              "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_sim", "aud": "sim-client",
-              "email": f"{customer}@example.com"}
+    claims = {
+        "sub": str(uuid.uuid5(uuid.NAMESPACE_URL, customer)),
+        "cognito:username": customer,
+        "token_use": "id",
+        "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_sim",
+        "aud": "sim-client",
+        "email": f"{customer}@example.com",
+    }
     return {
-        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
-        "headers": {"host": "api.example.com"}, "body": None, "isBase64Encoded": False,
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"host": "api.example.com"},
+        "body": None,
+        "isBase64Encoded": False,
         "requestContext": {
-            "accountId": ACCOUNT, "apiId": "sim", "domainName": "api.example.com", "requestId": f"sim-{order_id}",
-            "http": {"method": "DELETE", "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
-                     "userAgent": "simulation"},
-            "routeKey": "$default", "stage": "$default", "time": "01/Jan/2026:00:00:00 +0000", "timeEpoch": 0,
+            "accountId": ACCOUNT,
+            "apiId": "sim",
+            "domainName": "api.example.com",
+            "requestId": f"sim-{order_id}",
+            "http": {
+                "method": "DELETE",
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "simulation",
+            },
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "01/Jan/2026:00:00:00 +0000",
+            "timeEpoch": 0,
             "authorizer": {"jwt": {"claims": claims, "scopes": None}},
         },
     }

@@ -4,8 +4,8 @@ AWS clients and ids for the whole process."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

@@ -20,9 +20,10 @@ from __future__ import annotations
 import os
 import random
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from tests.simulation import asl
 from tests.simulation.cloud import ACCOUNT, REGION, Faults, SimCloud, http_delete
@@ -65,19 +66,23 @@ class Plan:
     fault_rate: float
 
     @staticmethod
-    def draw(rng: random.Random) -> "Plan":
-        products = {f"p{i}": (rng.randint(0, 3), rng.choice(["9.99", "25.00", "120.50", "310.00"]))
-                    for i in range(rng.randint(1, 2))}
+    def draw(rng: random.Random) -> Plan:
+        products = {
+            f"p{i}": (rng.randint(0, 3), rng.choice(["9.99", "25.00", "120.50", "310.00"]))
+            for i in range(rng.randint(1, 2))
+        }
         orders = []
         for _ in range(rng.randint(1, 3)):
             lines = rng.sample(sorted(products), rng.randint(1, len(products)))
-            orders.append(OrderPlan(
-                customer=rng.choice(CUSTOMERS),
-                lines=[(pid, rng.randint(1, 2)) for pid in lines],
-                deliveries=rng.choice([1, 1, 2, 2, 3]),
-                cancel_after=rng.uniform(0, 3) if rng.random() < 0.35 else None,
-                refund_after=rng.uniform(0, 3) if rng.random() < 0.3 else None,
-            ))
+            orders.append(
+                OrderPlan(
+                    customer=rng.choice(CUSTOMERS),
+                    lines=[(pid, rng.randint(1, 2)) for pid in lines],
+                    deliveries=rng.choice([1, 1, 2, 2, 3]),
+                    cancel_after=rng.uniform(0, 3) if rng.random() < 0.35 else None,
+                    refund_after=rng.uniform(0, 3) if rng.random() < 0.3 else None,
+                )
+            )
         restock = (rng.choice(sorted(products)), rng.randint(1, 2), rng.uniform(0, 3)) if rng.random() < 0.3 else None
         return Plan(
             products=products,
@@ -157,12 +162,21 @@ class Schedule:
             if detail_type == "Order Created":
                 order = next((o for o in self.plan.orders if o.order_id == detail.get("orderId")), None)
                 copies = order.deliveries if order else 1
-        envelope = {"version": "0", "id": self._id(), "detail-type": detail_type, "source": source,
-                    "account": ACCOUNT, "time": self.cloud.iso(), "region": REGION, "resources": [],
-                    "detail": detail}
+        envelope = {
+            "version": "0",
+            "id": self._id(),
+            "detail-type": detail_type,
+            "source": source,
+            "account": ACCOUNT,
+            "time": self.cloud.iso(),
+            "region": REGION,
+            "resources": [],
+            "detail": detail,
+        }
         for copy in range(copies):
-            self.spawn(f"{workflow}#{len(self.actors)}", self._execution(workflow, envelope),
-                       delay=self.rng.uniform(0, 2.0))
+            self.spawn(
+                f"{workflow}#{len(self.actors)}", self._execution(workflow, envelope), delay=self.rng.uniform(0, 2.0)
+            )
 
     # --- actors --------------------------------------------------------------------------------
     def _execution(self, workflow: str, event: dict[str, Any]) -> Iterator[None]:
@@ -271,15 +285,21 @@ class Schedule:
         yield None
         self.outcome.refund_requested.add(str(order.order_id))
         self.log(f"operator refund request {str(order.order_id)[:8]}")
-        self._route("orderflow.operator", "Refund Requested",
-                    {"eventId": self._id(), "orderId": order.order_id, "customerId": order.customer})
+        self._route(
+            "orderflow.operator",
+            "Refund Requested",
+            {"eventId": self._id(), "orderId": order.order_id, "customerId": order.customer},
+        )
 
     def _restock(self, product: str, quantity: int) -> Iterator[None]:
         yield None
         self.outcome.restocked[product] = self.outcome.restocked.get(product, 0) + quantity
         self.log(f"restock {product} +{quantity}")
-        self._route("inventory.admin", "Inventory Restocked",
-                    {"eventId": self._id(), "productId": product, "quantity": quantity})
+        self._route(
+            "inventory.admin",
+            "Inventory Restocked",
+            {"eventId": self._id(), "productId": product, "quantity": quantity},
+        )
 
     def _sweep(self, minutes: int | None) -> Iterator[None]:
         yield None
@@ -291,8 +311,9 @@ class Schedule:
     def _seed_catalogue(self) -> None:
         table = self.cloud.table("inventory")
         for pid, (stock, price) in self.plan.products.items():
-            table.put_item(Item={"productId": pid, "name": pid, "available": stock, "reserved": 0,
-                                 "price": Decimal(price)})
+            table.put_item(
+                Item={"productId": pid, "name": pid, "available": stock, "reserved": 0, "price": Decimal(price)}
+            )
 
     def _run_actors(self) -> None:
         while self.actors:

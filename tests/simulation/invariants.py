@@ -15,8 +15,13 @@ from tests.simulation.engine import Outcome
 
 TERMINAL = {"COMPLETED", "PAYMENT_FAILED", "CANCELLED", "EXPIRED", "FAILED"}
 #: terminal status -> the one workflow notification it sends (docs/architecture.md)
-NOTIFICATION = {"COMPLETED": "order-completed", "PAYMENT_FAILED": "payment-declined", "CANCELLED": "order-cancelled",
-                "EXPIRED": "order-expired", "FAILED": "order-failed"}
+NOTIFICATION = {
+    "COMPLETED": "order-completed",
+    "PAYMENT_FAILED": "payment-declined",
+    "CANCELLED": "order-cancelled",
+    "EXPIRED": "order-expired",
+    "FAILED": "order-failed",
+}
 #: ledger statuses meaning the gateway authorized the key at some point / still holds its money
 EVER_AUTHORIZED = {"AUTHORIZED", "REFUNDED", "REVERSED"}
 
@@ -45,15 +50,15 @@ def check(cloud: SimCloud, outcome: Outcome) -> list[str]:
             problems.append(f"{oid}: accepted but not stored")
             continue
         status = order["status"]
-        total = sum((prices[p] * q for p, q in planned.lines), Decimal("0"))
-        say = lambda text: problems.append(f"{oid[:8]} ({status}): {text}")  # noqa: E731
+        total = sum((prices[p] * q for p, q in planned.lines), Decimal(0))
+        say = lambda text, oid=oid, status=status: problems.append(f"{oid[:8]} ({status}): {text}")
         if status not in TERMINAL:
             say("not terminal after quiescence")
         if Decimal(order["totalAmount"]) != total:
             say(f"stored total {order['totalAmount']} != catalogue total {total}")
         entries = ledger.get(oid, [])
         authorized = [e for e in entries if e["status"] in EVER_AUTHORIZED]
-        held = sum((Decimal(e["amount"]) for e in entries if e["status"] == "AUTHORIZED"), Decimal("0"))
+        held = sum((Decimal(e["amount"]) for e in entries if e["status"] == "AUTHORIZED"), Decimal(0))
         if len(authorized) > 1:
             say(f"{len(authorized)} gateway authorizations")
         row = payments.get(oid)

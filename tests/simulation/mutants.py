@@ -8,7 +8,8 @@ violations within a few dozen schedules (a simulation that cannot fail would pro
 from __future__ import annotations
 
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def _charge_key_per_call() -> None:
@@ -16,8 +17,9 @@ def _charge_key_per_call() -> None:
     from payment.gateway import SimulatedGateway
 
     real = SimulatedGateway.authorize
-    SimulatedGateway.authorize = lambda self, payment_id, *args, **kwargs: real(self, str(uuid.uuid4()), *args,
-                                                                                  **kwargs)
+    SimulatedGateway.authorize = lambda self, payment_id, *args, **kwargs: real(
+        self, str(uuid.uuid4()), *args, **kwargs
+    )
 
 
 def _no_execution_claim() -> None:

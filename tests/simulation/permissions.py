@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DECLARED_FILE = REPO_ROOT / "terraform" / "service_permissions.json"
@@ -24,8 +25,12 @@ DECLARED_FILE = REPO_ROOT / "terraform" / "service_permissions.json"
 Call = tuple[str, str, str]  # (service, IAM action, resource symbol)
 Event = tuple[str, str, str]  # (service, source, detail-type) of one PutEvents entry
 
-_TRANSACT_ITEM_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
-                          "ConditionCheck": "ConditionCheckItem"}
+_TRANSACT_ITEM_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
 _S3_ACTIONS = {
     "PutObject": [("s3:PutObject", "bucket/*")],
     "GetObject": [("s3:GetObject", "bucket/*")],
@@ -55,12 +60,15 @@ def iam_requirements(api: str, operation: str, params: dict[str, Any], table_pre
     def table(name: str) -> str:
         if not name.startswith(table_prefix):
             raise ValueError(f"{operation} names table {name!r} outside the stack ({table_prefix}*)")
-        return "table/" + name[len(table_prefix):]
+        return "table/" + name[len(table_prefix) :]
 
     if api == "dynamodb":
         if operation == "TransactWriteItems":
-            return [(f"dynamodb:{_TRANSACT_ITEM_ACTIONS[kind]}", table(body["TableName"]))
-                    for item in params["TransactItems"] for kind, body in item.items()]
+            return [
+                (f"dynamodb:{_TRANSACT_ITEM_ACTIONS[kind]}", table(body["TableName"]))
+                for item in params["TransactItems"]
+                for kind, body in item.items()
+            ]
         if operation == "TransactGetItems":
             return [("dynamodb:GetItem", table(item["Get"]["TableName"])) for item in params["TransactItems"]]
         if operation in ("BatchGetItem", "BatchWriteItem"):
@@ -110,5 +118,8 @@ class Recorder:
             for entry in params.get("Entries", []):
                 self.events.add((service, entry.get("Source"), entry.get("DetailType")))
                 self.contract_violations += [
-                    f"{service}: {problem}" for problem in violations(entry.get("Source"), entry.get("DetailType"),
-                                                                      json.loads(entry.get("Detail") or "null"))]
+                    f"{service}: {problem}"
+                    for problem in violations(
+                        entry.get("Source"), entry.get("DetailType"), json.loads(entry.get("Detail") or "null")
+                    )
+                ]

@@ -34,7 +34,7 @@ class Report:
     kinds: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
 
-    def merge(self, other: "Report") -> None:
+    def merge(self, other: Report) -> None:
         self.schedules += other.schedules
         self.steps += other.steps
         self.executions += other.executions
@@ -102,9 +102,12 @@ def explore(schedules: int, base_seed: int, workers: int) -> Report:
 
 def print_report(report: Report, base_seed: int, out=sys.stdout) -> None:  # type: ignore[no-untyped-def]
     rate = report.schedules / report.seconds if report.seconds else 0.0
-    print(f"simulation: base seed {base_seed}: {report.schedules} schedules, {report.executions} executions, "
-          f"{report.steps} steps, {report.faults} faults injected, {len(report.failures)} with violations, "
-          f"{report.seconds:.1f} s ({rate:.1f} schedules/s)", file=out)
+    print(
+        f"simulation: base seed {base_seed}: {report.schedules} schedules, {report.executions} executions, "
+        f"{report.steps} steps, {report.faults} faults injected, {len(report.failures)} with violations, "
+        f"{report.seconds:.1f} s ({rate:.1f} schedules/s)",
+        file=out,
+    )
     for kind, count in report.kinds.most_common():
         print(f"  {count:5d} x {kind}", file=out)
     for seed, violations, _ in report.failures[:10]:

@@ -17,7 +17,7 @@ from tests.simulation.engine import ROUTES
 class Execution:
     """One workflow execution, driven task by task; every task runs its Lambda to the end."""
 
-    harness: "Harness"
+    harness: Harness
     workflow: str
     event: dict[str, Any]
     faults: dict[str, list[str]] = field(default_factory=dict)  # state -> errors to raise, one per attempt
@@ -30,8 +30,12 @@ class Execution:
         name = str(uuid.uuid4())
         self.context = asl.Context(
             execution_id=f"arn:aws:states:{REGION}:{ACCOUNT}:execution:orderflow-sim-{self.workflow}:{name}",
-            execution_name=name, state_machine_id=f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{self.workflow}",
-            start_time=self.harness.cloud.iso(), now=self.harness.cloud.iso, rng=self.harness.rng)
+            execution_name=name,
+            state_machine_id=f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{self.workflow}",
+            start_time=self.harness.cloud.iso(),
+            now=self.harness.cloud.iso,
+            rng=self.harness.rng,
+        )
         self._run = asl.run(self.harness.cloud.definitions[self.workflow], self.event, self.context)
         self._pending: Any = None
         self._advance(None, None)
@@ -69,14 +73,14 @@ class Execution:
         self.harness.collect_bus()
         self._advance({"Payload": result, "StatusCode": 200}, None)
 
-    def run_until(self, state: str) -> "Execution":
+    def run_until(self, state: str) -> Execution:
         """Run tasks until the next one is `state` (not run yet)."""
         while self._pending is not None and self.next_state != state:
             self.step()
         assert self.next_state == state, f"{self.workflow} ended ({self.status}) before {state}: {self.states}"
         return self
 
-    def finish(self) -> "Execution":
+    def finish(self) -> Execution:
         while self._pending is not None:
             self.step()
         return self
@@ -93,15 +97,24 @@ class Harness:
 
     # --- setup ---------------------------------------------------------------------------------
     def product(self, product_id: str, stock: int, price: str) -> None:
-        self.cloud.table("inventory").put_item(Item={"productId": product_id, "name": product_id, "available": stock,
-                                                     "reserved": 0, "price": Decimal(price)})
+        self.cloud.table("inventory").put_item(
+            Item={
+                "productId": product_id,
+                "name": product_id,
+                "available": stock,
+                "reserved": 0,
+                "price": Decimal(price),
+            }
+        )
 
     def order(self, customer: str, lines: list[tuple[str, int]], *, publish_fails: bool = False) -> str:
         from tests.simulation.cloud import Faults
 
-        result = self.cloud.invoke("order", {"customerId": customer,
-                                             "items": [{"productId": p, "quantity": q} for p, q in lines]},
-                                   Faults(publish_fails=publish_fails))
+        result = self.cloud.invoke(
+            "order",
+            {"customerId": customer, "items": [{"productId": p, "quantity": q} for p, q in lines]},
+            Faults(publish_fails=publish_fails),
+        )
         self.collect_bus()
         return str(result["orderId"])
 
@@ -126,9 +139,17 @@ class Harness:
         raise AssertionError(f"no {detail_type!r} event on the bus: {[e['detail-type'] for e in self.events]}")
 
     def envelope(self, source: str, detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
-        return {"version": "0", "id": str(uuid.UUID(int=self.rng.getrandbits(128), version=4)),
-                "detail-type": detail_type, "source": source, "account": ACCOUNT, "time": self.cloud.iso(),
-                "region": REGION, "resources": [], "detail": detail}
+        return {
+            "version": "0",
+            "id": str(uuid.UUID(int=self.rng.getrandbits(128), version=4)),
+            "detail-type": detail_type,
+            "source": source,
+            "account": ACCOUNT,
+            "time": self.cloud.iso(),
+            "region": REGION,
+            "resources": [],
+            "detail": detail,
+        }
 
     def execution(self, event: dict[str, Any], **faults: list[str]) -> Execution:
         workflow = ROUTES[(event["source"], event["detail-type"])]
@@ -148,8 +169,9 @@ class Harness:
         while self.events:
             event = self.events.pop(0)
             if (event["source"], event["detail-type"]) in ROUTES:
-                done.append(self.execution(self.envelope(event["source"], event["detail-type"], event["detail"]))
-                            .finish())
+                done.append(
+                    self.execution(self.envelope(event["source"], event["detail-type"], event["detail"])).finish()
+                )
         return done
 
     # --- reads ---------------------------------------------------------------------------------
@@ -167,9 +189,11 @@ class Harness:
         return int(item["available"]), int(item["reserved"])
 
     def notifications(self, order_id: str) -> list[str]:
-        return [k.rsplit("/", 1)[-1] for k in self.cloud.notification_keys()
-                if k.startswith(f"notifications/{order_id}/") and "/events/" not in k]
+        return [
+            k.rsplit("/", 1)[-1]
+            for k in self.cloud.notification_keys()
+            if k.startswith(f"notifications/{order_id}/") and "/events/" not in k
+        ]
 
     def outbox(self) -> list[str]:
         return [e["id"] for e in self.cloud.scan("outbox")]
-

@@ -9,17 +9,26 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .asl import (SUPPORTED_CHOICE_OPERATORS, SUPPORTED_INTRINSICS, SUPPORTED_STATE_TYPES, Context,
-                  ExecutionFailed, Sleep, StatesError, TaskCall, run)
+from .asl import (
+    SUPPORTED_CHOICE_OPERATORS,
+    SUPPORTED_INTRINSICS,
+    SUPPORTED_STATE_TYPES,
+    Context,
+    ExecutionFailed,
+    Sleep,
+    StatesError,
+    TaskCall,
+    run,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-START = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
+START = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 SEED = 1234
 EXECUTION_ID = "arn:aws:states:us-east-1:123456789012:execution:demo:run-1"
 MACHINE_ID = "arn:aws:states:us-east-1:123456789012:stateMachine:demo"
@@ -99,14 +108,21 @@ def evaluate(expression: str, data: Any = None) -> Any:
 
 # --------------------------------------------------------------------------------------- Pass and paths
 
+
 def test_pass_result_goes_to_result_path_creating_intermediate_objects() -> None:
     outcome = drive(machine(P=pass_state(Result={"n": 1}, ResultPath="$.x.y")), {"keep": True})
     assert outcome.output == {"keep": True, "x": {"y": {"n": 1}}}
 
 
 def test_pass_parameters_input_path_and_output_path() -> None:
-    definition = machine(P=pass_state(InputPath="$.order", Parameters={"id.$": "$.id", "fixed": [1, {"a.$": "$.n"}]},
-                                      ResultPath="$.copy", OutputPath="$.copy"))
+    definition = machine(
+        P=pass_state(
+            InputPath="$.order",
+            Parameters={"id.$": "$.id", "fixed": [1, {"a.$": "$.n"}]},
+            ResultPath="$.copy",
+            OutputPath="$.copy",
+        )
+    )
     assert drive(definition, {"order": {"id": "o-1", "n": 2}}).output == {"id": "o-1", "fixed": [1, {"a": 2}]}
 
 
@@ -120,20 +136,34 @@ def test_result_path_into_a_non_object_is_a_result_path_match_failure() -> None:
     assert failure is not None and failure.error == "States.ResultPathMatchFailure"
 
 
-@pytest.mark.parametrize(("path", "expected"), [
-    ("$", {"a-b": 1, "x": "X", "list": [{"b": 1}, {"b": 2}, {}], "results": [
-        {"expired": ["a"]}, {"expired": []}, {"expired": ["b", "c"]}]}),
-    ("$['a-b']", 1),
-    ('$["x"]', "X"),
-    ("$.list[0]", {"b": 1}),
-    ("$.list[1].b", 2),
-    ("$.list[*].b", [1, 2]),
-    ("$.results[*].expired[*]", ["a", "b", "c"]),
-    ("$.results[*].expired", [["a"], [], ["b", "c"]]),
-])
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        (
+            "$",
+            {
+                "a-b": 1,
+                "x": "X",
+                "list": [{"b": 1}, {"b": 2}, {}],
+                "results": [{"expired": ["a"]}, {"expired": []}, {"expired": ["b", "c"]}],
+            },
+        ),
+        ("$['a-b']", 1),
+        ('$["x"]', "X"),
+        ("$.list[0]", {"b": 1}),
+        ("$.list[1].b", 2),
+        ("$.list[*].b", [1, 2]),
+        ("$.results[*].expired[*]", ["a", "b", "c"]),
+        ("$.results[*].expired", [["a"], [], ["b", "c"]]),
+    ],
+)
 def test_paths(path: str, expected: Any) -> None:
-    data = {"a-b": 1, "x": "X", "list": [{"b": 1}, {"b": 2}, {}],
-            "results": [{"expired": ["a"]}, {"expired": []}, {"expired": ["b", "c"]}]}
+    data = {
+        "a-b": 1,
+        "x": "X",
+        "list": [{"b": 1}, {"b": 2}, {}],
+        "results": [{"expired": ["a"]}, {"expired": []}, {"expired": ["b", "c"]}],
+    }
     assert evaluate(path, data) == expected
 
 
@@ -145,27 +175,56 @@ def test_missing_reference_path_is_states_runtime(path: str) -> None:
 
 
 def test_context_object_paths() -> None:
-    parameters = {key + ".$": f"$$.{path}" for key, path in {
-        "id": "Execution.Id", "name": "Execution.Name", "start": "Execution.StartTime",
-        "input": "Execution.Input", "machine": "StateMachine.Id", "state": "State.Name",
-        "entered": "State.EnteredTime", "retries": "State.RetryCount"}.items()}
+    parameters = {
+        key + ".$": f"$$.{path}"
+        for key, path in {
+            "id": "Execution.Id",
+            "name": "Execution.Name",
+            "start": "Execution.StartTime",
+            "input": "Execution.Input",
+            "machine": "StateMachine.Id",
+            "state": "State.Name",
+            "entered": "State.EnteredTime",
+            "retries": "State.RetryCount",
+        }.items()
+    }
     definition = machine(Wait={"Type": "Wait", "Seconds": 90, "Next": "Call"}, Call=task(Parameters=parameters))
     outcome = drive(definition, {"order": 1})
     assert outcome.calls[0].parameters == {
-        "id": EXECUTION_ID, "name": "run-1", "start": "2024-05-01T12:00:00.000Z", "input": {"order": 1},
-        "machine": MACHINE_ID, "state": "Call", "entered": "2024-05-01T12:01:30.000Z", "retries": 0}
+        "id": EXECUTION_ID,
+        "name": "run-1",
+        "start": "2024-05-01T12:00:00.000Z",
+        "input": {"order": 1},
+        "machine": MACHINE_ID,
+        "state": "Call",
+        "entered": "2024-05-01T12:01:30.000Z",
+        "retries": 0,
+    }
 
 
 # ------------------------------------------------------------------------------------------------- Task
 
+
 def test_task_call_and_result_processing() -> None:
-    definition = machine(Call=task(InputPath="$.in", Parameters={"Payload": {"v.$": "$.v"}}, TimeoutSeconds=60,
-                                   ResultSelector={"status.$": "$.Payload.status"}, ResultPath="$.result"))
+    definition = machine(
+        Call=task(
+            InputPath="$.in",
+            Parameters={"Payload": {"v.$": "$.v"}},
+            TimeoutSeconds=60,
+            ResultSelector={"status.$": "$.Payload.status"},
+            ResultPath="$.result",
+        )
+    )
     result = {"Payload": {"status": "OK", "noise": 1}}
     outcome = drive(definition, {"in": {"v": 7}}, lambda call: result)
     [call] = outcome.calls
     assert (call.state_name, call.resource, call.parameters, call.retry_count, call.timeout_seconds) == (
-        "Call", "arn:aws:states:::lambda:invoke", {"Payload": {"v": 7}}, 0, 60)
+        "Call",
+        "arn:aws:states:::lambda:invoke",
+        {"Payload": {"v": 7}},
+        0,
+        60,
+    )
     assert call.execution.execution_name == "run-1"
     result["Payload"]["status"] = "mutated by the driver later"
     assert outcome.output == {"in": {"v": 7}, "result": {"status": "OK"}}
@@ -178,6 +237,7 @@ def test_timeout_seconds_path_is_read_from_the_input() -> None:
 
 def test_states_do_not_share_data() -> None:
     """A driver mutating what it was given changes nothing the execution still uses."""
+
     def answer(call: TaskCall) -> Any:
         call.parameters["x"].append("mutated")
         return {}
@@ -206,8 +266,10 @@ def test_retry_exhausted_fails_the_execution() -> None:
 
 def test_each_retrier_counts_its_own_attempts() -> None:
     """The example of the Step Functions docs: ErrorA, ErrorB, ErrorC, ErrorB, ErrorB -> waits 1, 2, 5, 4."""
-    retry = [{"ErrorEquals": ["ErrorA", "ErrorB"], "IntervalSeconds": 1, "BackoffRate": 2.0, "MaxAttempts": 3},
-             {"ErrorEquals": ["ErrorC"], "IntervalSeconds": 5}]
+    retry = [
+        {"ErrorEquals": ["ErrorA", "ErrorB"], "IntervalSeconds": 1, "BackoffRate": 2.0, "MaxAttempts": 3},
+        {"ErrorEquals": ["ErrorC"], "IntervalSeconds": 5},
+    ]
     definition = machine(X=task(Retry=retry, Catch=[{"ErrorEquals": ["States.ALL"], "Next": "Z"}]), Z=pass_state())
     outcome = drive(definition, answer=failing("ErrorA", "ErrorB", "ErrorC", "ErrorB", "ErrorB"))
     assert [s.seconds for s in outcome.sleeps] == [1, 2, 5, 4]
@@ -228,26 +290,36 @@ def test_full_jitter_draws_from_the_context_rng() -> None:
 
 
 def test_catch_puts_the_error_at_result_path_of_the_input() -> None:
-    catch = [{"ErrorEquals": ["Other"], "Next": "Never"},
-             {"ErrorEquals": ["Lambda.ServiceException"], "ResultPath": "$.error", "Next": "Handled"}]
-    definition = machine(Call=task(InputPath="$.a", ResultPath="$.r", Catch=catch),
-                         Handled=pass_state(), Never=pass_state())
+    catch = [
+        {"ErrorEquals": ["Other"], "Next": "Never"},
+        {"ErrorEquals": ["Lambda.ServiceException"], "ResultPath": "$.error", "Next": "Handled"},
+    ]
+    definition = machine(
+        Call=task(InputPath="$.a", ResultPath="$.r", Catch=catch), Handled=pass_state(), Never=pass_state()
+    )
     outcome = drive(definition, {"a": {"b": 1}}, failing("Lambda.ServiceException"))
     assert outcome.output == {"a": {"b": 1}, "error": {"Error": "Lambda.ServiceException", "Cause": "boom"}}
 
 
 @pytest.mark.parametrize(("error", "caught"), [("Custom", True), ("States.Timeout", False)])
 def test_task_failed_matches_every_error_but_timeout(error: str, caught: bool) -> None:
-    definition = machine(Call=task(Catch=[{"ErrorEquals": ["States.TaskFailed"], "Next": "Handled"}]),
-                         Handled=pass_state())
+    definition = machine(
+        Call=task(Catch=[{"ErrorEquals": ["States.TaskFailed"], "Next": "Handled"}]), Handled=pass_state()
+    )
     outcome = drive(definition, answer=failing(error))
     assert (outcome.failure is None) is caught
 
 
 def test_states_all_does_not_catch_states_runtime() -> None:
     everything = [{"ErrorEquals": ["States.ALL"]}]
-    definition = machine(Call=task(Parameters={"x.$": "$.missing"}, Retry=everything,
-                                   Catch=[{"ErrorEquals": ["States.ALL"], "Next": "Handled"}]), Handled=pass_state())
+    definition = machine(
+        Call=task(
+            Parameters={"x.$": "$.missing"},
+            Retry=everything,
+            Catch=[{"ErrorEquals": ["States.ALL"], "Next": "Handled"}],
+        ),
+        Handled=pass_state(),
+    )
     outcome = drive(definition)
     assert outcome.effects == []
     assert outcome.failure is not None and outcome.failure.error == "States.Runtime"
@@ -255,14 +327,22 @@ def test_states_all_does_not_catch_states_runtime() -> None:
 
 
 def test_intrinsic_failure_is_catchable() -> None:
-    definition = machine(Call=task(Parameters={"x.$": "States.StringToJson('not json')"},
-                                   Catch=[{"ErrorEquals": ["States.ALL"], "Next": "Handled"}]), Handled=pass_state())
+    definition = machine(
+        Call=task(
+            Parameters={"x.$": "States.StringToJson('not json')"},
+            Catch=[{"ErrorEquals": ["States.ALL"], "Next": "Handled"}],
+        ),
+        Handled=pass_state(),
+    )
     assert drive(definition).output["Error"] == "States.IntrinsicFailure"
 
 
 def test_other_exceptions_from_the_driver_propagate_unchanged() -> None:
-    generator = run(machine(Call=task(Catch=[{"ErrorEquals": ["States.ALL"], "Next": "Call"}])), {},
-                    Context(EXECUTION_ID, "run-1", MACHINE_ID, iso(START), lambda: iso(START), random.Random(0)))
+    generator = run(
+        machine(Call=task(Catch=[{"ErrorEquals": ["States.ALL"], "Next": "Call"}])),
+        {},
+        Context(EXECUTION_ID, "run-1", MACHINE_ID, iso(START), lambda: iso(START), random.Random(0)),
+    )
     next(generator)
     with pytest.raises(KeyError):
         generator.throw(KeyError("driver bug"))
@@ -270,86 +350,108 @@ def test_other_exceptions_from_the_driver_propagate_unchanged() -> None:
 
 # ----------------------------------------------------------------------------------------------- Choice
 
-CHOICE_DATA = {"s": "beta", "n": 5, "b": True, "t": "2024-05-01T12:00:00Z", "z": None, "other": "beta",
-               "limit": 5, "later": "2024-05-01T13:00:00.500+01:00", "star": "a*b"}
+CHOICE_DATA = {
+    "s": "beta",
+    "n": 5,
+    "b": True,
+    "t": "2024-05-01T12:00:00Z",
+    "z": None,
+    "other": "beta",
+    "limit": 5,
+    "later": "2024-05-01T13:00:00.500+01:00",
+    "star": "a*b",
+}
 
 
-@pytest.mark.parametrize(("rule", "matches"), [
-    ({"Variable": "$.s", "StringEquals": "beta"}, True),
-    ({"Variable": "$.s", "StringLessThan": "gamma"}, True),
-    ({"Variable": "$.s", "StringGreaterThan": "gamma"}, False),
-    ({"Variable": "$.s", "StringLessThanEquals": "beta"}, True),
-    ({"Variable": "$.s", "StringGreaterThanEquals": "beta"}, True),
-    ({"Variable": "$.s", "StringEqualsPath": "$.other"}, True),
-    ({"Variable": "$.s", "StringMatches": "b*a"}, True),
-    ({"Variable": "$.s", "StringMatches": "b*x"}, False),
-    ({"Variable": "$.star", "StringMatches": "a\\*b"}, True),
-    ({"Variable": "$.s", "StringMatches": "b\\*a"}, False),
-    ({"Variable": "$.n", "NumericEquals": 5}, True),
-    ({"Variable": "$.n", "NumericLessThan": 5}, False),
-    ({"Variable": "$.n", "NumericGreaterThan": 4.5}, True),
-    ({"Variable": "$.n", "NumericLessThanEquals": 5}, True),
-    ({"Variable": "$.n", "NumericGreaterThanEquals": 6}, False),
-    ({"Variable": "$.n", "NumericEqualsPath": "$.limit"}, True),
-    ({"Variable": "$.n", "NumericLessThanPath": "$.limit"}, False),
-    ({"Variable": "$.b", "BooleanEquals": True}, True),
-    ({"Variable": "$.b", "BooleanEqualsPath": "$.b"}, True),
-    ({"Variable": "$.t", "TimestampEquals": "2024-05-01T12:00:00Z"}, True),
-    ({"Variable": "$.t", "TimestampLessThan": "2024-05-01T12:00:01Z"}, True),
-    ({"Variable": "$.t", "TimestampGreaterThan": "2024-05-01T12:00:01Z"}, False),
-    ({"Variable": "$.t", "TimestampLessThanEquals": "2024-05-01T12:00:00Z"}, True),
-    ({"Variable": "$.t", "TimestampGreaterThanEquals": "2024-05-01T12:00:00Z"}, True),
-    ({"Variable": "$.t", "TimestampEqualsPath": "$.later"}, False),
-    ({"Variable": "$.t", "TimestampLessThanPath": "$.later"}, True),
-    ({"Variable": "$.z", "IsNull": True}, True),
-    ({"Variable": "$.n", "IsNumeric": True}, True),
-    ({"Variable": "$.b", "IsNumeric": True}, False),
-    ({"Variable": "$.s", "IsString": True}, True),
-    ({"Variable": "$.b", "IsBoolean": True}, True),
-    ({"Variable": "$.t", "IsTimestamp": True}, True),
-    ({"Variable": "$.s", "IsTimestamp": False}, True),
-    ({"Variable": "$.missing", "IsPresent": False}, True),
-    ({"Variable": "$.z", "IsPresent": True}, True),
-    ({"Variable": "$.list[0]", "IsPresent": True}, False),
-    ({"And": [{"Variable": "$.n", "NumericEquals": 5}, {"Variable": "$.s", "StringEquals": "beta"}]}, True),
-    ({"Or": [{"Variable": "$.n", "NumericEquals": 6}, {"Variable": "$.s", "StringEquals": "beta"}]}, True),
-    ({"Not": {"Variable": "$.n", "NumericEquals": 5}}, False),
-    # a comparison with a value of the wrong type is false, not an error
-    ({"Variable": "$.s", "NumericEquals": 5}, False),
-    ({"Variable": "$.n", "StringEquals": "5"}, False),
-    ({"Variable": "$.b", "NumericEquals": 1}, False),
-    ({"Variable": "$.s", "TimestampEquals": "beta"}, False),
-    ({"Variable": "$.n", "StringMatches": "*"}, False),
-])
+@pytest.mark.parametrize(
+    ("rule", "matches"),
+    [
+        ({"Variable": "$.s", "StringEquals": "beta"}, True),
+        ({"Variable": "$.s", "StringLessThan": "gamma"}, True),
+        ({"Variable": "$.s", "StringGreaterThan": "gamma"}, False),
+        ({"Variable": "$.s", "StringLessThanEquals": "beta"}, True),
+        ({"Variable": "$.s", "StringGreaterThanEquals": "beta"}, True),
+        ({"Variable": "$.s", "StringEqualsPath": "$.other"}, True),
+        ({"Variable": "$.s", "StringMatches": "b*a"}, True),
+        ({"Variable": "$.s", "StringMatches": "b*x"}, False),
+        ({"Variable": "$.star", "StringMatches": "a\\*b"}, True),
+        ({"Variable": "$.s", "StringMatches": "b\\*a"}, False),
+        ({"Variable": "$.n", "NumericEquals": 5}, True),
+        ({"Variable": "$.n", "NumericLessThan": 5}, False),
+        ({"Variable": "$.n", "NumericGreaterThan": 4.5}, True),
+        ({"Variable": "$.n", "NumericLessThanEquals": 5}, True),
+        ({"Variable": "$.n", "NumericGreaterThanEquals": 6}, False),
+        ({"Variable": "$.n", "NumericEqualsPath": "$.limit"}, True),
+        ({"Variable": "$.n", "NumericLessThanPath": "$.limit"}, False),
+        ({"Variable": "$.b", "BooleanEquals": True}, True),
+        ({"Variable": "$.b", "BooleanEqualsPath": "$.b"}, True),
+        ({"Variable": "$.t", "TimestampEquals": "2024-05-01T12:00:00Z"}, True),
+        ({"Variable": "$.t", "TimestampLessThan": "2024-05-01T12:00:01Z"}, True),
+        ({"Variable": "$.t", "TimestampGreaterThan": "2024-05-01T12:00:01Z"}, False),
+        ({"Variable": "$.t", "TimestampLessThanEquals": "2024-05-01T12:00:00Z"}, True),
+        ({"Variable": "$.t", "TimestampGreaterThanEquals": "2024-05-01T12:00:00Z"}, True),
+        ({"Variable": "$.t", "TimestampEqualsPath": "$.later"}, False),
+        ({"Variable": "$.t", "TimestampLessThanPath": "$.later"}, True),
+        ({"Variable": "$.z", "IsNull": True}, True),
+        ({"Variable": "$.n", "IsNumeric": True}, True),
+        ({"Variable": "$.b", "IsNumeric": True}, False),
+        ({"Variable": "$.s", "IsString": True}, True),
+        ({"Variable": "$.b", "IsBoolean": True}, True),
+        ({"Variable": "$.t", "IsTimestamp": True}, True),
+        ({"Variable": "$.s", "IsTimestamp": False}, True),
+        ({"Variable": "$.missing", "IsPresent": False}, True),
+        ({"Variable": "$.z", "IsPresent": True}, True),
+        ({"Variable": "$.list[0]", "IsPresent": True}, False),
+        ({"And": [{"Variable": "$.n", "NumericEquals": 5}, {"Variable": "$.s", "StringEquals": "beta"}]}, True),
+        ({"Or": [{"Variable": "$.n", "NumericEquals": 6}, {"Variable": "$.s", "StringEquals": "beta"}]}, True),
+        ({"Not": {"Variable": "$.n", "NumericEquals": 5}}, False),
+        # a comparison with a value of the wrong type is false, not an error
+        ({"Variable": "$.s", "NumericEquals": 5}, False),
+        ({"Variable": "$.n", "StringEquals": "5"}, False),
+        ({"Variable": "$.b", "NumericEquals": 1}, False),
+        ({"Variable": "$.s", "TimestampEquals": "beta"}, False),
+        ({"Variable": "$.n", "StringMatches": "*"}, False),
+    ],
+)
 def test_choice_rules(rule: dict[str, Any], matches: bool) -> None:
-    definition = machine(Choose={"Type": "Choice", "Choices": [{**rule, "Next": "Yes"}], "Default": "No"},
-                         Yes=pass_state(Result="yes"), No=pass_state(Result="no"))
+    definition = machine(
+        Choose={"Type": "Choice", "Choices": [{**rule, "Next": "Yes"}], "Default": "No"},
+        Yes=pass_state(Result="yes"),
+        No=pass_state(Result="no"),
+    )
     assert drive(definition, {**CHOICE_DATA, "list": []}).output == ("yes" if matches else "no")
 
 
 def test_choice_without_default_and_no_match_fails() -> None:
-    definition = machine(Choose={"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericEquals": 1, "Next": "X"}]},
-                         X=pass_state())
+    definition = machine(
+        Choose={"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericEquals": 1, "Next": "X"}]}, X=pass_state()
+    )
     failure = drive(definition, {"n": 2}).failure
     assert failure is not None and failure.error == "States.NoChoiceMatched"
 
 
 def test_choice_on_a_missing_variable_is_states_runtime() -> None:
-    definition = machine(Choose={"Type": "Choice", "Default": "X",
-                                 "Choices": [{"Variable": "$.nope", "IsNull": True, "Next": "X"}]}, X=pass_state())
+    definition = machine(
+        Choose={"Type": "Choice", "Default": "X", "Choices": [{"Variable": "$.nope", "IsNull": True, "Next": "X"}]},
+        X=pass_state(),
+    )
     failure = drive(definition).failure
     assert failure is not None and failure.error == "States.Runtime"
 
 
 # ------------------------------------------------------------------------------------ Wait, Succeed, Fail
 
-@pytest.mark.parametrize(("fields", "seconds"), [
-    ({"Seconds": 10}, 10),
-    ({"SecondsPath": "$.delay"}, 42),
-    ({"Timestamp": "2024-05-01T12:05:00Z"}, 300),
-    ({"TimestampPath": "$.until"}, 1.5),
-    ({"Timestamp": "2024-05-01T11:00:00Z"}, 0),
-])
+
+@pytest.mark.parametrize(
+    ("fields", "seconds"),
+    [
+        ({"Seconds": 10}, 10),
+        ({"SecondsPath": "$.delay"}, 42),
+        ({"Timestamp": "2024-05-01T12:05:00Z"}, 300),
+        ({"TimestampPath": "$.until"}, 1.5),
+        ({"Timestamp": "2024-05-01T11:00:00Z"}, 0),
+    ],
+)
 def test_wait(fields: dict[str, Any], seconds: float) -> None:
     data = {"delay": 42, "until": "2024-05-01T12:00:01.500Z"}
     outcome = drive(machine(W={"Type": "Wait", "End": True, **fields}), data)
@@ -367,8 +469,13 @@ def test_fail_with_error_and_cause() -> None:
 
 
 def test_fail_with_error_path_and_intrinsic_cause_path() -> None:
-    definition = machine(F={"Type": "Fail", "ErrorPath": "$.name",
-                            "CausePath": "States.Format('Order {} failed: {}', $.id, States.JsonToString($.e))"})
+    definition = machine(
+        F={
+            "Type": "Fail",
+            "ErrorPath": "$.name",
+            "CausePath": "States.Format('Order {} failed: {}', $.id, States.JsonToString($.e))",
+        }
+    )
     failure = drive(definition, {"name": "OrderFailed", "id": "o-1", "e": {"Error": "X", "Cause": "y"}}).failure
     assert failure is not None
     assert (failure.error, failure.cause) == ("OrderFailed", 'Order o-1 failed: {"Error":"X","Cause":"y"}')
@@ -376,82 +483,127 @@ def test_fail_with_error_path_and_intrinsic_cause_path() -> None:
 
 # -------------------------------------------------------------------------------------- Map and Parallel
 
+
 def test_map_runs_items_in_order_with_item_index_and_value() -> None:
-    definition = machine(Each={
-        "Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 5, "End": True, "ResultPath": "$.results",
-        "ItemSelector": {"index.$": "$$.Map.Item.Index", "value.$": "$$.Map.Item.Value", "tag.$": "$.tag"},
-        "ItemProcessor": machine(Work=task(ResultSelector={"done.$": "$.n"}))})
-    outcome = drive(definition, {"items": ["a", "b", "c"], "tag": "t"},
-                    lambda call: {"n": call.parameters["index"] * 10})
-    assert [c.parameters for c in outcome.calls] == [{"index": i, "value": v, "tag": "t"}
-                                                     for i, v in enumerate("abc")]
+    definition = machine(
+        Each={
+            "Type": "Map",
+            "ItemsPath": "$.items",
+            "MaxConcurrency": 5,
+            "End": True,
+            "ResultPath": "$.results",
+            "ItemSelector": {"index.$": "$$.Map.Item.Index", "value.$": "$$.Map.Item.Value", "tag.$": "$.tag"},
+            "ItemProcessor": machine(Work=task(ResultSelector={"done.$": "$.n"})),
+        }
+    )
+    outcome = drive(
+        definition, {"items": ["a", "b", "c"], "tag": "t"}, lambda call: {"n": call.parameters["index"] * 10}
+    )
+    assert [c.parameters for c in outcome.calls] == [{"index": i, "value": v, "tag": "t"} for i, v in enumerate("abc")]
     assert outcome.output["results"] == [{"done": 0}, {"done": 10}, {"done": 20}]
 
 
 def test_legacy_map_iterator_parameters_and_result_selector() -> None:
-    definition = machine(Each={"Type": "Map", "End": True, "Parameters": {"v.$": "$$.Map.Item.Value"},
-                               "Iterator": machine(Echo=pass_state()), "ResultSelector": {"all.$": "$[*].v"}})
+    definition = machine(
+        Each={
+            "Type": "Map",
+            "End": True,
+            "Parameters": {"v.$": "$$.Map.Item.Value"},
+            "Iterator": machine(Echo=pass_state()),
+            "ResultSelector": {"all.$": "$[*].v"},
+        }
+    )
     assert drive(definition, [1, 2]).output == {"all": [1, 2]}
 
 
 def test_map_iteration_failure_is_retried_and_caught_by_the_map() -> None:
-    definition = machine(Each={
-        "Type": "Map", "ItemsPath": "$.items", "Next": "Done", "ItemProcessor": machine(Work=task()),
-        "Retry": [{"ErrorEquals": ["Boom"], "MaxAttempts": 1}],
-        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Done"}]}, Done=pass_state())
-    outcome = drive(definition, {"items": [1, 2]}, lambda call: StatesError("Boom", "x")
-                    if call.parameters == 2 else {})
+    definition = machine(
+        Each={
+            "Type": "Map",
+            "ItemsPath": "$.items",
+            "Next": "Done",
+            "ItemProcessor": machine(Work=task()),
+            "Retry": [{"ErrorEquals": ["Boom"], "MaxAttempts": 1}],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Done"}],
+        },
+        Done=pass_state(),
+    )
+    outcome = drive(
+        definition, {"items": [1, 2]}, lambda call: StatesError("Boom", "x") if call.parameters == 2 else {}
+    )
     assert [c.parameters for c in outcome.calls] == [1, 2, 1, 2]
     assert outcome.sleeps == [Sleep(1, "retry:Each")]
     assert outcome.output == {"items": [1, 2], "error": {"Error": "Boom", "Cause": "x"}}
 
 
 def test_parallel_runs_branches_in_order_and_collects_outputs() -> None:
-    definition = machine(Both={"Type": "Parallel", "End": True, "Parameters": {"x.$": "$.x"},
-                               "Branches": [machine(A=task(Resource="a")), machine(B=pass_state(Result="b"))]})
+    definition = machine(
+        Both={
+            "Type": "Parallel",
+            "End": True,
+            "Parameters": {"x.$": "$.x"},
+            "Branches": [machine(A=task(Resource="a")), machine(B=pass_state(Result="b"))],
+        }
+    )
     outcome = drive(definition, {"x": 1}, lambda call: {"from": call.resource})
     assert [c.parameters for c in outcome.calls] == [{"x": 1}]
     assert outcome.output == [{"from": "a"}, "b"]
 
 
 def test_parallel_failing_branch_fails_the_state() -> None:
-    definition = machine(Both={"Type": "Parallel", "Next": "Handled",
-                               "Branches": [machine(A=pass_state()), machine(F={"Type": "Fail", "Error": "Broken"})],
-                               "Catch": [{"ErrorEquals": ["Broken"], "Next": "Handled"}]}, Handled=pass_state())
+    definition = machine(
+        Both={
+            "Type": "Parallel",
+            "Next": "Handled",
+            "Branches": [machine(A=pass_state()), machine(F={"Type": "Fail", "Error": "Broken"})],
+            "Catch": [{"ErrorEquals": ["Broken"], "Next": "Handled"}],
+        },
+        Handled=pass_state(),
+    )
     assert drive(definition).output == {"Error": "Broken", "Cause": ""}
 
 
 # ------------------------------------------------------------------------------------ intrinsic functions
 
-INTRINSIC_DATA = {"name": "Ann", "obj": {"a": 1, "b": [1, "x"]}, "json": '{"n": [1, 2]}', "list": [1, 2, 3, 2, 1],
-                  "one": {"a": {"a1": 1}, "b": 2}, "two": {"a": {"a3": 1}, "c": 3}, "csv": "1,2;;3"}
+INTRINSIC_DATA = {
+    "name": "Ann",
+    "obj": {"a": 1, "b": [1, "x"]},
+    "json": '{"n": [1, 2]}',
+    "list": [1, 2, 3, 2, 1],
+    "one": {"a": {"a1": 1}, "b": 2},
+    "two": {"a": {"a3": 1}, "c": 3},
+    "csv": "1,2;;3",
+}
 
 
-@pytest.mark.parametrize(("expression", "expected"), [
-    ("States.Format('Hello, {}! {} {} {}', $.name, 42, true, null)", "Hello, Ann! 42 true null"),
-    ("States.Format('{}', $.obj)", "{a=1, b=[1, x]}"),
-    ("States.Format('it\\'s \\{\\} {} \\\\', 'ok')", "it's {} ok \\"),
-    ("States.Format('{}-{}', States.Format('{}', 1), States.ArrayLength($.list))", "1-5"),
-    ("States.StringToJson($.json)", {"n": [1, 2]}),
-    ("States.JsonToString($.obj)", '{"a":1,"b":[1,"x"]}'),
-    ("States.Array('a', 1, 2.5, $.name, null, States.Array())", ["a", 1, 2.5, "Ann", None, []]),
-    ("States.ArrayPartition($.list, 2)", [[1, 2], [3, 2], [1]]),
-    ("States.ArrayContains($.list, 3)", True),
-    ("States.ArrayContains($.list, true)", False),
-    ("States.ArrayRange(1, 9, 2)", [1, 3, 5, 7, 9]),
-    ("States.ArrayRange(3, 1, -1)", [3, 2, 1]),
-    ("States.ArrayGetItem($.list, 2)", 3),
-    ("States.ArrayLength($.list)", 5),
-    ("States.ArrayUnique($.list)", [1, 2, 3]),
-    ("States.Base64Encode('Data to encode')", "RGF0YSB0byBlbmNvZGU="),
-    ("States.Base64Decode('RGF0YSB0byBlbmNvZGU=')", "Data to encode"),
-    ("States.Hash('abc', 'MD5')", "900150983cd24fb0d6963f7d28e17f72"),
-    ("States.Hash('abc', 'SHA-256')", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
-    ("States.JsonMerge($.one, $.two, false)", {"a": {"a3": 1}, "b": 2, "c": 3}),
-    ("States.MathAdd(111, -1)", 110),
-    ("States.StringSplit($.csv, ',;')", ["1", "2", "3"]),
-    ("States.MathRandom(3, 4)", 3),
-])
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("States.Format('Hello, {}! {} {} {}', $.name, 42, true, null)", "Hello, Ann! 42 true null"),
+        ("States.Format('{}', $.obj)", "{a=1, b=[1, x]}"),
+        ("States.Format('it\\'s \\{\\} {} \\\\', 'ok')", "it's {} ok \\"),
+        ("States.Format('{}-{}', States.Format('{}', 1), States.ArrayLength($.list))", "1-5"),
+        ("States.StringToJson($.json)", {"n": [1, 2]}),
+        ("States.JsonToString($.obj)", '{"a":1,"b":[1,"x"]}'),
+        ("States.Array('a', 1, 2.5, $.name, null, States.Array())", ["a", 1, 2.5, "Ann", None, []]),
+        ("States.ArrayPartition($.list, 2)", [[1, 2], [3, 2], [1]]),
+        ("States.ArrayContains($.list, 3)", True),
+        ("States.ArrayContains($.list, true)", False),
+        ("States.ArrayRange(1, 9, 2)", [1, 3, 5, 7, 9]),
+        ("States.ArrayRange(3, 1, -1)", [3, 2, 1]),
+        ("States.ArrayGetItem($.list, 2)", 3),
+        ("States.ArrayLength($.list)", 5),
+        ("States.ArrayUnique($.list)", [1, 2, 3]),
+        ("States.Base64Encode('Data to encode')", "RGF0YSB0byBlbmNvZGU="),
+        ("States.Base64Decode('RGF0YSB0byBlbmNvZGU=')", "Data to encode"),
+        ("States.Hash('abc', 'MD5')", "900150983cd24fb0d6963f7d28e17f72"),
+        ("States.Hash('abc', 'SHA-256')", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        ("States.JsonMerge($.one, $.two, false)", {"a": {"a3": 1}, "b": 2, "c": 3}),
+        ("States.MathAdd(111, -1)", 110),
+        ("States.StringSplit($.csv, ',;')", ["1", "2", "3"]),
+        ("States.MathRandom(3, 4)", 3),
+    ],
+)
 def test_intrinsic_functions(expression: str, expected: Any) -> None:
     assert evaluate(expression, INTRINSIC_DATA) == expected
 
@@ -463,12 +615,25 @@ def test_uuid_and_math_random_are_deterministic() -> None:
     assert len(seeded) == 1 and 1 <= seeded.pop() < 1000
 
 
-@pytest.mark.parametrize("expression", [
-    "States.Format('{} {}', 1)", "States.StringToJson('{')", "States.ArrayPartition($.list, 0)",
-    "States.ArrayRange(1, 5000, 1)", "States.ArrayGetItem($.list, 9)", "States.ArrayLength($.name)",
-    "States.Base64Decode('%%%')", "States.Hash('abc', 'SHA-3')", "States.JsonMerge($.one, $.two, true)",
-    "States.MathAdd(1, 'x')", "States.MathRandom(5, 5)", "States.UUID(1)", "States.Nope()", "States.Format('\\x')",
-])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "States.Format('{} {}', 1)",
+        "States.StringToJson('{')",
+        "States.ArrayPartition($.list, 0)",
+        "States.ArrayRange(1, 5000, 1)",
+        "States.ArrayGetItem($.list, 9)",
+        "States.ArrayLength($.name)",
+        "States.Base64Decode('%%%')",
+        "States.Hash('abc', 'SHA-3')",
+        "States.JsonMerge($.one, $.two, true)",
+        "States.MathAdd(1, 'x')",
+        "States.MathRandom(5, 5)",
+        "States.UUID(1)",
+        "States.Nope()",
+        "States.Format('\\x')",
+    ],
+)
 def test_bad_intrinsic_is_intrinsic_failure(expression: str) -> None:
     with pytest.raises(ExecutionFailed) as failure:
         evaluate(expression, INTRINSIC_DATA)
@@ -483,15 +648,18 @@ def test_missing_path_in_an_intrinsic_is_states_runtime() -> None:
 
 # ------------------------------------------------------------------------------------ workflow templates
 
+
 def load_workflows() -> dict[str, dict[str, Any]]:
     """Every workflow/*.asl.json, rendered for dev; skips the test when they do not render right now."""
     try:
         from scripts import render
 
         values = render.placeholder_values("dev", region="us-east-1", account_id="123456789012")
-        return {path.name[:-len(".asl.json")]: json.loads(render.render_text(path.read_text(), values))
-                for path in sorted((REPO_ROOT / "workflow").glob("*.asl.json"))}
-    except Exception as err:  # the templates may be mid-edit by someone else
+        return {
+            path.name[: -len(".asl.json")]: json.loads(render.render_text(path.read_text(), values))
+            for path in sorted((REPO_ROOT / "workflow").glob("*.asl.json"))
+        }
+    except Exception as err:  # noqa: BLE001 - the templates may be mid-edit by someone else
         pytest.skip(f"the workflow templates do not render right now: {err!r}")
 
 
@@ -537,9 +705,17 @@ def test_templates_use_only_supported_constructs() -> None:
 
 
 #: an EventBridge event every workflow accepts (each reads the fields it needs from `detail`)
-EVENT = {"detail-type": "Order Created", "source": "orderflow.test",
-         "detail": {"orderId": "o-1", "customerId": "c-1", "items": [{"productId": "p-1", "quantity": 2, "price": 5}],
-                    "totalAmount": 10, "olderThanMinutes": 30}}
+EVENT = {
+    "detail-type": "Order Created",
+    "source": "orderflow.test",
+    "detail": {
+        "orderId": "o-1",
+        "customerId": "c-1",
+        "items": [{"productId": "p-1", "quantity": 2, "price": 5}],
+        "totalAmount": 10,
+        "olderThanMinutes": 30,
+    },
+}
 
 
 def test_every_workflow_ends_in_its_own_fail_state_when_every_task_keeps_failing() -> None:

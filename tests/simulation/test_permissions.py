@@ -32,15 +32,20 @@ def observed(sim_cloud: SimCloud) -> set[Call]:
             assert not outcome.violations, outcome.violations
     finally:
         sim_cloud.calls.enabled = False
-    print(f"permissions: {len(sim_cloud.calls.calls)} (service, action, resource) triples observed in "
-          f"{SCHEDULES} schedules, seed {SEED}")
+    print(
+        f"permissions: {len(sim_cloud.calls.calls)} (service, action, resource) triples observed in "
+        f"{SCHEDULES} schedules, seed {SEED}"
+    )
     return set(sim_cloud.calls.calls)
 
 
 def test_every_call_the_code_makes_is_granted(observed: set[Call]) -> None:
     table = declared()
-    missing = sorted((service, action, resource) for service, action, resource in observed
-                     if (action, resource) not in grants(table.get(service, [])))
+    missing = sorted(
+        (service, action, resource)
+        for service, action, resource in observed
+        if (action, resource) not in grants(table.get(service, []))
+    )
     assert not missing, f"calls without a grant in terraform/service_permissions.json: {missing}"
 
 
@@ -73,7 +78,8 @@ def test_every_event_a_service_puts_is_its_own(observed_events: set[Event]) -> N
         put = {(source, detail_type) for svc, source, detail_type in observed_events if svc == service}
         assert put == declared_events(table.get(service, [])), (
             f"{service}: events put {sorted(put)} != the `events` of its PutEvents statements in "
-            f"terraform/service_permissions.json {sorted(declared_events(table.get(service, [])))}")
+            f"terraform/service_permissions.json {sorted(declared_events(table.get(service, [])))}"
+        )
 
 
 def test_every_event_a_service_puts_conforms_to_its_contract(observed_events: set[Event], sim_cloud: SimCloud) -> None:
@@ -96,27 +102,34 @@ P = f"{PREFIX}-"
 
 
 def test_a_transaction_needs_each_items_action_on_its_table() -> None:
-    params = {"TransactItems": [
-        {"Put": {"TableName": f"{P}outbox", "Item": {}}},
-        {"Update": {"TableName": f"{P}orders", "Key": {}}},
-        {"Delete": {"TableName": f"{P}outbox", "Key": {}}},
-        {"ConditionCheck": {"TableName": f"{P}inventory", "Key": {}}},
-    ]}
+    params = {
+        "TransactItems": [
+            {"Put": {"TableName": f"{P}outbox", "Item": {}}},
+            {"Update": {"TableName": f"{P}orders", "Key": {}}},
+            {"Delete": {"TableName": f"{P}outbox", "Key": {}}},
+            {"ConditionCheck": {"TableName": f"{P}inventory", "Key": {}}},
+        ]
+    }
     assert iam_requirements("dynamodb", "TransactWriteItems", params, P) == [
-        ("dynamodb:PutItem", "table/outbox"), ("dynamodb:UpdateItem", "table/orders"),
-        ("dynamodb:DeleteItem", "table/outbox"), ("dynamodb:ConditionCheckItem", "table/inventory"),
+        ("dynamodb:PutItem", "table/outbox"),
+        ("dynamodb:UpdateItem", "table/orders"),
+        ("dynamodb:DeleteItem", "table/outbox"),
+        ("dynamodb:ConditionCheckItem", "table/inventory"),
     ]
 
 
 def test_batches_index_queries_and_s3_reads_map_to_their_iam_actions() -> None:
     assert iam_requirements("dynamodb", "BatchGetItem", {"RequestItems": {f"{P}inventory": {}}}, P) == [
-        ("dynamodb:BatchGetItem", "table/inventory")]
+        ("dynamodb:BatchGetItem", "table/inventory")
+    ]
     assert iam_requirements("dynamodb", "Query", {"TableName": f"{P}orders", "IndexName": "Live-Index"}, P) == [
-        ("dynamodb:Query", "table/orders/index/*")]
-    assert iam_requirements("dynamodb", "Query", {"TableName": f"{P}orders"}, P) == [
-        ("dynamodb:Query", "table/orders")]
+        ("dynamodb:Query", "table/orders/index/*")
+    ]
+    assert iam_requirements("dynamodb", "Query", {"TableName": f"{P}orders"}, P) == [("dynamodb:Query", "table/orders")]
     assert iam_requirements("s3", "HeadObject", {"Bucket": "b", "Key": "k"}, P) == [
-        ("s3:GetObject", "bucket/*"), ("s3:ListBucket", "bucket")]
+        ("s3:GetObject", "bucket/*"),
+        ("s3:ListBucket", "bucket"),
+    ]
     assert iam_requirements("events", "PutEvents", {"Entries": []}, P) == [("events:PutEvents", "bus")]
 
 

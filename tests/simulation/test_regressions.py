@@ -114,8 +114,9 @@ def test_retry_after_a_timeout_that_charged_does_not_charge_twice(shop) -> None:
     saga = shop.execution(shop.take("Order Created")).run_until("ProcessPayment")
     saga.step()  # the charge runs ...
     saga.run_until("ReserveInventory")
-    charge = shop.cloud.invoke("payment", {"action": "charge", "order": {"orderId": order_id, "customerId": ALICE},
-                                           "attempt": 1})  # ... and a retry after a lost response charges again
+    charge = shop.cloud.invoke(
+        "payment", {"action": "charge", "order": {"orderId": order_id, "customerId": ALICE}, "attempt": 1}
+    )  # ... and a retry after a lost response charges again
     assert charge["status"] == "PAID"
     saga.finish()
     assert [(e["status"], e["amount"]) for e in shop.ledger(order_id)] == [("AUTHORIZED", Decimal("19.98"))]
@@ -145,9 +146,15 @@ def test_an_order_waits_for_the_gateway_only_within_its_budget(shop, monkeypatch
 def test_transient_aws_errors_are_retried_in_every_task(shop) -> None:  # type: ignore[no-untyped-def]
     transient = ["TransientAwsError", "Lambda.TooManyRequestsException", "Sandbox.Timedout", "Lambda.Unknown"]
     order_id = shop.order(ALICE, [("p1", 1)])
-    saga = shop.execution(shop.take("Order Created"), OwnOrder=list(transient), ProcessPayment=list(transient),
-                          ReserveInventory=list(transient), CompleteOrder=list(transient),
-                          NotifyOutcome=list(transient), Settle=list(transient)).finish()
+    saga = shop.execution(
+        shop.take("Order Created"),
+        OwnOrder=list(transient),
+        ProcessPayment=list(transient),
+        ReserveInventory=list(transient),
+        CompleteOrder=list(transient),
+        NotifyOutcome=list(transient),
+        Settle=list(transient),
+    ).finish()
     assert saga.status == "SUCCEEDED"
     assert shop.stored(order_id)["status"] == "COMPLETED" and shop.notifications(order_id) == ["order-completed.json"]
 
@@ -164,8 +171,9 @@ def test_a_fault_after_reservation_claims_failed_and_compensates_everything(shop
 def test_stale_sweep_never_expires_a_completed_order(shop) -> None:  # type: ignore[no-untyped-def]
     order_id = shop.order(ALICE, [("p1", 1)])
     saga = shop.execution(shop.take("Order Created")).run_until("CompleteOrder")
-    sweep = shop.execution(shop.envelope("orderflow.scheduler", "Stale Order Sweep Requested",
-                                         {"olderThanMinutes": 0})).run_until("ClaimExpired")
+    sweep = shop.execution(
+        shop.envelope("orderflow.scheduler", "Stale Order Sweep Requested", {"olderThanMinutes": 0})
+    ).run_until("ClaimExpired")
     saga.finish()  # completes first; the sweep's claim finds the order changed
     sweep.finish()
     assert sweep.output["expired"] == 0 and sweep.output["skipped"] == 1
@@ -174,16 +182,25 @@ def test_stale_sweep_never_expires_a_completed_order(shop) -> None:  # type: ign
 
 def test_the_invariants_see_a_customer_charged_for_nothing(shop) -> None:  # type: ignore[no-untyped-def]
     """The checker itself: a refund that never reaches the gateway is caught (expected values from the plan)."""
-    from tests.simulation.engine import Outcome, OrderPlan, Plan
+    from tests.simulation.engine import OrderPlan, Outcome, Plan
 
     order_id = shop.order(ALICE, [("p1", 1)])
     shop.execution(shop.take("Order Created")).run_until("CompleteOrder")
-    shop.cloud.table("orders").update_item(Key={"orderId": order_id, "customerId": ALICE},
-                                           UpdateExpression="SET #s = :c", ExpressionAttributeNames={"#s": "status"},
-                                           ExpressionAttributeValues={":c": "CANCELLED"})
-    plan = Plan(products={"p1": (1, "25.00"), "p2": (5, "9.99")},
-                orders=[OrderPlan(ALICE, [("p1", 1)], 1, None, None, order_id)],
-                restock=None, sweep_after=None, gateway_fault_rate=0, fault_budget=0, fault_rate=0)
+    shop.cloud.table("orders").update_item(
+        Key={"orderId": order_id, "customerId": ALICE},
+        UpdateExpression="SET #s = :c",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":c": "CANCELLED"},
+    )
+    plan = Plan(
+        products={"p1": (1, "25.00"), "p2": (5, "9.99")},
+        orders=[OrderPlan(ALICE, [("p1", 1)], 1, None, None, order_id)],
+        restock=None,
+        sweep_after=None,
+        gateway_fault_rate=0,
+        fault_budget=0,
+        fault_rate=0,
+    )
     problems = invariants.check(shop.cloud, Outcome(seed=0, plan=plan))
     assert any("customer still charged 25.00" in p for p in problems)
     assert any("reservation RESERVED left" in p for p in problems)

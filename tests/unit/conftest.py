@@ -7,10 +7,11 @@ import json
 import os
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -55,13 +56,13 @@ ENV = {
 for _name in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_TRACE_DISABLED"):
     os.environ.setdefault(_name, ENV[_name])
 
-import boto3  # noqa: E402
-from moto import mock_aws  # noqa: E402
+import boto3
+from moto import mock_aws
 
-from scripts import tables  # noqa: E402
-from shared import aws as shared_aws  # noqa: E402
-from shared import contracts  # noqa: E402
-from tests.simulation.permissions import declared, declared_events, grants, iam_requirements  # noqa: E402
+from scripts import tables
+from shared import aws as shared_aws
+from shared import contracts
+from tests.simulation.permissions import declared, declared_events, grants, iam_requirements
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -130,10 +131,15 @@ class Cloud:
             return list(self._seen)
         return [e for e in self._seen if e["detail-type"] == detail_type]
 
-    def put_product(self, product_id: str, available: int, reserved: int = 0,
-                    price: Decimal | str | None = None) -> None:
-        item: dict[str, Any] = {"productId": product_id, "available": available, "reserved": reserved,
-                                "name": product_id}
+    def put_product(
+        self, product_id: str, available: int, reserved: int = 0, price: Decimal | str | None = None
+    ) -> None:
+        item: dict[str, Any] = {
+            "productId": product_id,
+            "available": available,
+            "reserved": reserved,
+            "name": product_id,
+        }
         if price is not None:
             item["price"] = Decimal(str(price))
         self.table("INVENTORY_TABLE").put_item(Item=item)
@@ -155,8 +161,9 @@ def _create_tables(client: Any) -> None:
     for request in tables.create_table_requests(PREFIX):
         client.create_table(**request)
     for name, attribute in tables.ttl_attributes(PREFIX).items():
-        client.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True,
-                                                                            "AttributeName": attribute})
+        client.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
+        )
 
 
 TABLE_KEYS = {tables.env_var(t): tables.key_names(t) for t in tables.definitions()}
@@ -193,25 +200,32 @@ def _wipe(queue_url: str) -> None:
     client = boto3.client("dynamodb")
     for env_name, keys in TABLE_KEYS.items():
         names = {f"#k{i}": k for i, k in enumerate(keys)}
-        kwargs: dict[str, Any] = {"TableName": ENV[env_name], "ProjectionExpression": ", ".join(names),
-                                  "ExpressionAttributeNames": names}
+        kwargs: dict[str, Any] = {
+            "TableName": ENV[env_name],
+            "ProjectionExpression": ", ".join(names),
+            "ExpressionAttributeNames": names,
+        }
         while True:
             page = client.scan(**kwargs)
             for start in range(0, len(page["Items"]), 25):
-                client.batch_write_item(RequestItems={ENV[env_name]: [
-                    {"DeleteRequest": {"Key": item}} for item in page["Items"][start:start + 25]]})
+                client.batch_write_item(
+                    RequestItems={
+                        ENV[env_name]: [{"DeleteRequest": {"Key": item}} for item in page["Items"][start : start + 25]]
+                    }
+                )
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     s3 = boto3.client("s3")
     contents = s3.list_objects_v2(Bucket=ENV["NOTIFICATIONS_BUCKET"]).get("Contents", [])
     if contents:
-        s3.delete_objects(Bucket=ENV["NOTIFICATIONS_BUCKET"],
-                          Delete={"Objects": [{"Key": o["Key"]} for o in contents]})
+        s3.delete_objects(Bucket=ENV["NOTIFICATIONS_BUCKET"], Delete={"Objects": [{"Key": o["Key"]} for o in contents]})
     sqs = boto3.client("sqs")
     while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
-        sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+        )
 
 
 @pytest.fixture
@@ -299,8 +313,9 @@ def _callers() -> tuple[str | None, str | None]:
     return function, innermost
 
 
-def aws_call_violations(function: str | None, innermost: str | None, api: str, operation: str,
-                        params: dict[str, Any]) -> list[str]:
+def aws_call_violations(
+    function: str | None, innermost: str | None, api: str, operation: str, params: dict[str, Any]
+) -> list[str]:
     """What is wrong with one AWS call made by services/ code, against the code base's rules:
     - the running function's role allows it (terraform/service_permissions.json, the table its policy is built
       from; IAM enforces it on AWS, moto does not);
@@ -319,19 +334,27 @@ def aws_call_violations(function: str | None, innermost: str | None, api: str, o
             may_put = declared_events(statements)
             for entry in params.get("Entries", []):
                 if (entry.get("Source"), entry.get("DetailType")) not in may_put:
-                    problems.append(f"the {function} function puts {entry.get('Source')} / "
-                                    f"{entry.get('DetailType')}, which its role may not")
-                problems.extend(f"an event put by the {function} function breaks its contract: {problem}"
-                                for problem in contracts.violations(entry.get("Source"), entry.get("DetailType"),
-                                                                    json.loads(entry.get("Detail") or "null")))
+                    problems.append(
+                        f"the {function} function puts {entry.get('Source')} / "
+                        f"{entry.get('DetailType')}, which its role may not"
+                    )
+                problems.extend(
+                    f"an event put by the {function} function breaks its contract: {problem}"
+                    for problem in contracts.violations(
+                        entry.get("Source"), entry.get("DetailType"), json.loads(entry.get("Detail") or "null")
+                    )
+                )
     if innermost in SERVICES_PACKAGES and api == "dynamodb":
         reads = []
         if operation in _CONSISTENT_CAPABLE and not params.get("IndexName"):
             reads.append((params.get("TableName"), params.get("ConsistentRead")))
         elif operation == "BatchGetItem":
             reads.extend((name, request.get("ConsistentRead")) for name, request in params["RequestItems"].items())
-        problems.extend(f"{operation} on {table} by services/ code is not strongly consistent"
-                        for table, consistent in reads if consistent is not True)
+        problems.extend(
+            f"{operation} on {table} by services/ code is not strongly consistent"
+            for table, consistent in reads
+            if consistent is not True
+        )
     return problems
 
 

@@ -92,8 +92,13 @@ def http_event(
             "accountId": "123456789012",
             "apiId": "api",
             "domainName": "api.example.com",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
-                     "userAgent": "pytest"},
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "pytest",
+            },
             "requestId": f"req-{uuid.uuid4()}",
             "routeKey": "$default",
             "stage": "$default",
@@ -163,9 +168,11 @@ def put_order(
 def get_order(order_id: str) -> dict[str, Any] | None:
     from boto3.dynamodb.conditions import Key
 
-    items = boto3.resource("dynamodb").Table(ENV["ORDERS_TABLE"]).query(
-        KeyConditionExpression=Key("orderId").eq(order_id), ConsistentRead=True
-    )["Items"]
+    items = (
+        boto3.resource("dynamodb")
+        .Table(ENV["ORDERS_TABLE"])
+        .query(KeyConditionExpression=Key("orderId").eq(order_id), ConsistentRead=True)["Items"]
+    )
     return items[0] if items else None
 
 

@@ -60,7 +60,9 @@ def pool(_moto_session, monkeypatch):
     cognito = boto3.client("cognito-idp")
     pool_id = cognito.create_user_pool(PoolName="orderflow-test-customers")["UserPool"]["Id"]
     client_id = cognito.create_user_pool_client(
-        UserPoolId=pool_id, ClientName="orderflow-test-api", GenerateSecret=False,
+        UserPoolId=pool_id,
+        ClientName="orderflow-test-api",
+        GenerateSecret=False,
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     )["UserPoolClient"]["ClientId"]
     cognito.create_group(UserPoolId=pool_id, GroupName="admins")

@@ -39,7 +39,7 @@ def test_a_json_media_type_with_several_parameters_is_accepted(value):
     assert validation.check_content_type({"content-type": value}) is None
 
 
-@pytest.mark.parametrize("body", ['eyJhIjoxfQ==!', 'eyJh*IjoxfQ==', 'eyJhIjox fQ==', 'eyJhIjoxfQ==\n'])
+@pytest.mark.parametrize("body", ["eyJhIjoxfQ==!", "eyJh*IjoxfQ==", "eyJhIjox fQ==", "eyJhIjoxfQ==\n"])
 def test_base64_with_a_character_outside_the_alphabet_is_400(body):
     assert refused(validation.decode_body, body, True) == ("request body is not valid base64", "$", 400)
 
@@ -54,8 +54,8 @@ def test_indexes_are_told_from_keys_at_every_depth():
 
 
 def test_a_path_past_the_payload_keeps_its_remaining_parts_as_given():
-    assert validation._typed_parts([], ["3"]) == [3]              # an index beyond the list: no element to walk into
-    assert validation._typed_parts({"a": "text"}, ["a", "b"]) == ["a", "b"]   # a key below a string
+    assert validation._typed_parts([], ["3"]) == [3]  # an index beyond the list: no element to walk into
+    assert validation._typed_parts({"a": "text"}, ["a", "b"]) == ["a", "b"]  # a key below a string
     assert validation._typed_parts(["x"], ["0", "1"]) == [0, "1"]  # below a string element: a key, not an index
 
 
@@ -71,19 +71,31 @@ def test_a_schema_error_without_a_name_is_about_the_whole_body():
 
 
 def test_a_required_error_naming_nothing_missing_keeps_the_validators_message():
-    exc = JsonSchemaValueException("data must contain ['a'] properties", value={"a": 1}, name="data",
-                                   definition={"required": ["a"]}, rule="required")
+    exc = JsonSchemaValueException(
+        "data must contain ['a'] properties",
+        value={"a": 1},
+        name="data",
+        definition={"required": ["a"]},
+        rule="required",
+    )
     assert answer(validation._schema_error(exc, {"a": 1})) == ("$ must contain ['a'] properties", "$", 400)
     bare = JsonSchemaValueException("data must contain properties", value={}, name="data", rule="required")
     assert answer(validation._schema_error(bare, {})) == ("$ must contain properties", "$", 400)
 
 
 def test_an_object_that_allows_no_property_names_the_first_extra_one():
-    exc = JsonSchemaValueException("data must not contain {'x', 'b'} properties", value={"x": 1, "b": 2},
-                                   name="data.items[0]", definition={"additionalProperties": False},
-                                   rule="additionalProperties")
+    exc = JsonSchemaValueException(
+        "data must not contain {'x', 'b'} properties",
+        value={"x": 1, "b": 2},
+        name="data.items[0]",
+        definition={"additionalProperties": False},
+        rule="additionalProperties",
+    )
     assert answer(validation._schema_error(exc, {"items": [{"x": 1, "b": 2}]})) == (
-        "$.items[0].b is not an allowed property", "$.items[0].b", 400)
+        "$.items[0].b is not an allowed property",
+        "$.items[0].b",
+        400,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -97,17 +109,21 @@ def test_a_non_finite_float_is_no_customer_id(bad):
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
 def test_a_non_finite_float_is_no_product_id(bad):
-    payload = {"customerId": "customer-1", "items": [{"productId": "prod-1", "quantity": 1},
-                                                      {"productId": bad, "quantity": 1}]}
+    payload = {
+        "customerId": "customer-1",
+        "items": [{"productId": "prod-1", "quantity": 1}, {"productId": bad, "quantity": 1}],
+    }
     assert refused(validation.validate_payload, payload) == (
-        "$.items[1].productId must be string", "$.items[1].productId", 400)
+        "$.items[1].productId must be string",
+        "$.items[1].productId",
+        400,
+    )
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("-inf")])
 def test_a_non_finite_float_is_no_price(bad):
     payload = {"customerId": "customer-1", "items": [{"productId": "prod-1", "quantity": 1, "price": bad}]}
-    assert refused(validation.validate_payload, payload) == (
-        "$.items[0].price must be number", "$.items[0].price", 400)
+    assert refused(validation.validate_payload, payload) == ("$.items[0].price must be number", "$.items[0].price", 400)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -118,26 +134,32 @@ def order_of(*items: CreateOrderItem, total: str | None = None) -> CreateOrderRe
 
 
 def test_a_catalogue_price_of_exactly_the_largest_total_is_kept_to_the_cent():
-    price = pricing._catalogue_price(Decimal("100000000"))
+    price = pricing._catalogue_price(Decimal(100000000))
     assert str(price) == "100000000.00"
-    priced = pricing.apply_catalogue(order_of(CreateOrderItem("p", 1)), {"p": Decimal("100000000")})
+    priced = pricing.apply_catalogue(order_of(CreateOrderItem("p", 1)), {"p": Decimal(100000000)})
     assert [str(i.price) for i in priced.items] == ["100000000.00"] and str(priced.total_amount) == "100000000.00"
 
 
 def test_a_price_mismatch_at_the_largest_price_names_it_to_the_cent():
-    assert refused(pricing.apply_catalogue, order_of(CreateOrderItem("p", 1, Decimal("1.00"))),
-                   {"p": Decimal("100000000")}) == (
-        "the price of p is 100000000.00, not 1.00", "$.items[0].price", 409)
+    assert refused(
+        pricing.apply_catalogue, order_of(CreateOrderItem("p", 1, Decimal("1.00"))), {"p": Decimal(100000000)}
+    ) == ("the price of p is 100000000.00, not 1.00", "$.items[0].price", 409)
 
 
-@pytest.mark.parametrize(("price", "quantity", "total"), [
-    ("100000001", 1, "100000001.00"),
-    ("1E+9", 2, "2000000000.00"),
-    ("50000000.01", 2, "100000000.02"),
-])
+@pytest.mark.parametrize(
+    ("price", "quantity", "total"),
+    [
+        ("100000001", 1, "100000001.00"),
+        ("1E+9", 2, "2000000000.00"),
+        ("50000000.01", 2, "100000000.02"),
+    ],
+)
 def test_a_total_beyond_the_largest_is_400_naming_it_to_the_cent(price, quantity, total):
     assert refused(pricing.apply_catalogue, order_of(CreateOrderItem("p", quantity)), {"p": Decimal(price)}) == (
-        f"the order's total {total} exceeds 100000000", "$.items", 400)
+        f"the order's total {total} exceeds 100000000",
+        "$.items",
+        400,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -158,14 +180,21 @@ def test_an_array_is_no_item_price_of_a_workflow_order():
     assert refusal(parse_order_ref, raw) == "order.items[0].price must be a number, got [0, [5], 0]"
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (7, "7"), (Decimal("19.990"), "19.990"), ("-0.50", "-0.50"), (0.5, "0.5"), (Decimal("-0"), "-0"),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (7, "7"),
+        (Decimal("19.990"), "19.990"),
+        ("-0.50", "-0.50"),
+        (0.5, "0.5"),
+        (Decimal("-0"), "-0"),
+    ],
+)
 def test_the_four_accepted_types_parse_exactly(value, expected):
     assert str(to_decimal(value)) == expected
 
 
 def test_an_int_of_any_size_is_exact():
     # str() of an int refuses more than 4,300 digits; Decimal(int) is exact at any size
-    assert to_decimal(10 ** 5000) == Decimal("1E+5000")
-    assert str(to_decimal(-(10 ** 5000) - 1)) == "-1" + "0" * 4999 + "1"
+    assert to_decimal(10**5000) == Decimal("1E+5000")
+    assert str(to_decimal(-(10**5000) - 1)) == "-1" + "0" * 4999 + "1"

@@ -47,16 +47,19 @@ def fresh_clients(monkeypatch):
 # ---------------------------------------------------------------------------------------------
 # 401: each unusable identity answers with its own message
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("identity", "message"), [
-    (claims(token_use="access"), "an ID token is required (token_use must be 'id')"),
-    (claims(token_use=None), "an ID token is required (token_use must be 'id')"),
-    (claims(token_use="ID"), "an ID token is required (token_use must be 'id')"),
-    (claims(cognito__username=None), "the token carries no cognito:username claim"),
-    (claims(cognito__username=""), "the token carries no cognito:username claim"),
-    (claims(cognito__username=["alice"]), "the token carries no cognito:username claim"),
-    (claims(sub=None), "the token carries no valid sub claim"),
-], ids=["access-token", "no-token-use", "token-use-upper", "no-username", "empty-username", "list-username",
-        "no-sub"])
+@pytest.mark.parametrize(
+    ("identity", "message"),
+    [
+        (claims(token_use="access"), "an ID token is required (token_use must be 'id')"),
+        (claims(token_use=None), "an ID token is required (token_use must be 'id')"),
+        (claims(token_use="ID"), "an ID token is required (token_use must be 'id')"),
+        (claims(cognito__username=None), "the token carries no cognito:username claim"),
+        (claims(cognito__username=""), "the token carries no cognito:username claim"),
+        (claims(cognito__username=["alice"]), "the token carries no cognito:username claim"),
+        (claims(sub=None), "the token carries no valid sub claim"),
+    ],
+    ids=["access-token", "no-token-use", "token-use-upper", "no-username", "empty-username", "list-username", "no-sub"],
+)
 def test_each_unusable_identity_is_401_with_its_reason(cloud, lambda_context, identity, message):
     response = call(lambda_context, "POST", "/orders", order_body(), claims=identity)
 
@@ -76,19 +79,24 @@ def test_claims_that_are_not_an_object_are_no_identity(cloud, lambda_context, ba
     assert response["statusCode"] == 401
     assert response["headers"]["WWW-Authenticate"] == UNAUTHENTICATED_HEADER
     assert response_json(response) == {
-        "message": "authentication required: send an ID token as `Authorization: Bearer <token>`", "field": None}
+        "message": "authentication required: send an ID token as `Authorization: Bearer <token>`",
+        "field": None,
+    }
     assert_nothing_written(cloud)
 
 
 # ---------------------------------------------------------------------------------------------
 # a groups claim with one bracket only is a group name, not an array
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("value", "expected"), [
-    ("[admins", {"[admins"}),
-    ("admins]", {"admins]"}),
-    ("[ops admins", {"[ops", "admins"}),
-    ("x]admins[x", {"x]admins[x"}),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("[admins", {"[admins"}),
+        ("admins]", {"admins]"}),
+        ("[ops admins", {"[ops", "admins"}),
+        ("x]admins[x", {"x]admins[x"}),
+    ],
+)
 def test_a_groups_claim_with_one_bracket_keeps_it(value, expected):
     assert auth.parse_groups(value) == frozenset(expected)
 
@@ -103,8 +111,10 @@ def test_a_half_bracketed_admins_group_is_no_operator(cloud, lambda_context, gro
     assert got["statusCode"] == 404
     assert response_json(got) == {"message": f"order {order['orderId']} not found", "field": None}
     assert listed["statusCode"] == 403
-    assert response_json(listed) == {"message": "you may list only your own orders",
-                                     "field": "pathParameters.customerId"}
+    assert response_json(listed) == {
+        "message": "you may list only your own orders",
+        "field": "pathParameters.customerId",
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -116,8 +126,9 @@ def test_the_idempotency_store_uses_the_shared_dynamodb_client(cloud, lambda_con
 
     def throttled(**kwargs):
         calls.append(kwargs["TableName"])
-        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
-                          "PutItem")
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "PutItem"
+        )
 
     monkeypatch.setattr(client, "put_item", throttled)
 
@@ -169,8 +180,9 @@ def test_a_base64_body_with_a_character_outside_the_alphabet_is_400(cloud, lambd
 
 
 def test_a_json_media_type_with_two_parameters_creates_the_order(cloud, lambda_context):
-    response = call(lambda_context, "POST", "/orders", order_body(),
-                    content_type="application/json; charset=utf-8; profile=order")
+    response = call(
+        lambda_context, "POST", "/orders", order_body(), content_type="application/json; charset=utf-8; profile=order"
+    )
 
     assert response["statusCode"] == 201
     [stored] = cloud.items("ORDERS_TABLE")
@@ -181,17 +193,27 @@ def test_a_json_media_type_with_two_parameters_creates_the_order(cloud, lambda_c
 # ---------------------------------------------------------------------------------------------
 # a direct invoke's non-finite floats (the Lambda runtime parses NaN, Infinity and 1e999 as floats)
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("payload", "message", "field"), [
-    ({"customerId": float("nan")}, "$.customerId must be string", "$.customerId"),
-    ({"customerId": float("inf")}, "$.customerId must be string", "$.customerId"),
-    ({"items": [{"productId": float("inf"), "quantity": 1}]}, "$.items[0].productId must be string",
-     "$.items[0].productId"),
-    ({"items": [{"productId": "prod-1", "quantity": float("nan")}]}, "$.items[0].quantity must be integer",
-     "$.items[0].quantity"),
-    ({"totalAmount": float("-inf")}, "$.totalAmount must be number", "$.totalAmount"),
-])
-def test_a_direct_invoke_with_a_non_finite_float_is_refused_at_its_field(cloud, lambda_context, payload, message,
-                                                                         field):
+@pytest.mark.parametrize(
+    ("payload", "message", "field"),
+    [
+        ({"customerId": float("nan")}, "$.customerId must be string", "$.customerId"),
+        ({"customerId": float("inf")}, "$.customerId must be string", "$.customerId"),
+        (
+            {"items": [{"productId": float("inf"), "quantity": 1}]},
+            "$.items[0].productId must be string",
+            "$.items[0].productId",
+        ),
+        (
+            {"items": [{"productId": "prod-1", "quantity": float("nan")}]},
+            "$.items[0].quantity must be integer",
+            "$.items[0].quantity",
+        ),
+        ({"totalAmount": float("-inf")}, "$.totalAmount must be number", "$.totalAmount"),
+    ],
+)
+def test_a_direct_invoke_with_a_non_finite_float_is_refused_at_its_field(
+    cloud, lambda_context, payload, message, field
+):
     for product_id in ("nan", "inf"):  # products that a float read as a string would name
         cloud.put_product(product_id, 10, price="1.00")
     body = {"customerId": "customer-1", "items": [{"productId": "prod-1", "quantity": 1}], **payload}

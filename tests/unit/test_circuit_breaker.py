@@ -253,8 +253,13 @@ def test_trial_claim_writes_half_open_and_its_start(breaker, cloud, clock):
     fail_times(breaker, Gateway(), 3)
     clock.now += 30
     assert breaker.before_call() == (True, 3)
-    assert stored(cloud) == {"name": "payment-gateway", "state": "HALF_OPEN", "failures": 3, "openedAt": T0,
-                             "trialStartedAt": T0 + 30}
+    assert stored(cloud) == {
+        "name": "payment-gateway",
+        "state": "HALF_OPEN",
+        "failures": 3,
+        "openedAt": T0,
+        "trialStartedAt": T0 + 30,
+    }
     with pytest.raises(CircuitOpenError, match=r"^circuit payment-gateway is half-open \(trial in progress\)$") as info:
         breaker.before_call()
     assert info.value.retry_after_seconds == 30
@@ -313,7 +318,10 @@ def test_a_reopen_elsewhere_makes_an_old_open_read_lose(breaker, cloud, clock):
     fail_times(breaker, Gateway(), 3)
     seen = breaker.state()  # OPEN since T0
     cloud.table("CIRCUIT_BREAKER_TABLE").update_item(  # another Lambda's trial failed: re-opened at T0 + 40
-        Key={"name": "payment-gateway"}, UpdateExpression="SET openedAt = :t", ExpressionAttributeValues={":t": Decimal(str(T0 + 40))})
+        Key={"name": "payment-gateway"},
+        UpdateExpression="SET openedAt = :t",
+        ExpressionAttributeValues={":t": Decimal(str(T0 + 40))},
+    )
     clock.now += 30
     breaker.state = lambda: seen
     with pytest.raises(CircuitOpenError, match="trial already taken"):
@@ -376,7 +384,11 @@ def test_state_reads_consistently(breaker, monkeypatch):
 def test_defaults_are_the_documented_ones():
     cb = CircuitBreaker("t")
     assert (cb.name, cb.failure_threshold, cb.cooldown_seconds, cb.failure_types) == (
-        "payment-gateway", 5, 30, (PaymentGatewayUnavailable,))
+        "payment-gateway",
+        5,
+        30,
+        (PaymentGatewayUnavailable,),
+    )
 
 
 def test_clock_is_kept_to_the_millisecond(cloud):

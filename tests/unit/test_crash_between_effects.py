@@ -10,9 +10,10 @@ mutating call has returned; it is a BaseException, as a dying process is, so no 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -27,9 +28,8 @@ from .conftest import ENV, TABLE_KEYS
 from .helpers import expected_event_id, expected_payment_id, order_input, put_order
 from .test_payment import SpyGateway, spy_gateway
 
-MUTATING = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem", "PutEvents",
-            "PutObject"}
-FROZEN = datetime(2024, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
+MUTATING = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem", "PutEvents", "PutObject"}
+FROZEN = datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC)
 orders = OrdersRepository()
 
 
@@ -50,8 +50,12 @@ class CrashAfter:
 
 
 def _clients() -> list[Any]:
-    return [shared_aws.dynamodb_client(), shared_aws.dynamodb_resource().meta.client, shared_aws.events_client(),
-            shared_aws.s3_client()]
+    return [
+        shared_aws.dynamodb_client(),
+        shared_aws.dynamodb_resource().meta.client,
+        shared_aws.events_client(),
+        shared_aws.s3_client(),
+    ]
 
 
 def run(operation: Callable[[], Any], crash: CrashAfter) -> Any:
@@ -65,8 +69,10 @@ def run(operation: Callable[[], Any], crash: CrashAfter) -> Any:
 
 
 def snapshot(cloud: Any) -> dict[str, Any]:
-    state = {env_name: sorted(json.dumps(item, sort_keys=True, default=str) for item in cloud.items(env_name))
-             for env_name in TABLE_KEYS}
+    state = {
+        env_name: sorted(json.dumps(item, sort_keys=True, default=str) for item in cloud.items(env_name))
+        for env_name in TABLE_KEYS
+    }
     return state
 
 
@@ -101,8 +107,9 @@ def _pending(cloud: Any, customer: str = "customer-1") -> dict[str, Any]:
 def _charged_then_claimed(cloud: Any) -> dict[str, Any]:
     order = _pending(cloud)
     payment.charge(order_input(order), gateway=spy_gateway())
-    orders.transition(order["orderId"], "customer-1", "CANCELLED", "customer cancel",
-                      claim_by=f"cancel:{order['orderId']}")
+    orders.transition(
+        order["orderId"], "customer-1", "CANCELLED", "customer cancel", claim_by=f"cancel:{order['orderId']}"
+    )
     return order
 
 
@@ -114,8 +121,9 @@ def _paid(cloud: Any, prod2: int = 3) -> dict[str, Any]:
 def _reserved_then_claimed(cloud: Any) -> dict[str, Any]:
     order = _paid(cloud)
     inventory.reserve(order_input(order))
-    orders.transition(order["orderId"], "customer-1", "FAILED", "notification failed",
-                      claim_by="execution:arn:aws:states:test:1")
+    orders.transition(
+        order["orderId"], "customer-1", "FAILED", "notification failed", claim_by="execution:arn:aws:states:test:1"
+    )
     return order
 
 
@@ -128,16 +136,26 @@ def _gateway() -> SpyGateway:
 
 OPERATIONS: dict[str, tuple[Callable[[Any], dict[str, Any]], Callable[[dict[str, Any]], Any]]] = {
     "charge approved (intent, gateway, row, order, event)": (
-        _pending, lambda o: payment.charge(order_input(o), gateway=_gateway())),
+        _pending,
+        lambda o: payment.charge(order_input(o), gateway=_gateway()),
+    ),
     "charge declined (intent, gateway, row, PAYMENT_FAILED claim + duty, event)": (
-        lambda c: _pending(c, customer="customer-declined"), lambda o: payment.charge(order_input(o), gateway=_gateway())),
+        lambda c: _pending(c, customer="customer-declined"),
+        lambda o: payment.charge(order_input(o), gateway=_gateway()),
+    ),
     "refund of a claimed paid order (gateway, row, event)": (
-        _charged_then_claimed, lambda o: payment.refund(order_input(o), "customer cancel", gateway=_gateway())),
+        _charged_then_claimed,
+        lambda o: payment.refund(order_input(o), "customer cancel", gateway=_gateway()),
+    ),
     "reserve (reservation + stock + order, event)": (_paid, lambda o: inventory.reserve(order_input(o))),
     "reserve short (order INVENTORY_UNAVAILABLE, event)": (
-        lambda c: _paid(c, prod2=0), lambda o: inventory.reserve(order_input(o))),
+        lambda c: _paid(c, prod2=0),
+        lambda o: inventory.reserve(order_input(o)),
+    ),
     "release of a claimed reserved order (reservation + stock, event)": (
-        _reserved_then_claimed, lambda o: inventory.release(order_input(o))),
+        _reserved_then_claimed,
+        lambda o: inventory.release(order_input(o)),
+    ),
 }
 
 
@@ -157,7 +175,7 @@ def _fresh(cloud: Any, name: str) -> tuple[dict[str, Any], Callable[[], Any]]:
 
 @pytest.mark.parametrize("name", sorted(OPERATIONS))
 def test_a_retry_after_a_crash_after_any_effect_ends_as_an_uninterrupted_run(cloud, name):
-    order, operation = _fresh(cloud, name)
+    _order, operation = _fresh(cloud, name)
     clean = CrashAfter(None)
     expected_answer = run(operation, clean)
     expected_state, (expected_events, _) = snapshot(cloud), events_by_id(cloud)
@@ -166,7 +184,7 @@ def test_a_retry_after_a_crash_after_any_effect_ends_as_an_uninterrupted_run(clo
     assert expected_events, f"{name}: an uninterrupted run publishes its outcome"
 
     for k in range(1, clean.effects + 1):
-        order, operation = _fresh(cloud, name)
+        _order, operation = _fresh(cloud, name)
         with pytest.raises(LambdaDied):
             run(operation, CrashAfter(k))
         retried_answer = run(operation, CrashAfter(None))
@@ -198,16 +216,20 @@ def test_the_uninterrupted_reserve_takes_the_stock_once(cloud):
     order, operation = _fresh(cloud, "reserve (reservation + stock + order, event)")
     assert run(operation, CrashAfter(None))["status"] == "RESERVED"
     assert {p["productId"]: (int(p["available"]), int(p["reserved"])) for p in cloud.items("INVENTORY_TABLE")} == {
-        "prod-1": (8, 2), "prod-2": (2, 1)}
+        "prod-1": (8, 2),
+        "prod-2": (2, 1),
+    }
     events, _ = events_by_id(cloud)
     assert set(events) == {expected_event_id(order["orderId"], "Inventory Reserved")}
 
 
 def test_the_uninterrupted_release_gives_the_stock_back_once(cloud):
-    order, operation = _fresh(cloud, "release of a claimed reserved order (reservation + stock, event)")
+    _order, operation = _fresh(cloud, "release of a claimed reserved order (reservation + stock, event)")
     assert run(operation, CrashAfter(None))["status"] == "RELEASED"
     assert {p["productId"]: (int(p["available"]), int(p["reserved"])) for p in cloud.items("INVENTORY_TABLE")} == {
-        "prod-1": (10, 0), "prod-2": (3, 0)}
+        "prod-1": (10, 0),
+        "prod-2": (3, 0),
+    }
     [reservation] = cloud.items("RESERVATIONS_TABLE")
     assert reservation["status"] == "RELEASED"
 
@@ -226,8 +248,12 @@ def test_a_claim_retried_after_its_write_is_still_the_claimers(cloud):
     """One effect (the order and its claim in one write): the retry must answer claimed, or nobody compensates."""
     _products(cloud)
     order = put_order("PAID", order_id="0a000000-0000-4000-8000-000000000003")
-    event = {"order": {"orderId": order["orderId"], "customerId": "customer-1"}, "target": "CANCELLED",
-             "by": f"cancel:{order['orderId']}", "reason": "customer"}
+    event = {
+        "order": {"orderId": order["orderId"], "customerId": "customer-1"},
+        "target": "CANCELLED",
+        "by": f"cancel:{order['orderId']}",
+        "reason": "customer",
+    }
     with pytest.raises(LambdaDied):
         run(lambda: saga.claim(event), CrashAfter(1))
     answer = run(lambda: saga.claim(event), CrashAfter(None))
@@ -239,7 +265,7 @@ def test_a_claim_retried_after_its_write_is_still_the_claimers(cloud):
 
 def test_the_crash_hook_crashes_after_the_effect(cloud):
     """The harness itself: a crash after effect 1 of a charge leaves the intent written, and nothing else."""
-    order, operation = _fresh(cloud, "charge approved (intent, gateway, row, order, event)")
+    _order, operation = _fresh(cloud, "charge approved (intent, gateway, row, order, event)")
     with pytest.raises(LambdaDied, match="effect 1"):
         run(operation, CrashAfter(1))
     [row] = cloud.items("PAYMENTS_TABLE")

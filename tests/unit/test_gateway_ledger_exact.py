@@ -5,7 +5,7 @@ charge emits (the alarms and the dashboard read them by name). Expected values a
 from __future__ import annotations
 
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -24,30 +24,57 @@ ORDER_ID = "5b2f9c1e-7a3d-4e8b-9c6f-0d1e2f3a4b5c"
 
 @pytest.fixture(autouse=True)
 def _fixed_clock(monkeypatch):
-    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2026, 12, 4, 10, 0, 0, tzinfo=timezone.utc))
+    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2026, 12, 4, 10, 0, 0, tzinfo=UTC))
 
 
 def gateway(**overrides) -> gw.SimulatedGateway:
-    params = {"customer_limit": Decimal("5000.00"), "decline_customers": frozenset({"customer-declined"}),
-              "fault_rate": 0.0, "fault_seed": "0"}
+    params = {
+        "customer_limit": Decimal("5000.00"),
+        "decline_customers": frozenset({"customer-declined"}),
+        "fault_rate": 0.0,
+        "fault_seed": "0",
+    }
     return gw.SimulatedGateway(**{**params, **overrides})
 
 
 def test_a_void_of_an_unseen_key_writes_the_whole_ledger_entry(cloud):
     assert gateway().void("pay-1", "order-1") == "VOIDED"
-    assert ledger_items() == [{"paymentId": "pay-1", "orderId": "order-1", "amount": Decimal(0), "status": "VOIDED",
-                               "reason": None, "createdAt": NOW}]
+    assert ledger_items() == [
+        {
+            "paymentId": "pay-1",
+            "orderId": "order-1",
+            "amount": Decimal(0),
+            "status": "VOIDED",
+            "reason": None,
+            "createdAt": NOW,
+        }
+    ]
 
 
 def test_a_refund_of_a_pending_intent_voids_the_key_under_its_order(cloud):
     order = put_order("PENDING", order_id=ORDER_ID)
-    intent = {"orderId": ORDER_ID, "customerId": "customer-1", "status": "PENDING", "paymentId": "pay-9",
-              "amount": Decimal("109.97"), "attempt": 0, "createdAt": NOW}
+    intent = {
+        "orderId": ORDER_ID,
+        "customerId": "customer-1",
+        "status": "PENDING",
+        "paymentId": "pay-9",
+        "amount": Decimal("109.97"),
+        "attempt": 0,
+        "createdAt": NOW,
+    }
     assert service.payments.put_if_absent(intent)
     put_claimed_order("CANCELLED", order_id=ORDER_ID)
     service.refund(order_input(order), "too slow", gateway=gateway())
-    assert ledger_items() == [{"paymentId": "pay-9", "orderId": ORDER_ID, "amount": Decimal(0), "status": "VOIDED",
-                               "reason": None, "createdAt": NOW}]
+    assert ledger_items() == [
+        {
+            "paymentId": "pay-9",
+            "orderId": ORDER_ID,
+            "amount": Decimal(0),
+            "status": "VOIDED",
+            "reason": None,
+            "createdAt": NOW,
+        }
+    ]
 
 
 def test_a_void_that_loses_the_race_to_a_refund_answers_the_stored_status(cloud, monkeypatch):
@@ -121,9 +148,17 @@ def test_a_parked_charge_counts_payments_parked(cloud, counters):
 def test_a_charge_of_a_key_a_compensation_voided_counts_payments_voided(cloud, counters):
     order = put_order("PENDING", order_id=ORDER_ID)
     g = gateway()
-    assert service.payments.put_if_absent({"orderId": ORDER_ID, "customerId": "customer-1", "status": "PENDING",
-                                           "paymentId": "pay-5", "amount": Decimal("109.97"), "attempt": 0,
-                                           "createdAt": NOW})
+    assert service.payments.put_if_absent(
+        {
+            "orderId": ORDER_ID,
+            "customerId": "customer-1",
+            "status": "PENDING",
+            "paymentId": "pay-5",
+            "amount": Decimal("109.97"),
+            "attempt": 0,
+            "createdAt": NOW,
+        }
+    )
     assert g.void("pay-5", ORDER_ID) == "VOIDED"
     service.charge(order_input(order), gateway=g)
     assert payment_row(ORDER_ID)["status"] == "VOIDED"

@@ -138,8 +138,9 @@ def test_duplicate_unavailable_returns_the_recorded_short_items(cloud):
     assert cloud.items("RESERVATIONS_TABLE") == []
 
 
-@pytest.mark.parametrize("status", ["PENDING", "INVENTORY_RESERVED", "COMPLETED", "CANCELLED", "EXPIRED", "FAILED",
-                                    "PAYMENT_FAILED"])
+@pytest.mark.parametrize(
+    "status", ["PENDING", "INVENTORY_RESERVED", "COMPLETED", "CANCELLED", "EXPIRED", "FAILED", "PAYMENT_FAILED"]
+)
 def test_order_not_paid_is_not_reservable(cloud, products, status):
     order = put_order(status)
     assert service.reserve(order_input(order)) == {"status": "ORDER_NOT_RESERVABLE", "shortItems": []}
@@ -157,8 +158,9 @@ def test_customer_cancel_between_read_and_transaction(cloud, products, monkeypat
         calls.append(order_id)
         current = real_get(order_id, customer_id)
         if len(calls) == 1:  # we read PAID, then the customer cancels before our transaction
-            service.orders.transition(order_id, "customer-1", "CANCELLED", "customer cancel",
-                                      claim_by=f"cancel:{order_id}")
+            service.orders.transition(
+                order_id, "customer-1", "CANCELLED", "customer cancel", claim_by=f"cancel:{order_id}"
+            )
         return current
 
     monkeypatch.setattr(service.orders, "get", stale_get)
@@ -273,8 +275,11 @@ def test_reserve_unknown_order(cloud):
 def test_concurrent_reservations_never_oversell(cloud, serialized_dynamodb, stock_units, per_order, threads):
     cloud.put_product("last-units", stock_units)
     orders = [
-        put_order("PAID", items=[{"productId": "last-units", "quantity": per_order, "price": Decimal("1.00")}],
-                  total=str(per_order))
+        put_order(
+            "PAID",
+            items=[{"productId": "last-units", "quantity": per_order, "price": Decimal("1.00")}],
+            total=str(per_order),
+        )
         for _ in range(threads)
     ]
     results: list[dict] = []
@@ -329,8 +334,10 @@ def test_release_restores_stock_exactly_once(cloud, products, lambda_context, ca
     assert reservation["status"] == "RELEASED" and "releasedAt" in reservation
     released = cloud.events("Inventory Released")
     assert {e["detail"]["eventId"] for e in released} == {expected_event_id(order["orderId"], "Inventory Released")}
-    assert released[0]["detail"]["items"] == [{"productId": "prod-1", "quantity": 2},
-                                              {"productId": "prod-2", "quantity": 1}]
+    assert released[0]["detail"]["items"] == [
+        {"productId": "prod-1", "quantity": 2},
+        {"productId": "prod-2", "quantity": 1},
+    ]
     assert capsys.readouterr().out.count('"InventoryReleased":[1.0]') == 1
 
 
@@ -356,8 +363,9 @@ def test_release_of_a_claimed_order_gives_the_stock_back_once(cloud, products, s
     order = put_order("PAID")
     service.reserve(order_input(order))
     # PAYMENT_FAILED is only entered from PENDING: write the claimed order as the payment service leaves it
-    put_order(status, order_id=order["orderId"],
-              claim={"by": "exec-1", "status": status, "at": "2024-01-01T00:00:00.000Z"})
+    put_order(
+        status, order_id=order["orderId"], claim={"by": "exec-1", "status": status, "at": "2024-01-01T00:00:00.000Z"}
+    )
 
     assert service.release(order_input(order)) == {"status": "RELEASED"}
     assert service.release(order_input(order)) == {"status": "RELEASED"}
@@ -444,8 +452,20 @@ def test_restock_event_without_event_id_uses_envelope_id(cloud, lambda_context):
 
 @pytest.mark.parametrize(
     ("product_id", "quantity", "event_id"),
-    [("bad id", 1, "e"), ("p", 0, "e"), ("p", -3, "e"), ("p", 1.5, "e"), ("p", "x", "e"), ("p", True, "e"),
-     ("p", None, "e"), ("p", 10_000_001, "e"), ("p", "nan", "e"), ("p", 1, ""), ("p", 1, None), ("p", 1, "x" * 300)],
+    [
+        ("bad id", 1, "e"),
+        ("p", 0, "e"),
+        ("p", -3, "e"),
+        ("p", 1.5, "e"),
+        ("p", "x", "e"),
+        ("p", True, "e"),
+        ("p", None, "e"),
+        ("p", 10_000_001, "e"),
+        ("p", "nan", "e"),
+        ("p", 1, ""),
+        ("p", 1, None),
+        ("p", 1, "x" * 300),
+    ],
 )
 def test_restock_rejects_bad_input(cloud, product_id, quantity, event_id):
     with pytest.raises(InvalidTaskInput):
@@ -453,8 +473,11 @@ def test_restock_rejects_bad_input(cloud, product_id, quantity, event_id):
 
 
 def test_restock_conflict_is_retryable(cloud, monkeypatch):
-    monkeypatch.setattr(shared_aws.dynamodb_client(), "transact_write_items",
-                        lambda **_: (_ for _ in ()).throw(cancelled_transaction("None", "TransactionConflict")))
+    monkeypatch.setattr(
+        shared_aws.dynamodb_client(),
+        "transact_write_items",
+        lambda **_: (_ for _ in ()).throw(cancelled_transaction("None", "TransactionConflict")),
+    )
     with pytest.raises(InventoryContention):
         service.restock("p", 1, "e")
 
@@ -470,8 +493,9 @@ def test_endpoint_without_cancellation_reasons(cloud, monkeypatch):
         try:
             return real(**kwargs)
         except ClientError as exc:
-            raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"}},
-                              "TransactWriteItems") from exc
+            raise ClientError(
+                {"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"}}, "TransactWriteItems"
+            ) from exc
 
     monkeypatch.setattr(client, "transact_write_items", reasonless)
     short = put_order("PAID")
@@ -505,8 +529,15 @@ def test_restock_propagates_unexpected_errors(cloud, monkeypatch):
         service.restock("p", 1, "e")
 
 
-@pytest.mark.parametrize("event", [{"action": "count"}, {"detail-type": "Other", "detail": {}}, ["x"],
-                                   {"detail-type": "Inventory Restocked", "detail": "nope"}])
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"action": "count"},
+        {"detail-type": "Other", "detail": {}},
+        ["x"],
+        {"detail-type": "Inventory Restocked", "detail": "nope"},
+    ],
+)
 def test_unsupported_inventory_event(cloud, lambda_context, event):
     with pytest.raises(UnsupportedEvent):
         handler.lambda_handler(event, lambda_context)

@@ -4,7 +4,7 @@ refusal messages. Expected values are literals."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.exceptions import ClientError
@@ -23,7 +23,7 @@ ITEMS = [{"productId": "prod-1", "quantity": 2}, {"productId": "prod-2", "quanti
 
 @pytest.fixture(autouse=True)
 def _fixed_clock(monkeypatch):
-    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2026, 12, 4, 10, 0, 0, tzinfo=timezone.utc))
+    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2026, 12, 4, 10, 0, 0, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -40,8 +40,9 @@ def detail_types(cloud):
 def test_a_reserve_writes_the_whole_reservation_and_history(cloud, stock, counters):
     order = put_order("PAID", order_id=ORDER_ID)
     assert service.reserve(order_input(order)) == {"status": "RESERVED", "shortItems": []}
-    assert cloud.items("RESERVATIONS_TABLE") == [{"orderId": ORDER_ID, "customerId": "customer-1",
-                                                  "status": "RESERVED", "items": ITEMS, "createdAt": NOW}]
+    assert cloud.items("RESERVATIONS_TABLE") == [
+        {"orderId": ORDER_ID, "customerId": "customer-1", "status": "RESERVED", "items": ITEMS, "createdAt": NOW}
+    ]
     assert stock() == {"prod-1": (8, 2), "prod-2": (2, 1)}
     stored = get_order(ORDER_ID)
     assert stored["statusHistory"][-1] == {"status": "INVENTORY_RESERVED", "at": NOW, "reason": "inventory reserved"}
@@ -56,9 +57,16 @@ def test_a_repeated_reserve_re_puts_its_event_once_and_changes_nothing(cloud, st
     service.reserve(order_input(order))
     events = cloud.events()
     assert [e["detail-type"] for e in events] == ["Inventory Reserved", "Inventory Reserved"]
-    assert events[0]["detail"] == events[1]["detail"] == {
-        "eventId": "8b7bb1c7-819b-5396-9109-ef161554ce06", "orderId": ORDER_ID, "customerId": "customer-1",
-        "items": ITEMS}  # eventId: uuid5(urn:orderflow:event namespace, "<ORDER_ID>|Inventory Reserved")
+    assert (
+        events[0]["detail"]
+        == events[1]["detail"]
+        == {
+            "eventId": "8b7bb1c7-819b-5396-9109-ef161554ce06",
+            "orderId": ORDER_ID,
+            "customerId": "customer-1",
+            "items": ITEMS,
+        }
+    )  # eventId: uuid5(urn:orderflow:event namespace, "<ORDER_ID>|Inventory Reserved")
     assert stock() == {"prod-1": (8, 2), "prod-2": (2, 1)}
     assert counters() == {"InventoryReserved": 1}
 
@@ -66,13 +74,18 @@ def test_a_repeated_reserve_re_puts_its_event_once_and_changes_nothing(cloud, st
 def test_an_unavailable_order_records_its_short_items_and_a_repeat_re_puts_the_event(cloud, counters):
     cloud.put_product("prod-1", 1)
     order = put_order("PAID", order_id=ORDER_ID)
-    short = [{"productId": "prod-1", "requested": 2, "available": 1},
-             {"productId": "prod-2", "requested": 1, "available": 0}]
+    short = [
+        {"productId": "prod-1", "requested": 2, "available": 1},
+        {"productId": "prod-2", "requested": 1, "available": 0},
+    ]
     assert service.reserve(order_input(order)) == {"status": "UNAVAILABLE", "shortItems": short}
     stored = get_order(ORDER_ID)
     assert stored["shortItems"] == short
-    assert stored["statusHistory"][-1] == {"status": "INVENTORY_UNAVAILABLE", "at": NOW,
-                                           "reason": "insufficient stock: prod-1, prod-2"}
+    assert stored["statusHistory"][-1] == {
+        "status": "INVENTORY_UNAVAILABLE",
+        "at": NOW,
+        "reason": "insufficient stock: prod-1, prod-2",
+    }
     assert service.reserve(order_input(order)) == {"status": "UNAVAILABLE", "shortItems": short}
     events = cloud.events()
     assert [e["detail-type"] for e in events] == ["Inventory Unavailable", "Inventory Unavailable"]
@@ -86,7 +99,8 @@ def test_negative_stock_is_reported_as_zero_available(cloud):
     cloud.put_product("prod-2", 5)
     order = put_order("PAID", order_id=ORDER_ID)
     assert service.reserve(order_input(order))["shortItems"] == [
-        {"productId": "prod-1", "requested": 2, "available": 0}]
+        {"productId": "prod-1", "requested": 2, "available": 0}
+    ]
 
 
 @pytest.mark.parametrize("status", ["PENDING", "CANCELLED", "COMPLETED"])
@@ -103,9 +117,16 @@ def test_a_release_writes_the_whole_reservation_and_gives_back_exactly(cloud, st
     cloud.events()
     put_claimed_order("CANCELLED", order_id=ORDER_ID)
     assert service.release(order_input(order)) == {"status": "RELEASED"}
-    assert cloud.items("RESERVATIONS_TABLE") == [{"orderId": ORDER_ID, "customerId": "customer-1",
-                                                  "status": "RELEASED", "items": ITEMS, "createdAt": NOW,
-                                                  "releasedAt": NOW}]
+    assert cloud.items("RESERVATIONS_TABLE") == [
+        {
+            "orderId": ORDER_ID,
+            "customerId": "customer-1",
+            "status": "RELEASED",
+            "items": ITEMS,
+            "createdAt": NOW,
+            "releasedAt": NOW,
+        }
+    ]
     assert stock() == {"prod-1": (10, 0), "prod-2": (3, 0)}
     assert counters() == {"InventoryReserved": 1, "InventoryReleased": 1}
     assert service.release(order_input(order)) == {"status": "RELEASED"}  # a retried release
@@ -122,9 +143,13 @@ def test_a_release_conflict_names_the_order_and_the_codes(cloud, stock, monkeypa
     put_claimed_order("CANCELLED", order_id=ORDER_ID)
 
     def conflict(**_):
-        raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
-                           "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"},
-                                                   {"Code": "None"}]}, "TransactWriteItems")
+        raise ClientError(
+            {
+                "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}, {"Code": "None"}],
+            },
+            "TransactWriteItems",
+        )
 
     monkeypatch.setattr(shared_aws.dynamodb_client(), "transact_write_items", conflict)
     with pytest.raises(InventoryContention) as info:
@@ -138,9 +163,18 @@ def test_a_reserve_that_keeps_conflicting_names_the_order(cloud, stock, monkeypa
 
     def conflict(**_):
         calls.append(1)
-        raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
-                           "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"},
-                                                   {"Code": "None"}, {"Code": "None"}]}, "TransactWriteItems")
+        raise ClientError(
+            {
+                "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                "CancellationReasons": [
+                    {"Code": "None"},
+                    {"Code": "TransactionConflict"},
+                    {"Code": "None"},
+                    {"Code": "None"},
+                ],
+            },
+            "TransactWriteItems",
+        )
 
     monkeypatch.setattr(shared_aws.dynamodb_client(), "transact_write_items", conflict)
     with pytest.raises(InventoryContention) as info:
@@ -170,10 +204,15 @@ def test_a_product_with_exactly_the_requested_stock_is_not_short(cloud, counters
     assert service.reserve(order_input(order)) == {"status": "UNAVAILABLE", "shortItems": short}
     stored = get_order(ORDER_ID)
     assert stored["shortItems"] == short
-    assert stored["statusHistory"][-1] == {"status": "INVENTORY_UNAVAILABLE", "at": NOW,
-                                           "reason": "insufficient stock: prod-2"}
+    assert stored["statusHistory"][-1] == {
+        "status": "INVENTORY_UNAVAILABLE",
+        "at": NOW,
+        "reason": "insufficient stock: prod-2",
+    }
     assert {p["productId"]: (int(p["available"]), int(p["reserved"])) for p in cloud.items("INVENTORY_TABLE")} == {
-        "prod-1": (2, 0), "prod-2": (0, 0)}  # all or nothing: prod-1's 2 units were not taken
+        "prod-1": (2, 0),
+        "prod-2": (0, 0),
+    }  # all or nothing: prod-1's 2 units were not taken
     assert counters() == {"InventoryUnavailable": 1}
 
 
@@ -187,22 +226,30 @@ def test_the_unavailable_event_names_the_order_and_its_short_items(cloud):
     events = cloud.events()
     assert [(e["source"], e["detail-type"]) for e in events] == [("inventory.service", "Inventory Unavailable")] * 2
     for event in events:
-        assert event["detail"] == {"eventId": expected_event_id(ORDER_ID, "Inventory Unavailable"),
-                                   "orderId": ORDER_ID, "customerId": "customer-1", "shortItems": short}
+        assert event["detail"] == {
+            "eventId": expected_event_id(ORDER_ID, "Inventory Unavailable"),
+            "orderId": ORDER_ID,
+            "customerId": "customer-1",
+            "shortItems": short,
+        }
 
 
 def test_the_reservation_and_the_order_s_history_record_one_instant(cloud, stock, monkeypatch):
     # a clock that moves 1 ms on every read: the reservation and the status change must share one reading
     ticks = iter(range(1000))
-    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2026, 12, 4, 10, 0, 0, tzinfo=timezone.utc)
-                        + timedelta(milliseconds=next(ticks)))
+    monkeypatch.setattr(
+        clock, "utc_now", lambda: datetime(2026, 12, 4, 10, 0, 0, tzinfo=UTC) + timedelta(milliseconds=next(ticks))
+    )
     order = put_order("PAID", order_id=ORDER_ID)
     service.reserve(order_input(order))
     [reservation] = cloud.items("RESERVATIONS_TABLE")
     stored = get_order(ORDER_ID)
     assert reservation["createdAt"] == "2026-12-04T10:00:00.000Z"
-    assert stored["statusHistory"][-1] == {"status": "INVENTORY_RESERVED", "at": "2026-12-04T10:00:00.000Z",
-                                           "reason": "inventory reserved"}
+    assert stored["statusHistory"][-1] == {
+        "status": "INVENTORY_RESERVED",
+        "at": "2026-12-04T10:00:00.000Z",
+        "reason": "inventory reserved",
+    }
     assert stored["updatedAt"] == "2026-12-04T10:00:00.000Z"
 
 

@@ -14,8 +14,13 @@ from shared.repositories import InventoryRepository, ReservationsRepository
 from shared.repositories import inventory as inventory_module
 
 ORDER_ID = "3e2f1a0b-5c6d-4e7f-8a9b-0c1d2e3f4a5b"
-FIRST = {"orderId": ORDER_ID, "customerId": "customer-1", "status": "RESERVED",
-         "items": [{"productId": "prod-1", "quantity": 2}], "createdAt": "2026-12-04T10:00:00.000Z"}
+FIRST = {
+    "orderId": ORDER_ID,
+    "customerId": "customer-1",
+    "status": "RESERVED",
+    "items": [{"productId": "prod-1", "quantity": 2}],
+    "createdAt": "2026-12-04T10:00:00.000Z",
+}
 
 
 def test_a_second_reservation_of_the_same_order_is_refused_and_the_first_is_kept(cloud):
@@ -23,8 +28,12 @@ def test_a_second_reservation_of_the_same_order_is_refused_and_the_first_is_kept
     client = shared_aws.dynamodb_client()
     repository = ReservationsRepository()
     client.transact_write_items(TransactItems=[repository.put_new(FIRST)])
-    second = dict(FIRST, customerId="customer-2", items=[{"productId": "prod-2", "quantity": 9}],
-                  createdAt="2026-12-04T11:00:00.000Z")
+    second = dict(
+        FIRST,
+        customerId="customer-2",
+        items=[{"productId": "prod-2", "quantity": 9}],
+        createdAt="2026-12-04T11:00:00.000Z",
+    )
     with pytest.raises(ClientError) as info:
         client.transact_write_items(TransactItems=[repository.put_new(second)])
     assert info.value.response["Error"]["Code"] == "TransactionCanceledException"
@@ -47,7 +56,7 @@ def test_available_reads_zero_for_an_item_without_available_and_for_an_unknown_p
     assert InventoryRepository().available(["bare", "stocked", "ghost"]) == {"bare": 0, "stocked": 7, "ghost": 0}
 
 
-@pytest.mark.parametrize("stored", ["19.99", True, [Decimal("1")]], ids=["string", "bool", "list"])
+@pytest.mark.parametrize("stored", ["19.99", True, [Decimal(1)]], ids=["string", "bool", "list"])
 def test_prices_answers_none_for_a_price_attribute_that_is_not_a_number(cloud, stored):
     cloud.table("INVENTORY_TABLE").put_item(Item={"productId": "odd", "available": 5, "reserved": 0, "price": stored})
     cloud.put_product("priced", 5, price="19.99")

@@ -26,8 +26,17 @@ from shared.lifecycle import (
 
 S = OrderStatus
 
-ALL_STATUSES = ["PENDING", "PAID", "PAYMENT_FAILED", "INVENTORY_RESERVED", "INVENTORY_UNAVAILABLE", "COMPLETED",
-                "CANCELLED", "EXPIRED", "FAILED"]
+ALL_STATUSES = [
+    "PENDING",
+    "PAID",
+    "PAYMENT_FAILED",
+    "INVENTORY_RESERVED",
+    "INVENTORY_UNAVAILABLE",
+    "COMPLETED",
+    "CANCELLED",
+    "EXPIRED",
+    "FAILED",
+]
 LIVE = {"PENDING", "PAID", "INVENTORY_RESERVED", "INVENTORY_UNAVAILABLE"}
 # target -> the statuses it may be entered from (written out by hand; REFUNDED is no longer an order status)
 CONTRACT = {
@@ -65,8 +74,12 @@ def test_transition_table_is_exactly_the_contract():
 
 
 def test_terminal_and_compensable_sets():
-    assert [s.value for s in NON_TERMINAL_STATUSES] == ["PENDING", "PAID", "INVENTORY_RESERVED",
-                                                        "INVENTORY_UNAVAILABLE"]
+    assert [s.value for s in NON_TERMINAL_STATUSES] == [
+        "PENDING",
+        "PAID",
+        "INVENTORY_RESERVED",
+        "INVENTORY_UNAVAILABLE",
+    ]
     assert {s.value for s in TERMINAL_STATUSES} == {"COMPLETED", "PAYMENT_FAILED", "CANCELLED", "EXPIRED", "FAILED"}
     assert {s.value for s in COMPENSABLE_STATUSES} == {"PAYMENT_FAILED", "CANCELLED", "EXPIRED", "FAILED"}
     for status in ALL_STATUSES:
@@ -120,16 +133,23 @@ def test_claim_of_a_terminal_order(status):
         "claim": {"by": "exec-1", "status": status, "at": "2024-01-01T00:00:00.000Z"},
         "statusHistory": [{"status": "PENDING", "reason": "order created"}, {"status": status, "reason": "why"}],
     }
-    assert claim_of(order) == {"status": status, "notification": NOTIFICATIONS[status], "by": "exec-1",
-                               "reason": "why"}
+    assert claim_of(order) == {"status": status, "notification": NOTIFICATIONS[status], "by": "exec-1", "reason": "why"}
 
 
 def test_claim_of_without_claim_or_history_reason():
     # an order made terminal without a recorded claim / reason still yields the keys the workflows read
-    assert claim_of({"status": "EXPIRED"}) == {"status": "EXPIRED", "notification": "order-expired", "by": None,
-                                               "reason": "expired"}
+    assert claim_of({"status": "EXPIRED"}) == {
+        "status": "EXPIRED",
+        "notification": "order-expired",
+        "by": None,
+        "reason": "expired",
+    }
     assert claim_of({"status": "FAILED", "statusHistory": [{"status": "FAILED"}], "claim": {}}) == {
-        "status": "FAILED", "notification": "order-failed", "by": None, "reason": "failed"}
+        "status": "FAILED",
+        "notification": "order-failed",
+        "by": None,
+        "reason": "failed",
+    }
     assert claim_of({"status": None}) is None
     assert claim_of({}) is None
 

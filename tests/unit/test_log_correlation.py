@@ -51,21 +51,34 @@ def message(lines: list[dict], text: str) -> dict:
 def test_a_workflow_notification_logs_its_order_and_type(lambda_context, handler_logs):
     notification_handler.lambda_handler(
         {"action": "notify", "type": "order-failed", "order": {"orderId": ORDER_ID, "customerId": "customer-1"}},
-        lambda_context)
+        lambda_context,
+    )
     line = message(log_lines(handler_logs), "notification stored")
-    assert bound(line, "notificationType") == {"correlation_id": ORDER_ID, "orderId": ORDER_ID,
-                                               "notificationType": "order-failed"}
+    assert bound(line, "notificationType") == {
+        "correlation_id": ORDER_ID,
+        "orderId": ORDER_ID,
+        "notificationType": "order-failed",
+    }
 
 
 @pytest.mark.usefixtures("cloud")
 def test_a_bus_notification_logs_its_order_type_and_event(lambda_context, handler_logs):
     notification_handler.lambda_handler(
-        {"id": "env-1", "source": "order.service", "detail-type": "Order Completed",
-         "detail": {"orderId": ORDER_ID, "customerId": "customer-1", "totalAmount": "1.00", "eventId": "ev-1"}},
-        lambda_context)
+        {
+            "id": "env-1",
+            "source": "order.service",
+            "detail-type": "Order Completed",
+            "detail": {"orderId": ORDER_ID, "customerId": "customer-1", "totalAmount": "1.00", "eventId": "ev-1"},
+        },
+        lambda_context,
+    )
     line = message(log_lines(handler_logs), "notification stored")
-    assert bound(line, "detailType", "eventId") == {"correlation_id": ORDER_ID, "orderId": ORDER_ID,
-                                                    "detailType": "Order Completed", "eventId": "ev-1"}
+    assert bound(line, "detailType", "eventId") == {
+        "correlation_id": ORDER_ID,
+        "orderId": ORDER_ID,
+        "detailType": "Order Completed",
+        "eventId": "ev-1",
+    }
 
 
 @pytest.mark.usefixtures("catalogue")
@@ -74,15 +87,18 @@ def test_an_order_creation_logs_the_new_order_and_its_caller(lambda_context, han
     order_id = json.loads(response["body"])["orderId"]
     line = message(log_lines(handler_logs), "order created")
     assert bound(line, "customerId", "callerId", "callerAdmin") == {
-        "correlation_id": order_id, "orderId": order_id, "customerId": "customer-1", "callerId": "customer-1",
-        "callerAdmin": False}
+        "correlation_id": order_id,
+        "orderId": order_id,
+        "customerId": "customer-1",
+        "callerId": "customer-1",
+        "callerAdmin": False,
+    }
 
 
 @pytest.mark.usefixtures("cloud")
 def test_a_refused_cancel_logs_the_order_and_its_customer(lambda_context, handler_logs):
     order = put_order("COMPLETED", order_id=ORDER_ID)
-    order_handler.lambda_handler(http_event("DELETE", f"/orders/{order['orderId']}", content_type=None),
-                                 lambda_context)
+    order_handler.lambda_handler(http_event("DELETE", f"/orders/{order['orderId']}", content_type=None), lambda_context)
     line = message(log_lines(handler_logs), "cancel refused")
     assert bound(line, "customerId") == {"correlation_id": ORDER_ID, "orderId": ORDER_ID, "customerId": "customer-1"}
 
@@ -98,8 +114,9 @@ def test_a_rejected_request_for_an_order_logs_that_order(lambda_context, handler
 @pytest.mark.usefixtures("cloud")
 def test_a_duplicate_saga_start_logs_the_order_and_customer(lambda_context, handler_logs):
     order = put_order("PENDING", order_id=ORDER_ID, executionId="exec-1")
-    order_handler.lambda_handler({"action": "start", "order": order_input(order), "executionId": "exec-2"},
-                                 lambda_context)
+    order_handler.lambda_handler(
+        {"action": "start", "order": order_input(order), "executionId": "exec-2"}, lambda_context
+    )
     line = message(log_lines(handler_logs), "duplicate execution: the order has an owner")
     assert bound(line, "customerId") == {"correlation_id": ORDER_ID, "orderId": ORDER_ID, "customerId": "customer-1"}
 
@@ -109,8 +126,12 @@ def test_a_charge_logs_the_order_customer_and_attempt(lambda_context, handler_lo
     order = put_order("PENDING", order_id=ORDER_ID)
     payment_handler.lambda_handler({"action": "charge", "order": order_input(order), "attempt": 2}, lambda_context)
     line = message(log_lines(handler_logs), "payment recorded")
-    assert bound(line, "customerId", "attempt") == {"correlation_id": ORDER_ID, "orderId": ORDER_ID,
-                                                    "customerId": "customer-1", "attempt": 2}
+    assert bound(line, "customerId", "attempt") == {
+        "correlation_id": ORDER_ID,
+        "orderId": ORDER_ID,
+        "customerId": "customer-1",
+        "attempt": 2,
+    }
 
 
 @pytest.mark.usefixtures("cloud")
@@ -136,11 +157,16 @@ def test_a_reserve_and_a_release_log_the_order_and_customer(cloud, lambda_contex
 
 @pytest.mark.usefixtures("cloud")
 def test_a_restock_logs_its_product_and_event_not_an_order(lambda_context, handler_logs):
-    inventory_handler.lambda_handler({"action": "restock", "productId": "lamp", "quantity": 1, "eventId": "r-9"},
-                                     lambda_context)
+    inventory_handler.lambda_handler(
+        {"action": "restock", "productId": "lamp", "quantity": 1, "eventId": "r-9"}, lambda_context
+    )
     line = message(log_lines(handler_logs), "product restocked")
-    assert bound(line, "productId", "restockEventId") == {"correlation_id": "lamp", "orderId": None,
-                                                          "productId": "lamp", "restockEventId": "r-9"}
+    assert bound(line, "productId", "restockEventId") == {
+        "correlation_id": "lamp",
+        "orderId": None,
+        "productId": "lamp",
+        "restockEventId": "r-9",
+    }
 
 
 @pytest.mark.usefixtures("cloud")

@@ -58,62 +58,151 @@ HELLO = "Hello customer-1,\n\n"
 ITEMS = "\n\nItems:\n  - 2 x prod-1 @ 19.99\n  - 1 x prod-2"
 
 
-@pytest.mark.parametrize(("kind", "order", "details", "subject", "body"), [
-    ("order-completed", ORDER, {}, "Your order order-123 is confirmed",
-     HELLO + "your order order-123 is complete. Total charged: 39.98." + ITEMS),
-    ("order-completed", {"orderId": "o", "items": [{"quantity": 1}, "x"]}, {}, "Your order o is confirmed",
-     "Hello customer,\n\nyour order o is complete. Total charged: n/a."),
-    ("payment-declined", ORDER, {"reason": "AMOUNT_OVER_LIMIT"}, "Payment declined for order order-123",
-     HELLO + "we could not charge 39.98 for order order-123 (AMOUNT_OVER_LIMIT). The order was not placed."),
-    ("payment-declined", {"orderId": "o"}, {}, "Payment declined for order o",
-     "Hello customer,\n\nwe could not charge n/a for order o. The order was not placed."),
-    ("payment-declined", {**ORDER, "totalAmount": "abc"}, {"error": "Gateway"}, "Payment declined for order order-123",
-     HELLO + "we could not charge n/a for order order-123 (Gateway). The order was not placed."),
-    ("order-cancelled", ORDER, {"cause": "CUSTOMER"}, "Your order order-123 was cancelled",
-     HELLO + "your order order-123 was cancelled (CUSTOMER). Any payment has been refunded."),
-    ("order-cancelled", ORDER, {}, "Your order order-123 was cancelled",
-     HELLO + "your order order-123 was cancelled. Any payment has been refunded."),
-    ("order-failed", ORDER, {}, "We could not process order order-123",
-     HELLO + "a technical problem stopped order order-123. Any payment has been refunded and reserved items released."),
-    ("order-expired", ORDER, {}, "Your order order-123 expired",
-     HELLO + "your order order-123 was not completed in time and has expired. Any payment has been refunded."),
-])
+@pytest.mark.parametrize(
+    ("kind", "order", "details", "subject", "body"),
+    [
+        (
+            "order-completed",
+            ORDER,
+            {},
+            "Your order order-123 is confirmed",
+            HELLO + "your order order-123 is complete. Total charged: 39.98." + ITEMS,
+        ),
+        (
+            "order-completed",
+            {"orderId": "o", "items": [{"quantity": 1}, "x"]},
+            {},
+            "Your order o is confirmed",
+            "Hello customer,\n\nyour order o is complete. Total charged: n/a.",
+        ),
+        (
+            "payment-declined",
+            ORDER,
+            {"reason": "AMOUNT_OVER_LIMIT"},
+            "Payment declined for order order-123",
+            HELLO + "we could not charge 39.98 for order order-123 (AMOUNT_OVER_LIMIT). The order was not placed.",
+        ),
+        (
+            "payment-declined",
+            {"orderId": "o"},
+            {},
+            "Payment declined for order o",
+            "Hello customer,\n\nwe could not charge n/a for order o. The order was not placed.",
+        ),
+        (
+            "payment-declined",
+            {**ORDER, "totalAmount": "abc"},
+            {"error": "Gateway"},
+            "Payment declined for order order-123",
+            HELLO + "we could not charge n/a for order order-123 (Gateway). The order was not placed.",
+        ),
+        (
+            "order-cancelled",
+            ORDER,
+            {"cause": "CUSTOMER"},
+            "Your order order-123 was cancelled",
+            HELLO + "your order order-123 was cancelled (CUSTOMER). Any payment has been refunded.",
+        ),
+        (
+            "order-cancelled",
+            ORDER,
+            {},
+            "Your order order-123 was cancelled",
+            HELLO + "your order order-123 was cancelled. Any payment has been refunded.",
+        ),
+        (
+            "order-failed",
+            ORDER,
+            {},
+            "We could not process order order-123",
+            HELLO
+            + "a technical problem stopped order order-123. Any payment has been refunded and reserved items released.",
+        ),
+        (
+            "order-expired",
+            ORDER,
+            {},
+            "Your order order-123 expired",
+            HELLO + "your order order-123 was not completed in time and has expired. Any payment has been refunded.",
+        ),
+    ],
+)
 def test_workflow_texts(kind, order, details, subject, body):
     assert templates.render_workflow(kind, order, details) == (subject, body)
 
 
-@pytest.mark.parametrize(("detail_type", "detail", "subject", "body"), [
-    (events.PAYMENT_PROCESSED, {"amount": "39.98", "paymentId": "pay-1"}, "Payment received for order order-123",
-     HELLO + "we received your payment of 39.98 for order order-123 (payment pay-1)."),
-    (events.PAYMENT_PROCESSED, {"amount": "abc"}, "Payment received for order order-123",
-     HELLO + "we received your payment of n/a for order order-123 (payment None)."),
-    (events.PAYMENT_FAILED, {"amount": "5", "reason": "CARD"}, "Payment failed for order order-123",
-     HELLO + "your payment of 5.00 for order order-123 was declined (CARD)."),
-    (events.PAYMENT_FAILED, {"totalAmount": "7.5"}, "Payment failed for order order-123",
-     HELLO + "your payment of 7.50 for order order-123 was declined."),
-    (events.PAYMENT_REFUNDED, {"amount": "39.98", "reason": "CUSTOMER"}, "Refund issued for order order-123",
-     HELLO + "we refunded 39.98 for order order-123 (CUSTOMER)."),
-    (events.PAYMENT_REFUNDED, {"amount": "39.98"}, "Refund issued for order order-123",
-     HELLO + "we refunded 39.98 for order order-123."),
-    (events.ORDER_CANCELLATION_REQUESTED, {"previousStatus": "PAID"}, "Cancellation received for order order-123",
-     HELLO + "we received your request to cancel order order-123 (status was PAID). Any payment will be refunded."),
-    (events.ORDER_COMPLETED, {"totalAmount": "39.98"}, "Order order-123 completed",
-     HELLO + "your order order-123 is complete. Total: 39.98."),
-])
+@pytest.mark.parametrize(
+    ("detail_type", "detail", "subject", "body"),
+    [
+        (
+            events.PAYMENT_PROCESSED,
+            {"amount": "39.98", "paymentId": "pay-1"},
+            "Payment received for order order-123",
+            HELLO + "we received your payment of 39.98 for order order-123 (payment pay-1).",
+        ),
+        (
+            events.PAYMENT_PROCESSED,
+            {"amount": "abc"},
+            "Payment received for order order-123",
+            HELLO + "we received your payment of n/a for order order-123 (payment None).",
+        ),
+        (
+            events.PAYMENT_FAILED,
+            {"amount": "5", "reason": "CARD"},
+            "Payment failed for order order-123",
+            HELLO + "your payment of 5.00 for order order-123 was declined (CARD).",
+        ),
+        (
+            events.PAYMENT_FAILED,
+            {"totalAmount": "7.5"},
+            "Payment failed for order order-123",
+            HELLO + "your payment of 7.50 for order order-123 was declined.",
+        ),
+        (
+            events.PAYMENT_REFUNDED,
+            {"amount": "39.98", "reason": "CUSTOMER"},
+            "Refund issued for order order-123",
+            HELLO + "we refunded 39.98 for order order-123 (CUSTOMER).",
+        ),
+        (
+            events.PAYMENT_REFUNDED,
+            {"amount": "39.98"},
+            "Refund issued for order order-123",
+            HELLO + "we refunded 39.98 for order order-123.",
+        ),
+        (
+            events.ORDER_CANCELLATION_REQUESTED,
+            {"previousStatus": "PAID"},
+            "Cancellation received for order order-123",
+            HELLO
+            + "we received your request to cancel order order-123 (status was PAID). Any payment will be refunded.",
+        ),
+        (
+            events.ORDER_COMPLETED,
+            {"totalAmount": "39.98"},
+            "Order order-123 completed",
+            HELLO + "your order order-123 is complete. Total: 39.98.",
+        ),
+    ],
+)
 def test_event_texts(detail_type, detail, subject, body):
     assert templates.render_event(detail_type, {"orderId": "order-123", "customerId": "customer-1", **detail}) == (
-        subject, body)
+        subject,
+        body,
+    )
 
 
 def test_event_text_without_customer_greets_the_customer():
     assert templates.render_event(events.ORDER_COMPLETED, {"orderId": "o", "totalAmount": "1"})[1] == (
-        "Hello customer,\n\nyour order o is complete. Total: 1.00.")
+        "Hello customer,\n\nyour order o is complete. Total: 1.00."
+    )
 
 
 @pytest.mark.parametrize("detail_type", templates.EVENT_TYPES)
 def test_eventbridge_notification_uses_event_id_key(cloud, lambda_context, detail_type):
-    event = bus_event(detail_type, amount="39.98", paymentId="pay-1", reason="why", previousStatus="PAID",
-                      totalAmount="39.98")
+    event = bus_event(
+        detail_type, amount="39.98", paymentId="pay-1", reason="why", previousStatus="PAID", totalAmount="39.98"
+    )
     event_id = event["detail"]["eventId"]
 
     result = handler.lambda_handler(event, lambda_context)

@@ -14,8 +14,12 @@ from shared.errors import InvalidTaskInput, NotificationConflict, UnsupportedEve
 from .conftest import ENV
 
 NOW = "2026-12-04T10:00:00.000Z"
-ORDER = {"orderId": "order-123", "customerId": "customer-1", "totalAmount": "39.98",
-         "items": [{"productId": "prod-1", "quantity": 2, "price": "19.99"}]}
+ORDER = {
+    "orderId": "order-123",
+    "customerId": "customer-1",
+    "totalAmount": "39.98",
+    "items": [{"productId": "prod-1", "quantity": 2, "price": "19.99"}],
+}
 
 
 @pytest.fixture(autouse=True)
@@ -33,11 +37,15 @@ def test_workflow_notification_is_stored_whole_as_compact_json(cloud, counters):
 
     key = "notifications/order-123/payment-declined.json"
     assert result == {"status": "SENT", "key": key}
-    assert stored_object(key) == {"ContentType": "application/json", "Body": (
-        '{"orderId":"order-123","customerId":"customer-1","type":"payment-declined",'
-        '"subject":"Payment declined for order order-123",'
-        '"body":"Hello customer-1,\\n\\nwe could not charge 39.98 for order order-123 (LIMIT). The order was not placed.",'
-        '"source":"workflow","details":{"reason":"LIMIT"},"createdAt":"2026-12-04T10:00:00.000Z"}')}
+    assert stored_object(key) == {
+        "ContentType": "application/json",
+        "Body": (
+            '{"orderId":"order-123","customerId":"customer-1","type":"payment-declined",'
+            '"subject":"Payment declined for order order-123",'
+            '"body":"Hello customer-1,\\n\\nwe could not charge 39.98 for order order-123 (LIMIT). The order was not placed.",'
+            '"source":"workflow","details":{"reason":"LIMIT"},"createdAt":"2026-12-04T10:00:00.000Z"}'
+        ),
+    }
     assert counters() == {"NotificationsSent": 1}
 
 
@@ -47,20 +55,28 @@ def test_workflow_details_that_are_not_an_object_are_dropped(cloud):
 
 
 def test_bus_notification_is_stored_whole(cloud, counters):
-    event = {"id": "envelope-9", "source": "order.service", "detail-type": "Order Completed",
-             "detail": {"orderId": "order-123", "customerId": "customer-1", "totalAmount": "39.98", "eventId": "ev-1"}}
+    event = {
+        "id": "envelope-9",
+        "source": "order.service",
+        "detail-type": "Order Completed",
+        "detail": {"orderId": "order-123", "customerId": "customer-1", "totalAmount": "39.98", "eventId": "ev-1"},
+    }
 
     result = service.notify_event(event)
 
     key = "notifications/order-123/events/ev-1.json"
     assert result == {"status": "SENT", "key": key}
-    assert stored_object(key) == {"ContentType": "application/json", "Body": (
-        '{"orderId":"order-123","customerId":"customer-1","type":"Order Completed",'
-        '"subject":"Order order-123 completed",'
-        '"body":"Hello customer-1,\\n\\nyour order order-123 is complete. Total: 39.98.",'
-        '"source":"order.service","eventId":"ev-1",'
-        '"detail":{"orderId":"order-123","customerId":"customer-1","totalAmount":"39.98","eventId":"ev-1"},'
-        '"createdAt":"2026-12-04T10:00:00.000Z"}')}
+    assert stored_object(key) == {
+        "ContentType": "application/json",
+        "Body": (
+            '{"orderId":"order-123","customerId":"customer-1","type":"Order Completed",'
+            '"subject":"Order order-123 completed",'
+            '"body":"Hello customer-1,\\n\\nyour order order-123 is complete. Total: 39.98.",'
+            '"source":"order.service","eventId":"ev-1",'
+            '"detail":{"orderId":"order-123","customerId":"customer-1","totalAmount":"39.98","eventId":"ev-1"},'
+            '"createdAt":"2026-12-04T10:00:00.000Z"}'
+        ),
+    }
     assert counters() == {"NotificationsSent": 1}
     assert service.notify_event(dict(event, id="envelope-10")) == {"status": "DUPLICATE", "key": key}
     assert counters() == {"NotificationsSent": 1, "NotificationsDuplicate": 1}
@@ -90,7 +106,8 @@ def test_every_not_found_code_means_absent(monkeypatch, code):
     monkeypatch.setattr(shared_aws, "s3_client", lambda: fake)
     assert service.store_once("k", {"subject": "s"}) == "SENT"
     assert [(p["Key"], p["Body"], p["ContentType"], p["IfNoneMatch"]) for p in fake.puts] == [
-        ("k", b'{"subject":"s"}', "application/json", "*")]
+        ("k", b'{"subject":"s"}', "application/json", "*")
+    ]
 
 
 @pytest.mark.parametrize("code", ["NotImplemented", "InvalidArgument", "InvalidRequest", "501"])
@@ -120,17 +137,26 @@ def test_a_concurrent_write_conflict_names_the_key(cloud, monkeypatch):
             raise ClientError({"Error": {"Code": "ConditionalRequestConflict"}}, "PutObject")
 
     monkeypatch.setattr(shared_aws, "s3_client", lambda: S3())
-    with pytest.raises(NotificationConflict, match=r"^concurrent write of notifications/order-123/order-failed\.json; retry$"):
+    with pytest.raises(
+        NotificationConflict, match=r"^concurrent write of notifications/order-123/order-failed\.json; retry$"
+    ):
         service.notify_workflow({"type": "order-failed", "order": ORDER})
 
 
-@pytest.mark.parametrize(("event", "message"), [
-    ({"type": "order-shipped", "order": ORDER},
-     "type must be one of order-completed, payment-declined, order-cancelled, order-failed, order-expired, "
-     "got 'order-shipped'"),
-    ({"type": "order-failed", "order": "order-123"}, "order.orderId is required"),
-    ({"type": "order-failed", "order": {"orderId": "a/b"}}, "order.orderId is required"),
-])
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        (
+            {"type": "order-shipped", "order": ORDER},
+            (
+                "type must be one of order-completed, payment-declined, order-cancelled, order-failed, order-expired, "
+                "got 'order-shipped'"
+            ),
+        ),
+        ({"type": "order-failed", "order": "order-123"}, "order.orderId is required"),
+        ({"type": "order-failed", "order": {"orderId": "a/b"}}, "order.orderId is required"),
+    ],
+)
 def test_workflow_refusals_say_what_is_wrong(cloud, event, message):
     with pytest.raises(InvalidTaskInput) as info:
         service.notify_workflow(event)
@@ -138,17 +164,36 @@ def test_workflow_refusals_say_what_is_wrong(cloud, event, message):
     assert cloud.s3_keys() == []
 
 
-@pytest.mark.parametrize(("event", "error", "message"), [
-    ({"detail-type": "Order Completed", "detail": "x"}, UnsupportedEvent, "EventBridge event without a detail object"),
-    ({"detail-type": "Order Completed", "detail": {"orderId": "a/b", "eventId": "e"}}, InvalidTaskInput,
-     "detail.orderId is invalid: 'a/b'"),
-    ({"detail-type": "Order Completed", "detail": {"orderId": "o1", "eventId": 42}}, InvalidTaskInput,
-     "eventId is missing or invalid: 42"),
-    ({"detail-type": "Order Completed", "detail": {"orderId": "o1", "eventId": "  "}}, InvalidTaskInput,
-     "eventId is missing or invalid: '  '"),
-    ({"detail-type": "Order Completed", "detail": {"orderId": "o1"}}, InvalidTaskInput,
-     "eventId is missing or invalid: None"),
-])
+@pytest.mark.parametrize(
+    ("event", "error", "message"),
+    [
+        (
+            {"detail-type": "Order Completed", "detail": "x"},
+            UnsupportedEvent,
+            "EventBridge event without a detail object",
+        ),
+        (
+            {"detail-type": "Order Completed", "detail": {"orderId": "a/b", "eventId": "e"}},
+            InvalidTaskInput,
+            "detail.orderId is invalid: 'a/b'",
+        ),
+        (
+            {"detail-type": "Order Completed", "detail": {"orderId": "o1", "eventId": 42}},
+            InvalidTaskInput,
+            "eventId is missing or invalid: 42",
+        ),
+        (
+            {"detail-type": "Order Completed", "detail": {"orderId": "o1", "eventId": "  "}},
+            InvalidTaskInput,
+            "eventId is missing or invalid: '  '",
+        ),
+        (
+            {"detail-type": "Order Completed", "detail": {"orderId": "o1"}},
+            InvalidTaskInput,
+            "eventId is missing or invalid: None",
+        ),
+    ],
+)
 def test_event_refusals_say_what_is_wrong(cloud, event, error, message):
     with pytest.raises(error) as info:
         service.notify_event(event)
@@ -157,35 +202,54 @@ def test_event_refusals_say_what_is_wrong(cloud, event, error, message):
 
 
 def test_an_unnotified_detail_type_is_checked_before_its_detail(cloud):
-    assert service.notify_event({"detail-type": "Inventory Reserved", "detail": {}}) == {"status": "IGNORED", "key": None}
+    assert service.notify_event({"detail-type": "Inventory Reserved", "detail": {}}) == {
+        "status": "IGNORED",
+        "key": None,
+    }
 
 
-@pytest.mark.parametrize(("event_id", "part"), [
-    ("a" * 128, "a" * 128),  # the longest id kept verbatim
-    ("a" * 129, "1395f033-e835-5b95-a6a9-339051a73609"),
-    ("-abc", "db26770a-6b63-5c70-bc00-d0b871c0fe1c"),  # must start with a letter or digit
-    ("a..b", "3c124cb4-29b3-55c8-92e5-76ece8ec8a59"),
-    ("a.b:c_d-e", "a.b:c_d-e"),
-    ("Ab9", "Ab9"),
-])
+@pytest.mark.parametrize(
+    ("event_id", "part"),
+    [
+        ("a" * 128, "a" * 128),  # the longest id kept verbatim
+        ("a" * 129, "1395f033-e835-5b95-a6a9-339051a73609"),
+        ("-abc", "db26770a-6b63-5c70-bc00-d0b871c0fe1c"),  # must start with a letter or digit
+        ("a..b", "3c124cb4-29b3-55c8-92e5-76ece8ec8a59"),
+        ("a.b:c_d-e", "a.b:c_d-e"),
+        ("Ab9", "Ab9"),
+    ],
+)
 def test_key_part_keeps_safe_ids_and_hashes_the_rest_stably(event_id, part):
     assert service.key_part(event_id) == part
 
 
 def test_a_payment_event_is_stored_with_its_own_text(cloud):
     # the rendered text follows the event's detail-type (not the Order Completed fallback)
-    event = {"id": "envelope-3", "source": "payment.service", "detail-type": "Payment Processed",
-             "detail": {"orderId": "order-123", "customerId": "customer-1", "amount": "39.98", "paymentId": "pay-1",
-                        "eventId": "ev-3"}}
+    event = {
+        "id": "envelope-3",
+        "source": "payment.service",
+        "detail-type": "Payment Processed",
+        "detail": {
+            "orderId": "order-123",
+            "customerId": "customer-1",
+            "amount": "39.98",
+            "paymentId": "pay-1",
+            "eventId": "ev-3",
+        },
+    }
 
     assert service.notify_event(event) == {"status": "SENT", "key": "notifications/order-123/events/ev-3.json"}
-    assert stored_object("notifications/order-123/events/ev-3.json") == {"ContentType": "application/json", "Body": (
-        '{"orderId":"order-123","customerId":"customer-1","type":"Payment Processed",'
-        '"subject":"Payment received for order order-123",'
-        '"body":"Hello customer-1,\\n\\nwe received your payment of 39.98 for order order-123 (payment pay-1).",'
-        '"source":"payment.service","eventId":"ev-3",'
-        '"detail":{"orderId":"order-123","customerId":"customer-1","amount":"39.98","paymentId":"pay-1",'
-        '"eventId":"ev-3"},"createdAt":"2026-12-04T10:00:00.000Z"}')}
+    assert stored_object("notifications/order-123/events/ev-3.json") == {
+        "ContentType": "application/json",
+        "Body": (
+            '{"orderId":"order-123","customerId":"customer-1","type":"Payment Processed",'
+            '"subject":"Payment received for order order-123",'
+            '"body":"Hello customer-1,\\n\\nwe received your payment of 39.98 for order order-123 (payment pay-1).",'
+            '"source":"payment.service","eventId":"ev-3",'
+            '"detail":{"orderId":"order-123","customerId":"customer-1","amount":"39.98","paymentId":"pay-1",'
+            '"eventId":"ev-3"},"createdAt":"2026-12-04T10:00:00.000Z"}'
+        ),
+    }
 
 
 class _Failing:

@@ -6,7 +6,7 @@ import base64
 import json
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -55,7 +55,7 @@ class FixedClock:
 
 @pytest.fixture
 def fixed_clock(monkeypatch):
-    fake = FixedClock(datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc))
+    fake = FixedClock(datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC))
     monkeypatch.setattr(clock, "utc_now", fake)
     return fake
 
@@ -99,7 +99,8 @@ def test_create_order_writes_pending_order_and_publishes_order_created(cloud, la
 
 
 def test_create_order_keeps_the_order_and_its_event_when_put_events_reports_failed_entries(
-        cloud, lambda_context, monkeypatch):
+    cloud, lambda_context, monkeypatch
+):
     calls = fail_put_events(monkeypatch)
 
     response = post(lambda_context, order_body())
@@ -134,8 +135,10 @@ def test_same_idempotency_key_and_body_returns_same_response_and_one_order(cloud
     headers = {"Idempotency-Key": "key-123"}
     first = post(lambda_context, order_body(), headers=headers)
     # same JSON, different formatting/key order -> same canonical body
-    reordered = '{"totalAmount": 109.970, "items": [{"price": 19.99, "quantity": 2, "productId": "prod-1"},' \
-                ' {"productId": "prod-2", "quantity": 1, "price": 69.99}], "customerId": "customer-1"}'
+    reordered = (
+        '{"totalAmount": 109.970, "items": [{"price": 19.99, "quantity": 2, "productId": "prod-1"},'
+        ' {"productId": "prod-2", "quantity": 1, "price": 69.99}], "customerId": "customer-1"}'
+    )
     second = post(lambda_context, raw_body=reordered, headers=headers)
 
     assert first["statusCode"] == second["statusCode"] == 201
@@ -157,8 +160,10 @@ def test_same_idempotency_key_different_body_is_409(cloud, lambda_context):
     response = post(lambda_context, other, headers=headers)
 
     assert response["statusCode"] == 409
-    assert response_json(response) == {"message": "Idempotency-Key was already used with a different request body",
-                                       "field": "headers.idempotency-key"}
+    assert response_json(response) == {
+        "message": "Idempotency-Key was already used with a different request body",
+        "field": "headers.idempotency-key",
+    }
     assert len(cloud.items("ORDERS_TABLE")) == 1
     assert len(cloud.events()) == 1
 
@@ -214,8 +219,9 @@ def test_get_order_returns_order_with_numbers_and_history(cloud, lambda_context)
 
 
 def test_get_order_includes_payment_id_and_short_items_when_present(cloud, lambda_context):
-    order = put_order("INVENTORY_UNAVAILABLE", paymentId="pay-1",
-                      shortItems=[{"productId": "prod-1", "requested": 2, "available": 1}])
+    order = put_order(
+        "INVENTORY_UNAVAILABLE", paymentId="pay-1", shortItems=[{"productId": "prod-1", "requested": 2, "available": 1}]
+    )
     body = response_json(handler.lambda_handler(http_event("GET", f"/orders/{order['orderId']}"), lambda_context))
     assert body["paymentId"] == "pay-1"
     assert body["shortItems"] == [{"productId": "prod-1", "requested": 2, "available": 1}]
@@ -255,8 +261,9 @@ def test_list_customer_orders_newest_first_with_pagination(cloud, lambda_context
 
 
 def test_list_customer_orders_default_limit_and_empty(cloud, lambda_context):
-    body = response_json(handler.lambda_handler(http_event("GET", "/customers/nobody/orders", customer="nobody"),
-                                                lambda_context))
+    body = response_json(
+        handler.lambda_handler(http_event("GET", "/customers/nobody/orders", customer="nobody"), lambda_context)
+    )
     assert body == {"orders": [], "nextToken": None}
 
 
@@ -289,7 +296,8 @@ def test_list_customer_orders_accepts_the_limit_bounds(cloud, lambda_context, li
     for _ in range(2):
         assert post(lambda_context, order_body())["statusCode"] == 201
     response = handler.lambda_handler(
-        http_event("GET", "/customers/customer-1/orders", query={"limit": limit}), lambda_context)
+        http_event("GET", "/customers/customer-1/orders", query={"limit": limit}), lambda_context
+    )
     assert response["statusCode"] == 200
     assert len(response_json(response)["orders"]) == min(int(limit), 2)
 
@@ -337,15 +345,15 @@ def test_cancel_cancellable_order(cloud, lambda_context, status):
     }
 
 
-@pytest.mark.parametrize(
-    "status", ["COMPLETED", "PAYMENT_FAILED", "CANCELLED", "EXPIRED", "FAILED"]
-)
+@pytest.mark.parametrize("status", ["COMPLETED", "PAYMENT_FAILED", "CANCELLED", "EXPIRED", "FAILED"])
 def test_cancel_not_cancellable_is_409(cloud, lambda_context, status):
     order = put_order(status)
     response = handler.lambda_handler(http_event("DELETE", f"/orders/{order['orderId']}"), lambda_context)
     assert response["statusCode"] == 409
     assert response_json(response) == {
-        "message": f"order {order['orderId']} cannot be cancelled in status {status}", "field": "status"}
+        "message": f"order {order['orderId']} cannot be cancelled in status {status}",
+        "field": "status",
+    }
     assert get_order(order["orderId"])["status"] == status
     assert cloud.events() == []
 
@@ -490,10 +498,12 @@ def test_unsupported_events_raise(cloud, lambda_context, event):
 # find_stale
 # ---------------------------------------------------------------------------------------------
 def test_find_stale_returns_old_live_orders(cloud, lambda_context, fixed_clock):
-    old = "2024-05-01T11:00:00.000Z"   # 60 minutes before the fixed now
+    old = "2024-05-01T11:00:00.000Z"  # 60 minutes before the fixed now
     fresh = "2024-05-01T11:50:00.000Z"  # 10 minutes before
-    stale_ids = {s: put_order(s, updated_at=old)["orderId"]
-                 for s in ["PENDING", "PAID", "INVENTORY_RESERVED", "INVENTORY_UNAVAILABLE"]}
+    stale_ids = {
+        s: put_order(s, updated_at=old)["orderId"]
+        for s in ["PENDING", "PAID", "INVENTORY_RESERVED", "INVENTORY_UNAVAILABLE"]
+    }
     for terminal in ["COMPLETED", "PAYMENT_FAILED", "CANCELLED", "EXPIRED", "FAILED"]:
         put_order(terminal, updated_at=old)
     put_order("PENDING", updated_at=fresh)
@@ -503,7 +513,8 @@ def test_find_stale_returns_old_live_orders(cloud, lambda_context, fixed_clock):
     # ids only, in Live-Index shard order (tests/unit/test_saga_exact.py pins the order and the paging)
     assert sorted(result["orders"], key=lambda o: o["orderId"]) == sorted(
         [{"orderId": oid, "customerId": "customer-1", "unchangedSince": old} for oid in stale_ids.values()],
-        key=lambda o: o["orderId"])
+        key=lambda o: o["orderId"],
+    )
     assert result["resume"] == [] and result["republished"] == 0 and result["nextToken"] is None
 
     recent = handler.lambda_handler({"action": "find_stale", "olderThanMinutes": 5}, lambda_context)
@@ -535,8 +546,14 @@ class _PagedTable:
 
 @pytest.mark.parametrize(
     "event",
-    [{"olderThanMinutes": -1}, {"olderThanMinutes": "10"}, {"olderThanMinutes": True},
-     {"olderThanMinutes": 1.5}, {"limit": 0}, {"limit": 5000}],
+    [
+        {"olderThanMinutes": -1},
+        {"olderThanMinutes": "10"},
+        {"olderThanMinutes": True},
+        {"olderThanMinutes": 1.5},
+        {"limit": 0},
+        {"limit": 5000},
+    ],
 )
 def test_find_stale_rejects_bad_input(cloud, event):
     with pytest.raises(InvalidTaskInput):
@@ -558,8 +575,9 @@ ORDER_ID_ERROR = {"message": "orderId is invalid", "field": "pathParameters.orde
 
 
 @pytest.mark.parametrize("method", ["GET", "DELETE"])
-@pytest.mark.parametrize("order_id", ["a" * 65, "a" * 3000, "é" * 1100, "%00", "a b", "-abc", "_abc", "abc.def",
-                                      "ab%2Fc"])
+@pytest.mark.parametrize(
+    "order_id", ["a" * 65, "a" * 3000, "é" * 1100, "%00", "a b", "-abc", "_abc", "abc.def", "ab%2Fc"]
+)
 def test_an_order_id_that_breaks_the_id_rule_is_400(cloud, lambda_context, method, order_id):
     order = put_order("PENDING")
 
@@ -599,36 +617,61 @@ def _token(**key):
 GOOD_KEY = {"orderId": "o-1", "customerId": "customer-1", "createdAt": "2024-05-01T12:00:00.000Z"}
 
 
-@pytest.mark.parametrize("token", [
-    _token(**{**GOOD_KEY, "orderId": 5}),                               # wrong types
-    _token(**{**GOOD_KEY, "createdAt": 5}),
-    _token(**{**GOOD_KEY, "customerId": ["customer-1"]}),
-    _token(**{**GOOD_KEY, "orderId": ""}),                              # empty strings: a ValidationException
-    _token(**{**GOOD_KEY, "createdAt": ""}),
-    _token(**{**GOOD_KEY, "orderId": "o" * 3000}),                     # a key over 2 KB
-    _token(**{**GOOD_KEY, "orderId": "o" * 65}),
-    _token(**{**GOOD_KEY, "createdAt": "2024-05-01T12:00:00.000Z" + "0" * 2000}),
-    _token(**{**GOOD_KEY, "createdAt": "2024-05-01 12:00:00.000Z"}),
-    _token(**{**GOOD_KEY, "createdAt": "2024-05-01T12:00:00.0Z"}),
-    _token(**{**GOOD_KEY, "createdAt": "yesterday"}),
-    _token(**{**GOOD_KEY, "status": "PAID"}),                           # extra key
-    _token(orderId="o-1", customerId="customer-1"),                     # missing key
-    _token(**{**GOOD_KEY, "customerId": "customer-2"}),                 # another customer's list
-    _token(**{**GOOD_KEY, "customerId": "Customer-1"}),
-    base64.urlsafe_b64encode(b'["o-1", "customer-1"]').decode(),      # JSON, not an object
-    base64.urlsafe_b64encode(b"\xff\xfe\xfd\xfc").decode(),             # not UTF-8
-    "A",                                                                # impossible length (bad padding)
-    _token(**GOOD_KEY) + "=",                                           # padded: not the token's alphabet
-    _token(**GOOD_KEY)[:10] + "!" + _token(**GOOD_KEY)[10:],            # decodes the same if "!" were skipped
-    _token(**GOOD_KEY)[:10] + "+" + _token(**GOOD_KEY)[11:],            # standard base64 alphabet
-    _token(**GOOD_KEY)[:10] + "." + _token(**GOOD_KEY)[10:],
-], ids=["orderId-number", "createdAt-number", "customerId-list", "orderId-empty", "createdAt-empty", "orderId-3000",
-        "orderId-65", "createdAt-long", "createdAt-space", "createdAt-1-digit-ms", "createdAt-word", "extra-key",
-        "missing-key", "other-customer", "customer-case", "json-array", "not-utf8", "bad-padding", "padded",
-        "bang", "plus", "dot"])
+@pytest.mark.parametrize(
+    "token",
+    [
+        _token(**{**GOOD_KEY, "orderId": 5}),  # wrong types
+        _token(**{**GOOD_KEY, "createdAt": 5}),
+        _token(**{**GOOD_KEY, "customerId": ["customer-1"]}),
+        _token(**{**GOOD_KEY, "orderId": ""}),  # empty strings: a ValidationException
+        _token(**{**GOOD_KEY, "createdAt": ""}),
+        _token(**{**GOOD_KEY, "orderId": "o" * 3000}),  # a key over 2 KB
+        _token(**{**GOOD_KEY, "orderId": "o" * 65}),
+        _token(**{**GOOD_KEY, "createdAt": "2024-05-01T12:00:00.000Z" + "0" * 2000}),
+        _token(**{**GOOD_KEY, "createdAt": "2024-05-01 12:00:00.000Z"}),
+        _token(**{**GOOD_KEY, "createdAt": "2024-05-01T12:00:00.0Z"}),
+        _token(**{**GOOD_KEY, "createdAt": "yesterday"}),
+        _token(**{**GOOD_KEY, "status": "PAID"}),  # extra key
+        _token(orderId="o-1", customerId="customer-1"),  # missing key
+        _token(**{**GOOD_KEY, "customerId": "customer-2"}),  # another customer's list
+        _token(**{**GOOD_KEY, "customerId": "Customer-1"}),
+        base64.urlsafe_b64encode(b'["o-1", "customer-1"]').decode(),  # JSON, not an object
+        base64.urlsafe_b64encode(b"\xff\xfe\xfd\xfc").decode(),  # not UTF-8
+        "A",  # impossible length (bad padding)
+        _token(**GOOD_KEY) + "=",  # padded: not the token's alphabet
+        _token(**GOOD_KEY)[:10] + "!" + _token(**GOOD_KEY)[10:],  # decodes the same if "!" were skipped
+        _token(**GOOD_KEY)[:10] + "+" + _token(**GOOD_KEY)[11:],  # standard base64 alphabet
+        _token(**GOOD_KEY)[:10] + "." + _token(**GOOD_KEY)[10:],
+    ],
+    ids=[
+        "orderId-number",
+        "createdAt-number",
+        "customerId-list",
+        "orderId-empty",
+        "createdAt-empty",
+        "orderId-3000",
+        "orderId-65",
+        "createdAt-long",
+        "createdAt-space",
+        "createdAt-1-digit-ms",
+        "createdAt-word",
+        "extra-key",
+        "missing-key",
+        "other-customer",
+        "customer-case",
+        "json-array",
+        "not-utf8",
+        "bad-padding",
+        "padded",
+        "bang",
+        "plus",
+        "dot",
+    ],
+)
 def test_a_crafted_next_token_is_400(cloud, lambda_context, token):
     response = handler.lambda_handler(
-        http_event("GET", "/customers/customer-1/orders", query={"nextToken": token}), lambda_context)
+        http_event("GET", "/customers/customer-1/orders", query={"nextToken": token}), lambda_context
+    )
     assert response["statusCode"] == 400
     assert response_json(response) == TOKEN_ERROR
 
@@ -640,9 +683,13 @@ def test_a_next_token_of_the_index_key_shape_starts_after_that_key(cloud, lambda
     token = _token(orderId="o-1", customerId="customer-1", createdAt=created_at)
 
     response = handler.lambda_handler(
-        http_event("GET", "/customers/customer-1/orders", query={"nextToken": token}), lambda_context)
+        http_event("GET", "/customers/customer-1/orders", query={"nextToken": token}), lambda_context
+    )
 
     assert response["statusCode"] == 200
     assert [o["orderId"] for o in response_json(response)["orders"]] == [older["orderId"]]
-    assert api.decode_token(token, "customer-1") == {"orderId": "o-1", "customerId": "customer-1",
-                                                     "createdAt": created_at}
+    assert api.decode_token(token, "customer-1") == {
+        "orderId": "o-1",
+        "customerId": "customer-1",
+        "createdAt": created_at,
+    }

@@ -32,12 +32,12 @@ def assert_nothing_written(cloud):
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        (["admins"], {"admins"}),                 # a raw token's JSON array
+        (["admins"], {"admins"}),  # a raw token's JSON array
         (["admins", "ops"], {"admins", "ops"}),
-        ("[admins]", {"admins"}),                 # API Gateway's string form of an array claim
+        ("[admins]", {"admins"}),  # API Gateway's string form of an array claim
         ("[admins ops]", {"admins", "ops"}),
         ("[ops admins]", {"admins", "ops"}),
-        ("admins ops", {"admins", "ops"}),        # space-separated
+        ("admins ops", {"admins", "ops"}),  # space-separated
         ("admins,ops", {"admins", "ops"}),
         ("[]", set()),
         ("", set()),
@@ -91,7 +91,7 @@ def _claims(**changes):
 @pytest.mark.parametrize(
     ("claims", "error"),
     [
-        (_claims(token_use="access"), auth.Unauthenticated),    # an access token: no customer identity
+        (_claims(token_use="access"), auth.Unauthenticated),  # an access token: no customer identity
         (_claims(token_use=None), auth.Unauthenticated),
         (_claims(cognito__username=None), auth.Unauthenticated),
         (_claims(cognito__username=""), auth.Unauthenticated),
@@ -179,12 +179,15 @@ def test_create_with_own_body_customer(cloud, lambda_context):
 def test_create_in_another_customers_name_is_403(cloud, lambda_context, groups, key):
     headers = {"Idempotency-Key": key} if key else None
 
-    response = call(lambda_context, "POST", "/orders", order_body(customerId=BOB), customer=ALICE, groups=groups,
-                    headers=headers)
+    response = call(
+        lambda_context, "POST", "/orders", order_body(customerId=BOB), customer=ALICE, groups=groups, headers=headers
+    )
 
     assert response["statusCode"] == 403
-    assert response_json(response) == {"message": "customerId does not match the authenticated customer",
-                                       "field": "$.customerId"}
+    assert response_json(response) == {
+        "message": "customerId does not match the authenticated customer",
+        "field": "$.customerId",
+    }
     assert_nothing_written(cloud)
 
 
@@ -195,14 +198,19 @@ def test_invalid_body_is_400_before_the_customer_check(cloud, lambda_context):
     assert_nothing_written(cloud)
 
 
-@pytest.mark.parametrize("change", [{"totalAmount": 1}, {"items": [{"productId": "prod-404", "quantity": 1}]}],
-                         ids=["wrong-total", "unknown-product"])
+@pytest.mark.parametrize(
+    "change",
+    [{"totalAmount": 1}, {"items": [{"productId": "prod-404", "quantity": 1}]}],
+    ids=["wrong-total", "unknown-product"],
+)
 def test_customer_check_comes_before_the_catalogue(cloud, lambda_context, change):
     """A body in another customer's name is 403 before the catalogue is read (no 409 prices, no 400 product)."""
     response = call(lambda_context, "POST", "/orders", order_body(customerId=BOB, **change), customer=ALICE)
     assert response["statusCode"] == 403
-    assert response_json(response) == {"message": "customerId does not match the authenticated customer",
-                                       "field": "$.customerId"}
+    assert response_json(response) == {
+        "message": "customerId does not match the authenticated customer",
+        "field": "$.customerId",
+    }
     assert_nothing_written(cloud)
 
 
@@ -301,8 +309,10 @@ def test_list_another_customers_orders_is_403(cloud, lambda_context, groups):
     put_order("PAID", customer_id=BOB)
     response = call(lambda_context, "GET", f"/customers/{BOB}/orders", customer=ALICE, groups=groups)
     assert response["statusCode"] == 403
-    assert response_json(response) == {"message": "you may list only your own orders",
-                                       "field": "pathParameters.customerId"}
+    assert response_json(response) == {
+        "message": "you may list only your own orders",
+        "field": "pathParameters.customerId",
+    }
 
 
 def test_admin_lists_any_customers_orders(cloud, lambda_context):
@@ -343,8 +353,9 @@ def alice_again(**kwargs):
     return {"claims": id_token_claims(ALICE), **kwargs}
 
 
-@pytest.mark.parametrize("sub", [None, "", "a b", "x" * 65, 42, ["s"]], ids=["missing", "empty", "space", "65-chars",
-                                                                              "number", "list"])
+@pytest.mark.parametrize(
+    "sub", [None, "", "a b", "x" * 65, 42, ["s"]], ids=["missing", "empty", "space", "65-chars", "number", "list"]
+)
 def test_a_token_without_a_valid_sub_is_unauthenticated(sub):
     with pytest.raises(auth.Unauthenticated) as info:
         auth.caller_from_event(http_event("GET", "/x", claims=_claims(sub=sub)))
@@ -433,12 +444,17 @@ def test_admins_reach_orders_whatever_sub_they_record(cloud, lambda_context):
 
 def _alices_orders():
     """Newest first: the old user's, mine, mine without a sub (seed), the old user's, mine, mine."""
-    plan = [("o-6", OLD_ALICE_SUB), ("o-5", ALICE_SUB), ("o-4", None), ("o-3", OLD_ALICE_SUB), ("o-2", ALICE_SUB),
-            ("o-1", ALICE_SUB)]
+    plan = [
+        ("o-6", OLD_ALICE_SUB),
+        ("o-5", ALICE_SUB),
+        ("o-4", None),
+        ("o-3", OLD_ALICE_SUB),
+        ("o-2", ALICE_SUB),
+        ("o-1", ALICE_SUB),
+    ]
     for minute, (order_id, sub) in enumerate(reversed(plan)):
         extra = {"ownerSub": sub} if sub else {}
-        put_order("PAID", order_id=order_id, customer_id=ALICE, updated_at=f"2024-05-01T12:0{minute}:00.000Z",
-                  **extra)
+        put_order("PAID", order_id=order_id, customer_id=ALICE, updated_at=f"2024-05-01T12:0{minute}:00.000Z", **extra)
 
 
 def test_list_returns_none_of_the_orders_of_an_earlier_user_of_the_same_name(cloud, lambda_context):
@@ -466,19 +482,33 @@ def test_list_pages_are_filled_past_hidden_orders(cloud, lambda_context):
 
 def test_list_with_a_limit_of_one_skips_a_hidden_order(cloud, lambda_context):
     _alices_orders()
-    body = response_json(call(lambda_context, "GET", f"/customers/{ALICE}/orders", query={"limit": "1"},
-                              **alice_again()))
+    body = response_json(
+        call(lambda_context, "GET", f"/customers/{ALICE}/orders", query={"limit": "1"}, **alice_again())
+    )
     assert [o["orderId"] for o in body["orders"]] == ["o-5"]
-    following = response_json(call(lambda_context, "GET", f"/customers/{ALICE}/orders",
-                                   query={"limit": "3", "nextToken": body["nextToken"]}, **alice_again()))
+    following = response_json(
+        call(
+            lambda_context,
+            "GET",
+            f"/customers/{ALICE}/orders",
+            query={"limit": "3", "nextToken": body["nextToken"]},
+            **alice_again(),
+        )
+    )
     assert [o["orderId"] for o in following["orders"]] == ["o-4", "o-2", "o-1"]
 
 
 def test_idempotency_keys_are_per_sub(cloud, lambda_context):
     """The re-created user name sends the old user's key and body: a new order, not the old user's response."""
     headers = {"Idempotency-Key": "same-key"}
-    first = call(lambda_context, "POST", "/orders", order_body(customerId=ALICE),
-                 claims={**id_token_claims(ALICE), "sub": OLD_ALICE_SUB}, headers=headers)
+    first = call(
+        lambda_context,
+        "POST",
+        "/orders",
+        order_body(customerId=ALICE),
+        claims={**id_token_claims(ALICE), "sub": OLD_ALICE_SUB},
+        headers=headers,
+    )
     again = call(lambda_context, "POST", "/orders", order_body(customerId=ALICE), **alice_again(headers=headers))
     assert first["statusCode"] == again["statusCode"] == 201
     assert response_json(first)["orderId"] != response_json(again)["orderId"]
@@ -497,3 +527,37 @@ def test_service_scope_by_sub(cloud):
             service.cancel_order(order["orderId"], customer, sub)
     assert get_order(order["orderId"])["status"] == "PENDING"
     assert service.cancel_order(order["orderId"], BOB, "sub-b")["status"] == "CANCELLED"
+
+
+def test_a_listing_reads_a_bounded_number_of_index_items_and_goes_on_with_a_token(cloud, lambda_context, monkeypatch):
+    """Seven orders of an earlier user of the name, then two of mine: with a read budget of 4 index items per
+    request (pages of at least 2), the first page is empty but has a token, and the tokens lead to both of mine."""
+    for minute, (order_id, sub) in enumerate(
+        [("o-1", ALICE_SUB), ("o-2", ALICE_SUB)] + [(f"o-old-{n}", OLD_ALICE_SUB) for n in range(1, 8)]
+    ):
+        put_order(
+            "PAID", order_id=order_id, customer_id=ALICE, updated_at=f"2024-05-01T12:0{minute}:00.000Z", ownerSub=sub
+        )
+    monkeypatch.setattr(service, "LIST_READ_BUDGET", 4)
+    monkeypatch.setattr(service, "LIST_MIN_INDEX_PAGE", 2)
+    reads = []
+    real_list = service.orders.list_by_customer
+
+    def counted(customer_id, limit, start_key=None):
+        page, last_key = real_list(customer_id, limit, start_key)
+        reads[-1].append(len(page))
+        return page, last_key
+
+    monkeypatch.setattr(service.orders, "list_by_customer", counted)
+    pages, token = [], None
+    for _ in range(4):
+        reads.append([])
+        query = {"limit": "2", **({"nextToken": token} if token else {})}
+        response = call(lambda_context, "GET", f"/customers/{ALICE}/orders", query=query, **alice_again())
+        assert response["statusCode"] == 200
+        pages.append([o["orderId"] for o in response_json(response)["orders"]])
+        token = response_json(response)["nextToken"]
+        if token is None:
+            break
+    assert pages == [[], ["o-2"], ["o-1"]]
+    assert reads == [[2, 2], [2, 2], [1]]

@@ -5,7 +5,7 @@ Expected values are literals (event ids: the documented uuid5 of the fixed order
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -21,35 +21,61 @@ ORDER_ID = "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d"
 CREATED_EVENT_ID = "d73d0f47-6b51-5f26-af2d-c521921a8aca"  # uuid5(urn:orderflow:event, "<ORDER_ID>|Order Created")
 CANCEL_EVENT_ID = "e74b5f6b-057a-519b-a3d4-29b1286850ef"  # ... "|Order Cancellation Requested"
 NOW = "2026-12-04T10:00:00.000Z"
-ITEMS = [{"productId": "prod-1", "quantity": 2, "price": Decimal("19.99")},
-         {"productId": "prod-2", "quantity": 1, "price": Decimal("69.99")}]
-EVENT_ITEMS = [{"productId": "prod-1", "quantity": 2, "price": "19.99"},
-               {"productId": "prod-2", "quantity": 1, "price": "69.99"}]
+ITEMS = [
+    {"productId": "prod-1", "quantity": 2, "price": Decimal("19.99")},
+    {"productId": "prod-2", "quantity": 1, "price": Decimal("69.99")},
+]
+EVENT_ITEMS = [
+    {"productId": "prod-1", "quantity": 2, "price": "19.99"},
+    {"productId": "prod-2", "quantity": 1, "price": "69.99"},
+]
 
 pytestmark = pytest.mark.usefixtures("catalogue")
 
 
 @pytest.fixture(autouse=True)
 def _fixed_clock_and_id(monkeypatch):
-    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2026, 12, 4, 10, 0, 0, tzinfo=timezone.utc))
+    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2026, 12, 4, 10, 0, 0, tzinfo=UTC))
     monkeypatch.setattr(service.uuid, "uuid4", lambda: uuid.UUID(ORDER_ID))
 
 
 def request(total="109.97"):
-    return CreateOrderRequest(customer_id="customer-1", items=(CreateOrderItem("prod-1", 2), CreateOrderItem("prod-2", 1)),
-                              total_amount=None if total is None else Decimal(total))
+    return CreateOrderRequest(
+        customer_id="customer-1",
+        items=(CreateOrderItem("prod-1", 2), CreateOrderItem("prod-2", 1)),
+        total_amount=None if total is None else Decimal(total),
+    )
 
 
 def test_create_writes_the_whole_order_and_publishes_one_event(cloud, counters):
     assert service.create_order(request()) == {"orderId": ORDER_ID, "status": "PENDING"}
     assert get_order(ORDER_ID) == {
-        "orderId": ORDER_ID, "customerId": "customer-1", "items": ITEMS, "totalAmount": Decimal("109.97"),
-        "status": "PENDING", "statusHistory": [{"status": "PENDING", "at": NOW, "reason": "order created"}],
-        "createdAt": NOW, "updatedAt": NOW, "version": 1, "liveShard": "live#6"}  # live: Live-Index shard 6
+        "orderId": ORDER_ID,
+        "customerId": "customer-1",
+        "items": ITEMS,
+        "totalAmount": Decimal("109.97"),
+        "status": "PENDING",
+        "statusHistory": [{"status": "PENDING", "at": NOW, "reason": "order created"}],
+        "createdAt": NOW,
+        "updatedAt": NOW,
+        "version": 1,
+        "liveShard": "live#6",
+    }  # live: Live-Index shard 6
     events = cloud.events()
-    assert [(e["source"], e["detail-type"], e["detail"]) for e in events] == [("order.service", "Order Created", {
-        "eventId": CREATED_EVENT_ID, "orderId": ORDER_ID, "customerId": "customer-1", "items": EVENT_ITEMS,
-        "totalAmount": "109.97", "createdAt": NOW})]
+    assert [(e["source"], e["detail-type"], e["detail"]) for e in events] == [
+        (
+            "order.service",
+            "Order Created",
+            {
+                "eventId": CREATED_EVENT_ID,
+                "orderId": ORDER_ID,
+                "customerId": "customer-1",
+                "items": EVENT_ITEMS,
+                "totalAmount": "109.97",
+                "createdAt": NOW,
+            },
+        )
+    ]
     assert outbox_items() == []  # published: its outbox entry is gone
     assert counters() == {"OrdersCreated": 1}
 
@@ -68,8 +94,12 @@ def test_a_cancel_claims_the_order_and_publishes_its_request_once(cloud, counter
     stored = get_order(ORDER_ID)
     assert stored["claim"] == {"by": f"cancel:{ORDER_ID}", "status": "CANCELLED", "at": NOW}
     assert stored["statusHistory"][-1] == {"status": "CANCELLED", "at": NOW, "reason": "customer cancel"}
-    assert [(e["detail-type"], e["detail"]) for e in cloud.events()] == [("Order Cancellation Requested", {
-        "eventId": CANCEL_EVENT_ID, "orderId": ORDER_ID, "customerId": "customer-1", "previousStatus": "PAID"})]
+    assert [(e["detail-type"], e["detail"]) for e in cloud.events()] == [
+        (
+            "Order Cancellation Requested",
+            {"eventId": CANCEL_EVENT_ID, "orderId": ORDER_ID, "customerId": "customer-1", "previousStatus": "PAID"},
+        )
+    ]
     assert counters() == {"OrdersCancelled": 1}
     # a repeated DELETE answers the same, counts nothing and publishes nothing new
     assert service.cancel_order(ORDER_ID, "customer-1") == {"orderId": ORDER_ID, "status": "CANCELLED"}
@@ -121,17 +151,43 @@ def test_a_cancel_losing_three_races_names_the_status_it_last_saw(cloud, monkeyp
 
 
 def test_the_api_view_is_the_whole_public_order():
-    order = {"orderId": "o", "customerId": "c", "status": "PAID", "totalAmount": Decimal("5.00"),
-             "items": [{"productId": "p", "quantity": Decimal(2), "price": Decimal("2.50")}],
-             "statusHistory": [{"status": "PAID", "at": NOW, "reason": "r"}], "createdAt": NOW, "updatedAt": NOW,
-             "version": Decimal(3), "paymentId": "pay-1", "shortItems": [{"productId": "p"}], "claim": {"by": "x"},
-             "executionId": "exec-1"}
+    order = {
+        "orderId": "o",
+        "customerId": "c",
+        "status": "PAID",
+        "totalAmount": Decimal("5.00"),
+        "items": [{"productId": "p", "quantity": Decimal(2), "price": Decimal("2.50")}],
+        "statusHistory": [{"status": "PAID", "at": NOW, "reason": "r"}],
+        "createdAt": NOW,
+        "updatedAt": NOW,
+        "version": Decimal(3),
+        "paymentId": "pay-1",
+        "shortItems": [{"productId": "p"}],
+        "claim": {"by": "x"},
+        "executionId": "exec-1",
+    }
     assert service.to_api(order) == {
-        "orderId": "o", "customerId": "c", "status": "PAID", "totalAmount": Decimal("5.00"),
+        "orderId": "o",
+        "customerId": "c",
+        "status": "PAID",
+        "totalAmount": Decimal("5.00"),
         "items": [{"productId": "p", "quantity": 2, "price": Decimal("2.50")}],
-        "statusHistory": [{"status": "PAID", "at": NOW, "reason": "r"}], "createdAt": NOW, "updatedAt": NOW,
-        "version": 3, "paymentId": "pay-1", "shortItems": [{"productId": "p"}]}
+        "statusHistory": [{"status": "PAID", "at": NOW, "reason": "r"}],
+        "createdAt": NOW,
+        "updatedAt": NOW,
+        "version": 3,
+        "paymentId": "pay-1",
+        "shortItems": [{"productId": "p"}],
+    }
     minimal = {"orderId": "o", "customerId": "c", "totalAmount": Decimal("1.00")}
-    assert service.to_api(minimal) == {"orderId": "o", "customerId": "c", "status": None, "items": [],
-                                       "totalAmount": Decimal("1.00"), "statusHistory": [], "createdAt": None,
-                                       "updatedAt": None, "version": 1}
+    assert service.to_api(minimal) == {
+        "orderId": "o",
+        "customerId": "c",
+        "status": None,
+        "items": [],
+        "totalAmount": Decimal("1.00"),
+        "statusHistory": [],
+        "createdAt": None,
+        "updatedAt": None,
+        "version": 1,
+    }

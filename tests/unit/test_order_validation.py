@@ -50,11 +50,21 @@ _DROP = object()
 BAD_REQUESTS: list[tuple[str, dict[str, Any], int, str, str]] = [
     # --- transport --------------------------------------------------------------------------
     ("no-content-type", {"body": order_body(), "content_type": None}, 415, "headers.content-type", "Content-Type"),
-    ("text-plain", {"body": order_body(), "content_type": "text/plain"}, 415, "headers.content-type",
-     "application/json"),
+    (
+        "text-plain",
+        {"body": order_body(), "content_type": "text/plain"},
+        415,
+        "headers.content-type",
+        "application/json",
+    ),
     ("xml", {"body": order_body(), "content_type": "application/xml"}, 415, "headers.content-type", "application/json"),
-    ("json-patch", {"body": order_body(), "content_type": "application/json-patch+json"}, 415,
-     "headers.content-type", "application/json"),
+    (
+        "json-patch",
+        {"body": order_body(), "content_type": "application/json-patch+json"},
+        415,
+        "headers.content-type",
+        "application/json",
+    ),
     ("too-large", {"raw_body": json.dumps(order_body()) + " " * 33000}, 413, "$", "exceeds 32768 bytes"),
     ("not-json", {"raw_body": "customerId=c1"}, 400, "$", "not valid JSON"),
     ("empty-body", {"raw_body": ""}, 400, "$", "body is required"),
@@ -83,8 +93,13 @@ BAD_REQUESTS: list[tuple[str, dict[str, Any], int, str, str]] = [
     ("items-object", {"body": order_body(items={"productId": "p"})}, 400, "$.items", "must be array"),
     ("items-null", {"body": order_body(items=None)}, 400, "$.items", "must be array"),
     ("items-empty", {"body": order_body(items=[], totalAmount=0)}, 400, "$.items", "at least 1 items"),
-    ("items-51", {"body": order_body(items=_items(51), totalAmount=51)}, 400, "$.items",
-     "less than or equal to 50 items"),
+    (
+        "items-51",
+        {"body": order_body(items=_items(51), totalAmount=51)},
+        400,
+        "$.items",
+        "less than or equal to 50 items",
+    ),
     ("item-string", {"body": order_body(items=["prod-1"], totalAmount=0)}, 400, "$.items[0]", "must be object"),
     ("item-missing-productId", {"body": _with_item(0, productId=_DROP)}, 400, "$.items[0].productId", "is required"),
     ("item-missing-quantity", {"body": _with_item(0, quantity=_DROP)}, 400, "$.items[0].quantity", "is required"),
@@ -93,13 +108,28 @@ BAD_REQUESTS: list[tuple[str, dict[str, Any], int, str, str]] = [
     ("productId-number", {"body": _with_item(0, productId=7)}, 400, "$.items[0].productId", "must be string"),
     ("quantity-zero", {"body": _with_item(0, quantity=0)}, 400, "$.items[0].quantity", "bigger than or equal to 1"),
     ("quantity-negative", {"body": _with_item(0, quantity=-1)}, 400, "$.items[0].quantity", "bigger than or equal"),
-    ("quantity-1001", {"body": _with_item(0, quantity=1001)}, 400, "$.items[0].quantity",
-     "smaller than or equal to 1000"),
+    (
+        "quantity-1001",
+        {"body": _with_item(0, quantity=1001)},
+        400,
+        "$.items[0].quantity",
+        "smaller than or equal to 1000",
+    ),
     ("quantity-fraction", {"body": _with_item(0, quantity=1.5)}, 400, "$.items[0].quantity", "must be integer"),
-    ("quantity-float-integral", {"raw_body": json.dumps(order_body()).replace('"quantity": 2', '"quantity": 2.0')},
-     400, "$.items[0].quantity", "must be integer"),
-    ("quantity-exponent", {"raw_body": json.dumps(order_body()).replace('"quantity": 2', '"quantity": 2e0')},
-     400, "$.items[0].quantity", "must be integer"),
+    (
+        "quantity-float-integral",
+        {"raw_body": json.dumps(order_body()).replace('"quantity": 2', '"quantity": 2.0')},
+        400,
+        "$.items[0].quantity",
+        "must be integer",
+    ),
+    (
+        "quantity-exponent",
+        {"raw_body": json.dumps(order_body()).replace('"quantity": 2', '"quantity": 2e0')},
+        400,
+        "$.items[0].quantity",
+        "must be integer",
+    ),
     ("quantity-string", {"body": _with_item(0, quantity="2")}, 400, "$.items[0].quantity", "must be integer"),
     ("quantity-bool", {"body": _with_item(0, quantity=True)}, 400, "$.items[0].quantity", "must be integer"),
     ("price-negative", {"body": _with_item(0, price=-1)}, 400, "$.items[0].price", "bigger than or equal to 0"),
@@ -111,32 +141,91 @@ BAD_REQUESTS: list[tuple[str, dict[str, Any], int, str, str]] = [
     ("total-string", {"body": order_body(totalAmount="109.97")}, 400, "$.totalAmount", "must be number"),
     ("total-negative", {"body": order_body(totalAmount=-1)}, 400, "$.totalAmount", "bigger than or equal to 0"),
     ("total-three-decimals", {"body": order_body(totalAmount=109.971)}, 400, "$.totalAmount", "2 decimal places"),
-    ("duplicate-productId", {"body": order_body(items=[{"productId": "p", "quantity": 1, "price": 5},
-                                                      {"productId": "p", "quantity": 2, "price": 5}], totalAmount=15)},
-     400, "$.items[1].productId", "duplicate productId"),
+    (
+        "duplicate-productId",
+        {
+            "body": order_body(
+                items=[{"productId": "p", "quantity": 1, "price": 5}, {"productId": "p", "quantity": 2, "price": 5}],
+                totalAmount=15,
+            )
+        },
+        400,
+        "$.items[1].productId",
+        "duplicate productId",
+    ),
     # --- the catalogue (order.pricing): every product must be in it, with a price ---------------------------------
     ("unknown-product", {"body": _with_item(0, productId="prod-9")}, 400, "$.items[0].productId", "prod-9"),
-    ("unknown-product-price-omitted", {"body": _with_item(1, productId="nope-2", price=_DROP)}, 400,
-     "$.items[1].productId", "unknown product nope-2"),
-    ("unknown-product-wrong-total", {"body": order_body(items=[{"productId": "ghost", "quantity": 1}], totalAmount=1)},
-     400, "$.items[0].productId", "unknown product ghost"),
+    (
+        "unknown-product-price-omitted",
+        {"body": _with_item(1, productId="nope-2", price=_DROP)},
+        400,
+        "$.items[1].productId",
+        "unknown product nope-2",
+    ),
+    (
+        "unknown-product-wrong-total",
+        {"body": order_body(items=[{"productId": "ghost", "quantity": 1}], totalAmount=1)},
+        400,
+        "$.items[0].productId",
+        "unknown product ghost",
+    ),
     # --- numbers Decimal cannot hold, extreme literals, deep nesting: 400, never 500 ---------------------------------
-    ("price-exponent-beyond-decimal", {"raw_body": json.dumps(order_body()).replace("19.99", "0E-99999999999999999999")},
-     400, "$", "request body has a number out of range"),
-    ("total-exponent-beyond-decimal", {"raw_body": json.dumps(order_body()).replace("109.97", "1E+99999999999999999999")},
-     400, "$", "request body has a number out of range"),
-    ("price-40-significant-digits", {"raw_body": json.dumps(order_body()).replace(
-        "19.99", "0.1234567890123456789012345678901234567890")}, 400, "$.items[0].price", "at most 2 decimal places"),
-    ("price-tiny-exponent", {"raw_body": json.dumps(order_body()).replace("19.99", "1E-1000000000")}, 400,
-     "$.items[0].price", "at most 2 decimal places"),
-    ("price-huge-exponent", {"raw_body": json.dumps(order_body()).replace("19.99", "1E+1000000000")}, 400,
-     "$.items[0].price", "smaller than or equal to 1000000"),
-    ("body-nested-990-deep", {"raw_body": '{"items": ' + "[" * 989 + "]" * 989 + "}"}, 400, "$",
-     "request body is nested more than 10 levels deep"),
-    ("idempotency-key-invalid", {"body": order_body(), "headers": {"Idempotency-Key": "has space"}}, 400,
-     "headers.idempotency-key", "Idempotency-Key"),
-    ("idempotency-key-too-long", {"body": order_body(), "headers": {"Idempotency-Key": "k" * 129}}, 400,
-     "headers.idempotency-key", "Idempotency-Key"),
+    (
+        "price-exponent-beyond-decimal",
+        {"raw_body": json.dumps(order_body()).replace("19.99", "0E-99999999999999999999")},
+        400,
+        "$",
+        "request body has a number out of range",
+    ),
+    (
+        "total-exponent-beyond-decimal",
+        {"raw_body": json.dumps(order_body()).replace("109.97", "1E+99999999999999999999")},
+        400,
+        "$",
+        "request body has a number out of range",
+    ),
+    (
+        "price-40-significant-digits",
+        {"raw_body": json.dumps(order_body()).replace("19.99", "0.1234567890123456789012345678901234567890")},
+        400,
+        "$.items[0].price",
+        "at most 2 decimal places",
+    ),
+    (
+        "price-tiny-exponent",
+        {"raw_body": json.dumps(order_body()).replace("19.99", "1E-1000000000")},
+        400,
+        "$.items[0].price",
+        "at most 2 decimal places",
+    ),
+    (
+        "price-huge-exponent",
+        {"raw_body": json.dumps(order_body()).replace("19.99", "1E+1000000000")},
+        400,
+        "$.items[0].price",
+        "smaller than or equal to 1000000",
+    ),
+    (
+        "body-nested-990-deep",
+        {"raw_body": '{"items": ' + "[" * 989 + "]" * 989 + "}"},
+        400,
+        "$",
+        "request body is nested more than 10 levels deep",
+    ),
+    (
+        "idempotency-key-invalid",
+        {"body": order_body(), "headers": {"Idempotency-Key": "has space"}},
+        400,
+        "headers.idempotency-key",
+        "Idempotency-Key",
+    ),
+    (
+        "idempotency-key-too-long",
+        {"body": order_body(), "headers": {"Idempotency-Key": "k" * 129}},
+        400,
+        "headers.idempotency-key",
+        "Idempotency-Key",
+    ),
 ]
 
 
@@ -144,8 +233,9 @@ def test_there_are_at_least_40_bad_input_cases() -> None:
     assert len(BAD_REQUESTS) >= 40
 
 
-@pytest.mark.parametrize(("kwargs", "status", "field", "fragment"),
-                         [pytest.param(*case[1:], id=case[0]) for case in BAD_REQUESTS])
+@pytest.mark.parametrize(
+    ("kwargs", "status", "field", "fragment"), [pytest.param(*case[1:], id=case[0]) for case in BAD_REQUESTS]
+)
 def test_bad_create_request_is_rejected_without_side_effects(cloud, lambda_context, kwargs, status, field, fragment):
     kwargs = dict(kwargs)
     claims_base64 = kwargs.pop("claims_base64", False)
@@ -199,8 +289,9 @@ def test_boundaries_are_accepted(cloud, lambda_context):
         cloud.put_product(f"p{i}", 1000, price="0.01" if i == 0 else "0")
     body = {
         "customerId": "C" + "x" * 63,
-        "items": [{"productId": f"p{i}", "quantity": 1000 if i == 0 else 1, "price": 0 if i else 0.01}
-                  for i in range(50)],
+        "items": [
+            {"productId": f"p{i}", "quantity": 1000 if i == 0 else 1, "price": 0 if i else 0.01} for i in range(50)
+        ],
         "totalAmount": 10,
     }
     response = handler.lambda_handler(http_event("POST", "/orders", body, customer=body["customerId"]), lambda_context)
@@ -226,9 +317,11 @@ def test_optional_prices_missing_item_price_is_accepted(cloud, lambda_context):
     assert stored["totalAmount"] == Decimal("109.97")
 
 
-@pytest.mark.parametrize(("total", "fragment"), [(109.96, "totalAmount is 109.97, not 109.96"),
-                                                 (10, "totalAmount is 109.97, not 10.00")],
-                         ids=["total-off-by-a-cent", "total-way-off"])
+@pytest.mark.parametrize(
+    ("total", "fragment"),
+    [(109.96, "totalAmount is 109.97, not 109.96"), (10, "totalAmount is 109.97, not 10.00")],
+    ids=["total-off-by-a-cent", "total-way-off"],
+)
 def test_total_that_is_not_the_catalogue_sum_is_409(cloud, lambda_context, total, fragment):
     """Formerly 400 "sum of quantity * price": the total is compared with the server's (catalogue) total now."""
     response = handler.lambda_handler(http_event("POST", "/orders", order_body(totalAmount=total)), lambda_context)
@@ -279,9 +372,11 @@ def test_a_zero_price_with_a_huge_negative_exponent_is_zero_cents(cloud, lambda_
     response = handler.lambda_handler(http_event("POST", "/orders", raw_body=raw), lambda_context)
     assert response["statusCode"] == 409
     assert response_json(response) == {
-        "message": "the price of prod-1 is 19.99, not 0.00", "field": "$.items[0].price",
+        "message": "the price of prod-1 is 19.99, not 0.00",
+        "field": "$.items[0].price",
         "prices": [{"productId": "prod-1", "price": 19.99}, {"productId": "prod-2", "price": 69.99}],
-        "totalAmount": 109.97}
+        "totalAmount": 109.97,
+    }
     assert cloud.items("ORDERS_TABLE") == [] and cloud.events() == []
 
 
@@ -303,5 +398,8 @@ def test_direct_invoke_of_a_deeply_nested_payload_is_a_validation_error(cloud, l
     with pytest.raises(OrderValidationError) as info:
         handler.lambda_handler(payload, lambda_context)
     assert (info.value.message, info.value.field, info.value.status_code) == (
-        "request body is nested more than 10 levels deep", "$", 400)
+        "request body is nested more than 10 levels deep",
+        "$",
+        400,
+    )
     assert cloud.items("ORDERS_TABLE") == [] and cloud.events() == []

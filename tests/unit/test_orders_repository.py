@@ -21,11 +21,19 @@ TERMINAL = ["COMPLETED", "PAYMENT_FAILED", "CANCELLED", "EXPIRED", "FAILED"]
 # the legal edges, written out (see test_lifecycle.CONTRACT)
 NON_TERMINAL_EDGES = [("PENDING", "PAID"), ("PAID", "INVENTORY_RESERVED"), ("PAID", "INVENTORY_UNAVAILABLE")]
 TERMINAL_EDGES = [("INVENTORY_RESERVED", "COMPLETED"), ("PENDING", "PAYMENT_FAILED")] + [
-    (src, dst) for dst in ("CANCELLED", "EXPIRED", "FAILED") for src in LIVE]
-ILLEGAL = [("PENDING", "INVENTORY_RESERVED"), ("PENDING", "COMPLETED"), ("PENDING", "INVENTORY_UNAVAILABLE"),
-           ("PAID", "PAID"), ("PAID", "PAYMENT_FAILED"), ("PAID", "COMPLETED"), ("INVENTORY_RESERVED", "PAID"),
-           ("INVENTORY_UNAVAILABLE", "COMPLETED"), ("INVENTORY_UNAVAILABLE", "INVENTORY_RESERVED")] + [
-    (src, dst) for src in TERMINAL for dst in ("PAID", "COMPLETED", "CANCELLED", "EXPIRED", "FAILED")]
+    (src, dst) for dst in ("CANCELLED", "EXPIRED", "FAILED") for src in LIVE
+]
+ILLEGAL = [
+    ("PENDING", "INVENTORY_RESERVED"),
+    ("PENDING", "COMPLETED"),
+    ("PENDING", "INVENTORY_UNAVAILABLE"),
+    ("PAID", "PAID"),
+    ("PAID", "PAYMENT_FAILED"),
+    ("PAID", "COMPLETED"),
+    ("INVENTORY_RESERVED", "PAID"),
+    ("INVENTORY_UNAVAILABLE", "COMPLETED"),
+    ("INVENTORY_UNAVAILABLE", "INVENTORY_RESERVED"),
+] + [(src, dst) for src in TERMINAL for dst in ("PAID", "COMPLETED", "CANCELLED", "EXPIRED", "FAILED")]
 
 repo = OrdersRepository()
 
@@ -59,8 +67,10 @@ def test_live_transition_bumps_version_and_appends_history(cloud, current, targe
     assert stored["status"] == target
     assert stored["version"] == 2
     assert stored["updatedAt"] > order["updatedAt"] and stored["updatedAt"].endswith("Z")
-    assert stored["statusHistory"] == [order["statusHistory"][0],
-                                       {"status": target, "at": stored["updatedAt"], "reason": f"to {target}"}]
+    assert stored["statusHistory"] == [
+        order["statusHistory"][0],
+        {"status": target, "at": stored["updatedAt"], "reason": f"to {target}"},
+    ]
     assert "claim" not in stored
     assert outbox_items() == []  # a live status owes nothing
     assert cloud.events() == []
@@ -79,9 +89,16 @@ def test_terminal_transition_writes_claim_and_finalize_duty(cloud, current, targ
     assert stored["statusHistory"][-1] == {"status": target, "at": at, "reason": "claimed"}
     assert len(stored["statusHistory"]) == 2
     assert stored["claim"] == {"by": "claimer-1", "status": target, "at": at}
-    assert outbox_items() == [{"id": f"{order['orderId']}#finalize", "kind": "finalize",
-                               "orderId": order["orderId"], "customerId": "customer-1", "status": target,
-                               "createdAt": at}]
+    assert outbox_items() == [
+        {
+            "id": f"{order['orderId']}#finalize",
+            "kind": "finalize",
+            "orderId": order["orderId"],
+            "customerId": "customer-1",
+            "status": target,
+            "createdAt": at,
+        }
+    ]
     assert cloud.events() == []  # a finalize duty is not an event
 
 
@@ -93,20 +110,26 @@ def test_version_counts_every_transition(cloud):
     stored = get_order(order["orderId"])
     assert stored["version"] == 4
     assert [(h["status"], h["reason"]) for h in stored["statusHistory"]] == [
-        ("PENDING", "test setup"), ("PAID", "paid"), ("INVENTORY_RESERVED", "reserved"), ("COMPLETED", "done")]
+        ("PENDING", "test setup"),
+        ("PAID", "paid"),
+        ("INVENTORY_RESERVED", "reserved"),
+        ("COMPLETED", "done"),
+    ]
 
 
 def test_version_starts_from_zero_when_missing(cloud):
     order = put_order("PENDING")
-    cloud.table("ORDERS_TABLE").update_item(Key={"orderId": order["orderId"], "customerId": "customer-1"},
-                                            UpdateExpression="REMOVE version, statusHistory")
+    cloud.table("ORDERS_TABLE").update_item(
+        Key={"orderId": order["orderId"], "customerId": "customer-1"}, UpdateExpression="REMOVE version, statusHistory"
+    )
     updated = repo.transition(order["orderId"], "customer-1", "PAID", "paid")
     assert updated["version"] == 1
     assert updated["statusHistory"] == [{"status": "PAID", "at": updated["updatedAt"], "reason": "paid"}]
 
 
-@pytest.mark.parametrize(("target", "claim_by"), [("CANCELLED", None), ("COMPLETED", None), ("PAID", "x"),
-                                                  ("INVENTORY_RESERVED", "x")])
+@pytest.mark.parametrize(
+    ("target", "claim_by"), [("CANCELLED", None), ("COMPLETED", None), ("PAID", "x"), ("INVENTORY_RESERVED", "x")]
+)
 def test_claim_by_is_required_exactly_for_terminal_targets(cloud, target, claim_by):
     order = put_order("PENDING")
     with pytest.raises(ValueError, match="claim_by"):
@@ -141,15 +164,13 @@ def test_nothing_enters_pending(cloud):
 def test_expected_from_narrows_the_condition(cloud):
     order = put_order("PAID")
     with pytest.raises(IllegalTransition) as info:  # legal from PAID, but the caller expected PENDING
-        repo.transition(order["orderId"], "customer-1", "CANCELLED", "x", expected_from=["PENDING"],
-                        claim_by="c")
+        repo.transition(order["orderId"], "customer-1", "CANCELLED", "x", expected_from=["PENDING"], claim_by="c")
     assert info.value.current == "PAID" and info.value.order == order
     with pytest.raises(IllegalTransition) as info:  # no overlap with the legal sources at all
         repo.transition(order["orderId"], "customer-1", "COMPLETED", "x", expected_from=["PENDING"], claim_by="c")
     assert info.value.order == order
     assert get_order(order["orderId"]) == order and outbox_items() == []
-    repo.transition(order["orderId"], "customer-1", "CANCELLED", "x", expected_from=["PAID", "PENDING"],
-                    claim_by="c")
+    repo.transition(order["orderId"], "customer-1", "CANCELLED", "x", expected_from=["PAID", "PENDING"], claim_by="c")
     assert get_order(order["orderId"])["status"] == "CANCELLED"
 
 
@@ -169,8 +190,12 @@ def test_extra_condition_is_anded(cloud):
         repo.transition(order["orderId"], "customer-1", "COMPLETED", "x", extra_condition=owner, claim_by="exec-2")
     assert info.value.order == order and outbox_items() == []
     owner = ("executionId = :owner", {}, {":owner": "exec-1"})
-    assert repo.transition(order["orderId"], "customer-1", "COMPLETED", "x", extra_condition=owner,
-                           claim_by="exec-1")["status"] == "COMPLETED"
+    assert (
+        repo.transition(order["orderId"], "customer-1", "COMPLETED", "x", extra_condition=owner, claim_by="exec-1")[
+            "status"
+        ]
+        == "COMPLETED"
+    )
 
 
 def test_same_claimer_retry_returns_the_order_unchanged(cloud):
@@ -240,8 +265,16 @@ def test_transition_propagates_other_errors(cloud, monkeypatch):
 def test_order_and_outbox_are_written_atomically(cloud, monkeypatch):
     """When the outbox Put of the transaction fails, the order does not change either."""
     order = put_order("PAID")
-    existing = put_outbox({"id": f"{order['orderId']}#finalize", "kind": "finalize", "orderId": order["orderId"],
-                           "customerId": "customer-1", "status": "OLD", "createdAt": "2024-01-01T00:00:00.000Z"})
+    existing = put_outbox(
+        {
+            "id": f"{order['orderId']}#finalize",
+            "kind": "finalize",
+            "orderId": order["orderId"],
+            "customerId": "customer-1",
+            "status": "OLD",
+            "createdAt": "2024-01-01T00:00:00.000Z",
+        }
+    )
     real = outbox.put_action
 
     def refusing(entry):
@@ -261,9 +294,16 @@ def test_order_and_outbox_are_written_atomically(cloud, monkeypatch):
 # events_to_publish
 # ---------------------------------------------------------------------------------------------
 def _event(order_id, detail_type="Order Cancellation Requested"):
-    return ("order.service", detail_type,
-            {"eventId": expected_event_id(order_id, detail_type), "orderId": order_id, "customerId": "customer-1",
-             "amount": Decimal("1.50")})
+    return (
+        "order.service",
+        detail_type,
+        {
+            "eventId": expected_event_id(order_id, detail_type),
+            "orderId": order_id,
+            "customerId": "customer-1",
+            "amount": Decimal("1.50"),
+        },
+    )
 
 
 def test_events_are_published_and_leave_the_outbox(cloud):
@@ -274,8 +314,12 @@ def test_events_are_published_and_leave_the_outbox(cloud):
 
     [event] = cloud.events()
     assert (event["source"], event["detail-type"]) == ("order.service", "Order Cancellation Requested")
-    assert event["detail"] == {"eventId": expected_event_id(oid, "Order Cancellation Requested"), "orderId": oid,
-                               "customerId": "customer-1", "amount": 1.5}
+    assert event["detail"] == {
+        "eventId": expected_event_id(oid, "Order Cancellation Requested"),
+        "orderId": oid,
+        "customerId": "customer-1",
+        "amount": 1.5,
+    }
     assert [e["id"] for e in outbox_items()] == [f"{oid}#finalize"]  # only the duty is left
 
 
@@ -302,10 +346,20 @@ def test_events_stay_in_the_outbox_when_put_events_fails(cloud, monkeypatch):
     assert set(entries) == {f"{oid}#finalize", event_id}
     entry = entries[event_id]
     assert {k: v for k, v in entry.items() if k != "detail"} == {
-        "id": event_id, "kind": "event", "orderId": oid, "customerId": "customer-1", "source": "order.service",
-        "detailType": "Order Cancellation Requested", "createdAt": updated["updatedAt"]}
-    assert json.loads(entry["detail"]) == {"eventId": event_id, "orderId": oid, "customerId": "customer-1",
-                                           "amount": 1.5}
+        "id": event_id,
+        "kind": "event",
+        "orderId": oid,
+        "customerId": "customer-1",
+        "source": "order.service",
+        "detailType": "Order Cancellation Requested",
+        "createdAt": updated["updatedAt"],
+    }
+    assert json.loads(entry["detail"]) == {
+        "eventId": event_id,
+        "orderId": oid,
+        "customerId": "customer-1",
+        "amount": 1.5,
+    }
 
 
 def test_events_stay_when_publish_raises(cloud, monkeypatch):
@@ -317,8 +371,9 @@ def test_events_stay_when_publish_raises(cloud, monkeypatch):
 
     monkeypatch.setattr(events, "publish", broken)
     order = put_order("PAID")
-    repo.transition(order["orderId"], "customer-1", "CANCELLED", "x", claim_by="c",
-                    events_to_publish=[_event(order["orderId"])])
+    repo.transition(
+        order["orderId"], "customer-1", "CANCELLED", "x", claim_by="c", events_to_publish=[_event(order["orderId"])]
+    )
     assert len(outbox_items()) == 2
 
 
@@ -334,8 +389,9 @@ def test_a_retried_claim_does_not_publish_again(cloud):
 def test_a_refused_transition_queues_no_event(cloud):
     order = put_order("COMPLETED")
     with pytest.raises(IllegalTransition):
-        repo.transition(order["orderId"], "customer-1", "CANCELLED", "x", claim_by="c",
-                        events_to_publish=[_event(order["orderId"])])
+        repo.transition(
+            order["orderId"], "customer-1", "CANCELLED", "x", claim_by="c", events_to_publish=[_event(order["orderId"])]
+        )
     assert outbox_items() == [] and cloud.events() == []
 
 
@@ -344,16 +400,25 @@ def test_a_refused_transition_queues_no_event(cloud):
 # ---------------------------------------------------------------------------------------------
 def _new_order(order_id="order-new-1"):
     at = "2024-03-01T10:00:00.000Z"
-    return {"orderId": order_id, "customerId": "customer-1",
-            "items": [{"productId": "prod-1", "quantity": 1, "price": Decimal("19.99")}],
-            "totalAmount": Decimal("19.99"), "status": "PENDING",
-            "statusHistory": [{"status": "PENDING", "at": at, "reason": "order created"}],
-            "createdAt": at, "updatedAt": at, "version": 1}
+    return {
+        "orderId": order_id,
+        "customerId": "customer-1",
+        "items": [{"productId": "prod-1", "quantity": 1, "price": Decimal("19.99")}],
+        "totalAmount": Decimal("19.99"),
+        "status": "PENDING",
+        "statusHistory": [{"status": "PENDING", "at": at, "reason": "order created"}],
+        "createdAt": at,
+        "updatedAt": at,
+        "version": 1,
+    }
 
 
 def _created(order_id):
-    return ("order.service", "Order Created", {"eventId": expected_event_id(order_id, "Order Created"),
-                                               "orderId": order_id, "totalAmount": "19.99"})
+    return (
+        "order.service",
+        "Order Created",
+        {"eventId": expected_event_id(order_id, "Order Created"), "orderId": order_id, "totalAmount": "19.99"},
+    )
 
 
 def test_create_writes_the_order_and_publishes_its_event(cloud):
@@ -362,8 +427,11 @@ def test_create_writes_the_order_and_publishes_its_event(cloud):
     assert get_order("order-new-1") == {**order, "liveShard": "live#8"}  # live: in Live-Index, shard 8
     [event] = cloud.events()
     assert (event["source"], event["detail-type"]) == ("order.service", "Order Created")
-    assert event["detail"] == {"eventId": expected_event_id("order-new-1", "Order Created"),
-                               "orderId": "order-new-1", "totalAmount": "19.99"}
+    assert event["detail"] == {
+        "eventId": expected_event_id("order-new-1", "Order Created"),
+        "orderId": "order-new-1",
+        "totalAmount": "19.99",
+    }
     assert outbox_items() == []
 
 
@@ -378,8 +446,14 @@ def test_create_keeps_the_order_and_the_event_when_publish_fails(cloud, monkeypa
     [entry] = outbox_items()
     event_id = expected_event_id("order-new-1", "Order Created")
     assert {k: v for k, v in entry.items() if k != "detail"} == {
-        "id": event_id, "kind": "event", "orderId": "order-new-1", "customerId": "customer-1",
-        "source": "order.service", "detailType": "Order Created", "createdAt": "2024-03-01T10:00:00.000Z"}
+        "id": event_id,
+        "kind": "event",
+        "orderId": "order-new-1",
+        "customerId": "customer-1",
+        "source": "order.service",
+        "detailType": "Order Created",
+        "createdAt": "2024-03-01T10:00:00.000Z",
+    }
     assert json.loads(entry["detail"]) == {"eventId": event_id, "orderId": "order-new-1", "totalAmount": "19.99"}
     assert cloud.events() == []
 
@@ -413,8 +487,9 @@ def test_own_sets_the_execution_once(cloud):
 
 def test_extra_attributes_are_set_and_removed(cloud):
     order = put_order("PENDING", scratch="x")
-    updated = repo.transition(order["orderId"], "customer-1", "PAID", "paid",
-                              extra_set={"paymentId": "p-1"}, extra_remove=["scratch"])
+    updated = repo.transition(
+        order["orderId"], "customer-1", "PAID", "paid", extra_set={"paymentId": "p-1"}, extra_remove=["scratch"]
+    )
     assert updated["paymentId"] == "p-1" and "scratch" not in updated
 
 
@@ -447,9 +522,16 @@ def test_list_by_customer_pages_newest_first(cloud):
 
 
 def test_live_shard_is_the_sha256_of_the_order_id_mod_16():
-    assert [live_shard(o) for o in ("order-new-1", "9c8b7a6f-5e4d-4c3b-8a29-1f0e9d8c7b6a",
-                                    "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d", "a", "b")] == [
-        "live#8", "live#8", "live#6", "live#11", "live#13"]
+    assert [
+        live_shard(o)
+        for o in (
+            "order-new-1",
+            "9c8b7a6f-5e4d-4c3b-8a29-1f0e9d8c7b6a",
+            "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d",
+            "a",
+            "b",
+        )
+    ] == ["live#8", "live#8", "live#6", "live#11", "live#13"]
     assert LIVE_SHARDS == 16
     assert {live_shard(f"o-{i}") for i in range(400)} == {f"live#{n}" for n in range(16)}
 
@@ -462,8 +544,10 @@ def test_live_updated_before_reads_one_shard_oldest_first_before_the_cutoff(clou
     put_order("COMPLETED", order_id="b-4", updated_at="2024-01-01T00:00:00.000Z")  # terminal: not indexed
     assert "liveShard" not in get_order("b-4")
     items, last = repo.live_updated_before(13, "2024-01-31T00:00:00.000Z", 10)
-    assert [(i["orderId"], i["updatedAt"]) for i in items] == [("b-3", "2024-01-01T12:00:00.000Z"),
-                                                               ("b", "2024-01-02T00:00:00.000Z")]
+    assert [(i["orderId"], i["updatedAt"]) for i in items] == [
+        ("b-3", "2024-01-01T12:00:00.000Z"),
+        ("b", "2024-01-02T00:00:00.000Z"),
+    ]
     assert last is None
     items, last = repo.live_updated_before(11, "2024-01-31T00:00:00.000Z", 10)
     assert [i["orderId"] for i in items] == ["a"] and last is None
@@ -475,8 +559,12 @@ def test_live_updated_before_pages_with_the_last_evaluated_key(cloud):
         put_order("PAID", order_id=f"o-{n}", liveShard="live#5", updated_at=f"2024-01-0{n + 1}T00:00:00.000Z")
     first, last = repo.live_updated_before(5, "2024-02-01T00:00:00.000Z", 2)
     assert [i["orderId"] for i in first] == ["o-0", "o-1"]
-    assert last == {"orderId": "o-1", "customerId": "customer-1", "liveShard": "live#5",
-                    "updatedAt": "2024-01-02T00:00:00.000Z"}
+    assert last == {
+        "orderId": "o-1",
+        "customerId": "customer-1",
+        "liveShard": "live#5",
+        "updatedAt": "2024-01-02T00:00:00.000Z",
+    }
     rest, last = repo.live_updated_before(5, "2024-02-01T00:00:00.000Z", 2, last)
     assert [i["orderId"] for i in rest] == ["o-2"] and last is None
 
@@ -493,15 +581,20 @@ def test_live_updated_before_asks_for_exactly_its_limit(monkeypatch):
     repo.live_updated_before(7, "2024-02-01T00:00:00.000Z", 25)
     repo.live_updated_before(0, "2024-02-01T00:00:00.000Z", 1, {"orderId": "x"})
     assert [(a["IndexName"], a["Limit"], a["ScanIndexForward"], a.get("ExclusiveStartKey")) for a in asked] == [
-        ("Live-Index", 25, True, None), ("Live-Index", 1, True, {"orderId": "x"})]
+        ("Live-Index", 25, True, None),
+        ("Live-Index", 1, True, {"orderId": "x"}),
+    ]
     condition = asked[0]["KeyConditionExpression"].get_expression()
     assert condition["operator"] == "AND"
     first, second = condition["values"]
     assert (first.get_expression()["operator"], [getattr(v, "name", v) for v in first.get_expression()["values"]]) == (
-        "=", ["liveShard", "live#7"])
-    assert (second.get_expression()["operator"],
-            [getattr(v, "name", v) for v in second.get_expression()["values"]]) == (
-        "<", ["updatedAt", "2024-02-01T00:00:00.000Z"])
+        "=",
+        ["liveShard", "live#7"],
+    )
+    assert (
+        second.get_expression()["operator"],
+        [getattr(v, "name", v) for v in second.get_expression()["values"]],
+    ) == ("<", ["updatedAt", "2024-02-01T00:00:00.000Z"])
 
 
 def test_require_and_table_name(cloud):

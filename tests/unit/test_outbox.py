@@ -24,12 +24,24 @@ def event_entry(order_id, detail_type="Order Created", at=AT):
 
 def test_entry_shapes():
     entry = event_entry("o1")
-    assert entry == {"id": "evt-o1-Order Created", "kind": "event", "orderId": "o1", "customerId": "customer-1",
-                     "source": "order.service", "detailType": "Order Created",
-                     "detail": '{"eventId":"evt-o1-Order Created","orderId":"o1","amount":19.99}', "createdAt": AT}
+    assert entry == {
+        "id": "evt-o1-Order Created",
+        "kind": "event",
+        "orderId": "o1",
+        "customerId": "customer-1",
+        "source": "order.service",
+        "detailType": "Order Created",
+        "detail": '{"eventId":"evt-o1-Order Created","orderId":"o1","amount":19.99}',
+        "createdAt": AT,
+    }
     assert outbox.finalize_entry("o1", "customer-1", "CANCELLED", AT) == {
-        "id": "o1#finalize", "kind": "finalize", "orderId": "o1", "customerId": "customer-1", "status": "CANCELLED",
-        "createdAt": AT}
+        "id": "o1#finalize",
+        "kind": "finalize",
+        "orderId": "o1",
+        "customerId": "customer-1",
+        "status": "CANCELLED",
+        "createdAt": AT,
+    }
     assert outbox.finalize_id("o1") == "o1#finalize"
     action = outbox.put_action(outbox.finalize_entry("o1", "c", "FAILED", AT))
     assert action["Put"]["TableName"] == ENV["OUTBOX_TABLE"]
@@ -44,8 +56,10 @@ def test_publish_puts_each_event_then_deletes_it(cloud):
     assert outbox.publish([first, duty, second]) == 2
 
     published = cloud.events()
-    assert [(e["source"], e["detail-type"]) for e in published] == [("order.service", "Order Created"),
-                                                                   ("order.service", "Order Completed")]
+    assert [(e["source"], e["detail-type"]) for e in published] == [
+        ("order.service", "Order Created"),
+        ("order.service", "Order Completed"),
+    ]
     assert published[0]["detail"] == {"eventId": "evt-o1-Order Created", "orderId": "o1", "amount": 19.99}
     assert outbox_items() == [duty]  # a finalize duty is never published or deleted by publish
 
@@ -101,8 +115,9 @@ def test_due_returns_old_entries_oldest_first_up_to_the_limit(cloud):
 
 
 def test_due_reads_every_scan_page(cloud, monkeypatch):
-    made = [put_outbox(outbox.finalize_entry(f"o{i}", "c", "FAILED", f"2024-01-0{i + 1}T00:00:00.000Z"))
-            for i in range(5)]
+    made = [
+        put_outbox(outbox.finalize_entry(f"o{i}", "c", "FAILED", f"2024-01-0{i + 1}T00:00:00.000Z")) for i in range(5)
+    ]
     real = shared_aws.table(ENV["OUTBOX_TABLE"])
     scans = []
 

@@ -64,8 +64,12 @@ class SpyGateway(gw.SimulatedGateway):
 
 
 def spy_gateway(cls=None, **overrides):
-    params = {"customer_limit": Decimal("5000.00"), "decline_customers": frozenset({"customer-declined"}),
-              "fault_rate": 0.0, "fault_seed": "0"}
+    params = {
+        "customer_limit": Decimal("5000.00"),
+        "decline_customers": frozenset({"customer-declined"}),
+        "fault_rate": 0.0,
+        "fault_seed": "0",
+    }
     params.update(overrides)
     spy = (cls or SpyGateway)(**params)
     object.__setattr__(spy, "calls", [])
@@ -75,16 +79,23 @@ def spy_gateway(cls=None, **overrides):
 
 def answer(status, amount="109.97", payment_id=None, reason=None, retry_after=None, claim=None):
     """The charge contract: every key present."""
-    return {"status": status, "paymentId": payment_id, "amount": amount, "reason": reason,
-            "retryAfterSeconds": retry_after, "claim": claim}
+    return {
+        "status": status,
+        "paymentId": payment_id,
+        "amount": amount,
+        "reason": reason,
+        "retryAfterSeconds": retry_after,
+        "claim": claim,
+    }
 
 
 NOT_PAYABLE = answer("NOT_PAYABLE", reason="ORDER_NOT_PAYABLE")
 
 
 def claim(order, target="CANCELLED", by=None):
-    return orders.transition(order["orderId"], order["customerId"], target, "customer cancel",
-                             claim_by=by or f"cancel:{order['orderId']}")
+    return orders.transition(
+        order["orderId"], order["customerId"], target, "customer cancel", claim_by=by or f"cancel:{order['orderId']}"
+    )
 
 
 def ledger_entry(payment_id):
@@ -98,27 +109,32 @@ def test_gateway_decline_rules():
     g = spy_gateway()
     assert g.decide("c1", Decimal("5000.00")) == gw.Authorization(True, None)
     assert g.decide("c1", Decimal("5000.01")) == gw.Authorization(False, "AMOUNT_OVER_LIMIT")
-    assert g.decide("customer-declined", Decimal("1")) == gw.Authorization(False, "CUSTOMER_DECLINED")
-    assert g.decide("customer-declined", Decimal("9999")).reason == "CUSTOMER_DECLINED"  # first rule wins
+    assert g.decide("customer-declined", Decimal(1)) == gw.Authorization(False, "CUSTOMER_DECLINED")
+    assert g.decide("customer-declined", Decimal(9999)).reason == "CUSTOMER_DECLINED"  # first rule wins
 
 
 def test_authorize_records_one_ledger_entry_per_key(cloud):
     g = spy_gateway()
     assert g.authorize("pay-1", "o1", "c1", Decimal("10.00")) == gw.Authorization(True, None)
     [entry] = ledger_items()
-    assert entry == {"paymentId": "pay-1", "orderId": "o1", "amount": Decimal("10.00"), "status": "AUTHORIZED",
-                     "reason": None, "createdAt": entry["createdAt"]}
+    assert entry == {
+        "paymentId": "pay-1",
+        "orderId": "o1",
+        "amount": Decimal("10.00"),
+        "status": "AUTHORIZED",
+        "reason": None,
+        "createdAt": entry["createdAt"],
+    }
     # the same key answers its recorded outcome, whatever the second call says
-    assert g.authorize("pay-1", "o1", "customer-declined", Decimal("99999")) == gw.Authorization(True, None)
+    assert g.authorize("pay-1", "o1", "customer-declined", Decimal(99999)) == gw.Authorization(True, None)
     assert ledger_items() == [entry]
     assert g.decisions == [("c1", Decimal("10.00"))]
 
 
 def test_declined_authorization_is_recorded(cloud):
     g = spy_gateway()
-    assert g.authorize("pay-1", "o1", "customer-declined", Decimal("1")) == gw.Authorization(False,
-                                                                                            "CUSTOMER_DECLINED")
-    assert g.authorize("pay-1", "o1", "c1", Decimal("1")) == gw.Authorization(False, "CUSTOMER_DECLINED")
+    assert g.authorize("pay-1", "o1", "customer-declined", Decimal(1)) == gw.Authorization(False, "CUSTOMER_DECLINED")
+    assert g.authorize("pay-1", "o1", "c1", Decimal(1)) == gw.Authorization(False, "CUSTOMER_DECLINED")
     [entry] = ledger_items()
     assert (entry["status"], entry["reason"]) == ("DECLINED", "CUSTOMER_DECLINED")
     assert len(g.decisions) == 1
@@ -127,7 +143,7 @@ def test_declined_authorization_is_recorded(cloud):
 def test_void_of_an_unseen_key_closes_it(cloud):
     g = spy_gateway()
     assert g.void("pay-1", "o1") == "VOIDED"
-    assert g.authorize("pay-1", "o1", "c1", Decimal("1")) == gw.Authorization(False, "VOIDED")
+    assert g.authorize("pay-1", "o1", "c1", Decimal(1)) == gw.Authorization(False, "VOIDED")
     [entry] = ledger_items()
     assert (entry["status"], entry["amount"]) == ("VOIDED", Decimal(0))
     assert g.decisions == []
@@ -143,7 +159,7 @@ def test_void_of_an_authorization_reverses_it(cloud):
     [entry] = ledger_items()
     assert (entry["status"], entry["amount"]) == ("REVERSED", Decimal("7.00")) and "changedAt" in entry
     assert g.refund("pay-1") == "REVERSED"  # nothing left to refund
-    g.authorize("pay-2", "o2", "customer-declined", Decimal("1"))
+    g.authorize("pay-2", "o2", "customer-declined", Decimal(1))
     assert g.void("pay-2", "o2") == "DECLINED"
 
 
@@ -166,14 +182,21 @@ def test_concurrent_authorize_agrees_on_the_recorded_outcome(cloud):
             if not self.raced:
                 self.raced.append(1)
                 # another Lambda records DECLINED between our read and our conditional put
-                self._ledger().put_item(Item={"paymentId": payment_id, "orderId": "o1", "amount": Decimal("1"),
-                                              "status": "DECLINED", "reason": "CUSTOMER_DECLINED"})
+                self._ledger().put_item(
+                    Item={
+                        "paymentId": payment_id,
+                        "orderId": "o1",
+                        "amount": Decimal(1),
+                        "status": "DECLINED",
+                        "reason": "CUSTOMER_DECLINED",
+                    }
+                )
                 return None
             return super().entry(payment_id)
 
     g = spy_gateway(Racing)
     object.__setattr__(g, "raced", [])
-    assert g.authorize("pay-1", "o1", "c1", Decimal("1")) == gw.Authorization(False, "CUSTOMER_DECLINED")
+    assert g.authorize("pay-1", "o1", "c1", Decimal(1)) == gw.Authorization(False, "CUSTOMER_DECLINED")
     assert [e["status"] for e in ledger_items()] == ["DECLINED"]
 
 
@@ -200,7 +223,7 @@ def test_fault_injector_is_the_documented_seeded_formula(cloud):
     assert not spy_gateway(fault_rate=0.0).is_fault("o", 0)
     assert all(spy_gateway(fault_rate=1.0).is_fault("o", a) for a in range(10))
     with pytest.raises(PaymentGatewayUnavailable):
-        spy_gateway(fault_rate=1.0).authorize("pay-1", "o", "c", Decimal("1"))
+        spy_gateway(fault_rate=1.0).authorize("pay-1", "o", "c", Decimal(1))
     assert ledger_items() == []  # a fault happens before any effect
 
 
@@ -209,7 +232,7 @@ def test_gateway_from_config(monkeypatch):
     monkeypatch.setenv("PAYMENT_DECLINE_CUSTOMERS", " a, b ,,")
     monkeypatch.setenv("PAYMENT_FAULT_RATE", "0.25")
     monkeypatch.setenv("PAYMENT_FAULT_SEED", "s")
-    assert gw.SimulatedGateway.from_config() == gw.SimulatedGateway(Decimal("10"), frozenset({"a", "b"}), 0.25, "s")
+    assert gw.SimulatedGateway.from_config() == gw.SimulatedGateway(Decimal(10), frozenset({"a", "b"}), 0.25, "s")
 
 
 def _fault_pattern(order_id: str, seed: str = "0", rate: float = 0.5) -> tuple[int, int]:
@@ -232,19 +255,35 @@ def test_charge_approved(cloud, lambda_context, capsys):
     assert result == answer("PAID", payment_id=pid)
     row = payment_row(oid)
     assert {k: row[k] for k in ("orderId", "customerId", "status", "paymentId", "amount", "attempt", "reason")} == {
-        "orderId": oid, "customerId": "customer-1", "status": "PAID", "paymentId": pid,
-        "amount": Decimal("109.97"), "attempt": 0, "reason": None}
+        "orderId": oid,
+        "customerId": "customer-1",
+        "status": "PAID",
+        "paymentId": pid,
+        "amount": Decimal("109.97"),
+        "attempt": 0,
+        "reason": None,
+    }
     [entry] = ledger_items()
     assert (entry["paymentId"], entry["orderId"], entry["status"], entry["amount"]) == (
-        pid, oid, "AUTHORIZED", Decimal("109.97"))
+        pid,
+        oid,
+        "AUTHORIZED",
+        Decimal("109.97"),
+    )
     stored = get_order(oid)
     assert stored["status"] == "PAID" and stored["paymentId"] == pid and stored["version"] == 2
     assert [h["status"] for h in stored["statusHistory"]] == ["PENDING", "PAID"]
     assert "claim" not in stored and outbox_items() == []
     [event] = cloud.events()
     assert (event["source"], event["detail-type"]) == ("payment.service", "Payment Processed")
-    assert event["detail"] == {"eventId": expected_event_id(oid, "Payment Processed"), "orderId": oid,
-                               "customerId": "customer-1", "paymentId": pid, "amount": "109.97", "reason": None}
+    assert event["detail"] == {
+        "eventId": expected_event_id(oid, "Payment Processed"),
+        "orderId": oid,
+        "customerId": "customer-1",
+        "paymentId": pid,
+        "amount": "109.97",
+        "reason": None,
+    }
     assert '"PaymentsProcessed":[1.0]' in capsys.readouterr().out
 
 
@@ -264,8 +303,15 @@ def test_intent_is_recorded_before_the_gateway_is_called(cloud):
     pid = expected_payment_id(oid)
     assert result == answer("RETRY_LATER", reason="PaymentGatewayUnavailable", retry_after=4)
     [row_at_call] = seen
-    expected_row = {"orderId": oid, "customerId": "customer-1", "status": "PENDING", "paymentId": pid,
-                    "amount": Decimal("109.97"), "attempt": 2, "createdAt": row_at_call["createdAt"]}
+    expected_row = {
+        "orderId": oid,
+        "customerId": "customer-1",
+        "status": "PENDING",
+        "paymentId": pid,
+        "amount": Decimal("109.97"),
+        "attempt": 2,
+        "createdAt": row_at_call["createdAt"],
+    }
     assert row_at_call == expected_row
     assert payment_row(oid) == expected_row  # the intent stays for the next attempt
     assert get_order(oid) == order and cloud.events() == [] and ledger_items() == []
@@ -311,24 +357,43 @@ def test_charge_declined(cloud, lambda_context, capsys):
 
     result = handler.lambda_handler(charge_event(order), lambda_context)
 
-    assert result == answer("DECLINED", reason="CUSTOMER_DECLINED", claim={
-        "status": "PAYMENT_FAILED", "notification": "payment-declined", "by": f"payment:{pid}",
-        "reason": "payment declined: CUSTOMER_DECLINED"})
+    assert result == answer(
+        "DECLINED",
+        reason="CUSTOMER_DECLINED",
+        claim={
+            "status": "PAYMENT_FAILED",
+            "notification": "payment-declined",
+            "by": f"payment:{pid}",
+            "reason": "payment declined: CUSTOMER_DECLINED",
+        },
+    )
     stored = get_order(oid)
     assert stored["status"] == "PAYMENT_FAILED" and stored["version"] == 2
     assert stored["claim"] == {"by": f"payment:{pid}", "status": "PAYMENT_FAILED", "at": stored["updatedAt"]}
-    assert outbox_items() == [{"id": f"{oid}#finalize", "kind": "finalize", "orderId": oid,
-                               "customerId": "customer-declined", "status": "PAYMENT_FAILED",
-                               "createdAt": stored["updatedAt"]}]
+    assert outbox_items() == [
+        {
+            "id": f"{oid}#finalize",
+            "kind": "finalize",
+            "orderId": oid,
+            "customerId": "customer-declined",
+            "status": "PAYMENT_FAILED",
+            "createdAt": stored["updatedAt"],
+        }
+    ]
     row = payment_row(oid)
     assert (row["status"], row["reason"]) == ("DECLINED", "CUSTOMER_DECLINED")
     [entry] = ledger_items()
     assert (entry["status"], entry["reason"]) == ("DECLINED", "CUSTOMER_DECLINED")
     [event] = cloud.events()
     assert (event["source"], event["detail-type"]) == ("payment.service", "Payment Failed")
-    assert event["detail"] == {"eventId": expected_event_id(oid, "Payment Failed"), "orderId": oid,
-                               "customerId": "customer-declined", "paymentId": pid, "amount": "109.97",
-                               "reason": "CUSTOMER_DECLINED"}
+    assert event["detail"] == {
+        "eventId": expected_event_id(oid, "Payment Failed"),
+        "orderId": oid,
+        "customerId": "customer-declined",
+        "paymentId": pid,
+        "amount": "109.97",
+        "reason": "CUSTOMER_DECLINED",
+    }
     assert '"PaymentsDeclined":[1.0]' in capsys.readouterr().out
 
     again = handler.lambda_handler(charge_event(order, attempt=1), lambda_context)  # a retried task
@@ -348,11 +413,11 @@ def test_charge_declined_over_limit_uses_the_stored_amount(cloud, lambda_context
 
 
 @pytest.mark.parametrize(("now", "wait"), [(1000.0, 20), (1000.5, 20), (1019.5, 1), (1015.2, 5)])
-def test_open_circuit_answers_retry_later_with_the_remaining_cooldown(cloud, lambda_context, monkeypatch, now,
-                                                                      wait):
+def test_open_circuit_answers_retry_later_with_the_remaining_cooldown(cloud, lambda_context, monkeypatch, now, wait):
     monkeypatch.setattr(service, "CLOCK", lambda: now)
     cloud.table("CIRCUIT_BREAKER_TABLE").put_item(
-        Item={"name": "payment-gateway", "state": OPEN, "failures": 5, "openedAt": Decimal("990")})
+        Item={"name": "payment-gateway", "state": OPEN, "failures": 5, "openedAt": Decimal(990)}
+    )
     order = put_order("PENDING")
     spy = spy_gateway()
 
@@ -367,7 +432,8 @@ def test_open_circuit_answers_retry_later_with_the_remaining_cooldown(cloud, lam
 def test_charge_after_the_cooldown_completes_the_same_intent(cloud, lambda_context, monkeypatch):
     monkeypatch.setattr(service, "CLOCK", lambda: 1000.0)
     cloud.table("CIRCUIT_BREAKER_TABLE").put_item(
-        Item={"name": "payment-gateway", "state": OPEN, "failures": 5, "openedAt": Decimal("990")})
+        Item={"name": "payment-gateway", "state": OPEN, "failures": 5, "openedAt": Decimal(990)}
+    )
     order = put_order("PENDING")
     assert handler.lambda_handler(charge_event(order), lambda_context)["status"] == "RETRY_LATER"
     intent = payment_row(order["orderId"])
@@ -385,10 +451,12 @@ def test_charge_after_the_cooldown_completes_the_same_intent(cloud, lambda_conte
 def test_half_open_circuit_answers_retry_later_for_the_full_cooldown(cloud, monkeypatch):
     monkeypatch.setattr(service, "CLOCK", lambda: 1000.0)
     cloud.table("CIRCUIT_BREAKER_TABLE").put_item(
-        Item={"name": "payment-gateway", "state": HALF_OPEN, "failures": 5, "trialStartedAt": Decimal("995")})
+        Item={"name": "payment-gateway", "state": HALF_OPEN, "failures": 5, "trialStartedAt": Decimal(995)}
+    )
     order = put_order("PENDING")
     assert service.charge(order_input(order), gateway=spy_gateway()) == answer(
-        "RETRY_LATER", reason="CircuitOpenError", retry_after=30)
+        "RETRY_LATER", reason="CircuitOpenError", retry_after=30
+    )
 
 
 @pytest.mark.parametrize(("attempt", "wait"), [(0, 1), (1, 2), (3, 8), (5, 32), (6, 60), (10, 60)])
@@ -410,8 +478,9 @@ def test_breaker_opens_from_repeated_gateway_faults(cloud, monkeypatch):
         order = put_order("PENDING")
         assert service.charge(order_input(order), i, gateway=failing)["reason"] == "PaymentGatewayUnavailable"
     order = put_order("PENDING")
-    assert service.charge(order_input(order), gateway=failing) == answer("RETRY_LATER", reason="CircuitOpenError",
-                                                                         retry_after=30)
+    assert service.charge(order_input(order), gateway=failing) == answer(
+        "RETRY_LATER", reason="CircuitOpenError", retry_after=30
+    )
     assert len(failing.calls) == 3
     assert CircuitBreaker.from_config().state()["state"] == OPEN
 
@@ -473,8 +542,11 @@ def test_charge_landing_after_a_claim_does_not_move_the_order_and_the_refund_giv
     assert refunded == {"status": "REFUNDED", "paymentId": pid, "refundId": expected_refund_id(oid)}
     assert ledger_entry(pid)["status"] == "REFUNDED"
     row = payment_row(oid)
-    assert (row["status"], row["refundId"], row["refundReason"]) == ("REFUNDED", expected_refund_id(oid),
-                                                                     "customer cancel")
+    assert (row["status"], row["refundId"], row["refundReason"]) == (
+        "REFUNDED",
+        expected_refund_id(oid),
+        "customer cancel",
+    )
     [event] = cloud.events("Payment Refunded")
     assert event["detail"]["amount"] == "109.97"
     assert get_order(oid) == stored
@@ -506,9 +578,17 @@ def test_crash_between_gateway_and_row_completes_consistently(cloud):
     pid = expected_payment_id(oid)
     spy = spy_gateway()
     # the first attempt recorded the intent and reached the gateway, then the Lambda died
-    service.payments.put_if_absent({"orderId": oid, "customerId": "customer-1", "status": "PENDING",
-                                    "paymentId": pid, "amount": Decimal("109.97"), "attempt": 0,
-                                    "createdAt": "2024-01-01T00:00:00.000Z"})
+    service.payments.put_if_absent(
+        {
+            "orderId": oid,
+            "customerId": "customer-1",
+            "status": "PENDING",
+            "paymentId": pid,
+            "amount": Decimal("109.97"),
+            "attempt": 0,
+            "createdAt": "2024-01-01T00:00:00.000Z",
+        }
+    )
     spy.authorize(pid, oid, "customer-1", Decimal("109.97"), 0)
 
     result = service.charge(order_input(order), 1, gateway=spy)
@@ -525,9 +605,18 @@ def test_crash_between_row_and_order_completes_without_the_gateway(cloud):
     order = put_order("PENDING")
     oid = order["orderId"]
     pid = expected_payment_id(oid)
-    service.payments.put_if_absent({"orderId": oid, "customerId": "customer-1", "status": "PAID",
-                                    "paymentId": pid, "amount": Decimal("109.97"), "attempt": 0, "reason": None,
-                                    "createdAt": "2024-01-01T00:00:00.000Z"})
+    service.payments.put_if_absent(
+        {
+            "orderId": oid,
+            "customerId": "customer-1",
+            "status": "PAID",
+            "paymentId": pid,
+            "amount": Decimal("109.97"),
+            "attempt": 0,
+            "reason": None,
+            "createdAt": "2024-01-01T00:00:00.000Z",
+        }
+    )
     spy = spy_gateway()
     assert service.charge(order_input(order), gateway=spy) == answer("PAID", payment_id=pid)
     assert spy.calls == []
@@ -656,9 +745,15 @@ def test_refund_without_a_row_writes_a_voided_tombstone(cloud, lambda_context, s
 
     assert result == {"status": "NOT_CHARGED", "paymentId": None, "refundId": None}
     row = payment_row(oid)
-    assert row == {"orderId": oid, "customerId": "customer-1", "status": "VOIDED",
-                   "paymentId": expected_payment_id(oid), "amount": Decimal(0), "reason": "customer cancel",
-                   "createdAt": row["createdAt"]}
+    assert row == {
+        "orderId": oid,
+        "customerId": "customer-1",
+        "status": "VOIDED",
+        "paymentId": expected_payment_id(oid),
+        "amount": Decimal(0),
+        "reason": "customer cancel",
+        "createdAt": row["createdAt"],
+    }
     assert ledger_items() == [] and cloud.events() == []
     # a charge arriving later charges nothing, and the gateway never sees the key
     spy = spy_gateway()
@@ -692,9 +787,17 @@ def test_refund_of_a_pending_intent_reverses_an_authorization_that_happened(clou
     order = put_order("PENDING")
     oid = order["orderId"]
     pid = expected_payment_id(oid)
-    service.payments.put_if_absent({"orderId": oid, "customerId": "customer-1", "status": "PENDING",
-                                    "paymentId": pid, "amount": Decimal("109.97"), "attempt": 0,
-                                    "createdAt": "2024-01-01T00:00:00.000Z"})
+    service.payments.put_if_absent(
+        {
+            "orderId": oid,
+            "customerId": "customer-1",
+            "status": "PENDING",
+            "paymentId": pid,
+            "amount": Decimal("109.97"),
+            "attempt": 0,
+            "createdAt": "2024-01-01T00:00:00.000Z",
+        }
+    )
     spy_gateway().authorize(pid, oid, "customer-1", Decimal("109.97"))  # authorized, the row not yet moved
     claim(order, "FAILED", by="exec-1")
 
@@ -725,16 +828,25 @@ def test_refund_of_a_paid_order_refunds_once(cloud, lambda_context, capsys):
     assert first == {"status": "REFUNDED", "paymentId": pid, "refundId": expected_refund_id(oid)}
     row = payment_row(oid)
     assert (row["status"], row["refundId"], row["refundReason"], row["amount"]) == (
-        "REFUNDED", expected_refund_id(oid), "customer cancel", Decimal("109.97"))
+        "REFUNDED",
+        expected_refund_id(oid),
+        "customer cancel",
+        Decimal("109.97"),
+    )
     assert row["refundedAt"].endswith("Z")
     [entry] = ledger_items()
     assert entry["status"] == "REFUNDED"
     refund_events = cloud.events("Payment Refunded")
     assert len(refund_events) == 1
     assert refund_events[0]["source"] == "payment.service"
-    assert refund_events[0]["detail"] == {"eventId": expected_event_id(oid, "Payment Refunded"), "orderId": oid,
-                                          "customerId": "customer-1", "paymentId": pid, "amount": "109.97",
-                                          "reason": "customer cancel"}
+    assert refund_events[0]["detail"] == {
+        "eventId": expected_event_id(oid, "Payment Refunded"),
+        "orderId": oid,
+        "customerId": "customer-1",
+        "paymentId": pid,
+        "amount": "109.97",
+        "reason": "customer cancel",
+    }
     ledger = ledger_items()
 
     second = handler.lambda_handler(refund_event(order, "again"), lambda_context)
@@ -771,9 +883,17 @@ def test_tombstone_losing_to_a_charge_voids_the_intent(cloud, monkeypatch):
     real_put = service.payments.put_if_absent
 
     def charge_first(row):
-        assert real_put({"orderId": oid, "customerId": "customer-1", "status": "PENDING",
-                         "paymentId": expected_payment_id(oid), "amount": Decimal("109.97"), "attempt": 0,
-                         "createdAt": "2024-01-01T00:00:00.000Z"})
+        assert real_put(
+            {
+                "orderId": oid,
+                "customerId": "customer-1",
+                "status": "PENDING",
+                "paymentId": expected_payment_id(oid),
+                "amount": Decimal("109.97"),
+                "attempt": 0,
+                "createdAt": "2024-01-01T00:00:00.000Z",
+            }
+        )
         return real_put(row)
 
     monkeypatch.setattr(service.payments, "put_if_absent", charge_first)
@@ -832,8 +952,13 @@ def test_throttled_dynamodb_is_a_transient_error(cloud, lambda_context, monkeypa
 
     class Throttled:
         def get_item(self, **_):
-            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"},
-                               "ResponseMetadata": {"HTTPStatusCode": 400}}, "GetItem")
+            raise ClientError(
+                {
+                    "Error": {"Code": "ProvisionedThroughputExceededException"},
+                    "ResponseMetadata": {"HTTPStatusCode": 400},
+                },
+                "GetItem",
+            )
 
     monkeypatch.setattr(type(service.payments), "_table", property(lambda self: Throttled()))
     with pytest.raises(TransientAwsError) as info:
@@ -850,9 +975,17 @@ def test_charge_whose_key_a_compensation_voided_first_leaves_the_intent_voided(c
     payment_id = expected_payment_id(order["orderId"])
     gateway = spy_gateway()
     # the intent exists, the claimer voids the key at the gateway, then the charge authorizes and records
-    service.payments.put_if_absent({"orderId": order["orderId"], "customerId": "customer-1", "status": "PENDING",
-                                    "paymentId": payment_id, "amount": Decimal("109.97"), "attempt": 0,
-                                    "createdAt": "2024-05-01T12:00:00.000Z"})
+    service.payments.put_if_absent(
+        {
+            "orderId": order["orderId"],
+            "customerId": "customer-1",
+            "status": "PENDING",
+            "paymentId": payment_id,
+            "amount": Decimal("109.97"),
+            "attempt": 0,
+            "createdAt": "2024-05-01T12:00:00.000Z",
+        }
+    )
     claim(order)
     assert gateway.void(payment_id, order["orderId"]) == "VOIDED"
     result = service.charge(order_input(order), gateway=gateway)

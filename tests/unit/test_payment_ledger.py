@@ -4,7 +4,7 @@ ledger back (a read that would fail cannot turn a done refund into an error). Ex
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +26,7 @@ PAYMENT_ID = "pay-ledger-1"
 
 @pytest.fixture(autouse=True)
 def _fixed_clock(monkeypatch):
-    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2026, 12, 4, 10, 0, 0, tzinfo=timezone.utc))
+    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2026, 12, 4, 10, 0, 0, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -45,8 +45,12 @@ def requests_on(monkeypatch):
 
 
 def gateway() -> gw.SimulatedGateway:
-    return gw.SimulatedGateway(customer_limit=Decimal("5000.00"), decline_customers=frozenset({"customer-declined"}),
-                               fault_rate=0.0, fault_seed="0")
+    return gw.SimulatedGateway(
+        customer_limit=Decimal("5000.00"),
+        decline_customers=frozenset({"customer-declined"}),
+        fault_rate=0.0,
+        fault_seed="0",
+    )
 
 
 def authorized_key(g: gw.SimulatedGateway) -> None:
@@ -70,8 +74,17 @@ def test_a_refund_of_an_authorized_key_is_one_conditional_update(cloud, requests
     before = len(requests_on("PAYMENT_GATEWAY_TABLE"))
     assert g.refund(PAYMENT_ID) == "REFUNDED"
     assert requests_on("PAYMENT_GATEWAY_TABLE")[before:] == ["UpdateItem"]
-    assert ledger_items() == [{"paymentId": PAYMENT_ID, "orderId": "order-1", "amount": Decimal("7.00"),
-                               "status": "REFUNDED", "reason": None, "createdAt": NOW, "changedAt": NOW}]
+    assert ledger_items() == [
+        {
+            "paymentId": PAYMENT_ID,
+            "orderId": "order-1",
+            "amount": Decimal("7.00"),
+            "status": "REFUNDED",
+            "reason": None,
+            "createdAt": NOW,
+            "changedAt": NOW,
+        }
+    ]
 
 
 def test_a_void_of_an_authorized_key_reverses_it_without_reading_it_again(cloud, requests_on):
@@ -81,16 +94,26 @@ def test_a_void_of_an_authorized_key_reverses_it_without_reading_it_again(cloud,
     before = len(requests_on("PAYMENT_GATEWAY_TABLE"))
     assert g.void(PAYMENT_ID, "order-1") == "REVERSED"
     assert requests_on("PAYMENT_GATEWAY_TABLE")[before:] == ["PutItem", "GetItem", "UpdateItem"]
-    assert ledger_items() == [{"paymentId": PAYMENT_ID, "orderId": "order-1", "amount": Decimal("7.00"),
-                               "status": "REVERSED", "reason": None, "createdAt": NOW, "changedAt": NOW}]
+    assert ledger_items() == [
+        {
+            "paymentId": PAYMENT_ID,
+            "orderId": "order-1",
+            "amount": Decimal("7.00"),
+            "status": "REVERSED",
+            "reason": None,
+            "createdAt": NOW,
+            "changedAt": NOW,
+        }
+    ]
 
 
 def test_a_refund_done_is_reported_done_even_when_the_ledger_cannot_be_read(cloud, monkeypatch):
     """The money went back with the conditional update; a throttled ledger read afterwards changes nothing."""
     g = gateway()
     authorized_key(g)
-    throttled = ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
-                            "GetItem")
+    throttled = ClientError(
+        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "GetItem"
+    )
 
     def unreadable(self, payment_id):
         raise throttled

@@ -18,8 +18,15 @@ def client(service: str, region: str = "us-east-1"):
 
 @pytest.fixture
 def no_credentials(monkeypatch, tmp_path):
-    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+    for var in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
@@ -30,9 +37,16 @@ def test_local_preflight_passes_offline(monkeypatch):
     monkeypatch.setattr(stack, "aws_client", lambda *a, **k: pytest.fail("env local asks no cloud"))
     rows = preflight.run("local")
     assert [(r.name, r.status) for r in rows] == [
-        ("terraform", "pass"), ("region", "pass"), ("credentials", "pass"), ("lambda concurrency", "pass"),
-        ("in-flight cap", "pass"), ("cognito quotas", "pass"), ("step functions quotas", "pass"), ("workflows", "pass"),
-        ("iam policies", "pass")]
+        ("terraform", "pass"),
+        ("region", "pass"),
+        ("credentials", "pass"),
+        ("lambda concurrency", "pass"),
+        ("in-flight cap", "pass"),
+        ("cognito quotas", "pass"),
+        ("step functions quotas", "pass"),
+        ("workflows", "pass"),
+        ("iam policies", "pass"),
+    ]
     assert rows[1].found == "us-east-1 from terraform/envs/local.tfvars"
     assert rows[4].found.startswith("20 orders")
 
@@ -40,32 +54,53 @@ def test_local_preflight_passes_offline(monkeypatch):
 def test_dev_without_credentials_fails_with_one_sentence(no_credentials, capsys):
     with pytest.raises(UserError) as exc:
         preflight.require("dev")
-    assert str(exc.value) == ("Preflight for env 'dev' failed 1 check(s) (credentials): configure them (aws configure, "
-                              "AWS_PROFILE or AWS_* variables) and retry.")
-    rows = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()[3:]
-            if line.split() and line.split()[0] not in ("lambda", "in-flight", "cognito", "step", "state", "iam")}
+    assert str(exc.value) == (
+        "Preflight for env 'dev' failed 1 check(s) (credentials): configure them (aws configure, "
+        "AWS_PROFILE or AWS_* variables) and retry."
+    )
+    rows = {
+        line.split()[0]: line.split()[1]
+        for line in capsys.readouterr().out.splitlines()[3:]
+        if line.split() and line.split()[0] not in ("lambda", "in-flight", "cognito", "step", "state", "iam")
+    }
     assert rows == {"terraform": "pass", "region": "pass", "credentials": "FAIL", "workflows": "pass"}
 
 
 def test_credentials_row_names_the_account():
     sts = client("sts")
     with Stubber(sts) as stub:
-        stub.add_response("get_caller_identity", {"Account": "111122223333", "Arn": "arn:aws:iam::111122223333:user/ci",
-                                                  "UserId": "AIDA"})
+        stub.add_response(
+            "get_caller_identity",
+            {"Account": "111122223333", "Arn": "arn:aws:iam::111122223333:user/ci", "UserId": "AIDA"},
+        )
         row, account = preflight.check_credentials("dev", sts)
-    assert (row.status, row.found, account) == ("pass", "account 111122223333 as arn:aws:iam::111122223333:user/ci",
-                                                "111122223333")
+    assert (row.status, row.found, account) == (
+        "pass",
+        "account 111122223333 as arn:aws:iam::111122223333:user/ci",
+        "111122223333",
+    )
     with Stubber(sts) as stub:
         stub.add_client_error("get_caller_identity", "ExpiredToken", "expired")
         row, account = preflight.check_credentials("dev", sts)
-    assert (row.status, row.found, row.todo, account) == ("FAIL", "rejected (ExpiredToken)",
-                                                          "refresh the credentials and retry", None)
+    assert (row.status, row.found, row.todo, account) == (
+        "FAIL",
+        "rejected (ExpiredToken)",
+        "refresh the credentials and retry",
+        None,
+    )
 
 
 def _lambda_settings(total: int, unreserved: int) -> dict:
-    return {"AccountLimit": {"TotalCodeSize": 1, "CodeSizeUnzipped": 1, "CodeSizeZipped": 1,
-                             "ConcurrentExecutions": total, "UnreservedConcurrentExecutions": unreserved},
-            "AccountUsage": {"TotalCodeSize": 0, "FunctionCount": 0}}
+    return {
+        "AccountLimit": {
+            "TotalCodeSize": 1,
+            "CodeSizeUnzipped": 1,
+            "CodeSizeZipped": 1,
+            "ConcurrentExecutions": total,
+            "UnreservedConcurrentExecutions": unreserved,
+        },
+        "AccountUsage": {"TotalCodeSize": 0, "FunctionCount": 0},
+    }
 
 
 def test_reserved_concurrency_comes_from_the_tfvars():
@@ -78,14 +113,21 @@ def test_too_little_unreserved_concurrency_fails():
     lam = client("lambda", "eu-west-1")
     with Stubber(lam) as stub:  # prod reserves 50 for order: 140 - 50 leaves 90 < 100
         stub.add_response("get_account_settings", _lambda_settings(140, 140))
-        stub.add_client_error("get_function_concurrency", "ResourceNotFoundException", "no function",
-                              expected_params={"FunctionName": "orderflow-prod-order"})
+        stub.add_client_error(
+            "get_function_concurrency",
+            "ResourceNotFoundException",
+            "no function",
+            expected_params={"FunctionName": "orderflow-prod-order"},
+        )
         concurrency, cap = preflight.check_lambda_concurrency("prod", lam)
     assert concurrency.status == "FAIL"
-    assert concurrency.found == ("account 140, unreserved 140; the env reserves order 50 -> 90 unreserved after deploy "
-                                 "(AWS requires >= 100)")
-    assert concurrency.todo == ("request a higher 'Concurrent executions' quota (Service Quotas, lambda L-B99A9384) or "
-                                "lower lambda_overrides reserved_concurrency in terraform/envs/prod.tfvars")
+    assert concurrency.found == (
+        "account 140, unreserved 140; the env reserves order 50 -> 90 unreserved after deploy (AWS requires >= 100)"
+    )
+    assert concurrency.todo == (
+        "request a higher 'Concurrent executions' quota (Service Quotas, lambda L-B99A9384) or "
+        "lower lambda_overrides reserved_concurrency in terraform/envs/prod.tfvars"
+    )
     assert (cap.status, cap.found.split(" (")[0]) == ("pass", "45 orders")
 
 
@@ -106,7 +148,10 @@ def test_a_new_account_cannot_carry_the_burst():
         stub.add_response("get_account_settings", _lambda_settings(10, 10))
         concurrency, cap = preflight.check_lambda_concurrency("dev", lam)
     assert concurrency.status == "FAIL" and "-> 10 unreserved after deploy" in concurrency.found
-    assert (cap.status, cap.found) == ("FAIL", "5 orders (unreserved 10 // 2 Lambdas per order); the e2e burst uses 20 clients")
+    assert (cap.status, cap.found) == (
+        "FAIL",
+        "5 orders (unreserved 10 // 2 Lambdas per order); the e2e burst uses 20 clients",
+    )
     assert cap.todo == "request a 'Concurrent executions' quota of at least 180"
 
 
@@ -129,19 +174,24 @@ def test_region_mismatch_stops_the_preflight_before_any_client(tmp_path, monkeyp
     monkeypatch.setattr(stack, "aws_client", lambda *a, **k: pytest.fail("no client on a region mismatch"))
     with pytest.raises(UserError) as exc:
         preflight.require("dev")
-    assert str(exc.value) == ("Preflight for env 'dev' failed 1 check(s) (region): terraform/envs/dev.backend.hcl sets "
-                              "region eu-west-1 but terraform/envs/dev.tfvars sets us-east-1: delete the backend file's "
-                              "region line (the tasks add the tfvars region).")
+    assert str(exc.value) == (
+        "Preflight for env 'dev' failed 1 check(s) (region): terraform/envs/dev.backend.hcl sets "
+        "region eu-west-1 but terraform/envs/dev.tfvars sets us-east-1: delete the backend file's "
+        "region line (the tasks add the tfvars region)."
+    )
 
 
 def test_state_bucket_in_another_region_fails():
     s3, ddb = client("s3"), client("dynamodb")
     with Stubber(s3) as stub:
-        stub.add_response("get_bucket_location", {"LocationConstraint": "eu-west-1"},
-                          {"Bucket": "orderflow-dev-tfstate-111122223333"})
+        stub.add_response(
+            "get_bucket_location", {"LocationConstraint": "eu-west-1"}, {"Bucket": "orderflow-dev-tfstate-111122223333"}
+        )
         row = preflight.check_state_backend("dev", "111122223333", s3, ddb)
-    assert (row.status, row.found) == ("FAIL", "bucket orderflow-dev-tfstate-111122223333 is in eu-west-1, the env's "
-                                               "region is us-east-1")
+    assert (row.status, row.found) == (
+        "FAIL",
+        ("bucket orderflow-dev-tfstate-111122223333 is in eu-west-1, the env's region is us-east-1"),
+    )
     with Stubber(s3) as s3_stub, Stubber(ddb) as ddb_stub:
         s3_stub.add_response("get_bucket_location", {})  # us-east-1 answers no constraint
         ddb_stub.add_client_error("describe_table", "ResourceNotFoundException", "none")
@@ -152,22 +202,35 @@ def test_state_bucket_in_another_region_fails():
 def test_quotas_from_service_quotas_below_need_fail():
     sq = client("service-quotas")
     with Stubber(sq) as stub:
-        stub.add_response("list_service_quotas", {"Quotas": [
-            {"QuotaName": "Rate of UserAuthentication requests", "QuotaCode": "L-AAAA1111", "Value": 2.0}]})
+        stub.add_response(
+            "list_service_quotas",
+            {"Quotas": [{"QuotaName": "Rate of UserAuthentication requests", "QuotaCode": "L-AAAA1111", "Value": 2.0}]},
+        )
         stub.add_client_error("list_service_quotas", "NoSuchResourceException", "not listed")
         cognito, sfn = preflight.check_quotas("dev", sq)
     assert cognito.status == "FAIL" and cognito.found.startswith(
-        "UserAuthentication 2 (Service Quotas L-AAAA1111), UserCreation 50, UserUpdate 25 RPS; sign-ins")
+        "UserAuthentication 2 (Service Quotas L-AAAA1111), UserCreation 50, UserUpdate 25 RPS; sign-ins"
+    )
     assert cognito.todo == "request a higher UserAuthentication quota in Service Quotas (cognito-idp)"
-    assert sfn.status == "pass" and sfn.found == "StartExecution 150 RPS (documented defaults); the e2e burst starts 200 executions in seconds"
+    assert (
+        sfn.status == "pass"
+        and sfn.found == "StartExecution 150 RPS (documented defaults); the e2e burst starts 200 executions in seconds"
+    )
 
 
 def test_workflows_rejected_by_step_functions_fail():
     sfn = client("stepfunctions")
     with Stubber(sfn) as stub:
         stub.add_response("validate_state_machine_definition", {"result": "OK", "diagnostics": []})
-        stub.add_response("validate_state_machine_definition", {"result": "FAIL", "diagnostics": [
-            {"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED", "message": "bad", "location": "/States/X"}]})
+        stub.add_response(
+            "validate_state_machine_definition",
+            {
+                "result": "FAIL",
+                "diagnostics": [
+                    {"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED", "message": "bad", "location": "/States/X"}
+                ],
+            },
+        )
         stub.add_response("validate_state_machine_definition", {"result": "OK", "diagnostics": []})
         row = preflight.check_workflows("dev", "us-east-1", "111122223333", sfn)
     assert (row.status, row.found) == ("FAIL", "order-processing: SCHEMA_VALIDATION_FAILED bad at /States/X")
@@ -177,21 +240,40 @@ def test_every_principal_policy_lints_clean_and_the_lint_catches_mistakes():
     policies = preflight.principal_policies("dev", "us-east-1", "111122223333")
     assert sorted(policies) == ["inventory", "notification", "operator", "order", "payment", "scheduler"]
     assert policies["operator"]["Statement"] == [
-        {"Sid": "PutEventsOnBus1", "Effect": "Allow", "Action": ["events:PutEvents"],
-         "Resource": ["arn:aws:events:us-east-1:111122223333:event-bus/orderflow-dev-bus"],
-         "Condition": {"StringEquals": {"events:source": "inventory.admin", "events:detail-type": ["Inventory Restocked"]}}},
-        {"Sid": "PutEventsOnBus2", "Effect": "Allow", "Action": ["events:PutEvents"],
-         "Resource": ["arn:aws:events:us-east-1:111122223333:event-bus/orderflow-dev-bus"],
-         "Condition": {"StringEquals": {"events:source": "orderflow.operator", "events:detail-type": ["Refund Requested"]}}}]
+        {
+            "Sid": "PutEventsOnBus1",
+            "Effect": "Allow",
+            "Action": ["events:PutEvents"],
+            "Resource": ["arn:aws:events:us-east-1:111122223333:event-bus/orderflow-dev-bus"],
+            "Condition": {
+                "StringEquals": {"events:source": "inventory.admin", "events:detail-type": ["Inventory Restocked"]}
+            },
+        },
+        {
+            "Sid": "PutEventsOnBus2",
+            "Effect": "Allow",
+            "Action": ["events:PutEvents"],
+            "Resource": ["arn:aws:events:us-east-1:111122223333:event-bus/orderflow-dev-bus"],
+            "Condition": {
+                "StringEquals": {"events:source": "orderflow.operator", "events:detail-type": ["Refund Requested"]}
+            },
+        },
+    ]
     assert {s: preflight.lint_policy(d) for s, d in policies.items()} == {s: [] for s in policies}
-    bad = {"Statement": [
-        {"Sid": "A", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::bucket"]},
-        {"Sid": "B", "Action": ["dynamodb:GetItems"], "Resource": ["arn:aws:dynamodb:us-east-1:1:table/t"]},
-        {"Sid": "C", "Action": ["dynamodb:*"], "Resource": ["*"]},
-        {"Sid": "D", "Action": ["dynamodb:PutItem"], "Resource": ["*"]}]}
-    assert preflight.lint_policy(bad) == ["A: s3:GetObject does not apply to arn:aws:s3:::bucket",
-                                          "B: unknown action dynamodb:GetItems", "C: wildcard action dynamodb:*",
-                                          "D: dynamodb:PutItem on * although it takes resource ARNs"]
+    bad = {
+        "Statement": [
+            {"Sid": "A", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::bucket"]},
+            {"Sid": "B", "Action": ["dynamodb:GetItems"], "Resource": ["arn:aws:dynamodb:us-east-1:1:table/t"]},
+            {"Sid": "C", "Action": ["dynamodb:*"], "Resource": ["*"]},
+            {"Sid": "D", "Action": ["dynamodb:PutItem"], "Resource": ["*"]},
+        ]
+    }
+    assert preflight.lint_policy(bad) == [
+        "A: s3:GetObject does not apply to arn:aws:s3:::bucket",
+        "B: unknown action dynamodb:GetItems",
+        "C: wildcard action dynamodb:*",
+        "D: dynamodb:PutItem on * although it takes resource ARNs",
+    ]
 
 
 def test_access_analyzer_findings_fail_the_policies_row():
@@ -199,16 +281,29 @@ def test_access_analyzer_findings_fail_the_policies_row():
     with Stubber(analyzer) as stub:
         for _ in range(4):  # inventory, notification, operator, order
             stub.add_response("validate_policy", {"findings": []})
-        stub.add_response("validate_policy", {"findings": [
-            {"findingDetails": "too broad", "findingType": "SECURITY_WARNING", "issueCode": "PASS_ROLE_WITH_STAR",
-             "learnMoreLink": "https://x", "locations": []}]})
+        stub.add_response(
+            "validate_policy",
+            {
+                "findings": [
+                    {
+                        "findingDetails": "too broad",
+                        "findingType": "SECURITY_WARNING",
+                        "issueCode": "PASS_ROLE_WITH_STAR",
+                        "learnMoreLink": "https://x",
+                        "locations": [],
+                    }
+                ]
+            },
+        )
         stub.add_response("validate_policy", {"findings": []})  # scheduler
         row = preflight.check_policies("dev", "us-east-1", "111122223333", analyzer)
     assert row.status == "FAIL" and row.found.endswith("payment: SECURITY_WARNING PASS_ROLE_WITH_STAR: too broad")
 
 
 def test_deploy_to_dev_runs_the_preflight_first(no_credentials, monkeypatch, capsys):
-    monkeypatch.setattr(stack, "prepare_inputs", lambda env: pytest.fail("nothing is built before the preflight passes"))
+    monkeypatch.setattr(
+        stack, "prepare_inputs", lambda env: pytest.fail("nothing is built before the preflight passes")
+    )
     with pytest.raises(UserError, match=r"^Preflight for env 'dev' failed 1 check\(s\) \(credentials\): "):
         stack.deploy("dev")
     assert capsys.readouterr().out.startswith("preflight --env dev\ncheck ")
@@ -218,17 +313,41 @@ def test_a_refused_call_is_a_failed_row_not_a_traceback():
     lam = client("lambda")
     with Stubber(lam) as stub:
         stub.add_client_error("get_account_settings", "AccessDeniedException", "no")
-        rows = preflight._guarded(["lambda concurrency", "in-flight cap"],
-                                  lambda: preflight.check_lambda_concurrency("dev", lam))
+        rows = preflight._guarded(
+            ["lambda concurrency", "in-flight cap"], lambda: preflight.check_lambda_concurrency("dev", lam)
+        )
     assert [(r.name, r.status, r.found, r.todo) for r in rows] == [
-        ("lambda concurrency", "FAIL", "GetAccountSettings: AccessDeniedException", "allow the caller GetAccountSettings and retry"),
-        ("in-flight cap", "FAIL", "GetAccountSettings: AccessDeniedException", "allow the caller GetAccountSettings and retry")]
+        (
+            "lambda concurrency",
+            "FAIL",
+            "GetAccountSettings: AccessDeniedException",
+            "allow the caller GetAccountSettings and retry",
+        ),
+        (
+            "in-flight cap",
+            "FAIL",
+            "GetAccountSettings: AccessDeniedException",
+            "allow the caller GetAccountSettings and retry",
+        ),
+    ]
 
 
 def test_the_start_execution_rate_is_the_refill_rate_not_the_bucket():
     sq = client("service-quotas")
     with Stubber(sq) as stub:
-        stub.add_response("list_service_quotas", {"Quotas": [
-            {"QuotaName": "StartExecution throttle token refill rate per second", "QuotaCode": "L-R", "Value": 300.0},
-            {"QuotaName": "StartExecution throttle token bucket size", "QuotaCode": "L-B", "Value": 1300.0}]})
-        assert preflight._quotas(sq, "states", preflight.SFN_QUOTAS) == {"StartExecution": (300.0, "Service Quotas L-R")}
+        stub.add_response(
+            "list_service_quotas",
+            {
+                "Quotas": [
+                    {
+                        "QuotaName": "StartExecution throttle token refill rate per second",
+                        "QuotaCode": "L-R",
+                        "Value": 300.0,
+                    },
+                    {"QuotaName": "StartExecution throttle token bucket size", "QuotaCode": "L-B", "Value": 1300.0},
+                ]
+            },
+        )
+        assert preflight._quotas(sq, "states", preflight.SFN_QUOTAS) == {
+            "StartExecution": (300.0, "Service Quotas L-R")
+        }

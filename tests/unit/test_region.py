@@ -13,11 +13,11 @@ from moto import mock_aws
 from scripts import common, preflight, stack
 from scripts.common import UserError
 
-BACKEND = '''bucket         = "orderflow-dev-tfstate-<ACCOUNT_ID>"
+BACKEND = """bucket         = "orderflow-dev-tfstate-<ACCOUNT_ID>"
 key            = "orderflow/dev/terraform.tfstate"
 dynamodb_table = "orderflow-dev-tflock"
 encrypt        = true
-'''
+"""
 
 
 @pytest.fixture
@@ -41,15 +41,16 @@ def test_the_repository_envs_name_their_regions():
     assert stack.region("local") == "us-east-1"
     for env in ("dev", "prod"):  # the backend files name no region: the tasks add the tfvars one
         assert stack.backend_settings(env)["region"] == stack.region(env)
-        assert not re.search(r"^\s*region\s*=", (common.ENVS_DIR / f"{env}.backend.hcl").read_text(), re.M)
+        assert not re.search(r"^\s*region\s*=", (common.ENVS_DIR / f"{env}.backend.hcl").read_text(), re.MULTILINE)
 
 
 def test_a_missing_or_malformed_region_fails_with_one_sentence(envs):
     envs("dev", None)
     with pytest.raises(UserError) as missing:
         stack.region("dev")
-    assert str(missing.value) == ("terraform/envs/dev.tfvars must set region to an AWS region name (found None): "
-                                  'write e.g. region = "us-east-1".')
+    assert str(missing.value) == (
+        'terraform/envs/dev.tfvars must set region to an AWS region name (found None): write e.g. region = "us-east-1".'
+    )
     envs("dev", "Europe")
     with pytest.raises(UserError, match=r"\(found 'Europe'\)"):
         stack.region("dev")
@@ -61,9 +62,12 @@ def test_the_backend_config_gets_the_tfvars_region(envs, monkeypatch):
     text = stack.resolved_backend_config("dev").read_text()
     assert 'bucket         = "orderflow-dev-tfstate-111122223333"' in text
     assert text.endswith('# added by the tasks from terraform/envs/dev.tfvars\nregion = "ap-southeast-2"\n')
-    assert stack.backend_settings("dev") == {"bucket": "orderflow-dev-tfstate-<ACCOUNT_ID>",
-                                             "key": "orderflow/dev/terraform.tfstate",
-                                             "dynamodb_table": "orderflow-dev-tflock", "region": "ap-southeast-2"}
+    assert stack.backend_settings("dev") == {
+        "bucket": "orderflow-dev-tfstate-<ACCOUNT_ID>",
+        "key": "orderflow/dev/terraform.tfstate",
+        "dynamodb_table": "orderflow-dev-tflock",
+        "region": "ap-southeast-2",
+    }
 
 
 def test_a_backend_region_that_agrees_is_kept(envs, monkeypatch):
@@ -83,8 +87,10 @@ def test_a_backend_region_that_disagrees_fails_before_anything_is_created(envs, 
     monkeypatch.setattr(stack, "account_id", no_client)
     with pytest.raises(UserError) as exc:
         stack.bootstrap_state("dev")
-    assert str(exc.value) == ("terraform/envs/dev.backend.hcl sets region eu-west-1 but terraform/envs/dev.tfvars sets "
-                              "us-east-1: delete the backend file's region line (the tasks add the tfvars region).")
+    assert str(exc.value) == (
+        "terraform/envs/dev.backend.hcl sets region eu-west-1 but terraform/envs/dev.tfvars sets "
+        "us-east-1: delete the backend file's region line (the tasks add the tfvars region)."
+    )
     with pytest.raises(UserError, match="sets region eu-west-1 but"):
         stack.preflight("dev")
 
@@ -93,8 +99,9 @@ def test_a_missing_backend_file_fails_with_one_sentence(envs):
     envs("dev", "us-east-1", backend=None)
     with pytest.raises(UserError) as exc:
         stack.backend_settings("dev")
-    assert str(exc.value) == ("terraform/envs/dev.backend.hcl is missing: write the S3 backend settings for 'dev' "
-                              "(see docs/terraform.md).")
+    assert str(exc.value) == (
+        "terraform/envs/dev.backend.hcl is missing: write the S3 backend settings for 'dev' (see docs/terraform.md)."
+    )
 
 
 @mock_aws

@@ -3,7 +3,7 @@ the bounds of every input and each refusal's message. Expected values are litera
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -14,7 +14,7 @@ from shared import aws as shared_aws
 from shared import clock
 from shared.errors import InvalidTaskInput, InventoryContention
 
-NOW = datetime(2026, 12, 4, 10, 0, 0, 123000, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 4, 10, 0, 0, 123000, tzinfo=UTC)
 NOW_EPOCH = 1796378400  # 2026-12-04T10:00:00Z
 NINETY_DAYS = 7_776_000
 
@@ -30,9 +30,16 @@ def test_the_epoch_literal_is_right():
 
 def test_restock_writes_the_whole_record_and_product(cloud, counters):
     assert service.restock("lamp", 3, "evt-1") == {"status": "RESTOCKED", "available": 3}
-    assert cloud.items("IDEMPOTENCY_TABLE") == [{
-        "id": "restock#evt-1", "expiration": NOW_EPOCH + NINETY_DAYS, "status": "COMPLETED", "productId": "lamp",
-        "quantity": 3, "createdAt": "2026-12-04T10:00:00.123Z"}]
+    assert cloud.items("IDEMPOTENCY_TABLE") == [
+        {
+            "id": "restock#evt-1",
+            "expiration": NOW_EPOCH + NINETY_DAYS,
+            "status": "COMPLETED",
+            "productId": "lamp",
+            "quantity": 3,
+            "createdAt": "2026-12-04T10:00:00.123Z",
+        }
+    ]
     assert cloud.product("lamp") == {"productId": "lamp", "name": "lamp", "available": 3, "reserved": 0}
     assert counters() == {"InventoryRestocked": 1}
 
@@ -40,11 +47,20 @@ def test_restock_writes_the_whole_record_and_product(cloud, counters):
 def test_restock_adds_to_existing_stock_and_keeps_name_and_reservations(cloud):
     cloud.put_product("lamp", 2, price="10.00")
     table = cloud.table("INVENTORY_TABLE")
-    table.update_item(Key={"productId": "lamp"}, UpdateExpression="SET reserved = :r, #n = :n",
-                      ExpressionAttributeNames={"#n": "name"}, ExpressionAttributeValues={":r": 4, ":n": "Desk lamp"})
+    table.update_item(
+        Key={"productId": "lamp"},
+        UpdateExpression="SET reserved = :r, #n = :n",
+        ExpressionAttributeNames={"#n": "name"},
+        ExpressionAttributeValues={":r": 4, ":n": "Desk lamp"},
+    )
     assert service.restock("lamp", 5, "evt-2", price="12.5") == {"status": "RESTOCKED", "available": 7}
-    assert cloud.product("lamp") == {"productId": "lamp", "name": "Desk lamp", "available": 7, "reserved": 4,
-                                     "price": Decimal("12.50")}
+    assert cloud.product("lamp") == {
+        "productId": "lamp",
+        "name": "Desk lamp",
+        "available": 7,
+        "reserved": 4,
+        "price": Decimal("12.50"),
+    }
     [record] = cloud.items("IDEMPOTENCY_TABLE")
     assert record["price"] == Decimal("12.50") and record["quantity"] == 5
 
@@ -57,8 +73,9 @@ def test_a_duplicate_changes_nothing_and_counts_nothing(cloud, counters):
     assert counters() == {"InventoryRestocked": 1}
 
 
-@pytest.mark.parametrize(("quantity", "stored"), [(1, 1), (1_000_000, 1_000_000), ("12", 12), (" 7 ", 7), (3.0, 3),
-                                                  ("4.00", 4)])
+@pytest.mark.parametrize(
+    ("quantity", "stored"), [(1, 1), (1_000_000, 1_000_000), ("12", 12), (" 7 ", 7), (3.0, 3), ("4.00", 4)]
+)
 def test_quantity_bounds_accepted(cloud, quantity, stored):
     assert service.restock("p", quantity, "e")["available"] == stored
 
@@ -90,8 +107,10 @@ def test_product_id_refusal(cloud):
     assert str(info.value) == "productId is invalid: 'a b'"
 
 
-@pytest.mark.parametrize(("price", "stored"), [("99999999.99", "99999999.99"), (0, "0.00"), ("  3.1 ", "3.10"),
-                                               (Decimal("7"), "7.00"), (12.25, "12.25")])
+@pytest.mark.parametrize(
+    ("price", "stored"),
+    [("99999999.99", "99999999.99"), (0, "0.00"), ("  3.1 ", "3.10"), (Decimal(7), "7.00"), (12.25, "12.25")],
+)
 def test_price_bounds_accepted(cloud, price, stored):
     service.restock("p", 1, "e", price=price)
     assert str(cloud.product("p")["price"]) == stored
@@ -123,27 +142,41 @@ def test_the_transaction_is_guarded_and_names_both_tables(cloud, monkeypatch):
 
 
 def _cancelled(*codes):
-    return ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
-                        "CancellationReasons": [{"Code": c} for c in codes]}, "TransactWriteItems")
+    return ClientError(
+        {
+            "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+            "CancellationReasons": [{"Code": c} for c in codes],
+        },
+        "TransactWriteItems",
+    )
 
 
 def test_a_conflict_without_a_record_is_contention_named_by_event(cloud, monkeypatch):
-    monkeypatch.setattr(shared_aws.dynamodb_client(), "transact_write_items",
-                        lambda **_: (_ for _ in ()).throw(_cancelled("TransactionConflict", "None")))
+    monkeypatch.setattr(
+        shared_aws.dynamodb_client(),
+        "transact_write_items",
+        lambda **_: (_ for _ in ()).throw(_cancelled("TransactionConflict", "None")),
+    )
     with pytest.raises(InventoryContention, match=r"^restock evt-7 conflicted; retry$"):
         service.restock("p", 1, "evt-7")
 
 
 def test_a_condition_failure_is_a_duplicate_even_before_the_record_is_visible(cloud, monkeypatch):
-    monkeypatch.setattr(shared_aws.dynamodb_client(), "transact_write_items",
-                        lambda **_: (_ for _ in ()).throw(_cancelled("ConditionalCheckFailed", "None")))
+    monkeypatch.setattr(
+        shared_aws.dynamodb_client(),
+        "transact_write_items",
+        lambda **_: (_ for _ in ()).throw(_cancelled("ConditionalCheckFailed", "None")),
+    )
     assert service.restock("p", 1, "evt-7") == {"status": "DUPLICATE", "available": 0}
 
 
 def test_a_conflict_after_the_record_landed_is_a_duplicate(cloud, monkeypatch):
     service.restock("p", 2, "evt-7")
-    monkeypatch.setattr(shared_aws.dynamodb_client(), "transact_write_items",
-                        lambda **_: (_ for _ in ()).throw(_cancelled("TransactionConflict", "None")))
+    monkeypatch.setattr(
+        shared_aws.dynamodb_client(),
+        "transact_write_items",
+        lambda **_: (_ for _ in ()).throw(_cancelled("TransactionConflict", "None")),
+    )
     assert service.restock("p", 2, "evt-7") == {"status": "DUPLICATE", "available": 2}
 
 
@@ -160,6 +193,7 @@ class _NumericText:
 def test_a_price_is_taken_only_from_a_number_or_a_string_never_from_an_object_s_text(cloud):
     with pytest.raises(InvalidTaskInput) as info:
         service.restock("p", 1, "e", price=_NumericText())
-    assert str(info.value) == ("price must be a number >= 0 with at most 2 decimal places and 10 digits, "
-                               "got <numeric text>")
+    assert str(info.value) == (
+        "price must be a number >= 0 with at most 2 decimal places and 10 digits, got <numeric text>"
+    )
     assert cloud.items("INVENTORY_TABLE") == [] and cloud.items("IDEMPOTENCY_TABLE") == []

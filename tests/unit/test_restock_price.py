@@ -27,13 +27,18 @@ def test_restock_action_sets_the_price(cloud, lambda_context):
 
 
 def test_restock_event_sets_the_price_of_a_new_product_and_orders_use_it(cloud, lambda_context):
-    event = {"id": "env-1", "source": "inventory.admin", "detail-type": "Inventory Restocked",
-             "detail": {"eventId": "evt-p", "productId": "kettle", "quantity": 4, "price": "24.90"}}
+    event = {
+        "id": "env-1",
+        "source": "inventory.admin",
+        "detail-type": "Inventory Restocked",
+        "detail": {"eventId": "evt-p", "productId": "kettle", "quantity": 4, "price": "24.90"},
+    }
     assert handler.lambda_handler(event, lambda_context) == {"status": "RESTOCKED", "available": 4}
     assert cloud.product("kettle")["price"] == Decimal("24.90")
 
     response = order_handler.lambda_handler(
-        http_event("POST", "/orders", {"items": [{"productId": "kettle", "quantity": 2}]}), lambda_context)
+        http_event("POST", "/orders", {"items": [{"productId": "kettle", "quantity": 2}]}), lambda_context
+    )
     assert response["statusCode"] == 201, response["body"]
     [order] = cloud.items("ORDERS_TABLE")
     assert order["totalAmount"] == Decimal("49.80")
@@ -60,21 +65,33 @@ def test_a_restocked_price_answers_the_next_409(cloud, lambda_context):
     cloud.put_product("lamp", 5, price="10.00")
     service.restock("lamp", 1, "r-4", price="8.00")
     response = order_handler.lambda_handler(
-        http_event("POST", "/orders", {"items": [{"productId": "lamp", "quantity": 1, "price": 10.00}]}),
-        lambda_context)
+        http_event("POST", "/orders", {"items": [{"productId": "lamp", "quantity": 1, "price": 10.00}]}), lambda_context
+    )
     assert response["statusCode"] == 409
     assert response_json(response)["prices"] == [{"productId": "lamp", "price": 8}]
 
 
-@pytest.mark.parametrize(("price", "stored"), [(0, "0.00"), ("0", "0.00"), (Decimal("-0"), "0.00"), (19.9, "19.90"),
-                                               ("19.990", "19.99"), (" 7.5 ", "7.50"), ("99999999.99", "99999999.99")])
+@pytest.mark.parametrize(
+    ("price", "stored"),
+    [
+        (0, "0.00"),
+        ("0", "0.00"),
+        (Decimal("-0"), "0.00"),
+        (19.9, "19.90"),
+        ("19.990", "19.99"),
+        (" 7.5 ", "7.50"),
+        ("99999999.99", "99999999.99"),
+    ],
+)
 def test_restock_accepts_valid_prices(cloud, price, stored):
     assert service.restock("lamp", 1, f"ok-{price!r}", price=price)["status"] == "RESTOCKED"
     assert str(cloud.product("lamp")["price"].quantize(Decimal("0.01"))) == stored
 
 
-@pytest.mark.parametrize("price", [-1, "-0.01", 1.999, "19.999", "100000000", 100000000.00, "1e10", "nan", "inf",
-                                   "abc", "", True, [1], {"v": 1}])
+@pytest.mark.parametrize(
+    "price",
+    [-1, "-0.01", 1.999, "19.999", "100000000", 100000000.00, "1e10", "nan", "inf", "abc", "", True, [1], {"v": 1}],
+)
 def test_restock_rejects_bad_prices(cloud, price):
     with pytest.raises(InvalidTaskInput) as info:
         service.restock("lamp", 1, "bad-price", price=price)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.exceptions import ClientError
@@ -26,16 +26,28 @@ from .helpers import (
 LIVE = ["PENDING", "PAID", "INVENTORY_RESERVED", "INVENTORY_UNAVAILABLE"]
 TERMINAL = ["COMPLETED", "PAYMENT_FAILED", "CANCELLED", "EXPIRED", "FAILED"]
 CLAIM_TARGETS = ["CANCELLED", "FAILED", "EXPIRED"]
-NOTIFICATION = {"CANCELLED": "order-cancelled", "FAILED": "order-failed", "EXPIRED": "order-expired",
-                "COMPLETED": "order-completed", "PAYMENT_FAILED": "payment-declined"}
+NOTIFICATION = {
+    "CANCELLED": "order-cancelled",
+    "FAILED": "order-failed",
+    "EXPIRED": "order-expired",
+    "COMPLETED": "order-completed",
+    "PAYMENT_FAILED": "payment-declined",
+}
 REFUSAL = "order COMPLETED: its goods are reserved for delivery; a refund needs a return"
-SUMMARY_ITEMS = [{"productId": "prod-1", "quantity": 2, "price": "19.99"},
-                 {"productId": "prod-2", "quantity": 1, "price": "69.99"}]
+SUMMARY_ITEMS = [
+    {"productId": "prod-1", "quantity": 2, "price": "19.99"},
+    {"productId": "prod-2", "quantity": 1, "price": "69.99"},
+]
 
 
 def summary(order, status=None):
-    return {"orderId": order["orderId"], "customerId": order["customerId"], "status": status or order["status"],
-            "items": SUMMARY_ITEMS, "totalAmount": "109.97"}
+    return {
+        "orderId": order["orderId"],
+        "customerId": order["customerId"],
+        "status": status or order["status"],
+        "items": SUMMARY_ITEMS,
+        "totalAmount": "109.97",
+    }
 
 
 def invoke(lambda_context, **event):
@@ -47,8 +59,11 @@ def ref(order):
 
 
 def fail_put_events(monkeypatch):
-    monkeypatch.setattr(shared_aws.events_client(), "put_events", lambda **_: {
-        "FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "boom"}]})
+    monkeypatch.setattr(
+        shared_aws.events_client(),
+        "put_events",
+        lambda **_: {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "boom"}]},
+    )
 
 
 @pytest.fixture
@@ -56,7 +71,7 @@ def later(monkeypatch):
     """Move the service clock forward (the sweep runs `seconds` after the writes)."""
 
     def shift(seconds):
-        target = datetime.now(timezone.utc) + timedelta(seconds=seconds)
+        target = datetime.now(UTC) + timedelta(seconds=seconds)
         monkeypatch.setattr(clock, "utc_now", lambda: target)
 
     return shift
@@ -89,8 +104,12 @@ def test_duplicate_start_of_a_claimed_order_carries_the_claim(cloud, lambda_cont
     order = put_claimed_order("CANCELLED", by="cancel:x", executionId="exec-1")
     answer = invoke(lambda_context, action="start", order=ref(order), executionId="exec-2")
     assert answer["status"] == "DUPLICATE" and answer["orderStatus"] == "CANCELLED"
-    assert answer["claim"] == {"status": "CANCELLED", "notification": "order-cancelled", "by": "cancel:x",
-                               "reason": "test setup"}
+    assert answer["claim"] == {
+        "status": "CANCELLED",
+        "notification": "order-cancelled",
+        "by": "cancel:x",
+        "reason": "test setup",
+    }
 
 
 @pytest.mark.parametrize("execution_id", [None, "", "   ", 5, "x" * 513])
@@ -103,12 +122,12 @@ def test_start_needs_an_execution_id(cloud, lambda_context, execution_id):
 
 def test_start_of_unknown_order(cloud, lambda_context):
     with pytest.raises(OrderNotFound):
-        invoke(lambda_context, action="start", order={"orderId": "nope", "customerId": "customer-1"},
-               executionId="e")
+        invoke(lambda_context, action="start", order={"orderId": "nope", "customerId": "customer-1"}, executionId="e")
     order = put_order("PENDING")
     with pytest.raises(OrderNotFound):
-        invoke(lambda_context, action="start", order={"orderId": order["orderId"], "customerId": "other"},
-               executionId="e")
+        invoke(
+            lambda_context, action="start", order={"orderId": order["orderId"], "customerId": "other"}, executionId="e"
+        )
     with pytest.raises(InvalidTaskInput):
         invoke(lambda_context, action="start", order="not an object", executionId="e")
 
@@ -142,15 +161,27 @@ def test_complete_by_the_owner(cloud, lambda_context, capsys):
     answer = invoke(lambda_context, action="complete", order=ref(order), executionId="exec-1")
 
     stored = get_order(oid)
-    assert answer == {"status": "COMPLETED", "orderStatus": "COMPLETED", "order": summary(order, "COMPLETED"),
-                      "claim": {"status": "COMPLETED", "notification": "order-completed", "by": "exec-1",
-                                "reason": "order completed"}}
+    assert answer == {
+        "status": "COMPLETED",
+        "orderStatus": "COMPLETED",
+        "order": summary(order, "COMPLETED"),
+        "claim": {
+            "status": "COMPLETED",
+            "notification": "order-completed",
+            "by": "exec-1",
+            "reason": "order completed",
+        },
+    }
     assert stored["status"] == "COMPLETED" and stored["version"] == 2
     assert stored["claim"] == {"by": "exec-1", "status": "COMPLETED", "at": stored["updatedAt"]}
     [event] = cloud.events()
     assert (event["source"], event["detail-type"]) == ("order.service", "Order Completed")
-    assert event["detail"] == {"eventId": expected_event_id(oid, "Order Completed"), "orderId": oid,
-                               "customerId": "customer-1", "totalAmount": "109.97"}
+    assert event["detail"] == {
+        "eventId": expected_event_id(oid, "Order Completed"),
+        "orderId": oid,
+        "customerId": "customer-1",
+        "totalAmount": "109.97",
+    }
     assert [e["id"] for e in outbox_items()] == [f"{oid}#finalize"]  # the event left; the duty stays
     assert '"OrdersCompleted":[1.0]' in capsys.readouterr().out
 
@@ -170,9 +201,16 @@ def test_complete_queues_the_event_when_the_bus_fails(cloud, lambda_context, mon
     assert (entry["source"], entry["detailType"]) == ("order.service", "Order Completed")
 
 
-@pytest.mark.parametrize(("status", "owner"), [("INVENTORY_RESERVED", "exec-2"), ("INVENTORY_RESERVED", None),
-                                               ("PAID", "exec-1"), ("PENDING", "exec-1"),
-                                               ("INVENTORY_UNAVAILABLE", "exec-1")])
+@pytest.mark.parametrize(
+    ("status", "owner"),
+    [
+        ("INVENTORY_RESERVED", "exec-2"),
+        ("INVENTORY_RESERVED", None),
+        ("PAID", "exec-1"),
+        ("PENDING", "exec-1"),
+        ("INVENTORY_UNAVAILABLE", "exec-1"),
+    ],
+)
 def test_complete_refused_for_non_owner_or_wrong_status(cloud, lambda_context, status, owner):
     extra = {"executionId": owner} if owner else {}
     order = put_order(status, **extra)
@@ -210,15 +248,27 @@ def test_claim_from_each_live_status(cloud, lambda_context, status, target):
 
     answer = invoke(lambda_context, action="claim", order=ref(order), target=target, by="exec-1", reason="r")
 
-    assert answer == {"claimed": True, "refused": None, "orderStatus": target, "order": summary(order, target),
-                      "claim": {"status": target, "notification": NOTIFICATION[target], "by": "exec-1",
-                                "reason": "r"}}
+    assert answer == {
+        "claimed": True,
+        "refused": None,
+        "orderStatus": target,
+        "order": summary(order, target),
+        "claim": {"status": target, "notification": NOTIFICATION[target], "by": "exec-1", "reason": "r"},
+    }
     stored = get_order(oid)
     assert stored["status"] == target and stored["version"] == 2
     assert stored["statusHistory"][-1] == {"status": target, "at": stored["updatedAt"], "reason": "r"}
     assert stored["claim"] == {"by": "exec-1", "status": target, "at": stored["updatedAt"]}
-    assert outbox_items() == [{"id": f"{oid}#finalize", "kind": "finalize", "orderId": oid,
-                               "customerId": "customer-1", "status": target, "createdAt": stored["updatedAt"]}]
+    assert outbox_items() == [
+        {
+            "id": f"{oid}#finalize",
+            "kind": "finalize",
+            "orderId": oid,
+            "customerId": "customer-1",
+            "status": target,
+            "createdAt": stored["updatedAt"],
+        }
+    ]
     assert cloud.events() == []
 
 
@@ -248,13 +298,25 @@ def test_claim_retry_by_the_same_claimer_is_still_the_claimer(cloud, lambda_cont
 
 def test_claim_with_unchanged_since(cloud, lambda_context):
     order = put_order("PAID", updated_at="2024-01-01T00:00:00.000Z")
-    moved = invoke(lambda_context, action="claim", order=ref(order), target="EXPIRED", by="sweep-1",
-                   unchangedSince="2024-01-01T00:00:00.001Z")
+    moved = invoke(
+        lambda_context,
+        action="claim",
+        order=ref(order),
+        target="EXPIRED",
+        by="sweep-1",
+        unchangedSince="2024-01-01T00:00:00.001Z",
+    )
     assert moved["claimed"] is False and moved["orderStatus"] == "PAID"
     assert get_order(order["orderId"]) == order and outbox_items() == []
 
-    seen = invoke(lambda_context, action="claim", order=ref(order), target="EXPIRED", by="sweep-1",
-                  unchangedSince="2024-01-01T00:00:00.000Z")
+    seen = invoke(
+        lambda_context,
+        action="claim",
+        order=ref(order),
+        target="EXPIRED",
+        by="sweep-1",
+        unchangedSince="2024-01-01T00:00:00.000Z",
+    )
     assert seen["claimed"] is True and seen["orderStatus"] == "EXPIRED"
     assert seen["claim"]["reason"] == "claimed expired"  # the default reason
 
@@ -262,8 +324,15 @@ def test_claim_with_unchanged_since(cloud, lambda_context):
 def test_refund_request_of_a_completed_order_is_refused_and_recorded(cloud, lambda_context, capsys):
     order = put_claimed_order("COMPLETED", by="exec-1")
 
-    answer = invoke(lambda_context, action="claim", order=ref(order), target="CANCELLED", by="operator:r-1",
-                    request="refund", reason="customer asked")
+    answer = invoke(
+        lambda_context,
+        action="claim",
+        order=ref(order),
+        target="CANCELLED",
+        by="operator:r-1",
+        request="refund",
+        reason="customer asked",
+    )
 
     assert answer["claimed"] is False
     assert answer["refused"] == REFUSAL
@@ -279,16 +348,24 @@ def test_refund_request_of_a_completed_order_is_refused_and_recorded(cloud, lamb
 
 def test_refund_request_of_an_order_claimed_by_another_is_not_a_refusal(cloud, lambda_context):
     order = put_claimed_order("CANCELLED", by="cancel:x")
-    answer = invoke(lambda_context, action="claim", order=ref(order), target="CANCELLED", by="operator:r-1",
-                    request="refund")
+    answer = invoke(
+        lambda_context, action="claim", order=ref(order), target="CANCELLED", by="operator:r-1", request="refund"
+    )
     assert answer["claimed"] is False and answer["refused"] is None
     assert "refundRefusal" not in get_order(order["orderId"])
 
 
 def test_refund_request_of_a_live_order_claims_it(cloud, lambda_context):
     order = put_order("INVENTORY_RESERVED")
-    answer = invoke(lambda_context, action="claim", order=ref(order), target="CANCELLED", by="operator:r-1",
-                    request="refund", reason="refund requested")
+    answer = invoke(
+        lambda_context,
+        action="claim",
+        order=ref(order),
+        target="CANCELLED",
+        by="operator:r-1",
+        request="refund",
+        reason="refund requested",
+    )
     assert answer["claimed"] is True and answer["refused"] is None
     assert get_order(order["orderId"])["claim"]["by"] == "operator:r-1"
 
@@ -340,8 +417,10 @@ def test_settle_deletes_the_finalize_duty(cloud, lambda_context):
         invoke(lambda_context, action="claim", order=ref(o), target="CANCELLED", by="e")
     assert len(outbox_items()) == 2
 
-    assert invoke(lambda_context, action="settle", order=ref(order)) == {"status": "SETTLED",
-                                                                          "orderStatus": "CANCELLED"}
+    assert invoke(lambda_context, action="settle", order=ref(order)) == {
+        "status": "SETTLED",
+        "orderStatus": "CANCELLED",
+    }
     assert [e["id"] for e in outbox_items()] == [f"{other['orderId']}#finalize"]
     assert invoke(lambda_context, action="settle", order=ref(order))["status"] == "SETTLED"  # idempotent
     assert len(outbox_items()) == 1
@@ -370,14 +449,15 @@ def test_sweep_returns_the_ids_of_stale_live_orders_with_unchanged_since(cloud, 
 
     assert set(answer) == {"orders", "nextToken", "resume", "republished"}
     assert (answer["nextToken"], answer["resume"], answer["republished"]) == (None, [], 0)
-    key = lambda o: o["orderId"]  # noqa: E731 - the page's order follows the shards (test_saga_exact)
+    key = lambda o: o["orderId"]
     assert sorted(answer["orders"], key=key) == sorted(
         [{"orderId": o["orderId"], "customerId": "customer-1", "unchangedSince": o["updatedAt"]} for o in stale],
-        key=key)
+        key=key,
+    )
 
 
 def test_sweep_uses_older_than_minutes_and_pages_by_limit(cloud, lambda_context):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     ten_min = put_order("PENDING", updated_at=clock.iso(now - timedelta(minutes=10)))
     hour = put_order("PAID", updated_at=clock.iso(now - timedelta(minutes=60)))
     old = put_order("INVENTORY_RESERVED", updated_at="2024-01-01T00:00:00.000Z")
@@ -399,8 +479,14 @@ def test_a_swept_order_is_claimed_only_if_unchanged(cloud, lambda_context):
     order = put_order("PAID", updated_at="2024-01-01T00:00:00.000Z")
     [found] = invoke(lambda_context, action="find_stale")["orders"]
     OrdersRepository().transition(order["orderId"], "customer-1", "INVENTORY_RESERVED", "reserved meanwhile")
-    answer = invoke(lambda_context, action="claim", order=found, target="EXPIRED", by="sweep",
-                    unchangedSince=found["unchangedSince"])
+    answer = invoke(
+        lambda_context,
+        action="claim",
+        order=found,
+        target="EXPIRED",
+        by="sweep",
+        unchangedSince=found["unchangedSince"],
+    )
     assert answer["claimed"] is False and answer["orderStatus"] == "INVENTORY_RESERVED"
 
 
@@ -412,9 +498,12 @@ def test_sweep_resumes_finalize_duties_after_the_grace_period(cloud, lambda_cont
 
     later(121)  # OUTBOX_GRACE_SECONDS defaults to 120
     answer = invoke(lambda_context, action="find_stale")
-    assert answer["resume"] == [{"order": summary(order, "FAILED"),
-                                 "claim": {"status": "FAILED", "notification": "order-failed", "by": "exec-1",
-                                           "reason": "fault"}}]
+    assert answer["resume"] == [
+        {
+            "order": summary(order, "FAILED"),
+            "claim": {"status": "FAILED", "notification": "order-failed", "by": "exec-1", "reason": "fault"},
+        }
+    ]
     assert answer["orders"] == [] and answer["republished"] == 0
     assert len(outbox_items()) == 1  # the sweep reports a duty; settle deletes it
 
@@ -451,8 +540,7 @@ def test_sweep_republishes_old_outbox_events(cloud, lambda_context, monkeypatch,
     assert answer["republished"] == 1
     [event] = cloud.events()
     assert (event["source"], event["detail-type"]) == ("order.service", "Order Completed")
-    assert event["detail"] == {"eventId": event_id, "orderId": oid, "customerId": "customer-1",
-                               "totalAmount": "109.97"}
+    assert event["detail"] == {"eventId": event_id, "orderId": oid, "customerId": "customer-1", "totalAmount": "109.97"}
     assert [e["id"] for e in outbox_items()] == [f"{oid}#finalize"]  # the event entry is gone
     assert [r["order"]["orderId"] for r in answer["resume"]] == [oid]
     assert invoke(lambda_context, action="find_stale")["republished"] == 0
@@ -460,8 +548,16 @@ def test_sweep_republishes_old_outbox_events(cloud, lambda_context, monkeypatch,
 
 
 def test_sweep_keeps_an_event_it_cannot_publish(cloud, lambda_context, monkeypatch):
-    entry = put_outbox(outbox.event_entry("o-1", "customer-1", "order.service", "Order Created",
-                                          {"eventId": "evt-1", "orderId": "o-1"}, "2024-01-01T00:00:00.000Z"))
+    entry = put_outbox(
+        outbox.event_entry(
+            "o-1",
+            "customer-1",
+            "order.service",
+            "Order Created",
+            {"eventId": "evt-1", "orderId": "o-1"},
+            "2024-01-01T00:00:00.000Z",
+        )
+    )
     fail_put_events(monkeypatch)
     assert invoke(lambda_context, action="find_stale")["republished"] == 0
     assert outbox_items() == [entry]
@@ -471,8 +567,11 @@ def test_sweep_skips_duties_without_a_terminal_order(cloud, lambda_context):
     live = put_order("PAID", updated_at=clock.now_iso())
     bad_customer = put_claimed_order("FAILED", customer_id="bad customer")
     at = "2024-01-01T00:00:00.000Z"
-    for order_id, customer_id in (("missing", "customer-1"), (live["orderId"], "customer-1"),
-                                  (bad_customer["orderId"], "bad customer")):
+    for order_id, customer_id in (
+        ("missing", "customer-1"),
+        (live["orderId"], "customer-1"),
+        (bad_customer["orderId"], "bad customer"),
+    ):
         put_outbox(outbox.finalize_entry(order_id, customer_id, "FAILED", at))
     claimed = put_claimed_order("EXPIRED", by="sweep")
     # written last and a second later: the skipped duties come first (the sweep reads oldest first), so a sweep that
@@ -487,8 +586,16 @@ def test_sweep_skips_duties_without_a_terminal_order(cloud, lambda_context):
 
 @pytest.mark.parametrize(
     "fields",
-    [{"olderThanMinutes": -1}, {"olderThanMinutes": 525_601}, {"olderThanMinutes": "5"},
-     {"olderThanMinutes": True}, {"olderThanMinutes": 1.5}, {"limit": 0}, {"limit": 1001}, {"limit": "10"}],
+    [
+        {"olderThanMinutes": -1},
+        {"olderThanMinutes": 525_601},
+        {"olderThanMinutes": "5"},
+        {"olderThanMinutes": True},
+        {"olderThanMinutes": 1.5},
+        {"limit": 0},
+        {"limit": 1001},
+        {"limit": "10"},
+    ],
 )
 def test_sweep_rejects_bad_input(cloud, lambda_context, fields):
     with pytest.raises(InvalidTaskInput):
@@ -513,8 +620,10 @@ def test_throttled_dynamodb_in_a_saga_action_is_transient(cloud, lambda_context,
     order = put_order("PAID")
 
     def throttled(**_):
-        raise ClientError({"Error": {"Code": "ThrottlingException"}, "ResponseMetadata": {"HTTPStatusCode": 400}},
-                          "TransactWriteItems")
+        raise ClientError(
+            {"Error": {"Code": "ThrottlingException"}, "ResponseMetadata": {"HTTPStatusCode": 400}},
+            "TransactWriteItems",
+        )
 
     monkeypatch.setattr(shared_aws.dynamodb_client(), "transact_write_items", throttled)
     with pytest.raises(TransientAwsError) as info:

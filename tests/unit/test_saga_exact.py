@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -21,7 +21,7 @@ OLD = "2026-12-01T00:00:00.000Z"
 
 @pytest.fixture(autouse=True)
 def _fixed_clock(monkeypatch):
-    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2026, 12, 4, 10, 0, 0, tzinfo=timezone.utc))
+    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2026, 12, 4, 10, 0, 0, tzinfo=UTC))
 
 
 def refusal(fn, *args) -> str:
@@ -30,9 +30,14 @@ def refusal(fn, *args) -> str:
     return str(info.value)
 
 
-@pytest.mark.parametrize(("target", "reason", "counter"), [("CANCELLED", "claimed cancelled", "OrdersCancelled"),
-                                                            ("FAILED", "claimed failed", "OrdersFailed"),
-                                                            ("EXPIRED", "claimed expired", "OrdersExpired")])
+@pytest.mark.parametrize(
+    ("target", "reason", "counter"),
+    [
+        ("CANCELLED", "claimed cancelled", "OrdersCancelled"),
+        ("FAILED", "claimed failed", "OrdersFailed"),
+        ("EXPIRED", "claimed expired", "OrdersExpired"),
+    ],
+)
 def test_a_claim_without_a_reason_names_its_target_and_counts(cloud, counters, target, reason, counter):
     order = put_order("PAID")
     answer = saga.claim({"order": order_input(order), "target": target, "by": "exec-1"})
@@ -51,8 +56,11 @@ def test_a_refund_request_of_a_completed_order_is_recorded_once_per_request(clou
     order = put_claimed_order("COMPLETED", by="exec-1")
     answer = saga.claim({"order": order_input(order), "target": "CANCELLED", "by": "refund:r-1", "request": "refund"})
     assert (answer["claimed"], answer["refused"]) == (False, saga.REFUND_REFUSED_REASON)
-    assert get_order(order["orderId"])["refundRefusal"] == {"at": NOW, "by": "refund:r-1",
-                                                            "reason": saga.REFUND_REFUSED_REASON}
+    assert get_order(order["orderId"])["refundRefusal"] == {
+        "at": NOW,
+        "by": "refund:r-1",
+        "reason": saga.REFUND_REFUSED_REASON,
+    }
     assert counters() == {"RefundRequestsRefused": 1}
 
 
@@ -66,35 +74,44 @@ def test_a_cancel_request_of_a_completed_order_is_refused_without_a_record(cloud
 def test_claim_refusal_messages(cloud):
     order = put_order("PAID")
     assert refusal(saga.claim, {"order": order_input(order), "target": "COMPLETED", "by": "e"}) == (
-        "target must be one of ['CANCELLED', 'EXPIRED', 'FAILED'], got 'COMPLETED'")
+        "target must be one of ['CANCELLED', 'EXPIRED', 'FAILED'], got 'COMPLETED'"
+    )
     assert refusal(saga.claim, {"order": order_input(order), "target": "FAILED", "by": ""}) == (
-        "by is required (a string of at most 512 characters)")
+        "by is required (a string of at most 512 characters)"
+    )
     assert refusal(saga.claim, {"order": order_input(order), "target": "FAILED", "by": "e", "unchangedSince": 5}) == (
-        "unchangedSince is required (a string of at most 512 characters)")
+        "unchangedSince is required (a string of at most 512 characters)"
+    )
 
 
 def test_only_a_terminal_order_settles(cloud):
     order = put_order("PAID")
-    assert refusal(saga.settle, order_input(order)) == f"order {order['orderId']} is PAID: only a terminal order settles"
+    assert (
+        refusal(saga.settle, order_input(order)) == f"order {order['orderId']} is PAID: only a terminal order settles"
+    )
     done = put_claimed_order("FAILED")
     assert saga.settle(order_input(done)) == {"status": "SETTLED", "orderStatus": "FAILED"}
 
 
-@pytest.mark.parametrize(("fields", "message"), [
-    ({"olderThanMinutes": -1}, "olderThanMinutes must be between 0 and 525600, got -1"),
-    ({"olderThanMinutes": 525_601}, "olderThanMinutes must be between 0 and 525600, got 525601"),
-    ({"olderThanMinutes": "5"}, "olderThanMinutes must be an integer or null, got '5'"),
-    ({"olderThanMinutes": 2.5}, "olderThanMinutes must be an integer or null, got 2.5"),
-    ({"limit": 0}, "limit must be between 1 and 1000, got 0"),
-    ({"limit": 1001}, "limit must be between 1 and 1000, got 1001"),
-    ({"limit": True}, "limit must be an integer or null, got True"),
-])
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"olderThanMinutes": -1}, "olderThanMinutes must be between 0 and 525600, got -1"),
+        ({"olderThanMinutes": 525_601}, "olderThanMinutes must be between 0 and 525600, got 525601"),
+        ({"olderThanMinutes": "5"}, "olderThanMinutes must be an integer or null, got '5'"),
+        ({"olderThanMinutes": 2.5}, "olderThanMinutes must be an integer or null, got 2.5"),
+        ({"limit": 0}, "limit must be between 1 and 1000, got 0"),
+        ({"limit": 1001}, "limit must be between 1 and 1000, got 1001"),
+        ({"limit": True}, "limit must be an integer or null, got True"),
+    ],
+)
 def test_sweep_refusal_messages(cloud, fields, message):
     assert refusal(saga.sweep, fields) == message
 
 
-@pytest.mark.parametrize("fields", [{"olderThanMinutes": 0}, {"olderThanMinutes": 525_600}, {"limit": 1},
-                                    {"limit": 1000}, {"limit": 7.0}])
+@pytest.mark.parametrize(
+    "fields", [{"olderThanMinutes": 0}, {"olderThanMinutes": 525_600}, {"limit": 1}, {"limit": 1000}, {"limit": 7.0}]
+)
 def test_sweep_bounds_are_accepted(cloud, fields):
     assert saga.sweep(fields) == {"orders": [], "nextToken": None, "resume": [], "republished": 0}
 
@@ -124,37 +141,69 @@ def test_the_sweep_pages_ids_shard_after_shard_with_an_exact_continuation(cloud,
     put_claimed_order("COMPLETED", order_id="ord-001", updated_at=OLD)  # terminal: not in Live-Index
     shards = []
     real = saga.orders.live_updated_before
-    monkeypatch.setattr(saga.orders, "live_updated_before",
-                        lambda shard, cutoff, limit, after=None: shards.append((shard, limit)) or real(
-                            shard, cutoff, limit, after))
+    monkeypatch.setattr(
+        saga.orders,
+        "live_updated_before",
+        lambda shard, cutoff, limit, after=None: shards.append((shard, limit)) or real(shard, cutoff, limit, after),
+    )
 
     first = saga.sweep({"olderThanMinutes": 60, "limit": 2})
     assert first["orders"] == [
         {"orderId": "ord-032", "customerId": "customer-1", "unchangedSince": "2026-12-01T00:00:00.000Z"},
-        {"orderId": "ord-058", "customerId": "customer-1", "unchangedSince": "2026-12-01T00:00:01.000Z"}]
+        {"orderId": "ord-058", "customerId": "customer-1", "unchangedSince": "2026-12-01T00:00:01.000Z"},
+    ]
     assert decode(first["nextToken"]) == {
-        "cutoff": "2026-12-04T09:00:00.000Z", "start": 10, "visited": 0,
-        "after": {"orderId": "ord-058", "customerId": "customer-1", "liveShard": "live#10",
-                  "updatedAt": "2026-12-01T00:00:01.000Z"}}
+        "cutoff": "2026-12-04T09:00:00.000Z",
+        "start": 10,
+        "visited": 0,
+        "after": {
+            "orderId": "ord-058",
+            "customerId": "customer-1",
+            "liveShard": "live#10",
+            "updatedAt": "2026-12-01T00:00:01.000Z",
+        },
+    }
     assert shards == [(10, 2)]
 
     shards.clear()
     second = saga.sweep({"olderThanMinutes": 0, "limit": 2, "nextToken": first["nextToken"]})  # the token's cutoff
     assert second["orders"] == [
         {"orderId": "ord-060", "customerId": "customer-1", "unchangedSince": "2026-12-01T00:00:02.000Z"},
-        {"orderId": "ord-008", "customerId": "customer-1", "unchangedSince": OLD}]
+        {"orderId": "ord-008", "customerId": "customer-1", "unchangedSince": OLD},
+    ]
     assert decode(second["nextToken"]) == {
-        "cutoff": "2026-12-04T09:00:00.000Z", "start": 10, "visited": 2,
-        "after": {"orderId": "ord-008", "customerId": "customer-1", "liveShard": "live#12", "updatedAt": OLD}}
+        "cutoff": "2026-12-04T09:00:00.000Z",
+        "start": 10,
+        "visited": 2,
+        "after": {"orderId": "ord-008", "customerId": "customer-1", "liveShard": "live#12", "updatedAt": OLD},
+    }
     assert shards == [(10, 2), (11, 1), (12, 1)]
     assert (second["resume"], second["republished"]) == ([], 0)
 
     shards.clear()
     third = saga.sweep({"limit": 2, "nextToken": second["nextToken"]})
-    assert third == {"orders": [{"orderId": "ord-003", "customerId": "customer-1", "unchangedSince": OLD}],
-                     "nextToken": None, "resume": [], "republished": 0}
-    assert shards == [(12, 2), (13, 2), (14, 2), (15, 2), (0, 2), (1, 2), (2, 2), (3, 2), (4, 2), (5, 2), (6, 2),
-                      (7, 2), (8, 2), (9, 2)]
+    assert third == {
+        "orders": [{"orderId": "ord-003", "customerId": "customer-1", "unchangedSince": OLD}],
+        "nextToken": None,
+        "resume": [],
+        "republished": 0,
+    }
+    assert shards == [
+        (12, 2),
+        (13, 2),
+        (14, 2),
+        (15, 2),
+        (0, 2),
+        (1, 2),
+        (2, 2),
+        (3, 2),
+        (4, 2),
+        (5, 2),
+        (6, 2),
+        (7, 2),
+        (8, 2),
+        (9, 2),
+    ]
     assert counters() == {"StaleOrdersFound": 5}
 
 
@@ -165,13 +214,17 @@ def test_a_page_that_ends_a_shard_continues_at_the_next_shard(cloud):
     put_in_shard("ord-003")  # shard 9: the last one a run from shard 10 reads
     page = saga.sweep({"olderThanMinutes": 60, "limit": 1})
     assert [o["orderId"] for o in page["orders"]] == ["ord-032"]
-    assert decode(page["nextToken"]) == {"cutoff": "2026-12-04T09:00:00.000Z", "start": 10, "visited": 1,
-                                         "after": None}
+    assert decode(page["nextToken"]) == {"cutoff": "2026-12-04T09:00:00.000Z", "start": 10, "visited": 1, "after": None}
     assert page["nextToken"] == (  # compact JSON, sorted keys, base64url
-        "eyJhZnRlciI6bnVsbCwiY3V0b2ZmIjoiMjAyNi0xMi0wNFQwOTowMDowMC4wMDBaIiwic3RhcnQiOjEwLCJ2aXNpdGVkIjoxfQ==")
+        "eyJhZnRlciI6bnVsbCwiY3V0b2ZmIjoiMjAyNi0xMi0wNFQwOTowMDowMC4wMDBaIiwic3RhcnQiOjEwLCJ2aXNpdGVkIjoxfQ=="
+    )
     last = saga.sweep({"limit": 1, "nextToken": page["nextToken"]})
-    assert last == {"orders": [{"orderId": "ord-003", "customerId": "customer-1", "unchangedSince": OLD}],
-                    "nextToken": None, "resume": [], "republished": 0}
+    assert last == {
+        "orders": [{"orderId": "ord-003", "customerId": "customer-1", "unchangedSince": OLD}],
+        "nextToken": None,
+        "resume": [],
+        "republished": 0,
+    }
 
 
 def test_the_default_page_is_25_ids(cloud):
@@ -192,27 +245,49 @@ def test_orders_the_last_run_could_not_expire_do_not_hold_back_the_next_run(clou
     put_in_shard("ord-001")
     put_in_shard("ord-000")
     assert [o["orderId"] for o in saga.sweep({"limit": 2})["orders"]] == ["ord-032", "ord-058"]
-    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2026, 12, 4, 10, 5, 0, tzinfo=timezone.utc))
+    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2026, 12, 4, 10, 5, 0, tzinfo=UTC))
     assert [o["orderId"] for o in saga.sweep({"limit": 2})["orders"]] == ["ord-001", "ord-032"]
 
 
-@pytest.mark.parametrize("token", [
-    "not base64 !",
-    base64.urlsafe_b64encode(b"[1, 2]").decode(),
-    base64.urlsafe_b64encode(b"not json").decode(),
-    base64.urlsafe_b64encode(json.dumps({"cutoff": OLD, "start": 16, "visited": 0, "after": None}).encode()).decode(),
-    base64.urlsafe_b64encode(json.dumps({"cutoff": OLD, "start": 0, "visited": -1, "after": None}).encode()).decode(),
-    base64.urlsafe_b64encode(json.dumps({"cutoff": OLD, "start": True, "visited": 0, "after": None}).encode()).decode(),
-    base64.urlsafe_b64encode(json.dumps({"cutoff": OLD, "start": "1", "visited": 0, "after": None}).encode()).decode(),
-    base64.urlsafe_b64encode(json.dumps({"cutoff": OLD, "start": 0, "visited": 16, "after": None}).encode()).decode(),
-    base64.urlsafe_b64encode(json.dumps({"cutoff": 5, "start": 0, "visited": 0, "after": None}).encode()).decode(),
-    base64.urlsafe_b64encode(json.dumps({"cutoff": OLD, "start": 0, "visited": 0}).encode()).decode(),
-    base64.urlsafe_b64encode(json.dumps({"cutoff": OLD, "start": 0, "visited": 0, "after": {"orderId": "x"}}
-                                        ).encode()).decode(),
-    base64.urlsafe_b64encode(json.dumps({"cutoff": OLD, "start": 0, "visited": 0, "after": {
-        "orderId": "x", "customerId": "c", "liveShard": "live#0", "updatedAt": 5}}).encode()).decode(),
-    base64.urlsafe_b64encode(json.dumps({"cutoff": OLD, "start": 0, "visited": 0, "after": [1]}).encode()).decode(),
-])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "not base64 !",
+        base64.urlsafe_b64encode(b"[1, 2]").decode(),
+        base64.urlsafe_b64encode(b"not json").decode(),
+        base64.urlsafe_b64encode(
+            json.dumps({"cutoff": OLD, "start": 16, "visited": 0, "after": None}).encode()
+        ).decode(),
+        base64.urlsafe_b64encode(
+            json.dumps({"cutoff": OLD, "start": 0, "visited": -1, "after": None}).encode()
+        ).decode(),
+        base64.urlsafe_b64encode(
+            json.dumps({"cutoff": OLD, "start": True, "visited": 0, "after": None}).encode()
+        ).decode(),
+        base64.urlsafe_b64encode(
+            json.dumps({"cutoff": OLD, "start": "1", "visited": 0, "after": None}).encode()
+        ).decode(),
+        base64.urlsafe_b64encode(
+            json.dumps({"cutoff": OLD, "start": 0, "visited": 16, "after": None}).encode()
+        ).decode(),
+        base64.urlsafe_b64encode(json.dumps({"cutoff": 5, "start": 0, "visited": 0, "after": None}).encode()).decode(),
+        base64.urlsafe_b64encode(json.dumps({"cutoff": OLD, "start": 0, "visited": 0}).encode()).decode(),
+        base64.urlsafe_b64encode(
+            json.dumps({"cutoff": OLD, "start": 0, "visited": 0, "after": {"orderId": "x"}}).encode()
+        ).decode(),
+        base64.urlsafe_b64encode(
+            json.dumps(
+                {
+                    "cutoff": OLD,
+                    "start": 0,
+                    "visited": 0,
+                    "after": {"orderId": "x", "customerId": "c", "liveShard": "live#0", "updatedAt": 5},
+                }
+            ).encode()
+        ).decode(),
+        base64.urlsafe_b64encode(json.dumps({"cutoff": OLD, "start": 0, "visited": 0, "after": [1]}).encode()).decode(),
+    ],
+)
 def test_a_token_that_find_stale_did_not_write_is_refused(cloud, token):
     assert refusal(saga.sweep, {"nextToken": token}) == "nextToken is not a continuation token of find_stale"
 
@@ -224,20 +299,23 @@ def test_a_token_must_be_a_short_string(cloud, token):
 
 def test_the_last_shard_and_a_full_key_are_a_valid_token(cloud):
     put_in_shard("ord-003")  # shard 9
-    token = base64.urlsafe_b64encode(json.dumps({"cutoff": "2026-12-04T09:00:00.000Z", "start": 10, "visited": 15,
-                                                 "after": None}).encode()).decode()
+    token = base64.urlsafe_b64encode(
+        json.dumps({"cutoff": "2026-12-04T09:00:00.000Z", "start": 10, "visited": 15, "after": None}).encode()
+    ).decode()
     assert [o["orderId"] for o in saga.sweep({"nextToken": token})["orders"]] == ["ord-003"]
     after = {"orderId": "ord-003", "customerId": "customer-1", "liveShard": "live#9", "updatedAt": OLD}
-    token = base64.urlsafe_b64encode(json.dumps({"cutoff": "2026-12-04T09:00:00.000Z", "start": 15, "visited": 10,
-                                                 "after": after}).encode()).decode()
+    token = base64.urlsafe_b64encode(
+        json.dumps({"cutoff": "2026-12-04T09:00:00.000Z", "start": 15, "visited": 10, "after": after}).encode()
+    ).decode()
     assert saga.sweep({"nextToken": token})["orders"] == []
 
 
 def test_outbox_work_happens_on_the_first_page_only(cloud, monkeypatch):
     asked = []
     real = saga.outbox.due
-    monkeypatch.setattr(saga.outbox, "due", lambda older_than, limit: asked.append((older_than, limit)) or real(
-        older_than, limit))
+    monkeypatch.setattr(
+        saga.outbox, "due", lambda older_than, limit: asked.append((older_than, limit)) or real(older_than, limit)
+    )
     claimed = put_claimed_order("FAILED", by="exec-1")
     put_outbox(outbox.finalize_entry(claimed["orderId"], "customer-1", "FAILED", OLD))
     for oid in ("ord-032", "ord-058"):
@@ -254,10 +332,20 @@ def test_outbox_work_happens_on_the_first_page_only(cloud, monkeypatch):
 def created(n: int) -> tuple:
     """outbox.event_entry's arguments for the "Order Created" event of order n (a detail its contract accepts)."""
     order_id = f"00000000-0000-4000-8000-{n:012d}"
-    return (order_id, "customer-1", "order.service", "Order Created",
-            {"eventId": f"00000000-0000-5000-8000-{n:012d}", "orderId": order_id, "customerId": "customer-1",
-             "items": [{"productId": "prod-1", "quantity": 1, "price": "19.99"}], "totalAmount": "19.99",
-             "createdAt": "2026-12-01T00:00:00.000Z"})
+    return (
+        order_id,
+        "customer-1",
+        "order.service",
+        "Order Created",
+        {
+            "eventId": f"00000000-0000-5000-8000-{n:012d}",
+            "orderId": order_id,
+            "customerId": "customer-1",
+            "items": [{"productId": "prod-1", "quantity": 1, "price": "19.99"}],
+            "totalAmount": "19.99",
+            "createdAt": "2026-12-01T00:00:00.000Z",
+        },
+    )
 
 
 def test_one_run_resumes_at_most_25_duties_oldest_first_and_still_republishes(cloud):
@@ -280,7 +368,8 @@ def test_complete_refusal_names_the_field(cloud):
     order = put_order("INVENTORY_RESERVED", executionId="exec-1")
     for execution_id in (None, "", "x" * 513):
         assert refusal(saga.complete, order_input(order), execution_id) == (
-            "executionId is required (a string of at most 512 characters)")
+            "executionId is required (a string of at most 512 characters)"
+        )
 
 
 @pytest.mark.parametrize("action", ["complete", "claim"])
@@ -308,7 +397,9 @@ def test_every_due_event_is_republished_and_counted(cloud):
         put_outbox(outbox.event_entry(*created(n), f"2026-12-01T00:0{n}:00.000Z"))
     assert saga.sweep({})["republished"] == 2
     assert sorted(e["detail"]["eventId"] for e in cloud.events("Order Created")) == [
-        "00000000-0000-5000-8000-000000000001", "00000000-0000-5000-8000-000000000002"]
+        "00000000-0000-5000-8000-000000000001",
+        "00000000-0000-5000-8000-000000000002",
+    ]
 
 
 @pytest.mark.parametrize("action", ["settle", "complete", "claim"])
@@ -316,8 +407,11 @@ def test_an_unknown_order_is_not_found_by_its_id(cloud, action):
     from shared.errors import OrderNotFound
 
     missing = {"orderId": "3f0c6a52-8d4e-4b7a-9f1e-2c5d8a7b6e40", "customerId": "customer-1"}
-    calls = {"settle": lambda: saga.settle(missing), "complete": lambda: saga.complete(missing, "exec-1"),
-             "claim": lambda: saga.claim({"order": missing, "target": "FAILED", "by": "exec-1"})}
+    calls = {
+        "settle": lambda: saga.settle(missing),
+        "complete": lambda: saga.complete(missing, "exec-1"),
+        "claim": lambda: saga.claim({"order": missing, "target": "FAILED", "by": "exec-1"}),
+    }
     with pytest.raises(OrderNotFound) as info:
         calls[action]()
     assert str(info.value) == "order 3f0c6a52-8d4e-4b7a-9f1e-2c5d8a7b6e40 not found"

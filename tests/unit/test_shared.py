@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -60,8 +60,15 @@ def test_config_is_read_lazily(monkeypatch):
 
 
 def test_config_defaults(monkeypatch):
-    for name in ["PAYMENT_CUSTOMER_LIMIT", "PAYMENT_DECLINE_CUSTOMERS", "PAYMENT_FAULT_RATE", "PAYMENT_FAULT_SEED",
-                 "CIRCUIT_FAILURE_THRESHOLD", "CIRCUIT_COOLDOWN_SECONDS", "STALE_ORDER_MINUTES"]:
+    for name in [
+        "PAYMENT_CUSTOMER_LIMIT",
+        "PAYMENT_DECLINE_CUSTOMERS",
+        "PAYMENT_FAULT_RATE",
+        "PAYMENT_FAULT_SEED",
+        "CIRCUIT_FAILURE_THRESHOLD",
+        "CIRCUIT_COOLDOWN_SECONDS",
+        "STALE_ORDER_MINUTES",
+    ]:
         monkeypatch.delenv(name)
     assert config.payment_customer_limit == Decimal("5000.00")
     assert config.payment_decline_customers == frozenset({"customer-declined"})
@@ -137,8 +144,11 @@ def test_all_subclasses_walks_the_whole_tree_depth_first():
     from shared.errors import _all_subclasses
 
     class Root(Exception): ...
+
     class Child(Root): ...
+
     class Grandchild(Child): ...
+
     class Sibling(Root): ...
 
     assert _all_subclasses(Root) == [Child, Grandchild, Sibling]
@@ -147,8 +157,13 @@ def test_all_subclasses_walks_the_whole_tree_depth_first():
 
 def test_retryable_error_names_for_the_workflows():
     assert RETRYABLE_ERROR_NAMES == [
-        "CircuitOpenError", "EventPublishError", "InventoryContention", "NotificationConflict",
-        "PaymentGatewayUnavailable", "RetryableError", "TransientAwsError",
+        "CircuitOpenError",
+        "EventPublishError",
+        "InventoryContention",
+        "NotificationConflict",
+        "PaymentGatewayUnavailable",
+        "RetryableError",
+        "TransientAwsError",
     ]
 
 
@@ -156,7 +171,7 @@ def test_retryable_error_names_for_the_workflows():
 # json / money / parsing
 # ---------------------------------------------------------------------------------------------
 def test_jsonutil():
-    assert jsonutil.dumps({"a": Decimal("19.90"), "b": Decimal("3"), "c": {1, 2}}) == '{"a":19.9,"b":3,"c":[1,2]}'
+    assert jsonutil.dumps({"a": Decimal("19.90"), "b": Decimal(3), "c": {1, 2}}) == '{"a":19.9,"b":3,"c":[1,2]}'
     assert jsonutil.plain([Decimal("0.10")]) == [0.1]
     with pytest.raises(TypeError):
         jsonutil.dumps(object())
@@ -174,9 +189,14 @@ def test_money_helpers():
 
 def test_parse_order_ref_and_items():
     ref = parse_order_ref(
-        {"orderId": "o1", "customerId": "c1", "totalAmount": "10.50",
-         "items": [{"productId": "p1", "quantity": "2", "price": 5.25}, {"productId": "p2", "quantity": 1}]},
-        require_amount=True, require_items=True,
+        {
+            "orderId": "o1",
+            "customerId": "c1",
+            "totalAmount": "10.50",
+            "items": [{"productId": "p1", "quantity": "2", "price": 5.25}, {"productId": "p2", "quantity": 1}],
+        },
+        require_amount=True,
+        require_items=True,
     )
     assert ref.total_amount == Decimal("10.50")
     assert ref.items == (LineItem("p1", 2, Decimal("5.25")), LineItem("p2", 1, None))
@@ -210,21 +230,45 @@ def test_parse_items_requires_list():
 
 
 def test_order_summary():
-    summary = order_summary({"orderId": "o", "customerId": "c", "status": "PAID", "totalAmount": Decimal("3"),
-                             "items": [{"productId": "p", "quantity": Decimal(1), "price": Decimal("3")}]})
-    assert summary == {"orderId": "o", "customerId": "c", "status": "PAID", "totalAmount": "3.00",
-                       "items": [{"productId": "p", "quantity": 1, "price": "3.00"}]}
+    summary = order_summary(
+        {
+            "orderId": "o",
+            "customerId": "c",
+            "status": "PAID",
+            "totalAmount": Decimal(3),
+            "items": [{"productId": "p", "quantity": Decimal(1), "price": Decimal(3)}],
+        }
+    )
+    assert summary == {
+        "orderId": "o",
+        "customerId": "c",
+        "status": "PAID",
+        "totalAmount": "3.00",
+        "items": [{"productId": "p", "quantity": 1, "price": "3.00"}],
+    }
 
 
 # ---------------------------------------------------------------------------------------------
 # dynamodb helpers / inventory repository / clock / aws cache
 # ---------------------------------------------------------------------------------------------
 def test_cancellation_codes_from_reasons_and_from_message():
-    with_reasons = ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "x"},
-                                "CancellationReasons": [{"Code": "None"}, {"Code": "ConditionalCheckFailed"}]}, "T")
+    with_reasons = ClientError(
+        {
+            "Error": {"Code": "TransactionCanceledException", "Message": "x"},
+            "CancellationReasons": [{"Code": "None"}, {"Code": "ConditionalCheckFailed"}],
+        },
+        "T",
+    )
     assert _ddb.cancellation_codes(with_reasons, 3) == ["None", "ConditionalCheckFailed", "Unknown"]
-    message_only = ClientError({"Error": {"Code": "TransactionCanceledException",
-                                          "Message": "Transaction cancelled [None, ConditionalCheckFailed]"}}, "T")
+    message_only = ClientError(
+        {
+            "Error": {
+                "Code": "TransactionCanceledException",
+                "Message": "Transaction cancelled [None, ConditionalCheckFailed]",
+            }
+        },
+        "T",
+    )
     assert _ddb.cancellation_codes(message_only, 2) == ["None", "ConditionalCheckFailed"]
     nothing = ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "no list"}}, "T")
     assert _ddb.cancellation_codes(nothing, 1) == ["Unknown"]
@@ -240,7 +284,7 @@ def test_inventory_repository_helpers(cloud):
 
 
 def test_iso_format_and_clock():
-    moment = datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
+    moment = datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
     assert clock.iso(moment) == "2024-01-02T03:04:05.678Z"
     assert clock.iso(moment.astimezone(timezone(timedelta(hours=2)))) == "2024-01-02T03:04:05.678Z"
     assert clock.now_iso().endswith("Z")
@@ -258,8 +302,11 @@ def test_aws_clients_are_cached_and_resettable(cloud):
 def test_event_detail_serialization_roundtrip(cloud):
     detail = events.publish_order_event("x.y", "Thing Happened", "o-9", {"v": Decimal("0.30")})
     namespace = uuid.uuid5(uuid.NAMESPACE_URL, "urn:orderflow:event")
-    assert detail == {"eventId": str(uuid.uuid5(namespace, "o-9|Thing Happened")), "orderId": "o-9",
-                      "v": Decimal("0.30")}
+    assert detail == {
+        "eventId": str(uuid.uuid5(namespace, "o-9|Thing Happened")),
+        "orderId": "o-9",
+        "v": Decimal("0.30"),
+    }
     assert json.loads(jsonutil.dumps(detail))["v"] == 0.3
     [event] = cloud.events()
     assert (event["source"], event["detail-type"]) == ("x.y", "Thing Happened")
@@ -270,8 +317,9 @@ def test_event_detail_serialization_roundtrip(cloud):
 # aws.transient_as_retryable
 # ---------------------------------------------------------------------------------------------
 def _client_error(code, status=400, operation="UpdateItem"):
-    return ClientError({"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}},
-                       operation)
+    return ClientError(
+        {"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}}, operation
+    )
 
 
 TRANSIENT = [
@@ -406,8 +454,9 @@ def test_each_thread_has_its_own_table_resource(cloud):
 
 
 def test_cancellation_codes_from_a_message_that_starts_with_the_list():
-    at_start = ClientError({"Error": {"Code": "TransactionCanceledException",
-                                      "Message": "[ConditionalCheckFailed, None]"}}, "T")
+    at_start = ClientError(
+        {"Error": {"Code": "TransactionCanceledException", "Message": "[ConditionalCheckFailed, None]"}}, "T"
+    )
     assert _ddb.cancellation_codes(at_start, 2) == ["ConditionalCheckFailed", "None"]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -42,8 +42,9 @@ def test_a_cached_object_is_returned_without_taking_the_lock():
         shared_aws.reset()
 
 
-@pytest.mark.parametrize("factory,service", [("dynamodb_client", "dynamodb"), ("events_client", "events"),
-                                             ("s3_client", "s3")])
+@pytest.mark.parametrize(
+    "factory,service", [("dynamodb_client", "dynamodb"), ("events_client", "events"), ("s3_client", "s3")]
+)
 def test_each_service_has_one_client_of_its_own(cloud, factory, service):
     made = getattr(shared_aws, factory)()
     assert made.meta.service_model.service_name == service
@@ -68,32 +69,37 @@ def test_iso_is_utc_whatever_the_local_time_zone(tokyo):
     assert os.environ["TZ"] == "Asia/Tokyo" and time.localtime(0).tm_hour == 9
     plus_two = timezone(timedelta(hours=2))
     assert clock.iso(datetime(2026, 12, 4, 12, 0, 0, 123456, tzinfo=plus_two)) == "2026-12-04T10:00:00.123Z"
-    assert clock.iso(datetime(2026, 12, 4, 10, 0, 0, tzinfo=timezone.utc)) == "2026-12-04T10:00:00.000Z"
+    assert clock.iso(datetime(2026, 12, 4, 10, 0, 0, tzinfo=UTC)) == "2026-12-04T10:00:00.000Z"
 
 
 def test_utc_now_is_an_aware_utc_instant(tokyo):
     now = clock.utc_now()
-    assert now.tzinfo is timezone.utc
+    assert now.tzinfo is UTC
     assert abs(now.timestamp() - time.time()) < 5
 
 
 def test_a_configured_integer_below_its_minimum_names_the_variable_and_the_bound(monkeypatch):
     monkeypatch.setenv("CIRCUIT_FAILURE_THRESHOLD", "0")
     with pytest.raises(ConfigurationError) as info:
-        config.circuit_failure_threshold
+        _ = config.circuit_failure_threshold
     assert str(info.value) == "CIRCUIT_FAILURE_THRESHOLD must be >= 1, got 0"
 
 
 def test_an_illegal_transition_carries_its_order_and_statuses():
     error = IllegalTransition("order-1", "PAID", "COMPLETED", {"orderId": "order-1"})
     assert (error.order_id, error.current, error.target, error.order) == (
-        "order-1", "PAID", "COMPLETED", {"orderId": "order-1"})
+        "order-1",
+        "PAID",
+        "COMPLETED",
+        {"orderId": "order-1"},
+    )
     assert str(error) == "order order-1: illegal transition PAID -> COMPLETED"
 
 
 def test_a_validation_error_names_its_field_only_when_it_has_one():
     assert str(OrderValidationError("quantity must be >= 1", "$.items[0].quantity")) == (
-        "quantity must be >= 1 (field: $.items[0].quantity)")
+        "quantity must be >= 1 (field: $.items[0].quantity)"
+    )
     assert str(OrderValidationError("body is not JSON")) == "body is not JSON"
     assert str(OrderValidationError("body is not JSON", "")) == "body is not JSON"
 

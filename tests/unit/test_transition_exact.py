@@ -4,7 +4,7 @@ direct-update path versus the transaction path. Expected values are literals."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -22,35 +22,59 @@ orders = OrdersRepository()
 
 @pytest.fixture(autouse=True)
 def _fixed_clock(monkeypatch):
-    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2026, 12, 4, 10, 0, 0, tzinfo=timezone.utc))
+    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2026, 12, 4, 10, 0, 0, tzinfo=UTC))
 
 
 def test_the_update_is_built_whole():
-    update = build_transition(ORDER_ID, "c-1", "PAID", "payment approved", expected_from=["PENDING", "PAID"],
-                              extra_set={"paymentId": "p-1"}, extra_remove=["shortItems", "claim"],
-                              extra_condition=("executionId = :owner", {"#o": "owner"}, {":owner": "exec-1"}))
+    update = build_transition(
+        ORDER_ID,
+        "c-1",
+        "PAID",
+        "payment approved",
+        expected_from=["PENDING", "PAID"],
+        extra_set={"paymentId": "p-1"},
+        extra_remove=["shortItems", "claim"],
+        extra_condition=("executionId = :owner", {"#o": "owner"}, {":owner": "exec-1"}),
+    )
     assert update == TransitionUpdate(
         key={"orderId": ORDER_ID, "customerId": "c-1"},
-        update_expression=("SET #status = :target, "
-                           "statusHistory = list_append(if_not_exists(statusHistory, :empty), :history), "
-                           "updatedAt = :now, version = if_not_exists(version, :zero) + :one, #x0 = :x0 "
-                           "REMOVE #r0, #r1"),
+        update_expression=(
+            "SET #status = :target, "
+            "statusHistory = list_append(if_not_exists(statusHistory, :empty), :history), "
+            "updatedAt = :now, version = if_not_exists(version, :zero) + :one, #x0 = :x0 "
+            "REMOVE #r0, #r1"
+        ),
         condition_expression="attribute_exists(orderId) AND #status IN (:from0) AND (executionId = :owner)",
         names={"#status": "status", "#x0": "paymentId", "#r0": "shortItems", "#r1": "claim", "#o": "owner"},
-        values={":target": "PAID", ":history": [{"status": "PAID", "at": NOW, "reason": "payment approved"}],
-                ":empty": [], ":now": NOW, ":zero": 0, ":one": 1, ":from0": "PENDING", ":x0": "p-1",
-                ":owner": "exec-1"})
+        values={
+            ":target": "PAID",
+            ":history": [{"status": "PAID", "at": NOW, "reason": "payment approved"}],
+            ":empty": [],
+            ":now": NOW,
+            ":zero": 0,
+            ":one": 1,
+            ":from0": "PENDING",
+            ":x0": "p-1",
+            ":owner": "exec-1",
+        },
+    )
 
 
 def test_every_lifecycle_source_is_allowed_in_sorted_order():
     update = build_transition(ORDER_ID, "c-1", "CANCELLED", "r", at=NOW)
     assert update.condition_expression == "attribute_exists(orderId) AND #status IN (:from0, :from1, :from2, :from3)"
-    assert [update.values[f":from{i}"] for i in range(4)] == ["INVENTORY_RESERVED", "INVENTORY_UNAVAILABLE", "PAID",
-                                                              "PENDING"]
-    assert update.update_expression == ("SET #status = :target, "
-                                        "statusHistory = list_append(if_not_exists(statusHistory, :empty), :history), "
-                                        "updatedAt = :now, version = if_not_exists(version, :zero) + :one "
-                                        "REMOVE #r0")
+    assert [update.values[f":from{i}"] for i in range(4)] == [
+        "INVENTORY_RESERVED",
+        "INVENTORY_UNAVAILABLE",
+        "PAID",
+        "PENDING",
+    ]
+    assert update.update_expression == (
+        "SET #status = :target, "
+        "statusHistory = list_append(if_not_exists(statusHistory, :empty), :history), "
+        "updatedAt = :now, version = if_not_exists(version, :zero) + :one "
+        "REMOVE #r0"
+    )
     assert update.names == {"#status": "status", "#r0": "liveShard"}  # a terminal status leaves Live-Index
 
 
@@ -89,16 +113,24 @@ def test_an_impossible_expected_from_is_refused_before_any_write():
 
 def test_a_direct_transition_leaves_the_whole_item(cloud):
     put_order("PENDING", order_id=ORDER_ID, shortItems=[{"productId": "x"}])
-    cloud.table("ORDERS_TABLE").update_item(Key={"orderId": ORDER_ID, "customerId": "customer-1"},
-                                            UpdateExpression="REMOVE version")
-    updated = orders.transition(ORDER_ID, "customer-1", "PAID", "payment approved", extra_set={"paymentId": "p-1"},
-                                extra_remove=["shortItems"])
+    cloud.table("ORDERS_TABLE").update_item(
+        Key={"orderId": ORDER_ID, "customerId": "customer-1"}, UpdateExpression="REMOVE version"
+    )
+    updated = orders.transition(
+        ORDER_ID, "customer-1", "PAID", "payment approved", extra_set={"paymentId": "p-1"}, extra_remove=["shortItems"]
+    )
     assert updated == get_order(ORDER_ID)
     assert {k: updated[k] for k in ("status", "updatedAt", "version", "paymentId")} == {
-        "status": "PAID", "updatedAt": NOW, "version": 1, "paymentId": "p-1"}
+        "status": "PAID",
+        "updatedAt": NOW,
+        "version": 1,
+        "paymentId": "p-1",
+    }
     assert "shortItems" not in updated and "claim" not in updated
-    assert updated["statusHistory"] == [{"status": "PENDING", "at": "2024-01-01T00:00:00.000Z", "reason": "test setup"},
-                                        {"status": "PAID", "at": NOW, "reason": "payment approved"}]
+    assert updated["statusHistory"] == [
+        {"status": "PENDING", "at": "2024-01-01T00:00:00.000Z", "reason": "test setup"},
+        {"status": "PAID", "at": NOW, "reason": "payment approved"},
+    ]
     assert outbox_items() == [] and cloud.events() == []
 
 
@@ -107,8 +139,16 @@ def test_a_claim_records_who_and_writes_the_finalize_duty(cloud):
     updated = orders.transition(ORDER_ID, "customer-1", "FAILED", "boom", claim_by="exec-1")
     assert updated["claim"] == {"by": "exec-1", "status": "FAILED", "at": NOW}
     assert updated["version"] == 2
-    assert outbox_items() == [{"id": f"{ORDER_ID}#finalize", "kind": "finalize", "orderId": ORDER_ID,
-                               "customerId": "customer-1", "status": "FAILED", "createdAt": NOW}]
+    assert outbox_items() == [
+        {
+            "id": f"{ORDER_ID}#finalize",
+            "kind": "finalize",
+            "orderId": ORDER_ID,
+            "customerId": "customer-1",
+            "status": "FAILED",
+            "createdAt": NOW,
+        }
+    ]
 
 
 @pytest.mark.parametrize(("target", "claim_by"), [("FAILED", None), ("PAID", "exec-1")])
@@ -177,10 +217,14 @@ def test_reads_are_strongly_consistent_and_a_read_by_id_asks_for_one_item(monkey
     assert orders.get(ORDER_ID, "customer-1") is None
     assert orders.find(ORDER_ID) is None
     [(get, get_kwargs), (query, query_kwargs)] = table.calls
-    assert (get, get_kwargs) == ("get_item", {"Key": {"orderId": ORDER_ID, "customerId": "customer-1"},
-                                              "ConsistentRead": True})
+    assert (get, get_kwargs) == (
+        "get_item",
+        {"Key": {"orderId": ORDER_ID, "customerId": "customer-1"}, "ConsistentRead": True},
+    )
     assert query == "query" and {k: v for k, v in query_kwargs.items() if k != "KeyConditionExpression"} == {
-        "ConsistentRead": True, "Limit": 1}
+        "ConsistentRead": True,
+        "Limit": 1,
+    }
 
 
 def test_each_thread_gets_its_own_dynamodb_resource():

@@ -32,7 +32,10 @@ def test_json_media_types_are_accepted(value):
 @pytest.mark.parametrize("headers", [{"content-type": "application/jsonx"}, {"content-type": "text/plain"}, {}])
 def test_other_media_types_are_415(headers):
     assert refused(validation.check_content_type, headers) == (
-        "Content-Type must be application/json", "headers.content-type", 415)
+        "Content-Type must be application/json",
+        "headers.content-type",
+        415,
+    )
 
 
 def test_body_decoding():
@@ -41,7 +44,11 @@ def test_body_decoding():
     assert validation.decode_body("é", False) == "é".encode()
     assert refused(validation.decode_body, "not base64!", True) == ("request body is not valid base64", "$", 400)
     # a lone surrogate in the event's body string (a hand-made event): 400, not the 500 of a UnicodeEncodeError
-    assert refused(validation.decode_body, '{"items": "\ud800"}', False) == ("request body is not valid UTF-8", "$", 400)
+    assert refused(validation.decode_body, '{"items": "\ud800"}', False) == (
+        "request body is not valid UTF-8",
+        "$",
+        400,
+    )
 
 
 def test_the_body_size_bound_is_32_kib():
@@ -75,19 +82,28 @@ def test_idempotency_keys_accepted(key):
 def test_idempotency_keys_refused(key):
     assert refused(validation.idempotency_key, {"idempotency-key": key}) == (
         "Idempotency-Key must be 1-128 characters [A-Za-z0-9_.:-], starting with a letter or digit",
-        "headers.idempotency-key", 400)
+        "headers.idempotency-key",
+        400,
+    )
 
 
 def test_no_idempotency_key_is_none():
     assert validation.idempotency_key({"x": "y"}) is None
 
 
-@pytest.mark.parametrize(("payload", "expected"), [
-    ({"customerId": "c", "items": [{"productId": "p", "quantity": 1, "price": 1.5}]},
-     ("c", (validation.CreateOrderItem("p", 1, Decimal("1.50")),), None)),
-    ({"customerId": "c", "items": [{"productId": "p", "quantity": 3}], "totalAmount": 7},
-     ("c", (validation.CreateOrderItem("p", 3, None),), Decimal("7.00"))),
-])
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        (
+            {"customerId": "c", "items": [{"productId": "p", "quantity": 1, "price": 1.5}]},
+            ("c", (validation.CreateOrderItem("p", 1, Decimal("1.50")),), None),
+        ),
+        (
+            {"customerId": "c", "items": [{"productId": "p", "quantity": 3}], "totalAmount": 7},
+            ("c", (validation.CreateOrderItem("p", 3, None),), Decimal("7.00")),
+        ),
+    ],
+)
 def test_a_valid_payload_is_normalized(payload, expected):
     request = validation.validate_payload(payload)
     assert (request.customer_id, request.items, request.total_amount) == expected
@@ -96,21 +112,34 @@ def test_a_valid_payload_is_normalized(payload, expected):
     assert str(request.total_amount) == str(expected[2])
 
 
-@pytest.mark.parametrize(("payload", "message", "field"), [
-    ({"customerId": "c", "items": [{"productId": "p", "quantity": 1, "price": 1.555}]},
-     "price must have at most 2 decimal places", "$.items[0].price"),
-    ({"customerId": "c", "items": [{"productId": "p", "quantity": 1}], "totalAmount": 1.001},
-     "totalAmount must have at most 2 decimal places", "$.totalAmount"),
-    ({"customerId": "c", "items": [{"productId": "p", "quantity": 1}, {"productId": "p", "quantity": 2}]},
-     "duplicate productId 'p'", "$.items[1].productId"),
-])
+@pytest.mark.parametrize(
+    ("payload", "message", "field"),
+    [
+        (
+            {"customerId": "c", "items": [{"productId": "p", "quantity": 1, "price": 1.555}]},
+            "price must have at most 2 decimal places",
+            "$.items[0].price",
+        ),
+        (
+            {"customerId": "c", "items": [{"productId": "p", "quantity": 1}], "totalAmount": 1.001},
+            "totalAmount must have at most 2 decimal places",
+            "$.totalAmount",
+        ),
+        (
+            {"customerId": "c", "items": [{"productId": "p", "quantity": 1}, {"productId": "p", "quantity": 2}]},
+            "duplicate productId 'p'",
+            "$.items[1].productId",
+        ),
+    ],
+)
 def test_form_rules_name_the_field(payload, message, field):
     assert refused(validation.validate_payload, payload) == (message, field, 400)
 
 
 def test_a_body_for_another_customer_is_403():
-    assert refused(validation.validate_payload, {"customerId": "other", "items": [{"productId": "p", "quantity": 1}]},
-                   "me") == ("customerId does not match the authenticated customer", "$.customerId", 403)
+    assert refused(
+        validation.validate_payload, {"customerId": "other", "items": [{"productId": "p", "quantity": 1}]}, "me"
+    ) == ("customerId does not match the authenticated customer", "$.customerId", 403)
     request = validation.validate_payload({"items": [{"productId": "p", "quantity": 1}]}, "me")
     assert request.customer_id == "me"
 
@@ -119,23 +148,29 @@ def test_the_extra_property_named_is_the_one_not_allowed():
     payload = {"customerId": "c", "items": [{"productId": "p", "quantity": 1}], "zzz": 1}
     assert refused(validation.validate_payload, payload) == ("$.zzz is not an allowed property", "$.zzz", 400)
     nested = {"customerId": "c", "items": [{"productId": "p", "quantity": 1, "zz": 2}]}
-    assert refused(validation.validate_payload, nested) == ("$.items[0].zz is not an allowed property",
-                                                            "$.items[0].zz", 400)
+    assert refused(validation.validate_payload, nested) == (
+        "$.items[0].zz is not an allowed property",
+        "$.items[0].zz",
+        400,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # numbers Decimal cannot hold, and nesting: 400, never the 500 of an InvalidOperation or a RecursionError
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("literal", ["0E-99999999999999999999", "1E+99999999999999999999", "-1e1000000000000000000",
-                                     "1.5e-10000000000000000000"])
+@pytest.mark.parametrize(
+    "literal",
+    ["0E-99999999999999999999", "1E+99999999999999999999", "-1e1000000000000000000", "1.5e-10000000000000000000"],
+)
 def test_a_number_beyond_what_decimal_holds_is_400(literal):
     raw = f'{{"items": [{{"productId": "p", "quantity": 1, "price": {literal}}}]}}'.encode()
     assert refused(validation.parse_json, raw) == ("request body has a number out of range", "$", 400)
 
 
-@pytest.mark.parametrize(("literal", "parsed"), [
-    ("0E-1000", "0E-1000"), ("1E+999999999999999999", "1E+999999999999999999"), ("19.990", "19.990"),
-    ("1e2", "1E+2")])
+@pytest.mark.parametrize(
+    ("literal", "parsed"),
+    [("0E-1000", "0E-1000"), ("1E+999999999999999999", "1E+999999999999999999"), ("19.990", "19.990"), ("1e2", "1E+2")],
+)
 def test_numbers_decimal_holds_parse_exactly(literal, parsed):
     assert str(validation.parse_json(f'{{"n": {literal}}}'.encode())["n"]) == parsed
 
@@ -150,14 +185,17 @@ def _payload(price=None, total=None, items=None):
     return payload
 
 
-@pytest.mark.parametrize(("price", "message"), [
-    ("0.1234567890123456789012345678901234567890", "price must have at most 2 decimal places"),  # 40 digits
-    ("19.9900000000000000000000000000000000001", "price must have at most 2 decimal places"),
-    ("1E-1000000000", "price must have at most 2 decimal places"),
-    ("1E+1000000000", "$.items[0].price must be smaller than or equal to 1000000"),
-    ("1000000.0000000000000000000000000000001", "$.items[0].price must be smaller than or equal to 1000000"),
-    ("-0E-1000", None),
-])
+@pytest.mark.parametrize(
+    ("price", "message"),
+    [
+        ("0.1234567890123456789012345678901234567890", "price must have at most 2 decimal places"),  # 40 digits
+        ("19.9900000000000000000000000000000000001", "price must have at most 2 decimal places"),
+        ("1E-1000000000", "price must have at most 2 decimal places"),
+        ("1E+1000000000", "$.items[0].price must be smaller than or equal to 1000000"),
+        ("1000000.0000000000000000000000000000001", "$.items[0].price must be smaller than or equal to 1000000"),
+        ("-0E-1000", None),
+    ],
+)
 def test_extreme_prices_are_refused_or_quantized(price, message):
     if message is None:
         assert str(validation.validate_payload(_payload(price=price)).items[0].price) == "0.00"
@@ -165,26 +203,40 @@ def test_extreme_prices_are_refused_or_quantized(price, message):
         assert refused(validation.validate_payload, _payload(price=price)) == (message, "$.items[0].price", 400)
 
 
-@pytest.mark.parametrize(("price", "stored"), [
-    ("19.990000000000000000000000000000000000000", "19.99"),  # 41 significant digits, worth 19.99
-    ("0E-1000", "0.00"), ("1000000.000000000000000000000000000000000", "1000000.00"), ("0.01", "0.01")])
+@pytest.mark.parametrize(
+    ("price", "stored"),
+    [
+        ("19.990000000000000000000000000000000000000", "19.99"),  # 41 significant digits, worth 19.99
+        ("0E-1000", "0.00"),
+        ("1000000.000000000000000000000000000000000", "1000000.00"),
+        ("0.01", "0.01"),
+    ],
+)
 def test_a_price_worth_whole_cents_is_kept_quantized_to_the_cent(price, stored):
     assert str(validation.validate_payload(_payload(price=price)).items[0].price) == stored
 
 
-@pytest.mark.parametrize(("total", "expected"), [
-    ("99999999.999999999999999999999999999999999", ("totalAmount must have at most 2 decimal places",
-                                                     "$.totalAmount", 400)),
-    ("100000000.000000000000000000000000000000001", ("$.totalAmount must be smaller than or equal to 100000000",
-                                                      "$.totalAmount", 400)),
-    ("1E+99999999", ("$.totalAmount must be smaller than or equal to 100000000", "$.totalAmount", 400)),
-])
+@pytest.mark.parametrize(
+    ("total", "expected"),
+    [
+        (
+            "99999999.999999999999999999999999999999999",
+            ("totalAmount must have at most 2 decimal places", "$.totalAmount", 400),
+        ),
+        (
+            "100000000.000000000000000000000000000000001",
+            ("$.totalAmount must be smaller than or equal to 100000000", "$.totalAmount", 400),
+        ),
+        ("1E+99999999", ("$.totalAmount must be smaller than or equal to 100000000", "$.totalAmount", 400)),
+    ],
+)
 def test_extreme_totals_are_refused(total, expected):
     assert refused(validation.validate_payload, _payload(total=total)) == expected
 
 
-@pytest.mark.parametrize(("total", "kept"), [("100000000.000000000000000000000000000000000", "100000000.00"),
-                                             ("0E-99999", "0.00")])
+@pytest.mark.parametrize(
+    ("total", "kept"), [("100000000.000000000000000000000000000000000", "100000000.00"), ("0E-99999", "0.00")]
+)
 def test_a_total_worth_whole_cents_is_kept_quantized(total, kept):
     assert str(validation.validate_payload(_payload(total=total)).total_amount) == kept
 
@@ -200,22 +252,40 @@ def _nested_objects(depth: int) -> bytes:
 
 def test_a_body_nested_10_levels_deep_reaches_the_schema():
     assert refused(validation.validate_payload, validation.parse_json(_nested_lists(10)), "c") == (
-        "$.items[0] must be object", "$.items[0]", 400)
+        "$.items[0] must be object",
+        "$.items[0]",
+        400,
+    )
     assert refused(validation.validate_payload, validation.parse_json(_nested_objects(10)), "c") == (
-        "$.items is required", "$.items", 400)
+        "$.items is required",
+        "$.items",
+        400,
+    )
 
 
-@pytest.mark.parametrize("raw", [_nested_lists(11), _nested_objects(11), _nested_lists(990), _nested_objects(990)],
-                         ids=["lists-11", "objects-11", "lists-990", "objects-990"])
+@pytest.mark.parametrize(
+    "raw",
+    [_nested_lists(11), _nested_objects(11), _nested_lists(990), _nested_objects(990)],
+    ids=["lists-11", "objects-11", "lists-990", "objects-990"],
+)
 def test_a_body_nested_deeper_than_10_levels_is_400(raw):
     assert refused(validation.validate_payload, validation.parse_json(raw), "c") == (
-        "request body is nested more than 10 levels deep", "$", 400)
+        "request body is nested more than 10 levels deep",
+        "$",
+        400,
+    )
 
 
 def test_nesting_is_counted_inside_objects_and_arrays_alike():
     deep_item = {"productId": "p", "quantity": 1, "x": [[[[[[[[]]]]]]]]}  # body 1, items 2, item 3, x 4..11
     assert refused(validation.validate_payload, {"customerId": "c", "items": [deep_item]}) == (
-        "request body is nested more than 10 levels deep", "$", 400)
+        "request body is nested more than 10 levels deep",
+        "$",
+        400,
+    )
     deep_item["x"] = [[[[[[[]]]]]]]  # 10 levels: the schema answers
     assert refused(validation.validate_payload, {"customerId": "c", "items": [deep_item]}) == (
-        "$.items[0].x is not an allowed property", "$.items[0].x", 400)
+        "$.items[0].x is not an allowed property",
+        "$.items[0].x",
+        400,
+    )

@@ -10,15 +10,26 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # workflow_harness, also under --import-mode=importlib
 
-from workflow_harness import (  # noqa: E402
-    DEFAULT_WAIT_SCALE, MOCK_CONFIG_PATH, MOCK_MACHINE_NAMES, MOCK_PROJECT, REGION, REPO_ROOT, TEST_WAIT_SCALE,
-    client, configure_emulator, create_or_update_state_machine, endpoint_from_env, is_reachable, wait_reachable,
+from workflow_harness import (
+    DEFAULT_WAIT_SCALE,
+    MOCK_CONFIG_PATH,
+    MOCK_MACHINE_NAMES,
+    MOCK_PROJECT,
+    REGION,
+    REPO_ROOT,
+    TEST_WAIT_SCALE,
+    client,
+    configure_emulator,
+    create_or_update_state_machine,
+    endpoint_from_env,
+    is_reachable,
+    wait_reachable,
 )
 
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from scripts.render import render_workflows  # noqa: E402  (needs the repo root on sys.path)
+from scripts.render import render_workflows
 
 
 @pytest.fixture(scope="session")
@@ -92,8 +103,10 @@ def mocked_definitions(tmp_path_factory, account_id) -> dict[str, dict]:
 @pytest.fixture(scope="session")
 def mock_machines(sfn, emulator_settings, mocked_definitions) -> dict[str, str]:
     """workflow name -> ARN of its state machine under test (run with `#<TestCase>` for mocked responses)."""
-    machines = {workflow: create_or_update_state_machine(sfn, MOCK_MACHINE_NAMES[workflow], definition)
-                for workflow, definition in mocked_definitions.items()}
+    machines = {
+        workflow: create_or_update_state_machine(sfn, MOCK_MACHINE_NAMES[workflow], definition)
+        for workflow, definition in mocked_definitions.items()
+    }
     yield machines
     for arn in machines.values():  # leave a developer's local cloud as it was
         sfn.delete_state_machine(stateMachineArn=arn)

@@ -17,10 +17,11 @@ import contextlib
 import os
 import sys
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVICES = REPO_ROOT / "services"
@@ -32,25 +33,53 @@ REGION = "us-east-1"
 BUCKET = f"{PREFIX}-notifications"
 BUS = f"{PREFIX}-bus"
 # read at import time by the handlers' Powertools objects (as in tests/unit/conftest.py)
-for _name, _value in (("POWERTOOLS_SERVICE_NAME", "orderflow-wfcheck"), ("POWERTOOLS_METRICS_NAMESPACE", "orderflow"),
-                      ("POWERTOOLS_TRACE_DISABLED", "1")):
+for _name, _value in (
+    ("POWERTOOLS_SERVICE_NAME", "orderflow-wfcheck"),
+    ("POWERTOOLS_METRICS_NAMESPACE", "orderflow"),
+    ("POWERTOOLS_TRACE_DISABLED", "1"),
+):
     os.environ.setdefault(_name, _value)
 ENV = {
-    "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-    "EVENT_BUS_NAME": BUS, "NOTIFICATIONS_BUCKET": BUCKET,
-    "POWERTOOLS_LOGGER_LOG_EVENT": "false", "POWERTOOLS_LOG_LEVEL": "CRITICAL", "LOG_LEVEL": "CRITICAL",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "EVENT_BUS_NAME": BUS,
+    "NOTIFICATIONS_BUCKET": BUCKET,
+    "POWERTOOLS_LOGGER_LOG_EVENT": "false",
+    "POWERTOOLS_LOG_LEVEL": "CRITICAL",
+    "LOG_LEVEL": "CRITICAL",
     "POWERTOOLS_METRICS_DISABLED": "true",
-    "PAYMENT_CUSTOMER_LIMIT": "5000.00", "PAYMENT_DECLINE_CUSTOMERS": "customer-declined",
-    "PAYMENT_FAULT_RATE": "0", "PAYMENT_FAULT_SEED": "0", "CIRCUIT_FAILURE_THRESHOLD": "5",
-    "CIRCUIT_COOLDOWN_SECONDS": "30", "STALE_ORDER_MINUTES": "30", "OUTBOX_GRACE_SECONDS": "120",
+    "PAYMENT_CUSTOMER_LIMIT": "5000.00",
+    "PAYMENT_DECLINE_CUSTOMERS": "customer-declined",
+    "PAYMENT_FAULT_RATE": "0",
+    "PAYMENT_FAULT_SEED": "0",
+    "CIRCUIT_FAILURE_THRESHOLD": "5",
+    "CIRCUIT_COOLDOWN_SECONDS": "30",
+    "STALE_ORDER_MINUTES": "30",
+    "OUTBOX_GRACE_SECONDS": "120",
 }
-NOTIFICATION = {"COMPLETED": "order-completed", "PAYMENT_FAILED": "payment-declined", "CANCELLED": "order-cancelled",
-                "FAILED": "order-failed", "EXPIRED": "order-expired"}
+NOTIFICATION = {
+    "COMPLETED": "order-completed",
+    "PAYMENT_FAILED": "payment-declined",
+    "CANCELLED": "order-cancelled",
+    "FAILED": "order-failed",
+    "EXPIRED": "order-expired",
+}
 #: the status in which each action is legal for the order the payload names (None: the action reads no order)
-LEGAL_STATUS = {"start": "PENDING", "charge": "PENDING", "reserve": "PAID", "complete": "INVENTORY_RESERVED",
-                "claim": "PENDING", "refund": "CANCELLED", "release": "CANCELLED", "settle": "CANCELLED",
-                "notify": None, "find_stale": None}
+LEGAL_STATUS = {
+    "start": "PENDING",
+    "charge": "PENDING",
+    "reserve": "PAID",
+    "complete": "INVENTORY_RESERVED",
+    "claim": "PENDING",
+    "refund": "CANCELLED",
+    "release": "CANCELLED",
+    "settle": "CANCELLED",
+    "notify": None,
+    "find_stale": None,
+}
 TERMINAL = {"COMPLETED", "PAYMENT_FAILED", "CANCELLED", "EXPIRED", "FAILED"}
 SEEDED_AT = "2026-11-27T09:00:00.000Z"
 
@@ -77,8 +106,12 @@ class RealServices:
         from payment import handler as payment
         from scripts import tables
 
-        self.handlers = {"order": order.lambda_handler, "payment": payment.lambda_handler,
-                         "inventory": inventory.lambda_handler, "notification": notification.lambda_handler}
+        self.handlers = {
+            "order": order.lambda_handler,
+            "payment": payment.lambda_handler,
+            "inventory": inventory.lambda_handler,
+            "notification": notification.lambda_handler,
+        }
         ddb = boto3.resource("dynamodb", region_name=REGION)
         self.orders = ddb.Table(f"{PREFIX}-orders")
         self.inventory = ddb.Table(f"{PREFIX}-inventory")
@@ -88,15 +121,31 @@ class RealServices:
         items = ref.get("items") or [{"productId": "prod-1", "quantity": 2, "price": "19.99"}]
         stock = {i["productId"]: i for i in items}
         for product in stock.values():
-            self.inventory.put_item(Item={"productId": product["productId"], "name": "wfcheck product",
-                                          "available": 100, "reserved": 0, "price": Decimal(str(product["price"]))})
+            self.inventory.put_item(
+                Item={
+                    "productId": product["productId"],
+                    "name": "wfcheck product",
+                    "available": 100,
+                    "reserved": 0,
+                    "price": Decimal(str(product["price"])),
+                }
+            )
         total = sum(Decimal(str(i["price"])) * i["quantity"] for i in items)
         item: dict[str, Any] = {
-            "orderId": ref["orderId"], "customerId": ref["customerId"], "status": status,
-            "items": [{"productId": i["productId"], "quantity": i["quantity"], "price": Decimal(str(i["price"]))}
-                      for i in items],
-            "totalAmount": total, "statusHistory": [{"status": status, "at": SEEDED_AT, "reason": "seeded"}],
-            "createdAt": SEEDED_AT, "updatedAt": SEEDED_AT, "version": 1, **extra}
+            "orderId": ref["orderId"],
+            "customerId": ref["customerId"],
+            "status": status,
+            "items": [
+                {"productId": i["productId"], "quantity": i["quantity"], "price": Decimal(str(i["price"]))}
+                for i in items
+            ],
+            "totalAmount": total,
+            "statusHistory": [{"status": status, "at": SEEDED_AT, "reason": "seeded"}],
+            "createdAt": SEEDED_AT,
+            "updatedAt": SEEDED_AT,
+            "version": 1,
+            **extra,
+        }
         if status in TERMINAL:
             item["claim"] = {"by": "wfcheck", "status": status, "at": SEEDED_AT}
         self.orders.put_item(Item=item)

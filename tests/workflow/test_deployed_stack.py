@@ -16,20 +16,24 @@ import json
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import boto3
 import pytest
-
 from workflow_harness import (
-    CONTRACT_KEYS, LAMBDA_INVOKE, REPO_ROOT, assert_order_intact, eventbridge_event, start_and_wait,
+    CONTRACT_KEYS,
+    LAMBDA_INVOKE,
+    REPO_ROOT,
+    assert_order_intact,
+    eventbridge_event,
+    start_and_wait,
 )
 
 if str(REPO_ROOT / "services") not in sys.path:
     sys.path.insert(0, str(REPO_ROOT / "services"))
-from shared import events  # noqa: E402  (pure: the deterministic event ids)
+from shared import events
 
 ANCIENT = "2020-01-01T00:00:00.000Z"
 REFUSED = "order COMPLETED: its goods are reserved for delivery; a refund needs a return"  # order.saga
@@ -47,9 +51,12 @@ def stack(local_cloud) -> dict[str, Any]:
 class Stack:
     def __init__(self, outputs: dict[str, Any], endpoint: str) -> None:
         self.outputs = outputs
-        kwargs = {"endpoint_url": outputs.get("aws_endpoint_url") or endpoint,
-                  "region_name": outputs.get("region") or "us-east-1",
-                  "aws_access_key_id": "test", "aws_secret_access_key": "test"}
+        kwargs = {
+            "endpoint_url": outputs.get("aws_endpoint_url") or endpoint,
+            "region_name": outputs.get("region") or "us-east-1",
+            "aws_access_key_id": "test",
+            "aws_secret_access_key": "test",
+        }
         self.sfn = boto3.client("stepfunctions", **kwargs)
         self.lam = boto3.client("lambda", **kwargs)
         self.s3 = boto3.client("s3", **kwargs)
@@ -63,30 +70,49 @@ class Stack:
 
     def product(self, available: int) -> str:
         product_id = f"wf-prod-{uuid.uuid4().hex[:8]}"
-        self.inventory.put_item(Item={"productId": product_id, "name": "workflow test product",
-                                      "available": available, "reserved": 0, "price": Decimal("10.00")})
+        self.inventory.put_item(
+            Item={
+                "productId": product_id,
+                "name": "workflow test product",
+                "available": available,
+                "reserved": 0,
+                "price": Decimal("10.00"),
+            }
+        )
         return product_id
 
     def order(self, products: list[str], *, customer: str = "wf-customer", updated_at: str | None = None) -> dict:
         """Put a PENDING order; returns it as the order service answers it (shared.models.order_summary)."""
-        now = updated_at or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-        order = {"orderId": f"wf-{uuid.uuid4().hex[:12]}", "customerId": customer, "status": "PENDING",
-                 "items": [{"productId": p, "quantity": 2, "price": "10.00"} for p in products],
-                 "totalAmount": f"{20 * len(products)}.00"}
-        self.orders.put_item(Item={
-            **{k: order[k] for k in ("orderId", "customerId", "status")},
-            "items": [{"productId": i["productId"], "quantity": i["quantity"], "price": Decimal(i["price"])}
-                      for i in order["items"]],
-            "totalAmount": Decimal(order["totalAmount"]),
-            "statusHistory": [{"status": "PENDING", "at": now, "reason": "created by workflow test"}],
-            "createdAt": now, "updatedAt": now, "version": 1,
-            # live: in the sweep's Live-Index, shard sha256(orderId) mod 16, as the order service writes it
-            "liveShard": f"live#{int(hashlib.sha256(order['orderId'].encode()).hexdigest(), 16) % 16}"})
+        now = updated_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        order = {
+            "orderId": f"wf-{uuid.uuid4().hex[:12]}",
+            "customerId": customer,
+            "status": "PENDING",
+            "items": [{"productId": p, "quantity": 2, "price": "10.00"} for p in products],
+            "totalAmount": f"{20 * len(products)}.00",
+        }
+        self.orders.put_item(
+            Item={
+                **{k: order[k] for k in ("orderId", "customerId", "status")},
+                "items": [
+                    {"productId": i["productId"], "quantity": i["quantity"], "price": Decimal(i["price"])}
+                    for i in order["items"]
+                ],
+                "totalAmount": Decimal(order["totalAmount"]),
+                "statusHistory": [{"status": "PENDING", "at": now, "reason": "created by workflow test"}],
+                "createdAt": now,
+                "updatedAt": now,
+                "version": 1,
+                # live: in the sweep's Live-Index, shard sha256(orderId) mod 16, as the order service writes it
+                "liveShard": f"live#{int(hashlib.sha256(order['orderId'].encode()).hexdigest(), 16) % 16}",
+            }
+        )
         return order
 
     def record(self, order: dict) -> dict:
-        return self.orders.get_item(Key={"orderId": order["orderId"], "customerId": order["customerId"]},
-                                    ConsistentRead=True)["Item"]
+        return self.orders.get_item(
+            Key={"orderId": order["orderId"], "customerId": order["customerId"]}, ConsistentRead=True
+        )["Item"]
 
     def history(self, order: dict) -> list[str]:
         return [entry["status"] for entry in self.record(order)["statusHistory"]]
@@ -98,8 +124,9 @@ class Stack:
         return self.payments.get_item(Key={"orderId": order["orderId"]}, ConsistentRead=True).get("Item")
 
     def invoke(self, service: str, payload: dict) -> dict:
-        response = self.lam.invoke(FunctionName=self.outputs["function_names"][service],
-                                   Payload=json.dumps(payload).encode())
+        response = self.lam.invoke(
+            FunctionName=self.outputs["function_names"][service], Payload=json.dumps(payload).encode()
+        )
         body = json.loads(response["Payload"].read() or b"null")
         assert "FunctionError" not in response, body
         return body
@@ -117,8 +144,9 @@ class Stack:
         return keys
 
     def notification(self, order: dict, key: str) -> dict:
-        body = self.s3.get_object(Bucket=self.outputs["notifications_bucket"],
-                                  Key=f"notifications/{order['orderId']}/{key}")["Body"].read()
+        body = self.s3.get_object(
+            Bucket=self.outputs["notifications_bucket"], Key=f"notifications/{order['orderId']}/{key}"
+        )["Body"].read()
         return json.loads(body)
 
 
@@ -144,9 +172,11 @@ def assert_contract_keys(execution) -> None:
 
 
 def order_created(order: dict) -> dict:
-    return eventbridge_event("Order Created", "order.service",
-                             {"eventId": f"{order['orderId']}-created", **order,
-                              "createdAt": "2026-11-27T09:00:00.000Z"})
+    return eventbridge_event(
+        "Order Created",
+        "order.service",
+        {"eventId": f"{order['orderId']}-created", **order, "createdAt": "2026-11-27T09:00:00.000Z"},
+    )
 
 
 def test_order_completes_and_duplicate_is_harmless(aws):
@@ -164,16 +194,21 @@ def test_order_completes_and_duplicate_is_harmless(aws):
     assert final["updatedAt"] == final["statusHistory"][-1]["at"]
     assert (final["executionId"], final["claim"]["by"]) == (execution.arn, execution.arn)
     assert execution.output["finalized"][0]["notification"] == {
-        "status": "SENT", "key": f"notifications/{order['orderId']}/order-completed.json"}
+        "status": "SENT",
+        "key": f"notifications/{order['orderId']}/order-completed.json",
+    }
     assert aws.available(product) == 8
     completed = event_key(order, "Order Completed")
-    assert aws.wait_notifications(order, {"order-completed.json", event_key(order, "Payment Processed"),
-                                          completed}) == {
-        "order-completed.json", event_key(order, "Payment Processed"), completed}
+    assert aws.wait_notifications(
+        order, {"order-completed.json", event_key(order, "Payment Processed"), completed}
+    ) == {"order-completed.json", event_key(order, "Payment Processed"), completed}
     # "Order Completed" is the order service's event now (outbox of the `complete` transaction)
     stored = aws.notification(order, completed)
     assert (stored["type"], stored["source"], stored["detail"]["totalAmount"]) == (
-        "Order Completed", "order.service", "20.00")
+        "Order Completed",
+        "order.service",
+        "20.00",
+    )
 
     duplicate = start_and_wait(aws.sfn, aws.machine("order-processing"), order_created(order))
     assert duplicate.status == "SUCCEEDED", duplicate.cause
@@ -187,16 +222,22 @@ def test_out_of_stock_order_is_refunded_and_cancelled(aws):
     execution = start_and_wait(aws.sfn, aws.machine("order-processing"), order_created(order))
 
     assert execution.status == "SUCCEEDED", execution.cause
-    assert execution.visited[-6:] == ["ClaimCancelled", "CheckClaim", "UseClaim", "Finalize", "WasItAFailure",
-                                      "OrderFinished"]
+    assert execution.visited[-6:] == [
+        "ClaimCancelled",
+        "CheckClaim",
+        "UseClaim",
+        "Finalize",
+        "WasItAFailure",
+        "OrderFinished",
+    ]
     branch = execution.output["finalized"][0]
     assert (branch["refund"], branch["release"]) == ({"status": "REFUNDED"}, {"status": "NOT_RESERVED"})
     assert_contract_keys(execution)
     assert aws.history(order) == ["PENDING", "PAID", "INVENTORY_UNAVAILABLE", "CANCELLED"]  # no REFUNDED status
     assert aws.payment(order)["status"] == "REFUNDED"
-    assert aws.wait_notifications(order, {"order-cancelled.json", event_key(order, "Payment Processed"),
-                                          event_key(order, "Payment Refunded")}) == {
-        "order-cancelled.json", event_key(order, "Payment Processed"), event_key(order, "Payment Refunded")}
+    assert aws.wait_notifications(
+        order, {"order-cancelled.json", event_key(order, "Payment Processed"), event_key(order, "Payment Refunded")}
+    ) == {"order-cancelled.json", event_key(order, "Payment Processed"), event_key(order, "Payment Refunded")}
 
 
 def test_declined_payment(aws):
@@ -210,13 +251,22 @@ def test_declined_payment(aws):
     assert aws.history(order) == ["PENDING", "PAYMENT_FAILED"]
     assert aws.record(order)["claim"]["by"] == f"payment:{aws.payment(order)['paymentId']}"
     assert aws.wait_notifications(order, {"payment-declined.json", event_key(order, "Payment Failed")}) == {
-        "payment-declined.json", event_key(order, "Payment Failed")}
+        "payment-declined.json",
+        event_key(order, "Payment Failed"),
+    }
 
 
 def cancellation(order: dict) -> dict:
-    return eventbridge_event("Order Cancellation Requested", "order.service",
-                             {"eventId": f"{order['orderId']}-cancel", "orderId": order["orderId"],
-                              "customerId": order["customerId"], "previousStatus": "INVENTORY_RESERVED"})
+    return eventbridge_event(
+        "Order Cancellation Requested",
+        "order.service",
+        {
+            "eventId": f"{order['orderId']}-cancel",
+            "orderId": order["orderId"],
+            "customerId": order["customerId"],
+            "previousStatus": "INVENTORY_RESERVED",
+        },
+    )
 
 
 def test_cancellation_after_payment_refunds_releases_and_is_idempotent(aws):
@@ -232,9 +282,16 @@ def test_cancellation_after_payment_refunds_releases_and_is_idempotent(aws):
     assert first.visited == ["ClassifyRequest", "ClaimForCancellation", "CheckClaim", "Finalize", "Compensated"]
     branch = first.output["finalized"][0]
     assert (branch["refund"], branch["release"], branch["notification"]["status"]) == (
-        {"status": "REFUNDED"}, {"status": "RELEASED"}, "SENT")
-    assert branch["claim"] == {"status": "CANCELLED", "notification": "order-cancelled",
-                               "by": f"cancel:{order['orderId']}", "reason": "customer cancel"}
+        {"status": "REFUNDED"},
+        {"status": "RELEASED"},
+        "SENT",
+    )
+    assert branch["claim"] == {
+        "status": "CANCELLED",
+        "notification": "order-cancelled",
+        "by": f"cancel:{order['orderId']}",
+        "reason": "customer cancel",
+    }
     assert_contract_keys(first)
     assert aws.history(order) == ["PENDING", "PAID", "INVENTORY_RESERVED", "CANCELLED"]
     assert aws.available(product) == 10
@@ -244,12 +301,15 @@ def test_cancellation_after_payment_refunds_releases_and_is_idempotent(aws):
     assert second.status == "SUCCEEDED", second.cause
     branch = second.output["finalized"][0]
     assert (branch["refund"], branch["release"], branch["notification"]["status"]) == (
-        {"status": "REFUNDED"}, {"status": "RELEASED"}, "DUPLICATE")
+        {"status": "REFUNDED"},
+        {"status": "RELEASED"},
+        "DUPLICATE",
+    )
     assert aws.available(product) == 10
     assert aws.history(order) == ["PENDING", "PAID", "INVENTORY_RESERVED", "CANCELLED"]
-    assert aws.wait_notifications(order, {"order-cancelled.json", event_key(order, "Payment Processed"),
-                                          event_key(order, "Payment Refunded")}) == {
-        "order-cancelled.json", event_key(order, "Payment Processed"), event_key(order, "Payment Refunded")}
+    assert aws.wait_notifications(
+        order, {"order-cancelled.json", event_key(order, "Payment Processed"), event_key(order, "Payment Refunded")}
+    ) == {"order-cancelled.json", event_key(order, "Payment Processed"), event_key(order, "Payment Refunded")}
 
 
 def test_refund_request_of_a_completed_order_is_refused(aws):
@@ -257,15 +317,20 @@ def test_refund_request_of_a_completed_order_is_refused(aws):
     order = aws.order([product])
     completed = start_and_wait(aws.sfn, aws.machine("order-processing"), order_created(order))
     assert completed.status == "SUCCEEDED", completed.cause
-    request = eventbridge_event("Refund Requested", "orderflow.operator",
-                                {"eventId": f"{order['orderId']}-refund", "orderId": order["orderId"],
-                                 "customerId": order["customerId"]})
+    request = eventbridge_event(
+        "Refund Requested",
+        "orderflow.operator",
+        {"eventId": f"{order['orderId']}-refund", "orderId": order["orderId"], "customerId": order["customerId"]},
+    )
     execution = start_and_wait(aws.sfn, aws.machine("payment-processing"), request)
 
     assert execution.status == "SUCCEEDED", execution.cause
     assert execution.visited == ["ClassifyRequest", "ClaimForRefund", "CheckClaim", "RefundRefused"]
     assert (execution.output["claimed"], execution.output["refused"], execution.output["orderStatus"]) == (
-        False, REFUSED, "COMPLETED")
+        False,
+        REFUSED,
+        "COMPLETED",
+    )
     record = aws.record(order)
     assert record["status"] == "COMPLETED"
     assert (record["refundRefusal"]["by"], record["refundRefusal"]["reason"]) == (f"refund:{request['id']}", REFUSED)
@@ -289,9 +354,11 @@ def test_sweep_expires_an_ancient_order(aws):
 
 def test_restock_once_per_event_with_its_price(aws):
     product = aws.product(available=3)
-    event = eventbridge_event("Inventory Restocked", "inventory.admin",
-                              {"eventId": f"restock-{uuid.uuid4().hex[:8]}", "productId": product, "quantity": 4,
-                               "price": "12.34"})
+    event = eventbridge_event(
+        "Inventory Restocked",
+        "inventory.admin",
+        {"eventId": f"restock-{uuid.uuid4().hex[:8]}", "productId": product, "quantity": 4, "price": "12.34"},
+    )
     first = start_and_wait(aws.sfn, aws.machine("inventory-management"), event)
     assert first.status == "SUCCEEDED", first.cause
     assert first.output == {"status": "RESTOCKED", "available": 7}

@@ -10,8 +10,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from scripts import diagram  # noqa: E402
-from scripts.render import WORKFLOWS, placeholder_values, render_definition  # noqa: E402
+from scripts import diagram
+from scripts.render import WORKFLOWS, placeholder_values, render_definition
+
 
 def dot_source(workflow: str) -> str:
     template = diagram.TEMPLATE_DIR / f"{workflow}.asl.json"
@@ -20,11 +21,15 @@ def dot_source(workflow: str) -> str:
 
 
 def test_condition_text():
-    assert diagram.condition_text({"Variable": "$.payment.status", "StringEquals": "PAID"}) == \
-        '$.payment.status == "PAID"'
-    assert diagram.condition_text({"Or": [{"Variable": "$.a", "IsPresent": True},
-                                          {"Not": {"Variable": "$.b", "NumericGreaterThan": 0}}]}) == \
-        "$.a present OR NOT ($.b > 0)"
+    assert (
+        diagram.condition_text({"Variable": "$.payment.status", "StringEquals": "PAID"}) == '$.payment.status == "PAID"'
+    )
+    assert (
+        diagram.condition_text(
+            {"Or": [{"Variable": "$.a", "IsPresent": True}, {"Not": {"Variable": "$.b", "NumericGreaterThan": 0}}]}
+        )
+        == "$.a present OR NOT ($.b > 0)"
+    )
 
 
 def test_dot_source_has_choice_labels_dashed_catches_map_and_finalize_clusters():
@@ -59,6 +64,7 @@ def test_render_diagrams_writes_one_svg_per_workflow(tmp_path):
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz not installed: apt-get install graphviz")
 def test_default_output_folder(tmp_path, monkeypatch):
     import scripts.common  # the default output folder is scripts.common.env_build_dir(env)
+
     monkeypatch.setattr(scripts.common, "BUILD_DIR", tmp_path / "build")
     paths = diagram.render_diagrams("dev")
     assert {p.parent for p in paths} == {tmp_path / "build" / "dev" / "diagrams"}

@@ -9,7 +9,6 @@ test_stub_services.py holds to the real handlers).
 from __future__ import annotations
 
 import pytest
-
 from workflow_harness import CLAIM_KEYS, CONTRACT_KEYS, MOCK_MACHINE_NAMES, ORDER_KEYS, lambda_tasks
 
 WORKFLOW_OF = {machine: workflow for workflow, machine in MOCK_MACHINE_NAMES.items()}
@@ -20,8 +19,9 @@ def definitions() -> dict[str, dict]:
     from scripts.render import placeholder_values, render_definition, template_paths
 
     values = placeholder_values("local", region="us-east-1", account_id="000000000000", project="wfmock")
-    return {name: render_definition(path.read_text(), values, source=str(path))
-            for name, path in template_paths().items()}
+    return {
+        name: render_definition(path.read_text(), values, source=str(path)) for name, path in template_paths().items()
+    }
 
 
 def mocked(mock_config):
@@ -71,7 +71,7 @@ def test_mocked_answers_have_the_contract_keys(mock_config, definitions):
 
 
 def test_attempt_keys_are_aws_format(mock_config):
-    """"n" or "lo-hi" (AWS Step Functions Local); MiniStack looks them up the same way."""
+    """ "n" or "lo-hi" (AWS Step Functions Local); MiniStack looks them up the same way."""
     for name, response in mock_config["MockedResponses"].items():
         for key in response:
             parts = key.split("-")

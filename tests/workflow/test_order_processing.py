@@ -12,31 +12,50 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-
 from workflow_harness import assert_order_intact, eventbridge_event, start_and_wait, untaken_transitions
 
 OID, CID = "ord-2001", "cust-2"
 PID = "32191f32-4111-5722-acd1-4950a3790006"  # payment.service.payment_id_for("ord-2001")
 EXEC = "arn:aws:states:us-east-1:000000000000:execution:OrderProcessingTest:mocked-run"  # as the mocks answer
-NOTIFICATION = {"COMPLETED": "order-completed", "PAYMENT_FAILED": "payment-declined", "CANCELLED": "order-cancelled",
-                "FAILED": "order-failed"}
+NOTIFICATION = {
+    "COMPLETED": "order-completed",
+    "PAYMENT_FAILED": "payment-declined",
+    "CANCELLED": "order-cancelled",
+    "FAILED": "order-failed",
+}
 RETRIED = 8  # an always-failing task: 1 attempt + MaxAttempts 7 of ${LambdaRetry}
 
 
 def stored(status: str) -> dict[str, Any]:
     """The stored order as the order service answers it (shared.models.order_summary)."""
-    return {"orderId": OID, "customerId": CID, "status": status,
-            "items": [{"productId": "prod-1", "quantity": 2, "price": "19.99"},
-                      {"productId": "prod-2", "quantity": 1, "price": "19.99"}],
-            "totalAmount": "59.97"}
+    return {
+        "orderId": OID,
+        "customerId": CID,
+        "status": status,
+        "items": [
+            {"productId": "prod-1", "quantity": 2, "price": "19.99"},
+            {"productId": "prod-2", "quantity": 1, "price": "19.99"},
+        ],
+        "totalAmount": "59.97",
+    }
 
 
 ORDER = stored("PENDING")  # $.order from UseStoredOrder on: the stored order, never the event's copy
-EVENT = eventbridge_event("Order Created", "order.service", {
-    "eventId": f"{OID}-created", "orderId": OID, "customerId": CID,
-    "items": [{"productId": "prod-1", "quantity": 2, "price": 19.99}, {"productId": "prod-2", "quantity": 1,
-                                                                       "price": 19.99}],
-    "totalAmount": 59.97, "createdAt": "2026-11-27T09:00:00Z"})
+EVENT = eventbridge_event(
+    "Order Created",
+    "order.service",
+    {
+        "eventId": f"{OID}-created",
+        "orderId": OID,
+        "customerId": CID,
+        "items": [
+            {"productId": "prod-1", "quantity": 2, "price": 19.99},
+            {"productId": "prod-2", "quantity": 1, "price": 19.99},
+        ],
+        "totalAmount": 59.97,
+        "createdAt": "2026-11-27T09:00:00Z",
+    },
+)
 
 
 def claim(status: str, by: str, reason: str) -> dict[str, Any]:
@@ -53,8 +72,9 @@ def failed(error: str) -> dict[str, Any]:
     return claim("FAILED", EXEC, f"technical failure: {error}")
 
 
-def payment(status: str, reason: str | None = None, retry_after: int | None = None,
-            claim_: dict | None = None) -> dict[str, Any]:
+def payment(
+    status: str, reason: str | None = None, retry_after: int | None = None, claim_: dict | None = None
+) -> dict[str, Any]:
     return {"payment": {"status": status, "reason": reason, "retryAfterSeconds": retry_after, "claim": claim_}}
 
 
@@ -65,8 +85,15 @@ def inventory(status: str, short: bool = False) -> dict[str, Any]:
 
 def claim_result(claim_: dict, *, claimed: bool = True) -> dict[str, Any]:
     order_status = claim_["status"]
-    return {"claimResult": {"claimed": claimed, "orderStatus": order_status, "order": stored(order_status),
-                            "claim": claim_, "refused": None}}
+    return {
+        "claimResult": {
+            "claimed": claimed,
+            "orderStatus": order_status,
+            "order": stored(order_status),
+            "claim": claim_,
+            "refused": None,
+        }
+    }
 
 
 def error(name: str, cause: str, key: str = "error") -> dict[str, Any]:
@@ -109,99 +136,228 @@ class Case:
     failures: list[str] = field(default_factory=list)  # TaskFailed errors, in order
 
 
-PAID_RESERVED = dict(p=payment("PAID"), i=inventory("RESERVED"))
+PAID_RESERVED = {"p": payment("PAID"), "i": inventory("RESERVED")}
 CASES = [
-    Case("HappyPath", PAID + COMPLETE,
-         state(**PAID_RESERVED, c={"completion": {"status": "COMPLETED", "claim": COMPLETED}}, f=finalize(COMPLETED))),
-    Case("DuplicateExecution", ["OwnOrder", "IsOwner", "DuplicateExecution"],
-         {**EVENT, "start": {"status": "DUPLICATE", "order": stored("COMPLETED")}}),
-    Case("OwnershipUnknown", ["OwnOrder", "OwnershipUnknown"],
-         {**EVENT, **error("Lambda.ServiceException", "order Lambda unavailable")}, "FAILED", "OrderOwnershipFailed",
-         ["Lambda.ServiceException"] * RETRIED),
-    Case("PaymentDeclined", START + ["UseDeclineClaim", "Finalize", "WasItAFailure", "OrderFinished"],
-         state(p=payment("DECLINED", "CUSTOMER_DECLINED", claim_=DECLINED),
-               f=finalize(DECLINED, "NOT_CHARGED", "NOT_RESERVED"))),
+    Case(
+        "HappyPath",
+        PAID + COMPLETE,
+        state(**PAID_RESERVED, c={"completion": {"status": "COMPLETED", "claim": COMPLETED}}, f=finalize(COMPLETED)),
+    ),
+    Case(
+        "DuplicateExecution",
+        ["OwnOrder", "IsOwner", "DuplicateExecution"],
+        {**EVENT, "start": {"status": "DUPLICATE", "order": stored("COMPLETED")}},
+    ),
+    Case(
+        "OwnershipUnknown",
+        ["OwnOrder", "OwnershipUnknown"],
+        {**EVENT, **error("Lambda.ServiceException", "order Lambda unavailable")},
+        "FAILED",
+        "OrderOwnershipFailed",
+        ["Lambda.ServiceException"] * RETRIED,
+    ),
+    Case(
+        "PaymentDeclined",
+        START + ["UseDeclineClaim", "Finalize", "WasItAFailure", "OrderFinished"],
+        state(
+            p=payment("DECLINED", "CUSTOMER_DECLINED", claim_=DECLINED),
+            f=finalize(DECLINED, "NOT_CHARGED", "NOT_RESERVED"),
+        ),
+    ),
     # circuit open (30 s), then a gateway fault (2 s), then paid: the order waited instead of failing
-    Case("ParkedThenPaid", START + PARK * 2 + ["ReserveInventory", "CheckInventoryStatus"] + COMPLETE,
-         state(parks=2, waited=32, **PAID_RESERVED, c={"completion": {"status": "COMPLETED", "claim": COMPLETED}},
-               f=finalize(COMPLETED))),
+    Case(
+        "ParkedThenPaid",
+        START + PARK * 2 + ["ReserveInventory", "CheckInventoryStatus"] + COMPLETE,
+        state(
+            parks=2,
+            waited=32,
+            **PAID_RESERVED,
+            c={"completion": {"status": "COMPLETED", "claim": COMPLETED}},
+            f=finalize(COMPLETED),
+        ),
+    ),
     # 16 x 60 s: the 16th RETRY_LATER takes the parked time past the 900 s budget
-    Case("ParkingBudgetSpent",
-         START + PARK * 15 + ["CountParking", "WithinParkingBudget", "ParkingBudgetSpent"] + CLAIM_FAILED,
-         state(parks=16, waited=960, p=payment("RETRY_LATER", "PaymentGatewayUnavailable", 60),
-               e=error("PaymentParkingBudgetSpent",
-                       "The payment gateway stayed unavailable for the whole parking budget."),
-               c=claim_result(failed("PaymentParkingBudgetSpent")),
-               f=finalize(failed("PaymentParkingBudgetSpent"), "NOT_CHARGED", "NOT_RESERVED")),
-         "FAILED", "OrderProcessingFailed"),
+    Case(
+        "ParkingBudgetSpent",
+        START + PARK * 15 + ["CountParking", "WithinParkingBudget", "ParkingBudgetSpent"] + CLAIM_FAILED,
+        state(
+            parks=16,
+            waited=960,
+            p=payment("RETRY_LATER", "PaymentGatewayUnavailable", 60),
+            e=error(
+                "PaymentParkingBudgetSpent", "The payment gateway stayed unavailable for the whole parking budget."
+            ),
+            c=claim_result(failed("PaymentParkingBudgetSpent")),
+            f=finalize(failed("PaymentParkingBudgetSpent"), "NOT_CHARGED", "NOT_RESERVED"),
+        ),
+        "FAILED",
+        "OrderProcessingFailed",
+    ),
     # a customer cancel (or the sweep) claimed the order before the charge: its claimer finalizes
     Case("NotPayable", START + ["ClaimedByAnother"], state(p=payment("NOT_PAYABLE", "ORDER_NOT_PAYABLE"))),
-    Case("UnexpectedPaymentStatus", START + ["UnexpectedPaymentStatus"] + CLAIM_FAILED,
-         state(p=payment("PENDING_REVIEW"), e=error("UnexpectedPaymentStatus", "PENDING_REVIEW"),
-               c=claim_result(failed("UnexpectedPaymentStatus")),
-               f=finalize(failed("UnexpectedPaymentStatus"), "NOT_CHARGED", "NOT_RESERVED")),
-         "FAILED", "OrderProcessingFailed"),
-    Case("PaymentFault", START[:-1] + CLAIM_FAILED,
-         state(e=error("TransientAwsError", "payments table throttled"), c=claim_result(failed("TransientAwsError")),
-               f=finalize(failed("TransientAwsError"), "NOT_CHARGED", "NOT_RESERVED")),
-         "FAILED", "OrderProcessingFailed", ["TransientAwsError"] * RETRIED),
-    Case("ShortStockCancelled", PAID + ["ClaimCancelled", "CheckClaim", "UseClaim", "Finalize", "WasItAFailure",
-                                        "OrderFinished"],
-         state(p=payment("PAID"), i=inventory("UNAVAILABLE", short=True), c=claim_result(SHORT),
-               f=finalize(SHORT, "REFUNDED", "NOT_RESERVED"))),
-    Case("ShortStockClaimedByAnother", PAID + ["ClaimCancelled", "CheckClaim", "ClaimedByAnother"],
-         state(p=payment("PAID"), i=inventory("UNAVAILABLE", short=True),
-               c=claim_result(BY_CUSTOMER, claimed=False))),
-    Case("ShortStockClaimFault", PAID + ["ClaimCancelled"] + CLAIM_FAILED,
-         state(p=payment("PAID"), i=inventory("UNAVAILABLE", short=True),
-               e=error("TransientAwsError", "orders table throttled"), c=claim_result(failed("TransientAwsError")),
-               f=finalize(failed("TransientAwsError"), "REFUNDED", "NOT_RESERVED")),
-         "FAILED", "OrderProcessingFailed", ["TransientAwsError"] * RETRIED),
+    Case(
+        "UnexpectedPaymentStatus",
+        START + ["UnexpectedPaymentStatus"] + CLAIM_FAILED,
+        state(
+            p=payment("PENDING_REVIEW"),
+            e=error("UnexpectedPaymentStatus", "PENDING_REVIEW"),
+            c=claim_result(failed("UnexpectedPaymentStatus")),
+            f=finalize(failed("UnexpectedPaymentStatus"), "NOT_CHARGED", "NOT_RESERVED"),
+        ),
+        "FAILED",
+        "OrderProcessingFailed",
+    ),
+    Case(
+        "PaymentFault",
+        START[:-1] + CLAIM_FAILED,
+        state(
+            e=error("TransientAwsError", "payments table throttled"),
+            c=claim_result(failed("TransientAwsError")),
+            f=finalize(failed("TransientAwsError"), "NOT_CHARGED", "NOT_RESERVED"),
+        ),
+        "FAILED",
+        "OrderProcessingFailed",
+        ["TransientAwsError"] * RETRIED,
+    ),
+    Case(
+        "ShortStockCancelled",
+        PAID + ["ClaimCancelled", "CheckClaim", "UseClaim", "Finalize", "WasItAFailure", "OrderFinished"],
+        state(
+            p=payment("PAID"),
+            i=inventory("UNAVAILABLE", short=True),
+            c=claim_result(SHORT),
+            f=finalize(SHORT, "REFUNDED", "NOT_RESERVED"),
+        ),
+    ),
+    Case(
+        "ShortStockClaimedByAnother",
+        PAID + ["ClaimCancelled", "CheckClaim", "ClaimedByAnother"],
+        state(p=payment("PAID"), i=inventory("UNAVAILABLE", short=True), c=claim_result(BY_CUSTOMER, claimed=False)),
+    ),
+    Case(
+        "ShortStockClaimFault",
+        PAID + ["ClaimCancelled"] + CLAIM_FAILED,
+        state(
+            p=payment("PAID"),
+            i=inventory("UNAVAILABLE", short=True),
+            e=error("TransientAwsError", "orders table throttled"),
+            c=claim_result(failed("TransientAwsError")),
+            f=finalize(failed("TransientAwsError"), "REFUNDED", "NOT_RESERVED"),
+        ),
+        "FAILED",
+        "OrderProcessingFailed",
+        ["TransientAwsError"] * RETRIED,
+    ),
     Case("NotReservable", PAID + ["ClaimedByAnother"], state(p=payment("PAID"), i=inventory("ORDER_NOT_RESERVABLE"))),
-    Case("UnexpectedInventoryStatus", PAID + ["UnexpectedInventoryStatus"] + CLAIM_FAILED,
-         state(p=payment("PAID"), i=inventory("BACKORDERED"), e=error("UnexpectedInventoryStatus", "BACKORDERED"),
-               c=claim_result(failed("UnexpectedInventoryStatus")),
-               f=finalize(failed("UnexpectedInventoryStatus"), "REFUNDED", "NOT_RESERVED")),
-         "FAILED", "OrderProcessingFailed"),
-    Case("InventoryFault", START + ["ReserveInventory"] + CLAIM_FAILED,
-         state(p=payment("PAID"), e=error("Lambda.ServiceException", "inventory Lambda unavailable"),
-               c=claim_result(failed("Lambda.ServiceException")),
-               f=finalize(failed("Lambda.ServiceException"), "REFUNDED", "NOT_RESERVED")),
-         "FAILED", "OrderProcessingFailed", ["Lambda.ServiceException"] * RETRIED),
+    Case(
+        "UnexpectedInventoryStatus",
+        PAID + ["UnexpectedInventoryStatus"] + CLAIM_FAILED,
+        state(
+            p=payment("PAID"),
+            i=inventory("BACKORDERED"),
+            e=error("UnexpectedInventoryStatus", "BACKORDERED"),
+            c=claim_result(failed("UnexpectedInventoryStatus")),
+            f=finalize(failed("UnexpectedInventoryStatus"), "REFUNDED", "NOT_RESERVED"),
+        ),
+        "FAILED",
+        "OrderProcessingFailed",
+    ),
+    Case(
+        "InventoryFault",
+        START + ["ReserveInventory"] + CLAIM_FAILED,
+        state(
+            p=payment("PAID"),
+            e=error("Lambda.ServiceException", "inventory Lambda unavailable"),
+            c=claim_result(failed("Lambda.ServiceException")),
+            f=finalize(failed("Lambda.ServiceException"), "REFUNDED", "NOT_RESERVED"),
+        ),
+        "FAILED",
+        "OrderProcessingFailed",
+        ["Lambda.ServiceException"] * RETRIED,
+    ),
     # not a retryable error: caught at once, not retried
-    Case("InventoryBugNotRetried", START + ["ReserveInventory"] + CLAIM_FAILED,
-         state(p=payment("PAID"), e=error("InvalidTaskInput", "order.customerId is invalid: None"),
-               c=claim_result(failed("InvalidTaskInput")),
-               f=finalize(failed("InvalidTaskInput"), "REFUNDED", "NOT_RESERVED")),
-         "FAILED", "OrderProcessingFailed", ["InvalidTaskInput"]),
+    Case(
+        "InventoryBugNotRetried",
+        START + ["ReserveInventory"] + CLAIM_FAILED,
+        state(
+            p=payment("PAID"),
+            e=error("InvalidTaskInput", "order.customerId is invalid: None"),
+            c=claim_result(failed("InvalidTaskInput")),
+            f=finalize(failed("InvalidTaskInput"), "REFUNDED", "NOT_RESERVED"),
+        ),
+        "FAILED",
+        "OrderProcessingFailed",
+        ["InvalidTaskInput"],
+    ),
     # the fault, then the customer's cancel won the claim: this execution compensates nothing
-    Case("FaultClaimedByAnother", START + ["ReserveInventory", "ClaimFailed", "CheckClaim", "ClaimedByAnother"],
-         state(p=payment("PAID"), e=error("Lambda.ServiceException", "inventory Lambda unavailable"),
-               c=claim_result(BY_CUSTOMER, claimed=False)),
-         failures=["Lambda.ServiceException"] * RETRIED),
-    Case("NotCompletable", PAID + ["CompleteOrder", "CheckCompletion", "ClaimedByAnother"],
-         state(**PAID_RESERVED, c={"completion": {"status": "NOT_COMPLETABLE", "claim": BY_CUSTOMER}})),
-    Case("CompletionFault", PAID + ["CompleteOrder"] + CLAIM_FAILED,
-         state(**PAID_RESERVED, e=error("TransientAwsError", "orders table throttled"),
-               c=claim_result(failed("TransientAwsError")),
-               f=finalize(failed("TransientAwsError"), "REFUNDED", "RELEASED")),
-         "FAILED", "OrderProcessingFailed", ["TransientAwsError"] * RETRIED),
-    Case("ClaimUnreachable", START + ["ReserveInventory", "ClaimFailed", "ClaimUnreachable"],
-         state(p=payment("PAID"), e=error("Lambda.ServiceException", "inventory Lambda unavailable"),
-               c=error("Lambda.ServiceException", "order Lambda unavailable", key="claimError")),
-         "FAILED", "OrderClaimFailed", ["Lambda.ServiceException"] * (2 * RETRIED)),
-    Case("FinalizeIncomplete", PAID + ["CompleteOrder", "CheckCompletion", "UseCompletionClaim", "Finalize",
-                                       "FinalizeIncomplete"],
-         state(**PAID_RESERVED, c={"completion": {"status": "COMPLETED", "claim": COMPLETED}, "claim": COMPLETED},
-               e=error("NotificationConflict", "concurrent write of the notification; retry")),
-         "FAILED", "OrderFinalizationIncomplete", ["NotificationConflict"] * RETRIED),
-    Case("FinalizeNotCompensable", PAID + ["ClaimCancelled", "CheckClaim", "UseClaim", "Finalize",
-                                           "FinalizeIncomplete"],
-         state(p=payment("PAID"), i=inventory("UNAVAILABLE", short=True), c=claim_result(SHORT),
-               k={"claim": SHORT},
-               e=error("OrderNotCompensable",
-                       "A compensation found the order not claimed for compensation: a bug; nothing was changed.")),
-         "FAILED", "OrderFinalizationIncomplete"),
+    Case(
+        "FaultClaimedByAnother",
+        START + ["ReserveInventory", "ClaimFailed", "CheckClaim", "ClaimedByAnother"],
+        state(
+            p=payment("PAID"),
+            e=error("Lambda.ServiceException", "inventory Lambda unavailable"),
+            c=claim_result(BY_CUSTOMER, claimed=False),
+        ),
+        failures=["Lambda.ServiceException"] * RETRIED,
+    ),
+    Case(
+        "NotCompletable",
+        PAID + ["CompleteOrder", "CheckCompletion", "ClaimedByAnother"],
+        state(**PAID_RESERVED, c={"completion": {"status": "NOT_COMPLETABLE", "claim": BY_CUSTOMER}}),
+    ),
+    Case(
+        "CompletionFault",
+        PAID + ["CompleteOrder"] + CLAIM_FAILED,
+        state(
+            **PAID_RESERVED,
+            e=error("TransientAwsError", "orders table throttled"),
+            c=claim_result(failed("TransientAwsError")),
+            f=finalize(failed("TransientAwsError"), "REFUNDED", "RELEASED"),
+        ),
+        "FAILED",
+        "OrderProcessingFailed",
+        ["TransientAwsError"] * RETRIED,
+    ),
+    Case(
+        "ClaimUnreachable",
+        START + ["ReserveInventory", "ClaimFailed", "ClaimUnreachable"],
+        state(
+            p=payment("PAID"),
+            e=error("Lambda.ServiceException", "inventory Lambda unavailable"),
+            c=error("Lambda.ServiceException", "order Lambda unavailable", key="claimError"),
+        ),
+        "FAILED",
+        "OrderClaimFailed",
+        ["Lambda.ServiceException"] * (2 * RETRIED),
+    ),
+    Case(
+        "FinalizeIncomplete",
+        PAID + ["CompleteOrder", "CheckCompletion", "UseCompletionClaim", "Finalize", "FinalizeIncomplete"],
+        state(
+            **PAID_RESERVED,
+            c={"completion": {"status": "COMPLETED", "claim": COMPLETED}, "claim": COMPLETED},
+            e=error("NotificationConflict", "concurrent write of the notification; retry"),
+        ),
+        "FAILED",
+        "OrderFinalizationIncomplete",
+        ["NotificationConflict"] * RETRIED,
+    ),
+    Case(
+        "FinalizeNotCompensable",
+        PAID + ["ClaimCancelled", "CheckClaim", "UseClaim", "Finalize", "FinalizeIncomplete"],
+        state(
+            p=payment("PAID"),
+            i=inventory("UNAVAILABLE", short=True),
+            c=claim_result(SHORT),
+            k={"claim": SHORT},
+            e=error(
+                "OrderNotCompensable",
+                "A compensation found the order not claimed for compensation: a bug; nothing was changed.",
+            ),
+        ),
+        "FAILED",
+        "OrderFinalizationIncomplete",
+    ),
 ]
 #: kept in mock_config.json in the AWS format but not run: MiniStack 1.5.33 repeats a mocked Throw on every retry
 #: (tests/emulator/test_workflow_gaps.py); test_stub_services.py runs a retried task with a failing real Lambda.
@@ -245,8 +401,14 @@ def test_declined_charge_is_finalized_with_the_payment_services_claim(sfn, mock_
 
 def test_parking_counts_the_waits(sfn, mock_machines):
     execution = start_and_wait(sfn, mock_machines["order-processing"], EVENT, test_case="ParkedThenPaid")
-    waits = [payload["parking"] for kind, name, payload in execution.state_data()
-             if name == "WaitForGateway" and kind == "WaitStateEntered"]
+    waits = [
+        payload["parking"]
+        for kind, name, payload in execution.state_data()
+        if name == "WaitForGateway" and kind == "WaitStateEntered"
+    ]
     assert waits == [{"waitedSeconds": 30, "parks": 1}, {"waitedSeconds": 32, "parks": 2}]
-    assert [payload["payment"]["retryAfterSeconds"] for kind, name, payload in execution.state_data()
-            if name == "WaitForGateway" and kind == "WaitStateEntered"] == [30, 2]
+    assert [
+        payload["payment"]["retryAfterSeconds"]
+        for kind, name, payload in execution.state_data()
+        if name == "WaitForGateway" and kind == "WaitStateEntered"
+    ] == [30, 2]

@@ -9,31 +9,44 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from workflow_harness import eventbridge_event, start_and_wait, untaken_transitions
 
 OID, CID = "ord-2001", "cust-2"
 FIRST_EXEC = "arn:aws:states:us-east-1:000000000000:execution:OrderProcessingTest:first-run"
 REFUSED = "order COMPLETED: its goods are reserved for delivery; a refund needs a return"  # order.saga
-REFUND = eventbridge_event("Refund Requested", "orderflow.operator",
-                           {"eventId": f"{OID}-refund", "orderId": OID, "customerId": CID})
-CANCEL = eventbridge_event("Order Cancellation Requested", "order.service",
-                           {"eventId": f"{OID}-cancel", "orderId": OID, "customerId": CID, "previousStatus": "PENDING"})
+REFUND = eventbridge_event(
+    "Refund Requested", "orderflow.operator", {"eventId": f"{OID}-refund", "orderId": OID, "customerId": CID}
+)
+CANCEL = eventbridge_event(
+    "Order Cancellation Requested",
+    "order.service",
+    {"eventId": f"{OID}-cancel", "orderId": OID, "customerId": CID, "previousStatus": "PENDING"},
+)
 RETRIED = 8  # 1 attempt + MaxAttempts 7 of ${LambdaRetry}
 
 
 def stored(status: str) -> dict[str, Any]:
-    return {"orderId": OID, "customerId": CID, "status": status,
-            "items": [{"productId": "prod-1", "quantity": 2, "price": "19.99"},
-                      {"productId": "prod-2", "quantity": 1, "price": "19.99"}],
-            "totalAmount": "59.97"}
+    return {
+        "orderId": OID,
+        "customerId": CID,
+        "status": status,
+        "items": [
+            {"productId": "prod-1", "quantity": 2, "price": "19.99"},
+            {"productId": "prod-2", "quantity": 1, "price": "19.99"},
+        ],
+        "totalAmount": "59.97",
+    }
 
 
 def claim_result(status: str, by: str, reason: str, *, claimed: bool = True, refused: str | None = None) -> dict:
     notification = {"CANCELLED": "order-cancelled", "COMPLETED": "order-completed", "EXPIRED": "order-expired"}
-    return {"claimed": claimed, "orderStatus": status, "order": stored(status),
-            "claim": {"status": status, "notification": notification[status], "by": by, "reason": reason},
-            "refused": refused}
+    return {
+        "claimed": claimed,
+        "orderStatus": status,
+        "order": stored(status),
+        "claim": {"status": status, "notification": notification[status], "by": by, "reason": reason},
+        "refused": refused,
+    }
 
 
 BY_REFUND = claim_result("CANCELLED", f"refund:{REFUND['id']}", "operator refund request")
@@ -41,10 +54,16 @@ BY_CANCEL = claim_result("CANCELLED", f"cancel:{OID}", "customer cancel")
 
 
 def finalized(result: dict, refund: str, release: str, notified: str = "SENT") -> list[dict]:
-    return [{"order": result["order"], "claim": result["claim"], "refund": {"status": refund},
-             "release": {"status": release},
-             "notification": {"status": notified, "key": f"notifications/{OID}/order-cancelled.json"},
-             "settled": {"status": "SETTLED"}}]
+    return [
+        {
+            "order": result["order"],
+            "claim": result["claim"],
+            "refund": {"status": refund},
+            "release": {"status": release},
+            "notification": {"status": notified, "key": f"notifications/{OID}/order-cancelled.json"},
+            "settled": {"status": "SETTLED"},
+        }
+    ]
 
 
 def error(name: str, cause: str) -> dict:
@@ -54,36 +73,75 @@ def error(name: str, cause: str) -> dict:
 FINALIZE = ["CheckClaim", "Finalize", "Compensated"]
 CASES: dict[str, tuple[dict, list[str], Any, str | None, list[str]]] = {
     # case: (event, visited, output or the Fail state's input, error, task failures)
-    "RefundClaimed": (REFUND, ["ClassifyRequest", "ClaimForRefund"] + FINALIZE,
-                      {**REFUND, "claimResult": BY_REFUND,
-                       "finalized": finalized(BY_REFUND, "REFUNDED", "RELEASED")}, None, []),
-    "RefundRefused": (REFUND, ["ClassifyRequest", "ClaimForRefund", "CheckClaim", "RefundRefused"],
-                      claim_result("COMPLETED", FIRST_EXEC, "order completed", claimed=False, refused=REFUSED),
-                      None, []),
-    "RefundClaimedByAnother": (REFUND, ["ClassifyRequest", "ClaimForRefund", "CheckClaim", "ClaimedByAnother"],
-                               claim_result("EXPIRED", f"sweep:{OID}", "stale order expired", claimed=False),
-                               None, []),
-    "RefundClaimFails": (REFUND, ["ClassifyRequest", "ClaimForRefund", "ClaimFailed"],
-                         {**REFUND, **error("Lambda.ServiceException", "order Lambda unavailable")},
-                         "OrderClaimFailed", ["Lambda.ServiceException"] * RETRIED),
+    "RefundClaimed": (
+        REFUND,
+        ["ClassifyRequest", "ClaimForRefund"] + FINALIZE,
+        {**REFUND, "claimResult": BY_REFUND, "finalized": finalized(BY_REFUND, "REFUNDED", "RELEASED")},
+        None,
+        [],
+    ),
+    "RefundRefused": (
+        REFUND,
+        ["ClassifyRequest", "ClaimForRefund", "CheckClaim", "RefundRefused"],
+        claim_result("COMPLETED", FIRST_EXEC, "order completed", claimed=False, refused=REFUSED),
+        None,
+        [],
+    ),
+    "RefundClaimedByAnother": (
+        REFUND,
+        ["ClassifyRequest", "ClaimForRefund", "CheckClaim", "ClaimedByAnother"],
+        claim_result("EXPIRED", f"sweep:{OID}", "stale order expired", claimed=False),
+        None,
+        [],
+    ),
+    "RefundClaimFails": (
+        REFUND,
+        ["ClassifyRequest", "ClaimForRefund", "ClaimFailed"],
+        {**REFUND, **error("Lambda.ServiceException", "order Lambda unavailable")},
+        "OrderClaimFailed",
+        ["Lambda.ServiceException"] * RETRIED,
+    ),
     # cancelled before the charge: nothing to refund or release
-    "CancellationClaimed": (CANCEL, ["ClassifyRequest", "ClaimForCancellation"] + FINALIZE,
-                            {**CANCEL, "claimResult": BY_CANCEL,
-                             "finalized": finalized(BY_CANCEL, "NOT_CHARGED", "NOT_RESERVED")}, None, []),
+    "CancellationClaimed": (
+        CANCEL,
+        ["ClassifyRequest", "ClaimForCancellation"] + FINALIZE,
+        {**CANCEL, "claimResult": BY_CANCEL, "finalized": finalized(BY_CANCEL, "NOT_CHARGED", "NOT_RESERVED")},
+        None,
+        [],
+    ),
     # the event again (at-least-once delivery): the same claimer confirms its claim; every step is idempotent
-    "CancellationRedelivered": (CANCEL, ["ClassifyRequest", "ClaimForCancellation"] + FINALIZE,
-                                {**CANCEL, "claimResult": BY_CANCEL,
-                                 "finalized": finalized(BY_CANCEL, "REFUNDED", "NOT_RESERVED", "DUPLICATE")},
-                                None, []),
-    "ClaimFails": (CANCEL, ["ClassifyRequest", "ClaimForCancellation", "ClaimFailed"],
-                   {**CANCEL, **error("Lambda.ServiceException", "order Lambda unavailable")},
-                   "OrderClaimFailed", ["Lambda.ServiceException"] * RETRIED),
-    "FinalizeIncomplete": (REFUND, ["ClassifyRequest", "ClaimForRefund", "CheckClaim", "Finalize",
-                                    "FinalizeIncomplete"],
-                           {**REFUND, "claimResult": BY_REFUND,
-                            **error("OrderNotCompensable", "A compensation found the order not claimed for "
-                                                           "compensation: a bug; nothing was changed.")},
-                           "OrderFinalizationIncomplete", []),
+    "CancellationRedelivered": (
+        CANCEL,
+        ["ClassifyRequest", "ClaimForCancellation"] + FINALIZE,
+        {
+            **CANCEL,
+            "claimResult": BY_CANCEL,
+            "finalized": finalized(BY_CANCEL, "REFUNDED", "NOT_RESERVED", "DUPLICATE"),
+        },
+        None,
+        [],
+    ),
+    "ClaimFails": (
+        CANCEL,
+        ["ClassifyRequest", "ClaimForCancellation", "ClaimFailed"],
+        {**CANCEL, **error("Lambda.ServiceException", "order Lambda unavailable")},
+        "OrderClaimFailed",
+        ["Lambda.ServiceException"] * RETRIED,
+    ),
+    "FinalizeIncomplete": (
+        REFUND,
+        ["ClassifyRequest", "ClaimForRefund", "CheckClaim", "Finalize", "FinalizeIncomplete"],
+        {
+            **REFUND,
+            "claimResult": BY_REFUND,
+            **error(
+                "OrderNotCompensable",
+                "A compensation found the order not claimed for compensation: a bug; nothing was changed.",
+            ),
+        },
+        "OrderFinalizationIncomplete",
+        [],
+    ),
 }
 
 
@@ -110,4 +168,3 @@ def test_payment_processing_branch(sfn, mock_machines, mocked_definitions, case)
         assert execution.error == error_name
         assert execution.cause == mocked_definitions["payment-processing"]["States"][visited[-1]]["Cause"]
         assert execution.entered_input(visited[-1]) == data
-

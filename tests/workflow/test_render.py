@@ -13,33 +13,67 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from scripts import render  # noqa: E402
-from scripts.render import (  # noqa: E402
-    PLACEHOLDERS, WORKFLOWS, InvalidDefinitionError, RenderError, UnresolvedPlaceholderError, render_workflows,
-    template_paths, template_placeholders, validate_definition,
+from workflow_harness import CONTRACT_KEYS, LAMBDA_INVOKE, all_states, lambda_tasks
+
+from scripts import render
+from scripts.render import (
+    PLACEHOLDERS,
+    WORKFLOWS,
+    InvalidDefinitionError,
+    RenderError,
+    UnresolvedPlaceholderError,
+    render_workflows,
+    template_paths,
+    template_placeholders,
+    validate_definition,
 )
-from workflow_harness import CONTRACT_KEYS, LAMBDA_INVOKE, all_states, lambda_tasks  # noqa: E402
 
 REGION, ACCOUNT = "eu-west-1", "123456789012"
 FRAGMENT = render.FRAGMENT_DIR / "finalize.asl.json"
-AWS_RETRIED = ["CircuitOpenError", "EventPublishError", "InventoryContention", "Lambda.AWSLambdaException",
-               "Lambda.ClientExecutionTimeoutException", "Lambda.SdkClientException", "Lambda.ServiceException",
-               "Lambda.TooManyRequestsException", "Lambda.Unknown", "NotificationConflict",
-               "PaymentGatewayUnavailable", "RetryableError", "Sandbox.Timedout", "States.Timeout",
-               "TransientAwsError"]
+AWS_RETRIED = [
+    "CircuitOpenError",
+    "EventPublishError",
+    "InventoryContention",
+    "Lambda.AWSLambdaException",
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.SdkClientException",
+    "Lambda.ServiceException",
+    "Lambda.TooManyRequestsException",
+    "Lambda.Unknown",
+    "NotificationConflict",
+    "PaymentGatewayUnavailable",
+    "RetryableError",
+    "Sandbox.Timedout",
+    "States.Timeout",
+    "TransientAwsError",
+]
 
 
 def lambda_retry(errors: list[str]) -> list[dict]:
-    return [{"ErrorEquals": errors, "IntervalSeconds": 1, "MaxAttempts": 7, "BackoffRate": 2.0,
-             "MaxDelaySeconds": 30, "JitterStrategy": "FULL"}]
+    return [
+        {
+            "ErrorEquals": errors,
+            "IntervalSeconds": 1,
+            "MaxAttempts": 7,
+            "BackoffRate": 2.0,
+            "MaxDelaySeconds": 30,
+            "JitterStrategy": "FULL",
+        }
+    ]
 
 
 #: local only: MiniStack 1.5.33 reports every handler exception as Runtime.HandlerError (emulator_workarounds)
-RETRY = {"local": lambda_retry(sorted(AWS_RETRIED + ["Runtime.HandlerError"])), "dev": lambda_retry(AWS_RETRIED),
-         "prod": lambda_retry(AWS_RETRIED)}
+RETRY = {
+    "local": lambda_retry(sorted(AWS_RETRIED + ["Runtime.HandlerError"])),
+    "dev": lambda_retry(AWS_RETRIED),
+    "prod": lambda_retry(AWS_RETRIED),
+}
 #: where the finalize fragment is inlined (qualified state names)
-FINALIZE_STATES = {"order-processing": ["Finalize"], "payment-processing": ["Finalize"],
-                   "inventory-management": ["ExpireStaleOrders/FinalizeExpired", "ResumeFinalizations/ResumeFinalize"]}
+FINALIZE_STATES = {
+    "order-processing": ["Finalize"],
+    "payment-processing": ["Finalize"],
+    "inventory-management": ["ExpireStaleOrders/FinalizeExpired", "ResumeFinalizations/ResumeFinalize"],
+}
 
 
 def rendered(tmp_path: Path, env: str = "local", **kwargs) -> dict[str, dict]:
@@ -59,11 +93,16 @@ def test_renders_every_workflow_with_every_placeholder_resolved(tmp_path):
         # every workflow finalizes: all four functions in each (the fragment calls payment, inventory, notification
         # and order)
         assert {f for f in re.findall(re.escape(arn) + r"(\w+)", text)} == {
-            "payment", "inventory", "notification", "order"}, name
+            "payment",
+            "inventory",
+            "notification",
+            "order",
+        }, name
 
 
 def test_default_output_is_build_env_workflow(tmp_path, monkeypatch):
     import scripts.common  # the default output folder is scripts.common.env_build_dir(env)
+
     monkeypatch.setattr(scripts.common, "BUILD_DIR", tmp_path / "build")
     paths = render_workflows("dev", region=REGION, account_id=ACCOUNT, project="shop")
     assert paths["order-processing"] == tmp_path / "build" / "dev" / "workflow" / "order-processing.asl.json"
@@ -77,18 +116,34 @@ def test_rendering_is_deterministic(tmp_path):
 
 
 def test_templates_and_fragment_use_exactly_the_contract_placeholders():
-    assert PLACEHOLDERS == ("PaymentFunctionArn", "InventoryFunctionArn", "NotificationFunctionArn",
-                            "OrderFunctionArn", "LambdaRetry", "PaymentParkingBudgetSeconds", "FinalizeBranch")
+    assert PLACEHOLDERS == (
+        "PaymentFunctionArn",
+        "InventoryFunctionArn",
+        "NotificationFunctionArn",
+        "OrderFunctionArn",
+        "LambdaRetry",
+        "PaymentParkingBudgetSeconds",
+        "FinalizeBranch",
+    )
     used = {name: template_placeholders(path.read_text()) for name, path in template_paths().items()}
     fragment = template_placeholders(FRAGMENT.read_text())
     # the Choice states that route by detail-type take it from the event contracts
     assert {name: names - set(PLACEHOLDERS) for name, names in used.items()} == {
-        "order-processing": set(), "payment-processing": {"RefundRequestedDetailType"},
-        "inventory-management": {"InventoryRestockedDetailType"}}
-    assert set().union(fragment, *used.values()) - set(PLACEHOLDERS) == {"RefundRequestedDetailType",
-                                                                         "InventoryRestockedDetailType"}
-    assert fragment == {"PaymentFunctionArn", "InventoryFunctionArn", "NotificationFunctionArn", "OrderFunctionArn",
-                        "LambdaRetry"}
+        "order-processing": set(),
+        "payment-processing": {"RefundRequestedDetailType"},
+        "inventory-management": {"InventoryRestockedDetailType"},
+    }
+    assert set().union(fragment, *used.values()) - set(PLACEHOLDERS) == {
+        "RefundRequestedDetailType",
+        "InventoryRestockedDetailType",
+    }
+    assert fragment == {
+        "PaymentFunctionArn",
+        "InventoryFunctionArn",
+        "NotificationFunctionArn",
+        "OrderFunctionArn",
+        "LambdaRetry",
+    }
     assert all("FinalizeBranch" in names for names in used.values())
     assert {name for name, names in used.items() if "PaymentParkingBudgetSeconds" in names} == {"order-processing"}
     for gone in ("OrdersTableName", "EventBusName", "RetryableErrors"):
@@ -128,8 +183,10 @@ def test_placeholder_values_are_derived_from_names(env):
 def test_the_fragment_is_inlined_identically_everywhere(tmp_path, env):
     definitions = rendered(tmp_path, env)
     branch = render.placeholder_values(env, region=REGION, account_id=ACCOUNT)["FinalizeBranch"]
-    parallels = {workflow: [name for name, state, _ in all_states(definition) if state["Type"] == "Parallel"]
-                 for workflow, definition in definitions.items()}
+    parallels = {
+        workflow: [name for name, state, _ in all_states(definition) if state["Type"] == "Parallel"]
+        for workflow, definition in definitions.items()
+    }
     assert parallels == FINALIZE_STATES
     for workflow, names in FINALIZE_STATES.items():
         states = {name: state for name, state, _ in all_states(definitions[workflow])}
@@ -169,8 +226,10 @@ def write_template(directory: Path, name: str, text: str) -> Path:
     return path
 
 
-GOOD = ('{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", '
-        '"Parameters": {"FunctionName": "${PaymentFunctionArn}"}, "Retry": "${LambdaRetry}", "End": true}}}')
+GOOD = (
+    '{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", '
+    '"Parameters": {"FunctionName": "${PaymentFunctionArn}"}, "Retry": "${LambdaRetry}", "End": true}}}'
+)
 
 
 def test_unresolved_placeholders_are_all_named(tmp_path):
@@ -239,6 +298,7 @@ def test_statelint_problems_fail_the_render(tmp_path):
 
 # ---- static checks of the rendered definitions ---------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def definitions(tmp_path_factory) -> dict[str, dict]:
     return rendered(tmp_path_factory.mktemp("static"), "dev")
@@ -281,14 +341,33 @@ def test_every_task_is_caught_by_itself_or_its_parallel(definitions):
 
 def test_the_actions_the_workflows_call(definitions):
     assert {w: sorted(set(lambda_tasks(d).values())) for w, d in definitions.items()} == {
-        "order-processing": [("inventory", "release"), ("inventory", "reserve"), ("notification", "notify"),
-                             ("order", "claim"), ("order", "complete"), ("order", "settle"), ("order", "start"),
-                             ("payment", "charge"), ("payment", "refund")],
-        "payment-processing": [("inventory", "release"), ("notification", "notify"), ("order", "claim"),
-                               ("order", "settle"), ("payment", "refund")],
-        "inventory-management": [("inventory", "release"), ("inventory", "restock"), ("notification", "notify"),
-                                 ("order", "claim"), ("order", "find_stale"), ("order", "settle"),
-                                 ("payment", "refund")],
+        "order-processing": [
+            ("inventory", "release"),
+            ("inventory", "reserve"),
+            ("notification", "notify"),
+            ("order", "claim"),
+            ("order", "complete"),
+            ("order", "settle"),
+            ("order", "start"),
+            ("payment", "charge"),
+            ("payment", "refund"),
+        ],
+        "payment-processing": [
+            ("inventory", "release"),
+            ("notification", "notify"),
+            ("order", "claim"),
+            ("order", "settle"),
+            ("payment", "refund"),
+        ],
+        "inventory-management": [
+            ("inventory", "release"),
+            ("inventory", "restock"),
+            ("notification", "notify"),
+            ("order", "claim"),
+            ("order", "find_stale"),
+            ("order", "settle"),
+            ("payment", "refund"),
+        ],
     }
 
 
@@ -296,27 +375,43 @@ def test_order_processing_shape(definitions):
     states = definitions["order-processing"]["States"]
     assert definitions["order-processing"]["StartAt"] == "OwnOrder"
     assert states["OwnOrder"]["Parameters"]["Payload"] == {
-        "action": "start", "order": {"orderId.$": "$.detail.orderId", "customerId.$": "$.detail.customerId"},
-        "executionId.$": "$$.Execution.Id"}
-    assert states["UseStoredOrder"]["Parameters"] == {"order.$": "$.start.order",
-                                                      "parking": {"waitedSeconds": 0, "parks": 0}}
+        "action": "start",
+        "order": {"orderId.$": "$.detail.orderId", "customerId.$": "$.detail.customerId"},
+        "executionId.$": "$$.Execution.Id",
+    }
+    assert states["UseStoredOrder"]["Parameters"] == {
+        "order.$": "$.start.order",
+        "parking": {"waitedSeconds": 0, "parks": 0},
+    }
     assert states["ProcessPayment"]["Parameters"]["Payload"] == {
-        "action": "charge", "order.$": "$.order", "attempt.$": "States.MathAdd($.parking.parks, $$.State.RetryCount)"}
+        "action": "charge",
+        "order.$": "$.order",
+        "attempt.$": "States.MathAdd($.parking.parks, $$.State.RetryCount)",
+    }
     assert [(c["StringEquals"], c["Next"]) for c in states["CheckPaymentStatus"]["Choices"]] == [
-        ("PAID", "ReserveInventory"), ("DECLINED", "UseDeclineClaim"), ("RETRY_LATER", "CountParking"),
-        ("NOT_PAYABLE", "ClaimedByAnother")]
+        ("PAID", "ReserveInventory"),
+        ("DECLINED", "UseDeclineClaim"),
+        ("RETRY_LATER", "CountParking"),
+        ("NOT_PAYABLE", "ClaimedByAnother"),
+    ]
     assert states["WithinParkingBudget"]["Choices"] == [
-        {"Variable": "$.parking.waitedSeconds", "NumericGreaterThan": 900, "Next": "ParkingBudgetSpent"}]
+        {"Variable": "$.parking.waitedSeconds", "NumericGreaterThan": 900, "Next": "ParkingBudgetSpent"}
+    ]
     assert states["WaitForGateway"]["SecondsPath"] == "$.payment.retryAfterSeconds"
     for name, target in (("ClaimCancelled", "CANCELLED"), ("ClaimFailed", "FAILED")):
         payload = states[name]["Parameters"]["Payload"]
         assert (payload["action"], payload["target"], payload["by.$"]) == ("claim", target, "$$.Execution.Id")
-    assert states["ClaimFailed"]["Parameters"]["Payload"]["reason.$"] == \
-        "States.Format('technical failure: {}', $.error.Error)"
+    assert (
+        states["ClaimFailed"]["Parameters"]["Payload"]["reason.$"]
+        == "States.Format('technical failure: {}', $.error.Error)"
+    )
     assert states["ClaimFailed"]["Catch"][0]["Next"] == "ClaimUnreachable"
     assert {n: states[n]["Error"] for n in states if states[n]["Type"] == "Fail"} == {
-        "OwnershipUnknown": "OrderOwnershipFailed", "ClaimUnreachable": "OrderClaimFailed",
-        "FinalizeIncomplete": "OrderFinalizationIncomplete", "OrderFailed": "OrderProcessingFailed"}
+        "OwnershipUnknown": "OrderOwnershipFailed",
+        "ClaimUnreachable": "OrderClaimFailed",
+        "FinalizeIncomplete": "OrderFinalizationIncomplete",
+        "OrderFailed": "OrderProcessingFailed",
+    }
 
 
 def test_request_tokens(definitions):
@@ -324,31 +419,43 @@ def test_request_tokens(definitions):
     payment = definitions["payment-processing"]["States"]
     assert payment["ClaimForRefund"]["Parameters"]["Payload"]["by.$"] == "States.Format('refund:{}', $.id)"
     assert payment["ClaimForRefund"]["Parameters"]["Payload"]["request"] == "refund"
-    assert payment["ClaimForCancellation"]["Parameters"]["Payload"]["by.$"] == \
-        "States.Format('cancel:{}', $.detail.orderId)"
+    assert (
+        payment["ClaimForCancellation"]["Parameters"]["Payload"]["by.$"]
+        == "States.Format('cancel:{}', $.detail.orderId)"
+    )
     sweep = definitions["inventory-management"]["States"]["ExpireStaleOrders"]
     claim = sweep["ItemProcessor"]["States"]["ClaimExpired"]["Parameters"]["Payload"]
-    assert (claim["by.$"], claim["unchangedSince.$"]) == ("States.Format('sweep:{}', $.order.orderId)",
-                                                          "$.unchangedSince")
+    assert (claim["by.$"], claim["unchangedSince.$"]) == (
+        "States.Format('sweep:{}', $.order.orderId)",
+        "$.unchangedSince",
+    )
     assert sweep["MaxConcurrency"] == 5
 
 
 # ---- declared integrations (workflow/integrations.json) -------------------------------------------------------------
+
 
 def test_the_declaration_is_what_the_workflows_invoke(definitions):
     """Read independently of the renderer's check: the services of every lambda:invoke task, nested ones included."""
     used = {workflow: {service for service, _ in lambda_tasks(d).values()} for workflow, d in definitions.items()}
     assert render.declared_integrations() == {workflow: frozenset(services) for workflow, services in used.items()}
     assert json.loads(render.INTEGRATIONS_PATH.read_text())["workflows"] == {
-        workflow: {"invokes": ["inventory", "notification", "order", "payment"]} for workflow in WORKFLOWS}
+        workflow: {"invokes": ["inventory", "notification", "order", "payment"]} for workflow in WORKFLOWS
+    }
 
 
 def render_declared(tmp_path: Path, templates: dict[str, str], integrations: dict[str, set[str]]) -> dict[str, Path]:
     directory = tmp_path / "templates"
     for name, text in templates.items():
         write_template(directory, name, text)
-    return render_workflows("local", region=REGION, account_id=ACCOUNT, out_dir=tmp_path / "out",
-                            template_dir=directory, integrations={k: frozenset(v) for k, v in integrations.items()})
+    return render_workflows(
+        "local",
+        region=REGION,
+        account_id=ACCOUNT,
+        out_dir=tmp_path / "out",
+        template_dir=directory,
+        integrations={k: frozenset(v) for k, v in integrations.items()},
+    )
 
 
 def refused(tmp_path: Path, templates: dict[str, str], integrations: dict[str, set[str]]) -> str:
@@ -366,45 +473,64 @@ def test_a_declared_invocation_renders(tmp_path):
 
 def test_an_undeclared_function_is_refused(tmp_path):
     message = refused(tmp_path, {"good": GOOD}, {"good": {"order"}})
-    assert f"{tmp_path / 'templates' / 'good.asl.json'} invokes payment, which integrations.json does not declare " \
-           "for good: declare it, or its role cannot invoke it." in message
-    assert "integrations.json declares that good invokes order, which its definition never does: remove it, or its " \
-           "role may invoke more than it uses." in message
+    assert (
+        f"{tmp_path / 'templates' / 'good.asl.json'} invokes payment, which integrations.json does not declare "
+        "for good: declare it, or its role cannot invoke it." in message
+    )
+    assert (
+        "integrations.json declares that good invokes order, which its definition never does: remove it, or its "
+        "role may invoke more than it uses." in message
+    )
 
 
 def test_a_declared_function_that_is_never_invoked_is_refused(tmp_path):
     message = refused(tmp_path, {"good": GOOD}, {"good": {"payment", "notification"}})
-    assert message == ("integrations.json declares that good invokes notification, which its definition never does: "
-                       "remove it, or its role may invoke more than it uses.")
+    assert message == (
+        "integrations.json declares that good invokes notification, which its definition never does: "
+        "remove it, or its role may invoke more than it uses."
+    )
 
 
 def test_a_workflow_without_a_declaration_is_refused(tmp_path):
-    assert refused(tmp_path, {"good": GOOD}, {}) == \
-        "integrations.json declares nothing for good: declare the services it invokes (payment)."
+    assert (
+        refused(tmp_path, {"good": GOOD}, {})
+        == "integrations.json declares nothing for good: declare the services it invokes (payment)."
+    )
 
 
 def test_a_declared_workflow_without_a_template_is_refused(tmp_path):
-    assert refused(tmp_path, {"good": GOOD}, {"good": {"payment"}, "gone": {"order"}}) == \
-        "integrations.json declares gone, which has no template."
+    assert (
+        refused(tmp_path, {"good": GOOD}, {"good": {"payment"}, "gone": {"order"}})
+        == "integrations.json declares gone, which has no template."
+    )
 
 
 def test_an_invocation_inside_a_parallel_branch_counts(tmp_path):
-    nested = ('{"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": ['
-              + GOOD.replace('"${PaymentFunctionArn}"', '"${InventoryFunctionArn}"') + ']}}}')
-    assert "function:orderflow-local-inventory" in render_declared(tmp_path, {"nested": nested},
-                                                                   {"nested": {"inventory"}})["nested"].read_text()
+    nested = (
+        '{"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": ['
+        + GOOD.replace('"${PaymentFunctionArn}"', '"${InventoryFunctionArn}"')
+        + "]}}}"
+    )
+    assert (
+        "function:orderflow-local-inventory"
+        in render_declared(tmp_path, {"nested": nested}, {"nested": {"inventory"}})["nested"].read_text()
+    )
     assert "invokes inventory, which integrations.json does not declare" in refused(
-        tmp_path / "again", {"nested": nested}, {"nested": {"payment"}})
+        tmp_path / "again", {"nested": nested}, {"nested": {"payment"}}
+    )
 
 
 def test_a_function_arn_as_resource_and_a_qualified_function_name_are_invocations(tmp_path):
-    direct = ('{"StartAt": "Notify", "States": {'
-              '"Notify": {"Type": "Task", "Resource": "${NotificationFunctionArn}", "Next": "Order"}, '
-              '"Order": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", '
-              '"Parameters": {"FunctionName": "${OrderFunctionArn}:$LATEST", "Payload.$": "$"}, "End": true}}}')
+    direct = (
+        '{"StartAt": "Notify", "States": {'
+        '"Notify": {"Type": "Task", "Resource": "${NotificationFunctionArn}", "Next": "Order"}, '
+        '"Order": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", '
+        '"Parameters": {"FunctionName": "${OrderFunctionArn}:$LATEST", "Payload.$": "$"}, "End": true}}}'
+    )
     render_declared(tmp_path, {"direct": direct}, {"direct": {"notification", "order"}})
     assert "invokes notification, order, which integrations.json does not declare for direct" in refused(
-        tmp_path / "again", {"direct": direct}, {"direct": set()})
+        tmp_path / "again", {"direct": direct}, {"direct": set()}
+    )
 
 
 FOREIGN_FUNCTION = "arn:aws:lambda:eu-west-1:123456789012:function:orderflow-local-shipping"
@@ -412,24 +538,51 @@ FOREIGN_ACCOUNT = "arn:aws:lambda:eu-west-1:999999999999:function:orderflow-loca
 NOT_THE_STACKS = "which is not one of this stack's function ARNs."
 
 
-@pytest.mark.parametrize(("task", "problem"), [
-    ('"Resource": "arn:aws:states:::dynamodb:putItem", "Parameters": {"TableName": "orders", "Item": {}}',
-     ("task A uses the integration arn:aws:states:::dynamodb:putItem, which no workflow may declare (the workflows "
-      "call Lambda only: arn:aws:states:::lambda:invoke).")),
-    ('"Resource": "arn:aws:states:::events:putEvents", "Parameters": {"Entries": []}',
-     "task A uses the integration arn:aws:states:::events:putEvents, which no workflow may declare"),
-    ('"Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName.$": "$.target", "Payload.$": "$"}',
-     ("task A chooses its function at run time (FunctionName.$), so no role can name it: write the function's ARN "
-      "placeholder.")),
-    (f'"Resource": "arn:aws:states:::lambda:invoke", "Parameters": {{"FunctionName": "{FOREIGN_FUNCTION}"}}',
-     f"task A invokes {FOREIGN_FUNCTION}, {NOT_THE_STACKS}"),
-    (f'"Resource": "arn:aws:states:::lambda:invoke", "Parameters": {{"FunctionName": "{FOREIGN_ACCOUNT}"}}',
-     f"task A invokes {FOREIGN_ACCOUNT}, {NOT_THE_STACKS}"),
-    ('"Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "orderflow-local-payment"}',
-     f"task A invokes orderflow-local-payment, {NOT_THE_STACKS}"),
-    (f'"Resource": "{FOREIGN_FUNCTION}"', f"task A invokes {FOREIGN_FUNCTION}, {NOT_THE_STACKS}"),
-], ids=["dynamodb", "eventbridge", "function-chosen-at-run-time", "foreign-function", "foreign-account", "bare-name",
-        "foreign-function-as-resource"])
+@pytest.mark.parametrize(
+    ("task", "problem"),
+    [
+        (
+            '"Resource": "arn:aws:states:::dynamodb:putItem", "Parameters": {"TableName": "orders", "Item": {}}',
+            (
+                "task A uses the integration arn:aws:states:::dynamodb:putItem, which no workflow may declare (the workflows "
+                "call Lambda only: arn:aws:states:::lambda:invoke)."
+            ),
+        ),
+        (
+            '"Resource": "arn:aws:states:::events:putEvents", "Parameters": {"Entries": []}',
+            "task A uses the integration arn:aws:states:::events:putEvents, which no workflow may declare",
+        ),
+        (
+            '"Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName.$": "$.target", "Payload.$": "$"}',
+            (
+                "task A chooses its function at run time (FunctionName.$), so no role can name it: write the function's ARN "
+                "placeholder."
+            ),
+        ),
+        (
+            f'"Resource": "arn:aws:states:::lambda:invoke", "Parameters": {{"FunctionName": "{FOREIGN_FUNCTION}"}}',
+            f"task A invokes {FOREIGN_FUNCTION}, {NOT_THE_STACKS}",
+        ),
+        (
+            f'"Resource": "arn:aws:states:::lambda:invoke", "Parameters": {{"FunctionName": "{FOREIGN_ACCOUNT}"}}',
+            f"task A invokes {FOREIGN_ACCOUNT}, {NOT_THE_STACKS}",
+        ),
+        (
+            '"Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "orderflow-local-payment"}',
+            f"task A invokes orderflow-local-payment, {NOT_THE_STACKS}",
+        ),
+        (f'"Resource": "{FOREIGN_FUNCTION}"', f"task A invokes {FOREIGN_FUNCTION}, {NOT_THE_STACKS}"),
+    ],
+    ids=[
+        "dynamodb",
+        "eventbridge",
+        "function-chosen-at-run-time",
+        "foreign-function",
+        "foreign-account",
+        "bare-name",
+        "foreign-function-as-resource",
+    ],
+)
 def test_what_no_role_can_be_granted_is_refused(tmp_path, task, problem):
     """What the state machines' roles cannot be granted: another integration, a function chosen at run time, a
     function that is not the stack's (by name, by account or region, or not an ARN)."""
@@ -443,5 +596,7 @@ def test_the_declaration_names_only_services_with_a_function(tmp_path):
     path.write_text(json.dumps({"workflows": {"order-processing": {"invokes": ["order", "shipping"]}}}))
     with pytest.raises(render.UndeclaredIntegrationError) as caught:
         render.declared_integrations(path)
-    assert str(caught.value) == (f"{path} declares that order-processing invokes shipping, which is not a service "
-                                 "with a function (known: inventory, notification, order, payment).")
+    assert str(caught.value) == (
+        f"{path} declares that order-processing invokes shipping, which is not a service "
+        "with a function (known: inventory, notification, order, payment)."
+    )

@@ -25,25 +25,33 @@ import uuid
 from typing import Any
 
 import pytest
-
 from real_services import real_services
 from workflow_harness import (
-    CONTRACT_KEYS, EVENT_ACTIONS, LAMBDA_INVOKE, REGION, client, create_or_update_state_machine,
-    create_python_function, eventbridge_event, start_and_wait,
+    CONTRACT_KEYS,
+    EVENT_ACTIONS,
+    LAMBDA_INVOKE,
+    REGION,
+    client,
+    create_or_update_state_machine,
+    create_python_function,
+    eventbridge_event,
+    start_and_wait,
 )
 
 # per pytest-xdist worker, so parallel workers never reconfigure each other's stub functions
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 PROJECT = f"wfstub{WORKER}"
 ENV = "local"
-MACHINES = {"order-processing": f"OrderProcessingStubRun{WORKER}",
-            "payment-processing": f"PaymentProcessingStubRun{WORKER}",
-            "inventory-management": f"InventoryManagementStubRun{WORKER}"}
+MACHINES = {
+    "order-processing": f"OrderProcessingStubRun{WORKER}",
+    "payment-processing": f"PaymentProcessingStubRun{WORKER}",
+    "inventory-management": f"InventoryManagementStubRun{WORKER}",
+}
 RUN = uuid.uuid4().hex[:8]
 CUSTOMER = "cust-stub"
 STALE_SINCE = "2020-01-01T00:00:00.000Z"
 
-STUB_SOURCE = '''
+STUB_SOURCE = """
 import os
 
 SERVICE = os.environ["STUB_SERVICE"]
@@ -121,7 +129,7 @@ def answer(event):
 
 def lambda_handler(event, context):
     return {**answer(event), "received": event, "stub": SERVICE}
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -130,12 +138,16 @@ def stub_stack(local_cloud, sfn, account_id, emulator_settings, tmp_path_factory
 
     lam = client("lambda", local_cloud)
     for service in ("payment", "inventory", "order", "notification"):
-        create_python_function(lam, f"{PROJECT}-{ENV}-{service}", STUB_SOURCE,
-                               env={"STUB_SERVICE": service, "STUB_RUN": RUN})
-    paths = render_workflows(ENV, region=REGION, account_id=account_id, project=PROJECT,
-                             out_dir=tmp_path_factory.mktemp("rendered-stub"))
-    machines = {workflow: create_or_update_state_machine(sfn, MACHINES[workflow], json.loads(path.read_text()))
-                for workflow, path in paths.items()}
+        create_python_function(
+            lam, f"{PROJECT}-{ENV}-{service}", STUB_SOURCE, env={"STUB_SERVICE": service, "STUB_RUN": RUN}
+        )
+    paths = render_workflows(
+        ENV, region=REGION, account_id=account_id, project=PROJECT, out_dir=tmp_path_factory.mktemp("rendered-stub")
+    )
+    machines = {
+        workflow: create_or_update_state_machine(sfn, MACHINES[workflow], json.loads(path.read_text()))
+        for workflow, path in paths.items()
+    }
     yield machines
 
     # Leave the emulator as we found it: a developer's long-running local cloud must not collect test stubs.
@@ -151,8 +163,13 @@ def stub_stack(local_cloud, sfn, account_id, emulator_settings, tmp_path_factory
 
 def stored(order_id: str, status: str = "PENDING") -> dict[str, Any]:
     """The stored order as the order stub answers it."""
-    return {"orderId": order_id, "customerId": CUSTOMER, "status": status,
-            "items": [{"productId": "prod-1", "quantity": 2, "price": "19.99"}], "totalAmount": "39.98"}
+    return {
+        "orderId": order_id,
+        "customerId": CUSTOMER,
+        "status": status,
+        "items": [{"productId": "prod-1", "quantity": 2, "price": "19.99"}],
+        "totalAmount": "39.98",
+    }
 
 
 def ref(order_id: str) -> dict[str, str]:
@@ -160,10 +177,18 @@ def ref(order_id: str) -> dict[str, str]:
 
 
 def order_created(order_id: str) -> dict:
-    return eventbridge_event("Order Created", "order.service", {
-        "eventId": f"{order_id}-created", "orderId": order_id, "customerId": CUSTOMER,
-        "items": [{"productId": "prod-1", "quantity": 2, "price": 19.99}], "totalAmount": 39.98,
-        "createdAt": "2026-11-27T09:00:00Z"})
+    return eventbridge_event(
+        "Order Created",
+        "order.service",
+        {
+            "eventId": f"{order_id}-created",
+            "orderId": order_id,
+            "customerId": CUSTOMER,
+            "items": [{"productId": "prod-1", "quantity": 2, "price": 19.99}],
+            "totalAmount": 39.98,
+            "createdAt": "2026-11-27T09:00:00Z",
+        },
+    )
 
 
 def calls(execution) -> list[tuple[str, dict, dict]]:
@@ -184,11 +209,20 @@ def action_of(service: str, payload: dict) -> str:
 
 def finalize(service_order: dict, claim_status: str, reason: str, *, notify: str) -> list[tuple[str, dict]]:
     """The payloads of the finalize fragment for a compensable claim."""
-    return [("payment", {"action": "refund", "order": service_order, "reason": reason}),
-            ("inventory", {"action": "release", "order": service_order}),
-            ("notification", {"action": "notify", "type": notify, "order": service_order,
-                              "details": {"status": claim_status, "reason": reason}}),
-            ("order", {"action": "settle", "order": service_order})]
+    return [
+        ("payment", {"action": "refund", "order": service_order, "reason": reason}),
+        ("inventory", {"action": "release", "order": service_order}),
+        (
+            "notification",
+            {
+                "action": "notify",
+                "type": notify,
+                "order": service_order,
+                "details": {"status": claim_status, "reason": reason},
+            },
+        ),
+        ("order", {"action": "settle", "order": service_order}),
+    ]
 
 
 def check_against_real_services(monkeypatch, captured, statuses: dict[int, str] | None = None) -> list[Any]:
@@ -216,8 +250,15 @@ def test_happy_path_payloads(sfn, stub_stack, monkeypatch):
         ("payment", {"action": "charge", "order": stored(oid), "attempt": 0}),
         ("inventory", {"action": "reserve", "order": stored(oid)}),
         ("order", {"action": "complete", "order": ref(oid), "executionId": execution.arn}),
-        ("notification", {"action": "notify", "type": "order-completed", "order": stored(oid),
-                          "details": {"status": "COMPLETED", "reason": "order completed"}}),
+        (
+            "notification",
+            {
+                "action": "notify",
+                "type": "order-completed",
+                "order": stored(oid),
+                "details": {"status": "COMPLETED", "reason": "order completed"},
+            },
+        ),
         ("order", {"action": "settle", "order": stored(oid)}),
     ]
     real = check_against_real_services(monkeypatch, captured)
@@ -231,14 +272,25 @@ def test_parked_then_retried_charge(sfn, stub_stack, monkeypatch):
     execution = start_and_wait(sfn, stub_stack["order-processing"], order_created(oid))
 
     assert execution.status == "SUCCEEDED", execution.cause
-    assert execution.visited[:10] == ["OwnOrder", "IsOwner", "UseStoredOrder", "ProcessPayment", "CheckPaymentStatus",
-                                      "CountParking", "WithinParkingBudget", "WaitForGateway", "ProcessPayment",
-                                      "CheckPaymentStatus"]
+    assert execution.visited[:10] == [
+        "OwnOrder",
+        "IsOwner",
+        "UseStoredOrder",
+        "ProcessPayment",
+        "CheckPaymentStatus",
+        "CountParking",
+        "WithinParkingBudget",
+        "WaitForGateway",
+        "ProcessPayment",
+        "CheckPaymentStatus",
+    ]
     assert execution.task_failures() == ["Runtime.HandlerError"]
     charges = [p for s, p, _ in calls(execution) if p.get("action") == "charge"]
     # the second entry: parks 1 + RetryCount 0 (raised), then parks 1 + RetryCount 1
-    assert charges == [{"action": "charge", "order": stored(oid), "attempt": 0},
-                       {"action": "charge", "order": stored(oid), "attempt": 2}]
+    assert charges == [
+        {"action": "charge", "order": stored(oid), "attempt": 0},
+        {"action": "charge", "order": stored(oid), "attempt": 2},
+    ]
     assert execution.output["parking"] == {"waitedSeconds": 1, "parks": 1}
     check_against_real_services(monkeypatch, calls(execution))
 
@@ -248,13 +300,28 @@ def test_short_stock_claims_cancelled_and_compensates(sfn, stub_stack, monkeypat
     execution = start_and_wait(sfn, stub_stack["order-processing"], order_created(oid))
 
     assert execution.status == "SUCCEEDED", execution.cause
-    assert execution.visited[-6:] == ["ClaimCancelled", "CheckClaim", "UseClaim", "Finalize", "WasItAFailure",
-                                      "OrderFinished"]
+    assert execution.visited[-6:] == [
+        "ClaimCancelled",
+        "CheckClaim",
+        "UseClaim",
+        "Finalize",
+        "WasItAFailure",
+        "OrderFinished",
+    ]
     captured = calls(execution)
     assert [(s, p) for s, p, _ in captured][3:] == [
-        ("order", {"action": "claim", "order": ref(oid), "target": "CANCELLED", "by": execution.arn,
-                   "reason": "insufficient stock"}),
-        *finalize(stored(oid), "CANCELLED", "insufficient stock", notify="order-cancelled")]
+        (
+            "order",
+            {
+                "action": "claim",
+                "order": ref(oid),
+                "target": "CANCELLED",
+                "by": execution.arn,
+                "reason": "insufficient stock",
+            },
+        ),
+        *finalize(stored(oid), "CANCELLED", "insufficient stock", notify="order-cancelled"),
+    ]
     real = check_against_real_services(monkeypatch, captured)
     assert real[3]["claimed"] is True and real[3]["claim"]["reason"] == "insufficient stock"
 
@@ -270,17 +337,24 @@ def test_fault_claims_failed_compensates_and_fails(sfn, stub_stack, monkeypatch)
     captured = calls(execution)
     assert [(s, p) for s, p, _ in captured][2:] == [
         ("order", {"action": "claim", "order": ref(oid), "target": "FAILED", "by": execution.arn, "reason": reason}),
-        *finalize(stored(oid), "FAILED", reason, notify="order-failed")]
+        *finalize(stored(oid), "FAILED", reason, notify="order-failed"),
+    ]
     real = check_against_real_services(monkeypatch, captured)
-    assert real[2]["claim"] == {"status": "FAILED", "notification": "order-failed", "by": execution.arn,
-                                "reason": reason}
+    assert real[2]["claim"] == {
+        "status": "FAILED",
+        "notification": "order-failed",
+        "by": execution.arn,
+        "reason": reason,
+    }
 
 
 def test_cancellation_confirms_the_customers_claim(sfn, stub_stack, monkeypatch):
     oid = f"cx-{RUN}"
-    event = eventbridge_event("Order Cancellation Requested", "order.service",
-                              {"eventId": f"{oid}-cancel", "orderId": oid, "customerId": CUSTOMER,
-                               "previousStatus": "PAID"})
+    event = eventbridge_event(
+        "Order Cancellation Requested",
+        "order.service",
+        {"eventId": f"{oid}-cancel", "orderId": oid, "customerId": CUSTOMER, "previousStatus": "PAID"},
+    )
     execution = start_and_wait(sfn, stub_stack["payment-processing"], event)
 
     assert execution.status == "SUCCEEDED", execution.cause
@@ -288,24 +362,44 @@ def test_cancellation_confirms_the_customers_claim(sfn, stub_stack, monkeypatch)
     captured = calls(execution)
     # the finalize works on the order the claim answered
     assert [(s, p) for s, p, _ in captured] == [
-        ("order", {"action": "claim", "order": ref(oid), "target": "CANCELLED", "by": f"cancel:{oid}",
-                   "reason": "customer cancel"}),
-        *finalize(stored(oid, "CANCELLED"), "CANCELLED", "customer cancel", notify="order-cancelled")]
+        (
+            "order",
+            {
+                "action": "claim",
+                "order": ref(oid),
+                "target": "CANCELLED",
+                "by": f"cancel:{oid}",
+                "reason": "customer cancel",
+            },
+        ),
+        *finalize(stored(oid, "CANCELLED"), "CANCELLED", "customer cancel", notify="order-cancelled"),
+    ]
     check_against_real_services(monkeypatch, captured)
 
 
 def test_refund_request_of_a_completed_order_is_refused(sfn, stub_stack, monkeypatch):
     oid = f"done-{RUN}"
-    event = eventbridge_event("Refund Requested", "orderflow.operator",
-                              {"eventId": f"{oid}-refund", "orderId": oid, "customerId": CUSTOMER})
+    event = eventbridge_event(
+        "Refund Requested", "orderflow.operator", {"eventId": f"{oid}-refund", "orderId": oid, "customerId": CUSTOMER}
+    )
     execution = start_and_wait(sfn, stub_stack["payment-processing"], event)
 
     assert execution.status == "SUCCEEDED", execution.cause
     assert execution.visited == ["ClassifyRequest", "ClaimForRefund", "CheckClaim", "RefundRefused"]
     captured = calls(execution)
     assert [(s, p) for s, p, _ in captured] == [
-        ("order", {"action": "claim", "order": ref(oid), "target": "CANCELLED", "request": "refund",
-                   "by": f"refund:evt-{oid}-refund", "reason": "operator refund request"})]
+        (
+            "order",
+            {
+                "action": "claim",
+                "order": ref(oid),
+                "target": "CANCELLED",
+                "request": "refund",
+                "by": f"refund:evt-{oid}-refund",
+                "reason": "operator refund request",
+            },
+        )
+    ]
     real = check_against_real_services(monkeypatch, captured, statuses={0: "COMPLETED"})
     assert (real[0]["claimed"], real[0]["refused"]) == (False, execution.output["refused"])
 
@@ -316,17 +410,37 @@ def test_sweep_expires_and_resumes(sfn, stub_stack, monkeypatch):
     execution = start_and_wait(sfn, stub_stack["inventory-management"], sweep)
 
     assert execution.status == "SUCCEEDED", execution.cause
-    assert execution.output == {"expired": 1, "skipped": 0, "resumed": 1, "failed": 0, "republished": 0,
-                                "pages": 1, "nextToken": None,
-                                "expiredOrderIds": [stale], "skippedOrderIds": [], "resumedOrderIds": [resume],
-                                "failedExpiredIds": [], "failedResumedIds": []}
+    assert execution.output == {
+        "expired": 1,
+        "skipped": 0,
+        "resumed": 1,
+        "failed": 0,
+        "republished": 0,
+        "pages": 1,
+        "nextToken": None,
+        "expiredOrderIds": [stale],
+        "skippedOrderIds": [],
+        "resumedOrderIds": [resume],
+        "failedExpiredIds": [],
+        "failedResumedIds": [],
+    }
     captured = calls(execution)
     assert [(s, p) for s, p, _ in captured] == [
         ("order", {"action": "find_stale", "olderThanMinutes": 30, "limit": 25, "nextToken": None}),
-        ("order", {"action": "claim", "order": ref(stale), "target": "EXPIRED", "by": f"sweep:{stale}",
-                   "reason": "stale order expired", "unchangedSince": STALE_SINCE}),
+        (
+            "order",
+            {
+                "action": "claim",
+                "order": ref(stale),
+                "target": "EXPIRED",
+                "by": f"sweep:{stale}",
+                "reason": "stale order expired",
+                "unchangedSince": STALE_SINCE,
+            },
+        ),
         *finalize(stored(stale, "EXPIRED"), "EXPIRED", "stale order expired", notify="order-expired"),
-        *finalize(stored(resume, "CANCELLED"), "CANCELLED", "customer cancel", notify="order-cancelled")]
+        *finalize(stored(resume, "CANCELLED"), "CANCELLED", "customer cancel", notify="order-cancelled"),
+    ]
     real = check_against_real_services(monkeypatch, captured)
     assert real[1]["claimed"] is True  # the order was unchanged since the query: the sweep's claim holds
 
@@ -339,8 +453,11 @@ def test_default_sweep_threshold_is_null(sfn, stub_stack):
 
 
 def test_restock_sends_the_event(sfn, stub_stack, monkeypatch):
-    event = eventbridge_event("Inventory Restocked", "inventory.admin",
-                              {"eventId": f"r-{RUN}", "productId": "prod-1", "quantity": 5, "price": "21.50"})
+    event = eventbridge_event(
+        "Inventory Restocked",
+        "inventory.admin",
+        {"eventId": f"r-{RUN}", "productId": "prod-1", "quantity": 5, "price": "21.50"},
+    )
     execution = start_and_wait(sfn, stub_stack["inventory-management"], event)
     assert execution.status == "SUCCEEDED", execution.cause
     assert execution.output == {"status": "RESTOCKED", "available": 15}

@@ -6,6 +6,7 @@ Imported by tests/workflow/conftest.py and the test modules (pytest puts this di
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import time
@@ -96,7 +97,7 @@ def lambda_tasks(definition: dict[str, Any]) -> dict[str, tuple[str, str]]:
 
 def untaken_transitions(definition: dict[str, Any], paths: list[list[str]]) -> list[tuple[str, str]]:
     """Top-level transitions (Next, Choice rules, Default, Catch) that none of the visited `paths` takes."""
-    taken = {(a, b) for path in paths for a, b in zip(path, path[1:])}
+    taken = {(a, b) for path in paths for a, b in itertools.pairwise(path)}
     missing = []
     for name, spec in definition["States"].items():
         targets = [c["Next"] for c in spec.get("Choices", []) + spec.get("Catch", [])]
@@ -128,8 +129,9 @@ def wait_reachable(endpoint: str, deadline_s: float = 30.0) -> bool:
 
 
 def post_admin(endpoint: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(f"{endpoint}{path}", data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{endpoint}{path}", data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read() or b"{}")
 
@@ -148,8 +150,9 @@ def configure_emulator(endpoint: str, *, wait_scale: float, mock_config: dict[st
 
 
 def client(service: str, endpoint: str, region: str = REGION):
-    return boto3.client(service, endpoint_url=endpoint, region_name=region, aws_access_key_id="test",
-                        aws_secret_access_key="test")
+    return boto3.client(
+        service, endpoint_url=endpoint, region_name=region, aws_access_key_id="test", aws_secret_access_key="test"
+    )
 
 
 def create_or_update_state_machine(sfn, name: str, definition: dict[str, Any], role_arn: str = DUMMY_ROLE_ARN) -> str:
@@ -161,8 +164,7 @@ def create_or_update_state_machine(sfn, name: str, definition: dict[str, Any], r
     return sfn.create_state_machine(name=name, definition=body, roleArn=role_arn, type="STANDARD")["stateMachineArn"]
 
 
-def create_python_function(lam, name: str, source: str, *, env: dict[str, str] | None = None,
-                           timeout: int = 10) -> str:
+def create_python_function(lam, name: str, source: str, *, env: dict[str, str] | None = None, timeout: int = 10) -> str:
     """(Re)create a one-file python3.12 Lambda `handler.lambda_handler`; returns its ARN once Active."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -171,9 +173,15 @@ def create_python_function(lam, name: str, source: str, *, env: dict[str, str] |
         lam.delete_function(FunctionName=name)
     except lam.exceptions.ResourceNotFoundException:
         pass
-    arn = lam.create_function(FunctionName=name, Runtime="python3.12", Role=DUMMY_ROLE_ARN,
-                              Handler="handler.lambda_handler", Code={"ZipFile": buffer.getvalue()},
-                              Timeout=timeout, Environment={"Variables": env or {}})["FunctionArn"]
+    arn = lam.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=DUMMY_ROLE_ARN,
+        Handler="handler.lambda_handler",
+        Code={"ZipFile": buffer.getvalue()},
+        Timeout=timeout,
+        Environment={"Variables": env or {}},
+    )["FunctionArn"]
     lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
     return arn
 
@@ -208,8 +216,9 @@ class Execution:
         return [e["taskFailedEventDetails"]["error"] for e in self.events if e["type"] == "TaskFailed"]
 
     def task_results(self) -> list[Any]:
-        return [json.loads(e["taskSucceededEventDetails"]["output"]) for e in self.events
-                if e["type"] == "TaskSucceeded"]
+        return [
+            json.loads(e["taskSucceededEventDetails"]["output"]) for e in self.events if e["type"] == "TaskSucceeded"
+        ]
 
     def task_result(self, state: str) -> Any:
         """Raw result of the last successful run of task `state` (before ResultSelector/ResultPath)."""
@@ -257,13 +266,19 @@ def wait_for_execution(sfn, execution_arn: str, deadline_s: float = 60.0, poll_s
             raise AssertionError(f"execution {execution_arn} still RUNNING after {deadline_s}s")
         time.sleep(poll_s)
     output = described.get("output")
-    return Execution(arn=execution_arn, status=described["status"], error=described.get("error"),
-                     cause=described.get("cause"), output=json.loads(output) if output else None,
-                     events=history(sfn, execution_arn))
+    return Execution(
+        arn=execution_arn,
+        status=described["status"],
+        error=described.get("error"),
+        cause=described.get("cause"),
+        output=json.loads(output) if output else None,
+        events=history(sfn, execution_arn),
+    )
 
 
-def start_and_wait(sfn, state_machine_arn: str, payload: dict[str, Any], *, test_case: str | None = None,
-                   deadline_s: float = 60.0) -> Execution:
+def start_and_wait(
+    sfn, state_machine_arn: str, payload: dict[str, Any], *, test_case: str | None = None, deadline_s: float = 60.0
+) -> Execution:
     target = f"{state_machine_arn}#{test_case}" if test_case else state_machine_arn
     started = sfn.start_execution(stateMachineArn=target, input=json.dumps(payload))
     return wait_for_execution(sfn, started["executionArn"], deadline_s)
@@ -271,9 +286,17 @@ def start_and_wait(sfn, state_machine_arn: str, payload: dict[str, Any], *, test
 
 def eventbridge_event(detail_type: str, source: str, detail: dict[str, Any]) -> dict[str, Any]:
     """The envelope an EventBridge rule hands a Step Functions target."""
-    return {"version": "0", "id": f"evt-{detail.get('eventId', 'test')}", "detail-type": detail_type,
-            "source": source, "account": "000000000000", "time": "2026-11-27T10:00:00Z", "region": REGION,
-            "resources": [], "detail": detail}
+    return {
+        "version": "0",
+        "id": f"evt-{detail.get('eventId', 'test')}",
+        "detail-type": detail_type,
+        "source": source,
+        "account": "000000000000",
+        "time": "2026-11-27T10:00:00Z",
+        "region": REGION,
+        "resources": [],
+        "detail": detail,
+    }
 
 
 def assert_order_intact(execution: Execution, order: dict[str, Any], *, after: str) -> int:
@@ -287,7 +310,8 @@ def assert_order_intact(execution: Execution, order: dict[str, Any], *, after: s
             else:
                 continue
         assert isinstance(payload, dict) and payload.get("order") == order, (
-            f"$.order lost or changed at {kind} {name}: {json.dumps(payload)[:400]}")
+            f"$.order lost or changed at {kind} {name}: {json.dumps(payload)[:400]}"
+        )
         checked += 1
     assert started, f"{after} never exited; visited {execution.visited}"
     return checked

@@ -8,8 +8,9 @@ holds exactly the live orders, spread over LIVE_SHARDS partitions, sorted by `up
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from aws_lambda_powertools import Logger
 from boto3.dynamodb.conditions import Key
@@ -158,15 +159,22 @@ class OrdersRepository:
 
         A publish that fails leaves the event in the outbox: the order is accepted and the sweep delivers it.
         """
-        entries = [outbox.event_entry(order["orderId"], order["customerId"], source, detail_type, detail,
-                                      order["createdAt"])
-                   for source, detail_type, detail in events_to_publish]
-        aws.dynamodb_client().transact_write_items(TransactItems=[
-            {"Put": {"TableName": self.table_name,
-                     "Item": _ddb.serialize_map({**order, LIVE_SHARD_ATTRIBUTE: live_shard(order["orderId"])}),
-                     "ConditionExpression": "attribute_not_exists(orderId)"}},
-            *(outbox.put_action(e) for e in entries),
-        ])
+        entries = [
+            outbox.event_entry(order["orderId"], order["customerId"], source, detail_type, detail, order["createdAt"])
+            for source, detail_type, detail in events_to_publish
+        ]
+        aws.dynamodb_client().transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": _ddb.serialize_map({**order, LIVE_SHARD_ATTRIBUTE: live_shard(order["orderId"])}),
+                        "ConditionExpression": "attribute_not_exists(orderId)",
+                    }
+                },
+                *(outbox.put_action(e) for e in entries),
+            ]
+        )
         self._publish(entries)
 
     def transition(
@@ -202,20 +210,28 @@ class OrdersRepository:
             extra["claim"] = {"by": claim_by, "status": str(target), "at": at}
         try:
             update = build_transition(
-                order_id, customer_id, target, reason, expected_from=expected_from, extra_set=extra,
-                extra_remove=extra_remove, extra_condition=extra_condition, at=at,
+                order_id,
+                customer_id,
+                target,
+                reason,
+                expected_from=expected_from,
+                extra_set=extra,
+                extra_remove=extra_remove,
+                extra_condition=extra_condition,
+                at=at,
             )
         except IllegalTransition:  # no status at all may enter `target` (from expected_from)
             raise self._refused(order_id, customer_id, target, None) from None
-        entries = [outbox.event_entry(order_id, customer_id, source, detail_type, detail, at)
-                   for source, detail_type, detail in events_to_publish]
+        entries = [
+            outbox.event_entry(order_id, customer_id, source, detail_type, detail, at)
+            for source, detail_type, detail in events_to_publish
+        ]
         if terminal:
             entries.append(outbox.finalize_entry(order_id, customer_id, str(target), at))
         try:
             if entries:
                 aws.dynamodb_client().transact_write_items(
-                    TransactItems=[update.as_transact_update(self.table_name)]
-                    + [outbox.put_action(e) for e in entries]
+                    TransactItems=[update.as_transact_update(self.table_name)] + [outbox.put_action(e) for e in entries]
                 )
                 order = self.require(order_id, customer_id)
             else:
@@ -287,8 +303,9 @@ class OrdersRepository:
         )
         return IllegalTransition(current["orderId"], current.get("status"), target, order=current)
 
-    def update_attributes(self, order_id: str, customer_id: str, *, set_: dict[str, Any] | None = None,
-                          remove: Iterable[str] = ()) -> None:
+    def update_attributes(
+        self, order_id: str, customer_id: str, *, set_: dict[str, Any] | None = None, remove: Iterable[str] = ()
+    ) -> None:
         """Plain attribute update on an existing order (no status change)."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
@@ -321,8 +338,9 @@ class OrdersRepository:
     # --- reads ------------------------------------------------------------------------------
     def get(self, order_id: str, customer_id: str) -> dict[str, Any] | None:
         """Strongly consistent GetItem on the full key; None for an unknown id or another customer's order."""
-        return self._table.get_item(Key={"orderId": order_id, "customerId": customer_id},
-                                    ConsistentRead=True).get("Item")
+        return self._table.get_item(Key={"orderId": order_id, "customerId": customer_id}, ConsistentRead=True).get(
+            "Item"
+        )
 
     def find(self, order_id: str) -> dict[str, Any] | None:
         """By orderId alone, for the API paths that know no customer (an admin's read): a strongly consistent Query
@@ -355,6 +373,12 @@ class OrdersRepository:
             kwargs["ExclusiveStartKey"] = start_key
         response = self._table.query(**kwargs)
         return list(response.get("Items") or []), response.get("LastEvaluatedKey")
+
+    @staticmethod
+    def customer_index_key(order: dict[str, Any]) -> dict[str, Any]:
+        """The CustomerId-Index key of `order` (table key + index key), as its LastEvaluatedKey would be: a listing
+        that stops inside a page goes on after this order."""
+        return {"orderId": order["orderId"], "customerId": order["customerId"], "createdAt": order["createdAt"]}
 
     def live_updated_before(
         self, shard: int, cutoff_iso: str, limit: int, start_key: dict[str, Any] | None = None

@@ -15,8 +15,8 @@ import pytest
 from scripts import bench, e2e, replay
 from scripts.common import UserError
 
-
 # --- percentiles and tables ---------------------------------------------------------------------------------------
+
 
 def test_percentile_interpolates_like_numpy():
     data = [1, 2, 3, 4]
@@ -58,11 +58,14 @@ def test_format_table_aligns_columns():
 # --- orders and statusHistory -------------------------------------------------------------------------------------
 
 ORDER = {
-    "status": "COMPLETED", "createdAt": "2026-11-27T10:00:00.000Z",
-    "statusHistory": [{"status": "PENDING", "at": "2026-11-27T10:00:00.000Z"},
-                      {"status": "PAID", "at": "2026-11-27T10:00:00.400Z"},
-                      {"status": "INVENTORY_RESERVED", "at": "2026-11-27T10:00:01.000Z"},
-                      {"status": "COMPLETED", "at": "2026-11-27T10:00:01.250Z"}],
+    "status": "COMPLETED",
+    "createdAt": "2026-11-27T10:00:00.000Z",
+    "statusHistory": [
+        {"status": "PENDING", "at": "2026-11-27T10:00:00.000Z"},
+        {"status": "PAID", "at": "2026-11-27T10:00:00.400Z"},
+        {"status": "INVENTORY_RESERVED", "at": "2026-11-27T10:00:01.000Z"},
+        {"status": "COMPLETED", "at": "2026-11-27T10:00:01.250Z"},
+    ],
 }
 
 
@@ -70,13 +73,15 @@ def test_stages_and_end_to_end():
     assert e2e.history_statuses(ORDER) == list(e2e.HAPPY_PATH)
     assert e2e.end_to_end_seconds(ORDER) == pytest.approx(1.25)
     assert e2e.stage_seconds(ORDER) == pytest.approx(
-        {"PENDING->PAID": 0.4, "PAID->INVENTORY_RESERVED": 0.6, "INVENTORY_RESERVED->COMPLETED": 0.25})
+        {"PENDING->PAID": 0.4, "PAID->INVENTORY_RESERVED": 0.6, "INVENTORY_RESERVED->COMPLETED": 0.25}
+    )
 
 
 def test_non_terminal_order_has_no_latency():
     assert e2e.end_to_end_seconds({**ORDER, "status": "PAID"}) is None
-    assert e2e.terminal_time({"status": "FAILED", "updatedAt": "2026-11-27T10:00:05Z", "statusHistory": []}) == \
-        datetime(2026, 11, 27, 10, 0, 5, tzinfo=UTC)
+    assert e2e.terminal_time(
+        {"status": "FAILED", "updatedAt": "2026-11-27T10:00:05Z", "statusHistory": []}
+    ) == datetime(2026, 11, 27, 10, 0, 5, tzinfo=UTC)
 
 
 def test_parse_ts_forms():
@@ -92,8 +97,14 @@ def test_parse_ts_forms():
 
 def test_order_payload_total_is_exact():
     payload = e2e.order_payload("c1", [("prod-001", 2, "29.99"), ("prod-002", 1, "49.99")])
-    assert payload == {"customerId": "c1", "totalAmount": 109.97, "items": [
-        {"productId": "prod-001", "quantity": 2, "price": 29.99}, {"productId": "prod-002", "quantity": 1, "price": 49.99}]}
+    assert payload == {
+        "customerId": "c1",
+        "totalAmount": 109.97,
+        "items": [
+            {"productId": "prod-001", "quantity": 2, "price": 29.99},
+            {"productId": "prod-002", "quantity": 1, "price": 49.99},
+        ],
+    }
 
 
 def test_unwrap_api_shapes():
@@ -116,15 +127,23 @@ T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
 
 def _ev(i: int, etype: str, seconds: float, **details):
-    key = {"TaskStateEntered": "stateEnteredEventDetails", "TaskStateExited": "stateExitedEventDetails",
-           "ChoiceStateEntered": "stateEnteredEventDetails", "ChoiceStateExited": "stateExitedEventDetails",
-           "SucceedStateEntered": "stateEnteredEventDetails", "SucceedStateExited": "stateExitedEventDetails",
-           "TaskScheduled": "taskScheduledEventDetails", "TaskFailed": "taskFailedEventDetails",
-           "TaskSucceeded": "taskSucceededEventDetails", "LambdaFunctionScheduled": "lambdaFunctionScheduledEventDetails",
-           "LambdaFunctionFailed": "lambdaFunctionFailedEventDetails",
-           "LambdaFunctionSucceeded": "lambdaFunctionSucceededEventDetails",
-           "ExecutionSucceeded": "executionSucceededEventDetails", "ExecutionFailed": "executionFailedEventDetails",
-           "ExecutionStarted": "executionStartedEventDetails"}[etype]
+    key = {
+        "TaskStateEntered": "stateEnteredEventDetails",
+        "TaskStateExited": "stateExitedEventDetails",
+        "ChoiceStateEntered": "stateEnteredEventDetails",
+        "ChoiceStateExited": "stateExitedEventDetails",
+        "SucceedStateEntered": "stateEnteredEventDetails",
+        "SucceedStateExited": "stateExitedEventDetails",
+        "TaskScheduled": "taskScheduledEventDetails",
+        "TaskFailed": "taskFailedEventDetails",
+        "TaskSucceeded": "taskSucceededEventDetails",
+        "LambdaFunctionScheduled": "lambdaFunctionScheduledEventDetails",
+        "LambdaFunctionFailed": "lambdaFunctionFailedEventDetails",
+        "LambdaFunctionSucceeded": "lambdaFunctionSucceededEventDetails",
+        "ExecutionSucceeded": "executionSucceededEventDetails",
+        "ExecutionFailed": "executionFailedEventDetails",
+        "ExecutionStarted": "executionStartedEventDetails",
+    }[etype]
     return {"id": i, "type": etype, "timestamp": T0 + timedelta(seconds=seconds), key: details}
 
 
@@ -146,19 +165,38 @@ def test_summarize_history_ministack_retry_uses_the_definition():
         _ev(10, "SucceedStateEntered", 2.6, name="DuplicateDelivery"),
         _ev(11, "ExecutionSucceeded", 2.6, output="{}"),
     ]
-    definition = {"StartAt": "ProcessPayment", "States": {
-        "ProcessPayment": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
-                           "Parameters": {"FunctionName": PAY_ARN, "Payload.$": "$"}, "Next": "CheckPaymentStatus"},
-        "CheckPaymentStatus": {"Type": "Choice", "Choices": [], "Default": "DuplicateDelivery"},
-        "DuplicateDelivery": {"Type": "Succeed"}}}
+    definition = {
+        "StartAt": "ProcessPayment",
+        "States": {
+            "ProcessPayment": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": PAY_ARN, "Payload.$": "$"},
+                "Next": "CheckPaymentStatus",
+            },
+            "CheckPaymentStatus": {"Type": "Choice", "Choices": [], "Default": "DuplicateDelivery"},
+            "DuplicateDelivery": {"Type": "Succeed"},
+        },
+    }
     summary = e2e.summarize_history(events, e2e.task_functions(json.dumps(definition)))
     assert summary["status"] == "SUCCEEDED"
     assert [s["name"] for s in summary["states"]] == ["ProcessPayment", "CheckPaymentStatus", "DuplicateDelivery"]
-    assert summary["states"][0]["entered"] == "2026-11-27T10:00:00.100Z" and summary["states"][0]["exited"] == "2026-11-27T10:00:02.500Z"
+    assert (
+        summary["states"][0]["entered"] == "2026-11-27T10:00:00.100Z"
+        and summary["states"][0]["exited"] == "2026-11-27T10:00:02.500Z"
+    )
     assert [(t["function"], t["outcome"], t["error"]) for t in summary["tasks"]] == [
-        ("orderflow-local-payment", "FAILED", "Runtime.HandlerError"), ("orderflow-local-payment", "SUCCEEDED", None)]
-    assert summary["retries"] == [{"state": "ProcessPayment", "function": "orderflow-local-payment", "attempts": 2,
-                                   "errors": ["Runtime.HandlerError"]}]
+        ("orderflow-local-payment", "FAILED", "Runtime.HandlerError"),
+        ("orderflow-local-payment", "SUCCEEDED", None),
+    ]
+    assert summary["retries"] == [
+        {
+            "state": "ProcessPayment",
+            "function": "orderflow-local-payment",
+            "attempts": 2,
+            "errors": ["Runtime.HandlerError"],
+        }
+    ]
 
 
 def test_summarize_history_aws_shapes():
@@ -172,7 +210,12 @@ def test_summarize_history_aws_shapes():
         _ev(5, "TaskFailed", 4, error="PaymentGatewayUnavailable"),
         _ev(6, "TaskStateExited", 4, name="ProcessPayment"),
         _ev(7, "TaskStateEntered", 4, name="Notify"),
-        _ev(8, "LambdaFunctionScheduled", 4, resource="arn:aws:lambda:eu-west-1:1:function:orderflow-dev-notification:$LATEST"),
+        _ev(
+            8,
+            "LambdaFunctionScheduled",
+            4,
+            resource="arn:aws:lambda:eu-west-1:1:function:orderflow-dev-notification:$LATEST",
+        ),
         _ev(9, "LambdaFunctionSucceeded", 5, output="{}"),
         _ev(10, "TaskStateExited", 5, name="Notify"),
         _ev(11, "ExecutionFailed", 5, error="OrderProcessingFailed", cause="x"),
@@ -180,28 +223,62 @@ def test_summarize_history_aws_shapes():
     summary = e2e.summarize_history(events)
     assert summary["status"] == "FAILED" and summary["error"] == "OrderProcessingFailed"
     assert [t["function"] for t in summary["tasks"]] == ["orderflow-local-payment"] * 2 + ["orderflow-dev-notification"]
-    assert summary["retries"][0]["attempts"] == 2 and summary["retries"][0]["errors"] == ["PaymentGatewayUnavailable"] * 2
+    assert (
+        summary["retries"][0]["attempts"] == 2 and summary["retries"][0]["errors"] == ["PaymentGatewayUnavailable"] * 2
+    )
 
 
 def test_summarize_running_execution_and_service_tasks():
-    events = [_ev(1, "TaskStateEntered", 0, name="CompleteOrder"),
-              _ev(2, "TaskScheduled", 0, resourceType="dynamodb", resource="updateItem")]
+    events = [
+        _ev(1, "TaskStateEntered", 0, name="CompleteOrder"),
+        _ev(2, "TaskScheduled", 0, resourceType="dynamodb", resource="updateItem"),
+    ]
     summary = e2e.summarize_history(events)
-    assert summary["status"] == "RUNNING" and summary["tasks"][0]["function"] is None and summary["tasks"][0]["outcome"] is None
+    assert (
+        summary["status"] == "RUNNING"
+        and summary["tasks"][0]["function"] is None
+        and summary["tasks"][0]["outcome"] is None
+    )
 
 
 def test_task_functions_walks_map_and_parallel():
-    definition = {"States": {
-        "A": {"Type": "Task", "Resource": PAY_ARN},
-        "B": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:updateItem", "Parameters": {}},
-        "M": {"Type": "Map", "ItemProcessor": {"States": {
-            "C": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
-                  "Parameters": {"FunctionName": "orderflow-local-inventory", "Payload.$": "$"}}}}},
-        "P": {"Type": "Parallel", "Branches": [{"States": {
-            "D": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-                  "Parameters": {"FunctionName": f"{PAY_ARN}:live"}}}}]}}}
-    assert e2e.task_functions(definition) == {"A": "orderflow-local-payment", "C": "orderflow-local-inventory",
-                                              "D": "orderflow-local-payment"}
+    definition = {
+        "States": {
+            "A": {"Type": "Task", "Resource": PAY_ARN},
+            "B": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:updateItem", "Parameters": {}},
+            "M": {
+                "Type": "Map",
+                "ItemProcessor": {
+                    "States": {
+                        "C": {
+                            "Type": "Task",
+                            "Resource": "arn:aws:states:::lambda:invoke",
+                            "Parameters": {"FunctionName": "orderflow-local-inventory", "Payload.$": "$"},
+                        }
+                    }
+                },
+            },
+            "P": {
+                "Type": "Parallel",
+                "Branches": [
+                    {
+                        "States": {
+                            "D": {
+                                "Type": "Task",
+                                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                                "Parameters": {"FunctionName": f"{PAY_ARN}:live"},
+                            }
+                        }
+                    }
+                ],
+            },
+        }
+    }
+    assert e2e.task_functions(definition) == {
+        "A": "orderflow-local-payment",
+        "C": "orderflow-local-inventory",
+        "D": "orderflow-local-payment",
+    }
 
 
 def test_execution_order_id():
@@ -217,16 +294,50 @@ def test_execution_order_id():
 RECORDS = {
     "meta": {"env": "local", "run_id": "e2e-x", "started": "s", "finished": "f", "exit_code": 1, "api_url": "http://x"},
     "scenarios": [
-        {"name": "happy", "nodeid": "t::happy", "outcome": "passed", "duration_s": 2.5, "notes": ["a <note>"],
-         "message": None, "orders": [{**ORDER, "orderId": "o1", "label": "first", "acceptedAt": "2026-11-27T10:00:00.050Z",
-                                      "latency_s": 1.25, "executions": [{
-                                          "name": "ex1", "stateMachine": "order-processing", "status": "SUCCEEDED",
-                                          "start": "2026-11-27T10:00:00.020Z", "stop": "2026-11-27T10:00:01.300Z",
-                                          "states": [{"name": "ProcessPayment", "type": "Task",
-                                                      "entered": "2026-11-27T10:00:00.100Z", "exited": None}],
-                                          "retries": [{"state": "ProcessPayment", "attempts": 2, "errors": ["X"]}]}]}]},
-        {"name": "broken", "nodeid": "t::broken", "outcome": "failed", "duration_s": 1.0, "notes": [],
-         "message": "AssertionError: <boom>", "orders": []},
+        {
+            "name": "happy",
+            "nodeid": "t::happy",
+            "outcome": "passed",
+            "duration_s": 2.5,
+            "notes": ["a <note>"],
+            "message": None,
+            "orders": [
+                {
+                    **ORDER,
+                    "orderId": "o1",
+                    "label": "first",
+                    "acceptedAt": "2026-11-27T10:00:00.050Z",
+                    "latency_s": 1.25,
+                    "executions": [
+                        {
+                            "name": "ex1",
+                            "stateMachine": "order-processing",
+                            "status": "SUCCEEDED",
+                            "start": "2026-11-27T10:00:00.020Z",
+                            "stop": "2026-11-27T10:00:01.300Z",
+                            "states": [
+                                {
+                                    "name": "ProcessPayment",
+                                    "type": "Task",
+                                    "entered": "2026-11-27T10:00:00.100Z",
+                                    "exited": None,
+                                }
+                            ],
+                            "retries": [{"state": "ProcessPayment", "attempts": 2, "errors": ["X"]}],
+                        }
+                    ],
+                }
+            ],
+        },
+        {
+            "name": "broken",
+            "nodeid": "t::broken",
+            "outcome": "failed",
+            "duration_s": 1.0,
+            "notes": [],
+            "message": "AssertionError: <boom>",
+            "orders": [],
+        },
     ],
 }
 
@@ -244,13 +355,20 @@ def test_html_report_is_self_contained_and_escaped():
     assert "<script" not in page and "http://" not in page.replace("http://x", "") and "src=" not in page
     assert "a &lt;note&gt;" in page and "AssertionError: &lt;boom&gt;" in page
     # the order's timeline: accepted -> workflow state with its time -> terminal status, offsets from acceptance
-    i_acc, i_state, i_done = page.index("accepted: POST"), page.index("Task ProcessPayment"), page.index("status COMPLETED")
+    i_acc, i_state, i_done = (
+        page.index("accepted: POST"),
+        page.index("Task ProcessPayment"),
+        page.index("status COMPLETED"),
+    )
     assert i_acc < i_state < i_done
-    assert "+0 ms" in page and "+100 ms" in page and "+1250 ms" in page  # from createdAt: state at +100, COMPLETED at +1250
+    assert (
+        "+0 ms" in page and "+100 ms" in page and "+1250 ms" in page
+    )  # from createdAt: state at +100, COMPLETED at +1250
     assert "retry in ProcessPayment: 2 attempts" in page
 
 
 # --- bench --------------------------------------------------------------------------------------------------------
+
 
 def test_bench_orders_are_seeded_and_consistent():
     cat1, orders1, needed1 = bench.make_orders("bench-x", 50, seed=7)
@@ -268,14 +386,29 @@ def test_bench_orders_are_seeded_and_consistent():
 
 def test_bench_reports_render():
     summary = e2e.latency_summary([0.5, 1.0])
-    result = {"accepted": 2, "orders_requested": 2, "terminal": 2, "lost": 0, "rejected": 0, "retried_requests": 0,
-              "seconds": 3.0, "statuses": {"COMPLETED": 2}, "started": "t", "env": "local", "concurrency": 1,
-              "command": "invoke bench --env local --orders 2 --concurrency 1 --seed 7",
-              "machine": {"nproc": 2, "memory_gib": 4.0, "cloud": "MiniStack 1.5.33", "python": "3.12"},
-              "throughput": {"accepted_per_s": 1.0, "completed_per_s": 0.67, "terminal_per_s": 0.67},
-              "latency": {"end_to_end": summary, "client_observed": summary, "post": summary,
-                          "stages": {"PENDING->PAID": summary}},
-              "baseline": {"server": summary, "observed": summary}}
+    result = {
+        "accepted": 2,
+        "orders_requested": 2,
+        "terminal": 2,
+        "lost": 0,
+        "rejected": 0,
+        "retried_requests": 0,
+        "seconds": 3.0,
+        "statuses": {"COMPLETED": 2},
+        "started": "t",
+        "env": "local",
+        "concurrency": 1,
+        "command": "invoke bench --env local --orders 2 --concurrency 1 --seed 7",
+        "machine": {"nproc": 2, "memory_gib": 4.0, "cloud": "MiniStack 1.5.33", "python": "3.12"},
+        "throughput": {"accepted_per_s": 1.0, "completed_per_s": 0.67, "terminal_per_s": 0.67},
+        "latency": {
+            "end_to_end": summary,
+            "client_observed": summary,
+            "post": summary,
+            "stages": {"PENDING->PAID": summary},
+        },
+        "baseline": {"server": summary, "observed": summary},
+    }
     text = bench.text_report(result)
     assert "LOST 0" in text and "stage PENDING->PAID" in text and "baseline" in text
     md = bench.markdown(result)
@@ -283,6 +416,7 @@ def test_bench_reports_render():
 
 
 # --- replay -------------------------------------------------------------------------------------------------------
+
 
 def test_replay_time_parsing_and_names():
     default = datetime(2026, 1, 1, tzinfo=UTC)
