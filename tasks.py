@@ -20,12 +20,14 @@ def build(c, force=False):
 @friendly
 def render(c, env="local"):
     """Render the workflow templates into build/<env>/workflow/."""
+    from scripts import aws_session
     from scripts import render as r
-    from scripts import stack
     from scripts.common import check_env
 
     check_env(env)
-    for name, path in r.render_workflows(env, region=stack.region(env), account_id=stack.account_id(env)).items():
+    for name, path in r.render_workflows(
+        env, region=aws_session.region(env), account_id=aws_session.account_id(env)
+    ).items():
         print(f"{name}: {path}")
 
 
@@ -142,6 +144,34 @@ def replay(c, env="local", since="", until=""):
 
 
 @task(
+    help={**ENV_HELP, "order_id": "the orderId POST /orders answered", "json": "print JSON for scripts"},
+    positional=["order_id"],
+)
+@friendly
+def trace(c, order_id, env="local", json=False):
+    """One timeline of an order: API request, bus events, workflow states, log lines, payment, stock, notifications."""
+    from scripts import trace as order_trace
+
+    order_trace.run(env, order_id, as_json=json)
+
+
+@task(
+    help={
+        **ENV_HELP,
+        "order": "follow this order's status changes to its end",
+        "interval": "seconds between refreshes (default 1)",
+        "once": "print one view and exit (for scripts)",
+    }
+)
+@friendly
+def watch(c, env="local", order="", interval=1.0, once=False):
+    """Live view of orders in flight and counts per status until Ctrl-C; --order follows one order to its end."""
+    from scripts import watch as live_view
+
+    live_view.run(env, order_id=order or None, interval=float(interval), once=once)
+
+
+@task(
     help={
         **ENV_HELP,
         "target": "a service (order, payment, inventory, notification) or a workflow (order-processing, ...)",
@@ -159,22 +189,44 @@ def logs(c, target, env="local", follow=False, order="", since="10m"):
     log_lines.run(env, target, follow=follow, order_id=order or None, since=since)
 
 
+@task(name="list", default=True, help={**ENV_HELP, "json": "print JSON for scripts"})
+@friendly
+def dlq_list(c, env="local", json=False):
+    """Every dead-letter queue: depth, in flight, the oldest message's age, and where a redrive delivers it."""
+    from scripts import dlq
+
+    dlq.run(env, "list", as_json=json)
+
+
 @task(
+    name="show",
     help={
         **ENV_HELP,
-        "action": "list (default), show or redrive",
-        "queue": "the queue's key, as list prints it (show, redrive)",
-        "count": "show: how many messages (default 10); redrive: at most this many (default: all)",
-        "json": "print JSON for scripts",
+        "queue": "the queue's key, as `invoke dlq` lists it",
+        "count": "how many (default 10)",
+        "json": "JSON",
     },
-    positional=["action", "queue"],
+    positional=["queue"],
 )
 @friendly
-def dlq(c, action="list", queue="", env="local", count=0, json=False):
-    """Dead-letter queues: depth and oldest age (list), decoded messages (show), deliver again and delete (redrive)."""
-    from scripts import dlq as d
+def dlq_show(c, queue, env="local", count=0, json=False):
+    """Decode a dead-letter queue's messages (the original event, the error, the attempts); nothing is consumed."""
+    from scripts import dlq
 
-    d.run(env, action=action, queue=queue, count=int(count), as_json=json)
+    dlq.run(env, "show", queue, count=int(count), as_json=json)
+
+
+@task(
+    name="redrive",
+    help={**ENV_HELP, "queue": "the queue's key", "count": "at most this many (default: all)", "json": "JSON"},
+    positional=["queue"],
+)
+@friendly
+def dlq_redrive(c, queue, env="local", count=0, json=False):
+    """Deliver each message of a dead-letter queue again to its own target, once, and delete it only after."""
+    from scripts import dlq
+
+    dlq.run(env, "redrive", queue, count=int(count), as_json=json)
 
 
 @task(
@@ -413,14 +465,16 @@ ns = Collection(
     e2e,
     replay,
     bench,
+    trace,
+    watch,
     logs,
-    dlq,
     redrive_execution,
     simulate,
     mutate,
     mutate_terraform,
     scan,
 )
+ns.add_collection(Collection("dlq", dlq_list, dlq_show, dlq_redrive))
 ns.add_collection(Collection("local", local_up, local_down, local_status, local_reset))
 ns.add_collection(
     Collection(

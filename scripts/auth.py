@@ -96,7 +96,7 @@ class UserPool:
     @classmethod
     def of(cls, env: str) -> UserPool:
         """From build/<env>/outputs.json; one-sentence errors for an env that is not deployed or predates auth."""
-        from scripts import stack
+        from scripts import aws_session
 
         check_env(env)
         outputs = read_outputs(env)
@@ -109,7 +109,7 @@ class UserPool:
             from scripts import local_cloud
 
             local_cloud.require_up()
-        return cls(env, pool_id, client_id, stack.aws_client(env, "cognito-idp"))
+        return cls(env, pool_id, client_id, aws_session.aws_client(env, "cognito-idp"))
 
     def ensure_customer(self, customer_id: str, email: str | None = None, admin: bool | None = None) -> bool:
         """Create the customer's user (username = customer id, e-mail attribute, no invitation message) unless it

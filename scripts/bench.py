@@ -25,26 +25,24 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Self
 
-from scripts.common import REPO_ROOT, UserError, is_local, read_outputs, write_json
-from scripts.e2e import (
-    STAGES,
-    TERMINAL_STATUSES,
-    ApiClient,
-    end_to_end_seconds,
-    fmt_seconds,
-    format_table,
-    iso,
-    latency_summary,
-    new_run_id,
-    parse_ts,
+from scripts.api_client import ApiClient, order_payload
+from scripts.common import (
+    PROJECT,
+    REPO_ROOT,
+    UserError,
+    is_local,
+    read_outputs,
     reports_dir,
-    stage_seconds,
-    terminal_time,
+    services_module,
+    write_json,
 )
+from scripts.order_timeline import STAGES, TERMINAL_STATUSES, end_to_end_seconds, stage_seconds, terminal_time
+from scripts.stats import latency_summary
+from scripts.text_table import fmt_seconds, format_table
+from scripts.timeutil import iso, new_run_id, parse_ts
 
 PRODUCTS = (("Cable", "4.99"), ("Adapter", "12.50"), ("Headset", "59.90"), ("Webcam", "34.00"), ("Dock", "89.99"))
 BASELINE_EXECUTIONS = 20
@@ -61,9 +59,7 @@ def make_orders(run_id: str, count: int, seed: int) -> tuple[dict[str, str], lis
     orders, needed = [], Counter()
     for i in range(count):
         lines = [(pid, rng.randint(1, 3)) for pid in rng.sample(ids, rng.randint(1, 3))]
-        items = [{"productId": pid, "quantity": qty, "price": float(catalogue[pid])} for pid, qty in lines]
-        total = sum((Decimal(catalogue[pid]) * qty for pid, qty in lines), Decimal(0)).quantize(Decimal("0.01"))
-        orders.append({"customerId": f"{run_id}-c{i}", "items": items, "totalAmount": float(total)})
+        orders.append(order_payload(f"{run_id}-c{i}", [(pid, qty, catalogue[pid]) for pid, qty in lines]))
         for pid, qty in lines:
             needed[pid] += qty
     return catalogue, orders, dict(needed)
@@ -129,7 +125,7 @@ class Tracker:
 def baseline(env: str, outputs: dict[str, Any], run_id: str, count: int = BASELINE_EXECUTIONS) -> dict[str, Any]:
     """Latency of a bare workflow on this cloud: a temporary STANDARD state machine with one Pass state, `count`
     sequential executions, start -> SUCCEEDED (server timestamps and client-observed); deleted afterwards."""
-    from scripts.stack import aws_client
+    from scripts.aws_session import aws_client
 
     sfn = aws_client(env, "stepfunctions")
     role = sfn.describe_state_machine(stateMachineArn=outputs["state_machine_arn"])["roleArn"]
@@ -139,7 +135,7 @@ def baseline(env: str, outputs: dict[str, Any], run_id: str, count: int = BASELI
         "States": {"Done": {"Type": "Pass", "End": True}},
     }
     arn = sfn.create_state_machine(
-        name=f"orderflow-{env}-bench-{run_id}"[:80], definition=json.dumps(definition), roleArn=role, type="STANDARD"
+        name=f"{PROJECT}-{env}-bench-{run_id}"[:80], definition=json.dumps(definition), roleArn=role, type="STANDARD"
     )["stateMachineArn"]
     server, observed = [], []
     poll = 0.02 if is_local(env) else 0.1
@@ -206,8 +202,8 @@ def run(
     order_deadline: float | None = None,
 ) -> dict[str, Any]:
     """Run the benchmark; print and write the report; raise UserError when an accepted order is lost."""
+    from scripts.aws_session import aws_client
     from scripts.common import check_env
-    from scripts.stack import aws_client
 
     check_env(env)
     if orders < 1 or concurrency < 1:
@@ -237,17 +233,11 @@ def run(
     # One after the other, before the load starts: Cognito's request-rate quotas are per account (docs/terraform.md).
     print(f"signing in {len(customers)} customers (one per order) in the user pool ...", flush=True)
     tokens = {customer: user_pool.token(customer) for customer in customers}
-    for pid, price in catalogue.items():
-        ddb.put_item(
-            TableName=outputs["inventory_table_name"],
-            Item={
-                "productId": {"S": pid},
-                "name": {"S": f"bench {pid}"},
-                "available": {"N": str(needed.get(pid, 0) + 10)},
-                "reserved": {"N": "0"},
-                "price": {"N": price},
-            },
-        )  # the order service prices from it (the payloads match)
+    inventory = services_module("shared.repositories.inventory")
+    for pid, price in catalogue.items():  # the order service prices from it (the payloads match)
+        inventory.put_product(
+            ddb, outputs["inventory_table_name"], pid, needed.get(pid, 0) + 10, name=f"bench {pid}", price=price
+        )
     info = machine(env)
     print(
         f"bench {run_id}: {orders} orders, {concurrency} clients (closed loop), seed {seed}"

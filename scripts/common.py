@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = REPO_ROOT / "build"
@@ -15,8 +13,8 @@ SERVICES_DIR = REPO_ROOT / "services"
 TERRAFORM_DIR = REPO_ROOT / "terraform"
 ENVS_DIR = TERRAFORM_DIR / "envs"
 PROJECT = "orderflow"
-
-T = TypeVar("T")
+#: The local cloud's port unless ORDERFLOW_LOCAL_PORT names another.
+DEFAULT_LOCAL_PORT = 4566
 
 
 class UserError(Exception):
@@ -26,9 +24,19 @@ class UserError(Exception):
 def env_build_dir(env: str) -> Path:
     """build/<env>; a local cloud on a non-default port gets its own folder (build/local-<port>), so two can coexist."""
     if env == "local":
-        port = int(os.environ.get("ORDERFLOW_LOCAL_PORT", "4566"))
-        return BUILD_DIR / ("local" if port == 4566 else f"local-{port}")
+        port = local_port()
+        return BUILD_DIR / ("local" if port == DEFAULT_LOCAL_PORT else f"local-{port}")
     return BUILD_DIR / env
+
+
+def local_port() -> int:
+    """The local cloud's port: ORDERFLOW_LOCAL_PORT, default DEFAULT_LOCAL_PORT."""
+    return int(os.environ.get("ORDERFLOW_LOCAL_PORT", DEFAULT_LOCAL_PORT))
+
+
+def reports_dir(env: str) -> Path:
+    """build/<env>/reports: the e2e and bench reports."""
+    return env_build_dir(env) / "reports"
 
 
 def known_envs() -> list[str]:
@@ -61,18 +69,6 @@ def read_outputs(env: str) -> dict[str, Any]:
             f"No outputs for env '{env}' ({path.relative_to(REPO_ROOT)}): deploy first with `invoke deploy --env {env}`."
         )
     return json.loads(path.read_text())
-
-
-def poll[T](check: Callable[[], T | None], *, timeout: float, interval: float = 0.2, what: str = "condition") -> T:
-    """Call `check` until it returns a truthy value or `timeout` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 def services_module(name: str) -> Any:

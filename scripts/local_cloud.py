@@ -19,9 +19,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.common import REPO_ROOT, UserError, env_build_dir, poll
+from scripts.common import REPO_ROOT, UserError, env_build_dir, local_port
+from scripts.polling import wait_until
 
-DEFAULT_PORT = 4566
 LOCAL_DIR = REPO_ROOT / ".local-cloud"
 VENV = LOCAL_DIR / "venv"
 REQUIREMENTS = REPO_ROOT / "scripts" / "local-cloud-requirements.txt"
@@ -29,12 +29,8 @@ SFN_MOCK_CONFIG = REPO_ROOT / "tests" / "workflow" / "mock_config.json"
 HEALTH_PATHS = ("/_ministack/health", "/_localstack/health")
 
 
-def port_from_env() -> int:
-    return int(os.environ.get("ORDERFLOW_LOCAL_PORT", DEFAULT_PORT))
-
-
 def endpoint(port: int | None = None) -> str:
-    return f"http://127.0.0.1:{port or port_from_env()}"
+    return f"http://127.0.0.1:{port or local_port()}"
 
 
 @dataclass(frozen=True)
@@ -74,7 +70,7 @@ def health(port: int | None = None, timeout: float = 1.0) -> dict | None:
 
 
 def require_up(port: int | None = None) -> None:
-    port = port or port_from_env()
+    port = port or local_port()
     if health(port) is None:
         raise UserError(
             f"The local cloud is not running on 127.0.0.1:{port}: start it with `invoke local.up` (or set ORDERFLOW_LOCAL_PORT)."
@@ -141,7 +137,7 @@ def _clean_environment(instance: Instance) -> dict[str, str]:
 
 
 def up(port: int | None = None, timeout: float = 60.0) -> str:
-    instance = Instance(port or port_from_env())
+    instance = Instance(port or local_port())
     if health(instance.port) is not None:
         owner = f"pid {instance.pid()}" if instance.pid() else "started outside this project"
         print(f"The local cloud is already up at {endpoint(instance.port)} ({owner}).")
@@ -170,7 +166,7 @@ def up(port: int | None = None, timeout: float = 60.0) -> str:
         return health(instance.port) is not None
 
     try:
-        poll(ready, timeout=timeout, interval=0.1, what="MiniStack health")
+        wait_until(ready, timeout, "MiniStack health", interval=0.1)
     except TimeoutError as exc:
         proc.terminate()
         raise UserError(f"MiniStack did not become healthy in {timeout:.0f}s: see {instance.log_file}.") from exc
@@ -182,14 +178,14 @@ def up(port: int | None = None, timeout: float = 60.0) -> str:
 
 def ensure_up(port: int | None = None) -> str:
     """Start the local cloud unless something already answers on the port (tests call this)."""
-    port = port or port_from_env()
+    port = port or local_port()
     if health(port) is not None:
         return endpoint(port)
     return up(port)
 
 
 def down(port: int | None = None, timeout: float = 30.0) -> None:
-    instance = Instance(port or port_from_env())
+    instance = Instance(port or local_port())
     pid = instance.pid()
     if pid is None:
         if health(instance.port) is not None:
@@ -213,7 +209,7 @@ def down(port: int | None = None, timeout: float = 30.0) -> None:
             return False
 
     try:
-        poll(exited, timeout=timeout, interval=0.1, what="MiniStack to exit")
+        wait_until(exited, timeout, "MiniStack to exit", interval=0.1)
     except TimeoutError as exc:
         raise UserError(
             f"MiniStack (pid {pid}) did not stop within {timeout:.0f}s after SIGTERM; kill it with `kill {pid}`."
@@ -223,7 +219,7 @@ def down(port: int | None = None, timeout: float = 30.0) -> None:
 
 
 def status(port: int | None = None) -> bool:
-    instance = Instance(port or port_from_env())
+    instance = Instance(port or local_port())
     doc = health(instance.port)
     if doc is None:
         print(f"down: nothing answers at {endpoint(instance.port)}.")
@@ -237,7 +233,7 @@ def status(port: int | None = None) -> bool:
 
 
 def reset(port: int | None = None) -> None:
-    port = port or port_from_env()
+    port = port or local_port()
     require_up(port)
     req = urllib.request.Request(endpoint(port) + "/_ministack/reset", method="POST", data=b"")
     try:

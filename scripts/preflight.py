@@ -106,7 +106,7 @@ def deployed_in_flight_cap(env: str, lambda_client: Any | None = None) -> int:
     if is_local(env):
         return LOCAL_IN_FLIGHT_CAP
     if lambda_client is None:
-        from scripts.stack import aws_client
+        from scripts.aws_session import aws_client
 
         lambda_client = aws_client(env, "lambda")
     settings = lambda_client.get_account_settings()["AccountLimit"]
@@ -210,10 +210,10 @@ def lint_policy(document: dict[str, Any]) -> list[str]:
 
 
 def check_region(env: str) -> Check:
-    from scripts import stack
+    from scripts import aws_session, stack
 
     try:
-        region = stack.region(env)
+        region = aws_session.region(env)
         if not is_local(env):
             stack.backend_settings(env)
     except UserError as exc:
@@ -227,7 +227,7 @@ def check_region(env: str) -> Check:
 def check_credentials(env: str, sts: Any) -> tuple[Check, str | None]:
     import botocore.exceptions
 
-    from scripts.stack import CREDENTIALS_TODO
+    from scripts.aws_session import CREDENTIALS_TODO
 
     if is_local(env):
         return _pass("credentials", "local cloud: dummy credentials, account 000000000000"), None
@@ -439,7 +439,7 @@ def check_policies(env: str, region: str, account: str, analyzer: Any | None) ->
 
 def run(env: str) -> list[Check]:
     """Every check of the env, in order; AWS rows are skipped when there are no credentials."""
-    from scripts import stack
+    from scripts import aws_session, stack
 
     check_env(env)
     rows = [
@@ -453,17 +453,17 @@ def run(env: str) -> list[Check]:
     rows.append(region_row)
     if region_row.status == "FAIL":
         return rows  # every client below would be built for the wrong region
-    region = stack.region(env)
+    region = aws_session.region(env)
     if is_local(env):
         clients: dict[str, Any] = {}
-        account = stack.LOCAL_ACCOUNT_ID
+        account = aws_session.LOCAL_ACCOUNT_ID
         rows.append(check_credentials(env, None)[0])
     else:
-        credentials, account = check_credentials(env, stack.aws_client(env, "sts"))
+        credentials, account = check_credentials(env, aws_session.aws_client(env, "sts"))
         rows.append(credentials)
         clients = (
             {
-                name: stack.aws_client(env, service)
+                name: aws_session.aws_client(env, service)
                 for name, service in (
                     ("s3", "s3"),
                     ("ddb", "dynamodb"),
@@ -513,7 +513,7 @@ def _has_terraform() -> bool:
 
 
 def table(rows: list[Check]) -> str:
-    from scripts.e2e import format_table
+    from scripts.text_table import format_table
 
     return format_table(["check", "result", "found", "to do"], [[r.name, r.status, r.found, r.todo] for r in rows])
 

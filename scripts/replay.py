@@ -16,13 +16,13 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from scripts.common import UserError, is_local, read_outputs
+from scripts.common import PROJECT, UserError, is_local, read_outputs
 
 DONE_STATES = ("COMPLETED", "FAILED", "CANCELLED")
 
 
 def _parse_time(value: str | datetime | None, default: datetime, what: str) -> datetime:
-    from scripts.e2e import parse_ts
+    from scripts.timeutil import parse_ts
 
     if value in (None, ""):
         return default
@@ -33,9 +33,9 @@ def _parse_time(value: str | datetime | None, default: datetime, what: str) -> d
 
 
 def replay_name(env: str) -> str:
-    from scripts.e2e import new_run_id
+    from scripts.timeutil import new_run_id
 
-    name = f"orderflow-{env}-{new_run_id('replay')}"
+    name = f"{PROJECT}-{env}-{new_run_id('replay')}"
     return re.sub(r"[^.\-_A-Za-z0-9]", "-", name)[:64]
 
 
@@ -53,8 +53,8 @@ def replay(
     filter_arns: rule ARNs to replay to (Destination.FilterArns); default every rule on the bus.
     timeout: seconds to wait for the replay (default 120 on the local cloud, 900 on AWS, where replays run in
     one-minute slices and take minutes)."""
-    from scripts.e2e import iso, utcnow
-    from scripts.stack import aws_client
+    from scripts.aws_session import aws_client
+    from scripts.timeutil import iso, utcnow
 
     outputs = read_outputs(env)
     archive_arn, bus_arn = outputs.get("archive_arn"), outputs.get("event_bus_arn")
@@ -152,7 +152,7 @@ def replay(
 
 def archive_event_count(env: str) -> int:
     """The bus archive's EventCount now (DescribeArchive)."""
-    from scripts.stack import aws_client
+    from scripts.aws_session import aws_client
 
     outputs = read_outputs(env)
     name = outputs.get("archive_name") or (outputs.get("archive_arn") or "").rsplit("/", 1)[-1]
@@ -162,14 +162,14 @@ def archive_event_count(env: str) -> int:
 def wait_archived(env: str, at_least: int, timeout: float | None = None) -> int:
     """Poll DescribeArchive until the archive holds at least `at_least` events; a replay started earlier would find
     the window empty (AWS archives with a delay). Deadline: 60 s locally, 600 s on AWS. Returns the count."""
-    from scripts.common import poll
+    from scripts.polling import wait_until
 
     timeout = timeout if timeout is not None else (60.0 if is_local(env) else 600.0)
-    return poll(
+    return wait_until(
         lambda: (count := archive_event_count(env)) >= at_least and count,
-        timeout=timeout,
+        timeout,
+        f"the event archive to hold {at_least} events",
         interval=0.25 if is_local(env) else 5.0,
-        what=f"the event archive to hold {at_least} events",
     )
 
 

@@ -1,7 +1,8 @@
 """`invoke seed --env <env>`: load the product catalogue with stock and prices into the inventory table, idempotently.
 
 Stock is the `available` attribute of an item of the inventory table (`productId` HASH, `available` N, `name` S,
-`reserved` N, `price` N): writing it directly is how operators set stock. The catalogue price is the item's `price`
+`reserved` N, `price` N; the item and its writes are services/shared/repositories/inventory.py's `product_item`
+and `ensure_product`): writing it directly is how operators set stock. The catalogue price is the item's `price`
 (a Number with two decimals): the order service prices every order line from it and computes the total itself
 (docs/api.md), so a product without a price cannot be ordered. Seeding twice leaves the table as seeding once did:
 a product that is missing is created with its stock and price; a product that exists keeps its counters (orders
@@ -12,9 +13,7 @@ the catalogue's is set. The seed's test orders use prod-001 and prod-002.
 
 from __future__ import annotations
 
-from typing import Any
-
-from scripts.common import UserError, read_outputs
+from scripts.common import UserError, read_outputs, services_module
 
 # productId -> (name, price, stock floor). prod-001 / prod-002 are the seed recipe's test products (29.99 and 49.99
 # in its test order). The recipe's three validation orders bought prod-001 at 99.99, which the server now answers
@@ -29,55 +28,8 @@ CATALOGUE: dict[str, tuple[str, str, int]] = {
 }
 
 
-def ensure_product(ddb: Any, table: str, product_id: str, name: str, floor: int, price: str) -> str:
-    """Create the product if missing (stock `floor`, `price`), top `available` up to `floor` if below it, set `price`
-    if the product has none; say which ("created", "topped up", "priced", "topped up, priced", "unchanged")."""
-    try:
-        ddb.put_item(
-            TableName=table,
-            Item={
-                "productId": {"S": product_id},
-                "name": {"S": name},
-                "available": {"N": str(floor)},
-                "reserved": {"N": "0"},
-                "price": {"N": price},
-            },
-            ConditionExpression="attribute_not_exists(productId)",
-        )
-        return "created"
-    except ddb.exceptions.ConditionalCheckFailedException:
-        pass
-    done = []
-    try:
-        ddb.update_item(
-            TableName=table,
-            Key={"productId": {"S": product_id}},
-            UpdateExpression="SET available = :floor, #n = if_not_exists(#n, :name), "
-            "reserved = if_not_exists(reserved, :zero)",
-            ConditionExpression="attribute_not_exists(available) OR available < :floor",
-            ExpressionAttributeNames={"#n": "name"},
-            ExpressionAttributeValues={":floor": {"N": str(floor)}, ":name": {"S": name}, ":zero": {"N": "0"}},
-        )
-        done.append("topped up")
-    except ddb.exceptions.ConditionalCheckFailedException:
-        pass
-    try:
-        ddb.update_item(
-            TableName=table,
-            Key={"productId": {"S": product_id}},
-            UpdateExpression="SET #p = :price",
-            ConditionExpression="attribute_not_exists(#p)",
-            ExpressionAttributeNames={"#p": "price"},
-            ExpressionAttributeValues={":price": {"N": price}},
-        )
-        done.append("priced")
-    except ddb.exceptions.ConditionalCheckFailedException:
-        pass
-    return ", ".join(done) or "unchanged"
-
-
 def seed(env: str, quiet: bool = False) -> dict[str, str]:
-    from scripts.stack import aws_client
+    from scripts.aws_session import aws_client
 
     outputs = read_outputs(env)
     table = outputs.get("inventory_table_name")
@@ -86,12 +38,13 @@ def seed(env: str, quiet: bool = False) -> dict[str, str]:
             f"outputs.json of env '{env}' has no inventory_table_name: redeploy with `invoke deploy --env {env}`."
         )
     ddb = aws_client(env, "dynamodb")
+    inventory = services_module("shared.repositories.inventory")  # the one owner of the item and its writes
     import botocore.exceptions
 
     result = {}
     try:
         for product_id, (name, price, floor) in CATALOGUE.items():
-            result[product_id] = ensure_product(ddb, table, product_id, name, floor, price)
+            result[product_id] = inventory.ensure_product(ddb, table, product_id, name, floor, price)
     except botocore.exceptions.EndpointConnectionError:
         raise UserError(
             f"Cannot reach DynamoDB for env '{env}': start the local cloud (`invoke local.up`) or check the network."

@@ -19,8 +19,8 @@ from typing import Any
 
 from python_terraform import IsFlagged, IsNotFlagged, Terraform
 
+from scripts import aws_session, emulator_workarounds, local_cloud
 from scripts import build as build_module
-from scripts import emulator_workarounds, local_cloud
 from scripts.common import (
     BUILD_DIR,
     ENVS_DIR,
@@ -37,7 +37,6 @@ from scripts.common import (
 LOCAL_BACKEND_OVERRIDE = TERRAFORM_DIR / "local_backend_override.tf"
 CLI_CONFIG = BUILD_DIR / "terraform" / "terraformrc"
 PROVIDER_SOURCE = "registry.terraform.io/hashicorp/aws"
-LOCAL_ACCOUNT_ID = "000000000000"
 # Terraform's default of 10 queues the many small resources (queues, rules) behind slow ones (KMS, S3 lifecycle).
 PARALLELISM = 20
 
@@ -121,72 +120,11 @@ def _run_with_progress(tf: Terraform, command: str, **options: Any) -> int:
 
 # --- env inputs ------------------------------------------------------------------------------------------------
 
-#: One retry policy for every boto3 client of the tasks and the e2e suite (all come from `aws_client`): standard mode
-#: retries throttling (Cognito's TooManyRequestsException, Lambda's and Step Functions' throttles), 5xx and timeouts
-#: with jittered exponential back-off, as AWS advises; 10 attempts ride out a burst that meets an account quota.
-AWS_RETRIES = {"mode": "standard", "total_max_attempts": 10}
-REGION_PATTERN = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d")
-
-
-def tfvars_value(env: str, key: str) -> str | None:
-    match = re.search(rf'^\s*{key}\s*=\s*"([^"]*)"', (ENVS_DIR / f"{env}.tfvars").read_text(), re.MULTILINE)
-    return match.group(1) if match else None
-
-
-def region(env: str) -> str:
-    """The env's region: `region` in terraform/envs/<env>.tfvars, the only place it is written. Terraform's provider
-    reads it from there, the tasks write it into the S3 backend config (`resolved_backend_config`) and every boto3
-    client (`aws_client`, bootstrap-state, preflight, the e2e suite) is built with it, so AWS_REGION and the CLI's
-    profile region never choose it."""
-    value = tfvars_value(env, "region")
-    if not value or not REGION_PATTERN.fullmatch(value):
-        raise UserError(
-            f"terraform/envs/{env}.tfvars must set region to an AWS region name (found {value!r}): "
-            'write e.g. region = "us-east-1".'
-        )
-    return value
-
-
-def _aws_session(env: str):
-    import boto3
-
-    if is_local(env):
-        return boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name=region(env))
-    return boto3.session.Session(region_name=region(env))
-
-
-def aws_client(env: str, service: str):
-    """A boto3 client for the env, in its region, with the shared retry policy: the local cloud's endpoint for local,
-    the default credential chain otherwise."""
-    from botocore.config import Config
-
-    kwargs = {"endpoint_url": local_cloud.endpoint()} if is_local(env) else {}
-    return _aws_session(env).client(service, config=Config(retries=dict(AWS_RETRIES)), **kwargs)
-
-
-#: What to do without credentials (account_id's error and preflight's credentials row).
-CREDENTIALS_TODO = "configure them (aws configure, AWS_PROFILE or AWS_* variables) and retry"
-
-
-def account_id(env: str) -> str:
-    if is_local(env):
-        return LOCAL_ACCOUNT_ID
-    import botocore.exceptions
-
-    try:
-        return aws_client(env, "sts").get_caller_identity()["Account"]
-    except (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError):
-        raise UserError(f"No AWS credentials found for env '{env}': {CREDENTIALS_TODO}.") from None
-    except botocore.exceptions.ClientError as exc:
-        raise UserError(
-            f"AWS rejected the credentials for env '{env}' ({exc.response['Error']['Code']}): refresh them and retry."
-        ) from None
-
 
 def backend_settings(env: str) -> dict[str, str]:
     """terraform/envs/<env>.backend.hcl as {key: value} (`<ACCOUNT_ID>` not filled in), with the env's region.
 
-    The backend file names no region: the tasks add the tfvars region (`region()`), so the state bucket, the lock
+    The backend file names no region: the tasks add the tfvars region (`aws_session.region`), so the state bucket, the lock
     table and the stack share one region. A region the file does name must be that one; otherwise this fails, before
     anything is created or initialised."""
     path = ENVS_DIR / f"{env}.backend.hcl"
@@ -195,7 +133,7 @@ def backend_settings(env: str) -> dict[str, str]:
             f"terraform/envs/{env}.backend.hcl is missing: write the S3 backend settings for '{env}' (see docs/terraform.md)."
         )
     settings = dict(re.findall(r'^\s*(\w+)\s*=\s*"([^"]*)"', path.read_text(), re.MULTILINE))
-    wanted = region(env)
+    wanted = aws_session.region(env)
     if settings.get("region", wanted) != wanted:
         raise UserError(
             f"terraform/envs/{env}.backend.hcl sets region {settings['region']} but terraform/envs/{env}.tfvars "
@@ -215,7 +153,7 @@ def preflight(env: str) -> None:
         local_cloud.require_up()
     else:
         backend_settings(env)
-        account_id(env)
+        aws_session.account_id(env)
 
 
 def prepare_inputs(env: str) -> list[str]:
@@ -224,7 +162,11 @@ def prepare_inputs(env: str) -> list[str]:
 
     build_module.build()
     rendered = render_workflows(
-        env, region=region(env), account_id=account_id(env), project=PROJECT, out_dir=env_build_dir(env) / "workflow"
+        env,
+        region=aws_session.region(env),
+        account_id=aws_session.account_id(env),
+        project=PROJECT,
+        out_dir=env_build_dir(env) / "workflow",
     )
     print(
         f"Rendered {len(rendered)} workflow definitions into {(env_build_dir(env) / 'workflow').relative_to(REPO_ROOT)}"
@@ -263,7 +205,7 @@ def resolved_backend_config(env: str) -> Path:
     """terraform/envs/<env>.backend.hcl with <ACCOUNT_ID> filled in (state bucket names are global) and the env's
     region added (`backend_settings`)."""
     settings = backend_settings(env)
-    text = (ENVS_DIR / f"{env}.backend.hcl").read_text().replace("<ACCOUNT_ID>", account_id(env))
+    text = (ENVS_DIR / f"{env}.backend.hcl").read_text().replace("<ACCOUNT_ID>", aws_session.account_id(env))
     if not re.search(r"^\s*region\s*=", text, re.MULTILINE):
         text = (
             text.rstrip("\n")
@@ -381,8 +323,10 @@ def local_stack_exists(env: str, outputs: dict[str, Any]) -> bool:
     if local_cloud.health() is None:
         return False
     try:
-        aws_client(env, "dynamodb").describe_table(TableName=outputs["orders_table_name"])
-        aws_client(env, "stepfunctions").describe_state_machine(stateMachineArn=outputs["state_machine_arn"])
+        aws_session.aws_client(env, "dynamodb").describe_table(TableName=outputs["orders_table_name"])
+        aws_session.aws_client(env, "stepfunctions").describe_state_machine(
+            stateMachineArn=outputs["state_machine_arn"]
+        )
         return True
     except Exception:  # noqa: BLE001 - any failure means "not there": redeploy
         return False
@@ -394,13 +338,13 @@ def bootstrap_state(env: str) -> None:
     if is_local(env):
         raise UserError("env local keeps its state in a local file; bootstrap-state is for dev and prod.")
     settings = backend_settings(env)  # a region mismatch fails here, before anything is created
-    account = account_id(env)
+    account = aws_session.account_id(env)
     bucket, table, reg = (
         settings["bucket"].replace("<ACCOUNT_ID>", account),
         settings["dynamodb_table"],
         settings["region"],
     )
-    s3, ddb = aws_client(env, "s3"), aws_client(env, "dynamodb")
+    s3, ddb = aws_session.aws_client(env, "s3"), aws_session.aws_client(env, "dynamodb")
     import botocore.exceptions
 
     try:

@@ -1,27 +1,35 @@
-"""Inventory Lambda entry point (`inventory.handler.lambda_handler`). Thin: observability + dispatch only.
+"""Inventory Lambda entry point (`inventory.handler.lambda_handler`). Thin: observability, the request's contract
+(shared/schemas/tasks/inventory.<action>.json) and dispatch only.
 
-- `{"action":"reserve","order":{...}}`
-  -> `{"status":"RESERVED"|"UNAVAILABLE"|"ORDER_NOT_RESERVABLE","shortItems":[...]}`
-- `{"action":"release","order":{...}}` -> `{"status":"RELEASED"|"NOT_RESERVED"|"NOT_COMPENSABLE"}` (RELEASED also on a repeat)
-- `{"action":"restock","productId","quantity","eventId","price"?}` or an EventBridge "Inventory Restocked" event
-  (detail: productId, quantity, eventId, optional price) -> `{"status":"RESTOCKED"|"DUPLICATE","available":n}`
+- `reserve`: all items or none (RESERVED / UNAVAILABLE / ORDER_NOT_RESERVABLE)
+- `release`: a claimed order's reservation back to stock, once (RELEASED / NOT_RESERVED / NOT_COMPENSABLE)
+- `restock`, or the whole EventBridge "Inventory Restocked" event (its contract is the event's): stock once per
+  eventId (RESTOCKED / DUPLICATE)
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inventory import service
-from shared import aws, events
+from shared import aws, contracts, events
 from shared.errors import UnsupportedEvent
 from shared.observability import WORKFLOW_CORRELATION_PATH
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
+
+#: action -> what it does with its (validated) request
+ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "reserve": lambda e: service.reserve(e["order"]),
+    "release": lambda e: service.release(e["order"]),
+    "restock": lambda e: service.restock(e["productId"], e["quantity"], e["eventId"], price=e.get("price")),
+}
 
 
 @logger.inject_lambda_context(correlation_id_path=WORKFLOW_CORRELATION_PATH, clear_state=True)
@@ -32,14 +40,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if not isinstance(event, dict):
         raise UnsupportedEvent("event must be a JSON object")
     action = event.get("action")
-    if action == "reserve":
-        return service.reserve(event.get("order"))
-    if action == "release":
-        return service.release(event.get("order"))
-    if action == "restock":
-        return service.restock(
-            event.get("productId"), event.get("quantity"), event.get("eventId"), price=event.get("price")
-        )
+    if action is not None:
+        return ACTIONS[contracts.task_request("inventory", event)](event)
     if event.get("detail-type") == events.INVENTORY_RESTOCKED and isinstance(event.get("detail"), dict):
         detail = event["detail"]
         event_id = detail.get("eventId") or event.get("id")

@@ -1,7 +1,7 @@
 """Notification Lambda entry point (`notification.handler.lambda_handler`). Thin: observability + dispatch.
 
-- workflow `{"action":"notify","type":...,"order":{...},"details":{...}}`
-  -> `{"status":"SENT"|"DUPLICATE","key":"notifications/<orderId>/<type>.json"}`
+- workflow action `notify` (contract: shared/schemas/tasks/notification.notify.json, validated here)
+  -> `notifications/<orderId>/<type>.json` (SENT / DUPLICATE)
 - EventBridge event (Payment Processed/Failed/Refunded, Order Cancellation Requested, Order Completed)
   -> `notifications/<orderId>/events/<detail.eventId>.json`; other detail-types -> `{"status":"IGNORED"}`
 """
@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notification import service
-from shared import aws
+from shared import aws, contracts
 from shared.errors import UnsupportedEvent
 from shared.observability import WORKFLOW_CORRELATION_PATH
 
@@ -30,7 +30,8 @@ metrics = Metrics()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if not isinstance(event, dict):
         raise UnsupportedEvent("event must be a JSON object")
-    if event.get("action") == "notify":
+    if event.get("action") is not None:
+        contracts.task_request("notification", event)  # notify, the one action
         return service.notify_workflow(event)
     if "detail-type" in event:
         return service.notify_event(event)

@@ -1,25 +1,32 @@
-"""Payment Lambda entry point (`payment.handler.lambda_handler`). Thin: observability + dispatch only.
+"""Payment Lambda entry point (`payment.handler.lambda_handler`). Thin: observability, the request's contract
+(shared/schemas/tasks/payment.<action>.json) and dispatch only.
 
-- `{"action":"charge","order":{...},"attempt":n}` -> `{"status":"PAID"|"DECLINED","paymentId","amount","reason"}`
-- `{"action":"refund","order":{...},"reason":str}` -> `{"status":"REFUNDED"|"NOT_CHARGED","paymentId","refundId"}`
+- `charge`: charge the stored order's total exactly once (PAID / DECLINED / NOT_PAYABLE / RETRY_LATER)
+- `refund`: give a claimed order's payment back (REFUNDED / NOT_CHARGED / NOT_COMPENSABLE)
 Technical faults raise PaymentGatewayUnavailable / CircuitOpenError / EventPublishError (RetryableError).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from payment import service
-from shared import aws
-from shared.errors import UnsupportedEvent
+from shared import aws, contracts
 from shared.observability import WORKFLOW_CORRELATION_PATH
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
+
+#: action -> what it does with its (validated) request
+ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "charge": lambda e: service.charge(e["order"], e.get("attempt")),
+    "refund": lambda e: service.refund(e["order"], e.get("reason")),
+}
 
 
 @logger.inject_lambda_context(correlation_id_path=WORKFLOW_CORRELATION_PATH, clear_state=True)
@@ -27,9 +34,4 @@ metrics = Metrics()
 @metrics.log_metrics
 @aws.transient_as_retryable
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    action = event.get("action") if isinstance(event, dict) else None
-    if action == "charge":
-        return service.charge(event.get("order"), event.get("attempt"))
-    if action == "refund":
-        return service.refund(event.get("order"), event.get("reason"))
-    raise UnsupportedEvent(f"unsupported payment action {action!r}")
+    return ACTIONS[contracts.task_request("payment", event)](event)

@@ -27,7 +27,8 @@ import pytest
 from e2e_support import BusTap, Scenario, Stack, plain
 
 from scripts.common import UserError, env_build_dir, read_outputs
-from scripts.e2e import end_to_end_seconds, iso, new_run_id, stage_seconds, utcnow
+from scripts.order_timeline import end_to_end_seconds, stage_seconds
+from scripts.timeutil import iso, new_run_id, utcnow
 
 _OUTCOME = pytest.StashKey[dict[str, Any]]()
 _records: dict[str, Any] = {"meta": {}, "scenarios": []}

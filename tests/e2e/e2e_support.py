@@ -1,6 +1,6 @@
 """What the e2e scenarios use to drive and inspect a deployed stack: its HTTP API and AWS APIs, nothing else.
 
-Clients come from scripts.stack.aws_client (the local cloud's endpoint for env local, the default credential chain
+Clients come from scripts.aws_session.aws_client (the local cloud's endpoint for env local, the default credential chain
 otherwise), so the same tests run against `--env local` and a real account. Every wait is a poll with a deadline.
 
 Every API call authenticates like a real client (docs/auth.md): with the Cognito ID token of the order's customer,
@@ -27,22 +27,20 @@ from typing import Any, Self
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from scripts import openapi
+from scripts import auth, e2e_restore, openapi
+from scripts.api_client import ApiClient, order_payload
 from scripts.api_contract import ApiContract, ResponseLog
-from scripts.e2e import (
-    RESTORE_FILE,
-    TERMINAL_STATUSES,
-    ApiClient,
-    execution_order_id,
-    iso,
-    order_payload,
-    parse_ts,
-    summarize_history,
-    task_functions,
-    utcnow,
-)
+from scripts.common import services_module
+from scripts.history import execution_order_id, summarize_history, task_functions
+from scripts.order_timeline import TERMINAL_STATUSES
+from scripts.polling import Deadline, wait_until
+from scripts.timeutil import iso, parse_ts, utcnow
 
 _deser, _ser = TypeDeserializer(), TypeSerializer()
+#: services/shared/repositories/inventory.py: the one definition of a product's item and its writes
+inventory = services_module("shared.repositories.inventory")
+#: services/notification/service.py: the notification objects' keys (`workflow_key`)
+notification_service = services_module("notification.service")
 
 
 def from_ddb(item: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -73,30 +71,6 @@ def expected_event_id(order_id: str, detail_type: str) -> str:
     return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{order_id}|{detail_type}"))
 
 
-class Deadline:
-    def __init__(self, seconds: float):
-        self.seconds, self.end = seconds, time.monotonic() + seconds
-
-    @property
-    def left(self) -> float:
-        return max(0.0, self.end - time.monotonic())
-
-    def expired(self) -> bool:
-        return time.monotonic() >= self.end
-
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
-    """Poll `check` until truthy; fail the test with `what` (and the last value) after `timeout` seconds."""
-    deadline, last = Deadline(timeout), None
-    while True:
-        last = check()
-        if last:
-            return last
-        if deadline.expired():
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
-        time.sleep(interval)
-
-
 class Customers:
     """The customers of the stack's user pool (outputs `user_pool_id`, `user_pool_client_id`) and their ID tokens.
 
@@ -107,7 +81,7 @@ class Customers:
     here so that the suite needs nothing but boto3 and the outputs. Users created by this session are deleted by
     `close()`. Thread-safe (submit_many asks from many threads)."""
 
-    ADMIN_GROUP = "admins"
+    ADMIN_GROUP = auth.ADMIN_GROUP
     SYMBOLS = "!#%*+-=?@^_"
 
     def __init__(self, cognito: Any, pool_id: str, client_id: str):
@@ -282,7 +256,7 @@ class Stack:
                     "the outputs have no user_pool_id / user_pool_client_id: the stack predates "
                     "the API's authentication, redeploy it (`invoke deploy`)"
                 )
-                from scripts.stack import aws_client
+                from scripts.aws_session import aws_client
 
                 self._customers = Customers(aws_client(self.env, "cognito-idp"), pool, client)
             return self._customers
@@ -302,7 +276,7 @@ class Stack:
     def client(self, service: str) -> Any:
         with self._lock:
             if service not in self._clients:
-                from scripts.stack import aws_client
+                from scripts.aws_session import aws_client
 
                 self._clients[service] = aws_client(self.env, service)
             return self._clients[service]
@@ -368,7 +342,7 @@ class Stack:
         counts = {"accepted": 0, "failed": 0, "retries": 0}
 
         def track() -> None:  # releases a permit per order that reached a terminal state
-            from scripts.stack import aws_client
+            from scripts.aws_session import aws_client
 
             ddb, table, last = aws_client(self.env, "dynamodb"), self.outputs["orders_table_name"], 0.0
             while not (done.is_set() and not in_flight):
@@ -570,15 +544,14 @@ class Stack:
         """How operators set stock and price: write `available` (and the catalogue `price`, a 2-decimal string such as
         "19.99") on the product's inventory item. The order service prices every line from `price`: a product written
         without one cannot be ordered (400), and an order naming another price is answered 409."""
-        item: dict[str, Any] = {
-            "productId": product_id,
-            "available": available,
-            "reserved": 0,
-            "name": name or f"e2e {product_id}",
-        }
-        if price is not None:
-            item["price"] = Decimal(price)
-        self.ddb.put_item(TableName=self.outputs["inventory_table_name"], Item=to_ddb(item))
+        inventory.put_product(
+            self.ddb,
+            self.outputs["inventory_table_name"],
+            product_id,
+            available,
+            name=name or f"e2e {product_id}",
+            price=price,
+        )
 
     def price(self, product_id: str) -> Decimal | None:
         """The product's catalogue price (consistent read), None when it has none or does not exist."""
@@ -665,7 +638,7 @@ class Stack:
         s3 = self.client("s3")
         try:
             head = s3.head_object(
-                Bucket=self.outputs["notifications_bucket"], Key=f"notifications/{order_id}/{kind}.json"
+                Bucket=self.outputs["notifications_bucket"], Key=notification_service.workflow_key(order_id, kind)
             )
         except s3.exceptions.ClientError as exc:
             if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
@@ -675,7 +648,7 @@ class Stack:
 
     def notification_body(self, order_id: str, kind: str) -> Any:
         obj = self.client("s3").get_object(
-            Bucket=self.outputs["notifications_bucket"], Key=f"notifications/{order_id}/{kind}.json"
+            Bucket=self.outputs["notifications_bucket"], Key=notification_service.workflow_key(order_id, kind)
         )
         return json.loads(obj["Body"].read())
 
@@ -686,7 +659,9 @@ class Stack:
         return sorted(o["Key"] for o in resp.get("Contents", []))
 
     def wait_notification(self, order_id: str, kind: str, timeout: float = 30.0) -> dict[str, Any]:
-        return wait_until(lambda: self.notification(order_id, kind), timeout, f"notifications/{order_id}/{kind}.json")
+        return wait_until(
+            lambda: self.notification(order_id, kind), timeout, notification_service.workflow_key(order_id, kind)
+        )
 
     def workflow_notifications(self, order_id: str) -> list[str]:
         """The workflow notification types of the order (`notifications/<orderId>/<type>.json`; the bus-event
@@ -897,16 +872,7 @@ class Stack:
     def _pending(self, update: Callable[[dict[str, Any]], None]) -> None:
         """Record (or clear) a change in build/<env>/reports/.e2e-restore.json before making (after undoing) it, so
         that `invoke e2e` can put things back if this process dies in between."""
-        path = self.reports_dir / RESTORE_FILE
-        with self._lock:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            pending = json.loads(path.read_text() or "{}") if path.exists() else {}
-            update(pending)
-            pending = {k: v for k, v in pending.items() if v}
-            if pending:
-                path.write_text(json.dumps(pending, indent=1))
-            else:
-                path.unlink(missing_ok=True)
+        e2e_restore.record(self.reports_dir, update)
 
     def _canary_order(self) -> dict[str, Any]:
         """An order of this run that has completed, and the Order Created event that started it: re-put, that event
@@ -950,7 +916,7 @@ class Stack:
             try:
                 wait_until(lambda event_id=event_id: self._canary_routed(event_id), window, "the canary's execution")
                 routed = True
-            except AssertionError:
+            except TimeoutError:
                 routed = False
             if routed == routing:
                 return
@@ -1057,7 +1023,7 @@ class StockSampler:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        from scripts.stack import aws_client
+        from scripts.aws_session import aws_client
 
         ddb = aws_client(self.stack.env, "dynamodb")  # its own client: boto3 clients are shared-safe, pools are not big
         table = self.stack.outputs["inventory_table_name"]

@@ -14,8 +14,9 @@ from decimal import Decimal
 
 from e2e_support import Submitted
 
-from scripts.e2e import HAPPY_PATH, history_statuses, utcnow
+from scripts.order_timeline import HAPPY_PATH, history_statuses
 from scripts.seed import catalogue_price
+from scripts.timeutil import utcnow
 
 
 def test_seed_validation(stack, scenario):

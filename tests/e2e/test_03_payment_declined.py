@@ -6,7 +6,8 @@ PAYMENT_DECLINE_CUSTOMERS' default) and an order above the limit (PAYMENT_CUSTOM
 
 from __future__ import annotations
 
-from scripts.e2e import history_statuses, order_payload
+from scripts.api_client import order_payload
+from scripts.order_timeline import history_statuses
 
 
 def test_payment_declined(stack, scenario):

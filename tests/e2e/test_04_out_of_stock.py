@@ -4,7 +4,8 @@ the gateway ledger say it."""
 
 from __future__ import annotations
 
-from scripts.e2e import history_statuses, order_payload
+from scripts.api_client import order_payload
+from scripts.order_timeline import history_statuses
 
 
 def test_out_of_stock_refunds(stack, scenario):

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from scripts.e2e import history_statuses, order_payload
+from scripts.api_client import order_payload
+from scripts.order_timeline import history_statuses
 
 
 def test_customer_cancellation(stack, scenario):

@@ -3,7 +3,7 @@ different body: 409, and still one order."""
 
 from __future__ import annotations
 
-from scripts.e2e import order_payload
+from scripts.api_client import order_payload
 
 
 def test_idempotent_submission(stack, scenario):

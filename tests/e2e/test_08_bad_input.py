@@ -29,7 +29,9 @@ import json
 from typing import Any
 
 import pytest
-from e2e_support import BusTap, wait_until
+from e2e_support import BusTap
+
+from scripts.polling import wait_until
 
 JSON = {"Content-Type": "application/json"}
 

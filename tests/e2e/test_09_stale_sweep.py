@@ -15,9 +15,9 @@ import hashlib
 import json
 from datetime import timedelta
 
-from e2e_support import wait_until
-
-from scripts.e2e import iso, order_payload, parse_ts, utcnow
+from scripts.api_client import order_payload
+from scripts.polling import wait_until
+from scripts.timeutil import iso, parse_ts, utcnow
 
 SWEEP_MINUTES = 120
 

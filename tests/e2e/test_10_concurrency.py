@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 from e2e_support import StockSampler
 
-from scripts.e2e import order_payload
+from scripts.api_client import order_payload
 from scripts.preflight import CLIENTS_PER_BURST, SUITE_BURST_ORDERS
 
 # The burst `invoke preflight` checks the account against (200 orders, 20 clients). Every customer is new: submit_many

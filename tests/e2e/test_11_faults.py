@@ -27,7 +27,7 @@ from decimal import Decimal
 
 import pytest
 
-from scripts.e2e import order_payload
+from scripts.api_client import order_payload
 
 FAULT_RATE = "0.3"
 FAULT_ORDERS = 24

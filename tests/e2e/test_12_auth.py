@@ -21,9 +21,10 @@ import os
 import time
 
 import pytest
-from e2e_support import app_client_config, jwt_claims, wait_until
+from e2e_support import app_client_config, jwt_claims
 
-from scripts.e2e import order_payload, unwrap_orders
+from scripts.api_client import order_payload
+from scripts.polling import wait_until
 
 AUTH_FLOWS = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
 
@@ -196,7 +197,7 @@ def test_customers_reach_only_their_own_orders(stack, scenario):
         def ids() -> list[str]:
             resp = stack.api.customer_orders(customer, token=token)
             assert resp.status == 200, resp
-            return [o["orderId"] for o in unwrap_orders(resp.json)]
+            return [o["orderId"] for o in resp.json["orders"]]
 
         return wait_until(
             lambda: (found := ids()) == expected and found, 30, f"GET /customers/{customer}/orders = {expected}"

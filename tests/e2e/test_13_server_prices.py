@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from e2e_support import wait_until
-
-from scripts.e2e import HAPPY_PATH, history_statuses, unwrap_order
+from scripts.order_timeline import HAPPY_PATH, history_statuses
+from scripts.polling import wait_until
 
 
 def test_wrong_price_is_409_and_writes_nothing(stack, scenario):
@@ -106,5 +105,5 @@ def test_order_without_prices_is_charged_the_catalogue_amount(stack, scenario):
 
     got = stack.api.get_order(sub.order_id, token=stack.token(customer))
     assert got.status == 200, got
-    view = unwrap_order(got.json)
+    view = got.json
     assert view["totalAmount"] == 59.98 and view["items"] == [{"productId": product, "quantity": 2, "price": 29.99}]

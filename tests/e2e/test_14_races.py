@@ -37,9 +37,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from e2e_support import Submitted, wait_until
+from e2e_support import Submitted
 
-from scripts.e2e import HAPPY_PATH, history_statuses, order_payload
+from scripts.api_client import order_payload
+from scripts.order_timeline import HAPPY_PATH, history_statuses
+from scripts.polling import wait_until
 
 STOCK, QUANTITY, PRICE = 5, 2, "14.25"
 TOTAL = Decimal(PRICE) * QUANTITY  # 28.50

@@ -9,9 +9,10 @@ docs/auth.md), and it reaches the old order but not the new one.
 
 from __future__ import annotations
 
-from e2e_support import jwt_claims, wait_until
+from e2e_support import jwt_claims
 
-from scripts.e2e import order_payload, unwrap_orders
+from scripts.api_client import order_payload
+from scripts.polling import wait_until
 
 
 def test_a_recreated_user_name_does_not_inherit_the_old_users_orders(stack, scenario):
@@ -51,7 +52,7 @@ def test_a_recreated_user_name_does_not_inherit_the_old_users_orders(stack, scen
         def ids() -> list[str]:
             resp = stack.api.customer_orders(name, token=token)
             assert resp.status == 200, resp
-            return [o["orderId"] for o in unwrap_orders(resp.json)]
+            return [o["orderId"] for o in resp.json["orders"]]
 
         return wait_until(
             lambda: (found := ids()) == expected and found, 30, f"GET /customers/{name}/orders = {expected}"

@@ -121,30 +121,37 @@ def test_dlq_shows_a_dead_lettered_invoke_and_redrives_a_healthy_message_once(st
     scenario.note(f"dlq redrive: {len(summary['delivered'])} delivered; {key} written once")
 
 
-def test_redrive_execution_redrives_or_restarts_a_failed_execution(stack, scenario):
-    """An order-processing execution started with an input it cannot read fails at once. AWS redrives it; the local
-    cloud has no RedriveExecution (tests/emulator guard), so the task says to restart, and --restart starts the
-    same machine with the same input under the name <name>-restart-1."""
+def test_redrive_execution_redrives_or_restarts_a_stopped_execution(stack, scenario):
+    """An order-processing execution started with an input it cannot work on, stopped at once (ABORTED, which Step
+    Functions redrives like FAILED). AWS redrives it; the local cloud has no RedriveExecution (tests/emulator guard),
+    so the task says to restart, and --restart starts the same machine with the same input as <name>-restart-1."""
     sfn = stack.client("stepfunctions")
     machine = stack.outputs["state_machine_arns"]["order-processing"]
     name = stack.name("redrive")[:60]
-    failed_arn = sfn.start_execution(stateMachineArn=machine, name=name, input='{"not": "an event"}')["executionArn"]
-    wait_until(lambda: sfn.describe_execution(executionArn=failed_arn)["status"] == "FAILED", 60, f"{name} to fail")
+    stopped_arn = sfn.start_execution(stateMachineArn=machine, name=name, input='{"not": "an event"}')["executionArn"]
+    sfn.stop_execution(executionArn=stopped_arn, error="e2e", cause="stopped to be redriven")
+    wait_until(
+        lambda: sfn.describe_execution(executionArn=stopped_arn)["status"] == "ABORTED", 30, f"{name} to be aborted"
+    )
 
     if stack.local:
         with pytest.raises(UserError, match="^This cloud does not implement RedriveExecution: run it again with"):
-            executions.run(stack.env, failed_arn)
+            executions.run(stack.env, stopped_arn)
     else:
-        assert executions.run(stack.env, failed_arn)["action"] == "redriven"
+        assert executions.run(stack.env, stopped_arn)["action"] == "redriven"
+        sfn.stop_execution(executionArn=stopped_arn, error="e2e", cause="redriven; stopped again")
 
-    restarted = executions.run(stack.env, failed_arn, restart=True)
+    restarted = executions.run(stack.env, stopped_arn, restart=True)
 
-    described = sfn.describe_execution(executionArn=restarted["executionArn"])
-    assert (described["name"], described["stateMachineArn"], json.loads(described["input"])) == (
-        f"{name}-restart-1",
-        machine,
-        {"not": "an event"},
-    )
+    try:
+        described = sfn.describe_execution(executionArn=restarted["executionArn"])
+        assert (described["name"], described["stateMachineArn"], json.loads(described["input"])) == (
+            f"{name}-restart-1",
+            machine,
+            {"not": "an event"},
+        )
+    finally:
+        sfn.stop_execution(executionArn=restarted["executionArn"], error="e2e", cause="restart checked")
     scenario.note(
         f"redrive-execution: {'unsupported locally; ' if stack.local else ''}restarted as {described['name']}"
     )
@@ -177,3 +184,64 @@ def test_logs_show_the_orders_lines_of_a_service_and_its_workflow(stack, scenari
     if stack.local:
         assert workflow[0].startswith("The order-processing workflow wrote no execution logs"), workflow[0]
     scenario.note(f"logs: {len(lines)} payment line(s) of the order; workflow: {executions[0]}")
+
+
+def test_trace_shows_the_orders_api_request_events_states_and_notifications(stack, scenario):
+    """`invoke trace ORDER_ID`: the timeline of an order placed here holds its API request, the Order Created event
+    that started order-processing, the states it entered, the payment and reservation rows and the notification;
+    in time order. An unknown id is one sentence."""
+    from scripts import trace as order_trace
+
+    product = stack.name("ops-trace")
+    stack.set_stock(product, 5, price="10.00")
+    sub = stack.submit({"customerId": stack.name("ops-trace-c"), "items": [{"productId": product, "quantity": 2}]})
+    scenario.track(sub)
+    assert stack.wait_terminal(scenario, [sub])[sub.order_id]["status"] == "COMPLETED"
+    stack.wait_notification(sub.order_id, "order-completed")
+
+    def complete_trace() -> dict | None:
+        found = order_trace.run(stack.env, sub.order_id, as_json=True)
+        kinds = {e["kind"] for e in found["entries"]}
+        return found if {"api", "event", "state", "notification", "payment", "reservation"} <= kinds else None
+
+    trace = wait_until(complete_trace, 60, f"a trace of {sub.order_id} with every kind of entry")
+    whats = [(e["kind"], e["what"]) for e in trace["entries"]]
+    assert ("api", "POST /orders -> 201 (order created, total 20.00)") in whats, whats
+    assert any(k == "event" and w.startswith("Order Created -> started order-processing") for k, w in whats), whats
+    assert ("state", "OwnOrder entered (Task)") in whats, whats
+    assert any(k == "status" and w.startswith("COMPLETED") for k, w in whats), whats
+    assert ("notification", f"notifications/{sub.order_id}/order-completed.json") in whats, whats
+    assert any(k == "payment" and w.startswith("PAID 20.00 ") for k, w in whats), whats
+    assert ("reservation", f"RESERVED: {product} x2") in whats, whats
+    assert [e["at"] for e in trace["entries"]] == sorted(e["at"] for e in trace["entries"])
+    scenario.note(f"trace of {sub.order_id}: {len(trace['entries'])} entries, kinds {sorted({k for k, _ in whats})}")
+
+    unknown = "00000000-0000-4000-8000-000000000000"
+    with pytest.raises(UserError, match=f"^There is no order {unknown} in .*: use the orderId that POST /orders"):
+        order_trace.run(stack.env, unknown)
+
+
+def test_watch_follows_an_order_to_its_end_and_counts_it(stack, scenario, capsys):
+    """`invoke watch --order ID` prints the order's status changes to its terminal status; `invoke watch --once`
+    counts it among the terminal orders and no longer lists it in flight."""
+    from scripts import watch
+
+    product = stack.name("ops-watch")
+    stack.set_stock(product, 5, price="10.00")
+    sub = stack.submit({"customerId": stack.name("ops-watch-c"), "items": [{"productId": product, "quantity": 1}]})
+    scenario.track(sub)
+
+    assert watch.run(stack.env, order_id=sub.order_id, interval=0.2) == "COMPLETED"
+    printed = capsys.readouterr().out.splitlines()
+    assert [line.split("  ", 1)[1].split(" (")[0] for line in printed[:-1]] == [
+        "PENDING",
+        "PAID",
+        "INVENTORY_RESERVED",
+        "COMPLETED",
+    ]
+    assert printed[-1] == f"order {sub.order_id} is COMPLETED."
+
+    view = watch.run(stack.env, once=True)
+    assert view.counts["COMPLETED"] >= 1
+    assert sub.order_id not in {o["orderId"] for o in view.in_flight}
+    scenario.note(f"watch: {sum(view.counts.values())} orders counted, {len(view.in_flight)} in flight")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 
-from scripts.e2e import order_payload
+from scripts.api_client import order_payload
 
 #: responses of a whole run: the suite sends hundreds; this test alone sends 13
 WHOLE_RUN_MINIMUM = 50

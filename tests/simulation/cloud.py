@@ -443,12 +443,15 @@ class SimCloud:
         """The handler; a raised exception becomes StatesError(<class name>), the error name AWS reports."""
         self.calls.running(function)
         try:
-            return HANDLERS[function](payload, LambdaContext())
+            result = HANDLERS[function](payload, LambdaContext())
         except Exception as exc:
+            self.calls.task(function, payload, answered=False)
             raise StatesError(type(exc).__name__, str(exc)) from exc
         finally:
             self.calls.running(None)
             _METRICS.clear_metrics()  # a Lambda flushes its metrics per invocation; disabled here, they would pile up
+        self.calls.task(function, payload, result)
+        return result
 
     def function_for(self, arn: str) -> str:
         return self.function_names[arn]

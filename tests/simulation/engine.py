@@ -22,7 +22,6 @@ import random
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from tests.simulation import asl
@@ -309,11 +308,11 @@ class Schedule:
 
     # --- the run -------------------------------------------------------------------------------
     def _seed_catalogue(self) -> None:
+        from shared.repositories.inventory import product_item  # services/ is on the path once cloud is imported
+
         table = self.cloud.table("inventory")
         for pid, (stock, price) in self.plan.products.items():
-            table.put_item(
-                Item={"productId": pid, "name": pid, "available": stock, "reserved": 0, "price": Decimal(price)}
-            )
+            table.put_item(Item=product_item(pid, stock, price=price))
 
     def _run_actors(self) -> None:
         while self.actors:

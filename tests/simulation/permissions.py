@@ -99,6 +99,10 @@ class Recorder:
         self.events: set[Event] = set()
         #: what was wrong with an event put, against its contract (shared/schemas/events)
         self.contract_violations: list[str] = []
+        #: the workflow actions invoked, as (service, action), and what was wrong with a request or an answer against
+        #: its task contract (shared/schemas/tasks)
+        self.tasks: set[tuple[str, str]] = set()
+        self.task_violations: list[str] = []
         self.enabled = False
         self._service = threading.local()
 
@@ -123,3 +127,21 @@ class Recorder:
                         entry.get("Source"), entry.get("DetailType"), json.loads(entry.get("Detail") or "null")
                     )
                 ]
+
+    def task(self, service: str, payload: Any, result: Any = None, *, answered: bool = True) -> None:
+        """Check one invocation of a workflow action: its request (unless it is a whole event, whose contract is the
+        event's) and, when the handler answered, its answer."""
+        if not self.enabled:
+            return
+        from shared import contracts
+
+        contract = contracts.task_for(service, payload)
+        if contract is None:
+            return
+        self.tasks.add((service, contract.action))
+        problems = []
+        if payload.get("action") == contract.action:
+            problems += contracts.task_violations(contract.name, contracts.REQUEST, payload)
+        if answered:
+            problems += contracts.task_violations(contract.name, contracts.RESULT, result)
+        self.task_violations += [f"{service}: {problem}" for problem in problems]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from tests.simulation import asl
@@ -97,15 +96,9 @@ class Harness:
 
     # --- setup ---------------------------------------------------------------------------------
     def product(self, product_id: str, stock: int, price: str) -> None:
-        self.cloud.table("inventory").put_item(
-            Item={
-                "productId": product_id,
-                "name": product_id,
-                "available": stock,
-                "reserved": 0,
-                "price": Decimal(price),
-            }
-        )
+        from shared.repositories.inventory import product_item  # services/ is on the path once cloud is imported
+
+        self.cloud.table("inventory").put_item(Item=product_item(product_id, stock, price=price))
 
     def order(self, customer: str, lines: list[tuple[str, int]], *, publish_fails: bool = False) -> str:
         from tests.simulation.cloud import Faults

@@ -13,7 +13,7 @@ import pytest
 
 from tests.simulation import engine, invariants
 from tests.simulation.cloud import PREFIX, SimCloud
-from tests.simulation.permissions import Call, Event, declared, declared_events, grants, iam_requirements
+from tests.simulation.permissions import Call, Event, Recorder, declared, declared_events, grants, iam_requirements
 from tests.simulation.runner import schedule_seed
 
 SCHEDULES = 60
@@ -25,6 +25,8 @@ def observed(sim_cloud: SimCloud) -> set[Call]:
     sim_cloud.calls.calls.clear()
     sim_cloud.calls.events.clear()
     sim_cloud.calls.contract_violations.clear()
+    sim_cloud.calls.tasks.clear()
+    sim_cloud.calls.task_violations.clear()
     sim_cloud.calls.enabled = True
     try:
         for index in range(SCHEDULES):
@@ -86,6 +88,41 @@ def test_every_event_a_service_puts_conforms_to_its_contract(observed_events: se
     """Every entry of every PutEvents in the schedules, validated against shared/schemas/events/<name>.json."""
     assert len(observed_events) >= 9  # the nine service events were put (and so checked)
     assert sim_cloud.calls.contract_violations == []
+
+
+def test_every_task_request_and_answer_conforms_to_its_contract(observed: set[Call], sim_cloud: SimCloud) -> None:
+    """Every workflow action the schedules invoked: the request the workflow sent and the handler's answer, validated
+    against shared/schemas/tasks/<service>.<action>.json (an invalid request would also fail in the handler, and the
+    workflow's Catch could hide it: recorded here)."""
+    from shared import contracts
+
+    assert sim_cloud.calls.tasks == {(c.service, c.action) for c in contracts.TASKS.values()}
+    assert sim_cloud.calls.task_violations == []
+
+
+def test_the_recorder_reports_a_request_or_an_answer_that_breaks_its_contract() -> None:
+    recorder = Recorder(P)
+    recorder.task("payment", {"action": "charge", "order": {"orderId": "o1", "customerId": "c1"}}, {"status": "PAID"})
+    assert recorder.task_violations == []  # off: only a test that turns it on records
+    recorder.enabled = True
+    recorder.task("payment", {"action": "charge", "order": {"orderId": "o1"}}, answered=False)
+    recorder.task("inventory", {"action": "release", "order": {"orderId": "o1", "customerId": "c1"}}, {"status": "X"})
+    recorder.task(
+        "inventory", {"action": "release", "order": {"orderId": "o1", "customerId": "c1"}}, {"status": "RELEASED"}
+    )
+    restocked = {
+        "source": "inventory.admin",
+        "detail-type": "Inventory Restocked",
+        "detail": {},
+    }  # the event's contract
+    recorder.task("inventory", restocked, {"status": "RESTOCKED", "available": "7"})
+    recorder.task("shipping", {"action": "ship"}, {})
+    assert recorder.task_violations == [
+        "payment: payment.charge request: data.order must contain ['customerId'] properties",
+        "inventory: inventory.release result: data.status must be one of ['RELEASED', 'NOT_RESERVED', 'NOT_COMPENSABLE']",
+        "inventory: inventory.restock result: data.available must be integer",
+    ]
+    assert recorder.tasks == {("payment", "charge"), ("inventory", "release"), ("inventory", "restock")}
 
 
 def test_no_service_may_put_an_operator_or_scheduler_source() -> None:

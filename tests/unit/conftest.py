@@ -3,6 +3,8 @@ and an SQS queue subscribed to the bus (catch-all rule) so tests can assert what
 
 from __future__ import annotations
 
+import functools
+import importlib
 import json
 import os
 import sys
@@ -62,6 +64,7 @@ from moto import mock_aws
 from scripts import tables
 from shared import aws as shared_aws
 from shared import contracts
+from shared.repositories.inventory import product_item
 from tests.simulation.permissions import declared, declared_events, grants, iam_requirements
 
 
@@ -134,14 +137,7 @@ class Cloud:
     def put_product(
         self, product_id: str, available: int, reserved: int = 0, price: Decimal | str | None = None
     ) -> None:
-        item: dict[str, Any] = {
-            "productId": product_id,
-            "available": available,
-            "reserved": reserved,
-            "name": product_id,
-        }
-        if price is not None:
-            item["price"] = Decimal(str(price))
+        item = product_item(product_id, available, reserved=reserved, price=price)
         self.table("INVENTORY_TABLE").put_item(Item=item)
 
     def product(self, product_id: str) -> dict[str, Any]:
@@ -378,6 +374,47 @@ def aws_calls_follow_the_rules(monkeypatch: pytest.MonkeyPatch) -> Iterator[list
     yield violations
     if violations:
         pytest.fail("AWS calls that break the code base's rules:\n" + "\n".join(sorted(set(violations))))
+
+
+#: task contract (shared/schemas/tasks) -> the function that answers it, (module, name): the handlers dispatch to these
+#: through their modules, and most unit tests call them directly, so checking them checks every answer of every test
+TASK_FUNCTIONS: dict[str, tuple[str, str]] = {
+    "inventory.release": ("inventory.service", "release"),
+    "inventory.reserve": ("inventory.service", "reserve"),
+    "inventory.restock": ("inventory.service", "restock"),
+    "notification.notify": ("notification.service", "notify_workflow"),
+    "order.claim": ("order.saga", "claim"),
+    "order.complete": ("order.saga", "complete"),
+    "order.find_stale": ("order.saga", "sweep"),
+    "order.settle": ("order.saga", "settle"),
+    "order.start": ("order.saga", "start"),
+    "payment.charge": ("payment.service", "charge"),
+    "payment.refund": ("payment.service", "refund"),
+}
+
+
+def _checking(name: str, function: Any, found: list[str]) -> Any:
+    @functools.wraps(function)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        result = function(*args, **kwargs)
+        found.extend(contracts.task_violations(name, contracts.RESULT, result))
+        return result
+
+    return checked
+
+
+@pytest.fixture(autouse=True)
+def task_results_follow_the_contracts(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every answer of a workflow action in any unit test -- through its handler or called directly -- is checked
+    against the action's result contract (shared/schemas/tasks/<service>.<action>.json); the test fails at teardown
+    when one broke it. (The requests are the handlers' own business: they validate each one.)"""
+    violations: list[str] = []
+    for name, (module_name, function) in TASK_FUNCTIONS.items():
+        module = importlib.import_module(module_name)
+        monkeypatch.setattr(module, function, _checking(name, getattr(module, function), violations))
+    yield violations
+    if violations:
+        pytest.fail("workflow task answers that break their contract:\n" + "\n".join(sorted(set(violations))))
 
 
 def money(value: str) -> Decimal:

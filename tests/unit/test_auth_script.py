@@ -68,9 +68,9 @@ def pool(_moto_session, monkeypatch):
     cognito.create_group(UserPoolId=pool_id, GroupName="admins")
     outputs = {"user_pool_id": pool_id, "user_pool_client_id": client_id}
     monkeypatch.setattr(auth, "read_outputs", lambda env: outputs)
-    from scripts import stack
+    from scripts import aws_session
 
-    monkeypatch.setattr(stack, "aws_client", lambda env, service: boto3.client(service))
+    monkeypatch.setattr(aws_session, "aws_client", lambda env, service: boto3.client(service))
     yield cognito, pool_id, client_id, outputs
     cognito.delete_user_pool(UserPoolId=pool_id)
 

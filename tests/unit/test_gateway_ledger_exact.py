@@ -53,11 +53,12 @@ def test_a_void_of_an_unseen_key_writes_the_whole_ledger_entry(cloud):
 
 def test_a_refund_of_a_pending_intent_voids_the_key_under_its_order(cloud):
     order = put_order("PENDING", order_id=ORDER_ID)
+    key = "9e2d4c1a-0b3f-4a5e-8d7c-6b5a4f3e2d1c"  # a payment id is a uuid (the task contract)
     intent = {
         "orderId": ORDER_ID,
         "customerId": "customer-1",
         "status": "PENDING",
-        "paymentId": "pay-9",
+        "paymentId": key,
         "amount": Decimal("109.97"),
         "attempt": 0,
         "createdAt": NOW,
@@ -67,7 +68,7 @@ def test_a_refund_of_a_pending_intent_voids_the_key_under_its_order(cloud):
     service.refund(order_input(order), "too slow", gateway=gateway())
     assert ledger_items() == [
         {
-            "paymentId": "pay-9",
+            "paymentId": key,
             "orderId": ORDER_ID,
             "amount": Decimal(0),
             "status": "VOIDED",

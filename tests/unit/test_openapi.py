@@ -16,9 +16,9 @@ from openapi_spec_validator import validate
 
 from order import api, handler, service, validation
 from scripts import openapi
+from scripts.api_client import ApiClient
 from scripts.api_contract import ApiContract, ResponseLog
 from scripts.common import REPO_ROOT
-from scripts.e2e import ApiClient
 from shared.errors import RetryableError
 
 from .helpers import http_event, order_body, put_order
@@ -386,7 +386,7 @@ def test_response_log_counts_and_collects(contract):
 
 
 def test_api_client_hands_every_response_to_its_contract(contract):
-    """ApiClient (scripts/e2e.py) calls its `contract` with each response, error statuses included."""
+    """ApiClient (scripts/api_client.py) calls its `contract` with each response, error statuses included."""
 
     class Answer(http.server.BaseHTTPRequestHandler):
         def do_GET(self):

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from scripts import common, preflight, stack
+from scripts import aws_session, common, preflight, stack
 from scripts.common import UserError
 
 
@@ -34,7 +34,7 @@ def no_credentials(monkeypatch, tmp_path):
 
 
 def test_local_preflight_passes_offline(monkeypatch):
-    monkeypatch.setattr(stack, "aws_client", lambda *a, **k: pytest.fail("env local asks no cloud"))
+    monkeypatch.setattr(aws_session, "aws_client", lambda *a, **k: pytest.fail("env local asks no cloud"))
     rows = preflight.run("local")
     assert [(r.name, r.status) for r in rows] == [
         ("terraform", "pass"),
@@ -167,11 +167,11 @@ def test_in_flight_cap():
 
 
 def test_region_mismatch_stops_the_preflight_before_any_client(tmp_path, monkeypatch):
-    for module in (common, stack, preflight):
+    for module in (common, aws_session, stack, preflight):
         monkeypatch.setattr(module, "ENVS_DIR", tmp_path)
     (tmp_path / "dev.tfvars").write_text('region = "us-east-1"\n')
     (tmp_path / "dev.backend.hcl").write_text('bucket = "b-<ACCOUNT_ID>"\ndynamodb_table = "t"\nregion = "eu-west-1"\n')
-    monkeypatch.setattr(stack, "aws_client", lambda *a, **k: pytest.fail("no client on a region mismatch"))
+    monkeypatch.setattr(aws_session, "aws_client", lambda *a, **k: pytest.fail("no client on a region mismatch"))
     with pytest.raises(UserError) as exc:
         preflight.require("dev")
     assert str(exc.value) == (

@@ -1,4 +1,4 @@
-"""One region per env (scripts/stack.py): terraform/envs/<env>.tfvars says it; the backend config, bootstrap-state and
+"""One region per env (scripts/aws_session.py): terraform/envs/<env>.tfvars says it; the backend config, bootstrap-state and
 every boto3 client read it from there; a backend file naming another region fails before anything is created.
 Offline: temporary env files, moto for bootstrap-state."""
 
@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from scripts import common, preflight, stack
+from scripts import aws_session, common, preflight, stack
 from scripts.common import UserError
 
 BACKEND = """bucket         = "orderflow-dev-tfstate-<ACCOUNT_ID>"
@@ -23,7 +23,7 @@ encrypt        = true
 @pytest.fixture
 def envs(tmp_path, monkeypatch):
     """terraform/envs in a temporary folder: write(env, tfvars, backend) lays out an env."""
-    for module in (common, stack, preflight):
+    for module in (common, aws_session, stack, preflight):
         monkeypatch.setattr(module, "ENVS_DIR", tmp_path)
     monkeypatch.setattr(stack, "env_build_dir", lambda env: tmp_path / "build" / env)
 
@@ -36,29 +36,29 @@ def envs(tmp_path, monkeypatch):
 
 
 def test_the_repository_envs_name_their_regions():
-    assert stack.region("dev") == "us-east-1"
-    assert stack.region("prod") == "eu-west-1"
-    assert stack.region("local") == "us-east-1"
+    assert aws_session.region("dev") == "us-east-1"
+    assert aws_session.region("prod") == "eu-west-1"
+    assert aws_session.region("local") == "us-east-1"
     for env in ("dev", "prod"):  # the backend files name no region: the tasks add the tfvars one
-        assert stack.backend_settings(env)["region"] == stack.region(env)
+        assert stack.backend_settings(env)["region"] == aws_session.region(env)
         assert not re.search(r"^\s*region\s*=", (common.ENVS_DIR / f"{env}.backend.hcl").read_text(), re.MULTILINE)
 
 
 def test_a_missing_or_malformed_region_fails_with_one_sentence(envs):
     envs("dev", None)
     with pytest.raises(UserError) as missing:
-        stack.region("dev")
+        aws_session.region("dev")
     assert str(missing.value) == (
         'terraform/envs/dev.tfvars must set region to an AWS region name (found None): write e.g. region = "us-east-1".'
     )
     envs("dev", "Europe")
     with pytest.raises(UserError, match=r"\(found 'Europe'\)"):
-        stack.region("dev")
+        aws_session.region("dev")
 
 
 def test_the_backend_config_gets_the_tfvars_region(envs, monkeypatch):
     envs("dev", "ap-southeast-2")
-    monkeypatch.setattr(stack, "account_id", lambda env: "111122223333")
+    monkeypatch.setattr(aws_session, "account_id", lambda env: "111122223333")
     text = stack.resolved_backend_config("dev").read_text()
     assert 'bucket         = "orderflow-dev-tfstate-111122223333"' in text
     assert text.endswith('# added by the tasks from terraform/envs/dev.tfvars\nregion = "ap-southeast-2"\n')
@@ -72,7 +72,7 @@ def test_the_backend_config_gets_the_tfvars_region(envs, monkeypatch):
 
 def test_a_backend_region_that_agrees_is_kept(envs, monkeypatch):
     envs("dev", "eu-central-1", BACKEND + 'region         = "eu-central-1"\n')
-    monkeypatch.setattr(stack, "account_id", lambda env: "111122223333")
+    monkeypatch.setattr(aws_session, "account_id", lambda env: "111122223333")
     text = stack.resolved_backend_config("dev").read_text()
     assert text.count("region") == 1 and 'region         = "eu-central-1"' in text
 
@@ -83,8 +83,8 @@ def test_a_backend_region_that_disagrees_fails_before_anything_is_created(envs, 
     def no_client(*args, **kwargs):
         raise AssertionError("no AWS client may be built on a region mismatch")
 
-    monkeypatch.setattr(stack, "aws_client", no_client)
-    monkeypatch.setattr(stack, "account_id", no_client)
+    monkeypatch.setattr(aws_session, "aws_client", no_client)
+    monkeypatch.setattr(aws_session, "account_id", no_client)
     with pytest.raises(UserError) as exc:
         stack.bootstrap_state("dev")
     assert str(exc.value) == (
@@ -108,7 +108,7 @@ def test_a_missing_backend_file_fails_with_one_sentence(envs):
 def test_bootstrap_state_creates_bucket_and_lock_table_in_the_tfvars_region(envs, monkeypatch, capsys):
     envs("dev", "eu-north-1")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")  # ignored: the env's region wins
-    monkeypatch.setattr(stack, "account_id", lambda env: "111122223333")
+    monkeypatch.setattr(aws_session, "account_id", lambda env: "111122223333")
     stack.bootstrap_state("dev")
     s3 = boto3.client("s3", region_name="eu-north-1")
     assert s3.get_bucket_location(Bucket="orderflow-dev-tfstate-111122223333")["LocationConstraint"] == "eu-north-1"
@@ -123,7 +123,7 @@ def test_every_client_uses_the_env_region_and_standard_retries(monkeypatch):
     monkeypatch.setenv("AWS_REGION", "sa-east-1")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "sa-east-1")
     for env, region in (("dev", "us-east-1"), ("prod", "eu-west-1"), ("local", "us-east-1")):
-        client = stack.aws_client(env, "cognito-idp")
+        client = aws_session.aws_client(env, "cognito-idp")
         assert client.meta.region_name == region
         assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 10}
-    assert stack.AWS_RETRIES == {"mode": "standard", "total_max_attempts": 10}
+    assert aws_session.AWS_RETRIES == {"mode": "standard", "total_max_attempts": 10}

@@ -1,4 +1,4 @@
-"""`invoke seed` stores the catalogue prices (scripts/seed.py ensure_product), idempotently."""
+"""`invoke seed` stores the catalogue prices (shared.repositories.inventory.ensure_product), idempotently."""
 
 from __future__ import annotations
 
@@ -7,30 +7,31 @@ from decimal import Decimal
 import boto3
 
 from scripts import seed
+from shared.repositories.inventory import ensure_product
 
 from .conftest import ENV
 
 
 def test_seed_creates_products_with_stock_and_price(cloud):
     ddb, table = boto3.client("dynamodb"), ENV["INVENTORY_TABLE"]
-    assert seed.ensure_product(ddb, table, "prod-001", "Wireless Mouse", 1000, "29.99") == "created"
+    assert ensure_product(ddb, table, "prod-001", "Wireless Mouse", 1000, "29.99") == "created"
     item = cloud.product("prod-001")
     assert item["price"] == Decimal("29.99") and int(item["available"]) == 1000 and item["name"] == "Wireless Mouse"
-    assert seed.ensure_product(ddb, table, "prod-001", "Wireless Mouse", 1000, "29.99") == "unchanged"
+    assert ensure_product(ddb, table, "prod-001", "Wireless Mouse", 1000, "29.99") == "unchanged"
 
 
 def test_seed_prices_an_existing_product_without_price_and_keeps_an_existing_price(cloud):
     ddb, table = boto3.client("dynamodb"), ENV["INVENTORY_TABLE"]
     cloud.put_product("prod-002", 3)  # seeded before prices existed, stock consumed
-    assert seed.ensure_product(ddb, table, "prod-002", "Mechanical Keyboard", 1000, "49.99") == "topped up, priced"
+    assert ensure_product(ddb, table, "prod-002", "Mechanical Keyboard", 1000, "49.99") == "topped up, priced"
     assert cloud.product("prod-002")["price"] == Decimal("49.99")
 
     cloud.put_product("prod-003", 600, price="35.00")  # an operator's restock changed the price
-    assert seed.ensure_product(ddb, table, "prod-003", "USB-C Hub", 500, "39.99") == "unchanged"
+    assert ensure_product(ddb, table, "prod-003", "USB-C Hub", 500, "39.99") == "unchanged"
     assert cloud.product("prod-003")["price"] == Decimal("35.00")
 
     cloud.put_product("prod-004", 500)
-    assert seed.ensure_product(ddb, table, "prod-004", "27in Monitor", 200, "299.99") == "priced"
+    assert ensure_product(ddb, table, "prod-004", "27in Monitor", 200, "299.99") == "priced"
 
 
 def test_every_catalogue_product_has_a_two_decimal_price():

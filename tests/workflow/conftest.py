@@ -23,7 +23,6 @@ from workflow_harness import (
     create_or_update_state_machine,
     endpoint_from_env,
     is_reachable,
-    wait_reachable,
 )
 
 if str(REPO_ROOT) not in sys.path:
@@ -34,19 +33,13 @@ from scripts.render import render_workflows
 
 @pytest.fixture(scope="session")
 def local_cloud() -> str:
-    """Endpoint of a running local cloud; started through scripts.local_cloud.ensure_up() when down."""
-    endpoint = endpoint_from_env()
-    if is_reachable(endpoint):
-        return endpoint
-    try:
-        from scripts.local_cloud import ensure_up
-    except ImportError:
-        pytest.skip(f"local cloud not reachable at {endpoint} and scripts.local_cloud.ensure_up is not available")
-    started = ensure_up()
-    if isinstance(started, str) and started.startswith("http"):
-        endpoint = started.rstrip("/")
-    if not wait_reachable(endpoint):
-        pytest.fail(f"scripts.local_cloud.ensure_up() returned but {endpoint} is not reachable")
+    """Endpoint of a running local cloud; started through scripts.local_cloud.ensure_up() when down (which waits for
+    its health with scripts.polling.wait_until). The workflow tests need MiniStack (its /_ministack/ admin API)."""
+    from scripts.local_cloud import ensure_up
+
+    endpoint = endpoint_from_env() if is_reachable(endpoint_from_env()) else ensure_up()
+    if not is_reachable(endpoint):
+        pytest.fail(f"the local cloud at {endpoint} is up but is not MiniStack (no /_ministack/health)")
     return endpoint
 
 

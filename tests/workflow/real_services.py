@@ -120,15 +120,11 @@ class RealServices:
     def seed_order(self, ref: dict[str, Any], status: str, **extra: Any) -> None:
         items = ref.get("items") or [{"productId": "prod-1", "quantity": 2, "price": "19.99"}]
         stock = {i["productId"]: i for i in items}
+        from shared.repositories.inventory import product_item
+
         for product in stock.values():
             self.inventory.put_item(
-                Item={
-                    "productId": product["productId"],
-                    "name": "wfcheck product",
-                    "available": 100,
-                    "reserved": 0,
-                    "price": Decimal(str(product["price"])),
-                }
+                Item=product_item(product["productId"], 100, name="wfcheck product", price=product["price"])
             )
         total = sum(Decimal(str(i["price"])) * i["quantity"] for i in items)
         item: dict[str, Any] = {

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-import time
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -33,7 +32,9 @@ from workflow_harness import (
 
 if str(REPO_ROOT / "services") not in sys.path:
     sys.path.insert(0, str(REPO_ROOT / "services"))
+from scripts.polling import wait_until
 from shared import events
+from shared.repositories.inventory import product_item
 
 ANCIENT = "2020-01-01T00:00:00.000Z"
 REFUSED = "order COMPLETED: its goods are reserved for delivery; a refund needs a return"  # order.saga
@@ -70,15 +71,7 @@ class Stack:
 
     def product(self, available: int) -> str:
         product_id = f"wf-prod-{uuid.uuid4().hex[:8]}"
-        self.inventory.put_item(
-            Item={
-                "productId": product_id,
-                "name": "workflow test product",
-                "available": available,
-                "reserved": 0,
-                "price": Decimal("10.00"),
-            }
-        )
+        self.inventory.put_item(Item=product_item(product_id, available, name="workflow test product", price="10.00"))
         return product_id
 
     def order(self, products: list[str], *, customer: str = "wf-customer", updated_at: str | None = None) -> dict:
@@ -138,10 +131,11 @@ class Stack:
 
     def wait_notifications(self, order: dict, expected: set[str], deadline_s: float = 30.0) -> set[str]:
         """The keys under notifications/<orderId>/ once they are `expected` (the events arrive asynchronously)."""
-        deadline = time.monotonic() + deadline_s
-        while (keys := self.notification_keys(order)) != expected and time.monotonic() < deadline:
-            time.sleep(0.25)
-        return keys
+        return wait_until(
+            lambda: (keys := self.notification_keys(order)) == expected and keys,
+            deadline_s,
+            f"notifications/{order['orderId']}/ to hold {sorted(expected)}",
+        )
 
     def notification(self, order: dict, key: str) -> dict:
         body = self.s3.get_object(

@@ -13,7 +13,16 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from workflow_harness import CONTRACT_KEYS, LAMBDA_INVOKE, all_states, lambda_tasks
+from workflow_harness import (
+    CLAIM_KEYS,
+    CONTRACT_KEYS,
+    EVENT_ACTIONS,
+    LAMBDA_INVOKE,
+    ORDER_KEYS,
+    all_states,
+    contracts,
+    lambda_tasks,
+)
 
 from scripts import render
 from scripts.render import (
@@ -600,3 +609,130 @@ def test_the_declaration_names_only_services_with_a_function(tmp_path):
         f"{path} declares that order-processing invokes shipping, which is not a service "
         "with a function (known: inventory, notification, order, payment)."
     )
+
+
+# ---- the task contracts (services/shared/schemas/tasks): what the definitions send and how they read answers ----
+
+
+def test_the_answer_keys_are_the_task_contracts():
+    """workflow_harness.CONTRACT_KEYS is read from the contracts; written out here, as the workflows read them."""
+    assert CONTRACT_KEYS == {
+        ("order", "start"): frozenset({"status", "orderStatus", "order", "claim"}),
+        ("order", "complete"): frozenset({"status", "orderStatus", "order", "claim"}),
+        ("order", "claim"): frozenset({"claimed", "refused", "orderStatus", "order", "claim"}),
+        ("order", "settle"): frozenset({"status", "orderStatus"}),
+        ("order", "find_stale"): frozenset({"orders", "nextToken", "resume", "republished"}),
+        ("payment", "charge"): frozenset({"status", "paymentId", "amount", "reason", "retryAfterSeconds", "claim"}),
+        ("payment", "refund"): frozenset({"status", "paymentId", "refundId"}),
+        ("inventory", "reserve"): frozenset({"status", "shortItems"}),
+        ("inventory", "release"): frozenset({"status"}),
+        ("inventory", "restock"): frozenset({"status", "available"}),
+        ("notification", "notify"): frozenset({"status", "key"}),
+    }
+    assert (ORDER_KEYS, CLAIM_KEYS) == (
+        frozenset({"orderId", "customerId", "status", "items", "totalAmount"}),
+        frozenset({"status", "notification", "by", "reason"}),
+    )
+    assert EVENT_ACTIONS == {"inventory": "restock"}
+
+
+def _member_check(name: str, member: str):
+    """The compiled schema of one member of task `name`'s request."""
+    import fastjsonschema
+
+    schema = contracts.TASKS[name].schema
+    return fastjsonschema.compile({**schema, "$ref": f"#/definitions/Request/properties/{member}"})
+
+
+def payload_problems(service: str, payload: dict) -> list[str]:
+    """What is wrong with a task's Parameters.Payload against its request contract, as far as a template shows it:
+    every member is the contract's, every required one is there, and every literal value conforms."""
+    import fastjsonschema
+
+    name = f"{service}.{payload.get('action')}"
+    if name not in contracts.TASKS:
+        return [f"no task contract {name}"]
+    request = contracts.TASKS[name].schema["definitions"]["Request"]
+    members = {key.removesuffix(".$"): value for key, value in payload.items()}
+    problems = [f"{name}: {m} is no member of the request" for m in sorted(set(members) - set(request["properties"]))]
+    problems += [f"{name}: required {m} missing" for m in request["required"] if m not in members]
+    for key, value in payload.items():
+        if key.endswith(".$") or key.removesuffix(".$") not in request["properties"]:
+            continue
+        literal = {k: v for k, v in value.items() if not k.endswith(".$")} if isinstance(value, dict) else value
+        if isinstance(value, dict) and len(literal) < len(value):
+            continue  # an object built from paths: checked by the harnesses that run the definitions
+        try:
+            _member_check(name, key)(literal)
+        except fastjsonschema.JsonSchemaValueException as exc:
+            problems.append(f"{name}: {key}: {exc.message}")
+    return problems
+
+
+def test_every_task_sends_its_actions_request(definitions):
+    checked = 0
+    for workflow, definition in definitions.items():
+        for qualified, state, _ in all_states(definition):
+            if state.get("Resource") != LAMBDA_INVOKE or "Payload" not in state["Parameters"]:
+                continue  # "Payload.$": "$" hands the whole event on: its contract is the event's
+            service = str(state["Parameters"]["FunctionName"]).rsplit("-", 1)[-1]
+            assert payload_problems(service, state["Parameters"]["Payload"]) == [], f"{workflow}/{qualified}"
+            checked += 1
+    assert checked >= 20
+
+
+def test_a_payload_that_breaks_its_contract_is_reported():
+    order = {"orderId.$": "$.order.orderId", "customerId.$": "$.order.customerId"}
+    assert payload_problems(
+        "order", {"action": "claim", "order": order, "target": "DONE", "by.$": "$$.Execution.Id"}
+    ) == ["order.claim: target: data must be one of ['CANCELLED', 'FAILED', 'EXPIRED']"]
+    assert payload_problems("payment", {"action": "charge", "order.$": "$.order", "atempt": 1}) == [
+        "payment.charge: atempt is no member of the request"
+    ]
+    assert payload_problems("order", {"action": "find_stale", "limit": 5000}) == [
+        "order.find_stale: limit: data must be smaller than or equal to 1000"
+    ]
+    assert payload_problems("inventory", {"action": "reserve"}) == ["inventory.reserve: required order missing"]
+    assert payload_problems("inventory", {"action": "ship"}) == ["no task contract inventory.ship"]
+
+
+def status_choice_problems(definition: dict) -> list[str]:
+    """Every Choice on an answer's `status` (`$.<ResultPath>.status`) compares it with a status the answering
+    action's contract has (a status no contract has would never match: its path is dead, the Default taken)."""
+    tasks = lambda_tasks(definition)
+    answered_by: dict[str, set[tuple[str, str]]] = {}
+    for qualified, state, _ in all_states(definition):
+        if state.get("Resource") == LAMBDA_INVOKE and state["ResultSelector"].get("status.$") == "$.Payload.status":
+            answered_by.setdefault(f"{state['ResultPath']}.status", set()).add(tasks[qualified.rsplit("/", 1)[-1]])
+    problems = []
+    for qualified, state, _ in all_states(definition):
+        for rule in state.get("Choices", []):
+            variable = rule.get("Variable")
+            if variable not in answered_by or "StringEquals" not in rule:
+                continue
+            for service, action in answered_by[variable]:
+                enum = contracts.TASKS[f"{service}.{action}"].schema["definitions"]["Result"]["properties"]["status"]
+                if rule["StringEquals"] not in enum["enum"]:
+                    problems.append(
+                        f"{qualified}: {variable} == {rule['StringEquals']!r}, not a {service}.{action} status"
+                    )
+    return problems
+
+
+def test_every_choice_on_a_status_compares_with_a_status_of_the_contract(definitions):
+    for workflow, definition in definitions.items():
+        assert status_choice_problems(definition) == [], workflow
+    # the charge's every status has its own rule
+    handled = [
+        rule["StringEquals"] for rule in definitions["order-processing"]["States"]["CheckPaymentStatus"]["Choices"]
+    ]
+    charge = contracts.TASKS["payment.charge"].schema["definitions"]["Result"]["properties"]["status"]["enum"]
+    assert sorted(handled) == sorted(charge)
+
+
+def test_a_choice_on_a_status_the_contract_lacks_is_reported(definitions):
+    broken = json.loads(json.dumps(definitions["order-processing"]))
+    broken["States"]["CheckInventoryStatus"]["Choices"][1]["StringEquals"] = "SHORT"
+    assert status_choice_problems(broken) == [
+        "CheckInventoryStatus: $.inventory.status == 'SHORT', not a inventory.reserve status"
+    ]

@@ -32,6 +32,7 @@ from workflow_harness import (
     LAMBDA_INVOKE,
     REGION,
     client,
+    contracts,
     create_or_update_state_machine,
     create_python_function,
     eventbridge_event,
@@ -226,14 +227,21 @@ def finalize(service_order: dict, claim_status: str, reason: str, *, notify: str
 
 
 def check_against_real_services(monkeypatch, captured, statuses: dict[int, str] | None = None) -> list[Any]:
-    """Every stub answer and every real answer has the contract's keys; returns the real answers."""
+    """Every stub answer and every real answer has the contract's keys, every payload the definitions sent is a
+    request of its task contract (services/shared/schemas/tasks; a whole event has the event's contract) and every
+    real answer a result of it; returns the real answers."""
     for service, payload, answer in captured:
         assert set(answer) == CONTRACT_KEYS[(service, action_of(service, payload))], (service, payload)
+        contract = contracts.task_for(service, payload)
+        if payload.get("action") is not None:
+            assert contracts.task_violations(contract.name, contracts.REQUEST, payload) == [], (service, payload)
     real = []
     with real_services(monkeypatch) as services:
         for index, (service, payload, answer) in enumerate(captured):
             result = services.call(service, payload, status=(statuses or {}).get(index))
             assert set(result) == set(answer), f"{service} {payload}: real {sorted(result)} != stub {sorted(answer)}"
+            name = contracts.task_for(service, payload).name
+            assert contracts.task_violations(name, contracts.RESULT, result) == [], f"{service} {payload}: {result}"
             real.append(result)
     return real
 

@@ -9,7 +9,7 @@ import io
 import itertools
 import json
 import os
-import time
+import sys
 import urllib.error
 import urllib.request
 import zipfile
@@ -40,27 +40,24 @@ TEST_WAIT_SCALE = 0.002
 DEFAULT_WAIT_SCALE = 1.0
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 
-#: (service, action) -> the keys of the Lambda's answer. Each service answers every key, always (null when not
-#: applicable): services/order/saga.py, services/payment/service.py (`_charge_answer`), services/inventory/service.py,
-#: services/notification/service.py. The workflows' ResultSelectors read them, and on AWS a missing key fails the
+# The task contracts (services/shared/schemas/tasks/<service>.<action>.json): every request a workflow sends and every
+# answer of a Lambda is defined there once.
+_SERVICES = str(os.environ.get("ORDERFLOW_SERVICES_DIR") or REPO_ROOT / "services")
+if _SERVICES not in sys.path:
+    sys.path.append(_SERVICES)
+from shared import contracts
+
+#: (service, action) -> the keys of the Lambda's answer (its contract's Result). Each service answers every key,
+#: always (null when not applicable); the workflows' ResultSelectors read them, and on AWS a missing key fails the
 #: execution with States.Runtime. test_mock_config.py holds mock_config.json to it, test_stub_services.py the real
 #: handlers (in process) and the stubs, test_deployed_stack.py the deployed Lambdas.
 CONTRACT_KEYS: dict[tuple[str, str], frozenset[str]] = {
-    ("order", "start"): frozenset({"status", "orderStatus", "order", "claim"}),
-    ("order", "complete"): frozenset({"status", "orderStatus", "order", "claim"}),
-    ("order", "claim"): frozenset({"claimed", "refused", "orderStatus", "order", "claim"}),
-    ("order", "settle"): frozenset({"status", "orderStatus"}),
-    ("order", "find_stale"): frozenset({"orders", "nextToken", "resume", "republished"}),
-    ("payment", "charge"): frozenset({"status", "paymentId", "amount", "reason", "retryAfterSeconds", "claim"}),
-    ("payment", "refund"): frozenset({"status", "paymentId", "refundId"}),
-    ("inventory", "reserve"): frozenset({"status", "shortItems"}),
-    ("inventory", "release"): frozenset({"status"}),
-    ("inventory", "restock"): frozenset({"status", "available"}),
-    ("notification", "notify"): frozenset({"status", "key"}),
+    (c.service, c.action): frozenset(c.schema["definitions"]["Result"]["required"]) for c in contracts.TASKS.values()
 }
+_SHARED_DEFINITIONS = contracts.TASKS["order.start"].schema["definitions"]
 #: an `order` in an answer (shared.models.order_summary) and a `claim` (shared.lifecycle.claim_of)
-ORDER_KEYS = frozenset({"orderId", "customerId", "status", "items", "totalAmount"})
-CLAIM_KEYS = frozenset({"status", "notification", "by", "reason"})
+ORDER_KEYS = frozenset(_SHARED_DEFINITIONS["Order"]["required"])
+CLAIM_KEYS = frozenset(_SHARED_DEFINITIONS["Claim"]["required"])
 
 
 def all_states(machine: dict[str, Any], scope: str = "", parents: tuple[dict[str, Any], ...] = ()):
@@ -73,8 +70,9 @@ def all_states(machine: dict[str, Any], scope: str = "", parents: tuple[dict[str
                 yield from all_states(sub, f"{scope}{name}/", parents + (state,))
 
 
-#: what a service does with a whole EventBridge event as its payload (`"Payload.$": "$"`)
-EVENT_ACTIONS = {"inventory": "restock"}
+#: what a service does with a whole EventBridge event as its payload (`"Payload.$": "$"`): its contract's
+#: `x-orderflow-event` action (inventory: restock)
+EVENT_ACTIONS = {c.service: c.action for c in contracts.TASKS.values() if c.event is not None}
 
 
 def lambda_tasks(definition: dict[str, Any]) -> dict[str, tuple[str, str]]:
@@ -107,8 +105,10 @@ def untaken_transitions(definition: dict[str, Any], paths: list[list[str]]) -> l
 
 
 def endpoint_from_env() -> str:
-    port = os.environ.get("ORDERFLOW_LOCAL_PORT", "4566")
-    return f"http://127.0.0.1:{port}"
+    """The local cloud's endpoint (ORDERFLOW_LOCAL_PORT, default 4566): scripts.local_cloud says it."""
+    from scripts import local_cloud
+
+    return local_cloud.endpoint()
 
 
 def is_reachable(endpoint: str, timeout: float = 1.0) -> bool:
@@ -117,15 +117,6 @@ def is_reachable(endpoint: str, timeout: float = 1.0) -> bool:
             return response.status == 200
     except (urllib.error.URLError, OSError, ValueError):
         return False
-
-
-def wait_reachable(endpoint: str, deadline_s: float = 30.0) -> bool:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if is_reachable(endpoint):
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def post_admin(endpoint: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -257,14 +248,14 @@ def history(sfn, execution_arn: str) -> list[dict[str, Any]]:
 
 
 def wait_for_execution(sfn, execution_arn: str, deadline_s: float = 60.0, poll_s: float = 0.05) -> Execution:
-    deadline = time.monotonic() + deadline_s
-    while True:
-        described = sfn.describe_execution(executionArn=execution_arn)
-        if described["status"] != "RUNNING":
-            break
-        if time.monotonic() > deadline:
-            raise AssertionError(f"execution {execution_arn} still RUNNING after {deadline_s}s")
-        time.sleep(poll_s)
+    from scripts.polling import wait_until
+
+    described = wait_until(
+        lambda: (found := sfn.describe_execution(executionArn=execution_arn))["status"] != "RUNNING" and found,
+        deadline_s,
+        f"execution {execution_arn} to leave RUNNING",
+        interval=poll_s,
+    )
     output = described.get("output")
     return Execution(
         arn=execution_arn,

@@ -1,4 +1,7 @@
-"""Inventory table: key productId; `available` (N), `reserved` (N), `name` (S), `price` (N, the catalogue price)."""
+"""Inventory table: key productId; `available` (N), `reserved` (N), `name` (S), `price` (N, the catalogue price).
+
+`product_item` is the one definition of a product's item; every writer of whole items (the seed, bench, the suites'
+fixtures) builds it here, and the tooling writes stock with `put_product` / `ensure_product` on its own client."""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ import time
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
+
+from boto3.dynamodb.types import TypeSerializer
 
 from shared import aws
 from shared.config import config
@@ -16,6 +21,81 @@ MAX_BATCH_GET_KEYS = 100
 #: calls per chunk before unprocessed keys give up (back-off 50 ms, 100 ms, 200 ms, 400 ms in between).
 BATCH_GET_ATTEMPTS = 5
 BATCH_GET_BACKOFF_SECONDS = 0.05
+
+
+def product_item(
+    product_id: str,
+    available: int,
+    *,
+    name: str | None = None,
+    reserved: int = 0,
+    price: Decimal | str | None = None,
+) -> dict[str, Any]:
+    """A product's whole item: `available` units in stock, `reserved` held by orders, `name` (default: the id) and,
+    when given, the catalogue `price` (a 2-decimal amount such as "19.99"; a product without one cannot be ordered)."""
+    item: dict[str, Any] = {
+        "productId": product_id,
+        "name": name or product_id,
+        "available": available,
+        "reserved": reserved,
+    }
+    if price is not None:
+        item["price"] = Decimal(str(price))
+    return item
+
+
+def product_attributes(product_id: str, available: int, **fields: Any) -> dict[str, Any]:
+    """`product_item` as DynamoDB attribute values, for a low-level client (`{"available": {"N": "10"}, ...}`)."""
+    serializer = TypeSerializer()
+    return {k: serializer.serialize(v) for k, v in product_item(product_id, available, **fields).items()}
+
+
+def put_product(client: Any, table: str, product_id: str, available: int, **fields: Any) -> None:
+    """Write a product's whole item (`product_item`) with a low-level DynamoDB client: how operators set stock."""
+    client.put_item(TableName=table, Item=product_attributes(product_id, available, **fields))
+
+
+def ensure_product(client: Any, table: str, product_id: str, name: str, floor: int, price: str) -> str:
+    """The catalogue's product, idempotently (`invoke seed`): create it if missing (stock `floor`, `price`), top
+    `available` up to `floor` if below it, set `price` if the product has none; say which ("created", "topped up",
+    "priced", "topped up, priced", "unchanged"). Each step is one conditional write, so it never lowers stock that
+    orders left above the floor nor replaces a price an operator set."""
+    try:
+        client.put_item(
+            TableName=table,
+            Item=product_attributes(product_id, floor, name=name, price=price),
+            ConditionExpression="attribute_not_exists(productId)",
+        )
+        return "created"
+    except client.exceptions.ConditionalCheckFailedException:
+        pass
+    done = []
+    try:
+        client.update_item(
+            TableName=table,
+            Key={"productId": {"S": product_id}},
+            UpdateExpression="SET available = :floor, #n = if_not_exists(#n, :name), "
+            "reserved = if_not_exists(reserved, :zero)",
+            ConditionExpression="attribute_not_exists(available) OR available < :floor",
+            ExpressionAttributeNames={"#n": "name"},
+            ExpressionAttributeValues={":floor": {"N": str(floor)}, ":name": {"S": name}, ":zero": {"N": "0"}},
+        )
+        done.append("topped up")
+    except client.exceptions.ConditionalCheckFailedException:
+        pass
+    try:
+        client.update_item(
+            TableName=table,
+            Key={"productId": {"S": product_id}},
+            UpdateExpression="SET #p = :price",
+            ConditionExpression="attribute_not_exists(#p)",
+            ExpressionAttributeNames={"#p": "price"},
+            ExpressionAttributeValues={":price": {"N": price}},
+        )
+        done.append("priced")
+    except client.exceptions.ConditionalCheckFailedException:
+        pass
+    return ", ".join(done) or "unchanged"
 
 
 class InventoryRepository:
@@ -73,10 +153,9 @@ class InventoryRepository:
                 raise InventoryContention("catalogue read left unprocessed keys; retry")
         return result
 
-    def put_product(self, product_id: str, available: int, name: str | None = None, reserved: int = 0) -> None:
-        self._table.put_item(
-            Item={"productId": product_id, "available": available, "reserved": reserved, "name": name or product_id}
-        )
+    def put_product(self, product_id: str, available: int, **fields: Any) -> None:
+        """Write a product's whole item (`product_item`: name, reserved, price)."""
+        self._table.put_item(Item=product_item(product_id, available, **fields))
 
     # --- transaction parts ------------------------------------------------------------------
     def take_update(self, product_id: str, quantity: int) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Unit tests of the e2e runner's, bench's and replay's helpers: no stack, no network.
+"""Unit tests of the helpers the e2e suite, bench and replay share: no stack, no network.
 
 Run with `pytest tests/e2e/selftest` (`invoke e2e` leaves this folder out of the end-to-end run).
 """
@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from scripts import bench, e2e, replay
+from scripts import api_client, bench, history, order_timeline, replay, report, stats, text_table, timeutil
 from scripts.common import UserError
 
 # --- percentiles and tables ---------------------------------------------------------------------------------------
@@ -20,36 +20,36 @@ from scripts.common import UserError
 
 def test_percentile_interpolates_like_numpy():
     data = [1, 2, 3, 4]
-    assert e2e.percentile(data, 0) == 1
-    assert e2e.percentile(data, 100) == 4
-    assert e2e.percentile(data, 50) == 2.5
-    assert e2e.percentile(data, 95) == pytest.approx(3.85)
-    assert e2e.percentile(list(range(1, 101)), 99) == pytest.approx(99.01)
-    assert e2e.percentile([7], 99) == 7
+    assert stats.percentile(data, 0) == 1
+    assert stats.percentile(data, 100) == 4
+    assert stats.percentile(data, 50) == 2.5
+    assert stats.percentile(data, 95) == pytest.approx(3.85)
+    assert stats.percentile(list(range(1, 101)), 99) == pytest.approx(99.01)
+    assert stats.percentile([7], 99) == 7
 
 
 def test_percentile_ignores_none_and_handles_empty():
-    assert e2e.percentile([], 50) is None
-    assert e2e.percentile([None, None], 50) is None
-    assert e2e.percentile([None, 3, 1], 50) == 2
+    assert stats.percentile([], 50) is None
+    assert stats.percentile([None, None], 50) is None
+    assert stats.percentile([None, 3, 1], 50) == 2
     with pytest.raises(ValueError):
-        e2e.percentile([1], 101)
+        stats.percentile([1], 101)
 
 
 def test_latency_summary():
-    s = e2e.latency_summary([0.1, 0.2, None, 0.3])
+    s = stats.latency_summary([0.1, 0.2, None, 0.3])
     assert s["count"] == 3 and s["p50"] == pytest.approx(0.2) and s["max"] == 0.3 and s["min"] == 0.1
-    assert e2e.latency_summary([]) == {"count": 0, "p50": None, "p95": None, "p99": None, "max": None, "min": None}
+    assert stats.latency_summary([]) == {"count": 0, "p50": None, "p95": None, "p99": None, "max": None, "min": None}
 
 
 def test_fmt_seconds():
-    assert e2e.fmt_seconds(None) == "-"
-    assert e2e.fmt_seconds(0.2504) == "250ms"
-    assert e2e.fmt_seconds(12.345) == "12.35s"
+    assert text_table.fmt_seconds(None) == "-"
+    assert text_table.fmt_seconds(0.2504) == "250ms"
+    assert text_table.fmt_seconds(12.345) == "12.35s"
 
 
 def test_format_table_aligns_columns():
-    table = e2e.format_table(("name", "n"), [["alpha", 1], ["b", 100]])
+    table = text_table.format_table(("name", "n"), [["alpha", 1], ["b", 100]])
     lines = table.splitlines()
     assert lines[0].startswith("name ") and set(lines[1]) <= {"-", " "}
     assert lines[2] == "alpha    1" and lines[3] == "b      100"
@@ -70,33 +70,33 @@ ORDER = {
 
 
 def test_stages_and_end_to_end():
-    assert e2e.history_statuses(ORDER) == list(e2e.HAPPY_PATH)
-    assert e2e.end_to_end_seconds(ORDER) == pytest.approx(1.25)
-    assert e2e.stage_seconds(ORDER) == pytest.approx(
+    assert order_timeline.history_statuses(ORDER) == list(order_timeline.HAPPY_PATH)
+    assert order_timeline.end_to_end_seconds(ORDER) == pytest.approx(1.25)
+    assert order_timeline.stage_seconds(ORDER) == pytest.approx(
         {"PENDING->PAID": 0.4, "PAID->INVENTORY_RESERVED": 0.6, "INVENTORY_RESERVED->COMPLETED": 0.25}
     )
 
 
 def test_non_terminal_order_has_no_latency():
-    assert e2e.end_to_end_seconds({**ORDER, "status": "PAID"}) is None
-    assert e2e.terminal_time(
+    assert order_timeline.end_to_end_seconds({**ORDER, "status": "PAID"}) is None
+    assert order_timeline.terminal_time(
         {"status": "FAILED", "updatedAt": "2026-11-27T10:00:05Z", "statusHistory": []}
     ) == datetime(2026, 11, 27, 10, 0, 5, tzinfo=UTC)
 
 
 def test_parse_ts_forms():
     expected = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
-    assert e2e.parse_ts("2026-11-27T10:00:00Z") == expected
-    assert e2e.parse_ts("2026-11-27T11:00:00+01:00") == expected
-    assert e2e.parse_ts(expected.timestamp()) == expected
-    assert e2e.parse_ts(Decimal(str(expected.timestamp()))) == expected
-    assert e2e.parse_ts(datetime(2026, 11, 27, 10, 0)) == expected
-    assert e2e.parse_ts("yesterday") is None and e2e.parse_ts(None) is None
-    assert e2e.iso(expected) == "2026-11-27T10:00:00.000Z"
+    assert timeutil.parse_ts("2026-11-27T10:00:00Z") == expected
+    assert timeutil.parse_ts("2026-11-27T11:00:00+01:00") == expected
+    assert timeutil.parse_ts(expected.timestamp()) == expected
+    assert timeutil.parse_ts(Decimal(str(expected.timestamp()))) == expected
+    assert timeutil.parse_ts(datetime(2026, 11, 27, 10, 0)) == expected
+    assert timeutil.parse_ts("yesterday") is None and timeutil.parse_ts(None) is None
+    assert timeutil.iso(expected) == "2026-11-27T10:00:00.000Z"
 
 
 def test_order_payload_total_is_exact():
-    payload = e2e.order_payload("c1", [("prod-001", 2, "29.99"), ("prod-002", 1, "49.99")])
+    payload = api_client.order_payload("c1", [("prod-001", 2, "29.99"), ("prod-002", 1, "49.99")])
     assert payload == {
         "customerId": "c1",
         "totalAmount": 109.97,
@@ -107,16 +107,8 @@ def test_order_payload_total_is_exact():
     }
 
 
-def test_unwrap_api_shapes():
-    assert e2e.unwrap_order({"order": {"orderId": "a"}}) == {"orderId": "a"}
-    assert e2e.unwrap_order({"orderId": "a"}) == {"orderId": "a"}
-    assert e2e.unwrap_orders({"orders": [{"orderId": "a"}], "nextToken": None}) == [{"orderId": "a"}]
-    assert e2e.unwrap_orders([{"orderId": "a"}]) == [{"orderId": "a"}]
-    assert e2e.unwrap_orders("nope") == []
-
-
 def test_new_run_id_is_a_valid_id():
-    run_id = e2e.new_run_id()
+    run_id = timeutil.new_run_id()
     assert re.fullmatch(r"e2e-\d{12}-[0-9a-f]{4}", run_id)
     assert re.fullmatch(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", f"{run_id}-c-over-limit")  # the API's id pattern
 
@@ -178,7 +170,7 @@ def test_summarize_history_ministack_retry_uses_the_definition():
             "DuplicateDelivery": {"Type": "Succeed"},
         },
     }
-    summary = e2e.summarize_history(events, e2e.task_functions(json.dumps(definition)))
+    summary = history.summarize_history(events, history.task_functions(json.dumps(definition)))
     assert summary["status"] == "SUCCEEDED"
     assert [s["name"] for s in summary["states"]] == ["ProcessPayment", "CheckPaymentStatus", "DuplicateDelivery"]
     assert (
@@ -220,7 +212,7 @@ def test_summarize_history_aws_shapes():
         _ev(10, "TaskStateExited", 5, name="Notify"),
         _ev(11, "ExecutionFailed", 5, error="OrderProcessingFailed", cause="x"),
     ]
-    summary = e2e.summarize_history(events)
+    summary = history.summarize_history(events)
     assert summary["status"] == "FAILED" and summary["error"] == "OrderProcessingFailed"
     assert [t["function"] for t in summary["tasks"]] == ["orderflow-local-payment"] * 2 + ["orderflow-dev-notification"]
     assert (
@@ -233,7 +225,7 @@ def test_summarize_running_execution_and_service_tasks():
         _ev(1, "TaskStateEntered", 0, name="CompleteOrder"),
         _ev(2, "TaskScheduled", 0, resourceType="dynamodb", resource="updateItem"),
     ]
-    summary = e2e.summarize_history(events)
+    summary = history.summarize_history(events)
     assert (
         summary["status"] == "RUNNING"
         and summary["tasks"][0]["function"] is None
@@ -274,7 +266,7 @@ def test_task_functions_walks_map_and_parallel():
             },
         }
     }
-    assert e2e.task_functions(definition) == {
+    assert history.task_functions(definition) == {
         "A": "orderflow-local-payment",
         "C": "orderflow-local-inventory",
         "D": "orderflow-local-payment",
@@ -282,11 +274,11 @@ def test_task_functions_walks_map_and_parallel():
 
 
 def test_execution_order_id():
-    assert e2e.execution_order_id(json.dumps({"detail-type": "Order Created", "detail": {"orderId": "o1"}})) == "o1"
-    assert e2e.execution_order_id(json.dumps({"order": {"orderId": "o2"}})) == "o2"
-    assert e2e.execution_order_id(json.dumps({"orderId": "o3"})) == "o3"
-    assert e2e.execution_order_id(json.dumps({"detail": {}})) is None
-    assert e2e.execution_order_id("not json") is None and e2e.execution_order_id(None) is None
+    assert history.execution_order_id(json.dumps({"detail-type": "Order Created", "detail": {"orderId": "o1"}})) == "o1"
+    assert history.execution_order_id(json.dumps({"order": {"orderId": "o2"}})) == "o2"
+    assert history.execution_order_id(json.dumps({"orderId": "o3"})) == "o3"
+    assert history.execution_order_id(json.dumps({"detail": {}})) is None
+    assert history.execution_order_id("not json") is None and history.execution_order_id(None) is None
 
 
 # --- reports ------------------------------------------------------------------------------------------------------
@@ -343,14 +335,14 @@ RECORDS = {
 
 
 def test_summary_table_rows():
-    rows = e2e.scenario_rows(RECORDS)
+    rows = report.scenario_rows(RECORDS)
     assert rows[0] == ["happy", 1, "PASSED", "1.25s", "1.25s", "2.5s", "COMPLETED=1"]
     assert rows[1][:3] == ["broken", 0, "FAILED"] and rows[1][3] == "-"
-    assert "happy" in e2e.summary_table(RECORDS)
+    assert "happy" in report.summary_table(RECORDS)
 
 
 def test_html_report_is_self_contained_and_escaped():
-    page = e2e.render_html(RECORDS)
+    page = report.render_html(RECORDS)
     assert page.startswith("<!doctype html>") and page.endswith("</html>")
     assert "<script" not in page and "http://" not in page.replace("http://x", "") and "src=" not in page
     assert "a &lt;note&gt;" in page and "AssertionError: &lt;boom&gt;" in page
@@ -385,7 +377,7 @@ def test_bench_orders_are_seeded_and_consistent():
 
 
 def test_bench_reports_render():
-    summary = e2e.latency_summary([0.5, 1.0])
+    summary = stats.latency_summary([0.5, 1.0])
     result = {
         "accepted": 2,
         "orders_requested": 2,
