@@ -20,8 +20,9 @@ Substitution rules:
 - `${Name}` inside a longer string, or outside any string, is replaced by the value's text
   (strings JSON-escaped, other values JSON-encoded).
 Rendering fails with `UnresolvedPlaceholderError` naming every placeholder without a value (and any malformed
-`${...}`), and with `InvalidDefinitionError` (file:line:column) on invalid JSON or, when `validate` is on, on
-a definition statelint rejects.
+`${...}`), with `InvalidDefinitionError` (file:line:column) on invalid JSON or, when `validate` is on, on
+a definition statelint rejects, and with `UndeclaredIntegrationError` when what a definition invokes differs from
+`workflow/integrations.json` (the declaration Terraform grants each state machine's role from).
 
 Usage: `python -m scripts.render --env local --region us-east-1 --account-id 000000000000`
 """
@@ -62,6 +63,11 @@ PLACEHOLDERS: tuple[str, ...] = (
     "FinalizeBranch",
 )
 FRAGMENT_DIR = TEMPLATE_DIR / "fragments"
+#: What each workflow invokes: read here (every rendered definition must invoke exactly that) and by terraform/main.tf
+#: (each state machine's role may invoke exactly that).
+INTEGRATIONS_PATH = TEMPLATE_DIR / "integrations.json"
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+_FUNCTION_ARN = re.compile(r"^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+)(:[A-Za-z0-9$_-]+)?$")
 
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 _VALID_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -98,6 +104,15 @@ class InvalidDefinitionError(RenderError):
         self.problems = list(problems or [])
         where = source if line is None else f"{source}:{line}:{column}"
         super().__init__(f"{where}: {message}")
+
+
+class UndeclaredIntegrationError(RenderError):
+    """A definition invokes something workflow/integrations.json does not declare for it, or the reverse."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        super().__init__(" ".join(self.problems))
 
 
 def function_arn(service: str, env: str, *, region: str, account_id: str, project: str = "orderflow") -> str:
@@ -193,6 +208,111 @@ def template_paths(template_dir: Path | None = None) -> dict[str, Path]:
     return paths
 
 
+def declared_integrations(path: Path | None = None) -> dict[str, frozenset[str]]:
+    """Workflow -> the services whose function it declares it invokes (`workflow/integrations.json`)."""
+    path = Path(path) if path else INTEGRATIONS_PATH
+    workflows = json.loads(path.read_text(encoding="utf-8"))["workflows"]
+    declared: dict[str, frozenset[str]] = {}
+    for workflow, integration in workflows.items():
+        unknown = sorted(set(integration["invokes"]) - set(FUNCTION_PLACEHOLDERS))
+        if unknown:
+            problem = (
+                f"{path} declares that {workflow} invokes {', '.join(unknown)}, which is not a service with a "
+                f"function (known: {', '.join(sorted(FUNCTION_PLACEHOLDERS))})."
+            )
+            raise UndeclaredIntegrationError(str(path), [problem])
+        declared[workflow] = frozenset(integration["invokes"])
+    return declared
+
+
+def _task_states(machine: Mapping[str, Any], scope: str = ""):
+    """(qualified name, state) of every Task, inside Parallel branches and Map iterations too."""
+    for name, state in machine.get("States", {}).items():
+        if state.get("Type") == "Task":
+            yield f"{scope}{name}", state
+        for sub in [state.get("ItemProcessor") or state.get("Iterator"), *state.get("Branches", [])]:
+            if isinstance(sub, Mapping):
+                yield from _task_states(sub, f"{scope}{name}/")
+
+
+def invoked_services(
+    definition: Mapping[str, Any], function_services: Mapping[str, str], *, source: str = "<definition>"
+) -> set[str]:
+    """The services whose function a definition invokes (lambda:invoke's FunctionName, qualified or not, or a
+    function ARN as task Resource); `function_services` maps each of the stack's function ARNs to its service.
+
+    Raises UndeclaredIntegrationError for what no role of the stack can be granted: another task integration, a
+    function chosen at run time (`FunctionName.$`), a function that is not one of the stack's."""
+    services: set[str] = set()
+    problems: list[str] = []
+    for state_name, state in _task_states(definition):
+        resource = str(state.get("Resource", ""))
+        parameters = state.get("Parameters") or {}
+        if resource == LAMBDA_INVOKE and "FunctionName.$" in parameters:
+            problems.append(
+                f"{source}: task {state_name} chooses its function at run time (FunctionName.$), so no "
+                f"role can name it: write the function's ARN placeholder."
+            )
+            continue
+        if resource == LAMBDA_INVOKE:
+            target = str(parameters.get("FunctionName", ""))
+        elif re.match(r"^arn:aws[a-z-]*:lambda:", resource):
+            target = resource
+        else:
+            problems.append(
+                f"{source}: task {state_name} uses the integration {resource}, which no workflow may "
+                f"declare (the workflows call Lambda only: {LAMBDA_INVOKE})."
+            )
+            continue
+        match = _FUNCTION_ARN.match(target)
+        service = function_services.get(match.group(1)) if match else None
+        if service is None:
+            problems.append(
+                f"{source}: task {state_name} invokes {target or 'no function'}, which is not one of "
+                f"this stack's function ARNs."
+            )
+            continue
+        services.add(service)
+    if problems:
+        raise UndeclaredIntegrationError(source, problems)
+    return services
+
+
+def check_integrations(
+    rendered: Mapping[str, Mapping[str, Any]],
+    sources: Mapping[str, str],
+    values: Mapping[str, Any],
+    declared: Mapping[str, frozenset[str]],
+) -> None:
+    """Every rendered definition invokes exactly the services its workflow declares, and every workflow is declared."""
+    function_services = {values[placeholder]: service for service, placeholder in FUNCTION_PLACEHOLDERS.items()}
+    problems: list[str] = []
+    for name, definition in rendered.items():
+        used = invoked_services(definition, function_services, source=sources[name])
+        if name not in declared:
+            problems.append(
+                f"{INTEGRATIONS_PATH.name} declares nothing for {name}: declare the services it invokes "
+                f"({', '.join(sorted(used))})."
+            )
+            continue
+        if used - declared[name]:
+            problems.append(
+                f"{sources[name]} invokes {', '.join(sorted(used - declared[name]))}, which "
+                f"{INTEGRATIONS_PATH.name} does not declare for {name}: declare it, or its role cannot "
+                f"invoke it."
+            )
+        if declared[name] - used:
+            problems.append(
+                f"{INTEGRATIONS_PATH.name} declares that {name} invokes "
+                f"{', '.join(sorted(declared[name] - used))}, which its definition never does: remove "
+                f"it, or its role may invoke more than it uses."
+            )
+    for name in sorted(set(declared) - set(rendered)):
+        problems.append(f"{INTEGRATIONS_PATH.name} declares {name}, which has no template.")
+    if problems:
+        raise UndeclaredIntegrationError(str(INTEGRATIONS_PATH), problems)
+
+
 def render_workflows(
     env: str,
     *,
@@ -202,16 +322,19 @@ def render_workflows(
     out_dir: Path | None = None,
     template_dir: Path | None = None,
     validate: bool = True,
+    integrations: Mapping[str, frozenset[str]] | None = None,
 ) -> dict[str, Path]:
     """Render every workflow template for `env`; returns {workflow name: rendered path}.
 
     Writes `build/<env>/workflow/<name>.asl.json` (or `<out_dir>/<name>.asl.json`). Every template is
     rendered and checked before anything is written, so a failure leaves no partial output. With
-    `validate`, each rendered definition must pass statelint.
+    `validate`, each rendered definition must pass statelint. Always, each must invoke exactly the services
+    `integrations` (default: `workflow/integrations.json`) declares for it.
     """
     values = placeholder_values(env, region=region, account_id=account_id, project=project)
     target = Path(out_dir) if out_dir is not None else env_build_dir(env) / "workflow"
     rendered: dict[str, dict[str, Any]] = {}
+    sources: dict[str, str] = {}
     for name, path in template_paths(template_dir).items():
         source = str(path)
         definition = render_definition(path.read_text(encoding="utf-8"), values, source=source)
@@ -220,6 +343,8 @@ def render_workflows(
             if problems:
                 raise InvalidDefinitionError(source, "statelint: " + "; ".join(problems), problems=problems)
         rendered[name] = definition
+        sources[name] = source
+    check_integrations(rendered, sources, values, declared_integrations() if integrations is None else integrations)
     target.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     for name, definition in rendered.items():

@@ -19,6 +19,7 @@ from pathlib import Path
 from scripts.common import BUILD_DIR, REPO_ROOT, SERVICES_DIR, TERRAFORM_DIR, UserError
 
 SCHEMA_DIR = SERVICES_DIR / "shared" / "schemas"
+INTEGRATIONS_PATH = REPO_ROOT / "workflow" / "integrations.json"
 
 WORK_DIR = BUILD_DIR / "terraform-mutants"
 COPY_IGNORE = shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl")
@@ -28,7 +29,7 @@ COPY_IGNORE = shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.loc
 class Mutant:
     name: str
     what: str
-    file: str  # relative to terraform/
+    file: str  # relative to terraform/ (the copy also holds ../workflow/integrations.json)
     old: str
     new: str
 
@@ -129,19 +130,36 @@ MUTANTS = (
         '"operator": ["RefundRequested",',
         '"operator": ["OrderCreated", "RefundRequested",',
     ),
+    # One trust helper (issue 12): every service role's trust comes from modules/trust_policy.
     Mutant(
-        "lambda-trust-any-account",
-        "a function role trusts Lambda acting for any account (no aws:SourceAccount)",
-        "modules/lambda_service/main.tf",
-        'Condition = { StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id } }',
+        "trust-any-account",
+        "the trust helper drops aws:SourceAccount: every service role trusts its service acting for any account",
+        "modules/trust_policy/main.tf",
+        '    condition {\n      test     = "StringEquals"\n      variable = "aws:SourceAccount"\n'
+        "      values   = [var.source_account]\n    }\n",
         "",
     ),
     Mutant(
-        "scheduler-trust-any-account",
-        "the scheduler role trusts schedules of any account (no aws:SourceAccount)",
+        "scheduler-trust-any-schedule-group",
+        "the scheduler role trusts any schedule of the account (no aws:SourceArn)",
         "modules/scheduler/main.tf",
-        '          "aws:SourceAccount" = local.account_id\n',
+        "  source_arns     = [local.schedule_group_arn]\n",
         "",
+    ),
+    # Declared integrations (issue 12): the state machines' grants come from workflow/integrations.json.
+    Mutant(
+        "declaration-misses-a-service",
+        "order-processing's declaration leaves out payment (its role cannot charge)",
+        "../workflow/integrations.json",
+        '"order-processing": { "invokes": ["inventory", "notification", "order", "payment"] }',
+        '"order-processing": { "invokes": ["inventory", "notification", "order"] }',
+    ),
+    Mutant(
+        "workflow-grant-ignores-declaration",
+        "each workflow role may invoke every function of the stack, not what its workflow declares",
+        "modules/workflows/main.tf",
+        "wf => sort(lookup(var.invoked_services, wf, []))",
+        "wf => sort(keys(var.function_arns))",
     ),
 )
 
@@ -153,8 +171,11 @@ def _copy(name: str) -> Path:
     root = WORK_DIR / name
     shutil.rmtree(root, ignore_errors=True)
     shutil.copytree(TERRAFORM_DIR, root / "terraform", ignore=COPY_IGNORE)
-    # the root reads the event contracts from ../services/shared/schemas/events
+    # the root reads the event contracts from ../services/shared/schemas/events and the workflows' declared
+    # integrations from ../workflow/integrations.json
     shutil.copytree(SCHEMA_DIR, root / SCHEMA_DIR.relative_to(REPO_ROOT))
+    (root / "workflow").mkdir()
+    shutil.copy2(INTEGRATIONS_PATH, root / "workflow" / INTEGRATIONS_PATH.name)
     return root / "terraform"
 
 

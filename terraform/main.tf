@@ -13,6 +13,9 @@ locals {
   function_names = { for service in keys(local.services) : service => "${local.name_prefix}-${service}" }
 
   workflow_names = ["order-processing", "payment-processing", "inventory-management"]
+  # What each workflow invokes, declared once for the renderer (which refuses a definition that invokes anything
+  # else) and for the state machines' roles (which may invoke exactly that).
+  workflow_integrations = jsondecode(file("${path.module}/../workflow/integrations.json")).workflows
 
   tables    = module.data.table_names
   table_arn = module.data.table_arns
@@ -96,9 +99,10 @@ locals {
           sid       = length(local.statement_events["${service}/${s.sid}"]) > 1 ? "${s.sid}${i + 1}" : s.sid
           actions   = s.actions
           resources = [for r in s.resources : local.permission_resources[r]]
-          condition = source == null ? null : {
-            StringEquals = { "events:source" = [source], "events:detail-type" = local.statement_events["${service}/${s.sid}"][source] }
-          }
+          conditions = source == null ? [] : [
+            { test = "StringEquals", variable = "events:source", values = [source] },
+            { test = "StringEquals", variable = "events:detail-type", values = local.statement_events["${service}/${s.sid}"][source] },
+          ]
         }
       ]
     ])
@@ -178,7 +182,7 @@ module "workflows" {
   name_prefix        = local.name_prefix
   workflow_names     = local.workflow_names
   definitions_dir    = var.workflow_definitions_dir
-  function_names     = { for s, m in module.services : s => m.function_name }
+  invoked_services   = { for wf, declared in local.workflow_integrations : wf => declared.invokes }
   function_arns      = { for s, m in module.services : s => m.function_arn }
   kms_key_arn        = local.key_arn
   log_retention_days = var.workflow_log_retention_days

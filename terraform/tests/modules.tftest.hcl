@@ -91,6 +91,12 @@ run "data_tables" {
 run "notifications_bucket_is_private" {
   command = apply
 
+  # Distinct documents (the mock answers one for all), so each resource is seen to take its own.
+  override_data {
+    target = data.aws_iam_policy_document.tls_only
+    values = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"MockTlsOnly\",\"Effect\":\"Deny\",\"Action\":\"none:None\",\"Resource\":\"*\"}]}" }
+  }
+
   module {
     source = "./modules/notifications_bucket"
   }
@@ -121,8 +127,18 @@ run "notifications_bucket_is_private" {
   }
 
   assert {
-    condition     = jsondecode(aws_s3_bucket_policy.tls_only.policy).Statement[0].Condition.Bool["aws:SecureTransport"] == "false" && jsondecode(aws_s3_bucket_policy.tls_only.policy).Statement[0].Effect == "Deny"
-    error_message = "The bucket policy must deny requests without TLS."
+    condition = [for s in data.aws_iam_policy_document.tls_only.statement : jsondecode(jsonencode({
+      Sid       = s.sid, Effect = s.effect, Action = s.actions, NotAction = s.not_actions, Resource = s.resources, NotResource = s.not_resources,
+      Principal = { for p in s.principals : p.type => p.identifiers }, NotPrincipal = s.not_principals,
+      Condition = { for test in distinct([for c in s.condition : c.test]) : test => { for c in s.condition : c.variable => c.values if c.test == test } },
+      }))] == [{
+      Sid          = "DenyInsecureTransport", Effect = "Deny", Action = ["s3:*"], NotAction = null, NotResource = null
+      Resource     = ["arn:aws:s3:::orderflow-test-notifications-123456789012", "arn:aws:s3:::orderflow-test-notifications-123456789012/*"]
+      Principal    = { "*" = ["*"] }
+      NotPrincipal = []
+      Condition    = { Bool = { "aws:SecureTransport" = ["false"] } }
+    }] && aws_s3_bucket_policy.tls_only.policy == data.aws_iam_policy_document.tls_only.json
+    error_message = "The bucket policy must deny every request without TLS, on the bucket and its objects."
   }
 
   assert {
@@ -133,6 +149,17 @@ run "notifications_bucket_is_private" {
 
 run "lambda_service" {
   command = apply
+
+  # Distinct documents (the mock answers one for all), so each resource is seen to take its own.
+  override_data {
+    target = data.aws_iam_policy_document.this
+    values = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"MockFunctionPolicy\",\"Effect\":\"Deny\",\"Action\":\"none:None\",\"Resource\":\"*\"}]}" }
+  }
+
+  override_data {
+    target = module.trust_policy.data.aws_iam_policy_document.this
+    values = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"MockFunctionTrust\",\"Effect\":\"Deny\",\"Action\":\"none:None\",\"Resource\":\"*\"}]}" }
+  }
 
   module {
     source = "./modules/lambda_service"
@@ -161,10 +188,62 @@ run "lambda_service" {
     condition     = aws_cloudwatch_log_group.this.name == "/aws/lambda/orderflow-test-order" && aws_cloudwatch_log_group.this.retention_in_days == 14
     error_message = "Log group /aws/lambda/<name> with retention."
   }
+
+  assert {
+    condition = [for s in module.trust_policy.statements : jsondecode(jsonencode({
+      Sid       = s.sid, Effect = s.effect, Action = s.actions, NotAction = s.not_actions, Resource = s.resources, NotResource = s.not_resources,
+      Principal = { for p in s.principals : p.type => p.identifiers }, NotPrincipal = s.not_principals,
+      Condition = { for test in distinct([for c in s.condition : c.test]) : test => { for c in s.condition : c.variable => c.values if c.test == test } },
+      }))] == [{
+      Sid          = null, Effect = "Allow", Action = ["sts:AssumeRole"], NotAction = null, Resource = null, NotResource = null
+      Principal    = { Service = ["lambda.amazonaws.com"] }
+      NotPrincipal = []
+      Condition    = { StringEquals = { "aws:SourceAccount" = ["123456789012"] } }
+    }] && aws_iam_role.this.assume_role_policy == module.trust_policy.json
+    error_message = "The function's role trusts lambda.amazonaws.com acting for this account only (the trust helper's document)."
+  }
+
+  assert {
+    condition = [for s in data.aws_iam_policy_document.this.statement : s.sid] == ["WriteOwnLogGroup", "SendFailedAsyncInvocationsToDlq", "DecryptOwnEnvironment", "XRayTracing"] && alltrue([
+      for s in data.aws_iam_policy_document.this.statement : s.effect == "Allow" && length(s.condition) == 0
+    ]) && aws_iam_role_policy.this.policy == data.aws_iam_policy_document.this.json
+    error_message = "Without service statements a function's role may only write its logs, use its DLQ, decrypt its environment and trace."
+  }
 }
 
 run "workflows_module" {
   command = apply
+
+  # Distinct documents (the mock answers one for all), so each resource is seen to take its own.
+  override_data {
+    target = data.aws_iam_policy_document.this["order-processing"]
+    values = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"MockOrderPolicy\",\"Effect\":\"Deny\",\"Action\":\"none:None\",\"Resource\":\"*\"}]}" }
+  }
+
+  override_data {
+    target = data.aws_iam_policy_document.this["payment-processing"]
+    values = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"MockPaymentPolicy\",\"Effect\":\"Deny\",\"Action\":\"none:None\",\"Resource\":\"*\"}]}" }
+  }
+
+  override_data {
+    target = data.aws_iam_policy_document.this["inventory-management"]
+    values = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"MockInventoryPolicy\",\"Effect\":\"Deny\",\"Action\":\"none:None\",\"Resource\":\"*\"}]}" }
+  }
+
+  override_data {
+    target = module.trust_policy["order-processing"].data.aws_iam_policy_document.this
+    values = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"MockOrderTrust\",\"Effect\":\"Deny\",\"Action\":\"none:None\",\"Resource\":\"*\"}]}" }
+  }
+
+  override_data {
+    target = module.trust_policy["payment-processing"].data.aws_iam_policy_document.this
+    values = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"MockPaymentTrust\",\"Effect\":\"Deny\",\"Action\":\"none:None\",\"Resource\":\"*\"}]}" }
+  }
+
+  override_data {
+    target = module.trust_policy["inventory-management"].data.aws_iam_policy_document.this
+    values = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"MockInventoryTrust\",\"Effect\":\"Deny\",\"Action\":\"none:None\",\"Resource\":\"*\"}]}" }
+  }
 
   module {
     source = "./modules/workflows"
@@ -174,9 +253,13 @@ run "workflows_module" {
     name_prefix     = "orderflow-test"
     workflow_names  = ["order-processing", "payment-processing", "inventory-management"]
     definitions_dir = "./tests/fixtures/workflows"
-    function_names  = { order = "orderflow-test-order", payment = "orderflow-test-payment", inventory = "orderflow-test-inventory", notification = "orderflow-test-notification" }
-    function_arns   = { order = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order", payment = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-payment", inventory = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-inventory", notification = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-notification" }
-    kms_key_arn     = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    invoked_services = {
+      order-processing     = ["payment", "order", "inventory", "notification"]
+      payment-processing   = ["order", "notification"]
+      inventory-management = ["order"]
+    }
+    function_arns = { order = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order", payment = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-payment", inventory = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-inventory", notification = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-notification" }
+    kms_key_arn   = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
   }
 
   assert {
@@ -194,120 +277,91 @@ run "workflows_module" {
 
   assert {
     condition = alltrue([
-      for wf, p in aws_iam_role_policy.this : [for s in jsondecode(p.policy).Statement : s.Sid] == ["InvokeOwnFunctions", "XRayTracing", "LogDelivery"]
+      for wf, d in data.aws_iam_policy_document.this : [for s in d.statement : s.sid] == ["InvokeOwnFunctions", "XRayTracing", "LogDelivery"]
     ])
     error_message = "A workflow role has exactly: invoke its functions, X-Ray, log delivery (no DynamoDB, no PutEvents, no KMS: the state machines have no key of their own)."
   }
-}
 
-# The preconditions on the role policy refuse a definition its role could not run.
-run "workflows_module_refuses_direct_integrations" {
-  command = plan
-
-  module {
-    source = "./modules/workflows"
-  }
-
-  variables {
-    name_prefix     = "orderflow-test"
-    workflow_names  = ["direct-integrations"]
-    definitions_dir = "./tests/fixtures/workflow-policy-cases"
-    function_names  = { payment = "orderflow-test-payment" }
-    function_arns   = { payment = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-payment" }
-    kms_key_arn     = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-  }
-
-  expect_failures = [aws_iam_role_policy.this]
-}
-
-run "workflows_module_refuses_a_foreign_function" {
-  command = plan
-
-  module {
-    source = "./modules/workflows"
-  }
-
-  variables {
-    name_prefix     = "orderflow-test"
-    workflow_names  = ["foreign-function"]
-    definitions_dir = "./tests/fixtures/workflow-policy-cases"
-    function_names  = { payment = "orderflow-test-payment" }
-    function_arns   = { payment = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-payment" }
-    kms_key_arn     = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-  }
-
-  expect_failures = [aws_iam_role_policy.this]
-}
-
-run "workflows_module_refuses_a_function_of_another_account" {
-  command = plan
-
-  module {
-    source = "./modules/workflows"
-  }
-
-  variables {
-    name_prefix     = "orderflow-test"
-    workflow_names  = ["foreign-account"]
-    definitions_dir = "./tests/fixtures/workflow-policy-cases"
-    function_names  = { payment = "orderflow-test-payment" }
-    function_arns   = { payment = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-payment" }
-    kms_key_arn     = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-  }
-
-  expect_failures = [aws_iam_role_policy.this]
-}
-
-run "workflows_module_refuses_a_function_chosen_at_run_time" {
-  command = plan
-
-  module {
-    source = "./modules/workflows"
-  }
-
-  variables {
-    name_prefix     = "orderflow-test"
-    workflow_names  = ["dynamic-function"]
-    definitions_dir = "./tests/fixtures/workflow-policy-cases"
-    function_names  = { payment = "orderflow-test-payment" }
-    function_arns   = { payment = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-payment" }
-    kms_key_arn     = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-  }
-
-  expect_failures = [aws_iam_role_policy.this]
-}
-
-run "workflows_module_counts_function_resources_and_qualifiers" {
-  command = apply
-
-  module {
-    source = "./modules/workflows"
-  }
-
-  variables {
-    name_prefix     = "orderflow-test"
-    workflow_names  = ["direct-function-resource"]
-    definitions_dir = "./tests/fixtures/workflow-policy-cases"
-    function_names  = { order = "orderflow-test-order", payment = "orderflow-test-payment", notification = "orderflow-test-notification" }
-    function_arns   = { order = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order", payment = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-payment", notification = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-notification" }
-    kms_key_arn     = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  # The grant is the declaration (here each workflow declares different services): the declared functions and their
+  # versions/aliases, nothing else.
+  assert {
+    condition = {
+      for wf, d in data.aws_iam_policy_document.this : wf => toset(one([for s in d.statement : s.resources if s.sid == "InvokeOwnFunctions"]))
+      } == {
+      order-processing = toset(flatten([
+        for s in ["inventory", "notification", "order", "payment"] :
+        ["arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-${s}", "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-${s}:*"]
+      ]))
+      payment-processing = toset(flatten([
+        for s in ["notification", "order"] :
+        ["arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-${s}", "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-${s}:*"]
+      ]))
+      inventory-management = toset(["arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order", "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order:*"])
+    }
+    error_message = "Each workflow's role may invoke exactly the functions its declaration names (and their versions/aliases)."
   }
 
   assert {
-    condition = toset(one([
-      for s in jsondecode(aws_iam_role_policy.this["direct-function-resource"].policy).Statement : s.Resource if s.Sid == "InvokeOwnFunctions"
-      ])) == toset([
-      "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-notification",
-      "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-notification:*",
-      "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order",
-      "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order:*",
+    condition = alltrue([
+      for wf, p in aws_iam_role_policy.this : p.policy == data.aws_iam_policy_document.this[wf].json && aws_iam_role.this[wf].assume_role_policy == module.trust_policy[wf].json
     ])
-    error_message = "A function ARN as task Resource and a qualified FunctionName are invocations too; a service the definition does not invoke (payment) is not granted."
+    error_message = "Each workflow role's policy and trust are its own policy documents."
   }
+}
+
+# The preconditions on the role policy refuse a declaration its role could not honour. (What a definition invokes is
+# checked against the declaration by scripts/render.py: tests/workflow/test_render.py.)
+run "workflows_module_refuses_an_undeclared_workflow" {
+  command = plan
+
+  module {
+    source = "./modules/workflows"
+  }
+
+  variables {
+    name_prefix      = "orderflow-test"
+    workflow_names   = ["order-processing", "payment-processing"]
+    definitions_dir  = "./tests/fixtures/workflows"
+    invoked_services = { order-processing = ["order"] }
+    function_arns    = { order = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order" }
+    kms_key_arn      = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  expect_failures = [aws_iam_role_policy.this]
+}
+
+run "workflows_module_refuses_a_service_that_is_not_the_stacks" {
+  command = plan
+
+  module {
+    source = "./modules/workflows"
+  }
+
+  variables {
+    name_prefix      = "orderflow-test"
+    workflow_names   = ["order-processing"]
+    definitions_dir  = "./tests/fixtures/workflows"
+    invoked_services = { order-processing = ["order", "shipping"] }
+    function_arns    = { order = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order" }
+    kms_key_arn      = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  expect_failures = [aws_iam_role_policy.this]
 }
 
 run "event_bus_module" {
   command = apply
+
+  # Distinct documents (the mock answers one for all), so each resource is seen to take its own.
+  override_data {
+    target = data.aws_iam_policy_document.dlq["order-created"]
+    values = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"MockOrderCreatedDlq\",\"Effect\":\"Deny\",\"Action\":\"none:None\",\"Resource\":\"*\"}]}" }
+  }
+
+  override_data {
+    target = data.aws_iam_policy_document.dlq["notifications"]
+    values = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"MockNotificationsDlq\",\"Effect\":\"Deny\",\"Action\":\"none:None\",\"Resource\":\"*\"}]}" }
+  }
 
   override_resource {
     target = aws_cloudwatch_event_rule.this["order-created"]
@@ -357,11 +411,19 @@ run "event_bus_module" {
   assert {
     condition = alltrue([
       for k, q in aws_sqs_queue.dlq :
-      jsondecode(q.policy).Statement[0].Principal.Service == "events.amazonaws.com" &&
-      jsondecode(q.policy).Statement[0].Resource == "arn:aws:sqs:us-east-1:123456789012:orderflow-test-${k}-dlq" &&
-      jsondecode(q.policy).Statement[0].Condition.ArnEquals["aws:SourceArn"] == "arn:aws:events:us-east-1:123456789012:rule/orderflow-test-bus/orderflow-test-${k}" &&
+      [for s in data.aws_iam_policy_document.dlq[k].statement : jsondecode(jsonencode({
+        Sid       = s.sid, Effect = s.effect, Action = s.actions, NotAction = s.not_actions, Resource = s.resources, NotResource = s.not_resources,
+        Principal = { for p in s.principals : p.type => p.identifiers }, NotPrincipal = s.not_principals,
+        Condition = { for test in distinct([for c in s.condition : c.test]) : test => { for c in s.condition : c.variable => c.values if c.test == test } },
+        }))] == [{
+        Sid          = "EventBridgeRuleSendsFailedEvents", Effect = "Allow", Action = ["sqs:SendMessage"], NotAction = null, NotResource = null
+        Resource     = ["arn:aws:sqs:us-east-1:123456789012:orderflow-test-${k}-dlq"]
+        Principal    = { Service = ["events.amazonaws.com"] }
+        NotPrincipal = []
+        Condition    = { ArnEquals = { "aws:SourceArn" = ["arn:aws:events:us-east-1:123456789012:rule/orderflow-test-bus/orderflow-test-${k}"] } }
+      }] && q.policy == data.aws_iam_policy_document.dlq[k].json &&
       q.sqs_managed_sse_enabled
-    ])
+    ]) && length(aws_sqs_queue.dlq) == 2
     error_message = "Each DLQ is encrypted and accepts events.amazonaws.com from its own rule only."
   }
 
@@ -389,6 +451,12 @@ run "event_bus_module" {
 run "event_bus_replication" {
   command = apply
 
+  # Distinct documents (the mock answers one for all), so each resource is seen to take its own.
+  override_data {
+    target = module.replication_trust_policy[0].data.aws_iam_policy_document.this
+    values = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"MockReplicationTrust\",\"Effect\":\"Deny\",\"Action\":\"none:None\",\"Resource\":\"*\"}]}" }
+  }
+
   override_resource {
     target = aws_cloudwatch_event_rule.replication["replicate"]
     values = { arn = "arn:aws:events:us-east-1:123456789012:rule/orderflow-test-bus/orderflow-test-replicate" }
@@ -415,23 +483,31 @@ run "event_bus_replication" {
   }
 
   assert {
-    condition     = jsondecode(aws_iam_role_policy.replication[0].policy).Statement[0].Resource == ["arn:aws:events:eu-central-1:123456789012:event-bus/orderflow-test-replica"]
+    condition     = [for s in data.aws_iam_policy_document.replication[0].statement : s.resources] == [toset(["arn:aws:events:eu-central-1:123456789012:event-bus/orderflow-test-replica"])]
     error_message = "The replication role may put events on the replica bus only."
   }
 
   assert {
     condition = (
-      jsondecode(aws_iam_role_policy.replication[0].policy).Statement[0].Condition == { StringEquals = { "events:source" = ["order.service", "orderflow.operator"] } } &&
+      [for s in data.aws_iam_policy_document.replication[0].statement : jsondecode(jsonencode({
+        Sid       = s.sid, Effect = s.effect, Action = s.actions, NotAction = s.not_actions, Resource = s.resources, NotResource = s.not_resources,
+        Principal = { for p in s.principals : p.type => p.identifiers }, NotPrincipal = s.not_principals,
+        Condition = { for test in distinct([for c in s.condition : c.test]) : test => { for c in s.condition : c.variable => c.values if c.test == test } },
+      })).Condition] == [{ StringEquals = { "events:source" = ["order.service", "orderflow.operator"] } }] &&
       jsondecode(aws_cloudwatch_event_rule.replication["replicate"].event_pattern) == { source = ["order.service", "orderflow.operator"] }
     )
     error_message = "Replication forwards exactly the trusted sources, and its role may put no other source on the replica."
   }
 
   assert {
-    condition = jsondecode(aws_iam_role.replication[0].assume_role_policy).Statement[0].Condition == {
-      StringEquals = { "aws:SourceAccount" = "123456789012" }
+    condition = [for s in module.replication_trust_policy[0].statements : jsondecode(jsonencode({
+      Sid       = s.sid, Effect = s.effect, Action = s.actions, NotAction = s.not_actions, Resource = s.resources, NotResource = s.not_resources,
+      Principal = { for p in s.principals : p.type => p.identifiers }, NotPrincipal = s.not_principals,
+      Condition = { for test in distinct([for c in s.condition : c.test]) : test => { for c in s.condition : c.variable => c.values if c.test == test } },
+      })).Condition] == [{
+      StringEquals = { "aws:SourceAccount" = ["123456789012"] }
       ArnEquals    = { "aws:SourceArn" = ["arn:aws:events:us-east-1:123456789012:rule/orderflow-test-bus/orderflow-test-replicate"] }
-    }
+    }] && aws_iam_role.replication[0].assume_role_policy == module.replication_trust_policy[0].json
     error_message = "Only this account's replication rule may assume the replication role."
   }
 }

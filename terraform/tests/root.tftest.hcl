@@ -198,7 +198,7 @@ run "event_routing" {
   }
 
   assert {
-    condition = toset(jsondecode(module.event_bus.policy_json["start-workflows"]).Statement[0].Resource) == toset([
+    condition = toset(module.event_bus.policy_statements["start-workflows"][0].resources) == toset([
       "arn:aws:states:us-east-1:123456789012:stateMachine:orderflow-test-order-processing",
       "arn:aws:states:us-east-1:123456789012:stateMachine:orderflow-test-payment-processing",
       "arn:aws:states:us-east-1:123456789012:stateMachine:orderflow-test-inventory-management",
@@ -213,12 +213,12 @@ run "iam_least_privilege" {
   assert {
     condition = alltrue(flatten([
       for doc in concat(
-        [for m in values(module.services) : m.policy_json],
-        values(module.workflows.policy_json),
-        values(module.event_bus.policy_json),
-        [module.scheduler.policy_json],
+        [for m in values(module.services) : m.policy_statements],
+        values(module.workflows.policy_statements),
+        values(module.event_bus.policy_statements),
+        [module.scheduler.policy_statements],
         ) : [
-        for statement in jsondecode(doc).Statement : [for action in flatten([statement.Action]) : !strcontains(action, "*")]
+        for statement in doc : [for action in statement.actions : !strcontains(action, "*")]
       ]
     ]))
     error_message = "No IAM policy statement may have a wildcard action."
@@ -227,24 +227,25 @@ run "iam_least_privilege" {
   assert {
     condition = alltrue(flatten([
       for doc in concat(
-        [for m in values(module.services) : m.policy_json],
-        values(module.workflows.policy_json),
-        values(module.event_bus.policy_json),
-        [module.scheduler.policy_json],
+        [for m in values(module.services) : m.policy_statements],
+        values(module.workflows.policy_statements),
+        values(module.event_bus.policy_statements),
+        [module.scheduler.policy_statements],
         ) : [
-        for statement in jsondecode(doc).Statement :
-        contains(["XRayTracing", "LogDelivery"], statement.Sid) || !contains(flatten([statement.Resource]), "*")
+        for statement in doc :
+        contains(["XRayTracing", "LogDelivery"], statement.sid) || !contains(statement.resources, "*")
       ]
     ]))
     error_message = "Resource \"*\" is allowed only in the documented XRayTracing and LogDelivery statements."
   }
 
-  # The fixtures are the real templates rendered for env "test" (docs/terraform.md, "Checks"). Independently of
-  # the module's parsing: every FunctionName in a definition must be granted, and nothing else.
+  # The fixtures are the real templates rendered for env "test" (docs/terraform.md, "Checks"). Independently of the
+  # declaration the grants come from (workflow/integrations.json): every FunctionName in a definition must be granted,
+  # and nothing else.
   assert {
     condition = alltrue([
       for wf in ["order-processing", "payment-processing", "inventory-management"] :
-      toset(one([for s in jsondecode(module.workflows.policy_json[wf]).Statement : s.Resource if s.Sid == "InvokeOwnFunctions"])) == toset(flatten([
+      toset(one([for s in module.workflows.policy_statements[wf] : s.resources if s.sid == "InvokeOwnFunctions"])) == toset(flatten([
         for arn in distinct(flatten(regexall("\"FunctionName\"\\s*:\\s*\"(arn:aws:lambda:[^\"]+)\"", file("./tests/fixtures/workflows/${wf}.asl.json")))) :
         [arn, "${arn}:*"]
       ]))
@@ -261,17 +262,18 @@ run "iam_least_privilege" {
   }
 
   assert {
-    condition = alltrue([
-      for wf, resources in module.workflows.task_resources : resources == tolist(["arn:aws:states:::lambda:invoke"])
+    condition = length(module.workflows.state_machine_names) == 3 && alltrue([
+      for wf, name in module.workflows.state_machine_names :
+      distinct(flatten(regexall("\"Resource\"\\s*:\\s*\"([^\"]*)\"", file("./tests/fixtures/workflows/${wf}.asl.json")))) == tolist(["arn:aws:states:::lambda:invoke"])
     ])
     error_message = "The workflows' only task integration is arn:aws:states:::lambda:invoke."
   }
 
   assert {
     condition = alltrue(flatten([
-      for wf, doc in module.workflows.policy_json : [
-        for statement in jsondecode(doc).Statement : [
-          for action in flatten([statement.Action]) : !startswith(lower(action), "dynamodb:") && lower(action) != "events:putevents"
+      for wf, doc in module.workflows.policy_statements : [
+        for statement in doc : [
+          for action in statement.actions : !startswith(lower(action), "dynamodb:") && lower(action) != "events:putevents"
         ]
       ]
     ]))
@@ -280,10 +282,10 @@ run "iam_least_privilege" {
 
   assert {
     condition = [
-      for s in jsondecode(module.services["order"].policy_json).Statement : {
-        actions   = toset(flatten([s.Action]))
-        resources = toset(flatten([s.Resource]))
-      } if s.Sid == "OrdersIndexes"
+      for s in module.services["order"].policy_statements : {
+        actions   = toset(s.actions)
+        resources = toset(s.resources)
+      } if s.sid == "OrdersIndexes"
       ] == [{
         actions   = toset(["dynamodb:Query"])
         resources = toset(["arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-orders/index/*"])
@@ -293,10 +295,10 @@ run "iam_least_privilege" {
 
   assert {
     condition = [
-      for s in jsondecode(module.services["order"].policy_json).Statement : {
-        actions   = toset(flatten([s.Action]))
-        resources = toset(flatten([s.Resource]))
-      } if s.Sid == "InventoryCatalogue"
+      for s in module.services["order"].policy_statements : {
+        actions   = toset(s.actions)
+        resources = toset(s.resources)
+      } if s.sid == "InventoryCatalogue"
       ] == [{
         actions   = toset(["dynamodb:BatchGetItem"])
         resources = toset(["arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-inventory"])
@@ -306,8 +308,8 @@ run "iam_least_privilege" {
 
   assert {
     condition = alltrue([
-      for s in jsondecode(module.services["order"].policy_json).Statement :
-      s.Sid == "InventoryCatalogue" || !anytrue([for r in flatten([s.Resource]) : strcontains(r, ":table/orderflow-test-inventory")])
+      for s in module.services["order"].policy_statements :
+      s.sid == "InventoryCatalogue" || !anytrue([for r in s.resources : strcontains(r, ":table/orderflow-test-inventory")])
     ])
     error_message = "Only the InventoryCatalogue statement may name the inventory table in the order service's policy (read only)."
   }
@@ -316,8 +318,8 @@ run "iam_least_privilege" {
   # action, so a transaction's Put/Update needs PutItem/UpdateItem on that item's table).
   assert {
     condition = {
-      for arn in distinct(flatten([for s in jsondecode(module.services["order"].policy_json).Statement : flatten([s.Resource])])) :
-      arn => toset(flatten([for s in jsondecode(module.services["order"].policy_json).Statement : flatten([s.Action]) if contains(flatten([s.Resource]), arn)]))
+      for arn in distinct(flatten([for s in module.services["order"].policy_statements : s.resources])) :
+      arn => toset(flatten([for s in module.services["order"].policy_statements : s.actions if contains(s.resources, arn)]))
       if startswith(arn, "arn:aws:dynamodb:")
       } == {
       "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-orders"         = toset(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"])
@@ -331,8 +333,8 @@ run "iam_least_privilege" {
 
   assert {
     condition = {
-      for arn in distinct(flatten([for s in jsondecode(module.services["payment"].policy_json).Statement : flatten([s.Resource])])) :
-      arn => toset(flatten([for s in jsondecode(module.services["payment"].policy_json).Statement : flatten([s.Action]) if contains(flatten([s.Resource]), arn)]))
+      for arn in distinct(flatten([for s in module.services["payment"].policy_statements : s.resources])) :
+      arn => toset(flatten([for s in module.services["payment"].policy_statements : s.actions if contains(s.resources, arn)]))
       if startswith(arn, "arn:aws:dynamodb:")
       } == {
       "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-payments"        = toset(["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"])
@@ -346,8 +348,8 @@ run "iam_least_privilege" {
 
   assert {
     condition = {
-      for arn in distinct(flatten([for s in jsondecode(module.services["inventory"].policy_json).Statement : flatten([s.Resource])])) :
-      arn => toset(flatten([for s in jsondecode(module.services["inventory"].policy_json).Statement : flatten([s.Action]) if contains(flatten([s.Resource]), arn)]))
+      for arn in distinct(flatten([for s in module.services["inventory"].policy_statements : s.resources])) :
+      arn => toset(flatten([for s in module.services["inventory"].policy_statements : s.actions if contains(s.resources, arn)]))
       if startswith(arn, "arn:aws:dynamodb:")
       } == {
       "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-inventory"    = toset(["dynamodb:GetItem", "dynamodb:UpdateItem"])
@@ -361,8 +363,8 @@ run "iam_least_privilege" {
   assert {
     condition = alltrue([
       for action in ["dynamodb:PutItem", "dynamodb:DeleteItem"] : contains(flatten([
-        for s in jsondecode(module.services["order"].policy_json).Statement : flatten([s.Action])
-        if contains(flatten([s.Resource]), "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-outbox")
+        for s in module.services["order"].policy_statements : s.actions
+        if contains(s.resources, "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-outbox")
       ]), action)
     ])
     error_message = "The order role must be able to Put (TransactWriteItems) and Delete outbox entries."
@@ -371,8 +373,8 @@ run "iam_least_privilege" {
   assert {
     condition = alltrue([
       for action in ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"] : contains(flatten([
-        for s in jsondecode(module.services["payment"].policy_json).Statement : flatten([s.Action])
-        if contains(flatten([s.Resource]), "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-payment-gateway")
+        for s in module.services["payment"].policy_statements : s.actions
+        if contains(s.resources, "arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-payment-gateway")
       ]), action)
     ])
     error_message = "The payment role must be able to PutItem, UpdateItem and GetItem on the payment-gateway ledger."
@@ -380,9 +382,9 @@ run "iam_least_privilege" {
 
   assert {
     condition = {
-      for s in jsondecode(module.services["notification"].policy_json).Statement : s.Sid => {
-        actions = toset(flatten([s.Action])), resources = toset(flatten([s.Resource]))
-      } if contains(["WriteNotifications", "ListNotifications"], s.Sid)
+      for s in module.services["notification"].policy_statements : s.sid => {
+        actions = toset(s.actions), resources = toset(s.resources)
+      } if contains(["WriteNotifications", "ListNotifications"], s.sid)
       } == {
       WriteNotifications = {
         actions   = toset(["s3:PutObject", "s3:GetObject"])
@@ -397,7 +399,7 @@ run "iam_least_privilege" {
   }
 
   assert {
-    condition     = length(flatten([for s in jsondecode(module.services["notification"].policy_json).Statement : [for a in flatten([s.Action]) : a if startswith(a, "dynamodb:")]])) == 0
+    condition     = length(flatten([for s in module.services["notification"].policy_statements : [for a in s.actions : a if startswith(a, "dynamodb:")]])) == 0
     error_message = "The notification service has no DynamoDB access."
   }
 }
@@ -867,15 +869,15 @@ run "bus_trust" {
   assert {
     condition = alltrue(flatten([
       for doc in concat(
-        [for m in values(module.services) : m.policy_json],
-        values(module.workflows.policy_json),
-        values(module.event_bus.policy_json),
-        [module.scheduler.policy_json, module.operator.policy_json],
+        [for m in values(module.services) : m.policy_statements],
+        values(module.workflows.policy_statements),
+        values(module.event_bus.policy_statements),
+        [module.scheduler.policy_statements, module.operator.policy_statements],
         ) : [
-        for s in jsondecode(doc).Statement : (
-          length(try(s.Condition.StringEquals["events:source"], [])) > 0 &&
-          alltrue([for v in try(s.Condition.StringEquals["events:source"], []) : !strcontains(v, "*")])
-        ) if anytrue([for a in flatten([s.Action]) : lower(a) == "events:putevents"])
+        for s in doc : (
+          length(flatten([for c in s.condition : c.values if c.test == "StringEquals" && c.variable == "events:source"])) > 0 &&
+          alltrue([for v in flatten([for c in s.condition : c.values if c.test == "StringEquals" && c.variable == "events:source"]) : !strcontains(v, "*")])
+        ) if anytrue([for a in s.actions : lower(a) == "events:putevents"])
       ]
     ]))
     error_message = "Every IAM statement that grants events:PutEvents must carry a StringEquals events:source condition naming its sources (no wildcard)."
@@ -885,12 +887,12 @@ run "bus_trust" {
   assert {
     condition = length(flatten([
       for doc in concat(
-        [for m in values(module.services) : m.policy_json],
-        values(module.workflows.policy_json),
-        values(module.event_bus.policy_json),
-        [module.scheduler.policy_json, module.operator.policy_json],
+        [for m in values(module.services) : m.policy_statements],
+        values(module.workflows.policy_statements),
+        values(module.event_bus.policy_statements),
+        [module.scheduler.policy_statements, module.operator.policy_statements],
         ) : [
-        for s in jsondecode(doc).Statement : s if anytrue([for a in flatten([s.Action]) : lower(a) == "events:putevents"])
+        for s in doc : s if anytrue([for a in s.actions : lower(a) == "events:putevents"])
       ]
     ])) == 7
     error_message = "PutEvents is granted in exactly 7 statements: order, payment, inventory, the scheduler, the operator (one per source), the replication role."
@@ -900,11 +902,13 @@ run "bus_trust" {
   assert {
     condition = {
       for principal, doc in merge(
-        { for s, m in module.services : s => m.policy_json },
-        { scheduler = module.scheduler.policy_json, operator = module.operator.policy_json },
+        { for s, m in module.services : s => m.policy_statements },
+        { scheduler = module.scheduler.policy_statements, operator = module.operator.policy_statements },
         ) : principal => {
-        for s in jsondecode(doc).Statement : join(",", s.Condition.StringEquals["events:source"]) => sort(s.Condition.StringEquals["events:detail-type"])
-        if anytrue([for a in flatten([s.Action]) : lower(a) == "events:putevents"])
+        for s in doc : join(",", flatten([for c in s.condition : c.values if c.test == "StringEquals" && c.variable == "events:source"])) => sort(flatten([
+          for c in s.condition : c.values if c.test == "StringEquals" && c.variable == "events:detail-type"
+        ]))
+        if anytrue([for a in s.actions : lower(a) == "events:putevents"])
       }
       } == {
       order        = { "order.service" = sort(["Order Created", "Order Cancellation Requested", "Order Completed"]) }
@@ -919,11 +923,12 @@ run "bus_trust" {
 
   assert {
     condition = alltrue([
-      for s in jsondecode(module.operator.policy_json).Statement :
-      s.Effect == "Allow" && toset(s.Action) == toset(["events:PutEvents"]) &&
-      toset(s.Resource) == toset(["arn:aws:events:us-east-1:123456789012:event-bus/orderflow-test-bus"]) &&
-      toset(keys(s.Condition)) == toset(["StringEquals"]) && toset(keys(s.Condition.StringEquals)) == toset(["events:detail-type", "events:source"])
-    ]) && length(jsondecode(module.operator.policy_json).Statement) == 2
+      for s in module.operator.policy_statements :
+      s.effect == "Allow" && toset(s.actions) == toset(["events:PutEvents"]) &&
+      toset(s.resources) == toset(["arn:aws:events:us-east-1:123456789012:event-bus/orderflow-test-bus"]) &&
+      s.not_actions == null && s.not_resources == null && length(s.principals) == 0 && length(s.not_principals) == 0 &&
+      toset([for c in s.condition : c.test]) == toset(["StringEquals"]) && toset([for c in s.condition : c.variable]) == toset(["events:detail-type", "events:source"])
+    ]) && length(module.operator.policy_statements) == 2
     error_message = "The operator role may do nothing but PutEvents of its two events on this bus."
   }
 
@@ -936,12 +941,15 @@ run "bus_trust" {
   }
 
   assert {
-    condition = jsondecode(module.operator.trust_policy_json).Statement == [{
-      Sid       = "OperatorsOfThisAccount"
-      Effect    = "Allow"
-      Principal = { AWS = ["arn:aws:iam::123456789012:root"] }
-      Action    = "sts:AssumeRole"
-      Condition = { StringEquals = { "aws:PrincipalAccount" = "123456789012", "aws:PrincipalTag/orderflow-operator" = "true" } }
+    condition = [for s in module.operator.trust_policy_statements : jsondecode(jsonencode({
+      Sid       = s.sid, Effect = s.effect, Action = s.actions, NotAction = s.not_actions, Resource = s.resources, NotResource = s.not_resources,
+      Principal = { for p in s.principals : p.type => p.identifiers }, NotPrincipal = s.not_principals,
+      Condition = { for test in distinct([for c in s.condition : c.test]) : test => { for c in s.condition : c.variable => c.values if c.test == test } },
+      }))] == [{
+      Sid          = "OperatorsOfThisAccount", Effect = "Allow", Action = ["sts:AssumeRole"], NotAction = null, Resource = null, NotResource = null
+      Principal    = { AWS = ["arn:aws:iam::123456789012:root"] }
+      NotPrincipal = []
+      Condition    = { StringEquals = { "aws:PrincipalAccount" = ["123456789012"], "aws:PrincipalTag/orderflow-operator" = ["true"] } }
     }]
     error_message = "By default principals of this account that carry the tag orderflow-operator=true may assume the operator role, nobody else."
   }
@@ -959,9 +967,13 @@ run "bus_trust" {
 
   assert {
     condition = (
-      jsondecode(module.event_bus.policy_json["replication"]).Statement[0].Condition == { StringEquals = { "events:source" = [
+      [for s in module.event_bus.policy_statements["replication"] : jsondecode(jsonencode({
+        Sid       = s.sid, Effect = s.effect, Action = s.actions, NotAction = s.not_actions, Resource = s.resources, NotResource = s.not_resources,
+        Principal = { for p in s.principals : p.type => p.identifiers }, NotPrincipal = s.not_principals,
+        Condition = { for test in distinct([for c in s.condition : c.test]) : test => { for c in s.condition : c.variable => c.values if c.test == test } },
+        })).Condition] == [{ StringEquals = { "events:source" = [
         "inventory.admin", "inventory.service", "order.service", "orderflow.operator", "orderflow.scheduler", "payment.service",
-      ] } } &&
+      ] } }] &&
       jsondecode(module.event_bus.replication_event_patterns["replicate"]) == { source = [
         "inventory.admin", "inventory.service", "order.service", "orderflow.operator", "orderflow.scheduler", "payment.service",
       ] }
@@ -974,24 +986,32 @@ run "bus_trust" {
   assert {
     condition = alltrue(flatten([
       for doc in concat(
-        [for m in values(module.services) : m.trust_policy_json],
-        values(module.workflows.trust_policy_json),
-        values(module.event_bus.trust_policy_json),
-        [module.scheduler.trust_policy_json],
+        [for m in values(module.services) : m.trust_policy_statements],
+        values(module.workflows.trust_policy_statements),
+        values(module.event_bus.trust_policy_statements),
+        [module.scheduler.trust_policy_statements],
         ) : [
-        for s in jsondecode(doc).Statement : try(s.Condition.StringEquals["aws:SourceAccount"], null) == "123456789012"
+        for s in doc : length([
+          for c in s.condition : c if c.test == "StringEquals" && c.variable == "aws:SourceAccount" && toset(c.values) == toset(["123456789012"])
+        ]) == 1
       ]
-    ])) && length(module.event_bus.trust_policy_json) == 2
+    ])) && length(module.event_bus.trust_policy_statements) == 2
     error_message = "Every service role's trust policy must carry aws:SourceAccount = this account (confused-deputy guard)."
   }
 
+  # The trust helper (modules/trust_policy) as each role uses it: one statement, exactly the role's service principal,
+  # exactly its conditions, nothing else (no other principal, action or resource).
   assert {
     condition = alltrue([
-      for s, m in module.services : jsondecode(m.trust_policy_json).Statement == [{
-        Effect    = "Allow"
-        Principal = { Service = "lambda.amazonaws.com" }
-        Action    = "sts:AssumeRole"
-        Condition = { StringEquals = { "aws:SourceAccount" = "123456789012" } }
+      for s, m in module.services : [for s in m.trust_policy_statements : jsondecode(jsonencode({
+        Sid       = s.sid, Effect = s.effect, Action = s.actions, NotAction = s.not_actions, Resource = s.resources, NotResource = s.not_resources,
+        Principal = { for p in s.principals : p.type => p.identifiers }, NotPrincipal = s.not_principals,
+        Condition = { for test in distinct([for c in s.condition : c.test]) : test => { for c in s.condition : c.variable => c.values if c.test == test } },
+        }))] == [{
+        Sid          = null, Effect = "Allow", Action = ["sts:AssumeRole"], NotAction = null, Resource = null, NotResource = null
+        Principal    = { Service = ["lambda.amazonaws.com"] }
+        NotPrincipal = []
+        Condition    = { StringEquals = { "aws:SourceAccount" = ["123456789012"] } }
       }]
     ])
     error_message = "A function's role trusts lambda.amazonaws.com acting for this account only."
@@ -1000,51 +1020,87 @@ run "bus_trust" {
   assert {
     condition = alltrue([
       for wf in ["order-processing", "payment-processing", "inventory-management"] :
-      jsondecode(module.workflows.trust_policy_json[wf]).Statement[0].Condition == {
-        StringEquals = { "aws:SourceAccount" = "123456789012" }
-        ArnLike = { "aws:SourceArn" = [
-          "arn:aws:states:us-east-1:123456789012:stateMachine:orderflow-test-${wf}",
-          "arn:aws:states:us-east-1:123456789012:stateMachine:orderflow-test-${wf}:*",
-        ] }
-      } && jsondecode(module.workflows.trust_policy_json[wf]).Statement[0].Principal == { Service = "states.amazonaws.com" }
-    ])
+      [for s in module.workflows.trust_policy_statements[wf] : jsondecode(jsonencode({
+        Sid       = s.sid, Effect = s.effect, Action = s.actions, NotAction = s.not_actions, Resource = s.resources, NotResource = s.not_resources,
+        Principal = { for p in s.principals : p.type => p.identifiers }, NotPrincipal = s.not_principals,
+        Condition = { for test in distinct([for c in s.condition : c.test]) : test => { for c in s.condition : c.variable => c.values if c.test == test } },
+        }))] == [{
+        Sid          = null, Effect = "Allow", Action = ["sts:AssumeRole"], NotAction = null, Resource = null, NotResource = null
+        Principal    = { Service = ["states.amazonaws.com"] }
+        NotPrincipal = []
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = ["123456789012"] }
+          ArnLike = { "aws:SourceArn" = [
+            "arn:aws:states:us-east-1:123456789012:stateMachine:orderflow-test-${wf}",
+            "arn:aws:states:us-east-1:123456789012:stateMachine:orderflow-test-${wf}:*",
+          ] }
+        }
+      }]
+    ]) && length(module.workflows.trust_policy_statements) == 3
     error_message = "A state machine's role trusts Step Functions acting for that state machine (and its versions/aliases) of this account only."
   }
 
   assert {
-    condition = jsondecode(module.event_bus.trust_policy_json["start-workflows"]).Statement[0].Condition == {
-      StringEquals = { "aws:SourceAccount" = "123456789012" }
-      ArnEquals = { "aws:SourceArn" = [
-        for rule in ["inventory-restocked", "order-cancellation-requested", "order-created", "refund-requested", "stale-order-sweep"] :
-        "arn:aws:events:us-east-1:123456789012:rule/orderflow-test-bus/orderflow-test-${rule}"
-      ] }
-    }
-    error_message = "The start-workflows role trusts exactly the five rules that start a workflow."
-  }
-
-  assert {
-    condition = jsondecode(module.event_bus.trust_policy_json["replication"]).Statement[0].Condition == {
-      StringEquals = { "aws:SourceAccount" = "123456789012" }
-      ArnEquals    = { "aws:SourceArn" = ["arn:aws:events:us-east-1:123456789012:rule/orderflow-test-bus/orderflow-test-replicate"] }
-    }
-    error_message = "The replication role trusts the replication rule only."
-  }
-
-  assert {
-    condition = jsondecode(module.scheduler.trust_policy_json).Statement[0].Condition == {
-      StringEquals = {
-        "aws:SourceAccount" = "123456789012"
-        "aws:SourceArn"     = "arn:aws:scheduler:us-east-1:123456789012:schedule-group/default"
+    condition = [for s in module.event_bus.trust_policy_statements["start-workflows"] : jsondecode(jsonencode({
+      Sid       = s.sid, Effect = s.effect, Action = s.actions, NotAction = s.not_actions, Resource = s.resources, NotResource = s.not_resources,
+      Principal = { for p in s.principals : p.type => p.identifiers }, NotPrincipal = s.not_principals,
+      Condition = { for test in distinct([for c in s.condition : c.test]) : test => { for c in s.condition : c.variable => c.values if c.test == test } },
+      }))] == [{
+      Sid          = null, Effect = "Allow", Action = ["sts:AssumeRole"], NotAction = null, Resource = null, NotResource = null
+      Principal    = { Service = ["events.amazonaws.com"] }
+      NotPrincipal = []
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = ["123456789012"] }
+        ArnEquals = { "aws:SourceArn" = [
+          for rule in ["inventory-restocked", "order-cancellation-requested", "order-created", "refund-requested", "stale-order-sweep"] :
+          "arn:aws:events:us-east-1:123456789012:rule/orderflow-test-bus/orderflow-test-${rule}"
+        ] }
       }
-    } && module.scheduler.schedule_group == "default"
+    }]
+    error_message = "The start-workflows role trusts EventBridge acting for exactly the five rules that start a workflow."
+  }
+
+  assert {
+    condition = [for s in module.event_bus.trust_policy_statements["replication"] : jsondecode(jsonencode({
+      Sid       = s.sid, Effect = s.effect, Action = s.actions, NotAction = s.not_actions, Resource = s.resources, NotResource = s.not_resources,
+      Principal = { for p in s.principals : p.type => p.identifiers }, NotPrincipal = s.not_principals,
+      Condition = { for test in distinct([for c in s.condition : c.test]) : test => { for c in s.condition : c.variable => c.values if c.test == test } },
+      }))] == [{
+      Sid          = null, Effect = "Allow", Action = ["sts:AssumeRole"], NotAction = null, Resource = null, NotResource = null
+      Principal    = { Service = ["events.amazonaws.com"] }
+      NotPrincipal = []
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = ["123456789012"] }
+        ArnEquals    = { "aws:SourceArn" = ["arn:aws:events:us-east-1:123456789012:rule/orderflow-test-bus/orderflow-test-replicate"] }
+      }
+    }]
+    error_message = "The replication role trusts EventBridge acting for the replication rule only."
+  }
+
+  assert {
+    condition = [for s in module.scheduler.trust_policy_statements : jsondecode(jsonencode({
+      Sid       = s.sid, Effect = s.effect, Action = s.actions, NotAction = s.not_actions, Resource = s.resources, NotResource = s.not_resources,
+      Principal = { for p in s.principals : p.type => p.identifiers }, NotPrincipal = s.not_principals,
+      Condition = { for test in distinct([for c in s.condition : c.test]) : test => { for c in s.condition : c.variable => c.values if c.test == test } },
+      }))] == [{
+      Sid          = null, Effect = "Allow", Action = ["sts:AssumeRole"], NotAction = null, Resource = null, NotResource = null
+      Principal    = { Service = ["scheduler.amazonaws.com"] }
+      NotPrincipal = []
+      Condition = {
+        StringEquals = {
+          "aws:SourceAccount" = ["123456789012"]
+          "aws:SourceArn"     = ["arn:aws:scheduler:us-east-1:123456789012:schedule-group/default"]
+        }
+      }
+    }] && module.scheduler.schedule_group == "default"
     error_message = "The scheduler role trusts EventBridge Scheduler acting for this account's schedule group (the sweep's) only."
   }
 
   # The operator's policy is held to the stack-wide rules too.
   assert {
     condition = alltrue([
-      for s in jsondecode(module.operator.policy_json).Statement :
-      !anytrue([for a in flatten([s.Action]) : strcontains(a, "*")]) && !contains(flatten([s.Resource]), "*")
+      for s in module.operator.policy_statements :
+      !anytrue([for a in s.actions : strcontains(a, "*")]) && !contains(s.resources, "*")
     ])
     error_message = "The operator role has no wildcard action or resource."
   }
@@ -1059,9 +1115,16 @@ run "operator_principals_and_tag_are_configurable" {
   }
 
   assert {
-    condition = jsondecode(module.operator.trust_policy_json).Statement[0].Principal == { AWS = ["arn:aws:iam::123456789012:role/ops"] } && jsondecode(module.operator.trust_policy_json).Statement[0].Condition == {
-      StringEquals = { "aws:PrincipalAccount" = "123456789012" }
-    }
+    condition = [for s in module.operator.trust_policy_statements : jsondecode(jsonencode({
+      Sid       = s.sid, Effect = s.effect, Action = s.actions, NotAction = s.not_actions, Resource = s.resources, NotResource = s.not_resources,
+      Principal = { for p in s.principals : p.type => p.identifiers }, NotPrincipal = s.not_principals,
+      Condition = { for test in distinct([for c in s.condition : c.test]) : test => { for c in s.condition : c.variable => c.values if c.test == test } },
+      }))] == [{
+      Sid          = "OperatorsOfThisAccount", Effect = "Allow", Action = ["sts:AssumeRole"], NotAction = null, Resource = null, NotResource = null
+      Principal    = { AWS = ["arn:aws:iam::123456789012:role/ops"] }
+      NotPrincipal = []
+      Condition    = { StringEquals = { "aws:PrincipalAccount" = ["123456789012"] } }
+    }]
     error_message = "operator_principal_arns replaces the account root; without a tag the account condition stays."
   }
 }

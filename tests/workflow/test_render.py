@@ -441,6 +441,176 @@ def test_request_tokens(definitions):
     assert sweep["MaxConcurrency"] == 5
 
 
+# ---- declared integrations (workflow/integrations.json) -------------------------------------------------------------
+
+
+def test_the_declaration_is_what_the_workflows_invoke(definitions):
+    """Read independently of the renderer's check: the services of every lambda:invoke task, nested ones included."""
+    used = {workflow: {service for service, _ in lambda_tasks(d).values()} for workflow, d in definitions.items()}
+    assert render.declared_integrations() == {workflow: frozenset(services) for workflow, services in used.items()}
+    assert json.loads(render.INTEGRATIONS_PATH.read_text())["workflows"] == {
+        workflow: {"invokes": ["inventory", "notification", "order", "payment"]} for workflow in WORKFLOWS
+    }
+
+
+def render_declared(tmp_path: Path, templates: dict[str, str], integrations: dict[str, set[str]]) -> dict[str, Path]:
+    directory = tmp_path / "templates"
+    for name, text in templates.items():
+        write_template(directory, name, text)
+    return render_workflows(
+        "local",
+        region=REGION,
+        account_id=ACCOUNT,
+        out_dir=tmp_path / "out",
+        template_dir=directory,
+        integrations={k: frozenset(v) for k, v in integrations.items()},
+    )
+
+
+def refused(tmp_path: Path, templates: dict[str, str], integrations: dict[str, set[str]]) -> str:
+    with pytest.raises(render.UndeclaredIntegrationError) as caught:
+        render_declared(tmp_path, templates, integrations)
+    assert isinstance(caught.value, RenderError)
+    assert not (tmp_path / "out").exists()  # nothing written when a definition and its declaration disagree
+    return str(caught.value)
+
+
+def test_a_declared_invocation_renders(tmp_path):
+    paths = render_declared(tmp_path, {"good": GOOD}, {"good": {"payment"}})
+    assert "function:orderflow-local-payment" in paths["good"].read_text()
+
+
+def test_an_undeclared_function_is_refused(tmp_path):
+    message = refused(tmp_path, {"good": GOOD}, {"good": {"order"}})
+    assert (
+        f"{tmp_path / 'templates' / 'good.asl.json'} invokes payment, which integrations.json does not declare "
+        "for good: declare it, or its role cannot invoke it." in message
+    )
+    assert (
+        "integrations.json declares that good invokes order, which its definition never does: remove it, or its "
+        "role may invoke more than it uses." in message
+    )
+
+
+def test_a_declared_function_that_is_never_invoked_is_refused(tmp_path):
+    message = refused(tmp_path, {"good": GOOD}, {"good": {"payment", "notification"}})
+    assert message == (
+        "integrations.json declares that good invokes notification, which its definition never does: "
+        "remove it, or its role may invoke more than it uses."
+    )
+
+
+def test_a_workflow_without_a_declaration_is_refused(tmp_path):
+    assert (
+        refused(tmp_path, {"good": GOOD}, {})
+        == "integrations.json declares nothing for good: declare the services it invokes (payment)."
+    )
+
+
+def test_a_declared_workflow_without_a_template_is_refused(tmp_path):
+    assert (
+        refused(tmp_path, {"good": GOOD}, {"good": {"payment"}, "gone": {"order"}})
+        == "integrations.json declares gone, which has no template."
+    )
+
+
+def test_an_invocation_inside_a_parallel_branch_counts(tmp_path):
+    nested = (
+        '{"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": ['
+        + GOOD.replace('"${PaymentFunctionArn}"', '"${InventoryFunctionArn}"')
+        + "]}}}"
+    )
+    assert (
+        "function:orderflow-local-inventory"
+        in render_declared(tmp_path, {"nested": nested}, {"nested": {"inventory"}})["nested"].read_text()
+    )
+    assert "invokes inventory, which integrations.json does not declare" in refused(
+        tmp_path / "again", {"nested": nested}, {"nested": {"payment"}}
+    )
+
+
+def test_a_function_arn_as_resource_and_a_qualified_function_name_are_invocations(tmp_path):
+    direct = (
+        '{"StartAt": "Notify", "States": {'
+        '"Notify": {"Type": "Task", "Resource": "${NotificationFunctionArn}", "Next": "Order"}, '
+        '"Order": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", '
+        '"Parameters": {"FunctionName": "${OrderFunctionArn}:$LATEST", "Payload.$": "$"}, "End": true}}}'
+    )
+    render_declared(tmp_path, {"direct": direct}, {"direct": {"notification", "order"}})
+    assert "invokes notification, order, which integrations.json does not declare for direct" in refused(
+        tmp_path / "again", {"direct": direct}, {"direct": set()}
+    )
+
+
+FOREIGN_FUNCTION = "arn:aws:lambda:eu-west-1:123456789012:function:orderflow-local-shipping"
+FOREIGN_ACCOUNT = "arn:aws:lambda:eu-west-1:999999999999:function:orderflow-local-payment"
+NOT_THE_STACKS = "which is not one of this stack's function ARNs."
+
+
+@pytest.mark.parametrize(
+    ("task", "problem"),
+    [
+        (
+            '"Resource": "arn:aws:states:::dynamodb:putItem", "Parameters": {"TableName": "orders", "Item": {}}',
+            (
+                "task A uses the integration arn:aws:states:::dynamodb:putItem, which no workflow may declare (the workflows "
+                "call Lambda only: arn:aws:states:::lambda:invoke)."
+            ),
+        ),
+        (
+            '"Resource": "arn:aws:states:::events:putEvents", "Parameters": {"Entries": []}',
+            "task A uses the integration arn:aws:states:::events:putEvents, which no workflow may declare",
+        ),
+        (
+            '"Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName.$": "$.target", "Payload.$": "$"}',
+            (
+                "task A chooses its function at run time (FunctionName.$), so no role can name it: write the function's ARN "
+                "placeholder."
+            ),
+        ),
+        (
+            f'"Resource": "arn:aws:states:::lambda:invoke", "Parameters": {{"FunctionName": "{FOREIGN_FUNCTION}"}}',
+            f"task A invokes {FOREIGN_FUNCTION}, {NOT_THE_STACKS}",
+        ),
+        (
+            f'"Resource": "arn:aws:states:::lambda:invoke", "Parameters": {{"FunctionName": "{FOREIGN_ACCOUNT}"}}',
+            f"task A invokes {FOREIGN_ACCOUNT}, {NOT_THE_STACKS}",
+        ),
+        (
+            '"Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "orderflow-local-payment"}',
+            f"task A invokes orderflow-local-payment, {NOT_THE_STACKS}",
+        ),
+        (f'"Resource": "{FOREIGN_FUNCTION}"', f"task A invokes {FOREIGN_FUNCTION}, {NOT_THE_STACKS}"),
+    ],
+    ids=[
+        "dynamodb",
+        "eventbridge",
+        "function-chosen-at-run-time",
+        "foreign-function",
+        "foreign-account",
+        "bare-name",
+        "foreign-function-as-resource",
+    ],
+)
+def test_what_no_role_can_be_granted_is_refused(tmp_path, task, problem):
+    """What the state machines' roles cannot be granted: another integration, a function chosen at run time, a
+    function that is not the stack's (by name, by account or region, or not an ARN)."""
+    template = '{"StartAt": "A", "States": {"A": {"Type": "Task", ' + task + ', "End": true}}}'
+    message = refused(tmp_path, {"bad": template}, {"bad": {"payment"}})
+    assert message.startswith(f"{tmp_path / 'templates' / 'bad.asl.json'}: {problem}")
+
+
+def test_the_declaration_names_only_services_with_a_function(tmp_path):
+    path = tmp_path / "integrations.json"
+    path.write_text(json.dumps({"workflows": {"order-processing": {"invokes": ["order", "shipping"]}}}))
+    with pytest.raises(render.UndeclaredIntegrationError) as caught:
+        render.declared_integrations(path)
+    assert str(caught.value) == (
+        f"{path} declares that order-processing invokes shipping, which is not a service "
+        "with a function (known: inventory, notification, order, payment)."
+    )
+
+
 # ---- the task contracts (services/shared/schemas/tasks): what the definitions send and how they read answers ----
 
 

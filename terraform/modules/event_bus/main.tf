@@ -71,6 +71,29 @@ check "rule_arns_match" {
   }
 }
 
+# Each DLQ accepts events.amazonaws.com from its own rule only.
+data "aws_iam_policy_document" "dlq" {
+  for_each = local.all_rule_keys
+
+  statement {
+    sid       = "EventBridgeRuleSendsFailedEvents"
+    effect    = "Allow"
+    actions   = ["sqs:SendMessage"]
+    resources = ["${local.arn_prefix}:sqs:${local.region}:${local.account_id}:${var.name_prefix}-${each.key}-dlq"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [local.expected_rule_arns[each.key]]
+    }
+  }
+}
+
 # One DLQ per rule target. The queue policy is inline (not aws_sqs_queue_policy) so each queue is created and deleted
 # in one step: the provider waits ~25 s for SQS attributes to settle after every queue or queue-policy change.
 resource "aws_sqs_queue" "dlq" {
@@ -79,57 +102,48 @@ resource "aws_sqs_queue" "dlq" {
   name                      = "${var.name_prefix}-${each.key}-dlq"
   message_retention_seconds = var.dlq_message_retention_seconds
   sqs_managed_sse_enabled   = true
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Sid       = "EventBridgeRuleSendsFailedEvents"
-      Effect    = "Allow"
-      Principal = { Service = "events.amazonaws.com" }
-      Action    = "sqs:SendMessage"
-      Resource  = "${local.arn_prefix}:sqs:${local.region}:${local.account_id}:${var.name_prefix}-${each.key}-dlq"
-      Condition = { ArnEquals = { "aws:SourceArn" = local.expected_rule_arns[each.key] } }
-    }]
-  })
-  tags = var.tags
+  policy                    = data.aws_iam_policy_document.dlq[each.key].json
+  tags                      = var.tags
 }
 
 # --- Role EventBridge assumes to start the workflows ----------------------------------------------------------------
 
+# Confused-deputy guard (EventBridge user guide): only this account's rules that target a workflow.
+module "start_workflows_trust_policy" {
+  source = "../trust_policy"
+  count  = length(local.sfn_rules) > 0 ? 1 : 0
+
+  service        = "events.amazonaws.com"
+  source_account = local.account_id
+  source_arns    = [for k in sort(keys(local.sfn_rules)) : local.expected_rule_arns[k]]
+}
+
 resource "aws_iam_role" "start_workflows" {
   count = length(local.sfn_rules) > 0 ? 1 : 0
 
-  name        = "${var.name_prefix}-events-start-workflows"
-  description = "EventBridge rules of ${var.name_prefix}-bus start the workflows"
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "events.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-      # Confused-deputy guard (EventBridge user guide): only this account's rules that target a workflow.
-      Condition = {
-        StringEquals = { "aws:SourceAccount" = local.account_id }
-        ArnEquals    = { "aws:SourceArn" = [for k in sort(keys(local.sfn_rules)) : local.expected_rule_arns[k]] }
-      }
-    }]
-  })
-  tags = var.tags
+  name               = "${var.name_prefix}-events-start-workflows"
+  description        = "EventBridge rules of ${var.name_prefix}-bus start the workflows"
+  assume_role_policy = module.start_workflows_trust_policy[0].json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "start_workflows" {
+  count = length(local.sfn_rules) > 0 ? 1 : 0
+
+  statement {
+    sid       = "StartRoutedWorkflows"
+    effect    = "Allow"
+    actions   = ["states:StartExecution"]
+    resources = distinct([for k in keys(local.sfn_rules) : var.targets[k].arn])
+  }
 }
 
 resource "aws_iam_role_policy" "start_workflows" {
   count = length(local.sfn_rules) > 0 ? 1 : 0
 
-  name = "${var.name_prefix}-events-start-workflows"
-  role = aws_iam_role.start_workflows[0].id
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Sid      = "StartRoutedWorkflows"
-      Effect   = "Allow"
-      Action   = ["states:StartExecution"]
-      Resource = distinct([for k in keys(local.sfn_rules) : var.targets[k].arn])
-    }]
-  })
+  name   = "${var.name_prefix}-events-start-workflows"
+  role   = aws_iam_role.start_workflows[0].id
+  policy = data.aws_iam_policy_document.start_workflows[0].json
 }
 
 # --- Targets ---------------------------------------------------------------------------------------------------------
@@ -185,43 +199,49 @@ resource "aws_cloudwatch_event_rule" "replication" {
   tags           = var.tags
 }
 
+# Confused-deputy guard: only this account's replication rule.
+module "replication_trust_policy" {
+  source = "../trust_policy"
+  count  = var.replication.enabled ? 1 : 0
+
+  service        = "events.amazonaws.com"
+  source_account = local.account_id
+  source_arns    = [for k in keys(local.replication_rules) : local.expected_rule_arns[k]]
+}
+
 resource "aws_iam_role" "replication" {
   count = var.replication.enabled ? 1 : 0
 
-  name        = "${var.name_prefix}-events-replication"
-  description = "EventBridge replicates ${var.name_prefix}-bus to a bus in a second region"
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "events.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-      # Confused-deputy guard: only this account's replication rule.
-      Condition = {
-        StringEquals = { "aws:SourceAccount" = local.account_id }
-        ArnEquals    = { "aws:SourceArn" = [for k in keys(local.replication_rules) : local.expected_rule_arns[k]] }
-      }
-    }]
-  })
-  tags = var.tags
+  name               = "${var.name_prefix}-events-replication"
+  description        = "EventBridge replicates ${var.name_prefix}-bus to a bus in a second region"
+  assume_role_policy = module.replication_trust_policy[0].json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "replication" {
+  count = var.replication.enabled ? 1 : 0
+
+  statement {
+    sid       = "PutEventsOnReplicaBus"
+    effect    = "Allow"
+    actions   = ["events:PutEvents"]
+    resources = [var.replication.target_bus_arn]
+
+    # The replica gets only what this bus's trusted principals may put (the same list as the rule's pattern).
+    condition {
+      test     = "StringEquals"
+      variable = "events:source"
+      values   = var.replicated_sources
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "replication" {
   count = var.replication.enabled ? 1 : 0
 
-  name = "${var.name_prefix}-events-replication"
-  role = aws_iam_role.replication[0].id
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Sid      = "PutEventsOnReplicaBus"
-      Effect   = "Allow"
-      Action   = ["events:PutEvents"]
-      Resource = [var.replication.target_bus_arn]
-      # The replica gets only what this bus's trusted principals may put (the same list as the rule's pattern).
-      Condition = { StringEquals = { "events:source" = var.replicated_sources } }
-    }]
-  })
+  name   = "${var.name_prefix}-events-replication"
+  role   = aws_iam_role.replication[0].id
+  policy = data.aws_iam_policy_document.replication[0].json
 }
 
 resource "aws_cloudwatch_event_target" "replication" {

@@ -61,6 +61,19 @@ output "policy_json" {
   )
 }
 
+output "policy_statements" {
+  description = "The statements of the module's role policies as their policy documents hold them, keyed by role purpose, for audits and tests."
+  value = merge(
+    { for d in data.aws_iam_policy_document.start_workflows : "start-workflows" => d.statement },
+    { for d in data.aws_iam_policy_document.replication : "replication" => d.statement },
+  )
+}
+
+output "dlq_policy_statements" {
+  description = "The statements of each DLQ's queue policy, keyed by rule key, for audits and tests."
+  value       = { for k, d in data.aws_iam_policy_document.dlq : k => d.statement }
+}
+
 output "event_patterns" {
   description = "Event pattern (JSON) of each routing rule, keyed by rule key."
   value       = { for k, r in aws_cloudwatch_event_rule.this : k => r.event_pattern }
@@ -85,6 +98,14 @@ output "trust_policy_json" {
   value = merge(
     { for r in aws_iam_role.start_workflows : "start-workflows" => r.assume_role_policy },
     { for r in aws_iam_role.replication : "replication" => r.assume_role_policy },
+  )
+}
+
+output "trust_policy_statements" {
+  description = "The statements of the module's roles' trust policies keyed by role purpose, for audits and tests."
+  value = merge(
+    { for m in module.start_workflows_trust_policy : "start-workflows" => m.statements },
+    { for m in module.replication_trust_policy : "replication" => m.statements },
   )
 }
 

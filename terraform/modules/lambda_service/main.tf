@@ -34,42 +34,49 @@ locals {
   ]
 }
 
+# Confused-deputy guard: Lambda acting for this account only. No aws:SourceArn: Lambda's developer guide documents no
+# source ARN for an execution role's trust (unlike Step Functions, EventBridge and Scheduler), so a condition on it
+# could refuse Lambda itself; each function has its own role, which is the boundary.
+module "trust_policy" {
+  source = "../trust_policy"
+
+  service        = "lambda.amazonaws.com"
+  source_account = data.aws_caller_identity.current.account_id
+}
+
 resource "aws_iam_role" "this" {
-  name        = var.function_name
-  description = "Execution role of the ${var.function_name} Lambda function"
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "lambda.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-      # Confused-deputy guard: Lambda acting for this account only. No aws:SourceArn: Lambda's developer guide
-      # documents no source ARN for an execution role's trust (unlike Step Functions, EventBridge and Scheduler), so
-      # a condition on it could refuse Lambda itself; each function has its own role, which is the boundary.
-      Condition = { StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id } }
-    }]
-  })
-  tags = var.tags
+  name               = var.function_name
+  description        = "Execution role of the ${var.function_name} Lambda function"
+  assume_role_policy = module.trust_policy.json
+  tags               = var.tags
+}
+
+# The service's statements (e.g. PutEvents only for its own events:source and detail-types) and the module's own.
+data "aws_iam_policy_document" "this" {
+  dynamic "statement" {
+    for_each = concat(var.policy_statements, local.module_statements)
+    content {
+      sid       = replace(statement.value.sid, "/[^A-Za-z0-9]/", "")
+      effect    = "Allow"
+      actions   = statement.value.actions
+      resources = statement.value.resources
+
+      dynamic "condition" {
+        for_each = try(statement.value.conditions, [])
+        content {
+          test     = condition.value.test
+          variable = condition.value.variable
+          values   = condition.value.values
+        }
+      }
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "this" {
-  name = "${var.function_name}-least-privilege"
-  role = aws_iam_role.this.id
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      for s in concat(var.policy_statements, local.module_statements) : merge(
-        {
-          Sid      = replace(s.sid, "/[^A-Za-z0-9]/", "")
-          Effect   = "Allow"
-          Action   = s.actions
-          Resource = s.resources
-        },
-        # e.g. PutEvents: only the service's own events:source and detail-types
-        try(s.condition, null) == null ? {} : { Condition = s.condition },
-      )
-    ]
-  })
+  name   = "${var.function_name}-least-privilege"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.this.json
 }
 
 resource "aws_cloudwatch_log_group" "this" {

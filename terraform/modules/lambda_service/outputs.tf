@@ -48,6 +48,11 @@ output "policy_json" {
   value       = aws_iam_role_policy.this.policy
 }
 
+output "policy_statements" {
+  description = "The statements of the function role's inline policy as its policy document holds them (sid, actions, resources, conditions), for audits and tests."
+  value       = data.aws_iam_policy_document.this.statement
+}
+
 output "tracing_mode" {
   description = "X-Ray tracing mode of the function."
   value       = aws_lambda_function.this.tracing_config[0].mode
@@ -71,4 +76,9 @@ output "environment" {
 output "trust_policy_json" {
   description = "The function role's trust policy (JSON), for audits and tests."
   value       = aws_iam_role.this.assume_role_policy
+}
+
+output "trust_policy_statements" {
+  description = "The statements of the function role's trust policy (principals, conditions), for audits and tests."
+  value       = module.trust_policy.statements
 }

@@ -54,7 +54,11 @@ variable "policy_statements" {
     sid       = string
     actions   = list(string)
     resources = list(string)
-    condition = optional(map(map(list(string)))) # IAM Condition block: operator -> key -> values
+    conditions = optional(list(object({
+      test     = string
+      variable = string
+      values   = list(string)
+    })), [])
   }))
   default = []
 }

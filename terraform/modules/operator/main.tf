@@ -13,46 +13,73 @@ locals {
   principals = length(var.principal_arns) > 0 ? var.principal_arns : ["arn:${data.aws_partition.current.partition}:iam::${local.account_id}:root"]
 }
 
+# aws:PrincipalAccount: principals of this account only, whatever principal_arns names. The tag (a user/role tag or a
+# session tag from the identity provider) marks who operates; aws:SourceAccount is a service principal's key and is
+# absent when a person assumes a role, so this trust is not the service-role helper's (modules/trust_policy).
+data "aws_iam_policy_document" "trust" {
+  statement {
+    sid     = "OperatorsOfThisAccount"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "AWS"
+      identifiers = local.principals
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:PrincipalAccount"
+      values   = [local.account_id]
+    }
+
+    dynamic "condition" {
+      for_each = var.principal_tag == null ? [] : [var.principal_tag]
+      content {
+        test     = "StringEquals"
+        variable = "aws:PrincipalTag/${condition.value.key}"
+        values   = [condition.value.value]
+      }
+    }
+  }
+}
+
 resource "aws_iam_role" "this" {
   name                 = "${var.name_prefix}-operator"
   description          = "Operators put orderflow.operator / inventory.admin events on ${var.name_prefix}-bus through this role only"
   max_session_duration = 3600
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Sid       = "OperatorsOfThisAccount"
-      Effect    = "Allow"
-      Principal = { AWS = local.principals }
-      Action    = "sts:AssumeRole"
-      # aws:PrincipalAccount: principals of this account only, whatever principal_arns names. The tag (a user/role
-      # tag or a session tag from the identity provider) marks who operates; aws:SourceAccount is a service
-      # principal's key and is absent when a person assumes a role.
-      Condition = {
-        StringEquals = merge(
-          { "aws:PrincipalAccount" = local.account_id },
-          var.principal_tag == null ? {} : { "aws:PrincipalTag/${var.principal_tag.key}" = var.principal_tag.value },
-        )
-      }
-    }]
-  })
-  tags = var.tags
+  assume_role_policy   = data.aws_iam_policy_document.trust.json
+  tags                 = var.tags
 }
 
 # One statement per source: EventBridge authorises each PutEvents entry by events:source and events:detail-type, and
 # both keys in one statement would also allow orderflow.operator / Inventory Restocked.
-resource "aws_iam_role_policy" "this" {
-  name = "${var.name_prefix}-operator-put-events"
-  role = aws_iam_role.this.id
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      for i, source in sort(keys(var.events)) : {
-        Sid       = "PutOperatorEvents${i + 1}"
-        Effect    = "Allow"
-        Action    = ["events:PutEvents"]
-        Resource  = [var.event_bus_arn]
-        Condition = { StringEquals = { "events:source" = [source], "events:detail-type" = var.events[source] } }
+data "aws_iam_policy_document" "this" {
+  dynamic "statement" {
+    for_each = sort(keys(var.events))
+    content {
+      sid       = "PutOperatorEvents${statement.key + 1}"
+      effect    = "Allow"
+      actions   = ["events:PutEvents"]
+      resources = [var.event_bus_arn]
+
+      condition {
+        test     = "StringEquals"
+        variable = "events:source"
+        values   = [statement.value]
       }
-    ]
-  })
+
+      condition {
+        test     = "StringEquals"
+        variable = "events:detail-type"
+        values   = var.events[statement.value]
+      }
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "this" {
+  name   = "${var.name_prefix}-operator-put-events"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.this.json
 }

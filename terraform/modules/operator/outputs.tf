@@ -18,7 +18,17 @@ output "policy_json" {
   value       = aws_iam_role_policy.this.policy
 }
 
+output "policy_statements" {
+  description = "The statements of the operator role's inline policy as its policy document holds them, for audits and tests."
+  value       = data.aws_iam_policy_document.this.statement
+}
+
 output "trust_policy_json" {
   description = "The operator role's trust policy (JSON), for audits and tests."
   value       = aws_iam_role.this.assume_role_policy
+}
+
+output "trust_policy_statements" {
+  description = "The statements of the operator role's trust policy (principals, conditions), for audits and tests."
+  value       = data.aws_iam_policy_document.trust.statement
 }

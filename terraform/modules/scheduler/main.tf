@@ -20,55 +20,63 @@ resource "aws_sqs_queue" "dlq" {
   tags                      = var.tags
 }
 
+# Confused-deputy guard (EventBridge Scheduler user guide): only schedules of this account's schedule group.
+module "trust_policy" {
+  source = "../trust_policy"
+
+  service         = "scheduler.amazonaws.com"
+  source_account  = local.account_id
+  source_arn_test = "StringEquals"
+  source_arns     = [local.schedule_group_arn]
+}
+
 resource "aws_iam_role" "this" {
-  name        = "${var.name_prefix}-scheduler"
-  description = "EventBridge Scheduler puts the stale-order sweep event on the bus"
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "scheduler.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-      # Confused-deputy guard (EventBridge Scheduler user guide): only schedules of this account's schedule group.
-      Condition = {
-        StringEquals = {
-          "aws:SourceAccount" = local.account_id
-          "aws:SourceArn"     = local.schedule_group_arn
-        }
-      }
-    }]
-  })
-  tags = var.tags
+  name               = "${var.name_prefix}-scheduler"
+  description        = "EventBridge Scheduler puts the stale-order sweep event on the bus"
+  assume_role_policy = module.trust_policy.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "this" {
+  statement {
+    sid       = "PutSweepEventOnBus"
+    effect    = "Allow"
+    actions   = ["events:PutEvents"]
+    resources = [var.event_bus_arn]
+
+    # Exactly the event the schedule puts: the role cannot forge another source or detail-type.
+    condition {
+      test     = "StringEquals"
+      variable = "events:source"
+      values   = [var.event_source]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "events:detail-type"
+      values   = [var.detail_type]
+    }
+  }
+
+  statement {
+    sid       = "SendFailedInvocationsToDlq"
+    effect    = "Allow"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dlq.arn]
+  }
+
+  statement {
+    sid       = "DecryptTargetInput"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt"]
+    resources = [var.kms_key_arn]
+  }
 }
 
 resource "aws_iam_role_policy" "this" {
-  name = "${var.name_prefix}-scheduler-least-privilege"
-  role = aws_iam_role.this.id
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid      = "PutSweepEventOnBus"
-        Effect   = "Allow"
-        Action   = ["events:PutEvents"]
-        Resource = [var.event_bus_arn]
-        # Exactly the event the schedule puts: the role cannot forge another source or detail-type.
-        Condition = { StringEquals = { "events:source" = [var.event_source], "events:detail-type" = [var.detail_type] } }
-      },
-      {
-        Sid      = "SendFailedInvocationsToDlq"
-        Effect   = "Allow"
-        Action   = ["sqs:SendMessage"]
-        Resource = [aws_sqs_queue.dlq.arn]
-      },
-      {
-        Sid      = "DecryptTargetInput"
-        Effect   = "Allow"
-        Action   = ["kms:Decrypt"]
-        Resource = [var.kms_key_arn]
-      },
-    ]
-  })
+  name   = "${var.name_prefix}-scheduler-least-privilege"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.this.json
 }
 
 resource "aws_scheduler_schedule" "sweep" {

@@ -33,6 +33,11 @@ output "policy_json" {
   value       = aws_iam_role_policy.this.policy
 }
 
+output "policy_statements" {
+  description = "The statements of the scheduler role's inline policy as its policy document holds them, for audits and tests."
+  value       = data.aws_iam_policy_document.this.statement
+}
+
 output "target" {
   description = "The sweep schedule's target as applied (bus, event source and detail-type, retries, DLQ), for audits and tests."
   value = {
@@ -47,6 +52,11 @@ output "target" {
 output "trust_policy_json" {
   description = "The scheduler role's trust policy (JSON), for audits and tests."
   value       = aws_iam_role.this.assume_role_policy
+}
+
+output "trust_policy_statements" {
+  description = "The statements of the scheduler role's trust policy (principals, conditions), for audits and tests."
+  value       = module.trust_policy.statements
 }
 
 output "schedule_group" {

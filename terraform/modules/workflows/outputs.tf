@@ -19,18 +19,18 @@ output "log_group_names" {
 }
 
 output "invoked_services" {
-  description = "Services whose functions each workflow invokes, keyed by workflow: exactly those its role may invoke."
+  description = "Services whose functions each workflow declares it invokes, keyed by workflow: exactly those its role may invoke."
   value       = local.invoked_services
-}
-
-output "task_resources" {
-  description = "The distinct task Resources (integrations) of each definition, keyed by workflow, for audits and tests."
-  value       = local.task_resources
 }
 
 output "policy_json" {
   description = "Each state machine role's inline policy document (JSON) keyed by workflow name, for audits and tests."
   value       = { for wf, p in aws_iam_role_policy.this : wf => p.policy }
+}
+
+output "policy_statements" {
+  description = "The statements of each state machine role's inline policy as its policy document holds them, keyed by workflow name, for audits and tests."
+  value       = { for wf, d in data.aws_iam_policy_document.this : wf => d.statement }
 }
 
 output "log_retention_days" {
@@ -46,4 +46,9 @@ output "tracing_enabled" {
 output "trust_policy_json" {
   description = "Each state machine role's trust policy (JSON) keyed by workflow name, for audits and tests."
   value       = { for wf, r in aws_iam_role.this : wf => r.assume_role_policy }
+}
+
+output "trust_policy_statements" {
+  description = "The statements of each state machine role's trust policy keyed by workflow name, for audits and tests."
+  value       = { for wf, m in module.trust_policy : wf => m.statements }
 }

@@ -13,13 +13,13 @@ variable "definitions_dir" {
   type        = string
 }
 
-variable "function_names" {
-  description = "Lambda function names keyed by service. A workflow's role may invoke exactly the functions its definition invokes (lambda:invoke FunctionName or a function ARN as task Resource); a definition invoking any other function is refused."
-  type        = map(string)
+variable "invoked_services" {
+  description = "The services whose Lambda function each workflow invokes, keyed by workflow, as workflow/integrations.json declares them (scripts/render.py refuses a definition that invokes anything else). A workflow's role may invoke exactly these functions (and their versions/aliases); a service that is not a key of function_arns is refused."
+  type        = map(list(string))
 }
 
 variable "function_arns" {
-  description = "Lambda function ARNs keyed by service (same keys as function_names)."
+  description = "Lambda function ARNs keyed by service: the stack's functions."
   type        = map(string)
 }
 

@@ -137,3 +137,13 @@ mock_resource "aws_apigatewayv2_authorizer" {
     id = "jwtauth1"
   }
 }
+
+# The provider validates policy JSON even under the mock, so every policy document answers this valid document, which
+# allows nothing. The mock cannot compute a document's JSON from its statements: the tests read each document's
+# statements (the modules' *_statements outputs), and tests/trust_policy.tftest.hcl renders real JSON offline.
+mock_data "aws_iam_policy_document" {
+  defaults = {
+    json          = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    minified_json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+  }
+}
