@@ -1,4 +1,4 @@
-"""The DynamoDB tables of the contract, read from their one definition (terraform/modules/data/tables.json).
+"""The DynamoDB tables of the contract, read from their one definition (services/shared/schemas/tables.json).
 
 Terraform creates them from that file; in-process tests (moto) create theirs with `create_table_requests`, so a
 key, an index or a new table is written once.
@@ -10,9 +10,9 @@ import json
 from functools import cache
 from typing import Any
 
-from scripts.common import REPO_ROOT
+from scripts.common import SERVICES_DIR
 
-TABLES_FILE = REPO_ROOT / "terraform" / "modules" / "data" / "tables.json"
+TABLES_FILE = SERVICES_DIR / "shared" / "schemas" / "tables.json"
 
 
 @cache

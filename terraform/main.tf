@@ -122,7 +122,7 @@ locals {
   # Every source a trusted principal may put (what the optional replication forwards).
   trusted_sources = sort(distinct(flatten([for principal, events in local.bus_publishers : keys(events)])))
 
-  # Every table of modules/data/tables.json as `<TABLE>_TABLE` (orders -> ORDERS_TABLE, payment-gateway ->
+  # Every table of services/shared/schemas/tables.json as `<TABLE>_TABLE` (orders -> ORDERS_TABLE, payment-gateway ->
   # PAYMENT_GATEWAY_TABLE; the same rule as scripts/tables.py env_var), common to every service.
   table_environment = { for table, name in local.tables : "${upper(replace(table, "-", "_"))}_TABLE" => name }
 

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from scripts.auth import CUSTOMER_ID_RE
-from scripts.common import PROJECT
+from scripts.common import PROJECT, event_contracts
 
 ORDER_STATUSES = (
     "PENDING",
@@ -430,7 +430,7 @@ class Console:
             detail = {"orderId": params["orderId"], "customerId": params["customerId"], "eventId": event_id}
             if params.get("reason"):
                 detail["reason"] = params["reason"]
-            self._put("orderflow.operator", "Refund Requested", detail)
+            self._put("RefundRequested", detail)
             return {
                 "ok": True,
                 "eventId": event_id,
@@ -445,7 +445,7 @@ class Console:
             }
             if params.get("price"):
                 detail["price"] = params["price"]
-            self._put("inventory.admin", "Inventory Restocked", detail)
+            self._put("InventoryRestocked", detail)
             return {
                 "ok": True,
                 "eventId": event_id,
@@ -463,13 +463,15 @@ class Console:
             return {"ok": not result.failed, "message": message, "delivered": result.delivered, "failed": result.failed}
         raise BadInput(f"Unknown action {action!r}.")
 
-    def _put(self, source: str, detail_type: str, detail: dict[str, Any]) -> None:
+    def _put(self, contract_name: str, detail: dict[str, Any]) -> None:
+        """Put the operator event of that contract (its source and detail-type come from the contract's schema)."""
+        contract = event_contracts().EVENTS[contract_name]
         events = self.operator_events() if self.operator_events else self.client("events")
         response = events.put_events(
             Entries=[
                 {
-                    "Source": source,
-                    "DetailType": detail_type,
+                    "Source": contract.source,
+                    "DetailType": contract.detail_type,
                     "Detail": json.dumps(detail, default=str),
                     "EventBusName": self.outputs["event_bus_name"],
                 }

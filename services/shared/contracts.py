@@ -45,6 +45,22 @@ class TaskContract:
     schema: dict[str, Any] = field(repr=False, compare=False)
 
 
+@functools.cache
+def tables() -> dict[str, dict[str, Any]]:
+    """The tables' keys, indexes and TTL (schemas/tables.json): Terraform creates the tables from the same file."""
+    return json.loads((SCHEMA_ROOT / "tables.json").read_text(encoding="utf-8"))
+
+
+def index_on(table: str, hash_key: str) -> str:
+    """The name of `table`'s global secondary index whose hash key is `hash_key` (KeyError when none is)."""
+    names = [
+        name for name, index in tables()[table]["global_secondary_indexes"].items() if index["hash_key"] == hash_key
+    ]
+    if len(names) != 1:
+        raise KeyError(f"{table} has {len(names)} indexes on {hash_key}, not one")
+    return names[0]
+
+
 def _schemas(directory: Path) -> dict[str, dict[str, Any]]:
     """Every schema file of `directory`, by file name without `.json`."""
     # JSON is UTF-8 (json.loads detects it): no locale involved

@@ -20,7 +20,7 @@ run "data_tables" {
     condition = toset(keys(aws_dynamodb_table.this)) == toset([
       "orders", "inventory", "reservations", "payments", "payment-gateway", "outbox", "idempotency", "circuit-breaker",
     ])
-    error_message = "The eight contract tables (modules/data/tables.json) must exist."
+    error_message = "The eight contract tables (services/shared/schemas/tables.json) must exist."
   }
 
   assert {

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from scripts import tables
+
 # A mutation run (scripts/mutation.py) points the tests at its mutated copy of services/.
 SERVICES = Path(os.environ.get("ORDERFLOW_SERVICES_DIR") or Path(__file__).resolve().parents[2] / "services")
 if str(SERVICES) not in sys.path:
@@ -30,14 +32,8 @@ ENV = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SECURITY_TOKEN": "testing",
     "AWS_SESSION_TOKEN": "testing",
-    "ORDERS_TABLE": f"{PREFIX}-orders",
-    "INVENTORY_TABLE": f"{PREFIX}-inventory",
-    "RESERVATIONS_TABLE": f"{PREFIX}-reservations",
-    "PAYMENTS_TABLE": f"{PREFIX}-payments",
-    "IDEMPOTENCY_TABLE": f"{PREFIX}-idempotency",
-    "CIRCUIT_BREAKER_TABLE": f"{PREFIX}-circuit-breaker",
-    "OUTBOX_TABLE": f"{PREFIX}-outbox",
-    "PAYMENT_GATEWAY_TABLE": f"{PREFIX}-payment-gateway",
+    # <TABLE>_TABLE = <prefix>-<table> for every table of the one definition, as Terraform sets them
+    **{tables.env_var(table): f"{PREFIX}-{table}" for table in tables.definitions()},
     "EVENT_BUS_NAME": f"{PREFIX}-bus",
     "NOTIFICATIONS_BUCKET": f"{PREFIX}-notifications",
     "POWERTOOLS_SERVICE_NAME": "orderflow-unit",
@@ -61,7 +57,6 @@ for _name in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERT
 import boto3
 from moto import mock_aws
 
-from scripts import tables
 from shared import aws as shared_aws
 from shared import contracts
 from shared.repositories.inventory import product_item
@@ -153,7 +148,7 @@ class Cloud:
 
 
 def _create_tables(client: Any) -> None:
-    """The tables of terraform/modules/data/tables.json (the one definition), in moto."""
+    """The tables of services/shared/schemas/tables.json (the one definition), in moto."""
     for request in tables.create_table_requests(PREFIX):
         client.create_table(**request)
     for name, attribute in tables.ttl_attributes(PREFIX).items():

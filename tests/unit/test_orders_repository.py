@@ -604,3 +604,13 @@ def test_require_and_table_name(cloud):
     with pytest.raises(OrderNotFound):
         repo.require("missing", "customer-1")
     assert repo.find("missing") is None
+
+
+def test_the_index_names_come_from_the_tables_one_definition():
+    from shared import contracts
+    from shared.repositories import orders
+
+    assert (orders.CUSTOMER_INDEX, orders.LIVE_INDEX) == ("CustomerId-Index", "Live-Index")
+    assert contracts.index_on("orders", "liveShard") == "Live-Index"
+    with pytest.raises(KeyError, match="orders has 0 indexes on status, not one"):
+        contracts.index_on("orders", "status")

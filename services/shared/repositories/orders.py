@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from shared import aws, clock, outbox
+from shared import aws, clock, contracts, outbox
 from shared.config import config
 from shared.errors import EventPublishError, IllegalTransition, OrderNotFound
 from shared.lifecycle import OrderStatus, is_terminal, sources_for
@@ -24,10 +24,11 @@ from shared.repositories import _ddb
 
 logger = Logger(child=True)
 
-CUSTOMER_INDEX = "CustomerId-Index"
-LIVE_INDEX = "Live-Index"
 #: the sparse index's hash key: present exactly while the order is live (non-terminal)
 LIVE_SHARD_ATTRIBUTE = "liveShard"
+#: the index names, from the tables' one definition (schemas/tables.json), which Terraform creates the tables from
+CUSTOMER_INDEX = contracts.index_on("orders", "customerId")
+LIVE_INDEX = contracts.index_on("orders", LIVE_SHARD_ATTRIBUTE)
 #: partitions of Live-Index (docs/architecture.md: each takes <= 1,000 writes/s)
 LIVE_SHARDS = 16
 

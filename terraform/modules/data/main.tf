@@ -2,8 +2,9 @@
 # environment's customer-managed KMS key.
 
 locals {
-  # The one definition of the tables' keys, indexes and TTL (also read by the tests' moto tables, scripts/tables.py).
-  tables = jsondecode(file("${path.module}/tables.json"))
+  # The one definition of the tables' keys, indexes and TTL, shipped with the services (their repositories read the
+  # index names from it) and read by the tests' moto tables (scripts/tables.py).
+  tables = jsondecode(file("${path.module}/../../../services/shared/schemas/tables.json"))
 }
 
 resource "aws_dynamodb_table" "this" {

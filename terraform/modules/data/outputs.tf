@@ -1,5 +1,5 @@
 output "table_names" {
-  description = "Table names keyed by logical table (the keys of tables.json: orders, inventory, reservations, payments, payment-gateway, outbox, idempotency, circuit-breaker)."
+  description = "Table names keyed by logical table (the keys of services/shared/schemas/tables.json: orders, inventory, reservations, payments, payment-gateway, outbox, idempotency, circuit-breaker)."
   value       = { for k, t in aws_dynamodb_table.this : k => t.name }
 }
 
