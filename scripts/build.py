@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.common import BUILD_DIR, REPO_ROOT, SERVICES_DIR, UserError, write_json
+from scripts.common import BUILD_DIR, REPO_ROOT, SERVICES_DIR, UserError, services_dir, write_json
 
 DIST_DIR = BUILD_DIR / "dist"
 VENDOR_CACHE = BUILD_DIR / "vendor"
@@ -51,7 +51,7 @@ class Service:
 
 
 def discover_services() -> list[Service]:
-    services = [Service(p.parent.name, p.parent) for p in sorted(SERVICES_DIR.glob("*/handler.py"))]
+    services = [Service(p.parent.name, p.parent) for p in sorted(services_dir().glob("*/handler.py"))]
     if not services:
         raise UserError("No services found: each service is a directory services/<name>/ with a handler.py.")
     return services
@@ -130,7 +130,7 @@ def _zip_entries(service: Service, vendor: Path) -> list[tuple[str, Path]]:
     entries: dict[str, Path] = {}
     for p in _source_files(vendor):
         entries[p.relative_to(vendor).as_posix()] = p
-    for package_root in (SERVICES_DIR / SHARED_PACKAGE, service.path):
+    for package_root in (services_dir() / SHARED_PACKAGE, service.path):
         for p in _source_files(package_root):
             entries[f"{package_root.name}/{p.relative_to(package_root).as_posix()}"] = p
     return sorted(entries.items())

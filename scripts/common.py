@@ -71,6 +71,11 @@ def read_outputs(env: str) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
+def services_dir() -> Path:
+    """services/, or the staged copy a mutation run names in ORDERFLOW_SERVICES_DIR (the variable the suites read)."""
+    return Path(os.environ.get("ORDERFLOW_SERVICES_DIR") or SERVICES_DIR)
+
+
 def services_module(name: str) -> Any:
     """A module of services/ (e.g. `shared.contracts`), imported with services/ appended to the import path when a
     tool first needs it (appended: a test run that put a mutated copy first keeps it; a mutation run stages
@@ -78,7 +83,7 @@ def services_module(name: str) -> Any:
     import importlib
     import sys
 
-    services = str(os.environ.get("ORDERFLOW_SERVICES_DIR") or SERVICES_DIR)
+    services = str(services_dir())
     if services not in sys.path:
         sys.path.append(services)
     return importlib.import_module(name)

@@ -1,4 +1,5 @@
-"""The DynamoDB tables of the contract, read from their one definition (services/shared/schemas/tables.json).
+"""The DynamoDB tables of the contract, read from their one definition (services/shared/schemas/tables.json, through
+the services' own loader, `shared.contracts.tables`, so a mutation run's staged copy of services/ is the one read).
 
 Terraform creates them from that file; in-process tests (moto) create theirs with `create_table_requests`, so a
 key, an index or a new table is written once.
@@ -6,19 +7,16 @@ key, an index or a new table is written once.
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from typing import Any
 
-from scripts.common import SERVICES_DIR
-
-TABLES_FILE = SERVICES_DIR / "shared" / "schemas" / "tables.json"
+from scripts.common import services_module
 
 
 @cache
 def definitions() -> dict[str, dict[str, Any]]:
     """Table key (e.g. "orders", "payment-gateway") -> its definition."""
-    return json.loads(TABLES_FILE.read_text(encoding="utf-8"))
+    return services_module("shared.contracts").tables()
 
 
 def env_var(table: str) -> str:
