@@ -24,19 +24,10 @@ from decimal import Decimal
 from typing import Any
 
 from scripts.auth import CUSTOMER_ID_RE
-from scripts.common import PROJECT, event_contracts
+from scripts.common import PROJECT, event_contracts, services_module
 
-ORDER_STATUSES = (
-    "PENDING",
-    "PAID",
-    "PAYMENT_FAILED",
-    "INVENTORY_RESERVED",
-    "INVENTORY_UNAVAILABLE",
-    "COMPLETED",
-    "CANCELLED",
-    "EXPIRED",
-    "FAILED",
-)
+#: The order statuses a filter may name: the lifecycle's own (services/shared/lifecycle.py).
+ORDER_STATUSES = tuple(str(status) for status in services_module("shared.lifecycle").OrderStatus)
 ORDER_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 PRICE_RE = re.compile(r"\d{1,8}(\.\d{1,2})?")
 CUSTOMER_INDEX = "CustomerId-Index"
