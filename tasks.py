@@ -274,6 +274,18 @@ def bench(c, env="local", orders=100, concurrency=10, duration=0, seed=7):
 
 
 @task(
+    name="cost",
+    help={**ENV_HELP, "orders_per_month": "price this many orders a month (default: 1 k, 100 k and 10 M)"},
+)
+@friendly
+def cost(c, env="local", orders_per_month=0):
+    """The monthly bill per component (Standard and Express workflows) from the latest bench's per-order counts."""
+    from scripts import cost as k
+
+    k.run(env, orders_per_month=int(orders_per_month))
+
+
+@task(
     help={
         "schedules": "how many seeded schedules to explore (default 2000)",
         "seed": "base seed: schedule i uses a seed derived from it (default: the one CI uses)",
@@ -474,6 +486,7 @@ ns = Collection(
     e2e,
     replay,
     bench,
+    cost,
     trace,
     watch,
     logs,

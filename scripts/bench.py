@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Self
 
+from scripts import cost_model
 from scripts.api_client import ApiClient, order_payload
 from scripts.common import (
     PROJECT,
@@ -40,6 +41,7 @@ from scripts.common import (
     write_json,
 )
 from scripts.order_timeline import STAGES, TERMINAL_STATUSES, end_to_end_seconds, stage_seconds, terminal_time
+from scripts.polling import wait_until
 from scripts.stats import latency_summary
 from scripts.text_table import fmt_seconds, format_table
 from scripts.timeutil import iso, new_run_id, parse_ts
@@ -248,6 +250,8 @@ def run(
 
     print(f"baseline: {BASELINE_EXECUTIONS} executions of a one-Pass-state workflow ...", flush=True)
     base = baseline(env, outputs, run_id)
+    meter = cost_model.Meter(env, outputs)
+    before = meter.snapshot()
 
     queue = list(enumerate(payloads))
     qlock = threading.Lock()
@@ -312,6 +316,16 @@ def run(
         final = dict(tracker.final)
         observed = dict(tracker.observed)
     elapsed = time.monotonic() - started
+    try:  # the finalization (notify, settle) runs after the terminal status: let every execution of the window end
+        wait_until(lambda: meter.running(before["at"]) == 0, 120, "the window's executions to end", interval=1.0)
+    except TimeoutError as exc:
+        print(f"note: {exc}; counting what ended", flush=True)
+    breakdown = meter.measure(
+        before,
+        meter.snapshot(),
+        orders=sum(o.get("status") == "COMPLETED" for o in final.values()),
+        api_requests=len(records) + len(failures) + counters["retried"],
+    )
 
     statuses = Counter(o.get("status") for o in final.values())
     e2e = [end_to_end_seconds(o) for o in final.values()]
@@ -352,6 +366,7 @@ def run(
             "stages": {name: latency_summary(values) for name, values in stages.items()},
         },
         "baseline": base,
+        "cost_model": breakdown,
         "rejections": failures[:10],
     }
     with ThreadPoolExecutor(max_workers=min(8, concurrency)) as cleaners:
@@ -406,7 +421,12 @@ def text_report(result: dict[str, Any]) -> str:
         f"throughput: {t['accepted_per_s']} orders/s accepted, {t['completed_per_s']} orders/s completed "
         f"({t['terminal_per_s']} terminal/s)"
     )
-    return head + "\n\n" + format_table(("latency", "n", "p50", "p95", "p99", "max"), _rows(result))
+    text = head + "\n\n" + format_table(("latency", "n", "p50", "p95", "p99", "max"), _rows(result))
+    if result.get("cost_model"):
+        text += "\n\nper completed order (cost model):\n" + format_table(
+            ("what", "total", "per order", "how"), cost_model.rows(result["cost_model"])
+        )
+    return text
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -433,4 +453,10 @@ def markdown(result: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|---:|",
     ]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in _rows(result)]
+    if result.get("cost_model"):
+        lines += ["", "| per completed order | total | per order | how |", "|---|---:|---:|---|"]
+        lines += [
+            "| " + " | ".join("-" if c is None else str(c) for c in row) + " |"
+            for row in cost_model.rows(result["cost_model"])
+        ]
     return "\n".join(lines) + "\n"
