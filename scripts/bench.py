@@ -13,6 +13,8 @@ status, both from the order's statusHistory) and per stage (PENDING->PAID, PAID-
 INVENTORY_RESERVED->COMPLETED), the POST latency, and a baseline measured in the same run: K executions of a
 temporary one-state (Pass) state machine, start -> SUCCEEDED. Zero lost orders: every accepted order must be terminal
 before its deadline, else the task exits non-zero. Results: build/<env>/reports/bench-<run>.json and .md.
+Also reported: the work per completed order over the load window (scripts/cost_model.py: what is measured and what
+is derived), which `invoke cost` prices.
 """
 
 from __future__ import annotations
