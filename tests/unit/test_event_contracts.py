@@ -219,3 +219,12 @@ def test_the_literal_scan_sees_quoted_strings():
         'a \\"b\\"',
     }
     assert _quoted_literals('  # the "Order Created" rule\n  // "Order Completed"\nx = "y"') == {"y"}
+
+
+def test_loading_the_task_contracts_reads_service_action_event_and_schema():
+    """load_tasks itself (TASKS is built at import, before a test can watch it)."""
+    loaded = contracts.load_tasks()
+    restock, charge = loaded["inventory.restock"], loaded["payment.charge"]
+    assert (restock.service, restock.action, restock.event) == ("inventory", "restock", "InventoryRestocked")
+    assert (charge.service, charge.action, charge.event) == ("payment", "charge", None)
+    assert charge.schema["x-orderflow-action"] == "charge" and "Request" in charge.schema["definitions"]

@@ -38,3 +38,41 @@ def test_every_catalogue_product_has_a_two_decimal_price():
     assert seed.catalogue_price("prod-001") == "29.99"
     for _name, price, _floor in seed.CATALOGUE.values():
         assert Decimal(price) == Decimal(price).quantize(Decimal("0.01")) and Decimal(price) > 0
+
+
+def test_a_topped_up_product_keeps_its_name_and_reserved_and_gets_both_when_missing(cloud):
+    """The top-up writes `name` and `reserved` only where they are missing: an item written before either existed
+    (only productId and available) gets the catalogue's name and reserved 0; an item with both keeps them."""
+    ddb, table = boto3.client("dynamodb"), ENV["INVENTORY_TABLE"]
+    ddb.put_item(TableName=table, Item={"productId": {"S": "prod-9"}, "available": {"N": "2"}})
+    assert ensure_product(ddb, table, "prod-9", "Cable", 50, "4.99") == "topped up, priced"
+    item = cloud.product("prod-9")
+    assert (item["name"], int(item["available"]), int(item["reserved"]), item["price"]) == (
+        "Cable",
+        50,
+        0,
+        Decimal("4.99"),
+    )
+
+    cloud.put_product("prod-8", 1, reserved=4, price="1.00")  # named after its id
+    assert ensure_product(ddb, table, "prod-8", "New name", 10, "2.00") == "topped up"
+    item = cloud.product("prod-8")
+    assert (item["name"], int(item["available"]), int(item["reserved"]), item["price"]) == (
+        "prod-8",
+        10,
+        4,
+        Decimal("1.00"),
+    )
+
+
+def test_put_product_writes_the_whole_item_with_a_low_level_client(cloud):
+    from shared.repositories.inventory import put_product
+
+    put_product(boto3.client("dynamodb"), ENV["INVENTORY_TABLE"], "prod-7", 12, name="Lamp", price="15.50")
+    assert cloud.product("prod-7") == {
+        "productId": "prod-7",
+        "name": "Lamp",
+        "available": Decimal(12),
+        "reserved": Decimal(0),
+        "price": Decimal("15.50"),
+    }
