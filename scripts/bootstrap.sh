@@ -27,25 +27,27 @@ if [ ! -x .venv/bin/python ] || [ ! -f "$stamp" ] || ! cmp -s pyproject.toml "$s
   .venv/bin/python -m pip install --quiet -e '.[dev]'
   cp pyproject.toml "$stamp"
 fi
-# Graphviz `dot` draws the workflow diagrams (invoke diagram): Debian's package where this user may install it.
-if ! command -v dot >/dev/null 2>&1; then
+# System packages from Debian's apt where this user may install them (root), one `apt-get update` for all; elsewhere
+# a note says what to install. `install_with_apt WHAT HINT PACKAGE...`.
+apt_updated=""
+install_with_apt() {
+  local what=$1 hint=$2; shift 2
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    echo "Installing Graphviz (invoke diagram) ..."
-    (apt-get update -qq && apt-get install -y -qq graphviz >/dev/null) \
-      || echo "warning: Graphviz could not be installed; invoke diagram needs it: apt-get install graphviz" >&2
+    echo "Installing $what ..."
+    { [ -n "$apt_updated" ] || { apt-get update -qq && apt_updated=1; }; } && apt-get install -y -qq "$@" >/dev/null \
+      || echo "warning: $what could not be installed; $hint: apt-get install $*" >&2
   else
-    echo "note: invoke diagram needs Graphviz: install it (apt-get install graphviz, brew install graphviz); everything else works without it." >&2
+    echo "note: $hint: install it (apt-get install $*)." >&2
   fi
+}
+# Graphviz `dot` draws the workflow diagrams (invoke diagram); nothing else needs it.
+if ! command -v dot >/dev/null 2>&1; then
+  install_with_apt "Graphviz (invoke diagram)" "invoke diagram needs Graphviz" graphviz
 fi
 # Chromium and its chromedriver: the console's browser tests (tests/e2e/test_17_console.py) drive Debian's headless
-# Chromium; Selenium is given /usr/bin/chromedriver, so nothing is downloaded at run time.
+# Chromium; Selenium is given /usr/bin/chromedriver, so nothing is downloaded at run time (they skip without it).
 if ! command -v chromium >/dev/null 2>&1 || [ ! -x /usr/bin/chromedriver ]; then
-  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    echo "Installing Chromium and chromedriver (the console's browser tests) ..."
-    (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) \
-      || echo "warning: Chromium could not be installed; the console's browser tests need it: apt-get install chromium chromium-driver" >&2
-  else
-    echo "note: the console's browser tests need Chromium: install it (apt-get install chromium chromium-driver); they skip without it." >&2
-  fi
+  install_with_apt "Chromium and chromedriver (the console's browser tests)" \
+    "the console's browser tests need Chromium" chromium chromium-driver
 fi
 echo "Ready: .venv ($(.venv/bin/python --version)), $(terraform version 2>/dev/null | head -1), $(dot -V 2>&1 | head -1 || echo "no Graphviz"), $(chromium --version 2>/dev/null || echo "no Chromium")."

@@ -234,8 +234,8 @@ def collect(order_id: str, outputs: dict[str, Any], clients: Callable[[str], Any
     """Every entry of the order's timeline, oldest first; raises UserError for an unknown order."""
     from scripts import logs as log_source
 
-    table = resource("dynamodb").Table(outputs["orders_table_name"])
-    order = find_order(table, order_id)
+    ddb = resource("dynamodb")
+    order = find_order(ddb.Table(outputs["orders_table_name"]), order_id)
     if order is None:
         raise UserError(
             f"There is no order {order_id} in {outputs['orders_table_name']}: use the orderId that POST /orders answered."
@@ -255,7 +255,6 @@ def collect(order_id: str, outputs: dict[str, Any], clients: Callable[[str], Any
     for workflow, arn in sorted((outputs.get("state_machine_arns") or {}).items()):
         for execution in executions_of(sfn, arn, order_id, since):
             entries += execution_entries(sfn, workflow, execution)
-    ddb = resource("dynamodb")
     payment = ddb.Table(outputs["payments_table_name"]).get_item(Key={"orderId": order_id}, ConsistentRead=True)
     reservation = ddb.Table(outputs["reservations_table_name"]).get_item(Key={"orderId": order_id}, ConsistentRead=True)
     entries += row_entries(payment.get("Item"), reservation.get("Item"))

@@ -783,6 +783,42 @@ class Stack:
         states = self.summary(execution_arn)["states"]
         return states[-1]["name"] if states else None
 
+    # --- dead letters ----------------------------------------------------------------------------------------------
+    def dead_letter_a_healthy_event(self, customer_id: str) -> tuple[str, str, dict[str, Any]]:
+        """Put in the notification Lambda's DLQ, in the format AWS writes to a Lambda DLQ (the event as the body,
+        RequestID/ErrorCode/ErrorMessage attributes), a valid "Payment Failed" event whose failure has since been
+        fixed: a redrive must write its notification. Returns (orderId, eventId, detail)."""
+        order_id, event_id = str(uuid.uuid4()), str(uuid.uuid4())
+        detail = {
+            "eventId": event_id,
+            "orderId": order_id,
+            "customerId": customer_id,
+            "paymentId": str(uuid.uuid4()),
+            "amount": "12.50",
+            "reason": "declined",
+        }
+        event = {
+            "version": "0",
+            "id": event_id,
+            "detail-type": "Payment Failed",
+            "source": "payment.service",
+            "account": "000000000000",
+            "time": "2026-12-06T10:00:00Z",
+            "region": self.outputs["region"],
+            "resources": [],
+            "detail": detail,
+        }
+        self.client("sqs").send_message(
+            QueueUrl=self.outputs["dlq_urls"]["lambda-notification"],
+            MessageBody=json.dumps(event),
+            MessageAttributes={
+                "RequestID": {"DataType": "String", "StringValue": str(uuid.uuid4())},
+                "ErrorCode": {"DataType": "String", "StringValue": "200"},
+                "ErrorMessage": {"DataType": "String", "StringValue": "e2e: a failure that has since been fixed"},
+            },
+        )
+        return order_id, event_id, detail
+
     # --- EventBridge -----------------------------------------------------------------------------------------------
     def put_event(self, source: str, detail_type: str, detail: dict[str, Any] | str) -> str:
         """Put one event. An operator-only source (output `operator_event_sources`) goes through the operator role

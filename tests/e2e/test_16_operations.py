@@ -11,7 +11,6 @@ the notification written to S3 exactly once, and the message gone.
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -81,25 +80,7 @@ def test_dlq_shows_a_dead_lettered_invoke_and_redrives_a_healthy_message_once(st
     scenario.note(f"dlq list: lambda-notification depth {rows['lambda-notification']['depth']}; show: {letter.error}")
     _take(sqs, url, poison_id)
 
-    order_id, event_id = str(uuid.uuid4()), str(uuid.uuid4())
-    detail = {
-        "eventId": event_id,
-        "orderId": order_id,
-        "customerId": "dlq-e2e",
-        "paymentId": str(uuid.uuid4()),
-        "amount": "12.50",
-        "reason": "declined",
-    }
-    healthy = _event(stack, "Payment Failed", detail, event_id)
-    sqs.send_message(
-        QueueUrl=url,
-        MessageBody=json.dumps(healthy),
-        MessageAttributes={
-            "RequestID": {"DataType": "String", "StringValue": str(uuid.uuid4())},
-            "ErrorCode": {"DataType": "String", "StringValue": "200"},
-            "ErrorMessage": {"DataType": "String", "StringValue": "e2e: a failure that has since been fixed"},
-        },
-    )
+    order_id, event_id, detail = stack.dead_letter_a_healthy_event("dlq-e2e")
 
     summary = dlq.run(stack.env, "redrive", "lambda-notification")
 

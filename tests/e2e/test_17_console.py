@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import shutil
 import threading
-import uuid
 from pathlib import Path
 from wsgiref.simple_server import make_server
 
@@ -256,35 +255,7 @@ def test_console_redrives_a_dead_letter(stack, scenario, browser, signed_in, con
     _, audit_path = console
     url = stack.outputs["dlq_urls"]["lambda-notification"]
     sqs = stack.client("sqs")
-    order_id, event_id = str(uuid.uuid4()), str(uuid.uuid4())
-    detail = {
-        "eventId": event_id,
-        "orderId": order_id,
-        "customerId": "console-e2e",
-        "paymentId": str(uuid.uuid4()),
-        "amount": "12.50",
-        "reason": "declined",
-    }
-    event = {
-        "version": "0",
-        "id": event_id,
-        "detail-type": "Payment Failed",
-        "source": "payment.service",
-        "account": "000000000000",
-        "time": "2026-12-06T10:00:00Z",
-        "region": stack.outputs["region"],
-        "resources": [],
-        "detail": detail,
-    }
-    sqs.send_message(
-        QueueUrl=url,
-        MessageBody=json.dumps(event),
-        MessageAttributes={
-            "RequestID": {"DataType": "String", "StringValue": str(uuid.uuid4())},
-            "ErrorCode": {"DataType": "String", "StringValue": "200"},
-            "ErrorMessage": {"DataType": "String", "StringValue": "e2e: a failure that has since been fixed"},
-        },
-    )
+    order_id, event_id, detail = stack.dead_letter_a_healthy_event("console-e2e")
     wait_until(
         lambda: [m for m in dlq.peek(sqs, url, 10) if isinstance(m.payload, dict) and m.payload.get("id") == event_id],
         30,
