@@ -57,11 +57,11 @@ MUTANTS = (
         'inventory-restocked          = { events = ["InventoryReserved"]',
     ),
     Mutant(
-        "notifications-rule-source",
-        "rule patterns keep only their first event's source (the notifications rule drops order.service)",
+        "rule-pattern-any-source",
+        "rule patterns leave the source out (a detail-type put by any source would start a workflow)",
         "main.tf",
         "source      = distinct([for e in route.events : local.events[e].source])",
-        "source      = [local.events[route.events[0]].source]",
+        "source      = null",
     ),
     Mutant(
         "registry-misses-a-contract",

@@ -5,13 +5,13 @@ What it reads, and from where (the same on the local cloud and on AWS):
 - the API request that created it: the order Lambda's log line "order created" (correlation id = the order);
 - every execution of every workflow that worked on it (input names the order; executions started since one minute
   before the order was created), with each state entered and exited, task retries and errors, from the history API;
-- the events on the bus that name it: each execution's triggering event (an EventBridge event as input) and every
-  event the notification service stored (`notifications/<orderId>/events/`, with source and detail-type);
+- the events on the bus that name it: each execution's triggering event (an EventBridge event as input);
 - the Lambda log lines carrying its correlation id, for every service;
-- the payment and reservation rows, and the customer notifications written.
+- the payment and reservation rows, and the customer notification written (one per outcome, by the workflow).
 
-Events no workflow starts on and no notification stores (Inventory Reserved/Released/Unavailable) are in no store
-the trace can read: the bus archive holds them, but EventBridge offers no query of an archive.
+Events no workflow starts on (Payment Processed/Failed/Refunded, Order Completed, Inventory Reserved/Released/
+Unavailable) are in no store the trace can read: the bus archive holds them, but EventBridge offers no query of an
+archive; the execution that published them shows the state that did.
 """
 
 from __future__ import annotations
@@ -175,20 +175,7 @@ def notification_entries(s3: Any, bucket: str, order_id: str) -> list[dict[str, 
     prefix = f"notifications/{order_id}/"
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
-            key = obj["Key"]
-            if key[len(prefix) :].startswith("events/"):
-                stored = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-                found.append(
-                    entry(
-                        stored.get("createdAt") or obj["LastModified"],
-                        "event",
-                        stored.get("source") or "?",
-                        f"{stored.get('type')} -> notified ({key})",
-                        id=stored.get("eventId"),
-                    )
-                )
-            else:
-                found.append(entry(obj["LastModified"], "notification", "notifications bucket", key))
+            found.append(entry(obj["LastModified"], "notification", "notifications bucket", obj["Key"]))
     return found
 
 

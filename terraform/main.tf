@@ -201,11 +201,8 @@ locals {
     refund-requested             = { events = ["RefundRequested"], to = "payment-processing workflow", target_type = "state_machine" }
     stale-order-sweep            = { events = ["StaleOrderSweepRequested"], to = "inventory-management workflow", target_type = "state_machine" }
     inventory-restocked          = { events = ["InventoryRestocked"], to = "inventory-management workflow (restock branch)", target_type = "state_machine" }
-    notifications = {
-      events      = ["PaymentProcessed", "PaymentFailed", "PaymentRefunded", "OrderCancellationRequested", "OrderCompleted"]
-      to          = "notification Lambda"
-      target_type = "lambda"
-    }
+    # No rule targets the notification Lambda: the workflow that finalizes an order notifies its outcome once
+    # (workflow/fragments/finalize.asl.json, NotifyOutcome); a bus-driven copy per event doubled that work (issue 13).
   }
   sweep_event = local.events["StaleOrderSweepRequested"]
 
@@ -246,10 +243,6 @@ locals {
       refund-requested             = { arn = module.workflows.state_machine_arns["payment-processing"] }
       stale-order-sweep            = { arn = module.workflows.state_machine_arns["inventory-management"] }
       inventory-restocked          = { arn = module.workflows.state_machine_arns["inventory-management"] }
-      notifications = {
-        arn           = module.services["notification"].function_arn
-        function_name = module.services["notification"].function_name
-      }
     },
     module.emulator_compat.scheduler_event_fallback ? {
       stale-order-sweep-compat = { arn = module.workflows.state_machine_arns["inventory-management"] }

@@ -1,9 +1,8 @@
 """Notification Lambda entry point (`notification.handler.lambda_handler`). Thin: observability + dispatch.
 
 - workflow action `notify` (contract: shared/schemas/tasks/notification.notify.json, validated here)
-  -> `notifications/<orderId>/<type>.json` (SENT / DUPLICATE)
-- EventBridge event (Payment Processed/Failed/Refunded, Order Cancellation Requested, Order Completed)
-  -> `notifications/<orderId>/events/<detail.eventId>.json`; other detail-types -> `{"status":"IGNORED"}`
+  -> `notifications/<orderId>/<type>.json` (SENT / DUPLICATE): one message per outcome, sent by the workflow that
+  finalizes the order; nothing else (no EventBridge rule targets this function).
 """
 
 from __future__ import annotations
@@ -33,6 +32,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if event.get("action") is not None:
         contracts.task_request("notification", event)  # notify, the one action
         return service.notify_workflow(event)
-    if "detail-type" in event:
-        return service.notify_event(event)
     raise UnsupportedEvent(f"unsupported notification event (action={event.get('action')!r})")

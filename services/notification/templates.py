@@ -4,19 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import events
 from shared.models import money_str
 
 WORKFLOW_TYPES = ("order-completed", "payment-declined", "order-cancelled", "order-failed", "order-expired")
-
-#: detail-types the notification Lambda accepts from EventBridge
-EVENT_TYPES = (
-    events.PAYMENT_PROCESSED,
-    events.PAYMENT_FAILED,
-    events.PAYMENT_REFUNDED,
-    events.ORDER_CANCELLATION_REQUESTED,
-    events.ORDER_COMPLETED,
-)
 
 
 def _amount(value: Any) -> str:
@@ -73,41 +63,3 @@ def render_workflow(kind: str, order: dict[str, Any], details: dict[str, Any]) -
             "Any payment has been refunded."
         )
     return subject, body
-
-
-def render_event(detail_type: str, detail: dict[str, Any]) -> tuple[str, str]:
-    order_id = detail["orderId"]
-    greeting = f"Hello {detail.get('customerId', 'customer')},"
-    amount = _amount(detail.get("amount", detail.get("totalAmount")))
-    reason = detail.get("reason")
-    if detail_type == events.PAYMENT_PROCESSED:
-        return (
-            f"Payment received for order {order_id}",
-            (
-                f"{greeting}\n\nwe received your payment of {amount} for order {order_id} "
-                f"(payment {detail.get('paymentId')})."
-            ),
-        )
-    if detail_type == events.PAYMENT_FAILED:
-        return (
-            f"Payment failed for order {order_id}",
-            (
-                f"{greeting}\n\nyour payment of {amount} for order {order_id} was declined"
-                f"{f' ({reason})' if reason else ''}."
-            ),
-        )
-    if detail_type == events.PAYMENT_REFUNDED:
-        return (
-            f"Refund issued for order {order_id}",
-            f"{greeting}\n\nwe refunded {amount} for order {order_id}{f' ({reason})' if reason else ''}.",
-        )
-    if detail_type == events.ORDER_CANCELLATION_REQUESTED:
-        return (
-            f"Cancellation received for order {order_id}",
-            (
-                f"{greeting}\n\nwe received your request to cancel order {order_id} "
-                f"(status was {detail.get('previousStatus')}). Any payment will be refunded."
-            ),
-        )
-    # Order Completed
-    return (f"Order {order_id} completed", f"{greeting}\n\nyour order {order_id} is complete. Total: {amount}.")

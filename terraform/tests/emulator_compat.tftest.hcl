@@ -65,11 +65,6 @@ override_resource {
 }
 
 override_resource {
-  target = module.event_bus.aws_cloudwatch_event_rule.this["notifications"]
-  values = { arn = "arn:aws:events:us-east-1:123456789012:rule/orderflow-local-bus/orderflow-local-notifications" }
-}
-
-override_resource {
   target = module.event_bus.aws_cloudwatch_event_rule.this["stale-order-sweep-compat"]
   values = { arn = "arn:aws:events:us-east-1:123456789012:rule/orderflow-local-bus/orderflow-local-stale-order-sweep-compat" }
 }

@@ -128,11 +128,6 @@ override_resource {
   values = { arn = "arn:aws:events:us-east-1:123456789012:rule/orderflow-test-bus/orderflow-test-inventory-restocked" }
 }
 
-override_resource {
-  target = module.event_bus.aws_cloudwatch_event_rule.this["notifications"]
-  values = { arn = "arn:aws:events:us-east-1:123456789012:rule/orderflow-test-bus/orderflow-test-notifications" }
-}
-
 run "event_routing" {
   command = apply
 
@@ -168,23 +163,8 @@ run "event_routing" {
   }
 
   assert {
-    condition     = module.event_bus.target_arns["notifications"] == module.services["notification"].function_arn
-    error_message = "Payment/cancellation/completion events must go to the notification Lambda."
-  }
-
-  assert {
-    condition = toset(jsondecode(module.event_bus.event_patterns["notifications"])["detail-type"]) == toset([
-      "Payment Processed", "Payment Failed", "Payment Refunded", "Order Cancellation Requested", "Order Completed",
-    ])
-    error_message = "The notifications rule must match exactly the five notification detail-types."
-  }
-
-  assert {
-    condition = (
-      toset(jsondecode(module.event_bus.event_patterns["notifications"]).source) == toset(["payment.service", "order.service"]) &&
-      contains(jsondecode(module.event_bus.event_patterns["notifications"])["detail-type"], "Order Completed")
-    )
-    error_message = "The notifications rule must match Order Completed from its publisher, the order Lambda (source order.service), and sources payment.service / order.service only."
+    condition     = !contains(values(module.event_bus.target_arns), module.services["notification"].function_arn)
+    error_message = "No rule targets the notification Lambda: the finalizing workflow notifies each outcome once (issue 13)."
   }
 
   assert {
@@ -459,13 +439,13 @@ run "workflows_and_outputs" {
   assert {
     condition = toset(keys(output.dlq_urls)) == toset(concat(
       ["lambda-order", "lambda-payment", "lambda-inventory", "lambda-notification", "scheduler-stale-order-sweep"],
-      [for r in ["order-created", "order-cancellation-requested", "refund-requested", "stale-order-sweep", "inventory-restocked", "notifications"] : "events-${r}"],
+      [for r in ["order-created", "order-cancellation-requested", "refund-requested", "stale-order-sweep", "inventory-restocked"] : "events-${r}"],
     ))
     error_message = "dlq_urls must list every Lambda, rule-target and schedule DLQ."
   }
 
   assert {
-    condition     = length(module.monitoring.alarm_names) == 4 + 3 + 11 + 1
+    condition     = length(module.monitoring.alarm_names) == 4 + 3 + 10 + 1
     error_message = "On AWS there is one alarm per function, per state machine, per DLQ, plus API 5xx."
   }
 
@@ -491,8 +471,8 @@ run "dlq_sources_name_each_queues_target" {
       output.dlq_sources["events-order-created"].arn == "arn:aws:states:us-east-1:123456789012:stateMachine:orderflow-test-order-processing" &&
       output.dlq_sources["events-refund-requested"].arn == "arn:aws:states:us-east-1:123456789012:stateMachine:orderflow-test-payment-processing" &&
       output.dlq_sources["events-inventory-restocked"].arn == "arn:aws:states:us-east-1:123456789012:stateMachine:orderflow-test-inventory-management" &&
-      output.dlq_sources["events-notifications"].kind == "lambda" &&
-      output.dlq_sources["events-notifications"].arn == "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-notification" &&
+      output.dlq_sources["lambda-notification"].kind == "lambda" &&
+      output.dlq_sources["lambda-notification"].arn == "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-notification" &&
       output.dlq_sources["events-order-created"].input_transformer == null
     )
     error_message = "A function's DLQ goes back to the function, a rule's DLQ to the rule's own target."
@@ -672,10 +652,6 @@ run "rules_match_the_contract_events" {
       "refund-requested"             = { source = ["orderflow.operator"], "detail-type" = ["Refund Requested"] }
       "stale-order-sweep"            = { source = ["orderflow.scheduler"], "detail-type" = ["Stale Order Sweep Requested"] }
       "inventory-restocked"          = { source = ["inventory.admin"], "detail-type" = ["Inventory Restocked"] }
-      "notifications" = {
-        source        = ["payment.service", "order.service"]
-        "detail-type" = ["Payment Processed", "Payment Failed", "Payment Refunded", "Order Cancellation Requested", "Order Completed"]
-      }
     }
     error_message = "Each rule must match exactly its contract event (source and detail-type); no other rule may exist."
   }
@@ -684,7 +660,7 @@ run "rules_match_the_contract_events" {
     condition = alltrue([
       for rule, target in module.event_bus.targets :
       target.maximum_retry_attempts == 8 && target.maximum_event_age_in_seconds == 3600
-    ]) && length(module.event_bus.targets) == 6
+    ]) && length(module.event_bus.targets) == 5
     error_message = "Every rule target retries 8 times for up to 3600 s (event_retry_* defaults) before its DLQ."
   }
 
@@ -698,10 +674,9 @@ run "rules_match_the_contract_events" {
 
   assert {
     condition = alltrue([
-      for rule, target in module.event_bus.targets :
-      rule == "notifications" ? target.role_arn == null : target.role_arn == module.event_bus.start_workflows_role_arn
+      for rule, target in module.event_bus.targets : target.role_arn == module.event_bus.start_workflows_role_arn
     ])
-    error_message = "Workflow targets start executions with the start-workflows role; the Lambda target uses its resource policy (no role)."
+    error_message = "Every rule targets a workflow and starts executions with the start-workflows role."
   }
 
   assert {
@@ -727,7 +702,7 @@ run "alarms_watch_what_they_name" {
       [for q in [
         "lambda-order", "lambda-payment", "lambda-inventory", "lambda-notification", "scheduler-stale-order-sweep",
         "events-order-created", "events-order-cancellation-requested", "events-refund-requested",
-        "events-stale-order-sweep", "events-inventory-restocked", "events-notifications",
+        "events-stale-order-sweep", "events-inventory-restocked",
       ] : "orderflow-test-${q}-dlq-messages"],
       ["orderflow-test-api-5xx"],
     ))

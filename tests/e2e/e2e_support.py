@@ -664,14 +664,11 @@ class Stack:
         )
 
     def workflow_notifications(self, order_id: str) -> list[str]:
-        """The workflow notification types of the order (`notifications/<orderId>/<type>.json`; the bus-event
-        messages under `notifications/<orderId>/events/` are left out)."""
+        """Every object under `notifications/<orderId>/`, named relative to it without `.json`: the outcome types
+        the workflows wrote (`<type>.json`). Nothing else is written (no rule targets the notification Lambda), so
+        anything else (an `events/...` object) shows here and fails the caller's `== [type]`."""
         prefix = f"notifications/{order_id}/"
-        return [
-            k[len(prefix) : -len(".json")]
-            for k in self.notification_keys(order_id)
-            if "/" not in k[len(prefix) :] and k.endswith(".json")
-        ]
+        return [k[len(prefix) :].removesuffix(".json") for k in self.notification_keys(order_id)]
 
     # --- Step Functions --------------------------------------------------------------------------------------------
     def sm_arn(self, key: str = "order-processing") -> str:
@@ -784,40 +781,28 @@ class Stack:
         return states[-1]["name"] if states else None
 
     # --- dead letters ----------------------------------------------------------------------------------------------
-    def dead_letter_a_healthy_event(self, customer_id: str) -> tuple[str, str, dict[str, Any]]:
-        """Put in the notification Lambda's DLQ, in the format AWS writes to a Lambda DLQ (the event as the body,
-        RequestID/ErrorCode/ErrorMessage attributes), a valid "Payment Failed" event whose failure has since been
-        fixed: a redrive must write its notification. Returns (orderId, eventId, detail)."""
-        order_id, event_id = str(uuid.uuid4()), str(uuid.uuid4())
-        detail = {
-            "eventId": event_id,
-            "orderId": order_id,
-            "customerId": customer_id,
-            "paymentId": str(uuid.uuid4()),
-            "amount": "12.50",
-            "reason": "declined",
-        }
-        event = {
-            "version": "0",
-            "id": event_id,
-            "detail-type": "Payment Failed",
-            "source": "payment.service",
-            "account": "000000000000",
-            "time": "2026-12-06T10:00:00Z",
-            "region": self.outputs["region"],
-            "resources": [],
-            "detail": detail,
+    def dead_letter_a_healthy_event(self, customer_id: str) -> tuple[str, dict[str, Any]]:
+        """Put in the notification Lambda's DLQ, in the format AWS writes to a Lambda DLQ (the invoke's event as the
+        body, RequestID/ErrorCode/ErrorMessage attributes), a valid `notify` request (what the finalize fragment's
+        NotifyOutcome sends) whose failure has since been fixed: a redrive must write
+        `notifications/<orderId>/payment-declined.json`. Returns (orderId, the request)."""
+        order_id = str(uuid.uuid4())
+        request = {
+            "action": "notify",
+            "type": "payment-declined",
+            "order": {"orderId": order_id, "customerId": customer_id, "totalAmount": "12.50"},
+            "details": {"status": "PAYMENT_FAILED", "reason": "declined"},
         }
         self.client("sqs").send_message(
             QueueUrl=self.outputs["dlq_urls"]["lambda-notification"],
-            MessageBody=json.dumps(event),
+            MessageBody=json.dumps(request),
             MessageAttributes={
                 "RequestID": {"DataType": "String", "StringValue": str(uuid.uuid4())},
                 "ErrorCode": {"DataType": "String", "StringValue": "200"},
                 "ErrorMessage": {"DataType": "String", "StringValue": "e2e: a failure that has since been fixed"},
             },
         )
-        return order_id, event_id, detail
+        return order_id, request
 
     # --- EventBridge -----------------------------------------------------------------------------------------------
     def put_event(self, source: str, detail_type: str, detail: dict[str, Any] | str) -> str:

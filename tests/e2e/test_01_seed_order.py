@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from e2e_support import expected_event_id
-
 from scripts.order_timeline import HAPPY_PATH, history_statuses
 from scripts.polling import wait_until
 
@@ -53,8 +51,7 @@ def test_seed_order_completes(stack, scenario):
     assert payment and payment["status"] == "PAID" and payment["amount"] == Decimal("109.97"), payment
     assert order.get("paymentId") == payment["paymentId"]
 
-    # the customer notification from the workflow, and one per notified bus event (Payment Processed, Order
-    # Completed), each with the order's figures
+    # the customer notification from the workflow, with the order's figures
     oid = sub.order_id
     stack.wait_notification(oid, "order-completed")
     message = stack.notification_body(oid, "order-completed")
@@ -67,31 +64,9 @@ def test_seed_order_completes(stack, scenario):
     }, message
     assert "Total charged: 109.97." in message["body"], message["body"]
     assert "2 x prod-001 @ 29.99" in message["body"] and "1 x prod-002 @ 49.99" in message["body"], message["body"]
-    paid, completed = expected_event_id(oid, "Payment Processed"), expected_event_id(oid, "Order Completed")
-    wanted = {
-        f"notifications/{oid}/order-completed.json",
-        f"notifications/{oid}/events/{paid}.json",
-        f"notifications/{oid}/events/{completed}.json",
-    }
-    keys = wait_until(
-        lambda: (found := set(stack.notification_keys(oid))) >= wanted and found, 30, f"notifications {sorted(wanted)}"
-    )
-    assert keys == wanted
-    payment_message = stack.notification_body(oid, f"events/{paid}")
-    assert (payment_message["type"], payment_message["source"], payment_message["eventId"]) == (
-        "Payment Processed",
-        "payment.service",
-        paid,
-    ), payment_message
-    assert payment_message["subject"] == f"Payment received for order {oid}"
-    assert f"payment of 109.97 for order {oid} (payment {payment['paymentId']})" in payment_message["body"]
-    completed_message = stack.notification_body(oid, f"events/{completed}")
-    assert (completed_message["type"], completed_message["source"], completed_message["subject"]) == (
-        "Order Completed",
-        "order.service",
-        f"Order {oid} completed",
-    ), completed_message
-    assert "Total: 109.97." in completed_message["body"], completed_message["body"]
+    # one message per outcome, from the workflow: no bus event is notified (no rule targets the notification
+    # Lambda), so nothing lies under notifications/<orderId>/events/
+    assert stack.notification_keys(oid) == [f"notifications/{oid}/order-completed.json"]
 
     # the execution: one, SUCCEEDED, the order's owner; order (own) -> payment -> inventory -> order (complete) once
     # each without retries, then the finalize branch: notify (no compensation for COMPLETED) and settle

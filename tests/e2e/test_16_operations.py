@@ -2,10 +2,10 @@
 dead-letter queues; `invoke redrive-execution` redrives a failed execution where the cloud can, and restarts it
 with the same input otherwise.
 
-The DLQ test dead-letters a real failure (an asynchronous invoke the notification Lambda rejects on every attempt,
-as in test_11) and shows it decoded; it then redrives a healthy message put in the same queue in the format AWS
-writes to a Lambda DLQ (the event as the body, RequestID/ErrorCode/ErrorMessage attributes) and checks the effect:
-the notification written to S3 exactly once, and the message gone.
+The DLQ test dead-letters a real failure (an asynchronous `notify` invoke the notification Lambda rejects on every
+attempt, as in test_11) and shows it decoded; it then redrives a healthy `notify` request put in the same queue in the
+format AWS writes to a Lambda DLQ (the event as the body, RequestID/ErrorCode/ErrorMessage attributes) and checks the
+effect: the notification written to S3 exactly once, and the message gone.
 """
 
 from __future__ import annotations
@@ -20,22 +20,14 @@ from scripts.common import UserError
 from scripts.polling import wait_until
 
 
-def _event(stack, detail_type: str, detail: dict, event_id: str) -> dict:
-    return {
-        "version": "0",
-        "id": event_id,
-        "detail-type": detail_type,
-        "source": "payment.service",
-        "account": "000000000000",
-        "time": "2026-12-06T10:00:00Z",
-        "region": stack.outputs["region"],
-        "resources": [],
-        "detail": detail,
-    }
+def _mine(letter, marker: str) -> bool:
+    """The dead letter is the test's own `notify` request (its order's customerId or orderId is `marker`)."""
+    order = letter.payload.get("order") if isinstance(letter.payload, dict) else None
+    return isinstance(order, dict) and marker in (order.get("customerId"), order.get("orderId"))
 
 
 def _take(sqs, url: str, event_id: str) -> None:
-    """Delete the message carrying event `event_id` (the test's own poison), wherever SQS hands it out."""
+    """Delete the message carrying `event_id` (the test's own poison's marker), wherever SQS hands it out."""
 
     def deleted() -> bool:
         for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=5).get(
@@ -54,9 +46,11 @@ def test_dlq_shows_a_dead_lettered_invoke_and_redrives_a_healthy_message_once(st
     sqs = stack.client("sqs")
     function = stack.outputs["function_names"]["notification"]
     poison_id = stack.name("dlq-poison")
-    poison = _event(
-        stack, "Payment Failed", {"orderId": "not a valid id!", "customerId": "c-1", "eventId": poison_id}, poison_id
-    )
+    poison = {
+        "action": "notify",
+        "type": "order-failed",
+        "order": {"orderId": "not a valid id!", "customerId": poison_id},
+    }
     assert (
         stack.client("lambda").invoke(FunctionName=function, InvocationType="Event", Payload=json.dumps(poison))[
             "StatusCode"
@@ -66,7 +60,7 @@ def test_dlq_shows_a_dead_lettered_invoke_and_redrives_a_healthy_message_once(st
 
     timeout = 60 if stack.local else 420  # AWS retries an async invoke after ~1 and ~2 more minutes
     [letter] = wait_until(
-        lambda: [m for m in dlq.peek(sqs, url, 10) if isinstance(m.payload, dict) and m.payload.get("id") == poison_id],
+        lambda: [m for m in dlq.peek(sqs, url, 10) if _mine(m, poison_id)],
         timeout,
         "the poisoned invoke in the lambda-notification DLQ",
     )
@@ -80,25 +74,26 @@ def test_dlq_shows_a_dead_lettered_invoke_and_redrives_a_healthy_message_once(st
     scenario.note(f"dlq list: lambda-notification depth {rows['lambda-notification']['depth']}; show: {letter.error}")
     _take(sqs, url, poison_id)
 
-    order_id, event_id, detail = stack.dead_letter_a_healthy_event("dlq-e2e")
+    order_id, request = stack.dead_letter_a_healthy_event("dlq-e2e")
 
     summary = dlq.run(stack.env, "redrive", "lambda-notification")
 
     mine = [d for d in summary["delivered"] if d["outcome"] == f"invoked {function} (async)"]
     assert mine and not summary["failed"]
-    key = f"notifications/{order_id}/events/{event_id}.json"
+    key = f"notifications/{order_id}/payment-declined.json"
     bucket = stack.outputs["notifications_bucket"]
     wait_until(
         lambda: stack.client("s3").list_objects_v2(Bucket=bucket, Prefix=key).get("KeyCount"), 60, f"{key} written"
     )
     stored = json.loads(stack.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
-    assert (stored["orderId"], stored["eventId"], stored["type"], stored["detail"]) == (
+    assert (stored["orderId"], stored["customerId"], stored["type"], stored["details"]) == (
         order_id,
-        event_id,
-        "Payment Failed",
-        detail,
+        "dlq-e2e",
+        "payment-declined",
+        request["details"],
     )
-    assert not [m for m in dlq.peek(sqs, url, 10) if isinstance(m.payload, dict) and m.payload.get("id") == event_id]
+    assert stack.notification_keys(order_id) == [key]  # delivered once
+    assert not [m for m in dlq.peek(sqs, url, 10) if _mine(m, order_id)]
     scenario.note(f"dlq redrive: {len(summary['delivered'])} delivered; {key} written once")
 
 

@@ -255,9 +255,13 @@ def test_console_redrives_a_dead_letter(stack, scenario, browser, signed_in, con
     _, audit_path = console
     url = stack.outputs["dlq_urls"]["lambda-notification"]
     sqs = stack.client("sqs")
-    order_id, event_id, detail = stack.dead_letter_a_healthy_event("console-e2e")
+    order_id, request = stack.dead_letter_a_healthy_event("console-e2e")
+
+    def mine() -> list:
+        return [m for m in dlq.peek(sqs, url, 10) if isinstance(m.payload, dict) and m.payload == request]
+
     wait_until(
-        lambda: [m for m in dlq.peek(sqs, url, 10) if isinstance(m.payload, dict) and m.payload.get("id") == event_id],
+        mine,
         30,
         "the message in the lambda-notification DLQ",
     )
@@ -272,13 +276,13 @@ def test_console_redrives_a_dead_letter(stack, scenario, browser, signed_in, con
     delivered = [p.text for p in browser.find_elements(By.CSS_SELECTOR, ".delivered")]
     assert any(text.endswith(f": invoked {function} (async)") for text in delivered), delivered
 
-    key = f"notifications/{order_id}/events/{event_id}.json"
+    key = f"notifications/{order_id}/payment-declined.json"
     bucket = stack.outputs["notifications_bucket"]
     s3 = stack.client("s3")
     wait_until(lambda: s3.list_objects_v2(Bucket=bucket, Prefix=key).get("KeyCount"), 60, f"{key} written")
     stored = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-    assert (stored["orderId"], stored["eventId"], stored["detail"]) == (order_id, event_id, detail)
-    assert not [m for m in dlq.peek(sqs, url, 10) if isinstance(m.payload, dict) and m.payload.get("id") == event_id]
+    assert (stored["orderId"], stored["type"], stored["details"]) == (order_id, "payment-declined", request["details"])
+    assert not mine()
     records = [r for r in _audit(audit_path) if r["action"] == "redrive"]
     assert records and records[-1]["params"] == {"queue": "lambda-notification", "count": None}
     scenario.note(f"console: redrove lambda-notification; {key} written")

@@ -61,26 +61,6 @@ def test_a_workflow_notification_logs_its_order_and_type(lambda_context, handler
     }
 
 
-@pytest.mark.usefixtures("cloud")
-def test_a_bus_notification_logs_its_order_type_and_event(lambda_context, handler_logs):
-    notification_handler.lambda_handler(
-        {
-            "id": "env-1",
-            "source": "order.service",
-            "detail-type": "Order Completed",
-            "detail": {"orderId": ORDER_ID, "customerId": "customer-1", "totalAmount": "1.00", "eventId": "ev-1"},
-        },
-        lambda_context,
-    )
-    line = message(log_lines(handler_logs), "notification stored")
-    assert bound(line, "detailType", "eventId") == {
-        "correlation_id": ORDER_ID,
-        "orderId": ORDER_ID,
-        "detailType": "Order Completed",
-        "eventId": "ev-1",
-    }
-
-
 @pytest.mark.usefixtures("catalogue")
 def test_an_order_creation_logs_the_new_order_and_its_caller(lambda_context, handler_logs):
     response = order_handler.lambda_handler(http_event("POST", "/orders", order_body()), lambda_context)

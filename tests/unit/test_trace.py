@@ -159,28 +159,13 @@ def test_rows_give_the_payment_and_the_reservation():
     assert trace.row_entries(None, None) == []
 
 
-def test_notifications_and_notified_events_come_from_the_bucket(cloud):
+def test_notifications_come_from_the_bucket(cloud):
     s3 = boto3.client("s3")
     bucket = "orderflow-test-notifications"
     s3.put_object(Bucket=bucket, Key="notifications/o-1/order-completed.json", Body=b"{}")
-    s3.put_object(
-        Bucket=bucket,
-        Key="notifications/o-1/events/ev-9.json",
-        Body=json.dumps(
-            {
-                "type": "Payment Processed",
-                "source": "payment.service",
-                "eventId": "ev-9",
-                "createdAt": "2026-12-06T10:00:01Z",
-            }
-        ).encode(),
-    )
     s3.put_object(Bucket=bucket, Key="notifications/o-10/order-completed.json", Body=b"{}")
     found = sorted((e["kind"], e["source"], e["what"]) for e in trace.notification_entries(s3, bucket, "o-1"))
-    assert found == [
-        ("event", "payment.service", "Payment Processed -> notified (notifications/o-1/events/ev-9.json)"),
-        ("notification", "notifications bucket", "notifications/o-1/order-completed.json"),
-    ]
+    assert found == [("notification", "notifications bucket", "notifications/o-1/order-completed.json")]
 
 
 def test_an_unknown_order_is_one_sentence(cloud):

@@ -5,8 +5,8 @@ changing a template or a service, `invoke deploy --env local` first).
 
 Orders are put straight into the orders table (PENDING, plus their stock items with a catalogue price) and each
 execution is started with a constructed EventBridge event, so no bus rule starts a second execution behind the
-test's back. The services' own events still flow: the notification Lambda stores the payment and completion
-events it receives under notifications/<orderId>/events/<eventId>.json.
+test's back. The services' own events still flow, but no rule notifies them: the order's one notification is the
+finalizing workflow's, notifications/<orderId>/<type>.json, and nothing else is under notifications/<orderId>/.
 """
 
 from __future__ import annotations
@@ -32,8 +32,6 @@ from workflow_harness import (
 
 if str(REPO_ROOT / "services") not in sys.path:
     sys.path.insert(0, str(REPO_ROOT / "services"))
-from scripts.polling import wait_until
-from shared import events
 from shared.repositories.inventory import product_item
 
 ANCIENT = "2020-01-01T00:00:00.000Z"
@@ -129,14 +127,6 @@ class Stack:
         listed = self.s3.list_objects_v2(Bucket=self.outputs["notifications_bucket"], Prefix=prefix)
         return {item["Key"].removeprefix(prefix) for item in listed.get("Contents", [])}
 
-    def wait_notifications(self, order: dict, expected: set[str], deadline_s: float = 30.0) -> set[str]:
-        """The keys under notifications/<orderId>/ once they are `expected` (the events arrive asynchronously)."""
-        return wait_until(
-            lambda: (keys := self.notification_keys(order)) == expected and keys,
-            deadline_s,
-            f"notifications/{order['orderId']}/ to hold {sorted(expected)}",
-        )
-
     def notification(self, order: dict, key: str) -> dict:
         body = self.s3.get_object(
             Bucket=self.outputs["notifications_bucket"], Key=f"notifications/{order['orderId']}/{key}"
@@ -147,10 +137,6 @@ class Stack:
 @pytest.fixture(scope="module")
 def aws(stack, local_cloud) -> Stack:
     return Stack(stack, local_cloud)
-
-
-def event_key(order: dict, detail_type: str) -> str:
-    return f"events/{events.event_id(order['orderId'], detail_type)}.json"
 
 
 def assert_contract_keys(execution) -> None:
@@ -192,17 +178,14 @@ def test_order_completes_and_duplicate_is_harmless(aws):
         "key": f"notifications/{order['orderId']}/order-completed.json",
     }
     assert aws.available(product) == 8
-    completed = event_key(order, "Order Completed")
-    assert aws.wait_notifications(
-        order, {"order-completed.json", event_key(order, "Payment Processed"), completed}
-    ) == {"order-completed.json", event_key(order, "Payment Processed"), completed}
-    # "Order Completed" is the order service's event now (outbox of the `complete` transaction)
-    stored = aws.notification(order, completed)
-    assert (stored["type"], stored["source"], stored["detail"]["totalAmount"]) == (
-        "Order Completed",
-        "order.service",
-        "20.00",
+    assert aws.notification_keys(order) == {"order-completed.json"}  # one message, from the workflow
+    stored = aws.notification(order, "order-completed.json")
+    assert (stored["type"], stored["source"], stored["subject"]) == (
+        "order-completed",
+        "workflow",
+        f"Your order {order['orderId']} is confirmed",
     )
+    assert "Total charged: 20.00." in stored["body"], stored["body"]
 
     duplicate = start_and_wait(aws.sfn, aws.machine("order-processing"), order_created(order))
     assert duplicate.status == "SUCCEEDED", duplicate.cause
@@ -229,9 +212,7 @@ def test_out_of_stock_order_is_refunded_and_cancelled(aws):
     assert_contract_keys(execution)
     assert aws.history(order) == ["PENDING", "PAID", "INVENTORY_UNAVAILABLE", "CANCELLED"]  # no REFUNDED status
     assert aws.payment(order)["status"] == "REFUNDED"
-    assert aws.wait_notifications(
-        order, {"order-cancelled.json", event_key(order, "Payment Processed"), event_key(order, "Payment Refunded")}
-    ) == {"order-cancelled.json", event_key(order, "Payment Processed"), event_key(order, "Payment Refunded")}
+    assert aws.notification_keys(order) == {"order-cancelled.json"}
 
 
 def test_declined_payment(aws):
@@ -244,10 +225,7 @@ def test_declined_payment(aws):
     assert (branch["refund"], branch["release"]) == ({"status": "NOT_CHARGED"}, {"status": "NOT_RESERVED"})
     assert aws.history(order) == ["PENDING", "PAYMENT_FAILED"]
     assert aws.record(order)["claim"]["by"] == f"payment:{aws.payment(order)['paymentId']}"
-    assert aws.wait_notifications(order, {"payment-declined.json", event_key(order, "Payment Failed")}) == {
-        "payment-declined.json",
-        event_key(order, "Payment Failed"),
-    }
+    assert aws.notification_keys(order) == {"payment-declined.json"}
 
 
 def cancellation(order: dict) -> dict:
@@ -301,9 +279,7 @@ def test_cancellation_after_payment_refunds_releases_and_is_idempotent(aws):
     )
     assert aws.available(product) == 10
     assert aws.history(order) == ["PENDING", "PAID", "INVENTORY_RESERVED", "CANCELLED"]
-    assert aws.wait_notifications(
-        order, {"order-cancelled.json", event_key(order, "Payment Processed"), event_key(order, "Payment Refunded")}
-    ) == {"order-cancelled.json", event_key(order, "Payment Processed"), event_key(order, "Payment Refunded")}
+    assert aws.notification_keys(order) == {"order-cancelled.json"}
 
 
 def test_refund_request_of_a_completed_order_is_refused(aws):
@@ -343,7 +319,7 @@ def test_sweep_expires_an_ancient_order(aws):
     record = aws.record(order)
     assert aws.history(order) == ["PENDING", "EXPIRED"]
     assert record["claim"]["by"] == f"sweep:{order['orderId']}"
-    assert aws.wait_notifications(order, {"order-expired.json"}) == {"order-expired.json"}
+    assert aws.notification_keys(order) == {"order-expired.json"}
 
 
 def test_restock_once_per_event_with_its_price(aws):
