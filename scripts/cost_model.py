@@ -64,7 +64,7 @@ DYNAMODB_PER_COMPLETED_ORDER: tuple[tuple[str, str, str, float, float], ...] = (
     ),
     ("order complete", "outbox event published: DeleteItem", "outbox", 0, 1),
     ("notification", "none (S3 PutObject)", "-", 0, 0),
-    ("order settle", "GetItem order + DeleteItem finalize duty", "orders, outbox", 1, 1),
+    ("workflow Settle (dynamodb:deleteItem, no Lambda)", "DeleteItem finalize duty", "outbox", 0, 1),
 )
 
 

@@ -8,6 +8,11 @@ All values are derived from names, so rendering needs no prior `terraform apply`
     ${NotificationFunctionArn}  ... -notification
     ${OrderFunctionArn}         ... -order
     ${LambdaRetry}              the Retry list of every Lambda task (workflow_policies.lambda_retry)
+    ${TableRetry}               the Retry list of every DynamoDB integration task (workflow_policies.table_retry)
+    ${OutboxTableName}          <project>-<env>-outbox, the Settle task's table (terraform/modules/data's naming)
+    ${OutboxKeyName}, ${OutboxKeyType}  the outbox table's hash key and its attribute type (tables.json): id, S
+    ${FinalizeDutyIdFormat}     the outbox id of an order's finalize duty as a States.Format template, from its one
+                                owner shared.outbox.finalize_id: "{}#finalize"
     ${PaymentParkingBudgetSeconds}  how long an order waits for the payment gateway before it fails
     ${FinalizeBranch}           the branch of workflow/fragments/finalize.asl.json, itself rendered: the one
                                 definition of "compensate, notify, settle" that every claiming workflow runs
@@ -21,8 +26,9 @@ Substitution rules:
   (strings JSON-escaped, other values JSON-encoded).
 Rendering fails with `UnresolvedPlaceholderError` naming every placeholder without a value (and any malformed
 `${...}`), with `InvalidDefinitionError` (file:line:column) on invalid JSON or, when `validate` is on, on
-a definition statelint rejects, and with `UndeclaredIntegrationError` when what a definition invokes differs from
-`workflow/integrations.json` (the declaration Terraform grants each state machine's role from).
+a definition statelint rejects, and with `UndeclaredIntegrationError` when what a definition invokes (functions) or
+does to a table (DynamoDB integrations) differs from `workflow/integrations.json` (the declaration Terraform grants
+each state machine's role from).
 
 Usage: `python -m scripts.render --env local --region us-east-1 --account-id 000000000000`
 """
@@ -37,8 +43,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from scripts import emulator_workarounds, workflow_policies
-from scripts.common import REPO_ROOT, env_build_dir, event_contracts
+from scripts import emulator_workarounds, tables, workflow_policies
+from scripts.common import REPO_ROOT, env_build_dir, event_contracts, services_module
 from scripts.common import UserError as _UserError
 
 TEMPLATE_DIR = REPO_ROOT / "workflow"
@@ -59,7 +65,12 @@ FUNCTION_PLACEHOLDERS: dict[str, str] = {
 PLACEHOLDERS: tuple[str, ...] = (
     *FUNCTION_PLACEHOLDERS.values(),
     "LambdaRetry",
+    "TableRetry",
     "PaymentParkingBudgetSeconds",
+    "OutboxTableName",
+    "OutboxKeyName",
+    "OutboxKeyType",
+    "FinalizeDutyIdFormat",
     "FinalizeBranch",
 )
 FRAGMENT_DIR = TEMPLATE_DIR / "fragments"
@@ -67,6 +78,14 @@ FRAGMENT_DIR = TEMPLATE_DIR / "fragments"
 #: (each state machine's role may invoke exactly that).
 INTEGRATIONS_PATH = TEMPLATE_DIR / "integrations.json"
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+#: The optimized DynamoDB integrations a workflow may use (those MiniStack 1.5.33 serves too), by task Resource ->
+#: the IAM action a role needs for it; integrations.json declares them per table as these IAM action names.
+TABLE_INTEGRATIONS: dict[str, str] = {
+    "arn:aws:states:::dynamodb:getItem": "GetItem",
+    "arn:aws:states:::dynamodb:putItem": "PutItem",
+    "arn:aws:states:::dynamodb:updateItem": "UpdateItem",
+    "arn:aws:states:::dynamodb:deleteItem": "DeleteItem",
+}
 _FUNCTION_ARN = re.compile(r"^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+)(:[A-Za-z0-9$_-]+)?$")
 
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
@@ -120,6 +139,26 @@ def function_arn(service: str, env: str, *, region: str, account_id: str, projec
     return f"arn:aws:lambda:{region}:{account_id}:function:{project}-{env}-{service}"
 
 
+def table_name(table: str, env: str, project: str = "orderflow") -> str:
+    """A table's name, `<project>-<env>-<table>` (terraform/modules/data names them so)."""
+    return f"{project}-{env}-{table}"
+
+
+def _format_literal(text: str) -> str:
+    """`text` as literal characters of a States.Format template (its special characters escaped)."""
+    return "".join("\\" + ch if ch in "'{}\\" else ch for ch in text)
+
+
+def finalize_duty_id_format() -> str:
+    """shared.outbox.finalize_id as a States.Format template with one `{}` for the orderId: the key format is written
+    once, in the outbox module, and rendered from it."""
+    marker = "\0"
+    parts = services_module("shared.outbox").finalize_id(marker).split(marker)
+    if len(parts) != 2:
+        raise RenderError("shared.outbox.finalize_id must contain the orderId exactly once")
+    return "{}".join(_format_literal(part) for part in parts)
+
+
 def placeholder_values(env: str, *, region: str, account_id: str, project: str = "orderflow") -> dict[str, Any]:
     """The value of every placeholder of the contract for `env`."""
     if not env or not region or not account_id:
@@ -129,6 +168,11 @@ def placeholder_values(env: str, *, region: str, account_id: str, project: str =
         for service, placeholder in FUNCTION_PLACEHOLDERS.items()
     }
     values["LambdaRetry"] = workflow_policies.lambda_retry(emulator_workarounds.retryable_errors(env))
+    values["TableRetry"] = workflow_policies.table_retry()
+    values["OutboxTableName"] = table_name("outbox", env, project)
+    values["OutboxKeyName"] = tables.definitions()["outbox"]["hash_key"]
+    values["OutboxKeyType"] = tables.definitions()["outbox"]["attributes"][values["OutboxKeyName"]]
+    values["FinalizeDutyIdFormat"] = finalize_duty_id_format()
     values["PaymentParkingBudgetSeconds"] = workflow_policies.PAYMENT_PARKING_BUDGET_SECONDS
     values.update({f"{name}DetailType": c.detail_type for name, c in event_contracts().EVENTS.items()})
     fragment = FRAGMENT_DIR / f"finalize{TEMPLATE_SUFFIX}"
@@ -225,6 +269,31 @@ def declared_integrations(path: Path | None = None) -> dict[str, frozenset[str]]
     return declared
 
 
+def declared_table_actions(path: Path | None = None) -> dict[str, frozenset[tuple[str, str]]]:
+    """Workflow -> the (table, IAM action) pairs it declares its DynamoDB integration tasks do (`tables` of
+    `workflow/integrations.json`, e.g. {"outbox": ["DeleteItem"]}); a workflow without `tables` does none."""
+    path = Path(path) if path else INTEGRATIONS_PATH
+    workflows = json.loads(path.read_text(encoding="utf-8"))["workflows"]
+    declared: dict[str, frozenset[tuple[str, str]]] = {}
+    problems: list[str] = []
+    for workflow, integration in workflows.items():
+        pairs = {(table, action) for table, actions in integration.get("tables", {}).items() for action in actions}
+        for table, action in sorted(pairs):
+            if table not in tables.definitions():
+                problems.append(
+                    f"{path} declares that {workflow} uses table {table}, which is not a table of the contract."
+                )
+            if action not in TABLE_INTEGRATIONS.values():
+                problems.append(
+                    f"{path} declares that {workflow} does {action} on {table}, which is no DynamoDB integration a "
+                    f"workflow may use (known: {', '.join(TABLE_INTEGRATIONS.values())})."
+                )
+        declared[workflow] = frozenset(pairs)
+    if problems:
+        raise UndeclaredIntegrationError(str(path), problems)
+    return declared
+
+
 def _task_states(machine: Mapping[str, Any], scope: str = ""):
     """(qualified name, state) of every Task, inside Parallel branches and Map iterations too."""
     for name, state in machine.get("States", {}).items():
@@ -235,19 +304,43 @@ def _task_states(machine: Mapping[str, Any], scope: str = ""):
                 yield from _task_states(sub, f"{scope}{name}/")
 
 
-def invoked_services(
-    definition: Mapping[str, Any], function_services: Mapping[str, str], *, source: str = "<definition>"
-) -> set[str]:
-    """The services whose function a definition invokes (lambda:invoke's FunctionName, qualified or not, or a
-    function ARN as task Resource); `function_services` maps each of the stack's function ARNs to its service.
+def used_integrations(
+    definition: Mapping[str, Any],
+    function_services: Mapping[str, str],
+    table_names: Mapping[str, str] | None = None,
+    *,
+    source: str = "<definition>",
+) -> tuple[set[str], set[tuple[str, str]]]:
+    """What a definition integrates with: the services whose function it invokes (lambda:invoke's FunctionName,
+    qualified or not, or a function ARN as task Resource; `function_services` maps each of the stack's function ARNs to
+    its service), and the (table, IAM action) pairs of its DynamoDB integration tasks (`table_names` maps each of the
+    stack's table names to its table).
 
     Raises UndeclaredIntegrationError for what no role of the stack can be granted: another task integration, a
-    function chosen at run time (`FunctionName.$`), a function that is not one of the stack's."""
+    function or table chosen at run time (`FunctionName.$`, `TableName.$`), a function or table that is not the
+    stack's."""
     services: set[str] = set()
+    table_actions: set[tuple[str, str]] = set()
     problems: list[str] = []
     for state_name, state in _task_states(definition):
         resource = str(state.get("Resource", ""))
         parameters = state.get("Parameters") or {}
+        if resource in TABLE_INTEGRATIONS:
+            if "TableName.$" in parameters:
+                problems.append(
+                    f"{source}: task {state_name} chooses its table at run time (TableName.$), so no role can "
+                    f"name it: write the table's name placeholder."
+                )
+                continue
+            table = (table_names or {}).get(str(parameters.get("TableName", "")))
+            if table is None:
+                problems.append(
+                    f"{source}: task {state_name} uses table {parameters.get('TableName') or 'no table'}, which is "
+                    f"not one of this stack's table names."
+                )
+                continue
+            table_actions.add((table, TABLE_INTEGRATIONS[resource]))
+            continue
         if resource == LAMBDA_INVOKE and "FunctionName.$" in parameters:
             problems.append(
                 f"{source}: task {state_name} chooses its function at run time (FunctionName.$), so no "
@@ -261,7 +354,8 @@ def invoked_services(
         else:
             problems.append(
                 f"{source}: task {state_name} uses the integration {resource}, which no workflow may "
-                f"declare (the workflows call Lambda only: {LAMBDA_INVOKE})."
+                f"declare (the workflows call Lambda ({LAMBDA_INVOKE}) and DynamoDB's "
+                f"{', '.join(r.rsplit(':', 1)[1] for r in TABLE_INTEGRATIONS)} only)."
             )
             continue
         match = _FUNCTION_ARN.match(target)
@@ -275,7 +369,22 @@ def invoked_services(
         services.add(service)
     if problems:
         raise UndeclaredIntegrationError(source, problems)
-    return services
+    return services, table_actions
+
+
+def invoked_services(
+    definition: Mapping[str, Any],
+    function_services: Mapping[str, str],
+    *,
+    source: str = "<definition>",
+    table_names: Mapping[str, str] | None = None,
+) -> set[str]:
+    """The services whose function a definition invokes (used_integrations' first half)."""
+    return used_integrations(definition, function_services, table_names, source=source)[0]
+
+
+def _pairs(pairs: set[tuple[str, str]] | frozenset[tuple[str, str]]) -> str:
+    return ", ".join(f"{action} on {table}" for table, action in sorted(pairs))
 
 
 def check_integrations(
@@ -283,12 +392,28 @@ def check_integrations(
     sources: Mapping[str, str],
     values: Mapping[str, Any],
     declared: Mapping[str, frozenset[str]],
+    declared_tables: Mapping[str, frozenset[tuple[str, str]]] | None = None,
 ) -> None:
-    """Every rendered definition invokes exactly the services its workflow declares, and every workflow is declared."""
+    """Every rendered definition invokes exactly the services its workflow declares, does exactly the table actions
+    it declares (none when it declares none), and every workflow is declared."""
     function_services = {values[placeholder]: service for service, placeholder in FUNCTION_PLACEHOLDERS.items()}
+    prefix = values["OutboxTableName"].removesuffix("outbox")  # every table is named <project>-<env>-<table>
+    table_names = {prefix + t: t for t in tables.definitions()}
+    declared_tables = declared_table_actions() if declared_tables is None else declared_tables
     problems: list[str] = []
     for name, definition in rendered.items():
-        used = invoked_services(definition, function_services, source=sources[name])
+        used, used_tables = used_integrations(definition, function_services, table_names, source=sources[name])
+        own_tables = declared_tables.get(name, frozenset())
+        if used_tables - own_tables:
+            problems.append(
+                f"{sources[name]} does {_pairs(used_tables - own_tables)}, which {INTEGRATIONS_PATH.name} does not "
+                f"declare for {name} (its tables): declare it, or its role cannot do it."
+            )
+        if own_tables - used_tables:
+            problems.append(
+                f"{INTEGRATIONS_PATH.name} declares that {name} does {_pairs(own_tables - used_tables)}, which its "
+                f"definition never does: remove it, or its role may do more than it uses."
+            )
         if name not in declared:
             problems.append(
                 f"{INTEGRATIONS_PATH.name} declares nothing for {name}: declare the services it invokes "
@@ -323,13 +448,15 @@ def render_workflows(
     template_dir: Path | None = None,
     validate: bool = True,
     integrations: Mapping[str, frozenset[str]] | None = None,
+    table_integrations: Mapping[str, frozenset[tuple[str, str]]] | None = None,
 ) -> dict[str, Path]:
     """Render every workflow template for `env`; returns {workflow name: rendered path}.
 
     Writes `build/<env>/workflow/<name>.asl.json` (or `<out_dir>/<name>.asl.json`). Every template is
     rendered and checked before anything is written, so a failure leaves no partial output. With
     `validate`, each rendered definition must pass statelint. Always, each must invoke exactly the services
-    `integrations` (default: `workflow/integrations.json`) declares for it.
+    `integrations` (default: `workflow/integrations.json`) declares for it, and exactly the table actions
+    `table_integrations` (default: its `tables`) declares.
     """
     values = placeholder_values(env, region=region, account_id=account_id, project=project)
     target = Path(out_dir) if out_dir is not None else env_build_dir(env) / "workflow"
@@ -344,7 +471,13 @@ def render_workflows(
                 raise InvalidDefinitionError(source, "statelint: " + "; ".join(problems), problems=problems)
         rendered[name] = definition
         sources[name] = source
-    check_integrations(rendered, sources, values, declared_integrations() if integrations is None else integrations)
+    check_integrations(
+        rendered,
+        sources,
+        values,
+        declared_integrations() if integrations is None else integrations,
+        table_integrations,
+    )
     target.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     for name, definition in rendered.items():

@@ -1,7 +1,7 @@
 """Retry and waiting policies of the workflows: one definition, rendered into every task that needs it.
 
 Faults wait, business outcomes decide (docs/architecture.md, "Faults"):
-- every Lambda task retries the transient errors of the Lambda service, of a Lambda timeout, and the services'
+- every Lambda task (and every DynamoDB service-integration task, `table_retry`) retries the transient errors of the Lambda service, of a Lambda timeout, and the services'
   own retryable errors (`shared.errors.RETRYABLE_ERROR_NAMES`, which include AWS SDK throttling, 5xx and timeouts
   mapped to `TransientAwsError`), with exponential back-off and full jitter;
 - an unavailable payment gateway is not an error: the payment service answers RETRY_LATER and the order waits
@@ -26,6 +26,19 @@ LAMBDA_TRANSIENT_ERRORS: tuple[str, ...] = (
     "States.Timeout",
 )
 
+#: Errors Step Functions reports for an optimized DynamoDB integration (`arn:aws:states:::dynamodb:<action>`) that
+#: may pass: throttling, the service's 5xx, the SDK's transport failures, a task timeout. The workflows' table actions
+#: are idempotent (a delete of the finalize duty), so a retry is safe. A refusal (validation, access) is not here.
+DYNAMODB_TRANSIENT_ERRORS: tuple[str, ...] = (
+    "DynamoDB.InternalServerErrorException",
+    "DynamoDB.ProvisionedThroughputExceededException",
+    "DynamoDB.RequestLimitExceeded",
+    "DynamoDB.SdkClientException",
+    "DynamoDB.ServiceUnavailableException",
+    "DynamoDB.ThrottlingException",
+    "States.Timeout",
+)
+
 #: 1 + 2 + 4 + 8 + 16 + 30 + 30 s at most (full jitter draws below): about two minutes of a service being away.
 LAMBDA_RETRY_ATTEMPTS = 7
 LAMBDA_RETRY_INTERVAL_SECONDS = 1
@@ -41,6 +54,20 @@ def lambda_retry(retryable_errors: list[str]) -> list[dict[str, Any]]:
     return [
         {
             "ErrorEquals": sorted(set(LAMBDA_TRANSIENT_ERRORS) | set(retryable_errors)),
+            "IntervalSeconds": LAMBDA_RETRY_INTERVAL_SECONDS,
+            "MaxAttempts": LAMBDA_RETRY_ATTEMPTS,
+            "BackoffRate": 2.0,
+            "MaxDelaySeconds": LAMBDA_RETRY_MAX_DELAY_SECONDS,
+            "JitterStrategy": "FULL",
+        }
+    ]
+
+
+def table_retry() -> list[dict[str, Any]]:
+    """The Retry list of a DynamoDB integration task: the same back-off as a Lambda task, on DynamoDB's transients."""
+    return [
+        {
+            "ErrorEquals": list(DYNAMODB_TRANSIENT_ERRORS),
             "IntervalSeconds": LAMBDA_RETRY_INTERVAL_SECONDS,
             "MaxAttempts": LAMBDA_RETRY_ATTEMPTS,
             "BackoffRate": 2.0,

@@ -13,8 +13,8 @@ locals {
   function_names = { for service in keys(local.services) : service => "${local.name_prefix}-${service}" }
 
   workflow_names = ["order-processing", "payment-processing", "inventory-management"]
-  # What each workflow invokes, declared once for the renderer (which refuses a definition that invokes anything
-  # else) and for the state machines' roles (which may invoke exactly that).
+  # What each workflow invokes and which table actions it does, declared once for the renderer (which refuses a
+  # definition that does anything else) and for the state machines' roles (which may do exactly that).
   workflow_integrations = jsondecode(file("${path.module}/../workflow/integrations.json")).workflows
 
   tables    = module.data.table_names
@@ -184,6 +184,8 @@ module "workflows" {
   definitions_dir    = var.workflow_definitions_dir
   invoked_services   = { for wf, declared in local.workflow_integrations : wf => declared.invokes }
   function_arns      = { for s, m in module.services : s => m.function_arn }
+  table_actions      = { for wf, declared in local.workflow_integrations : wf => try(declared.tables, {}) }
+  table_arns         = local.table_arn
   kms_key_arn        = local.key_arn
   log_retention_days = var.workflow_log_retention_days
   tracing_enabled    = module.emulator_compat.sfn_tracing_enabled

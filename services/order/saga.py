@@ -1,4 +1,4 @@
-"""The order service's workflow actions: own, complete, claim, settle and sweep orders (docs/architecture.md).
+"""The order service's workflow actions: own, complete, claim and sweep orders (docs/architecture.md).
 
 Every order write of the workflows comes here, so the lifecycle (shared.lifecycle) has one writer:
 - `start`    the first state of order-processing claims the order for its execution (`executionId`); any other
@@ -6,7 +6,6 @@ Every order write of the workflows comes here, so the lifecycle (shared.lifecycl
 - `complete` INVENTORY_RESERVED -> COMPLETED, only for the owning execution; queues "Order Completed".
 - `claim`    a compensating path takes the order to CANCELLED / FAILED / EXPIRED; only a claimer compensates
              (the finalize fragment of the workflows). A retry by the same claimer is still the claimer.
-- `settle`   the claimer (or the sweep) finished the finalize duty.
 - `sweep`    what the stale-order sweep must do, one page at a time: the ids of stale live orders to expire (from
              the sharded Live-Index, with a continuation token), and on the first page the finalize duties to resume
              and the outbox events it republishes itself.
@@ -38,7 +37,6 @@ orders = OrdersRepository()
 STARTED = "STARTED"
 DUPLICATE = "DUPLICATE"
 NOT_COMPLETABLE = "NOT_COMPLETABLE"
-SETTLED = "SETTLED"
 #: claim targets a workflow may ask for (COMPLETED and PAYMENT_FAILED have their own writers)
 CLAIM_TARGETS = frozenset({OrderStatus.CANCELLED, OrderStatus.FAILED, OrderStatus.EXPIRED})
 #: the request kinds `claim` distinguishes (a refund request of a COMPLETED order is refused and recorded)
@@ -168,15 +166,6 @@ def claim(event: dict[str, Any]) -> dict[str, Any]:
         return _answer(current, claimed=False, refused=refused)
     observability.count(f"Orders{target.value.title()}")
     return _answer(order, claimed=True, refused=None)
-
-
-def settle(order_input: Any) -> dict[str, Any]:
-    """The finalize duty of a terminal order is done: delete it (idempotent)."""
-    order = _stored(order_input)
-    if not is_terminal(order["status"]):
-        raise InvalidTaskInput(f"order {order['orderId']} is {order['status']}: only a terminal order settles")
-    outbox.settle(order["orderId"])
-    return {"status": SETTLED, "orderStatus": order["status"]}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,9 +4,10 @@ Two kinds of entry, both written by shared.repositories.orders in the TransactWr
 - `event`   (id = the event's deterministic eventId): an order event to put on the bus. The writer publishes it right
   after the transaction and deletes the entry; if the publish fails or the Lambda dies in between, the stale-order
   sweep republishes it (`flush_due`). Consumers de-duplicate by eventId, so a second put is harmless.
-- `finalize` (id = `<orderId>#finalize`): the duty of the claim that made the order terminal: compensate (refund +
-  release) unless COMPLETED, notify, then `settle` deletes it. The claimer does it at once; the sweep resumes a duty
-  left behind (`due`).
+- `finalize` (id = `finalize_id(orderId)`, `<orderId>#finalize`): the duty of the claim that made the order terminal:
+  compensate (refund + release) unless COMPLETED, notify, then the workflow's Settle deletes it, a DynamoDB deleteItem
+  integration whose key scripts/render.py renders from `finalize_id` (its one definition). The claimer does it at
+  once; the sweep resumes a duty left behind (`due`).
 The table holds only pending work, so the sweep's Scan stays small.
 """
 
@@ -30,6 +31,7 @@ FINALIZE = "finalize"
 
 
 def finalize_id(order_id: str) -> str:
+    """The outbox id of an order's finalize duty: written here, rendered into the workflows' Settle task."""
     return f"{order_id}#finalize"
 
 
@@ -83,11 +85,6 @@ def publish(entries: Iterable[dict[str, Any]]) -> int:
         _table().delete_item(Key={"id": entry["id"]})
         count += 1
     return count
-
-
-def settle(order_id: str) -> None:
-    """The finalize duty of `order_id` is done (idempotent)."""
-    _table().delete_item(Key={"id": finalize_id(order_id)})
 
 
 def due(older_than: str, limit: int) -> list[dict[str, Any]]:

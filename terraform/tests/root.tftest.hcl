@@ -238,26 +238,48 @@ run "iam_least_privilege" {
       for wf in ["order-processing", "payment-processing", "inventory-management"] :
       module.workflows.invoked_services[wf] == tolist(["inventory", "notification", "order", "payment"])
     ])
-    error_message = "Every workflow invokes the order Lambda (start/complete/claim/settle/find_stale) and, through the finalize fragment, payment, inventory and notification."
+    error_message = "Every workflow invokes the order Lambda (start/complete/claim/find_stale) and, through the finalize fragment, payment, inventory and notification."
   }
 
   assert {
     condition = length(module.workflows.state_machine_names) == 3 && alltrue([
       for wf, name in module.workflows.state_machine_names :
-      distinct(flatten(regexall("\"Resource\"\\s*:\\s*\"([^\"]*)\"", file("./tests/fixtures/workflows/${wf}.asl.json")))) == tolist(["arn:aws:states:::lambda:invoke"])
+      toset(flatten(regexall("\"Resource\"\\s*:\\s*\"([^\"]*)\"", file("./tests/fixtures/workflows/${wf}.asl.json")))) == toset(["arn:aws:states:::lambda:invoke", "arn:aws:states:::dynamodb:deleteItem"])
     ])
-    error_message = "The workflows' only task integration is arn:aws:states:::lambda:invoke."
+    error_message = "The workflows' task integrations are arn:aws:states:::lambda:invoke and the finalize fragment's Settle, arn:aws:states:::dynamodb:deleteItem."
+  }
+
+  assert {
+    condition = alltrue([
+      for wf in ["order-processing", "payment-processing", "inventory-management"] :
+      [for s in module.workflows.policy_statements[wf] : { sid = s.sid, actions = toset(s.actions), resources = toset(s.resources) } if anytrue([for a in s.actions : startswith(lower(a), "dynamodb:")])] == [
+        { sid = "TableOutbox", actions = toset(["dynamodb:DeleteItem"]), resources = toset(["arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-outbox"]) }
+      ]
+    ])
+    error_message = "Each state machine role may do exactly dynamodb:DeleteItem on the outbox table (Settle deletes the finalize duty) and nothing else of DynamoDB."
+  }
+
+  assert {
+    condition = alltrue([
+      for wf in ["order-processing", "payment-processing", "inventory-management"] :
+      [for s in module.workflows.policy_statements[wf] : jsondecode(jsonencode({ actions = s.actions, resources = s.resources, condition = s.condition })) if anytrue([for a in s.actions : startswith(lower(a), "kms:")])] == [
+        {
+          actions   = ["kms:Decrypt"]
+          resources = ["arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"]
+          condition = [{ test = "StringEquals", variable = "kms:ViaService", values = ["dynamodb.us-east-1.amazonaws.com"] }]
+        }
+      ]
+    ])
+    error_message = "A state machine role may use the stack's key only to decrypt, and only through DynamoDB (the outbox table is encrypted with it)."
   }
 
   assert {
     condition = alltrue(flatten([
       for wf, doc in module.workflows.policy_statements : [
-        for statement in doc : [
-          for action in statement.actions : !startswith(lower(action), "dynamodb:") && lower(action) != "events:putevents"
-        ]
+        for statement in doc : [for action in statement.actions : lower(action) != "events:putevents"]
       ]
     ]))
-    error_message = "No state machine role may have a dynamodb:* or events:PutEvents action: all order writes and events go through the order Lambda."
+    error_message = "No state machine role may have events:PutEvents: every event goes through a service (the outbox)."
   }
 
   assert {

@@ -35,6 +35,14 @@ if str(SERVICES) not in sys.path:
     sys.path.insert(0, str(SERVICES))
 
 PREFIX = "orderflow-sim"
+_TYPED_FIELDS = ("Key", "Item", "Attributes", "ExpressionAttributeValues")
+#: the DynamoDB integrations a workflow may use (scripts/render.TABLE_INTEGRATIONS) -> the client method that runs one
+TABLE_TASKS = {
+    "arn:aws:states:::dynamodb:getItem": "get_item",
+    "arn:aws:states:::dynamodb:putItem": "put_item",
+    "arn:aws:states:::dynamodb:updateItem": "update_item",
+    "arn:aws:states:::dynamodb:deleteItem": "delete_item",
+}
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 BUCKET = f"{PREFIX}-notifications"
@@ -65,6 +73,7 @@ ENV = {
 os.environ.update(ENV)
 
 import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import ClientError, ReadTimeoutError
 from moto import mock_aws
@@ -101,6 +110,7 @@ HANDLERS = {
     "notification": notification_handler.lambda_handler,
 }
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+_TYPES_IN, _TYPES_OUT = TypeDeserializer(), TypeSerializer()
 _METRICS = Metrics()  # Powertools shares one metric set between instances
 #: the HTTP response a short-circuited PutEvents reports (botocore reads its status code and headers)
 _HTTP_OK = SimpleNamespace(status_code=200, headers={})
@@ -455,6 +465,31 @@ class SimCloud:
 
     def function_for(self, arn: str) -> str:
         return self.function_names[arn]
+
+    # --- DynamoDB service integrations -----------------------------------------------------------
+    def is_table_task(self, resource: str) -> bool:
+        return resource in TABLE_TASKS
+
+    def table_task(self, resource: str, parameters: dict[str, Any]) -> dict[str, Any]:
+        """A workflow's DynamoDB integration task (`arn:aws:states:::dynamodb:<action>`), run as Step Functions runs
+        it: the task's parameters are the API request (low-level attribute values), the answer is the API response;
+        an API error becomes StatesError("DynamoDB.<code>"), the name AWS reports. No Lambda runs, so no service's
+        permissions are recorded (the state machine's role grants it, terraform/modules/workflows)."""
+        # the hooked client is a resource's: it takes and answers plain values, so the typed ones are converted
+        client = shared_aws.table(parameters["TableName"]).meta.client
+        request = {
+            k: ({n: _TYPES_IN.deserialize(v) for n, v in value.items()} if k in _TYPED_FIELDS else value)
+            for k, value in copy.deepcopy(parameters).items()
+        }
+        try:
+            response = getattr(client, TABLE_TASKS[resource])(**request)
+        except ClientError as exc:
+            raise StatesError(f"DynamoDB.{exc.response['Error']['Code']}", str(exc)) from exc
+        response.pop("ResponseMetadata", None)
+        return {
+            k: ({n: _TYPES_OUT.serialize(v) for n, v in value.items()} if k in _TYPED_FIELDS else value)
+            for k, value in response.items()
+        }
 
     # --- reads for the invariants ----------------------------------------------------------------
     def table(self, name: str) -> Any:

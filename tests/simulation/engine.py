@@ -238,6 +238,8 @@ class Schedule:
         return invocation.result
 
     def _task(self, label: str, call: asl.TaskCall) -> Iterator[None]:
+        if self.cloud.is_table_task(call.resource):
+            return (yield from self._table_task(label, call))
         function = self.cloud.function_for(call.parameters["FunctionName"])
         fault = self._draw_fault()
         self.log(f"{label} {call.state_name} try {call.retry_count}{' fault=' + fault if fault else ''}")
@@ -254,6 +256,19 @@ class Schedule:
         if fault == "after":
             raise asl.StatesError("Sandbox.Timedout", "simulated: the invoke timed out after the handler ran")
         return {"Payload": result, "StatusCode": 200}
+
+    def _table_task(self, label: str, call: asl.TaskCall) -> Iterator[None]:
+        """A DynamoDB integration task: one API call, interleaved like a Lambda's. Faults: throttled before the call
+        (no effect), or the task timed out after the call took effect (Step Functions retries it)."""
+        fault = self._draw_fault()
+        self.log(f"{label} {call.state_name} try {call.retry_count}{' fault=' + fault if fault else ''}")
+        yield None
+        if fault in ("before", "throttle"):
+            raise asl.StatesError("DynamoDB.ProvisionedThroughputExceededException", "simulated: throttled")
+        result = self.cloud.table_task(call.resource, call.parameters)
+        if fault in ("after", "timeout"):
+            raise asl.StatesError("States.Timeout", "simulated: the task timed out after its call took effect")
+        return result
 
     def _create(self, order: OrderPlan) -> Iterator[None]:
         yield None

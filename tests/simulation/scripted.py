@@ -63,6 +63,14 @@ class Execution:
         if injected:
             self._advance(None, asl.StatesError(injected.pop(0), "injected by the test"))
             return
+        if self.harness.cloud.is_table_task(call.resource):
+            try:
+                answer = self.harness.cloud.table_task(call.resource, call.parameters)
+            except asl.StatesError as error:
+                self._advance(None, error)
+                return
+            self._advance(answer, None)
+            return
         function = self.harness.cloud.function_for(call.parameters["FunctionName"])
         try:
             result = self.harness.cloud.invoke(function, call.parameters["Payload"])

@@ -153,10 +153,27 @@ def test_transient_aws_errors_are_retried_in_every_task(shop) -> None:  # type: 
         ReserveInventory=list(transient),
         CompleteOrder=list(transient),
         NotifyOutcome=list(transient),
-        Settle=list(transient),
+        # Settle is a DynamoDB integration (no Lambda): DynamoDB's transient errors are what it retries
+        Settle=[
+            "DynamoDB.ProvisionedThroughputExceededException",
+            "DynamoDB.ThrottlingException",
+            "DynamoDB.InternalServerErrorException",
+            "States.Timeout",
+        ],
     ).finish()
     assert saga.status == "SUCCEEDED"
     assert shop.stored(order_id)["status"] == "COMPLETED" and shop.notifications(order_id) == ["order-completed.json"]
+    assert shop.outbox() == []  # the fifth Settle attempt deleted the finalize duty
+
+
+def test_a_settle_the_role_may_not_do_keeps_the_duty_for_the_sweep(shop) -> None:  # type: ignore[no-untyped-def]
+    """A refused Settle (not a transient error) is not retried: the finalization is incomplete and the duty stays in
+    the outbox, where the sweep finds it and finalizes again (idempotently)."""
+    order_id = shop.order(ALICE, [("p1", 1)])
+    saga = shop.execution(shop.take("Order Created"), Settle=["DynamoDB.AccessDeniedException"]).finish()
+    assert saga.status == "FAILED" and saga.states.count("Settle") == 1
+    assert shop.stored(order_id)["status"] == "COMPLETED" and shop.notifications(order_id) == ["order-completed.json"]
+    assert shop.outbox() == [f"{order_id}#finalize"]
 
 
 def test_a_fault_after_reservation_claims_failed_and_compensates_everything(shop) -> None:  # type: ignore[no-untyped-def]

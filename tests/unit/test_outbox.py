@@ -91,14 +91,10 @@ def test_publish_stops_at_the_first_failure_and_keeps_the_rest(cloud, monkeypatc
     assert len(cloud.events()) == 1
 
 
-def test_settle_deletes_only_the_finalize_duty(cloud):
-    duty = put_outbox(outbox.finalize_entry("o1", "customer-1", "EXPIRED", AT))
-    other = put_outbox(event_entry("o1"))
-    assert duty["id"] == "o1#finalize"
-    outbox.settle("o1")
-    assert outbox_items() == [other]
-    outbox.settle("o1")  # idempotent
-    assert outbox_items() == [other]
+def test_the_finalize_duty_id_is_the_order_id_and_finalize(cloud):
+    """finalize_id is the one definition of the key the workflows' Settle deletes (rendered from it, tests/workflow)."""
+    assert outbox.finalize_id("o1") == "o1#finalize"
+    assert put_outbox(outbox.finalize_entry("o1", "customer-1", "EXPIRED", AT))["id"] == "o1#finalize"
 
 
 def test_due_returns_old_entries_oldest_first_up_to_the_limit(cloud):

@@ -407,32 +407,11 @@ def test_claim_of_unknown_order(cloud, lambda_context):
         invoke(lambda_context, action="claim", order={"orderId": "nope", "customerId": "c"}, target="FAILED", by="e")
 
 
-# ---------------------------------------------------------------------------------------------
-# settle
-# ---------------------------------------------------------------------------------------------
-def test_settle_deletes_the_finalize_duty(cloud, lambda_context):
+def test_settle_is_no_action_of_the_order_lambda(cloud, lambda_context):
+    """The workflows settle with a DynamoDB deleteItem of the duty (workflow/fragments/finalize.asl.json), not here."""
     order = put_order("PAID")
-    other = put_order("PAID")
-    for o in (order, other):
-        invoke(lambda_context, action="claim", order=ref(o), target="CANCELLED", by="e")
-    assert len(outbox_items()) == 2
-
-    assert invoke(lambda_context, action="settle", order=ref(order)) == {
-        "status": "SETTLED",
-        "orderStatus": "CANCELLED",
-    }
-    assert [e["id"] for e in outbox_items()] == [f"{other['orderId']}#finalize"]
-    assert invoke(lambda_context, action="settle", order=ref(order))["status"] == "SETTLED"  # idempotent
-    assert len(outbox_items()) == 1
-
-
-@pytest.mark.parametrize("status", LIVE)
-def test_settle_refuses_a_live_order(cloud, lambda_context, status):
-    order = put_order(status)
-    duty = put_outbox(outbox.finalize_entry(order["orderId"], "customer-1", "CANCELLED", "2024-01-01T00:00:00.000Z"))
-    with pytest.raises(InvalidTaskInput, match="only a terminal order settles"):
+    with pytest.raises(UnsupportedEvent, match="^unsupported order action 'settle'$"):
         invoke(lambda_context, action="settle", order=ref(order))
-    assert outbox_items() == [duty]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -505,9 +484,9 @@ def test_sweep_resumes_finalize_duties_after_the_grace_period(cloud, lambda_cont
         }
     ]
     assert answer["orders"] == [] and answer["republished"] == 0
-    assert len(outbox_items()) == 1  # the sweep reports a duty; settle deletes it
+    assert len(outbox_items()) == 1  # the sweep reports a duty; the workflow's Settle deletes it
 
-    invoke(lambda_context, action="settle", order=ref(order))
+    shared_aws.table(outbox.config.outbox_table).delete_item(Key={"id": outbox.finalize_id(order["orderId"])})
     assert invoke(lambda_context, action="find_stale")["resume"] == []
 
 
@@ -606,7 +585,7 @@ def test_sweep_rejects_bad_input(cloud, lambda_context, fields):
 # dispatch
 # ---------------------------------------------------------------------------------------------
 def test_saga_actions_are_dispatched():
-    assert set(handler.SAGA_ACTIONS) == {"start", "complete", "claim", "settle", "find_stale"}
+    assert set(handler.SAGA_ACTIONS) == {"start", "complete", "claim", "find_stale"}
     assert saga.CLAIM_TARGETS == {"CANCELLED", "FAILED", "EXPIRED"}
 
 

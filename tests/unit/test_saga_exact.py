@@ -84,15 +84,6 @@ def test_claim_refusal_messages(cloud):
     )
 
 
-def test_only_a_terminal_order_settles(cloud):
-    order = put_order("PAID")
-    assert (
-        refusal(saga.settle, order_input(order)) == f"order {order['orderId']} is PAID: only a terminal order settles"
-    )
-    done = put_claimed_order("FAILED")
-    assert saga.settle(order_input(done)) == {"status": "SETTLED", "orderStatus": "FAILED"}
-
-
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
@@ -402,13 +393,12 @@ def test_every_due_event_is_republished_and_counted(cloud):
     ]
 
 
-@pytest.mark.parametrize("action", ["settle", "complete", "claim"])
+@pytest.mark.parametrize("action", ["complete", "claim"])
 def test_an_unknown_order_is_not_found_by_its_id(cloud, action):
     from shared.errors import OrderNotFound
 
     missing = {"orderId": "3f0c6a52-8d4e-4b7a-9f1e-2c5d8a7b6e40", "customerId": "customer-1"}
     calls = {
-        "settle": lambda: saga.settle(missing),
         "complete": lambda: saga.complete(missing, "exec-1"),
         "claim": lambda: saga.claim({"order": missing, "target": "FAILED", "by": "exec-1"}),
     }

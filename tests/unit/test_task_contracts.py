@@ -45,7 +45,6 @@ EXPECTED: dict[str, dict[str, list[str] | None]] = {
         "claim": None,
         "complete": ["COMPLETED", "NOT_COMPLETABLE"],
         "find_stale": None,
-        "settle": ["SETTLED"],
         "start": ["STARTED", "DUPLICATE"],
     },
     "payment": {
@@ -108,8 +107,6 @@ def test_the_codes_names_are_the_contracts():
     assert {lifecycle.notification_for(s) for s in lifecycle.TERMINAL_STATUSES} == set(templates.WORKFLOW_TYPES)
     notify = contracts.TASKS["notification.notify"].schema["definitions"]["Request"]
     assert notify["properties"]["type"]["enum"] == list(templates.WORKFLOW_TYPES)
-    settle = contracts.TASKS["order.settle"].schema["definitions"]["Result"]
-    assert set(settle["properties"]["orderStatus"]["enum"]) == lifecycle.TERMINAL_STATUSES
     charge = _statuses(contracts.TASKS["payment.charge"])
     assert charge == [
         payment_rows.PAID,
@@ -247,8 +244,8 @@ REFUSED = [
     (
         "order",
         "CANCELLED",
-        lambda o: {"action": "settle", "order": {**_ref(o), "totalAmount": True}},
-        "order.settle request: data.order.totalAmount must be string or number",
+        lambda o: {"action": "complete", "order": {**_ref(o), "totalAmount": True}, "executionId": "exec-1"},
+        "order.complete request: data.order.totalAmount must be string or number",
     ),
     (
         "order",
@@ -310,13 +307,18 @@ def test_an_answer_that_breaks_its_contract_is_reported(
 
 
 def test_an_answer_of_a_direct_call_is_checked_too(cloud, monkeypatch, task_results_follow_the_contracts):
-    order = put_claimed_order("CANCELLED")
-    monkeypatch.setattr(saga.outbox, "settle", lambda order_id: None)
-    assert saga.settle(_ref(order)) == {"status": "SETTLED", "orderStatus": "CANCELLED"}
+    request = {"action": "notify", "type": "order-failed", "order": {"orderId": "order-1", "customerId": "c1"}}
+    monkeypatch.setattr(notification_service, "store_once", lambda key, message: "SENT")
+    assert notification_service.notify_workflow(request) == {
+        "status": "SENT",
+        "key": "notifications/order-1/order-failed.json",
+    }
     assert task_results_follow_the_contracts == []
-    monkeypatch.setattr(saga, "SETTLED", "DONE")
-    saga.settle(_ref(order))
-    assert task_results_follow_the_contracts == ["order.settle result: data.status must be one of ['SETTLED']"]
+    monkeypatch.setattr(notification_service, "store_once", lambda key, message: "DONE")
+    notification_service.notify_workflow(request)
+    assert task_results_follow_the_contracts == [
+        "notification.notify result: data.status must be one of ['SENT', 'DUPLICATE']"
+    ]
     task_results_follow_the_contracts.clear()
 
 

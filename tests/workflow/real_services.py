@@ -2,7 +2,7 @@
 
 `real_services(monkeypatch)` starts moto with every table of the contract (scripts/tables.py), the notifications
 bucket and the bus; `RealServices.call(service, payload)` first writes the order the payload names in a status
-in which the action is legal (a charge needs a PENDING order, a settle a terminal one, ...), then runs the real
+in which the action is legal (a charge needs a PENDING order, a refund a claimed one, ...), then runs the real
 handler (services/<service>/handler.py) and returns its answer. Any exception -- the services' input validation
 raises InvalidTaskInput / UnsupportedEvent -- fails the caller's test.
 
@@ -76,7 +76,6 @@ LEGAL_STATUS = {
     "claim": "PENDING",
     "refund": "CANCELLED",
     "release": "CANCELLED",
-    "settle": "CANCELLED",
     "notify": None,
     "find_stale": None,
 }

@@ -1,15 +1,16 @@
 """mock_config.json follows the definitions and the services' contracts. Pure: no local cloud needed.
 
 A mocked task skips the task's Parameters, so a mocked answer that no service could give would let a branch pass
-that fails for real. Every test case here may mock only Lambda tasks of its workflow, and every mocked answer
-has exactly the keys of the real answer of that task's action (workflow_harness.CONTRACT_KEYS, which
-test_stub_services.py holds to the real handlers).
+that fails for real. Every test case here may mock only Lambda tasks and DynamoDB integration tasks of its
+workflow; every mocked Lambda answer has exactly the keys of the real answer of that task's action
+(workflow_harness.CONTRACT_KEYS, which test_stub_services.py holds to the real handlers), and a mocked deleteItem
+answers what DeleteItem answers without ReturnValues: `{}`.
 """
 
 from __future__ import annotations
 
 import pytest
-from workflow_harness import CLAIM_KEYS, CONTRACT_KEYS, MOCK_MACHINE_NAMES, ORDER_KEYS, lambda_tasks
+from workflow_harness import CLAIM_KEYS, CONTRACT_KEYS, MOCK_MACHINE_NAMES, ORDER_KEYS, lambda_tasks, table_tasks
 
 WORKFLOW_OF = {machine: workflow for workflow, machine in MOCK_MACHINE_NAMES.items()}
 
@@ -43,12 +44,28 @@ def test_every_response_is_used_and_exists(mock_config):
 
 def test_mocked_states_are_lambda_tasks_of_their_workflow(mock_config, definitions):
     for machine, case, state, _ in mocked(mock_config):
-        assert state in lambda_tasks(definitions[WORKFLOW_OF[machine]]), f"{machine}#{case}: no Lambda task {state}"
+        definition = definitions[WORKFLOW_OF[machine]]
+        assert state in lambda_tasks(definition) or state in table_tasks(definition), (
+            f"{machine}#{case}: no task {state}"
+        )
+
+
+def test_mocked_table_tasks_answer_what_dynamodb_answers(mock_config, definitions):
+    checked = 0
+    for machine, case, state, response in mocked(mock_config):
+        if state not in table_tasks(definitions[WORKFLOW_OF[machine]]):
+            continue
+        assert table_tasks(definitions[WORKFLOW_OF[machine]])[state] == ("wfmock-local-outbox", "deleteItem")
+        assert mock_config["MockedResponses"][response] == {"0-99": {"Return": {}}}, f"{machine}#{case} {state}"
+        checked += 1
+    assert checked > 10
 
 
 def test_mocked_answers_have_the_contract_keys(mock_config, definitions):
     checked = 0
     for machine, case, state, response in mocked(mock_config):
+        if state in table_tasks(definitions[WORKFLOW_OF[machine]]):
+            continue
         service, action = lambda_tasks(definitions[WORKFLOW_OF[machine]])[state]
         for attempts, answer in mock_config["MockedResponses"][response].items():
             where = f"{machine}#{case} {state} -> {response}[{attempts}]"

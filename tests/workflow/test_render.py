@@ -22,6 +22,7 @@ from workflow_harness import (
     all_states,
     contracts,
     lambda_tasks,
+    table_tasks,
 )
 
 from scripts import render
@@ -77,6 +78,25 @@ RETRY = {
     "dev": lambda_retry(AWS_RETRIED),
     "prod": lambda_retry(AWS_RETRIED),
 }
+#: the Retry of a DynamoDB integration task (the Settle), written out
+TABLE_RETRY = [
+    {
+        "ErrorEquals": [
+            "DynamoDB.InternalServerErrorException",
+            "DynamoDB.ProvisionedThroughputExceededException",
+            "DynamoDB.RequestLimitExceeded",
+            "DynamoDB.SdkClientException",
+            "DynamoDB.ServiceUnavailableException",
+            "DynamoDB.ThrottlingException",
+            "States.Timeout",
+        ],
+        "IntervalSeconds": 1,
+        "MaxAttempts": 7,
+        "BackoffRate": 2.0,
+        "MaxDelaySeconds": 30,
+        "JitterStrategy": "FULL",
+    }
+]
 #: where the finalize fragment is inlined (qualified state names)
 FINALIZE_STATES = {
     "order-processing": ["Finalize"],
@@ -131,7 +151,12 @@ def test_templates_and_fragment_use_exactly_the_contract_placeholders():
         "NotificationFunctionArn",
         "OrderFunctionArn",
         "LambdaRetry",
+        "TableRetry",
         "PaymentParkingBudgetSeconds",
+        "OutboxTableName",
+        "OutboxKeyName",
+        "OutboxKeyType",
+        "FinalizeDutyIdFormat",
         "FinalizeBranch",
     )
     used = {name: template_placeholders(path.read_text()) for name, path in template_paths().items()}
@@ -150,8 +175,12 @@ def test_templates_and_fragment_use_exactly_the_contract_placeholders():
         "PaymentFunctionArn",
         "InventoryFunctionArn",
         "NotificationFunctionArn",
-        "OrderFunctionArn",
         "LambdaRetry",
+        "TableRetry",
+        "OutboxTableName",
+        "OutboxKeyName",
+        "OutboxKeyType",
+        "FinalizeDutyIdFormat",
     }
     assert all("FinalizeBranch" in names for names in used.values())
     assert {name for name, names in used.items() if "PaymentParkingBudgetSeconds" in names} == {"order-processing"}
@@ -169,7 +198,12 @@ def test_placeholder_values_are_derived_from_names(env):
         "NotificationFunctionArn": f"arn:aws:lambda:us-west-2:999999999999:function:orderflow-{env}-notification",
         "OrderFunctionArn": f"arn:aws:lambda:us-west-2:999999999999:function:orderflow-{env}-order",
         "LambdaRetry": RETRY[env],
+        "TableRetry": TABLE_RETRY,
         "PaymentParkingBudgetSeconds": 900,
+        "OutboxTableName": f"orderflow-{env}-outbox",
+        "OutboxKeyName": "id",
+        "OutboxKeyType": "S",
+        "FinalizeDutyIdFormat": "{}#finalize",
         "FinalizeBranch": fragment,
         "OrderCreatedDetailType": "Order Created",
         "OrderCancellationRequestedDetailType": "Order Cancellation Requested",
@@ -207,16 +241,19 @@ def test_the_fragment_is_inlined_identically_everywhere(tmp_path, env):
 
 @pytest.mark.parametrize("env", ["local", "dev", "prod"])
 def test_every_task_is_a_lambda_invoke_with_lambda_retry(tmp_path, env):
-    """No direct DynamoDB / EventBridge integration is left: every order write goes through the order Lambda."""
+    """Every order write goes through the order Lambda; the one other task is the finalize fragment's Settle, a
+    DynamoDB deleteItem of the finalize duty with the table retry. No EventBridge or SDK integration."""
     for workflow, definition in rendered(tmp_path, env).items():
         tasks = [(name, state) for name, state, _ in all_states(definition) if state["Type"] == "Task"]
         assert tasks, workflow
         for name, state in tasks:
-            assert state["Resource"] == LAMBDA_INVOKE, f"{workflow}/{name}"
-            assert state["Retry"] == RETRY[env], f"{workflow}/{name}"
+            settle = name.endswith("/Settle")
+            assert state["Resource"] == ("arn:aws:states:::dynamodb:deleteItem" if settle else LAMBDA_INVOKE), name
+            assert state["Retry"] == (TABLE_RETRY if settle else RETRY[env]), f"{workflow}/{name}"
             assert state["TimeoutSeconds"] == 60, f"{workflow}/{name}"
         text = json.dumps(definition)
-        assert ":::dynamodb:" not in text and ":::events:" not in text and "aws-sdk:" not in text
+        assert text.count(":::dynamodb:") == text.count(":::dynamodb:deleteItem") == len(FINALIZE_STATES[workflow])
+        assert ":::events:" not in text and "aws-sdk:" not in text
 
 
 @pytest.mark.parametrize("env", ["local", "dev", "prod"])
@@ -330,6 +367,9 @@ def test_result_selectors_read_only_contract_keys(definitions):
         for qualified, state, _ in all_states(definition):
             if state["Type"] != "Task":
                 continue
+            if qualified.rsplit("/", 1)[-1] in table_tasks(definition):  # DeleteItem answers nothing it reads
+                assert state["ResultSelector"] == {"status": "SETTLED"}, f"{workflow}/{qualified}"
+                continue
             read = set()
             for key, path in state["ResultSelector"].items():
                 assert key.endswith(".$") and path.startswith("$.Payload."), f"{workflow}/{qualified}: {key}"
@@ -356,7 +396,6 @@ def test_the_actions_the_workflows_call(definitions):
             ("notification", "notify"),
             ("order", "claim"),
             ("order", "complete"),
-            ("order", "settle"),
             ("order", "start"),
             ("payment", "charge"),
             ("payment", "refund"),
@@ -365,7 +404,6 @@ def test_the_actions_the_workflows_call(definitions):
             ("inventory", "release"),
             ("notification", "notify"),
             ("order", "claim"),
-            ("order", "settle"),
             ("payment", "refund"),
         ],
         "inventory-management": [
@@ -374,7 +412,6 @@ def test_the_actions_the_workflows_call(definitions):
             ("notification", "notify"),
             ("order", "claim"),
             ("order", "find_stale"),
-            ("order", "settle"),
             ("payment", "refund"),
         ],
     }
@@ -449,8 +486,97 @@ def test_the_declaration_is_what_the_workflows_invoke(definitions):
     used = {workflow: {service for service, _ in lambda_tasks(d).values()} for workflow, d in definitions.items()}
     assert render.declared_integrations() == {workflow: frozenset(services) for workflow, services in used.items()}
     assert json.loads(render.INTEGRATIONS_PATH.read_text())["workflows"] == {
-        workflow: {"invokes": ["inventory", "notification", "order", "payment"]} for workflow in WORKFLOWS
+        workflow: {"invokes": ["inventory", "notification", "order", "payment"], "tables": {"outbox": ["DeleteItem"]}}
+        for workflow in WORKFLOWS
     }
+
+
+def test_the_table_declaration_is_what_the_workflows_do(definitions):
+    """Every workflow settles through the finalize fragment: one deleteItem on the outbox table, declared as such."""
+    assert {w: set(table_tasks(d).items()) for w, d in definitions.items()} == {
+        workflow: {("Settle", ("orderflow-dev-outbox", "deleteItem"))} for workflow in WORKFLOWS
+    }
+    assert render.declared_table_actions() == {
+        workflow: frozenset({("outbox", "DeleteItem")}) for workflow in WORKFLOWS
+    }
+
+
+SETTLE = (
+    '{"StartAt": "S", "States": {"S": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:deleteItem", '
+    '"Parameters": {"TableName": "${OutboxTableName}", "Key": {"${OutboxKeyName}": {"${OutboxKeyType}.$": '
+    '"States.Format(\'${FinalizeDutyIdFormat}\', $.orderId)"}}}, "Retry": "${TableRetry}", "End": true}}}'
+)
+
+
+def test_a_declared_table_action_renders_with_the_outbox_key_from_its_owner(tmp_path):
+    directory = tmp_path / "templates"
+    write_template(directory, "settle", SETTLE)
+    paths = render_workflows(
+        "local",
+        region=REGION,
+        account_id=ACCOUNT,
+        out_dir=tmp_path / "out",
+        template_dir=directory,
+        integrations={"settle": frozenset()},
+        table_integrations={"settle": frozenset({("outbox", "DeleteItem")})},
+    )
+    state = json.loads(paths["settle"].read_text())["States"]["S"]
+    assert state["Parameters"] == {
+        "TableName": "orderflow-local-outbox",
+        "Key": {"id": {"S.$": "States.Format('{}#finalize', $.orderId)"}},
+    }
+    assert state["Retry"][0]["ErrorEquals"][0] == "DynamoDB.InternalServerErrorException"
+
+
+@pytest.mark.parametrize(
+    ("declared", "problem"),
+    [
+        (
+            set(),
+            (
+                "does DeleteItem on outbox, which integrations.json does not declare for settle (its tables): declare it, "
+                "or its role cannot do it."
+            ),
+        ),
+        (
+            {("outbox", "DeleteItem"), ("orders", "GetItem")},
+            (
+                "integrations.json declares that settle does GetItem on orders, which its definition never does: remove "
+                "it, or its role may do more than it uses."
+            ),
+        ),
+    ],
+    ids=["undeclared", "unused"],
+)
+def test_a_table_action_and_its_declaration_must_agree(tmp_path, declared, problem):
+    directory = tmp_path / "templates"
+    write_template(directory, "settle", SETTLE)
+    with pytest.raises(render.UndeclaredIntegrationError) as caught:
+        render_workflows(
+            "local",
+            region=REGION,
+            account_id=ACCOUNT,
+            out_dir=tmp_path / "out",
+            template_dir=directory,
+            integrations={"settle": frozenset()},
+            table_integrations={"settle": frozenset(declared)},
+        )
+    assert problem in str(caught.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_table_declaration_names_only_contract_tables_and_integrations(tmp_path):
+    path = tmp_path / "integrations.json"
+    path.write_text(
+        json.dumps({"workflows": {"w": {"invokes": [], "tables": {"ledger": ["DeleteItem"], "outbox": ["Scan"]}}}})
+    )
+    with pytest.raises(render.UndeclaredIntegrationError) as caught:
+        render.declared_table_actions(path)
+    assert str(caught.value) == (
+        f"{path} declares that w uses table ledger, which is not a table of the contract. "
+        f"{path} declares that w does Scan on outbox, which is no DynamoDB integration a workflow may use "
+        "(known: GetItem, PutItem, UpdateItem, DeleteItem)."
+    )
 
 
 def render_declared(tmp_path: Path, templates: dict[str, str], integrations: dict[str, set[str]]) -> dict[str, Path]:
@@ -552,9 +678,21 @@ NOT_THE_STACKS = "which is not one of this stack's function ARNs."
     [
         (
             '"Resource": "arn:aws:states:::dynamodb:putItem", "Parameters": {"TableName": "orders", "Item": {}}',
+            "task A uses table orders, which is not one of this stack's table names.",
+        ),
+        (
+            '"Resource": "arn:aws:states:::dynamodb:deleteItem", "Parameters": {"TableName.$": "$.t", "Key": {}}',
             (
-                "task A uses the integration arn:aws:states:::dynamodb:putItem, which no workflow may declare (the workflows "
-                "call Lambda only: arn:aws:states:::lambda:invoke)."
+                "task A chooses its table at run time (TableName.$), so no role can name it: write the table's name "
+                "placeholder."
+            ),
+        ),
+        (
+            '"Resource": "arn:aws:states:::dynamodb:scan", "Parameters": {"TableName": "orderflow-local-outbox"}',
+            (
+                "task A uses the integration arn:aws:states:::dynamodb:scan, which no workflow may declare (the "
+                "workflows call Lambda (arn:aws:states:::lambda:invoke) and DynamoDB's getItem, putItem, updateItem, "
+                "deleteItem only)."
             ),
         ),
         (
@@ -583,7 +721,9 @@ NOT_THE_STACKS = "which is not one of this stack's function ARNs."
         (f'"Resource": "{FOREIGN_FUNCTION}"', f"task A invokes {FOREIGN_FUNCTION}, {NOT_THE_STACKS}"),
     ],
     ids=[
-        "dynamodb",
+        "dynamodb-foreign-table",
+        "dynamodb-table-chosen-at-run-time",
+        "dynamodb-scan",
         "eventbridge",
         "function-chosen-at-run-time",
         "foreign-function",
@@ -620,7 +760,6 @@ def test_the_answer_keys_are_the_task_contracts():
         ("order", "start"): frozenset({"status", "orderStatus", "order", "claim"}),
         ("order", "complete"): frozenset({"status", "orderStatus", "order", "claim"}),
         ("order", "claim"): frozenset({"claimed", "refused", "orderStatus", "order", "claim"}),
-        ("order", "settle"): frozenset({"status", "orderStatus"}),
         ("order", "find_stale"): frozenset({"orders", "nextToken", "resume", "republished"}),
         ("payment", "charge"): frozenset({"status", "paymentId", "amount", "reason", "retryAfterSeconds", "claim"}),
         ("payment", "refund"): frozenset({"status", "paymentId", "refundId"}),

@@ -96,8 +96,6 @@ def answer(event):
         target = event["target"]
         return {"claimed": True, "refused": None, "orderStatus": target, "order": stored(ref, target),
                 "claim": claim(target, event["by"], event["reason"])}
-    if SERVICE == "order" and action == "settle":
-        return {"status": "SETTLED", "orderStatus": ref.get("status")}
     if SERVICE == "order" and action == "find_stale":
         stale = {"orderId": "stale-" + RUN, "customerId": "cust-stub", "unchangedSince": "2020-01-01T00:00:00.000Z"}
         resume = stored({"orderId": "resume-" + RUN, "customerId": "cust-stub"}, "CANCELLED")
@@ -138,6 +136,9 @@ def stub_stack(local_cloud, sfn, account_id, emulator_settings, tmp_path_factory
     from scripts.render import render_workflows
 
     lam = client("lambda", local_cloud)
+    ddb = client("dynamodb", local_cloud)
+    with contextlib.suppress(ddb.exceptions.ResourceInUseException):  # Settle deletes the duty from this table
+        ddb.create_table(**_outbox_table_request())
     for service in ("payment", "inventory", "order", "notification"):
         create_python_function(
             lam, f"{PROJECT}-{ENV}-{service}", STUB_SOURCE, env={"STUB_SERVICE": service, "STUB_RUN": RUN}
@@ -155,11 +156,49 @@ def stub_stack(local_cloud, sfn, account_id, emulator_settings, tmp_path_factory
     logs = client("logs", local_cloud)
     for arn in machines.values():
         sfn.delete_state_machine(stateMachineArn=arn)
+    ddb.delete_table(TableName=_outbox_table_request()["TableName"])
     for service in ("payment", "inventory", "order", "notification"):
         name = f"{PROJECT}-{ENV}-{service}"
         lam.delete_function(FunctionName=name)
         with contextlib.suppress(logs.exceptions.ResourceNotFoundException):
             logs.delete_log_group(logGroupName=f"/aws/lambda/{name}")
+
+
+def _outbox_table_request() -> dict[str, Any]:
+    """The outbox table of the stub stack (`<PROJECT>-<ENV>-outbox`), as the contract defines it (scripts/tables.py)."""
+    from scripts import tables
+
+    [request] = [r for r in tables.create_table_requests(f"{PROJECT}-{ENV}") if r["TableName"].endswith("-outbox")]
+    return request
+
+
+def put_duty(local_cloud, order_id: str) -> None:
+    """The order's finalize duty, as the claim's transaction writes it (shared.outbox)."""
+    from shared import outbox
+
+    entry = outbox.finalize_entry(order_id, CUSTOMER, "COMPLETED", "2026-11-27T09:00:00.000Z")
+    client("dynamodb", local_cloud).put_item(
+        TableName=_outbox_table_request()["TableName"], Item={k: {"S": v} for k, v in entry.items()}
+    )
+
+
+def assert_settled(local_cloud, execution, order_id: str) -> None:
+    """The finalize fragment's Settle ran as one DynamoDB deleteItem (no Lambda: MiniStack records the task with its
+    resource and output, not its parameters), the branch recorded SETTLED, and the order's duty -- the key rendered
+    from shared.outbox.finalize_id -- is gone from the outbox table."""
+    from shared import outbox
+
+    settles = [
+        json.loads(e["taskSucceededEventDetails"]["output"])
+        for e in execution.events
+        if e["type"] == "TaskSucceeded"
+        and e["taskSucceededEventDetails"]["resource"] == "arn:aws:states:::dynamodb:deleteItem"
+    ]
+    assert settles == [{}], settles
+    assert execution.output["finalized"][0]["settled"] == {"status": "SETTLED"}
+    duty = {"id": {"S": outbox.finalize_id(order_id)}}
+    table = _outbox_table_request()["TableName"]
+    assert "Item" not in client("dynamodb", local_cloud).get_item(TableName=table, Key=duty, ConsistentRead=True)
 
 
 def stored(order_id: str, status: str = "PENDING") -> dict[str, Any]:
@@ -222,7 +261,6 @@ def finalize(service_order: dict, claim_status: str, reason: str, *, notify: str
                 "details": {"status": claim_status, "reason": reason},
             },
         ),
-        ("order", {"action": "settle", "order": service_order}),
     ]
 
 
@@ -246,8 +284,9 @@ def check_against_real_services(monkeypatch, captured, statuses: dict[int, str] 
     return real
 
 
-def test_happy_path_payloads(sfn, stub_stack, monkeypatch):
+def test_happy_path_payloads(sfn, stub_stack, monkeypatch, local_cloud):
     oid = f"ok-{RUN}"
+    put_duty(local_cloud, oid)
     execution = start_and_wait(sfn, stub_stack["order-processing"], order_created(oid))
 
     assert execution.status == "SUCCEEDED", execution.cause
@@ -267,10 +306,10 @@ def test_happy_path_payloads(sfn, stub_stack, monkeypatch):
                 "details": {"status": "COMPLETED", "reason": "order completed"},
             },
         ),
-        ("order", {"action": "settle", "order": stored(oid)}),
     ]
     real = check_against_real_services(monkeypatch, captured)
-    assert [r.get("status") for r in real] == ["STARTED", "PAID", "RESERVED", "COMPLETED", "SENT", "SETTLED"]
+    assert [r.get("status") for r in real] == ["STARTED", "PAID", "RESERVED", "COMPLETED", "SENT"]
+    assert_settled(local_cloud, execution, oid)
 
 
 def test_parked_then_retried_charge(sfn, stub_stack, monkeypatch):

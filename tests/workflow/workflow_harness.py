@@ -39,6 +39,7 @@ MOCK_PROJECT = "wfmock"
 TEST_WAIT_SCALE = 0.002
 DEFAULT_WAIT_SCALE = 1.0
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+TABLE_TASK_PREFIX = "arn:aws:states:::dynamodb:"
 
 # The task contracts (services/shared/schemas/tasks/<service>.<action>.json): every request a workflow sends and every
 # answer of a Lambda is defined there once.
@@ -90,6 +91,19 @@ def lambda_tasks(definition: dict[str, Any]) -> dict[str, tuple[str, str]]:
         found = (service, params["Payload"]["action"] if "Payload" in params else EVENT_ACTIONS[service])
         assert tasks.setdefault(name, found) == found, f"{name} calls two different actions"
         tasks[name] = found
+    return tasks
+
+
+def table_tasks(definition: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """State name (unqualified) -> (table name, action) of every DynamoDB integration task (the finalize fragment's
+    Settle: deleteItem on the outbox table)."""
+    tasks: dict[str, tuple[str, str]] = {}
+    for qualified, state, _ in all_states(definition):
+        resource = str(state.get("Resource", ""))
+        if resource.startswith(TABLE_TASK_PREFIX):
+            found = (state["Parameters"]["TableName"], resource.removeprefix(TABLE_TASK_PREFIX))
+            name = qualified.rsplit("/", 1)[-1]
+            assert tasks.setdefault(name, found) == found, f"{name} does two different table actions"
     return tasks
 
 

@@ -21,6 +21,11 @@ locals {
   unknown_services = {
     for wf, services in local.invoked_services : wf => [for s in services : s if !contains(keys(var.function_arns), s)]
   }
+  # The table actions each workflow declares (integrations.json `tables`), as table -> IAM actions.
+  table_actions = { for wf in var.workflow_names : wf => { for table, actions in lookup(var.table_actions, wf, {}) : table => sort(distinct(actions)) } }
+  unknown_tables = {
+    for wf, tables in local.table_actions : wf => [for t in keys(tables) : t if !contains(keys(var.table_arns), t)]
+  }
   # Each invoked function and its versions/aliases (`<arn>:<qualifier>`).
   invoke_resources = {
     for wf, services in local.invoked_services : wf => flatten([
@@ -60,11 +65,13 @@ resource "aws_iam_role" "this" {
   tags               = var.tags
 }
 
-# The workflows call Lambda only (`arn:aws:states:::lambda:invoke`): every order write and every event goes through
-# a service, so a role needs `lambda:InvokeFunction` on exactly the functions its workflow declares, and no DynamoDB
-# or EventBridge access. No KMS either: the state machines have no encryption_configuration (no customer-managed key
-# of their own), and CloudWatch Logs encrypts the log groups under the key policy's grant to the Logs service, not
-# with the writer's permissions.
+# The workflows call Lambda (`arn:aws:states:::lambda:invoke`) for every order write and every event, so a role needs
+# `lambda:InvokeFunction` on exactly the functions its workflow declares; and DynamoDB integrations only where a Lambda
+# would just forward one call (the finalize fragment's Settle deletes the outbox duty: `dynamodb:DeleteItem` on the
+# outbox table), so a role may do exactly the table actions its workflow declares, on those tables, and use the stack's
+# key for them through DynamoDB only (kms:ViaService). No EventBridge access. The state machines have no
+# encryption_configuration (no customer-managed key of their own), and CloudWatch Logs encrypts the log groups under
+# the key policy's grant to the Logs service, not with the writer's permissions.
 # Resource "*" appears only in the XRayTracing and LogDelivery statements: X-Ray and CloudWatch Logs vended-log
 # delivery APIs support no resource-level permissions (AWS Step Functions developer guide, "IAM policies for
 # logging"/"X-Ray"). terraform/tests/root.tftest.hcl fails on any other "*" resource.
@@ -78,6 +85,31 @@ data "aws_iam_policy_document" "this" {
       effect    = "Allow"
       actions   = ["lambda:InvokeFunction"]
       resources = statement.value
+    }
+  }
+
+  dynamic "statement" {
+    for_each = { for table, actions in local.table_actions[each.key] : table => actions if contains(keys(var.table_arns), table) }
+    content {
+      sid       = "Table${join("", [for part in split("-", statement.key) : title(part)])}"
+      effect    = "Allow"
+      actions   = [for action in statement.value : "dynamodb:${action}"]
+      resources = [var.table_arns[statement.key]]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.table_actions[each.key]) > 0 ? [true] : []
+    content {
+      sid       = "UseTableKeyThroughDynamoDB"
+      effect    = "Allow"
+      actions   = ["kms:Decrypt"]
+      resources = [var.kms_key_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["dynamodb.${data.aws_region.current.name}.amazonaws.com"]
+      }
     }
   }
 
@@ -121,6 +153,10 @@ resource "aws_iam_role_policy" "this" {
     precondition {
       condition     = contains(keys(var.invoked_services), each.key)
       error_message = "${each.key}: workflow/integrations.json declares nothing for it, so its role could invoke no function; declare the services it invokes."
+    }
+    precondition {
+      condition     = length(local.unknown_tables[each.key]) == 0
+      error_message = "${each.key} declares table actions on tables that are not this stack's (its role cannot be granted them): ${join(", ", local.unknown_tables[each.key])}."
     }
     precondition {
       condition     = length(local.unknown_services[each.key]) == 0

@@ -23,8 +23,20 @@ variable "function_arns" {
   type        = map(string)
 }
 
+variable "table_actions" {
+  description = "The DynamoDB integration actions (IAM action names, e.g. DeleteItem) each workflow's tasks do on each table, keyed by workflow then table, as workflow/integrations.json declares them under `tables` (scripts/render.py refuses a definition that does anything else). A workflow's role may do exactly these actions on exactly these tables; a table that is not a key of table_arns is refused."
+  type        = map(map(list(string)))
+  default     = {}
+}
+
+variable "table_arns" {
+  description = "DynamoDB table ARNs keyed by table (services/shared/schemas/tables.json): the stack's tables."
+  type        = map(string)
+  default     = {}
+}
+
 variable "kms_key_arn" {
-  description = "Customer-managed KMS key of the stack (encrypts the state machines' log groups)."
+  description = "Customer-managed KMS key of the stack (encrypts the state machines' log groups and the tables; a role with table actions may decrypt with it through DynamoDB only)."
   type        = string
 }
 
