@@ -274,6 +274,22 @@ def bench(c, env="local", orders=100, concurrency=10, duration=0, seed=7):
 
 
 @task(
+    name="imports",
+    help={
+        "runs": "fresh interpreters per measurement (default 9; the median is shown)",
+        "detail": "also list each handler's heaviest imports (python -X importtime)",
+        "json": "print JSON for scripts",
+    },
+)
+@friendly
+def imports(c, runs=9, detail=False, json=False):
+    """Cold import time of each built zip's handler module against a bare `import boto3` (target <= 2x)."""
+    from scripts import import_cost
+
+    import_cost.run(int(runs), detail=detail, as_json=json)
+
+
+@task(
     name="cost",
     help={**ENV_HELP, "orders_per_month": "price this many orders a month (default: 1 k, 100 k and 10 M)"},
 )
@@ -486,6 +502,7 @@ ns = Collection(
     e2e,
     replay,
     bench,
+    imports,
     cost,
     trace,
     watch,

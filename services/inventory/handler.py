@@ -18,10 +18,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from inventory import service
 from shared import aws, contracts, events
 from shared.errors import UnsupportedEvent
-from shared.observability import WORKFLOW_CORRELATION_PATH
+from shared.observability import TRACED_MODULES, WORKFLOW_CORRELATION_PATH
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 metrics = Metrics()
 
 #: action -> what it does with its (validated) request

@@ -19,9 +19,10 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from order import api, saga, service, validation
+from order import saga
 from shared import aws, contracts
 from shared.errors import UnsupportedEvent
+from shared.observability import TRACED_MODULES
 
 #: workflow action -> what it does with its (validated) request
 SAGA_ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -32,7 +33,7 @@ SAGA_ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 }
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 metrics = Metrics()
 
 
@@ -43,10 +44,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if not isinstance(event, dict):
         raise UnsupportedEvent("event must be a JSON object")
     if "requestContext" in event:
+        from order import api  # lazy: the HTTP router (Powertools event_handler, idempotency) only serves the API
+
         return api.app.resolve(event, context)
     action = event.get("action")
     if action is not None:
         return aws.transient_as_retryable(SAGA_ACTIONS[contracts.task_request("order", event)])(event)
     if action is None and "customerId" in event:
+        from order import service, validation  # lazy: the seed's direct invoke only
+
         return service.create_order(validation.validate_payload(event))
     raise UnsupportedEvent(f"unsupported order event (action={action!r})")

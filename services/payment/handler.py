@@ -16,10 +16,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from payment import service
 from shared import aws, contracts
-from shared.observability import WORKFLOW_CORRELATION_PATH
+from shared.observability import TRACED_MODULES, WORKFLOW_CORRELATION_PATH
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 metrics = Metrics()
 
 #: action -> what it does with its (validated) request

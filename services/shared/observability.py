@@ -12,6 +12,11 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.exceptions import OrphanedChildLoggerError
 from aws_lambda_powertools.metrics import MetricUnit
 
+#: What X-Ray instruments in every handler (`Tracer(patch_modules=TRACED_MODULES)`): the AWS SDK, which makes every
+#: call the services make. Powertools' default, patch_all, also imports requests, sqlite3, httpx, ... at a cold start
+#: to patch them, and no service uses them (issue 13: lean handler imports; `invoke imports` measures it).
+TRACED_MODULES = ("botocore",)
+
 #: correlation id path for workflow task inputs and EventBridge events (JMESPath `||` = first non-null)
 WORKFLOW_CORRELATION_PATH = "order.orderId || detail.orderId || productId"
 
