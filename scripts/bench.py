@@ -420,10 +420,12 @@ def run(
     baseline_executions: int = BASELINE_EXECUTIONS,
     echo: bool = True,
     strict: bool = True,
+    run_prefix: str = "bench",
 ) -> dict[str, Any]:
     """Run the benchmark; print and write the report; raise UserError when an accepted order is lost (strict).
 
-    baseline_executions 0 skips the baseline (`invoke scaling` measures it once); echo False prints only progress."""
+    baseline_executions 0 skips the baseline (`invoke scaling` measures it once); echo False prints only progress;
+    run_prefix names the run and its reports (`invoke cost` prices the latest `bench-*` one)."""
     from scripts.aws_session import aws_client
     from scripts.common import check_env
 
@@ -445,7 +447,7 @@ def run(
             f"(`invoke preflight --env {env}`): lower it, or raise the account's Lambda concurrency quota."
         )
     order_deadline = order_deadline or (180.0 if is_local(env) else 300.0)
-    run_id = new_run_id("bench")
+    run_id = new_run_id(run_prefix)
     api = ApiClient(outputs["api_url"], timeout=60)
     ddb = aws_client(env, "dynamodb")
     catalogue, payloads, needed = make_orders(run_id, orders, seed, lines=lines, hot_product=hot_product)

@@ -27,6 +27,10 @@ from scripts.common import REPO_ROOT, UserError, reports_dir, write_json
 from scripts.text_table import fmt_seconds
 from scripts.timeutil import iso, new_run_id, parse_ts
 
+#: the runs' reports are `scaling-run-*.json`: `invoke cost` prices the latest `bench-*.json`, the workload a user
+#: benched, not the matrix's last shape
+RUN_PREFIX = "scaling-run"
+
 
 @dataclass(frozen=True)
 class Shape:
@@ -171,6 +175,7 @@ def run(env: str, seed: int = 7, as_json: bool = False, matrix: tuple[Shape, ...
                 baseline_executions=bench.BASELINE_EXECUTIONS if i == 1 else 0,
                 echo=False,
                 strict=False,
+                run_prefix=RUN_PREFIX,
             )
             results.append(result)
             rows.append(row(shape, result))

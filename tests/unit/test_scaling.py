@@ -200,6 +200,7 @@ def test_one_run_over_a_stand_in_bench(monkeypatch: pytest.MonkeyPatch, tmp_path
             "baseline_executions": 20,
             "echo": False,
             "strict": False,
+            "run_prefix": "scaling-run",
         },
         {
             "env": "local",
@@ -211,6 +212,7 @@ def test_one_run_over_a_stand_in_bench(monkeypatch: pytest.MonkeyPatch, tmp_path
             "baseline_executions": 0,
             "echo": False,
             "strict": False,
+            "run_prefix": "scaling-run",
         },
     ]
     assert doc["command"] == "invoke scaling --env local --seed 9"
