@@ -283,13 +283,20 @@ def bench(c, env="local", orders=100, concurrency=10, duration=0, seed=7, lines=
     )
 
 
-@task(help={**ENV_HELP, "seed": "random seed of every run", "json": "print the JSON instead of the markdown table"})
+@task(
+    help={
+        **ENV_HELP,
+        "seed": "random seed of every run",
+        "json": "print the JSON instead of the markdown table",
+        "warm_up": "start with a warm-up run left out of the table (default; --no-warm-up measures cold workers)",
+    }
+)
 @friendly
-def scaling(c, env="local", seed=7, json=False):
+def scaling(c, env="local", seed=7, json=False, warm_up=True):
     """How cost grows with work: one bench run per shape (clients, lines, contention), one markdown table."""
     from scripts import scaling as s
 
-    s.run(env, seed=int(seed), as_json=json)
+    s.run(env, seed=int(seed), as_json=json, warm_up=warm_up)
 
 
 @task(

@@ -4,13 +4,15 @@ One `invoke bench` run (scripts/bench.py, closed loop) per shape of MATRIX, back
 1, 5, 10 and 20 clients with 1-line orders; orders of 1, 10 and 50 lines with 10 clients; one product that every
 order needs, with 1 client (no order contends) and with 20 (the local in-flight cap, preflight.LOCAL_IN_FLIGHT_CAP:
 50 orders at once is more than the local cloud is allowed to keep in flight). The 10-client 1-line run serves both
-the clients and the lines series. The bare-workflow baseline is measured once, in the first run.
+the clients and the lines series. The bare-workflow baseline is measured once, in the first run. A warm-up run
+(WARM_UP, left out of the table) starts the Lambda workers first, so the rows compare work, not cold starts.
 
 Each row: orders, completed, throughput (completed orders/s), end-to-end p50 / p99, the local cloud's CPU seconds per
 completed order and the Lambda invocations per completed order (scripts/cost_model.py), and the cancelled reservation
-transactions (bench.count_conflicts). The order counts keep the whole run near 7 minutes on the 2-vCPU machine at
-the pre-issue-13 throughput (about 5 orders/s): each run also signs its customers in, reads every execution's history
-and waits for the finalizations to end. Writes build/<env>/reports/scaling-<run>.md and .json; prints the markdown
+transactions (bench.count_conflicts). The order counts (830 orders with the warm-up) keep the whole run near 6
+minutes on the 2-vCPU machine at the pre-issue-13 throughput (2-7 orders/s; the first run of this matrix with 470
+orders took 3 minutes): each run also signs its customers in, reads every execution's history and waits for the
+finalizations to end. Writes build/<env>/reports/scaling-<run>.md and .json; prints the markdown
 table (or, with --json, the JSON)."""
 
 from __future__ import annotations
@@ -44,15 +46,20 @@ class Shape:
 
 
 MATRIX: tuple[Shape, ...] = (
-    Shape("clients", orders=30, concurrency=1),
-    Shape("clients", orders=60, concurrency=5),
-    Shape("clients, lines", orders=100, concurrency=10),
-    Shape("clients", orders=100, concurrency=20),
-    Shape("lines", orders=60, concurrency=10, lines=10),
-    Shape("lines", orders=40, concurrency=10, lines=50),
-    Shape("contention", orders=30, concurrency=1, hot_product=True),
+    Shape("clients", orders=40, concurrency=1),
+    Shape("clients", orders=100, concurrency=5),
+    Shape("clients, lines", orders=200, concurrency=10),
+    Shape("clients", orders=200, concurrency=20),
+    Shape("lines", orders=100, concurrency=10, lines=10),
+    Shape("lines", orders=60, concurrency=10, lines=50),
+    Shape("contention", orders=40, concurrency=1, hot_product=True),
     Shape("contention", orders=50, concurrency=20, hot_product=True),
 )
+#: Run first and left out of the table: it starts a Lambda worker per concurrent invocation up to the matrix's widest
+#: concurrency, so every row measures warm workers (MiniStack reaps a worker after 300 s idle; the matrix runs in
+#: less). Without it each step up in clients measured the new workers' cold starts (2026-12-07: p99 36 s at 20
+#: clients). Redundant once `invoke bench` warms the functions up itself (issue 13, item 3).
+WARM_UP = Shape("warm-up", orders=40, concurrency=20)
 
 
 def label(shape: Shape) -> str:
@@ -135,13 +142,19 @@ def report(doc: dict[str, Any]) -> str:
     """The markdown block for docs/benchmarks.md: command, machine, load, baseline, the table (pure)."""
     m = doc["machine"]
     base = doc.get("baseline_p50_s")
+    warm = doc.get("warm_up")
+    warmed = (
+        f"after a warm-up run left out of the table ({warm['row']['shape']}, {warm['orders']} orders)"
+        if warm
+        else "no warm-up run"
+    )
     return (
         f"### {doc['started']} — env `{doc['env']}`, {len(doc['rows'])} runs in {doc['seconds']:.0f} s\n\n"
         f"Command: `{doc['command']}`  \n"
         f"Machine: {m.get('nproc')} CPUs, {m.get('memory_gib')} GiB, {m.get('cloud')}, Python {m.get('python')}; "
         f"load average {doc['loadavg_before']} before, {doc['loadavg_after']} after  \n"
-        f"Order workflow type: {doc.get('workflow_type')}; bare-workflow baseline p50 {fmt_seconds(base)}\n\n"
-        + table(doc["rows"])
+        f"Order workflow type: {doc.get('workflow_type')}; bare-workflow baseline p50 {fmt_seconds(base)}; "
+        f"{warmed}\n\n" + table(doc["rows"])
     )
 
 
@@ -152,31 +165,41 @@ def _loadavg() -> list[float] | None:
         return None
 
 
-def run(env: str, seed: int = 7, as_json: bool = False, matrix: tuple[Shape, ...] = MATRIX) -> dict[str, Any]:
-    """Run the matrix; print and write the table; raise UserError when a run lost or refused an order."""
+def run(
+    env: str, seed: int = 7, as_json: bool = False, warm_up: bool = True, matrix: tuple[Shape, ...] = MATRIX
+) -> dict[str, Any]:
+    """Run the matrix (after the WARM_UP run, unless warm_up is False); print and write the table; raise UserError
+    when a run lost or refused an order."""
     from scripts import bench
     from scripts.common import check_env
 
     check_env(env)
     run_id = new_run_id("scaling")
     started_wall, started, load_before = time.time(), time.monotonic(), _loadavg()
-    rows, results = [], []
+    rows, results, warm = [], [], None
+
+    def one(shape: Shape, baseline: bool) -> dict[str, Any]:
+        return bench.run(
+            env,
+            orders=shape.orders,
+            concurrency=shape.concurrency,
+            seed=seed,
+            lines=shape.lines,
+            hot_product=shape.hot_product,
+            baseline_executions=bench.BASELINE_EXECUTIONS if baseline else 0,
+            echo=False,
+            strict=False,
+            run_prefix=RUN_PREFIX,
+        )
+
     # with --json, stdout carries only the JSON: the runs' progress goes to stderr
     with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+        if warm_up:
+            print(f"\n[warm-up, not in the table] {label(WARM_UP)}, {WARM_UP.orders} orders", flush=True)
+            warm = one(WARM_UP, baseline=False)
         for i, shape in enumerate(matrix, 1):
             print(f"\n[{i}/{len(matrix)}] {shape.series}: {label(shape)}, {shape.orders} orders", flush=True)
-            result = bench.run(
-                env,
-                orders=shape.orders,
-                concurrency=shape.concurrency,
-                seed=seed,
-                lines=shape.lines,
-                hot_product=shape.hot_product,
-                baseline_executions=bench.BASELINE_EXECUTIONS if i == 1 else 0,
-                echo=False,
-                strict=False,
-                run_prefix=RUN_PREFIX,
-            )
+            result = one(shape, baseline=i == 1)
             results.append(result)
             rows.append(row(shape, result))
     first = results[0]
@@ -185,13 +208,14 @@ def run(env: str, seed: int = 7, as_json: bool = False, matrix: tuple[Shape, ...
         "env": env,
         "started": iso(parse_ts(started_wall)),
         "seconds": round(time.monotonic() - started, 1),
-        "command": f"invoke scaling --env {env} --seed {seed}",
+        "command": f"invoke scaling --env {env} --seed {seed}" + ("" if warm_up else " --no-warm-up"),
         "machine": first["machine"],
         "loadavg_before": load_before,
         "loadavg_after": _loadavg(),
         "workflow_type": first.get("workflow_type"),
         "baseline_p50_s": ((first.get("baseline") or {}).get("server") or {}).get("p50"),
         "matrix": [asdict(s) for s in matrix],
+        "warm_up": None if warm is None else {**asdict(WARM_UP), "row": row(WARM_UP, warm)},
         "rows": rows,
     }
     out = reports_dir(env)

@@ -65,7 +65,9 @@ def test_the_matrix_covers_the_issues_series() -> None:
         ("contention", 1, 1, True),
         ("contention", 20, 1, True),
     ]
-    assert sum(s.orders for s in scaling.MATRIX) == 470
+    assert sum(s.orders for s in scaling.MATRIX) == 790
+    # the warm-up starts as many workers as the widest row needs
+    assert (scaling.WARM_UP.orders, scaling.WARM_UP.concurrency) == (40, 20)
     # no run asks for more orders in flight than the local cloud allows (preflight.LOCAL_IN_FLIGHT_CAP)
     from scripts.preflight import LOCAL_IN_FLIGHT_CAP
 
@@ -187,7 +189,7 @@ def test_one_run_over_a_stand_in_bench(monkeypatch: pytest.MonkeyPatch, tmp_path
     matrix = (scaling.Shape("clients", 3, 1), scaling.Shape("lines", 2, 10, lines=50))
     monkeypatch.setattr(bench, "run", fake_run)
     monkeypatch.setattr(scaling, "reports_dir", lambda env: tmp_path)
-    doc = scaling.run("local", seed=9, as_json=True, matrix=matrix)
+    doc = scaling.run("local", seed=9, as_json=True, warm_up=False, matrix=matrix)
     # the baseline only in the first run; every run lenient (the table reports losses) and quiet
     assert calls == [
         {
@@ -215,7 +217,8 @@ def test_one_run_over_a_stand_in_bench(monkeypatch: pytest.MonkeyPatch, tmp_path
             "run_prefix": "scaling-run",
         },
     ]
-    assert doc["command"] == "invoke scaling --env local --seed 9"
+    assert doc["command"] == "invoke scaling --env local --seed 9 --no-warm-up"
+    assert doc["warm_up"] is None
     assert (doc["baseline_p50_s"], doc["workflow_type"]) == (0.151, "STANDARD")
     assert [r["completed_per_s"] for r in doc["rows"]] == [1.0, 2.0]
     out = capsys.readouterr()
@@ -224,11 +227,42 @@ def test_one_run_over_a_stand_in_bench(monkeypatch: pytest.MonkeyPatch, tmp_path
     written = json.loads((tmp_path / f"{doc['run_id']}.json").read_text())
     assert written["rows"] == doc["rows"]
     md = (tmp_path / f"{doc['run_id']}.md").read_text()
-    assert "Command: `invoke scaling --env local --seed 9`" in md
-    assert "bare-workflow baseline p50 151ms" in md
+    assert "Command: `invoke scaling --env local --seed 9 --no-warm-up`" in md
+    assert "bare-workflow baseline p50 151ms; no warm-up run" in md
     assert (
         "| lines | 10 clients, 50 lines, spread over 50 products | 2 | 2 | 0 | 2 | 500ms | 1.00s | 0.2 | 9 | 0 |" in md
     )
+
+
+def test_the_warm_up_runs_first_and_stays_out_of_the_table(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    calls: list[tuple[int, int, int]] = []
+
+    def fake_run(env: str, **kwargs: Any) -> dict[str, Any]:
+        calls.append((kwargs["orders"], kwargs["concurrency"], kwargs["baseline_executions"]))
+        return _bench_result(
+            f"bench-{len(calls)}",
+            orders=kwargs["orders"],
+            completed=kwargs["orders"],
+            per_s=1.5,
+            p50=0.5,
+            p99=9.0 if len(calls) == 1 else 1.0,
+            cpu=0.2,
+            invocations=NINE,
+            baseline_p50=0.152 if kwargs["baseline_executions"] else None,
+        )
+
+    monkeypatch.setattr(bench, "run", fake_run)
+    monkeypatch.setattr(scaling, "reports_dir", lambda env: tmp_path)
+    doc = scaling.run("local", matrix=(scaling.Shape("clients", 3, 1),))
+    # warm-up (40 orders, 20 clients, no baseline), then the matrix's first row with the baseline
+    assert calls == [(40, 20, 0), (3, 1, 20)]
+    assert [r["run_id"] for r in doc["rows"]] == ["bench-2"]
+    assert doc["warm_up"]["row"]["e2e_p99_s"] == 9.0 and doc["warm_up"]["concurrency"] == 20
+    assert doc["command"] == "invoke scaling --env local --seed 7"
+    assert doc["baseline_p50_s"] == 0.152
+    md = (tmp_path / f"{doc['run_id']}.md").read_text()
+    assert "after a warm-up run left out of the table (20 clients, 1 line, spread over 50 products, 40 orders)" in md
+    assert "| 9.00s |" not in md
 
 
 def test_a_run_that_lost_orders_fails_after_writing_the_table(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
@@ -240,7 +274,7 @@ def test_a_run_that_lost_orders_fails_after_writing_the_table(monkeypatch: pytes
     monkeypatch.setattr(bench, "run", fake_run)
     monkeypatch.setattr(scaling, "reports_dir", lambda env: tmp_path)
     with pytest.raises(UserError, match=r"1 of the 1 runs lost or refused orders \(1 client, 1 line, spread"):
-        scaling.run("local", matrix=(scaling.Shape("clients", 5, 1),))
+        scaling.run("local", warm_up=False, matrix=(scaling.Shape("clients", 5, 1),))
     assert len(list(tmp_path.glob("scaling-*.md"))) == 1
 
 
