@@ -603,7 +603,7 @@ def run(
         "transaction_conflicts": conflicts,
         "rejections": failures[:10],
     }
-    result["targets"] = verdicts(result)
+    result["targets"], result["target_values"] = verdicts(result), dict(TARGETS)
     with ThreadPoolExecutor(max_workers=min(8, concurrency)) as cleaners:
         list(cleaners.map(user_pool.delete_customer, customers))  # the run's customers (their orders stay)
     out = reports_dir(env)
