@@ -263,14 +263,40 @@ def redrive_execution(c, arn, env="local", restart=False, json=False):
         "concurrency": "parallel clients",
         "duration": "stop submitting after this many seconds (0: no limit)",
         "seed": "random seed",
+        "lines": "order lines per order, 1..50 (default 0: 1-3 lines)",
+        "hot_product": "every order's lines include one product (contention on its stock item)",
     }
 )
 @friendly
-def bench(c, env="local", orders=100, concurrency=10, duration=0, seed=7):
-    """Load generator: throughput and latency p50/p95/p99 end to end and per stage, with a baseline."""
+def bench(c, env="local", orders=100, concurrency=10, duration=0, seed=7, lines=0, hot_product=False):
+    """Load generator: throughput and latency p50/p95/p99 end to end and per stage, with a baseline; the targets."""
     from scripts import bench as b
 
-    b.run(env, orders=int(orders), concurrency=int(concurrency), duration=float(duration), seed=int(seed))
+    b.run(
+        env,
+        orders=int(orders),
+        concurrency=int(concurrency),
+        duration=float(duration),
+        seed=int(seed),
+        lines=int(lines),
+        hot_product=bool(hot_product),
+    )
+
+
+@task(
+    help={
+        **ENV_HELP,
+        "seed": "random seed of every run",
+        "json": "print the JSON instead of the markdown table",
+        "warm_up": "start with a warm-up run left out of the table (default; --no-warm-up measures cold workers)",
+    }
+)
+@friendly
+def scaling(c, env="local", seed=7, json=False, warm_up=True):
+    """How cost grows with work: one bench run per shape (clients, lines, contention), one markdown table."""
+    from scripts import scaling as s
+
+    s.run(env, seed=int(seed), as_json=json, warm_up=warm_up)
 
 
 @task(
@@ -503,6 +529,7 @@ ns = Collection(
     replay,
     bench,
     imports,
+    scaling,
     cost,
     trace,
     watch,
