@@ -105,12 +105,17 @@ def render_test_fixtures() -> None:
     """terraform test reads the real templates rendered as for deploy (never a stale committed copy)."""
     from scripts import render
 
-    for env_name, folder in (("test", "workflows"), ("local", "workflows-local")):
+    for env_name, folder, order_workflow_type in (
+        ("test", "workflows", "STANDARD"),
+        ("local", "workflows-local", "STANDARD"),
+        ("test", "workflows-express", "EXPRESS"),
+    ):
         render.render_workflows(
             env_name,
             region="us-east-1",
             account_id="123456789012",
             out_dir=TERRAFORM_DIR / "tests" / "fixtures" / folder,
+            order_workflow_type=order_workflow_type,
         )
 
 

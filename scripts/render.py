@@ -8,7 +8,8 @@ All values are derived from names, so rendering needs no prior `terraform apply`
     ${NotificationFunctionArn}  ... -notification
     ${OrderFunctionArn}         ... -order
     ${LambdaRetry}              the Retry list of every Lambda task (workflow_policies.lambda_retry)
-    ${PaymentParkingBudgetSeconds}  how long an order waits for the payment gateway before it fails
+    ${PaymentParkingBudgetSeconds}  how long an order waits for the payment gateway before it fails (by the order
+                                workflow's type: workflow_policies.payment_parking_budget_seconds)
     ${FinalizeBranch}           the branch of workflow/fragments/finalize.asl.json, itself rendered: the one
                                 definition of "compensate, notify, settle" that every claiming workflow runs
     ${<Event>DetailType}        the detail-type of the event contract <Event> (services/shared/schemas/events/
@@ -120,8 +121,10 @@ def function_arn(service: str, env: str, *, region: str, account_id: str, projec
     return f"arn:aws:lambda:{region}:{account_id}:function:{project}-{env}-{service}"
 
 
-def placeholder_values(env: str, *, region: str, account_id: str, project: str = "orderflow") -> dict[str, Any]:
-    """The value of every placeholder of the contract for `env`."""
+def placeholder_values(
+    env: str, *, region: str, account_id: str, project: str = "orderflow", order_workflow_type: str = "STANDARD"
+) -> dict[str, Any]:
+    """The value of every placeholder of the contract for `env` (the order workflow deployed as `order_workflow_type`)."""
     if not env or not region or not account_id:
         raise ValueError("env, region and account_id are all required")
     values: dict[str, Any] = {
@@ -129,7 +132,7 @@ def placeholder_values(env: str, *, region: str, account_id: str, project: str =
         for service, placeholder in FUNCTION_PLACEHOLDERS.items()
     }
     values["LambdaRetry"] = workflow_policies.lambda_retry(emulator_workarounds.retryable_errors(env))
-    values["PaymentParkingBudgetSeconds"] = workflow_policies.PAYMENT_PARKING_BUDGET_SECONDS
+    values["PaymentParkingBudgetSeconds"] = workflow_policies.payment_parking_budget_seconds(order_workflow_type)
     values.update({f"{name}DetailType": c.detail_type for name, c in event_contracts().EVENTS.items()})
     fragment = FRAGMENT_DIR / f"finalize{TEMPLATE_SUFFIX}"
     values["FinalizeBranch"] = render_definition(fragment.read_text(encoding="utf-8"), values, source=str(fragment))
@@ -323,6 +326,7 @@ def render_workflows(
     template_dir: Path | None = None,
     validate: bool = True,
     integrations: Mapping[str, frozenset[str]] | None = None,
+    order_workflow_type: str = "STANDARD",
 ) -> dict[str, Path]:
     """Render every workflow template for `env`; returns {workflow name: rendered path}.
 
@@ -331,7 +335,9 @@ def render_workflows(
     `validate`, each rendered definition must pass statelint. Always, each must invoke exactly the services
     `integrations` (default: `workflow/integrations.json`) declares for it.
     """
-    values = placeholder_values(env, region=region, account_id=account_id, project=project)
+    values = placeholder_values(
+        env, region=region, account_id=account_id, project=project, order_workflow_type=order_workflow_type
+    )
     target = Path(out_dir) if out_dir is not None else env_build_dir(env) / "workflow"
     rendered: dict[str, dict[str, Any]] = {}
     sources: dict[str, str] = {}
@@ -362,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--project", default="orderflow")
     parser.add_argument("--out-dir", type=Path)
     parser.add_argument("--no-validate", action="store_true")
+    parser.add_argument("--order-workflow-type", default="STANDARD", choices=workflow_policies.WORKFLOW_TYPES)
     args = parser.parse_args(argv)
     try:
         paths = render_workflows(
@@ -371,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
             project=args.project,
             out_dir=args.out_dir,
             validate=not args.no_validate,
+            order_workflow_type=args.order_workflow_type,
         )
     except RenderError as err:
         print(f"render failed: {err}", file=sys.stderr)

@@ -186,6 +186,7 @@ module "workflows" {
   function_arns      = { for s, m in module.services : s => m.function_arn }
   kms_key_arn        = local.key_arn
   log_retention_days = var.workflow_log_retention_days
+  workflow_types     = { "order-processing" = var.order_workflow_type }
   tracing_enabled    = module.emulator_compat.sfn_tracing_enabled
   tags               = var.tags
 }
