@@ -161,13 +161,19 @@ def customer(c, env="local", email="", customer_id="", admin=False):
     auth.cli(env, email=email, customer_id=customer_id or None, admin=admin)
 
 
-@task(help={**ENV_HELP, "k": "pytest -k expression to run a subset"})
+@task(
+    help={
+        **ENV_HELP,
+        "k": "pytest -k expression to run a subset",
+        "m": "pytest -m marker expression, e.g. express (the subset CI runs on an EXPRESS order workflow)",
+    }
+)
 @friendly
-def e2e(c, env="local", k=""):
+def e2e(c, env="local", k="", m=""):
     """End-to-end order scenarios against the deployed stack; reports in build/<env>/reports/."""
     from scripts import e2e as e
 
-    code = e.run(env, keyword=k)
+    code = e.run(env, keyword=k, marker=m)
     if code:
         raise Exit(code=code)
 
