@@ -16,17 +16,26 @@ def build(c, force=False):
     b.build(force=force)
 
 
-@task(help=ENV_HELP)
+@task(
+    help={
+        **ENV_HELP,
+        "order_workflow_type": "STANDARD or EXPRESS: the order workflow's type for this run (default: the env's tfvars; also $ORDERFLOW_ORDER_WORKFLOW_TYPE)",
+    }
+)
 @friendly
-def render(c, env="local"):
+def render(c, env="local", order_workflow_type=""):
     """Render the workflow templates into build/<env>/workflow/."""
-    from scripts import aws_session
+    from scripts import aws_session, stack
     from scripts import render as r
     from scripts.common import check_env
 
     check_env(env)
+    stack.override_order_workflow_type(env, order_workflow_type)
     for name, path in r.render_workflows(
-        env, region=aws_session.region(env), account_id=aws_session.account_id(env)
+        env,
+        region=aws_session.region(env),
+        account_id=aws_session.account_id(env),
+        order_workflow_type=stack.order_workflow_type(env),
     ).items():
         print(f"{name}: {path}")
 
@@ -51,32 +60,52 @@ def openapi(c, env=""):
     print(o.write(server_url=read_outputs(check_env(env))["api_url"] if env else None))
 
 
-@task(help={**ENV_HELP, "yes": "do not ask for confirmation (prod)"})
+@task(
+    help={
+        **ENV_HELP,
+        "yes": "do not ask for confirmation (prod)",
+        "order_workflow_type": "STANDARD or EXPRESS: the order workflow's type for this run (default: the env's tfvars; also $ORDERFLOW_ORDER_WORKFLOW_TYPE)",
+    }
+)
 @friendly
-def deploy(c, env="local", yes=False):
+def deploy(c, env="local", yes=False, order_workflow_type=""):
     """Build, render, terraform init + apply; outputs to build/<env>/outputs.json."""
     from scripts import stack
 
+    stack.override_order_workflow_type(env, order_workflow_type)
     stack.deploy(env, yes=yes)
 
 
-@task(help=ENV_HELP)
+@task(
+    help={
+        **ENV_HELP,
+        "order_workflow_type": "STANDARD or EXPRESS: the order workflow's type for this run (default: the env's tfvars; also $ORDERFLOW_ORDER_WORKFLOW_TYPE)",
+    }
+)
 @friendly
-def plan(c, env="local"):
+def plan(c, env="local", order_workflow_type=""):
     """terraform plan; exits 0 when there are no changes, 2 when there are."""
     from scripts import stack
 
+    stack.override_order_workflow_type(env, order_workflow_type)
     code = stack.plan(env)
     if code:
         raise Exit(code=code)
 
 
-@task(help={**ENV_HELP, "yes": "required for prod"})
+@task(
+    help={
+        **ENV_HELP,
+        "yes": "required for prod",
+        "order_workflow_type": "STANDARD or EXPRESS: the order workflow's type for this run (default: the env's tfvars; also $ORDERFLOW_ORDER_WORKFLOW_TYPE)",
+    }
+)
 @friendly
-def destroy(c, env="local", yes=False):
+def destroy(c, env="local", yes=False, order_workflow_type=""):
     """terraform destroy: remove everything the env created."""
     from scripts import stack
 
+    stack.override_order_workflow_type(env, order_workflow_type)
     stack.destroy(env, yes=yes)
 
 
@@ -132,13 +161,19 @@ def customer(c, env="local", email="", customer_id="", admin=False):
     auth.cli(env, email=email, customer_id=customer_id or None, admin=admin)
 
 
-@task(help={**ENV_HELP, "k": "pytest -k expression to run a subset"})
+@task(
+    help={
+        **ENV_HELP,
+        "k": "pytest -k expression to run a subset",
+        "m": "pytest -m marker expression, e.g. express (the subset CI runs on an EXPRESS order workflow)",
+    }
+)
 @friendly
-def e2e(c, env="local", k=""):
+def e2e(c, env="local", k="", m=""):
     """End-to-end order scenarios against the deployed stack; reports in build/<env>/reports/."""
     from scripts import e2e as e
 
-    code = e.run(env, keyword=k)
+    code = e.run(env, keyword=k, marker=m)
     if code:
         raise Exit(code=code)
 

@@ -105,12 +105,17 @@ def render_test_fixtures() -> None:
     """terraform test reads the real templates rendered as for deploy (never a stale committed copy)."""
     from scripts import render
 
-    for env_name, folder in (("test", "workflows"), ("local", "workflows-local")):
+    for env_name, folder, order_workflow_type in (
+        ("test", "workflows", "STANDARD"),
+        ("local", "workflows-local", "STANDARD"),
+        ("test", "workflows-express", "EXPRESS"),
+    ):
         render.render_workflows(
             env_name,
             region="us-east-1",
             account_id="123456789012",
             out_dir=TERRAFORM_DIR / "tests" / "fixtures" / folder,
+            order_workflow_type=order_workflow_type,
         )
 
 
@@ -153,6 +158,32 @@ def workflow() -> None:
     _pytest("tests/workflow", "tests/emulator", "-q", what="workflow and emulator-gap tests")
 
 
+#: The e2e marker of the subset that runs again with the order workflow deployed as EXPRESS.
+EXPRESS_MARKER = "express"
+
+
+def express_e2e() -> None:
+    """The second pass on the deployed local stack: the order workflow redeployed as EXPRESS (only that state machine
+    is replaced), the plan without changes, and the e2e subset marked `express` (every outcome). The type is handed
+    over as `invoke deploy --order-workflow-type EXPRESS` does; it stays set for the destroy that follows."""
+    from scripts import e2e, stack
+
+    os.environ[stack.ORDER_WORKFLOW_TYPE_ENV] = "EXPRESS"
+    _banner("deploy --env local --order-workflow-type EXPRESS")
+    stack.deploy("local")
+    _banner("plan --env local --order-workflow-type EXPRESS (expect no changes)")
+    if stack.plan("local") != 0:
+        raise UserError("The plan after the EXPRESS deploy has changes: the local stack drifts (see above).")
+    _banner(f"e2e --env local -m {EXPRESS_MARKER} (order workflow EXPRESS)")
+    code = e2e.run("local", marker=EXPRESS_MARKER, label="express")
+    if code:
+        from scripts.common import env_build_dir
+
+        raise UserError(
+            f"e2e on EXPRESS failed (exit {code}); reports in {env_build_dir('local') / 'reports' / 'express'}."
+        )
+
+
 def local_e2e() -> None:
     """The whole local-cloud cycle; always tears down what it started."""
     from scripts import e2e, local_cloud, stack
@@ -178,6 +209,7 @@ def local_e2e() -> None:
             from scripts.common import env_build_dir
 
             raise UserError(f"e2e failed (exit {code}); reports in {env_build_dir('local') / 'reports'}.")
+        express_e2e()
     finally:
         if deployed:
             _banner("destroy --env local")

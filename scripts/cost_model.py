@@ -318,30 +318,25 @@ class Meter:
             return None
 
     def executions(self, start: datetime) -> dict[str, list[dict[str, Any]]]:
-        """Every execution started since `start`, per workflow."""
-        out = {}
-        for workflow, arn in sorted(self.outputs["state_machine_arns"].items()):
-            found, kwargs = [], {"stateMachineArn": arn, "maxResults": 1000}
-            while True:
-                page = self.sfn.list_executions(**kwargs)
-                found += [e for e in page["executions"] if e["startDate"] >= start]
-                if not page.get("nextToken"):
-                    break
-                kwargs["nextToken"] = page["nextToken"]
-            out[workflow] = found
-        return out
+        """Every execution started since `start`, per workflow (scripts/history.ExecutionReader: STANDARD or
+        EXPRESS)."""
+        reader = self._reader()
+        return {
+            workflow: list(reader.list_executions(arn, start))
+            for workflow, arn in sorted(self.outputs["state_machine_arns"].items())
+        }
 
     def running(self, start: datetime) -> int:
         return sum(e["status"] == "RUNNING" for runs in self.executions(start).values() for e in runs)
 
+    def _reader(self) -> Any:
+        from scripts.history import ExecutionReader
+
+        clients = {"stepfunctions": self.sfn, "logs": self.logs}
+        return ExecutionReader.for_stack(self.outputs, clients.__getitem__, env=self.env)
+
     def _history(self, arn: str) -> list[dict[str, Any]]:
-        events, kwargs = [], {"executionArn": arn, "maxResults": 1000}
-        while True:
-            page = self.sfn.get_execution_history(**kwargs)
-            events += page["events"]
-            if not page.get("nextToken"):
-                return events
-            kwargs["nextToken"] = page["nextToken"]
+        return self._reader().events(arn)
 
     def _log_lines(self, group: str, start: datetime, end: datetime) -> list[str]:
         kwargs = {

@@ -46,8 +46,10 @@ def _run_pytest(cmd: list[str], child_env: dict[str, str]) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
-def run(env: str, keyword: str = "") -> int:
-    """Run tests/e2e against the deployed env; print the summary table; return pytest's exit code."""
+def run(env: str, keyword: str = "", marker: str = "", label: str = "") -> int:
+    """Run tests/e2e against the deployed env; print the summary table; return pytest's exit code. `marker`: a
+    pytest -m expression (e.g. `express`, the subset CI runs on an EXPRESS order workflow); `label`: its reports go
+    to build/<env>/reports/<label>/ instead."""
     from scripts.common import check_env
 
     check_env(env)
@@ -63,7 +65,7 @@ def run(env: str, keyword: str = "") -> int:
                 f"The local stack in {env_build_dir(env).relative_to(REPO_ROOT)}/outputs.json is gone from the "
                 f"local cloud (restarted or reset?): redeploy with `invoke deploy --env {env}`."
             )
-    out_dir = reports_dir(env)
+    out_dir = reports_dir(env) / label if label else reports_dir(env)
     out_dir.mkdir(parents=True, exist_ok=True)
     restore_leftovers(env, outputs)
 
@@ -91,6 +93,8 @@ def run(env: str, keyword: str = "") -> int:
     ]
     if keyword:
         cmd += ["-k", keyword]
+    if marker:
+        cmd += ["-m", marker]
     child_env = {
         **os.environ,
         "ORDERFLOW_ENV": env,

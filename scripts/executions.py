@@ -41,10 +41,14 @@ def _restart(sfn: Any, execution: dict[str, Any]) -> str:
     raise UserError(f"Execution {execution['name']} was restarted 99 times already: investigate it instead.")
 
 
-def redrive(sfn: Any, execution_arn: str, restart: bool = False) -> dict[str, Any]:
-    """Redrive (or, with `restart`, restart) the execution; returns {"action", "executionArn", "status"}."""
+def redrive(sfn: Any, execution_arn: str, restart: bool = False, reader: Any = None) -> dict[str, Any]:
+    """Redrive (or, with `restart`, restart) the execution; returns {"action", "executionArn", "status"}. `reader`: the
+    stack's scripts/history.ExecutionReader (an EXPRESS execution is described from its logs on AWS; Step Functions
+    redrives Standard executions only, so an Express one can only be restarted)."""
+    from scripts.history import as_reader
+
     try:
-        execution = sfn.describe_execution(executionArn=execution_arn)
+        execution = as_reader(reader or sfn).describe(execution_arn)
     except ClientError as err:
         if err.response["Error"]["Code"] in ("ExecutionDoesNotExist", "InvalidArn"):
             raise UserError(f"There is no execution {execution_arn}: copy its ARN from `invoke trace` or the console.")
@@ -76,10 +80,13 @@ def redrive(sfn: Any, execution_arn: str, restart: bool = False) -> dict[str, An
 
 def run(env: str, execution_arn: str, restart: bool = False, as_json: bool = False) -> dict[str, Any]:
     from scripts.aws_session import aws_client
+    from scripts.common import read_outputs
+    from scripts.history import ExecutionReader
 
     if not execution_arn.startswith("arn:"):
         raise UserError("Give the execution's ARN: invoke redrive-execution arn:aws:states:...:execution:<sm>:<name>.")
-    result = redrive(aws_client(env, "stepfunctions"), execution_arn, restart)
+    reader = ExecutionReader.for_stack(read_outputs(env), lambda service: aws_client(env, service), env=env)
+    result = redrive(reader.sfn, execution_arn, restart, reader)
     if as_json:
         print(json.dumps(result, indent=2))
     else:

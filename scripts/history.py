@@ -1,10 +1,13 @@
-"""Step Functions execution histories (GetExecutionHistory) summarized for assertions and reports: states entered,
-Lambda tasks with their functions and outcomes, retries; and the order an execution works on."""
+"""Step Functions executions, read the same way for STANDARD and EXPRESS workflows (ExecutionReader: the history API,
+or an Express workflow's execution logs on AWS), and their histories summarized for assertions and reports: states
+entered, Lambda tasks with their functions and outcomes, retries; and the order an execution works on."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from scripts.timeutil import iso, parse_ts
@@ -172,3 +175,198 @@ def execution_order_id(input_text: str | None) -> str | None:
         if isinstance(candidate.get("order"), dict) and isinstance(candidate["order"].get("orderId"), str):
             return candidate["order"]["orderId"]
     return None
+
+
+# --- Reading executions, for both workflow types ---------------------------------------------------------------------
+#
+# The one place that knows where an execution's states are (docs/architecture.md, "Standard or Express"): every tool
+# that lists, describes or reads the history of executions (trace, logs, the console, the cost model, the e2e suite)
+# goes through ExecutionReader.
+# - STANDARD: the Step Functions API (ListExecutions, DescribeExecution, GetExecutionHistory).
+# - EXPRESS on AWS: AWS serves none of those for Express executions; the state machine logs every history event (level
+#   ALL, execution data included) to its log group, one JSON line per event ({id, previous_event_id, type, details,
+#   event_timestamp, execution_arn}); the reader rebuilds the same events from there.
+# - EXPRESS on the local emulator: MiniStack writes no execution logs but serves the API for Express executions too
+#   (scripts/emulator_workarounds.py, express_history_from_api), so there the reader uses the API as for STANDARD.
+
+SOURCE_API = "history-api"
+SOURCE_LOGS = "execution-logs"
+
+_EXECUTION_ARN = re.compile(
+    r"^arn:(?P<p>[a-z-]+):states:(?P<r>[^:]+):(?P<a>\d+):(?P<kind>execution|express):(?P<sm>[^:]+):(?P<name>[^:]+)"
+)
+
+
+def state_machine_arn_of(execution_arn: str) -> str | None:
+    """The state machine of an execution ARN (`...:execution:<sm>:<name>` Standard, `...:express:<sm>:<name>:<id>`
+    Express); None for anything else."""
+    m = _EXECUTION_ARN.match(execution_arn or "")
+    return f"arn:{m['p']}:states:{m['r']}:{m['a']}:stateMachine:{m['sm']}" if m else None
+
+
+def _details_key(event_type: str) -> str:
+    """GetExecutionHistory's details field of an event type (PassStateEntered -> stateEnteredEventDetails)."""
+    for suffix in ("StateEntered", "StateExited"):
+        if event_type.endswith(suffix):
+            return f"state{suffix[5:]}EventDetails"
+    return f"{event_type[:1].lower()}{event_type[1:]}EventDetails"
+
+
+def history_event_from_log(record: dict[str, Any]) -> dict[str, Any]:
+    """One Express execution-log record as the GetExecutionHistory event it stands for."""
+    etype = record.get("type", "")
+    event: dict[str, Any] = {
+        "timestamp": datetime.fromtimestamp(int(record.get("event_timestamp") or 0) / 1000, UTC),
+        "type": etype,
+        "id": int(record.get("id") or 0),
+        "previousEventId": int(record.get("previous_event_id") or 0),
+    }
+    if isinstance(record.get("details"), dict):
+        event[_details_key(etype)] = record["details"]
+    return event
+
+
+def execution_from_events(execution_arn: str, events: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """DescribeExecution's answer rebuilt from an execution's history events (oldest first)."""
+    m = _EXECUTION_ARN.match(execution_arn)
+    out: dict[str, Any] = {
+        "executionArn": execution_arn,
+        "stateMachineArn": state_machine_arn_of(execution_arn),
+        "name": m["name"] if m else execution_arn,
+        "status": "RUNNING",
+    }
+    for event in events:
+        details = _details(event)
+        if event["type"] == "ExecutionStarted":
+            out["startDate"], out["input"] = event["timestamp"], details.get("input")
+        elif event["type"] in _EXEC_END:
+            out["status"], out["stopDate"] = _EXEC_END[event["type"]], event["timestamp"]
+            for key in ("output", "error", "cause"):
+                if details.get(key) is not None:
+                    out[key] = details[key]
+    return out
+
+
+class ExecutionReader:
+    """Lists, describes and reads the history of executions of any of the stack's state machines, whatever their
+    type. `machines`: {state machine ARN: {"type": STANDARD|EXPRESS, "log_group": name}}; a machine not named is
+    STANDARD (e.g. a temporary one)."""
+
+    def __init__(
+        self,
+        sfn: Any,
+        logs: Any = None,
+        *,
+        env: str = "local",
+        machines: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        self.sfn, self.logs, self.env, self.machines = sfn, logs, env, dict(machines or {})
+
+    @classmethod
+    def for_stack(cls, outputs: dict[str, Any], client: Any, env: str | None = None) -> ExecutionReader:
+        """The reader of a deployed stack: its outputs' workflow types and log groups (env: the outputs' `env`);
+        `client(name)` makes clients."""
+        env = env or outputs.get("env") or "local"
+        types = outputs.get("workflow_types") or {}
+        groups = outputs.get("workflow_log_group_names") or {}
+        machines = {
+            arn: {"type": types.get(wf, "STANDARD"), "log_group": groups.get(wf)}
+            for wf, arn in (outputs.get("state_machine_arns") or {}).items()
+        }
+        express = any(m["type"] == "EXPRESS" for m in machines.values())
+        return cls(client("stepfunctions"), client("logs") if express else None, env=env, machines=machines)
+
+    def workflow_type(self, machine_arn: str | None) -> str:
+        return (self.machines.get(machine_arn or "") or {}).get("type", "STANDARD")
+
+    def source(self, machine_arn: str | None) -> str:
+        """Where this machine's executions are read: the history API, or (EXPRESS on AWS) its execution logs."""
+        from scripts import emulator_workarounds
+
+        if self.workflow_type(machine_arn) != "EXPRESS" or emulator_workarounds.express_history_from_api(self.env):
+            return SOURCE_API
+        return SOURCE_LOGS
+
+    # -- the three reads ---------------------------------------------------------------------------------------------
+
+    def list_executions(self, machine_arn: str, since: datetime | None = None) -> Iterator[dict[str, Any]]:
+        """Executions of the machine (newest first), started at or after `since`: executionArn, stateMachineArn,
+        name, status, startDate, stopDate (when ended). Lazy: paging stops at the first older execution."""
+        if self.source(machine_arn) == SOURCE_LOGS:
+            yield from self._list_from_logs(machine_arn, since)
+            return
+        kwargs: dict[str, Any] = {"stateMachineArn": machine_arn, "maxResults": 1000}
+        while True:
+            page = self.sfn.list_executions(**kwargs)
+            for execution in page["executions"]:
+                if since is not None and execution["startDate"] < since:
+                    return  # newest first: the rest is older
+                yield execution
+            if not page.get("nextToken"):
+                return
+            kwargs["nextToken"] = page["nextToken"]
+
+    def describe(self, execution_arn: str) -> dict[str, Any]:
+        """DescribeExecution's answer (status, input, output, error, cause, dates)."""
+        if self.source(state_machine_arn_of(execution_arn)) == SOURCE_LOGS:
+            return execution_from_events(execution_arn, self.events(execution_arn))
+        return self.sfn.describe_execution(executionArn=execution_arn)
+
+    def events(self, execution_arn: str) -> list[dict[str, Any]]:
+        """The execution's history events, oldest first, in GetExecutionHistory's shape."""
+        machine_arn = state_machine_arn_of(execution_arn)
+        if self.source(machine_arn) == SOURCE_LOGS:
+            pattern = f'{{ $.execution_arn = "{execution_arn}" }}'
+            records = self._log_records(machine_arn, pattern, None)
+            return sorted((history_event_from_log(r) for r in records), key=lambda e: e["id"])
+        events: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+        while True:
+            page = self.sfn.get_execution_history(**kwargs)
+            events += page["events"]
+            if not page.get("nextToken"):
+                return events
+            kwargs["nextToken"] = page["nextToken"]
+
+    # -- execution logs (EXPRESS on AWS) -----------------------------------------------------------------------------
+
+    def _log_records(self, machine_arn: str | None, pattern: str, since: datetime | None) -> list[dict[str, Any]]:
+        group = (self.machines.get(machine_arn or "") or {}).get("log_group")
+        if not group or self.logs is None:
+            raise ValueError(f"{machine_arn} is EXPRESS but its execution log group is unknown")
+        kwargs: dict[str, Any] = {"logGroupName": group, "filterPattern": pattern}
+        if since is not None:
+            kwargs["startTime"] = int(since.timestamp() * 1000)
+        records = []
+        while True:
+            page = self.logs.filter_log_events(**kwargs)
+            for line in page.get("events", []):
+                try:
+                    record = json.loads(line["message"])
+                except ValueError:
+                    continue
+                if isinstance(record, dict):
+                    records.append(record)
+            if not page.get("nextToken"):
+                return records
+            kwargs["nextToken"] = page["nextToken"]
+
+    def _list_from_logs(self, machine_arn: str, since: datetime | None) -> list[dict[str, Any]]:
+        ends = " || ".join(f'($.type = "{t}")' for t in ("ExecutionStarted", *_EXEC_END))
+        by_arn: dict[str, list[dict[str, Any]]] = {}
+        for record in self._log_records(machine_arn, f"{{ {ends} }}", since):
+            by_arn.setdefault(record.get("execution_arn", ""), []).append(history_event_from_log(record))
+        found = []
+        for arn, events in by_arn.items():
+            described = execution_from_events(arn, sorted(events, key=lambda e: e["id"]))
+            if "startDate" in described:
+                described.pop("input", None)
+                for key in ("output", "error", "cause"):
+                    described.pop(key, None)
+                found.append(described)
+        return sorted(found, key=lambda e: e["startDate"], reverse=True)
+
+
+def as_reader(source: Any, env: str = "local") -> ExecutionReader:
+    """An ExecutionReader as it is, or one over a Step Functions client (every machine read as STANDARD)."""
+    return source if isinstance(source, ExecutionReader) else ExecutionReader(source, env=env)

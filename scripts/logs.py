@@ -114,26 +114,26 @@ def print_lines(stream: Iterator[dict[str, Any]], seen: set[str], say: Callable[
     return count
 
 
-def workflow_executions_text(sfn: Any, state_machine_arn: str, start: datetime, order_id: str | None) -> list[str]:
+def workflow_executions_text(
+    executions: Any, state_machine_arn: str, start: datetime, order_id: str | None
+) -> list[str]:
     """The fallback where a workflow's log group stays empty: each execution since `start` (of the order, if one is
-    named) with the states it entered, from GetExecutionHistory."""
-    from scripts.history import execution_order_id, summarize_history
+    named) with the states it entered, read by scripts/history.ExecutionReader (`executions`: a reader or a Step
+    Functions client)."""
+    from scripts.history import as_reader, execution_order_id, summarize_history
 
+    reader = as_reader(executions)
     lines = []
-    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=state_machine_arn):
-        for execution in page["executions"]:
-            if execution["startDate"] < start:
-                continue
-            described = sfn.describe_execution(executionArn=execution["executionArn"])
-            if order_id and execution_order_id(described.get("input")) != order_id:
-                continue
-            history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
-            summary = summarize_history(history)
-            path = " > ".join(state["name"] for state in summary["states"])
-            lines.append(
-                f"{execution['startDate'].astimezone(UTC):%H:%M:%S} {execution['name']} {summary['status']}"
-                f"{' ' + summary['error'] if summary['error'] else ''}: {path}"
-            )
+    for execution in reader.list_executions(state_machine_arn, start):
+        described = reader.describe(execution["executionArn"])
+        if order_id and execution_order_id(described.get("input")) != order_id:
+            continue
+        summary = summarize_history(reader.events(execution["executionArn"]))
+        path = " > ".join(state["name"] for state in summary["states"])
+        lines.append(
+            f"{execution['startDate'].astimezone(UTC):%H:%M:%S} {execution['name']} {summary['status']}"
+            f"{' ' + summary['error'] if summary['error'] else ''}: {path}"
+        )
     return sorted(lines)
 
 
@@ -163,7 +163,10 @@ def run(
                 f"The {target} workflow wrote no execution logs{' to ' + group if group else ''} since {start:%H:%M:%S}"
                 " (the local emulator writes none): its executions from the history API instead."
             )
-            lines = workflow_executions_text(sfn, workflows[target], start, order_id)
+            from scripts.history import ExecutionReader
+
+            reader = ExecutionReader.for_stack(outputs, lambda service: aws_client(env, service), env=env)
+            lines = workflow_executions_text(reader, workflows[target], start, order_id)
             for line in lines:
                 say(line)
             return len(lines)

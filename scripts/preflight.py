@@ -382,10 +382,19 @@ def check_workflows(env: str, region: str, account: str, sfn: Any | None) -> Che
     """Render every workflow as deploy does (statelint runs inside render); on AWS also ValidateStateMachineDefinition.
     MiniStack 1.5.33 answers OK to any definition (probed with one that has no states), so env local stays offline."""
     from scripts.render import RenderError, render_workflows
+    from scripts.stack import order_workflow_type
 
     out_dir = env_build_dir(env) / "preflight" / "workflow"
+    workflow_type = order_workflow_type(env)  # rendered and validated as the deploy will (docs/architecture.md)
     try:
-        rendered = render_workflows(env, region=region, account_id=account, project=PROJECT, out_dir=out_dir)
+        rendered = render_workflows(
+            env,
+            region=region,
+            account_id=account,
+            project=PROJECT,
+            out_dir=out_dir,
+            order_workflow_type=workflow_type,
+        )
     except (RenderError, RuntimeError) as exc:
         return _fail("workflows", f"render: {exc}", "fix the workflow template named above")
     found = f"{len(rendered)} rendered, statelint 3.1.0 clean"
@@ -401,7 +410,9 @@ def check_workflows(env: str, region: str, account: str, sfn: Any | None) -> Che
         )
     problems = []
     for name, path in sorted(rendered.items()):
-        result = sfn.validate_state_machine_definition(definition=Path(path).read_text(), type="STANDARD")
+        result = sfn.validate_state_machine_definition(
+            definition=Path(path).read_text(), type=workflow_type if name == "order-processing" else "STANDARD"
+        )
         if result.get("result") != "OK":
             problems += [
                 f"{name}: {d.get('code')} {d.get('message')} at {d.get('location')}"

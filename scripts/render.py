@@ -13,7 +13,8 @@ All values are derived from names, so rendering needs no prior `terraform apply`
     ${OutboxKeyName}, ${OutboxKeyType}  the outbox table's hash key and its attribute type (tables.json): id, S
     ${FinalizeDutyIdFormat}     the outbox id of an order's finalize duty as a States.Format template, from its one
                                 owner shared.outbox.finalize_id: "{}#finalize"
-    ${PaymentParkingBudgetSeconds}  how long an order waits for the payment gateway before it fails
+    ${PaymentParkingBudgetSeconds}  how long an order waits for the payment gateway before it fails (by the order
+                                workflow's type: workflow_policies.payment_parking_budget_seconds)
     ${FinalizeBranch}           the branch of workflow/fragments/finalize.asl.json, itself rendered: the one
                                 definition of "compensate, notify, settle" that every claiming workflow runs
     ${<Event>DetailType}        the detail-type of the event contract <Event> (services/shared/schemas/events/
@@ -159,8 +160,10 @@ def finalize_duty_id_format() -> str:
     return "{}".join(_format_literal(part) for part in parts)
 
 
-def placeholder_values(env: str, *, region: str, account_id: str, project: str = "orderflow") -> dict[str, Any]:
-    """The value of every placeholder of the contract for `env`."""
+def placeholder_values(
+    env: str, *, region: str, account_id: str, project: str = "orderflow", order_workflow_type: str = "STANDARD"
+) -> dict[str, Any]:
+    """The value of every placeholder of the contract for `env` (the order workflow deployed as `order_workflow_type`)."""
     if not env or not region or not account_id:
         raise ValueError("env, region and account_id are all required")
     values: dict[str, Any] = {
@@ -173,7 +176,7 @@ def placeholder_values(env: str, *, region: str, account_id: str, project: str =
     values["OutboxKeyName"] = tables.definitions()["outbox"]["hash_key"]
     values["OutboxKeyType"] = tables.definitions()["outbox"]["attributes"][values["OutboxKeyName"]]
     values["FinalizeDutyIdFormat"] = finalize_duty_id_format()
-    values["PaymentParkingBudgetSeconds"] = workflow_policies.PAYMENT_PARKING_BUDGET_SECONDS
+    values["PaymentParkingBudgetSeconds"] = workflow_policies.payment_parking_budget_seconds(order_workflow_type)
     values.update({f"{name}DetailType": c.detail_type for name, c in event_contracts().EVENTS.items()})
     fragment = FRAGMENT_DIR / f"finalize{TEMPLATE_SUFFIX}"
     values["FinalizeBranch"] = render_definition(fragment.read_text(encoding="utf-8"), values, source=str(fragment))
@@ -449,6 +452,7 @@ def render_workflows(
     validate: bool = True,
     integrations: Mapping[str, frozenset[str]] | None = None,
     table_integrations: Mapping[str, frozenset[tuple[str, str]]] | None = None,
+    order_workflow_type: str = "STANDARD",
 ) -> dict[str, Path]:
     """Render every workflow template for `env`; returns {workflow name: rendered path}.
 
@@ -458,7 +462,9 @@ def render_workflows(
     `integrations` (default: `workflow/integrations.json`) declares for it, and exactly the table actions
     `table_integrations` (default: its `tables`) declares.
     """
-    values = placeholder_values(env, region=region, account_id=account_id, project=project)
+    values = placeholder_values(
+        env, region=region, account_id=account_id, project=project, order_workflow_type=order_workflow_type
+    )
     target = Path(out_dir) if out_dir is not None else env_build_dir(env) / "workflow"
     rendered: dict[str, dict[str, Any]] = {}
     sources: dict[str, str] = {}
@@ -495,6 +501,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--project", default="orderflow")
     parser.add_argument("--out-dir", type=Path)
     parser.add_argument("--no-validate", action="store_true")
+    parser.add_argument("--order-workflow-type", default="STANDARD", choices=workflow_policies.WORKFLOW_TYPES)
     args = parser.parse_args(argv)
     try:
         paths = render_workflows(
@@ -504,6 +511,7 @@ def main(argv: list[str] | None = None) -> int:
             project=args.project,
             out_dir=args.out_dir,
             validate=not args.no_validate,
+            order_workflow_type=args.order_workflow_type,
         )
     except RenderError as err:
         print(f"render failed: {err}", file=sys.stderr)

@@ -156,26 +156,71 @@ def preflight(env: str) -> None:
         aws_session.account_id(env)
 
 
+#: Overrides terraform/envs/<env>.tfvars's `order_workflow_type` for one run (`invoke deploy/plan/destroy
+#: --order-workflow-type`, and CI's second e2e pass): the renderer and Terraform then get the same value.
+ORDER_WORKFLOW_TYPE_ENV = "ORDERFLOW_ORDER_WORKFLOW_TYPE"
+
+
+def _tfvars_string(text: str, name: str) -> str | None:
+    """The string value `name = "..."` of a tfvars (or a variable block's `default = "..."`), None when absent."""
+    match = re.search(rf'^\s*{name}\s*=\s*"([^"]*)"', text, re.MULTILINE)
+    return match[1] if match else None
+
+
+def order_workflow_type(env: str) -> str:
+    """The order workflow's type for `env`: $ORDERFLOW_ORDER_WORKFLOW_TYPE, else terraform/envs/<env>.tfvars's
+    `order_workflow_type`, else the variable's default in terraform/variables.tf (its one owner)."""
+    from scripts.workflow_policies import WORKFLOW_TYPES
+
+    value = os.environ.get(ORDER_WORKFLOW_TYPE_ENV) or _tfvars_string(
+        (ENVS_DIR / f"{env}.tfvars").read_text() if (ENVS_DIR / f"{env}.tfvars").exists() else "",
+        "order_workflow_type",
+    )
+    if value is None:
+        block = re.search(
+            r'variable "order_workflow_type" \{(.*?)\n\}', (TERRAFORM_DIR / "variables.tf").read_text(), re.DOTALL
+        )
+        value = _tfvars_string(block[1], "default") if block else None
+    if value not in WORKFLOW_TYPES:
+        raise UserError(
+            f"order_workflow_type must be one of {', '.join(WORKFLOW_TYPES)}, not {value!r}: fix "
+            f"--order-workflow-type, ${ORDER_WORKFLOW_TYPE_ENV} or terraform/envs/{env}.tfvars."
+        )
+    return value
+
+
+def override_order_workflow_type(env: str, value: str) -> None:
+    """`--order-workflow-type`: use `value` (when given) for the rest of this process, checked first."""
+    if value:
+        os.environ[ORDER_WORKFLOW_TYPE_ENV] = value.upper()
+        order_workflow_type(env)
+
+
 def prepare_inputs(env: str) -> list[str]:
     """Build, render the workflows and write the generated variables; return the -var-file list."""
     from scripts.render import render_workflows
 
     build_module.build()
+    workflow_type = order_workflow_type(env)
     rendered = render_workflows(
         env,
         region=aws_session.region(env),
         account_id=aws_session.account_id(env),
         project=PROJECT,
         out_dir=env_build_dir(env) / "workflow",
+        order_workflow_type=workflow_type,
     )
     print(
         f"Rendered {len(rendered)} workflow definitions into {(env_build_dir(env) / 'workflow').relative_to(REPO_ROOT)}"
+        f" (order-processing as {workflow_type})"
     )
     inputs = {
         "build_manifest_path": str(build_module.MANIFEST),
         "repo_root": str(REPO_ROOT),
         "workflow_definitions_dir": str(env_build_dir(env) / "workflow"),
         "aws_endpoint_url": local_cloud.endpoint() if is_local(env) else None,
+        # The renderer's value (its parking budget fits it), so Terraform deploys the type the definition was made for.
+        "order_workflow_type": workflow_type,
     }
     inputs_file = env_build_dir(env) / "inputs.tfvars.json"
     write_json(inputs_file, inputs)

@@ -97,32 +97,24 @@ def api_entries(order_lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return found
 
 
-def executions_of(sfn: Any, machine_arn: str, order_id: str, since: datetime) -> list[dict[str, Any]]:
-    """The executions of the machine whose input names the order, started since `since` (newest-first paging)."""
-    from scripts.history import execution_order_id
+def executions_of(executions: Any, machine_arn: str, order_id: str, since: datetime) -> list[dict[str, Any]]:
+    """The executions of the machine whose input names the order, started since `since` (newest-first paging).
+    `executions`: a scripts.history.ExecutionReader (STANDARD or EXPRESS), or a Step Functions client."""
+    from scripts.history import as_reader, execution_order_id
 
+    reader = as_reader(executions)
     found = []
-    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine_arn):
-        for execution in page["executions"]:
-            if _at(execution["startDate"]) < since:
-                return found
-            described = sfn.describe_execution(executionArn=execution["executionArn"])
-            if execution_order_id(described.get("input")) == order_id:
-                found.append(described)
+    for execution in reader.list_executions(machine_arn, since):
+        described = reader.describe(execution["executionArn"])
+        if execution_order_id(described.get("input")) == order_id:
+            found.append(described)
     return found
 
 
-def execution_entries(sfn: Any, workflow: str, execution: dict[str, Any]) -> list[dict[str, Any]]:
-    from scripts.history import summarize_history
+def execution_entries(executions: Any, workflow: str, execution: dict[str, Any]) -> list[dict[str, Any]]:
+    from scripts.history import as_reader, summarize_history
 
-    history: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"executionArn": execution["executionArn"], "maxResults": 1000}
-    while True:
-        page = sfn.get_execution_history(**kwargs)
-        history += page["events"]
-        if not page.get("nextToken"):
-            break
-        kwargs["nextToken"] = page["nextToken"]
+    history = as_reader(executions).events(execution["executionArn"])
     summary = summarize_history(history)
     name = execution["name"]
     found = []
@@ -238,10 +230,12 @@ def collect(order_id: str, outputs: dict[str, Any], clients: Callable[[str], Any
         entries += log_entries(service, lines)
         if service == "order":
             entries += api_entries(lines)
-    sfn = clients("stepfunctions")
+    from scripts.history import ExecutionReader
+
+    reader = ExecutionReader.for_stack(outputs, clients)
     for workflow, arn in sorted((outputs.get("state_machine_arns") or {}).items()):
-        for execution in executions_of(sfn, arn, order_id, since):
-            entries += execution_entries(sfn, workflow, execution)
+        for execution in executions_of(reader, arn, order_id, since):
+            entries += execution_entries(reader, workflow, execution)
     payment = ddb.Table(outputs["payments_table_name"]).get_item(Key={"orderId": order_id}, ConsistentRead=True)
     reservation = ddb.Table(outputs["reservations_table_name"]).get_item(Key={"orderId": order_id}, ConsistentRead=True)
     entries += row_entries(payment.get("Item"), reservation.get("Item"))

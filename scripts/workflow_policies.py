@@ -48,6 +48,36 @@ LAMBDA_RETRY_MAX_DELAY_SECONDS = 30
 #: below the 30-minute stale-order threshold, so the sweep never expires an order that is only waiting.
 PAYMENT_PARKING_BUDGET_SECONDS = 900
 
+#: The Step Functions workflow types the order workflow may deploy as (Terraform's `order_workflow_type`).
+WORKFLOW_TYPES: tuple[str, ...] = ("STANDARD", "EXPRESS")
+
+#: An Express execution lasts at most five minutes (AWS Step Functions quotas, "Maximum execution duration" of
+#: Express workflows); past it the execution times out, wherever it is.
+EXPRESS_MAX_DURATION_SECONDS = 300
+
+#: What an Express order execution keeps for the rest of the saga around its parking: owning, a last charge attempt,
+#: reserving, completing and finalizing (notify, settle, or refund/release), each a Lambda task that may retry.
+EXPRESS_SAGA_MARGIN_SECONDS = 180
+
+#: The parking budget of the order workflow per type: 900 s on STANDARD; on EXPRESS what the 5-minute limit leaves
+#: after the margin (120 s). When it is spent the workflow claims the order FAILED (PaymentParkingBudgetSpent) and
+#: finalizes it, as on STANDARD; an Express execution cut off by its time limit leaves the order live, and the stale
+#: sweep claims it EXPIRED and finalizes it (docs/architecture.md, "Standard or Express").
+PAYMENT_PARKING_BUDGET_SECONDS_BY_TYPE: dict[str, int] = {
+    "STANDARD": PAYMENT_PARKING_BUDGET_SECONDS,
+    "EXPRESS": EXPRESS_MAX_DURATION_SECONDS - EXPRESS_SAGA_MARGIN_SECONDS,
+}
+
+
+def payment_parking_budget_seconds(order_workflow_type: str = "STANDARD") -> int:
+    """The order workflow's parking budget when it deploys as `order_workflow_type` (STANDARD or EXPRESS)."""
+    try:
+        return PAYMENT_PARKING_BUDGET_SECONDS_BY_TYPE[order_workflow_type]
+    except KeyError:
+        raise ValueError(
+            f"order_workflow_type must be one of {', '.join(WORKFLOW_TYPES)}, not {order_workflow_type!r}"
+        ) from None
+
 
 def lambda_retry(retryable_errors: list[str]) -> list[dict[str, Any]]:
     """The Retry list of a Lambda task: one retrier for transient infrastructure and service errors."""

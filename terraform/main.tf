@@ -188,6 +188,7 @@ module "workflows" {
   table_arns         = local.table_arn
   kms_key_arn        = local.key_arn
   log_retention_days = var.workflow_log_retention_days
+  workflow_types     = { "order-processing" = var.order_workflow_type }
   tracing_enabled    = module.emulator_compat.sfn_tracing_enabled
   tags               = var.tags
 }

@@ -83,6 +83,16 @@ output "state_machine_arns" {
   value       = module.workflows.state_machine_arns
 }
 
+output "workflow_types" {
+  description = "Step Functions type (STANDARD or EXPRESS) of each state machine keyed by workflow name: how the tools read an execution's states (scripts/history.py)."
+  value       = module.workflows.workflow_types
+}
+
+output "workflow_log_group_names" {
+  description = "Execution log group of each state machine keyed by workflow name (an EXPRESS workflow's states are read from it on AWS)."
+  value       = module.workflows.log_group_names
+}
+
 output "function_names" {
   description = "Lambda function names keyed by service."
   value       = { for s, m in module.services : s => m.function_name }

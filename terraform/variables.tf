@@ -67,6 +67,18 @@ variable "log_retention_days" {
   default     = 14
 }
 
+variable "order_workflow_type" {
+  description = "Step Functions type of the order-processing state machine: STANDARD (exactly-once, execution history, up to a year, billed per state transition) or EXPRESS (at-least-once, at most 5 minutes, no history API: its execution data goes to its log group; billed per request and duration). The other workflows stay STANDARD. The deploy tasks render the order workflow for this type (its payment parking budget fits Express's 5 minutes) and hand the same value over (`invoke deploy --order-workflow-type`, docs/architecture.md)."
+  type        = string
+  default     = "STANDARD"
+  nullable    = false
+
+  validation {
+    condition     = contains(["STANDARD", "EXPRESS"], var.order_workflow_type)
+    error_message = "order_workflow_type must be \"STANDARD\" or \"EXPRESS\" (upper case)."
+  }
+}
+
 variable "workflow_log_retention_days" {
   description = "Retention in days of the state machines' log groups."
   type        = number

@@ -278,22 +278,24 @@ class Console:
 
     def execution_graphs(self, order: dict[str, Any]) -> list[dict[str, Any]]:
         """Every execution of every workflow that worked on the order: name, workflow, status, states entered, and
-        the workflow's SVG with the path coloured (deployed definition, GetExecutionHistory)."""
+        the workflow's SVG with the path coloured (deployed definition; the execution's history as
+        scripts/history.ExecutionReader reads it, STANDARD or EXPRESS)."""
         from scripts import trace
         from scripts.console import graph
-        from scripts.history import summarize_history, task_functions
+        from scripts.history import ExecutionReader, summarize_history, task_functions
         from scripts.timeutil import parse_ts
 
         sfn = self.client("stepfunctions")
+        reader = ExecutionReader.for_stack(self.outputs, self.client, env=self.outputs.get("env", self.env))
         since = parse_ts(order["createdAt"]) - trace.LOOKBACK
         found = []
         for workflow, arn in sorted((self.outputs.get("state_machine_arns") or {}).items()):
-            executions = trace.executions_of(sfn, arn, order["orderId"], since)
+            executions = trace.executions_of(reader, arn, order["orderId"], since)
             if not executions:
                 continue
             definition = json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"])
             for execution in sorted(executions, key=lambda e: e["startDate"]):
-                summary = summarize_history(history(sfn, execution["executionArn"]), task_functions(definition))
+                summary = summarize_history(reader.events(execution["executionArn"]), task_functions(definition))
                 found.append(
                     {
                         "workflow": workflow,
@@ -470,17 +472,6 @@ class Console:
         )
         if response.get("FailedEntryCount"):
             raise RuntimeError(f"PutEvents refused the event: {response['Entries'][0].get('ErrorMessage')}")
-
-
-def history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
-    while True:
-        page = sfn.get_execution_history(**kwargs)
-        events += page["events"]
-        if not page.get("nextToken"):
-            return events
-        kwargs["nextToken"] = page["nextToken"]
 
 
 def operator_events_client(env: str, outputs: dict[str, Any]) -> Callable[[], Any]:

@@ -7,7 +7,11 @@ emulator_compat = false
 log_level                   = "DEBUG"
 log_retention_days          = 14
 workflow_log_retention_days = 14
-archive_retention_days      = 14
+
+# STANDARD or EXPRESS: the order-processing state machine's type (docs/architecture.md, "Standard or Express").
+order_workflow_type = "STANDARD"
+
+archive_retention_days = 14
 
 stale_order_minutes             = 30
 stale_sweep_schedule_expression = "rate(5 minutes)"

@@ -309,6 +309,114 @@ run "workflows_module" {
   }
 }
 
+# order_workflow_type = EXPRESS (root): the order workflow deploys as EXPRESS with ALL logging and execution data into
+# its own log group (Express has no history API: its states are read from there), rendered with the Express parking
+# budget (120 s); the other workflows stay STANDARD.
+run "workflows_module_express" {
+  command = apply
+
+  module {
+    source = "./modules/workflows"
+  }
+
+  variables {
+    name_prefix     = "orderflow-test"
+    workflow_names  = ["order-processing", "payment-processing", "inventory-management"]
+    definitions_dir = "./tests/fixtures/workflows-express"
+    workflow_types  = { order-processing = "EXPRESS" }
+    invoked_services = {
+      order-processing     = ["payment", "order", "inventory", "notification"]
+      payment-processing   = ["order", "notification"]
+      inventory-management = ["order"]
+    }
+    function_arns = { order = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order", payment = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-payment", inventory = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-inventory", notification = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-notification" }
+    kms_key_arn   = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  assert {
+    condition     = output.workflow_types == { order-processing = "EXPRESS", payment-processing = "STANDARD", inventory-management = "STANDARD" }
+    error_message = "Only the workflow named in workflow_types is EXPRESS; the others stay STANDARD."
+  }
+
+  assert {
+    condition = (
+      aws_sfn_state_machine.this["order-processing"].logging_configuration[0].level == "ALL"
+      && aws_sfn_state_machine.this["order-processing"].logging_configuration[0].include_execution_data
+      && aws_sfn_state_machine.this["order-processing"].logging_configuration[0].log_destination == "${aws_cloudwatch_log_group.this["order-processing"].arn}:*"
+      && aws_cloudwatch_log_group.this["order-processing"].name == "/aws/vendedlogs/states/orderflow-test-order-processing"
+    )
+    error_message = "The EXPRESS order workflow logs ALL with execution data to its own /aws/vendedlogs/states log group."
+  }
+
+  assert {
+    condition     = output.parking_budget_seconds == { order-processing = 120, payment-processing = null, inventory-management = null }
+    error_message = "The EXPRESS order workflow parks for at most 120 s (within Express's 5 minutes); the other workflows do not park."
+  }
+}
+
+run "workflows_module_standard_parking_budget" {
+  command = plan
+
+  module {
+    source = "./modules/workflows"
+  }
+
+  variables {
+    name_prefix      = "orderflow-test"
+    workflow_names   = ["order-processing"]
+    definitions_dir  = "./tests/fixtures/workflows"
+    invoked_services = { order-processing = ["payment", "order", "inventory", "notification"] }
+    function_arns    = { order = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order", payment = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-payment", inventory = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-inventory", notification = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-notification" }
+    kms_key_arn      = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  assert {
+    condition     = aws_sfn_state_machine.this["order-processing"].type == "STANDARD" && output.parking_budget_seconds == { order-processing = 900 }
+    error_message = "Without workflow_types the order workflow is STANDARD and parks for at most 900 s."
+  }
+}
+
+# A definition rendered for STANDARD (900 s of parking) cannot deploy as EXPRESS: it would be cut off at 5 minutes.
+run "workflows_module_refuses_express_with_the_standard_parking_budget" {
+  command = plan
+
+  module {
+    source = "./modules/workflows"
+  }
+
+  variables {
+    name_prefix      = "orderflow-test"
+    workflow_names   = ["order-processing"]
+    definitions_dir  = "./tests/fixtures/workflows"
+    workflow_types   = { order-processing = "EXPRESS" }
+    invoked_services = { order-processing = ["payment", "order", "inventory", "notification"] }
+    function_arns    = { order = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order", payment = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-payment", inventory = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-inventory", notification = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-notification" }
+    kms_key_arn      = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  expect_failures = [aws_sfn_state_machine.this]
+}
+
+run "workflows_module_refuses_an_unknown_type" {
+  command = plan
+
+  module {
+    source = "./modules/workflows"
+  }
+
+  variables {
+    name_prefix      = "orderflow-test"
+    workflow_names   = ["order-processing"]
+    definitions_dir  = "./tests/fixtures/workflows"
+    workflow_types   = { order-processing = "Express" }
+    invoked_services = { order-processing = ["order"] }
+    function_arns    = { order = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order" }
+    kms_key_arn      = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  expect_failures = [var.workflow_types]
+}
+
 # The preconditions on the role policy refuse a declaration its role could not honour. (What a definition invokes is
 # checked against the declaration by scripts/render.py: tests/workflow/test_render.py.)
 run "workflows_module_refuses_an_undeclared_workflow" {

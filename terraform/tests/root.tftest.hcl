@@ -612,6 +612,51 @@ run "tables_and_environment" {
   }
 }
 
+# order_workflow_type: STANDARD by default; EXPRESS deploys the order workflow (only) as EXPRESS, rendered for it;
+# any other value is refused before anything is planned.
+run "order_workflow_type_defaults_to_standard" {
+  command = plan
+
+  assert {
+    condition     = var.order_workflow_type == "STANDARD" && alltrue([for wf, sm in module.workflows.workflow_types : sm == "STANDARD"])
+    error_message = "Every state machine is STANDARD by default."
+  }
+}
+
+run "order_workflow_type_express" {
+  command = apply
+
+  variables {
+    order_workflow_type      = "EXPRESS"
+    workflow_definitions_dir = "./tests/fixtures/workflows-express"
+  }
+
+  assert {
+    condition     = output.workflow_types == { order-processing = "EXPRESS", payment-processing = "STANDARD", inventory-management = "STANDARD" }
+    error_message = "order_workflow_type = EXPRESS makes the order workflow (only) EXPRESS."
+  }
+
+  assert {
+    condition     = output.workflow_log_group_names["order-processing"] == "/aws/vendedlogs/states/orderflow-test-order-processing"
+    error_message = "The order workflow's execution log group is an output (an EXPRESS workflow's states are read from it)."
+  }
+
+  assert {
+    condition     = module.workflows.parking_budget_seconds["order-processing"] == 120
+    error_message = "Deployed as EXPRESS, the order workflow parks for at most 120 s."
+  }
+}
+
+run "order_workflow_type_refuses_other_values" {
+  command = plan
+
+  variables {
+    order_workflow_type = "express"
+  }
+
+  expect_failures = [var.order_workflow_type]
+}
+
 run "outbox_grace_seconds_is_passed_through" {
   command = plan
 

@@ -31,7 +31,7 @@ from scripts import auth, e2e_restore, openapi
 from scripts.api_client import ApiClient, order_payload
 from scripts.api_contract import ApiContract, ResponseLog
 from scripts.common import services_module
-from scripts.history import execution_order_id, summarize_history, task_functions
+from scripts.history import ExecutionReader, execution_order_id, state_machine_arn_of, summarize_history, task_functions
 from scripts.order_timeline import TERMINAL_STATUSES
 from scripts.polling import Deadline, wait_until
 from scripts.timeutil import iso, parse_ts, utcnow
@@ -288,6 +288,16 @@ class Stack:
     @property
     def sfn(self) -> Any:
         return self.client("stepfunctions")
+
+    @property
+    def executions_reader(self) -> ExecutionReader:
+        """Lists, describes and reads the history of executions whatever the workflow's type (scripts/history.py:
+        the history API, or an EXPRESS workflow's execution logs on AWS)."""
+        return ExecutionReader.for_stack(self.outputs, self.client, env=self.env)
+
+    @property
+    def order_workflow_type(self) -> str:
+        return (self.outputs.get("workflow_types") or {}).get("order-processing", "STANDARD")
 
     @property
     def events(self) -> Any:
@@ -678,25 +688,13 @@ class Stack:
         """Executions of a state machine started since `since` (default: this run), each with its orderId (from the
         input); newest first."""
         since = since or (self.started - timedelta(seconds=5))
-        arn, found = self.sm_arn(key), []
-        kwargs: dict[str, Any] = {"stateMachineArn": arn, "maxResults": 1000}
-        while True:
-            page = self.sfn.list_executions(**kwargs)
-            stop = False
-            for ex in page.get("executions", []):
-                start = parse_ts(ex.get("startDate"))
-                if start and start < since:
-                    stop = True
-                    continue
-                found.append(ex)
-            if stop or not page.get("nextToken"):
-                break
-            kwargs["nextToken"] = page["nextToken"]
+        reader = self.executions_reader
+        found = list(reader.list_executions(self.sm_arn(key), since))
         out = []
         for ex in found:
             cached = self._exec_cache.get(ex["executionArn"])
             if cached is None or cached["status"] == "RUNNING":
-                desc = self.sfn.describe_execution(executionArn=ex["executionArn"])
+                desc = reader.describe(ex["executionArn"])
                 cached = {
                     "arn": ex["executionArn"],
                     "name": ex["name"],
@@ -734,13 +732,7 @@ class Stack:
         )
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
-        events, kwargs = [], {"executionArn": execution_arn, "maxResults": 1000}
-        while True:
-            page = self.sfn.get_execution_history(**kwargs)
-            events.extend(page.get("events", []))
-            if not page.get("nextToken"):
-                return events
-            kwargs["nextToken"] = page["nextToken"]
+        return self.executions_reader.events(execution_arn)
 
     def task_functions(self, state_machine_arn: str) -> dict[str, str]:
         """{state: Lambda function} of a state machine's definition (cached)."""
@@ -753,12 +745,12 @@ class Stack:
         return cached
 
     def summary(self, execution_arn: str) -> dict[str, Any]:
-        sm_arn = self.sfn.describe_execution(executionArn=execution_arn)["stateMachineArn"]
+        sm_arn = state_machine_arn_of(execution_arn)
         return summarize_history(self.history(execution_arn), self.task_functions(sm_arn))
 
     def output(self, execution_arn: str) -> Any:
         """A finished execution's output (None for a failed one)."""
-        return json.loads(self.sfn.describe_execution(executionArn=execution_arn).get("output") or "null")
+        return json.loads(self.executions_reader.describe(execution_arn).get("output") or "null")
 
     def finalized(self, execution_arn: str) -> dict[str, Any] | None:
         """What the execution's finalize branch did: the branch output `$.finalized[0]` = {order, claim, refund?,
@@ -772,7 +764,7 @@ class Stack:
         """The Lambda functions the execution's top-level task states called (one entry per attempt), in order. The
         Finalize branch's tasks are left out (they are in `finalized()`): MiniStack records them without state
         events or function names (docs/e2e.md, gap 9)."""
-        sm_arn = self.sfn.describe_execution(executionArn=execution_arn)["stateMachineArn"]
+        sm_arn = state_machine_arn_of(execution_arn)
         top = set(json.loads(self.sfn.describe_state_machine(stateMachineArn=sm_arn)["definition"])["States"])
         return [t["function"] for t in self.summary(execution_arn)["tasks"] if t.get("function") and t["state"] in top]
 

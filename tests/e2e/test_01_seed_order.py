@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from scripts.order_timeline import HAPPY_PATH, history_statuses
 from scripts.polling import wait_until
 
@@ -22,6 +24,7 @@ SEED_ORDER = {
 }
 
 
+@pytest.mark.express
 def test_seed_order_completes(stack, scenario):
     before = {p: stack.stock(p) for p in ("prod-001", "prod-002")}
     assert before["prod-001"] is not None and before["prod-001"] >= 2, f"catalogue not seeded: {before}"

@@ -6,10 +6,13 @@ PAYMENT_DECLINE_CUSTOMERS' default) and an order above the limit (PAYMENT_CUSTOM
 
 from __future__ import annotations
 
+import pytest
+
 from scripts.api_client import order_payload
 from scripts.order_timeline import history_statuses
 
 
+@pytest.mark.express
 def test_payment_declined(stack, scenario):
     product, pricey = stack.name("declined"), stack.name("declined-pricey")
     stack.set_stock(product, 10, price="19.99")

@@ -4,10 +4,13 @@ the gateway ledger say it."""
 
 from __future__ import annotations
 
+import pytest
+
 from scripts.api_client import order_payload
 from scripts.order_timeline import history_statuses
 
 
+@pytest.mark.express
 def test_out_of_stock_refunds(stack, scenario):
     product, other = stack.name("oos"), stack.name("oos-other")
     stack.set_stock(product, 1, price="12.50")

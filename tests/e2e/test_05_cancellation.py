@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from scripts.api_client import order_payload
 from scripts.order_timeline import history_statuses
 
 
+@pytest.mark.express
 def test_customer_cancellation(stack, scenario):
     product = stack.name("cancel")
     stack.set_stock(product, 10, price="15.00")
@@ -88,6 +91,7 @@ def test_customer_cancellation(stack, scenario):
     assert stack.stock(product) == 10, "the released reservation must restore the stock"
 
 
+@pytest.mark.express
 def test_cancel_completed_order_conflicts(stack, scenario):
     product = stack.name("cancel-late")
     stack.set_stock(product, 3, price="9.99")

@@ -13,6 +13,8 @@ import json
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
+
 from scripts import replay
 from scripts.api_client import order_payload
 from scripts.order_timeline import HAPPY_PATH, history_statuses
@@ -20,6 +22,7 @@ from scripts.polling import wait_until
 from scripts.timeutil import utcnow
 
 
+@pytest.mark.express
 def test_duplicate_delivery(stack, scenario):
     product = stack.name("dup")
     stack.set_stock(product, 10, price="7.50")

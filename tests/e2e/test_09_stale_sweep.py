@@ -15,6 +15,8 @@ import hashlib
 import json
 from datetime import timedelta
 
+import pytest
+
 from scripts.api_client import order_payload
 from scripts.polling import wait_until
 from scripts.timeutil import iso, parse_ts, utcnow
@@ -43,6 +45,7 @@ def test_schedule_exists(stack, scenario):
     )
 
 
+@pytest.mark.express
 def test_stale_order_sweep(stack, scenario):
     product = stack.name("stale")
     stack.set_stock(product, 10, price="3.00")

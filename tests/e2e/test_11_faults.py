@@ -50,6 +50,7 @@ def leading_faults(seed: str, order_id: str, rate: float, limit: int = 50) -> in
 PARK = ["CountParking", "WithinParkingBudget", "WaitForGateway", "ProcessPayment", "CheckPaymentStatus"]
 
 
+@pytest.mark.express
 def test_payment_faults_are_retried(stack, scenario, flaky_payments):
     product = stack.name("flaky")
     stack.set_stock(product, FAULT_ORDERS, price="20.00")

@@ -137,6 +137,7 @@ def _finalized_by(stack, execution_arn: str, order: dict[str, Any]) -> None:
 
 
 # --- (a) duplicate Order Created while the first execution runs -----------------------------------------------------
+@pytest.mark.express
 def test_duplicate_order_created_while_running(stack, scenario):
     product, payload = _order(stack, "dup")
     sub = stack.submit(payload, label="Order Created twice more while the saga runs")
@@ -154,7 +155,7 @@ def test_duplicate_order_created_while_running(stack, scenario):
     assert event["source"] == "order.service" and event["detail-type"] == "Order Created", event
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda _: stack.put_event("order.service", "Order Created", event["detail"]), range(2)))
-    running = stack.sfn.describe_execution(executionArn=first["arn"])["status"] == "RUNNING"
+    running = stack.executions_reader.describe(first["arn"])["status"] == "RUNNING"
     scenario.note(f"duplicates put while the first execution was {'RUNNING' if running else 'already finished'}")
 
     executions = stack.wait_executions(sub.order_id, count=3)

@@ -276,3 +276,55 @@ def test_redrive_execution_is_still_not_served(endpoint):
         assert info.value.response["Error"]["Code"] in UNSUPPORTED, info.value.response["Error"]
     finally:
         sfn.delete_state_machine(stateMachineArn=arn)
+
+
+def test_express_executions_still_write_no_logs_but_have_a_history(endpoint):
+    """Guards scripts/emulator_workarounds.py (EXPRESS_HISTORY_FROM_API): MiniStack 1.5.33 runs an EXPRESS machine
+    and answers DescribeExecution, ListExecutions and GetExecutionHistory for its executions (AWS answers none of
+    them for Express), but writes nothing to its log group although logging is ALL with execution data (on AWS that
+    log group is where an Express execution's states are). Once the emulator writes the logs, drop the workaround:
+    scripts/history.ExecutionReader then reads Express executions from their logs everywhere."""
+    from scripts import emulator_workarounds
+    from scripts.history import ExecutionReader, summarize_history
+
+    sfn, logs = _client("stepfunctions", endpoint), _client("logs", endpoint)
+    name = f"orderflow-probe-express-{uuid.uuid4().hex[:8]}"
+    group = f"/aws/vendedlogs/states/{name}"
+    logs.create_log_group(logGroupName=group)
+    group_arn = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["arn"]
+    definition = {
+        "StartAt": "First",
+        "States": {"First": {"Type": "Pass", "Result": {"probe": 1}, "Next": "Second"}, "Second": {"Type": "Succeed"}},
+    }
+    arn = sfn.create_state_machine(
+        name=name,
+        definition=json.dumps(definition),
+        roleArn=ROLE_ARN,
+        type="EXPRESS",
+        loggingConfiguration={
+            "level": "ALL",
+            "includeExecutionData": True,
+            "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": group_arn}}],
+        },
+    )["stateMachineArn"]
+    try:
+        assert sfn.describe_state_machine(stateMachineArn=arn)["type"] == "EXPRESS"
+        execution_arn = sfn.start_execution(stateMachineArn=arn, input='{"orderId": "probe"}')["executionArn"]
+        deadline = time.monotonic() + 30
+        while (described := sfn.describe_execution(executionArn=execution_arn))["status"] == "RUNNING":
+            assert time.monotonic() < deadline, "the Express probe still runs after 30 s"
+            time.sleep(0.05)
+        assert described["status"] == "SUCCEEDED"
+        assert [e["executionArn"] for e in sfn.list_executions(stateMachineArn=arn)["executions"]] == [execution_arn]
+        reader = ExecutionReader(sfn, logs, env="local", machines={arn: {"type": "EXPRESS", "log_group": group}})
+        assert emulator_workarounds.express_history_from_api("local")
+        assert [s["name"] for s in summarize_history(reader.events(execution_arn))["states"]] == ["First", "Second"]
+        # The execution has ended: on AWS its log events are delivered within seconds. None come here.
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            written = logs.filter_log_events(logGroupName=group).get("events", [])
+            assert written == [], f"MiniStack now writes Express execution logs ({written[:1]}): drop the workaround"
+            time.sleep(0.25)
+    finally:
+        sfn.delete_state_machine(stateMachineArn=arn)
+        logs.delete_log_group(logGroupName=group)

@@ -75,13 +75,11 @@ class Executions:
             "arn:e1": {"detail": {"orderId": "o-1"}},
         }
 
-    def get_paginator(self, name):
-        assert name == "list_executions"
-        return self
-
-    def paginate(self, stateMachineArn):
-        yield {"executions": self.executions[:2]}
-        yield {"executions": self.executions[2:]}
+    def list_executions(self, stateMachineArn, maxResults, nextToken=None):
+        if nextToken is None:
+            return {"executions": self.executions[:2], "nextToken": "page-2"}
+        assert nextToken == "page-2"
+        return {"executions": self.executions[2:]}
 
     def describe_execution(self, executionArn):
         self.described.append(executionArn)

@@ -25,7 +25,7 @@ from workflow_harness import (
     table_tasks,
 )
 
-from scripts import render
+from scripts import render, workflow_policies
 from scripts.render import (
     PLACEHOLDERS,
     WORKFLOWS,
@@ -875,3 +875,68 @@ def test_a_choice_on_a_status_the_contract_lacks_is_reported(definitions):
     assert status_choice_problems(broken) == [
         "CheckInventoryStatus: $.inventory.status == 'SHORT', not a inventory.reserve status"
     ]
+
+
+def test_the_parking_budget_follows_the_order_workflow_type():
+    """STANDARD parks for 900 s; EXPRESS for 120 s, so 120 s of parking plus the 180 s margin for the rest of the saga
+    fit Express's 300-second limit; any other type is refused."""
+    standard = render.placeholder_values("dev", region=REGION, account_id=ACCOUNT)
+    express = render.placeholder_values("dev", region=REGION, account_id=ACCOUNT, order_workflow_type="EXPRESS")
+    assert standard["PaymentParkingBudgetSeconds"] == 900
+    assert express["PaymentParkingBudgetSeconds"] == 120
+    assert {k: v for k, v in standard.items() if k != "PaymentParkingBudgetSeconds"} == {
+        k: v for k, v in express.items() if k != "PaymentParkingBudgetSeconds"
+    }
+    assert express["PaymentParkingBudgetSeconds"] + workflow_policies.EXPRESS_SAGA_MARGIN_SECONDS <= 300
+    with pytest.raises(ValueError, match=r"order_workflow_type must be one of STANDARD, EXPRESS, not 'express'"):
+        render.placeholder_values("dev", region=REGION, account_id=ACCOUNT, order_workflow_type="express")
+
+
+def test_an_express_rendering_differs_only_in_the_order_workflows_budget(tmp_path):
+    standard = render.render_workflows("dev", region=REGION, account_id=ACCOUNT, out_dir=tmp_path / "s")
+    express = render.render_workflows(
+        "dev", region=REGION, account_id=ACCOUNT, out_dir=tmp_path / "e", order_workflow_type="EXPRESS"
+    )
+    s = {name: json.loads(path.read_text()) for name, path in standard.items()}
+    e = {name: json.loads(path.read_text()) for name, path in express.items()}
+    assert s["payment-processing"] == e["payment-processing"]
+    assert s["inventory-management"] == e["inventory-management"]
+    budget = e["order-processing"]["States"]["WithinParkingBudget"]["Choices"][0]
+    assert budget == {"Variable": "$.parking.waitedSeconds", "NumericGreaterThan": 120, "Next": "ParkingBudgetSpent"}
+    e["order-processing"]["States"]["WithinParkingBudget"]["Choices"][0]["NumericGreaterThan"] = 900
+    assert s["order-processing"] == e["order-processing"]
+
+
+@pytest.mark.parametrize(
+    ("override", "tfvars", "expected"),
+    [
+        (None, 'order_workflow_type = "EXPRESS"\n', "EXPRESS"),
+        ("EXPRESS", 'order_workflow_type = "STANDARD"\n', "EXPRESS"),
+        (None, 'region = "us-east-1"\n', "STANDARD"),  # the variable's default in terraform/variables.tf
+    ],
+)
+def test_the_order_workflow_type_comes_from_the_override_then_the_tfvars_then_the_default(
+    monkeypatch, tmp_path, override, tfvars, expected
+):
+    from scripts import stack
+
+    (tmp_path / "dev.tfvars").write_text(tfvars)
+    monkeypatch.setattr(stack, "ENVS_DIR", tmp_path)
+    if override:
+        monkeypatch.setenv(stack.ORDER_WORKFLOW_TYPE_ENV, override)
+    else:
+        monkeypatch.delenv(stack.ORDER_WORKFLOW_TYPE_ENV, raising=False)
+    assert stack.order_workflow_type("dev") == expected
+
+
+def test_an_unknown_order_workflow_type_fails_with_what_to_fix(monkeypatch, tmp_path):
+    from scripts import stack
+    from scripts.common import UserError
+
+    monkeypatch.setenv(stack.ORDER_WORKFLOW_TYPE_ENV, "SYNC")
+    with pytest.raises(UserError) as err:
+        stack.order_workflow_type("local")
+    assert str(err.value) == (
+        "order_workflow_type must be one of STANDARD, EXPRESS, not 'SYNC': fix --order-workflow-type, "
+        "$ORDERFLOW_ORDER_WORKFLOW_TYPE or terraform/envs/local.tfvars."
+    )

@@ -1,4 +1,4 @@
-# One STANDARD state machine per rendered definition, with its own log group (ALL + execution data), X-Ray tracing
+# One state machine per rendered definition (STANDARD unless `workflow_types` says EXPRESS), with its own log group (ALL + execution data), X-Ray tracing
 # and a least-privilege role.
 
 data "aws_caller_identity" "current" {}
@@ -13,6 +13,15 @@ locals {
 
   definitions = {
     for wf in var.workflow_names : wf => file("${var.definitions_dir}/${wf}.asl.json")
+  }
+  types = { for wf in var.workflow_names : wf => lookup(var.workflow_types, wf, "STANDARD") }
+
+  # An Express execution lasts at most 5 minutes (AWS Step Functions quotas). A definition that parks an order for
+  # the payment gateway (the order workflow's `WithinParkingBudget` Choice) must have been rendered with a budget
+  # below that (scripts/workflow_policies.py: 120 s on EXPRESS, 900 s on STANDARD); null: the workflow does not park.
+  express_max_duration_seconds = 300
+  parking_budget_seconds = {
+    for wf, d in local.definitions : wf => try(tonumber(jsondecode(d).States.WithinParkingBudget.Choices[0].NumericGreaterThan), null)
   }
 
   # The services each workflow declares it invokes (workflow/integrations.json; scripts/render.py refuses a
@@ -169,7 +178,7 @@ resource "aws_sfn_state_machine" "this" {
   for_each = toset(var.workflow_names)
 
   name       = "${var.name_prefix}-${each.key}"
-  type       = "STANDARD"
+  type       = local.types[each.key]
   role_arn   = aws_iam_role.this[each.key].arn
   definition = local.definitions[each.key]
 
@@ -179,6 +188,8 @@ resource "aws_sfn_state_machine" "this" {
     level                  = "ALL"
   }
 
+  # Express keeps no execution history: with level ALL and execution data, its log group is where every state of an
+  # execution can be read (scripts/history.py reads it on AWS).
   # false omits the block (service default: off). MiniStack 1.5.33 does not store tracingConfiguration at all, so
   # even `enabled = false` shows a perpetual diff there (see modules/emulator_compat).
   dynamic "tracing_configuration" {
@@ -189,6 +200,13 @@ resource "aws_sfn_state_machine" "this" {
   }
 
   tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = local.types[each.key] != "EXPRESS" || local.parking_budget_seconds[each.key] == null || coalesce(local.parking_budget_seconds[each.key], 0) < local.express_max_duration_seconds
+      error_message = "${each.key} deploys as EXPRESS (5 minutes at most) but its definition parks for up to ${coalesce(local.parking_budget_seconds[each.key], 0)} s: render it for EXPRESS (the deploy tasks do it from order_workflow_type)."
+    }
+  }
 
   depends_on = [aws_iam_role_policy.this]
 }

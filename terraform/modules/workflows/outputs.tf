@@ -52,3 +52,13 @@ output "trust_policy_statements" {
   description = "The statements of each state machine role's trust policy keyed by workflow name, for audits and tests."
   value       = { for wf, m in module.trust_policy : wf => m.statements }
 }
+
+output "workflow_types" {
+  description = "Step Functions type (STANDARD or EXPRESS) of each state machine, keyed by workflow name."
+  value       = { for wf, sm in aws_sfn_state_machine.this : wf => sm.type }
+}
+
+output "parking_budget_seconds" {
+  description = "The payment parking budget each definition was rendered with (null: the workflow does not park), keyed by workflow name."
+  value       = local.parking_budget_seconds
+}

@@ -46,6 +46,18 @@ variable "log_retention_days" {
   default     = 14
 }
 
+variable "workflow_types" {
+  description = "Step Functions type per workflow name (STANDARD or EXPRESS); a workflow not named here is STANDARD. An EXPRESS workflow must be rendered for it: a payment parking budget (its `WithinParkingBudget` Choice) that leaves room in Express's 5-minute limit."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for t in values(var.workflow_types) : contains(["STANDARD", "EXPRESS"], t)])
+    error_message = "Each workflow type must be \"STANDARD\" or \"EXPRESS\"."
+  }
+}
+
 variable "tracing_enabled" {
   description = "X-Ray tracing on the state machines (false omits the tracing_configuration block). Only the emulator_compat module turns it off (local emulator)."
   type        = bool
