@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from order import api, saga, service, validation
 from shared import aws, contracts
 from shared.errors import UnsupportedEvent
+from shared.warmup import answers_warmup
 
 #: workflow action -> what it does with its (validated) request
 SAGA_ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -37,6 +38,7 @@ tracer = Tracer()
 metrics = Metrics()
 
 
+@answers_warmup
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
