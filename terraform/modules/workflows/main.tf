@@ -11,8 +11,15 @@ locals {
   # The state machine ARN built from its name (documented format), so the role's trust can name it before it exists.
   state_machine_arn_prefix = "arn:${data.aws_partition.current.partition}:states:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:stateMachine:${var.name_prefix}-"
 
-  definitions = {
+  rendered = {
     for wf in var.workflow_names : wf => file("${var.definitions_dir}/${wf}.asl.json")
+  }
+  # A function with provisioned concurrency is invoked through its alias: every task naming the function's ARN names
+  # `<arn>:<alias>` instead (one regex over the rendered text: the ARNs of the qualified functions, as JSON strings).
+  qualified_arns  = { for s, q in var.function_qualifiers : var.function_arns[s] => q if contains(keys(var.function_arns), s) }
+  qualify_pattern = length(local.qualified_arns) == 0 ? null : "/\"(${join("|", sort(keys(local.qualified_arns)))})\"/"
+  definitions = {
+    for wf, text in local.rendered : wf => local.qualify_pattern == null ? text : replace(text, local.qualify_pattern, "\"$${1}:${one(distinct(values(local.qualified_arns)))}\"")
   }
 
   # The services each workflow declares it invokes (workflow/integrations.json; scripts/render.py refuses a
@@ -136,6 +143,15 @@ resource "aws_sfn_state_machine" "this" {
   type       = "STANDARD"
   role_arn   = aws_iam_role.this[each.key].arn
   definition = local.definitions[each.key]
+
+  lifecycle {
+    precondition {
+      condition = alltrue([
+        for s, q in var.function_qualifiers : !strcontains(local.definitions[each.key], "\"${var.function_arns[s]}\"")
+      ])
+      error_message = "${each.key} still invokes an unqualified function that has an alias (provisioned concurrency): its tasks must name the alias ARN."
+    }
+  }
 
   logging_configuration {
     log_destination        = "${aws_cloudwatch_log_group.this[each.key].arn}:*"

@@ -52,3 +52,8 @@ output "trust_policy_statements" {
   description = "The statements of each state machine role's trust policy keyed by workflow name, for audits and tests."
   value       = { for wf, m in module.trust_policy : wf => m.statements }
 }
+
+output "definitions" {
+  description = "Each state machine's definition as deployed (the rendered one, with the tasks of a function with provisioned concurrency naming its alias), keyed by workflow name."
+  value       = local.definitions
+}
