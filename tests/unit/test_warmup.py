@@ -129,7 +129,11 @@ def test_the_order_handler_still_creates_an_order(catalogue, lambda_context):
 
     assert created["status"] == "PENDING"
     [order] = catalogue.items("ORDERS_TABLE")
-    assert (order["orderId"], order["status"], order["totalAmount"]) == (created["orderId"], "PENDING", Decimal("109.97"))
+    assert (order["orderId"], order["status"], order["totalAmount"]) == (
+        created["orderId"],
+        "PENDING",
+        Decimal("109.97"),
+    )
 
 
 def test_the_payment_handler_still_charges(cloud, lambda_context):
