@@ -54,10 +54,26 @@ def openapi(c, env=""):
 @task(help={**ENV_HELP, "yes": "do not ask for confirmation (prod)"})
 @friendly
 def deploy(c, env="local", yes=False):
-    """Build, render, terraform init + apply; outputs to build/<env>/outputs.json."""
+    """Build, render, terraform init + apply; outputs to build/<env>/outputs.json; then warm every function (invoke warm)."""
     from scripts import stack
 
     stack.deploy(env, yes=yes)
+
+
+@task(
+    help={
+        **ENV_HELP,
+        "concurrency": "orders the coming load keeps in flight, as bench's --concurrency (default 10): each function "
+        "gets that many times 2 workers",
+        "workers": "workers per function, exactly (overrides --concurrency)",
+    }
+)
+@friendly
+def warm(c, env="local", concurrency=0, workers=0):
+    """Start every function's workers before the load: N concurrent no-op warm-up invocations each, two rounds."""
+    from scripts import warmup
+
+    warmup.warm(env, concurrency=int(concurrency) or None, workers=int(workers) or None)
 
 
 @task(help=ENV_HELP)

@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Self
 
-from scripts import cost_model
+from scripts import cost_model, warmup
 from scripts.api_client import ApiClient, order_payload
 from scripts.common import (
     PROJECT,
@@ -250,6 +250,7 @@ def run(
         flush=True,
     )
 
+    warmup.warm_unless_skipped(env, concurrency=concurrency, outputs=outputs)
     print(f"baseline: {BASELINE_EXECUTIONS} executions of a one-Pass-state workflow ...", flush=True)
     base = baseline(env, outputs, run_id)
     meter = cost_model.Meter(env, outputs)
