@@ -2,8 +2,9 @@
 
 Every function of the stack (names from the deployed outputs, `function_names`; the alias from `function_qualifiers`
 when provisioned concurrency is on) is invoked N times at once, RequestResponse, each from its own thread, with the
-warm-up request of services/shared/warmup.py (`{"action": "warm", "holdMs": HOLD_MS}`): the handler answers after its
-imports, touching nothing. A request holds its worker HOLD_MS, so the N concurrent requests of one function cannot be
+warm-up request of services/shared/warmup.py (`{"action": "warm", "holdMs": HOLD_MS, "prime": [...]}`): the handler
+answers after its imports, touching nothing, having created the boto3 clients its code uses (`prime`: the AWS services
+of its role in terraform/service_permissions.json that a warm-up may prime). A request holds its worker HOLD_MS, so the N concurrent requests of one function cannot be
 served one after the other by one worker: N distinct workers (execution environments) start, and the answers' worker
 ids count them. A second round then measures what the load will meet (all warm: its latency is the warm invoke).
 
@@ -58,6 +59,21 @@ def workers_per_function(concurrency: int | None = None, workers: int | None = N
     return n
 
 
+def primed_clients() -> dict[str, list[str]]:
+    """service -> the boto3 clients its warm-up creates in advance: the AWS services its role may call
+    (terraform/service_permissions.json, the one list of what each service's code calls) that a warm-up may prime."""
+    import json
+
+    from scripts.common import TERRAFORM_DIR
+
+    primable = services_module("shared.warmup").PRIMABLE
+    table = json.loads((TERRAFORM_DIR / "service_permissions.json").read_text())["services"]
+    return {
+        service: sorted({a.split(":")[0] for s in statements for a in s["actions"]} & set(primable))
+        for service, statements in table.items()
+    }
+
+
 def targets(outputs: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
     """service -> (function name, qualifier or None): what the workflows, rules and API invoke."""
     qualifiers = outputs.get("function_qualifiers") or {}
@@ -79,7 +95,7 @@ def _client(env: str, pool: int, deadline: float) -> Any:
     return aws_session.session(env).client("lambda", config=config, **kwargs)
 
 
-def _invoke(client: Any, service: str, name: str, qualifier: str | None) -> dict[str, Any]:
+def _invoke(client: Any, service: str, name: str, qualifier: str | None, prime: list[str]) -> dict[str, Any]:
     import json
 
     import botocore.exceptions
@@ -90,7 +106,7 @@ def _invoke(client: Any, service: str, name: str, qualifier: str | None) -> dict
         response = client.invoke(
             FunctionName=name,
             InvocationType="RequestResponse",
-            Payload=json.dumps({"action": "warm", "holdMs": HOLD_MS}).encode(),
+            Payload=json.dumps({"action": "warm", "holdMs": HOLD_MS, "prime": prime}).encode(),
             **kwargs,
         )
         body = response["Payload"].read().decode(errors="replace")
@@ -113,7 +129,10 @@ def _invoke(client: Any, service: str, name: str, qualifier: str | None) -> dict
 def _round(
     client: Any, pool: ThreadPoolExecutor, goals: dict[str, tuple[str, str | None]], n: int, deadline: float
 ) -> list[dict[str, Any]]:
-    futures = [pool.submit(_invoke, client, s, name, q) for s, (name, q) in goals.items() for _ in range(n)]
+    prime = primed_clients()
+    futures = [
+        pool.submit(_invoke, client, s, name, q, prime.get(s, [])) for s, (name, q) in goals.items() for _ in range(n)
+    ]
     done, pending = wait(futures, timeout=deadline, return_when=FIRST_EXCEPTION)
     for future in done:
         if future.exception() is not None:

@@ -1,9 +1,11 @@
 """The warm-up request every handler answers (`scripts/warmup.py`, `invoke warm`): one definition, one decorator.
 
-A warm-up request is exactly `{"action": "warm"}`, optionally with `"holdMs": 0..1000`. The decorated handler
-answers it at once with `{"status": "WARM", "function", "worker", "coldStart"}` without running the handler: no
-contract validation, no DynamoDB / S3 / EventBridge call, no log line, trace or business metric. Its module (and
-so every import of the function) has already been loaded when the answer is given, which is what warms a worker.
+A warm-up request is `{"action": "warm"}`, optionally with `"holdMs": 0..1000` and `"prime": [...]` (boto3 clients
+among PRIMABLE). The decorated handler answers it at once with `{"status": "WARM", "function", "worker",
+"coldStart"}` without running the handler: no contract validation, no DynamoDB / S3 / EventBridge call, no log line,
+trace or business metric. Its module (and so every import of the function) has already been loaded when the answer
+is given, which is what warms a worker; `prime` also creates the named clients (shared.aws's cache, and the DynamoDB
+resource for this thread) the function's first real request would otherwise create: no request is sent.
 
 - `worker` names the process (a random id taken once per worker), so the caller can count how many distinct
   workers (execution environments) answered; `coldStart` is true on the worker's first request.
@@ -27,6 +29,8 @@ WARM_ACTION = "warm"
 WARM_STATUS = "WARM"
 #: The longest `holdMs` a warm-up request may ask for.
 MAX_HOLD_MS = 1000
+#: The boto3 clients a warm-up request may ask to create in advance (`prime`).
+PRIMABLE = ("dynamodb", "events", "s3")
 
 #: This worker's id (one per process: a new execution environment imports this module anew).
 WORKER_ID = uuid.uuid4().hex[:12]
@@ -37,17 +41,29 @@ def warm_request(event: Any) -> dict[str, Any] | None:
     """The event as a warm-up request (`{"action": "warm", "holdMs"?}`), or None when it is anything else."""
     if not isinstance(event, dict) or event.get("action") != WARM_ACTION or "requestContext" in event:
         return None
-    if not set(event) <= {"action", "holdMs"}:
+    if not set(event) <= {"action", "holdMs", "prime"}:
         return None
-    hold = event.get("holdMs", 0)
+    hold, prime = event.get("holdMs", 0), event.get("prime", [])
     if isinstance(hold, bool) or not isinstance(hold, int) or not 0 <= hold <= MAX_HOLD_MS:
         return None
-    return {"action": WARM_ACTION, "holdMs": hold}
+    if not isinstance(prime, list) or not all(isinstance(p, str) and p in PRIMABLE for p in prime):
+        return None
+    return {"action": WARM_ACTION, "holdMs": hold, "prime": prime}
 
 
-def answer(function_name: str, hold_ms: int = 0) -> dict[str, Any]:
-    """The answer to a warm-up request (after holding the worker `hold_ms`)."""
+def _prime(clients: list[str]) -> None:
+    from shared import aws
+
+    for name in clients:
+        aws.client(name)
+        if name == "dynamodb":
+            aws.dynamodb_resource()
+
+
+def answer(function_name: str, hold_ms: int = 0, prime: list[str] | None = None) -> dict[str, Any]:
+    """The answer to a warm-up request (after creating the `prime` clients and holding the worker `hold_ms`)."""
     global _served
+    _prime(prime or [])
     if hold_ms:
         time.sleep(hold_ms / 1000)
     cold, _served = not _served, True
@@ -65,6 +81,6 @@ def answers_warmup(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], A
             global _served
             _served = True
             return handler(event, context)
-        return answer(getattr(context, "function_name", None) or "unknown", request["holdMs"])
+        return answer(getattr(context, "function_name", None) or "unknown", request["holdMs"], request["prime"])
 
     return wrapper

@@ -69,6 +69,19 @@ def test_a_held_warm_request_answers_after_its_hold(service, lambda_context, aws
     assert aws_calls == []
 
 
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_warm_request_creates_the_clients_it_names_and_sends_nothing(service, cloud, lambda_context, aws_calls):
+    from shared import aws
+
+    aws.reset()
+
+    answer = handler_of(service).lambda_handler({"action": "warm", "prime": ["dynamodb", "events"]}, lambda_context)
+
+    assert answer["status"] == "WARM"
+    assert aws_calls == []
+    assert sorted(key.split(":")[0] for key in aws._cache) == ["dynamodb", "dynamodb-resource", "events"]
+
+
 def test_cold_start_is_true_only_on_the_workers_first_request(monkeypatch, lambda_context):
     monkeypatch.setattr(warmup, "_served", False)
     first = handler_of("payment").lambda_handler({"action": "warm"}, lambda_context)
@@ -93,6 +106,9 @@ def test_a_real_request_makes_the_worker_warm(monkeypatch, cloud, lambda_context
         {"action": "warm", "holdMs": True},
         {"action": "warm", "holdMs": "100"},
         {"action": "warm", "order": {}},
+        {"action": "warm", "prime": ["kms"]},
+        {"action": "warm", "prime": "dynamodb"},
+        {"action": "warm", "prime": [None]},
         {"action": "Warm"},
         ["action", "warm"],
         "warm",

@@ -69,7 +69,16 @@ def test_each_function_gets_concurrency_times_two_workers_with_the_warm_request(
 
     assert result["workers_per_function"] == 6  # 3 orders in flight x 2 executions each (preflight.LAMBDAS_PER_ORDER)
     assert len(fake.calls) == 2 * 4 * 6  # two rounds, four functions, six each
-    assert {json.loads(c["Payload"]) == {"action": "warm", "holdMs": 200} for c in fake.calls} == {True}
+    prime = {
+        "orderflow-local-inventory": ["dynamodb", "events"],
+        "orderflow-local-notification": ["s3"],
+        "orderflow-local-order": ["dynamodb", "events"],
+        "orderflow-local-payment": ["dynamodb", "events"],
+    }  # the AWS services of each role (terraform/service_permissions.json) a warm-up may prime
+    assert all(
+        json.loads(c["Payload"]) == {"action": "warm", "holdMs": 200, "prime": prime[c["FunctionName"]]}
+        for c in fake.calls
+    )
     assert {c["InvocationType"] for c in fake.calls} == {"RequestResponse"}
     by_function: dict[tuple[str, str | None], int] = {}
     for c in fake.calls:
