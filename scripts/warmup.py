@@ -36,8 +36,10 @@ from scripts.common import UserError, check_env, is_local, read_outputs, service
 DEFAULT_ORDERS_IN_FLIGHT = 10
 #: How long each warm-up request holds its worker (ms): longer than the spread of N requests sent at once.
 HOLD_MS = 200
-#: How long a warm-up may take in all (s): a cold burst of 20 workers per function on 2 vCPUs takes about a minute.
+#: How long a warm-up may take in all (s): 80 cold workers (20 per function) at once took 26-48 s on 2 vCPUs
+#: (docs/benchmarks.md, "Warm-up"); a bigger warm-up gets DEADLINE_PER_WORKER seconds per worker if that is more.
 DEADLINE_SECONDS = 180.0
+DEADLINE_PER_WORKER = 1.5
 #: The switch that skips the warm-up of deploy and bench.
 SKIP_VARIABLE = "ORDERFLOW_SKIP_WARMUP"
 
@@ -147,6 +149,20 @@ def _round(
     return [f.result() for f in futures]
 
 
+def _within_account(client: Any, n: int, functions: int) -> int:
+    """On AWS: N such that every function's N concurrent warm-ups fit the account's unreserved concurrency at once
+    (more would be throttled, and would take the concurrency a real load needs)."""
+    unreserved = int(client.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"])
+    fits = max(1, unreserved // functions)
+    if fits < n:
+        print(
+            f"Warm-up: {n} workers per function do not fit the account's {unreserved} unreserved concurrent "
+            f"executions; warming {fits} per function.",
+            flush=True,
+        )
+    return min(n, fits)
+
+
 def _p50(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[(len(ordered) - 1) // 2]
@@ -156,7 +172,7 @@ def warm(
     env: str,
     concurrency: int | None = None,
     workers: int | None = None,
-    deadline: float = DEADLINE_SECONDS,
+    deadline: float | None = None,
     outputs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Warm N workers of every function (two rounds); print one line; return the figures."""
@@ -168,7 +184,13 @@ def warm(
 
         local_cloud.require_up()
     goals = targets(outputs)
+    if not is_local(env):
+        from scripts.aws_session import aws_client
+
+        n = _within_account(aws_client(env, "lambda"), n, len(goals))
     total = n * len(goals)
+    if deadline is None:
+        deadline = max(DEADLINE_SECONDS, DEADLINE_PER_WORKER * total)
     client = _client(env, total, deadline)
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=total, thread_name_prefix="warm") as pool:

@@ -151,3 +151,44 @@ def test_the_hook_skips_when_told(fake, monkeypatch, capsys):
 
     assert fake.calls == []
     assert capsys.readouterr().out == "Warm-up skipped (ORDERFLOW_SKIP_WARMUP is set).\n"
+
+
+class FakeAccount:
+    def __init__(self, unreserved: int):
+        self.unreserved = unreserved
+
+    def get_account_settings(self) -> dict[str, Any]:
+        return {"AccountLimit": {"UnreservedConcurrentExecutions": self.unreserved}}
+
+
+def test_on_aws_the_warm_up_fits_the_accounts_unreserved_concurrency(fake, monkeypatch, capsys):
+    from scripts import aws_session
+
+    monkeypatch.setattr(aws_session, "aws_client", lambda env, service: FakeAccount(10))
+
+    result = warmup.warm("dev", concurrency=10, outputs=OUTPUTS)
+
+    assert result["workers_per_function"] == 2  # 10 unreserved executions // 4 functions, not 20
+    assert len(fake.calls) == 2 * 4 * 2
+    assert capsys.readouterr().out.startswith(
+        "Warm-up: 20 workers per function do not fit the account's 10 unreserved concurrent executions; "
+        "warming 2 per function.\n"
+    )
+
+
+def test_on_aws_a_warm_up_that_fits_is_not_cut(fake, monkeypatch):
+    from scripts import aws_session
+
+    monkeypatch.setattr(aws_session, "aws_client", lambda env, service: FakeAccount(1000))
+
+    assert warmup.warm("dev", concurrency=10, outputs=OUTPUTS)["workers_per_function"] == 20
+
+
+def test_a_big_warm_up_gets_more_time(fake, monkeypatch):
+    deadlines: list[float] = []
+    monkeypatch.setattr(warmup, "_client", lambda env, pool, deadline: deadlines.append(deadline) or fake)
+
+    warmup.warm("local", workers=20, outputs=OUTPUTS)
+    warmup.warm("local", workers=40, outputs=OUTPUTS)
+
+    assert deadlines == [180.0, 240.0]  # 80 workers: the 180 s default; 160 workers: 1.5 s each
