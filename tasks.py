@@ -494,6 +494,7 @@ ns = Collection(
     openapi,
     preflight,
     deploy,
+    warm,
     plan,
     destroy,
     bootstrap_state,
