@@ -38,7 +38,7 @@ _served = False
 
 
 def warm_request(event: Any) -> dict[str, Any] | None:
-    """The event as a warm-up request (`{"action": "warm", "holdMs"?}`), or None when it is anything else."""
+    """The event as a warm-up request (`{"action": "warm", "holdMs"?, "prime"?}`), or None when it is anything else."""
     if not isinstance(event, dict) or event.get("action") != WARM_ACTION or "requestContext" in event:
         return None
     if not set(event) <= {"action", "holdMs", "prime"}:
