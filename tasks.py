@@ -69,11 +69,27 @@ def openapi(c, env=""):
 )
 @friendly
 def deploy(c, env="local", yes=False, order_workflow_type=""):
-    """Build, render, terraform init + apply; outputs to build/<env>/outputs.json."""
+    """Build, render, terraform init + apply; outputs to build/<env>/outputs.json; then warm every function (invoke warm)."""
     from scripts import stack
 
     stack.override_order_workflow_type(env, order_workflow_type)
     stack.deploy(env, yes=yes)
+
+
+@task(
+    help={
+        **ENV_HELP,
+        "concurrency": "orders the coming load keeps in flight, as bench's --concurrency (default 10): each function "
+        "gets that many times 2 workers",
+        "workers": "workers per function, exactly (overrides --concurrency)",
+    }
+)
+@friendly
+def warm(c, env="local", concurrency=0, workers=0):
+    """Start every function's workers before the load: N concurrent no-op warm-up invocations each, two rounds."""
+    from scripts import warmup
+
+    warmup.warm(env, concurrency=int(concurrency) or None, workers=int(workers) or None)
 
 
 @task(
@@ -555,6 +571,7 @@ ns = Collection(
     openapi,
     preflight,
     deploy,
+    warm,
     plan,
     destroy,
     bootstrap_state,

@@ -38,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Self
 
-from scripts import cost_model
+from scripts import cost_model, warmup
 from scripts.api_client import ApiClient, order_payload
 from scripts.common import (
     PROJECT,
@@ -473,6 +473,7 @@ def run(
         flush=True,
     )
 
+    warmup.warm_unless_skipped(env, concurrency=concurrency, outputs=outputs)
     base = None
     if baseline_executions:
         print(f"baseline: {baseline_executions} executions of a one-Pass-state workflow ...", flush=True)

@@ -302,6 +302,9 @@ def deploy(env: str, yes: bool = False) -> dict[str, Any]:
     outputs = write_outputs(env, tf)
     print(f"Deployed env '{env}'. Outputs: {(env_build_dir(env) / 'outputs.json').relative_to(REPO_ROOT)}")
     print(f"  API: {outputs.get('api_url')}")
+    from scripts import warmup
+
+    warmup.warm_unless_skipped(env, outputs=outputs)
     return outputs
 
 

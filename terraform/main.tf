@@ -162,6 +162,8 @@ module "services" {
   timeout              = coalesce(try(var.lambda_overrides[each.key].timeout, null), var.lambda_timeout)
   memory_size          = coalesce(try(var.lambda_overrides[each.key].memory_size, null), var.lambda_memory_size)
   reserved_concurrency = try(var.lambda_overrides[each.key].reserved_concurrency, null)
+  # > 0: a published version behind the alias `live`, which every caller below then invokes
+  provisioned_concurrency = lookup(var.provisioned_concurrency, each.key, 0)
 
   environment = merge(
     local.common_environment,
@@ -191,6 +193,9 @@ module "workflows" {
   workflow_types     = { "order-processing" = var.order_workflow_type }
   tracing_enabled    = module.emulator_compat.sfn_tracing_enabled
   tags               = var.tags
+
+  # the tasks of a function with provisioned concurrency invoke its alias
+  function_qualifiers = { for s, m in module.services : s => m.qualifier if m.qualifier != null }
 }
 
 # --- Event bus and routing -----------------------------------------------------------------------------------------------
@@ -292,10 +297,11 @@ module "api" {
 
   name_prefix   = local.name_prefix
   function_name = module.services["order"].function_name
-  function_arn  = module.services["order"].function_arn
+  function_arn  = module.services["order"].invoke_target_arn
   jwt_issuer    = module.auth.issuer
   jwt_audience  = [module.auth.user_pool_client_id]
 
+  function_qualifier                = module.services["order"].qualifier
   authorizer_payload_format_version = module.emulator_compat.jwt_authorizer_payload_format_version
   throttling_burst_limit            = var.api_throttling_burst_limit
   throttling_rate_limit             = var.api_throttling_rate_limit

@@ -98,6 +98,21 @@ output "function_names" {
   value       = { for s, m in module.services : s => m.function_name }
 }
 
+output "function_qualifiers" {
+  description = "The alias every caller invokes, keyed by service, for the services with provisioned concurrency ({} when it is off everywhere); `invoke warm` warms that alias."
+  value       = { for s, m in module.services : s => m.qualifier if m.qualifier != null }
+
+  precondition {
+    condition     = length(setsubtract(keys(var.provisioned_concurrency), keys(local.services))) == 0
+    error_message = "provisioned_concurrency names services that are not built: ${join(", ", setsubtract(keys(var.provisioned_concurrency), keys(local.services)))} (the services are ${join(", ", sort(keys(local.services)))})."
+  }
+}
+
+output "provisioned_concurrency" {
+  description = "Provisioned concurrent executions per service (0: off)."
+  value       = { for s, m in module.services : s => m.provisioned_concurrency }
+}
+
 output "dlq_urls" {
   description = "Dead-letter queue URLs: `lambda-<service>` (async invocations), `events-<rule>` (rule targets), `scheduler-stale-order-sweep`."
   value       = local.dlq_urls

@@ -148,6 +148,17 @@ variable "lambda_overrides" {
   default = {}
 }
 
+variable "provisioned_concurrency" {
+  description = "Provisioned concurrency per service (order, payment, inventory, notification): that many execution environments kept initialised, so no invocation meets a cold start, billed per GB-second whether used or not (docs/operations.md prices it). Missing or 0 = off (default): nothing is published and callers invoke the function itself. > 0 publishes a version, points the alias `live` at it with the provisioned environments, and the workflow tasks, the event rule target and the API integration invoke the alias."
+  type        = map(number)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for n in values(var.provisioned_concurrency) : n >= 0 && n == floor(n)])
+    error_message = "provisioned_concurrency values must be whole numbers >= 0 (0 = off)."
+  }
+}
+
 variable "payment_settings" {
   description = "Environment of the payment service (PAYMENT_* and CIRCUIT_* variables of the contract)."
   type = object({

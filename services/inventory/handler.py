@@ -19,6 +19,7 @@ from inventory import service
 from shared import aws, contracts, events
 from shared.errors import UnsupportedEvent
 from shared.observability import TRACED_MODULES, WORKFLOW_CORRELATION_PATH
+from shared.warmup import answers_warmup
 
 logger = Logger()
 tracer = Tracer(patch_modules=TRACED_MODULES)
@@ -32,6 +33,7 @@ ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 }
 
 
+@answers_warmup
 @logger.inject_lambda_context(correlation_id_path=WORKFLOW_CORRELATION_PATH, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics

@@ -16,12 +16,14 @@ from notification import service
 from shared import aws, contracts
 from shared.errors import UnsupportedEvent
 from shared.observability import TRACED_MODULES, WORKFLOW_CORRELATION_PATH
+from shared.warmup import answers_warmup
 
 logger = Logger()
 tracer = Tracer(patch_modules=TRACED_MODULES)
 metrics = Metrics()
 
 
+@answers_warmup
 @logger.inject_lambda_context(correlation_id_path=WORKFLOW_CORRELATION_PATH, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics

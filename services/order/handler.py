@@ -23,6 +23,7 @@ from order import saga
 from shared import aws, contracts
 from shared.errors import UnsupportedEvent
 from shared.observability import TRACED_MODULES
+from shared.warmup import answers_warmup
 
 #: workflow action -> what it does with its (validated) request
 SAGA_ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -37,6 +38,7 @@ tracer = Tracer(patch_modules=TRACED_MODULES)
 metrics = Metrics()
 
 
+@answers_warmup
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics

@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from payment import service
 from shared import aws, contracts
 from shared.observability import TRACED_MODULES, WORKFLOW_CORRELATION_PATH
+from shared.warmup import answers_warmup
 
 logger = Logger()
 tracer = Tracer(patch_modules=TRACED_MODULES)
@@ -29,6 +30,7 @@ ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 }
 
 
+@answers_warmup
 @logger.inject_lambda_context(correlation_id_path=WORKFLOW_CORRELATION_PATH, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics

@@ -88,6 +88,7 @@ resource "aws_lambda_permission" "api" {
   statement_id  = "AllowHttpApiInvoke"
   action        = "lambda:InvokeFunction"
   function_name = var.function_name
+  qualifier     = var.function_qualifier
   principal     = "apigateway.amazonaws.com"
   source_arn    = "${aws_apigatewayv2_api.this.execution_arn}/*/*"
 }

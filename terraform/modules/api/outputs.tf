@@ -60,5 +60,11 @@ output "lambda_permission" {
     principal  = aws_lambda_permission.api.principal
     source_arn = aws_lambda_permission.api.source_arn
     action     = aws_lambda_permission.api.action
+    qualifier  = aws_lambda_permission.api.qualifier
   }
+}
+
+output "integration_uri" {
+  description = "What every route invokes: the function's ARN, or its alias ARN when it has provisioned concurrency."
+  value       = aws_apigatewayv2_integration.function.integration_uri
 }

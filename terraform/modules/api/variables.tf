@@ -9,8 +9,14 @@ variable "function_name" {
 }
 
 variable "function_arn" {
-  description = "ARN of the Lambda function behind every route (AWS_PROXY integration, payload format 2.0)."
+  description = "ARN of the Lambda function behind every route (AWS_PROXY integration, payload format 2.0): its alias ARN when the function has provisioned concurrency."
   type        = string
+}
+
+variable "function_qualifier" {
+  description = "The alias the integration invokes (function_arn is then that alias's ARN), so the API Gateway grant is on the alias; null = the unqualified function."
+  type        = string
+  default     = null
 }
 
 variable "jwt_issuer" {

@@ -183,6 +183,7 @@ resource "aws_lambda_permission" "this" {
   statement_id  = "AllowEventBridgeRule-${each.key}"
   action        = "lambda:InvokeFunction"
   function_name = var.targets[each.key].function_name
+  qualifier     = var.targets[each.key].qualifier
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.this[each.key].arn
 }

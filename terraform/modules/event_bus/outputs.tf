@@ -113,3 +113,8 @@ output "replication_event_patterns" {
   description = "Event pattern (JSON) of the replication rule (when enabled), keyed by rule key."
   value       = { for k, r in aws_cloudwatch_event_rule.replication : k => r.event_pattern }
 }
+
+output "lambda_permission_qualifiers" {
+  description = "The alias each Lambda target's resource-policy grant is on (null: the unqualified function), keyed by rule key."
+  value       = { for k, p in aws_lambda_permission.this : k => p.qualifier }
+}

@@ -34,10 +34,11 @@ variable "rules" {
 }
 
 variable "targets" {
-  description = "Target of each rule, keyed like var.rules: arn (state machine or Lambda function ARN) and, for Lambda targets, function_name."
+  description = "Target of each rule, keyed like var.rules: arn (state machine or Lambda function ARN, or the function's alias ARN) and, for Lambda targets, function_name and the alias (qualifier) the arn names, if any."
   type = map(object({
     arn           = string
     function_name = optional(string)
+    qualifier     = optional(string)
   }))
 
   validation {

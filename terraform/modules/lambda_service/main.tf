@@ -5,6 +5,7 @@ data "aws_caller_identity" "current" {}
 
 locals {
   log_group_name = "/aws/lambda/${var.function_name}"
+  provisioned    = var.provisioned_concurrency > 0
 
   module_statements = [
     {
@@ -109,6 +110,9 @@ resource "aws_lambda_function" "this" {
   kms_key_arn      = var.kms_key_arn
 
   reserved_concurrent_executions = var.reserved_concurrency
+  # A version is published only for provisioned concurrency (it is configured on the alias of a published version);
+  # without it the function stays unversioned, as before.
+  publish = local.provisioned
 
   environment {
     variables = var.environment
@@ -125,4 +129,26 @@ resource "aws_lambda_function" "this" {
   tags = var.tags
 
   depends_on = [aws_iam_role_policy.this, aws_cloudwatch_log_group.this]
+}
+
+# --- Provisioned concurrency (off by default) ----------------------------------------------------------------------------
+# Only with provisioned_concurrency > 0: the alias follows the version published from each code or configuration change,
+# and the provisioned environments are kept initialised on it. Every caller of the function (workflows, event rules,
+# API) then invokes the alias (output invoke_target_arn), or it would run on unprovisioned, cold $LATEST environments.
+
+resource "aws_lambda_alias" "live" {
+  count = local.provisioned ? 1 : 0
+
+  name             = var.alias_name
+  description      = "The version every caller invokes; ${var.provisioned_concurrency} provisioned environments"
+  function_name    = aws_lambda_function.this.function_name
+  function_version = aws_lambda_function.this.version
+}
+
+resource "aws_lambda_provisioned_concurrency_config" "live" {
+  count = local.provisioned ? 1 : 0
+
+  function_name                     = aws_lambda_function.this.function_name
+  qualifier                         = aws_lambda_alias.live[0].name
+  provisioned_concurrent_executions = var.provisioned_concurrency
 }

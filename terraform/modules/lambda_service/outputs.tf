@@ -9,8 +9,23 @@ output "function_arn" {
 }
 
 output "invoke_arn" {
-  description = "Invoke ARN for API Gateway integrations."
-  value       = aws_lambda_function.this.invoke_arn
+  description = "Invoke ARN for API Gateway integrations: the alias's when provisioned concurrency is on, else the function's."
+  value       = local.provisioned ? aws_lambda_alias.live[0].invoke_arn : aws_lambda_function.this.invoke_arn
+}
+
+output "invoke_target_arn" {
+  description = "The ARN every caller invokes (workflow tasks, rule targets, API integration): the alias ARN when provisioned concurrency is on, else the unqualified function ARN."
+  value       = local.provisioned ? aws_lambda_alias.live[0].arn : aws_lambda_function.this.arn
+}
+
+output "qualifier" {
+  description = "The alias callers invoke when provisioned concurrency is on (qualifier of their invocations and of the resource-policy grants), else null."
+  value       = local.provisioned ? aws_lambda_alias.live[0].name : null
+}
+
+output "provisioned_concurrency" {
+  description = "Provisioned concurrent executions on the alias (0: none, no alias)."
+  value       = local.provisioned ? aws_lambda_provisioned_concurrency_config.live[0].provisioned_concurrent_executions : 0
 }
 
 output "role_arn" {
@@ -81,4 +96,9 @@ output "trust_policy_json" {
 output "trust_policy_statements" {
   description = "The statements of the function role's trust policy (principals, conditions), for audits and tests."
   value       = module.trust_policy.statements
+}
+
+output "published" {
+  description = "Whether the function publishes versions (only with provisioned concurrency)."
+  value       = aws_lambda_function.this.publish
 }

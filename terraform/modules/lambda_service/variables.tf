@@ -96,3 +96,30 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "provisioned_concurrency" {
+  description = "Provisioned concurrent executions: execution environments kept initialised (no cold start), billed by the hour whether used or not (docs/operations.md). 0 (default) = none: no version is published, no alias, callers invoke the unqualified function. > 0 publishes a version on every change, points the alias `alias_name` at it and provisions that many environments there; callers must invoke the alias (output invoke_target_arn)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.provisioned_concurrency >= 0 && var.provisioned_concurrency == floor(var.provisioned_concurrency)
+    error_message = "provisioned_concurrency must be a whole number >= 0 (0 = off)."
+  }
+
+  validation {
+    condition     = var.reserved_concurrency == null || var.provisioned_concurrency <= coalesce(var.reserved_concurrency, 0)
+    error_message = "provisioned_concurrency cannot exceed the function's reserved_concurrency."
+  }
+}
+
+variable "alias_name" {
+  description = "Name of the alias that carries the provisioned concurrency (created only when provisioned_concurrency > 0)."
+  type        = string
+  default     = "live"
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9_-]{0,127}$", var.alias_name)) && !can(regex("^[0-9]+$", var.alias_name))
+    error_message = "alias_name must start with a letter and hold letters, digits, - and _ (not a version number)."
+  }
+}

@@ -11,9 +11,17 @@ locals {
   # The state machine ARN built from its name (documented format), so the role's trust can name it before it exists.
   state_machine_arn_prefix = "arn:${data.aws_partition.current.partition}:states:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:stateMachine:${var.name_prefix}-"
 
-  definitions = {
+  rendered = {
     for wf in var.workflow_names : wf => file("${var.definitions_dir}/${wf}.asl.json")
   }
+  # A function with provisioned concurrency is invoked through its alias: every task naming the function's ARN names
+  # `<arn>:<alias>` instead (one regex over the rendered text: the ARNs of the qualified functions, as JSON strings).
+  qualified_arns  = { for s, q in var.function_qualifiers : var.function_arns[s] => q if contains(keys(var.function_arns), s) }
+  qualify_pattern = length(local.qualified_arns) == 0 ? null : "/\"(${join("|", sort(keys(local.qualified_arns)))})\"/"
+  definitions = {
+    for wf, text in local.rendered : wf => local.qualify_pattern == null ? text : replace(text, local.qualify_pattern, "\"$${1}:${one(distinct(values(local.qualified_arns)))}\"")
+  }
+
   types = { for wf in var.workflow_names : wf => lookup(var.workflow_types, wf, "STANDARD") }
 
   # An Express execution lasts at most 5 minutes (AWS Step Functions quotas). A definition that parks an order for
@@ -21,7 +29,7 @@ locals {
   # below that (scripts/workflow_policies.py: 120 s on EXPRESS, 900 s on STANDARD); null: the workflow does not park.
   express_max_duration_seconds = 300
   parking_budget_seconds = {
-    for wf, d in local.definitions : wf => try(tonumber(jsondecode(d).States.WithinParkingBudget.Choices[0].NumericGreaterThan), null)
+    for wf, d in local.rendered : wf => try(tonumber(jsondecode(d).States.WithinParkingBudget.Choices[0].NumericGreaterThan), null)
   }
 
   # The services each workflow declares it invokes (workflow/integrations.json; scripts/render.py refuses a
@@ -181,6 +189,15 @@ resource "aws_sfn_state_machine" "this" {
   type       = local.types[each.key]
   role_arn   = aws_iam_role.this[each.key].arn
   definition = local.definitions[each.key]
+
+  lifecycle {
+    precondition {
+      condition = alltrue([
+        for s, q in var.function_qualifiers : !strcontains(local.definitions[each.key], "\"${var.function_arns[s]}\"")
+      ])
+      error_message = "${each.key} still invokes an unqualified function that has an alias (provisioned concurrency): its tasks must name the alias ARN."
+    }
+  }
 
   logging_configuration {
     log_destination        = "${aws_cloudwatch_log_group.this[each.key].arn}:*"

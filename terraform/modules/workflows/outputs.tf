@@ -62,3 +62,8 @@ output "parking_budget_seconds" {
   description = "The payment parking budget each definition was rendered with (null: the workflow does not park), keyed by workflow name."
   value       = local.parking_budget_seconds
 }
+
+output "definitions" {
+  description = "Each state machine's definition as deployed (the rendered one, with the tasks of a function with provisioned concurrency naming its alias), keyed by workflow name."
+  value       = local.definitions
+}

@@ -35,6 +35,17 @@ variable "table_arns" {
   default     = {}
 }
 
+variable "function_qualifiers" {
+  description = "The alias each workflow task must invoke, keyed by service, for the functions with provisioned concurrency (one alias name for all): every task naming such a function's ARN is rewritten to `<arn>:<alias>`. {} (default) leaves the rendered definitions unchanged."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = length(distinct(values(var.function_qualifiers))) <= 1
+    error_message = "function_qualifiers must name one alias for every service."
+  }
+}
+
 variable "kms_key_arn" {
   description = "Customer-managed KMS key of the stack (encrypts the state machines' log groups and the tables; a role with table actions may decrypt with it through DynamoDB only)."
   type        = string

@@ -1,0 +1,190 @@
+"""The warm-up request (shared/warmup.py): every handler answers `{"action": "warm"}` at once, with no AWS call, no
+log line and no metric, and a real request still reaches the handler."""
+
+from __future__ import annotations
+
+import importlib
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from botocore.client import BaseClient
+
+from shared import warmup
+from shared.errors import UnsupportedEvent
+
+from .helpers import http_event, order_body, order_input, put_order
+
+SERVICES = ("order", "payment", "inventory", "notification")
+TABLES = ("ORDERS_TABLE", "INVENTORY_TABLE", "PAYMENTS_TABLE", "RESERVATIONS_TABLE", "IDEMPOTENCY_TABLE")
+
+
+def handler_of(service: str) -> Any:
+    return importlib.import_module(f"{service}.handler")
+
+
+@pytest.fixture
+def aws_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every AWS API call made while the test runs, as `<service>:<operation>`."""
+    calls: list[str] = []
+    original = BaseClient._make_api_call
+
+    def recording(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        calls.append(f"{client.meta.service_model.endpoint_prefix}:{operation}")
+        return original(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+    return calls
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_handler_answers_a_warm_request_without_touching_anything(
+    service, cloud, lambda_context, aws_calls, capsys
+):
+    capsys.readouterr()
+
+    answer = handler_of(service).lambda_handler({"action": "warm"}, lambda_context)
+
+    assert set(answer) == {"status", "function", "worker", "coldStart"}
+    assert answer["status"] == "WARM"
+    assert answer["function"] == "orderflow-test-fn"
+    assert answer["worker"] == warmup.WORKER_ID and len(answer["worker"]) == 12
+    assert aws_calls == []  # no DynamoDB, S3, EventBridge (or any other) call
+    assert capsys.readouterr().out == ""  # no log line, no EMF metric
+    for table in TABLES:
+        assert cloud.items(table) == []
+    assert cloud.events() == []
+    assert cloud.s3_keys() == []
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_held_warm_request_answers_after_its_hold(service, lambda_context, aws_calls, monkeypatch):
+    slept: list[float] = []
+    monkeypatch.setattr(warmup.time, "sleep", slept.append)
+
+    answer = handler_of(service).lambda_handler({"action": "warm", "holdMs": 250}, lambda_context)
+
+    assert answer["status"] == "WARM"
+    assert slept == [0.25]
+    assert aws_calls == []
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_warm_request_creates_the_clients_it_names_and_sends_nothing(service, cloud, lambda_context, aws_calls):
+    from shared import aws
+
+    aws.reset()
+
+    answer = handler_of(service).lambda_handler({"action": "warm", "prime": ["dynamodb", "events"]}, lambda_context)
+
+    assert answer["status"] == "WARM"
+    assert aws_calls == []
+    assert sorted(key.split(":")[0] for key in aws._cache) == ["dynamodb", "dynamodb-resource", "events"]
+
+
+def test_cold_start_is_true_only_on_the_workers_first_request(monkeypatch, lambda_context):
+    monkeypatch.setattr(warmup, "_served", False)
+    first = handler_of("payment").lambda_handler({"action": "warm"}, lambda_context)
+    second = handler_of("inventory").lambda_handler({"action": "warm"}, lambda_context)
+    assert (first["coldStart"], second["coldStart"]) == (True, False)
+    assert first["worker"] == second["worker"]
+
+
+def test_a_real_request_makes_the_worker_warm(monkeypatch, cloud, lambda_context):
+    monkeypatch.setattr(warmup, "_served", False)
+    with pytest.raises(UnsupportedEvent):
+        handler_of("notification").lambda_handler({"something": "else"}, lambda_context)
+    assert handler_of("notification").lambda_handler({"action": "warm"}, lambda_context)["coldStart"] is False
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"action": "warm", "holdMs": 1001},
+        {"action": "warm", "holdMs": -1},
+        {"action": "warm", "holdMs": 1.5},
+        {"action": "warm", "holdMs": True},
+        {"action": "warm", "holdMs": "100"},
+        {"action": "warm", "order": {}},
+        {"action": "warm", "prime": ["kms"]},
+        {"action": "warm", "prime": "dynamodb"},
+        {"action": "warm", "prime": [None]},
+        {"action": "Warm"},
+        ["action", "warm"],
+        "warm",
+        None,
+    ],
+)
+def test_anything_else_is_not_a_warm_request(event):
+    assert warmup.warm_request(event) is None
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_malformed_warm_request_goes_to_the_handler_and_is_refused(service, cloud, lambda_context):
+    with pytest.raises(UnsupportedEvent):
+        handler_of(service).lambda_handler({"action": "warm", "holdMs": 5000}, lambda_context)
+    for table in TABLES:
+        assert cloud.items(table) == []
+    assert cloud.events() == []
+
+
+def test_a_warm_request_through_the_http_api_is_an_api_request(catalogue, lambda_context):
+    # API Gateway always sends requestContext: a body or a query asking for "warm" is just an API request
+    event = http_event("POST", "/orders", {"action": "warm"})
+    event["action"] = "warm"  # even a top-level action next to requestContext is not a warm request
+    response = handler_of("order").lambda_handler(event, lambda_context)
+    assert response["statusCode"] == 400
+    assert catalogue.items("ORDERS_TABLE") == []
+
+
+def test_the_order_handler_still_creates_an_order(catalogue, lambda_context):
+    handler = handler_of("order")
+    assert handler.lambda_handler({"action": "warm"}, lambda_context)["status"] == "WARM"
+
+    created = handler.lambda_handler(order_body(), lambda_context)
+
+    assert created["status"] == "PENDING"
+    [order] = catalogue.items("ORDERS_TABLE")
+    assert (order["orderId"], order["status"], order["totalAmount"]) == (
+        created["orderId"],
+        "PENDING",
+        Decimal("109.97"),
+    )
+
+
+def test_the_payment_handler_still_charges(cloud, lambda_context):
+    handler = handler_of("payment")
+    order = put_order("PENDING")
+    assert handler.lambda_handler({"action": "warm"}, lambda_context)["status"] == "WARM"
+
+    result = handler.lambda_handler({"action": "charge", "order": order_input(order), "attempt": 0}, lambda_context)
+
+    assert result["status"] == "PAID"
+    [row] = cloud.items("PAYMENTS_TABLE")
+    assert (row["orderId"], row["status"], row["amount"]) == (order["orderId"], "PAID", Decimal("109.97"))
+
+
+def test_the_inventory_handler_still_restocks(cloud, lambda_context):
+    handler = handler_of("inventory")
+    cloud.put_product("prod-1", 3)
+    assert handler.lambda_handler({"action": "warm"}, lambda_context)["status"] == "WARM"
+
+    result = handler.lambda_handler(
+        {"action": "restock", "productId": "prod-1", "quantity": 4, "eventId": "restock-1"}, lambda_context
+    )
+
+    assert result == {"status": "RESTOCKED", "available": 7}
+    assert cloud.product("prod-1")["available"] == 7
+
+
+def test_the_notification_handler_still_notifies(cloud, lambda_context):
+    handler = handler_of("notification")
+    assert handler.lambda_handler({"action": "warm"}, lambda_context)["status"] == "WARM"
+    order = {"orderId": "order-123", "customerId": "customer-1", "items": [], "totalAmount": "10.00"}
+
+    result = handler.lambda_handler(
+        {"action": "notify", "type": "order-completed", "order": order, "details": {}}, lambda_context
+    )
+
+    assert result == {"status": "SENT", "key": "notifications/order-123/order-completed.json"}
+    assert cloud.s3_keys() == ["notifications/order-123/order-completed.json"]
