@@ -1,6 +1,7 @@
 # Provisioned concurrency is a tfvars switch (variable provisioned_concurrency, off by default): off, nothing is
 # published and every caller invokes the function itself; on for a service, its alias `live` carries the provisioned
-# environments and every caller (workflow tasks, the notifications rule, the API) invokes that alias.
+# environments and every caller (workflow tasks, the API) invokes that alias. (No rule targets a Lambda function since the
+# notifications rule went: one notification per outcome, from the workflows.)
 
 mock_provider "aws" {
   source = "./tests/mocks"
@@ -80,11 +81,6 @@ override_resource {
   values = { arn = "arn:aws:events:us-east-1:123456789012:rule/orderflow-test-bus/orderflow-test-inventory-restocked" }
 }
 
-override_resource {
-  target = module.event_bus.aws_cloudwatch_event_rule.this["notifications"]
-  values = { arn = "arn:aws:events:us-east-1:123456789012:rule/orderflow-test-bus/orderflow-test-notifications" }
-}
-
 run "off_by_default_nothing_is_published_and_callers_invoke_the_functions" {
   command = apply
 
@@ -107,10 +103,6 @@ run "off_by_default_nothing_is_published_and_callers_invoke_the_functions" {
   assert {
     condition     = module.api.integration_uri == "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order" && module.api.lambda_permission.qualifier == null
     error_message = "Without provisioned concurrency the API must invoke the order function itself, granted unqualified."
-  }
-  assert {
-    condition     = module.event_bus.target_arns["notifications"] == "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-notification" && module.event_bus.lambda_permission_qualifiers["notifications"] == null
-    error_message = "Without provisioned concurrency the notifications rule must target the notification function itself."
   }
 }
 
@@ -168,10 +160,6 @@ run "on_for_a_service_its_alias_carries_it_and_every_caller_invokes_the_alias" {
   assert {
     condition     = module.api.integration_uri == "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order:live" && module.api.lambda_permission.qualifier == "live"
     error_message = "The API must invoke the order function's alias, with API Gateway's grant on the alias."
-  }
-  assert {
-    condition     = module.event_bus.target_arns["notifications"] == "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-notification:live" && module.event_bus.lambda_permission_qualifiers["notifications"] == "live"
-    error_message = "The notifications rule must target the notification function's alias, granted on the alias."
   }
 }
 

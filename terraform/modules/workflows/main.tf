@@ -197,16 +197,20 @@ resource "aws_sfn_state_machine" "this" {
       ])
       error_message = "${each.key} still invokes an unqualified function that has an alias (provisioned concurrency): its tasks must name the alias ARN."
     }
+    precondition {
+      condition     = local.types[each.key] != "EXPRESS" || local.parking_budget_seconds[each.key] == null || coalesce(local.parking_budget_seconds[each.key], 0) < local.express_max_duration_seconds
+      error_message = "${each.key} deploys as EXPRESS (5 minutes at most) but its definition parks for up to ${coalesce(local.parking_budget_seconds[each.key], 0)} s: render it for EXPRESS (the deploy tasks do it from order_workflow_type)."
+    }
   }
 
+  # Express keeps no execution history: with level ALL and execution data, its log group is where every state of an
+  # execution can be read (scripts/history.py reads it on AWS).
   logging_configuration {
     log_destination        = "${aws_cloudwatch_log_group.this[each.key].arn}:*"
     include_execution_data = true
     level                  = "ALL"
   }
 
-  # Express keeps no execution history: with level ALL and execution data, its log group is where every state of an
-  # execution can be read (scripts/history.py reads it on AWS).
   # false omits the block (service default: off). MiniStack 1.5.33 does not store tracingConfiguration at all, so
   # even `enabled = false` shows a perpetual diff there (see modules/emulator_compat).
   dynamic "tracing_configuration" {
@@ -217,13 +221,6 @@ resource "aws_sfn_state_machine" "this" {
   }
 
   tags = var.tags
-
-  lifecycle {
-    precondition {
-      condition     = local.types[each.key] != "EXPRESS" || local.parking_budget_seconds[each.key] == null || coalesce(local.parking_budget_seconds[each.key], 0) < local.express_max_duration_seconds
-      error_message = "${each.key} deploys as EXPRESS (5 minutes at most) but its definition parks for up to ${coalesce(local.parking_budget_seconds[each.key], 0)} s: render it for EXPRESS (the deploy tasks do it from order_workflow_type)."
-    }
-  }
 
   depends_on = [aws_iam_role_policy.this]
 }
