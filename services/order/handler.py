@@ -38,7 +38,11 @@ tracer = Tracer(patch_modules=TRACED_MODULES)
 metrics = Metrics()
 
 
-@answers_warmup
+#: imported lazily by the handler below (a workflow-only worker never needs them), eagerly by a warm-up request
+LAZY_IMPORTS = ("order.api", "order.service", "order.validation")
+
+
+@answers_warmup(preload=LAZY_IMPORTS)
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics

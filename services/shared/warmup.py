@@ -19,6 +19,7 @@ an API Gateway event always has `requestContext`, so a warm-up request cannot co
 from __future__ import annotations
 
 import functools
+import importlib
 import time
 import uuid
 from collections.abc import Callable
@@ -70,9 +71,13 @@ def answer(function_name: str, hold_ms: int = 0, prime: list[str] | None = None)
     return {"status": WARM_STATUS, "function": function_name, "worker": WORKER_ID, "coldStart": cold}
 
 
-def answers_warmup(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+def answers_warmup(handler: Callable[[Any, Any], Any] | None = None, *, preload: tuple[str, ...] = ()) -> Any:
     """Decorate a Lambda handler (outermost) so that it answers a warm-up request itself; every other event goes to
-    the handler unchanged."""
+    the handler unchanged. `preload`: the modules the handler imports lazily (to keep a cold start lean for the
+    requests that do not need them) that a warm-up imports, so the first real request after it finds them loaded.
+    Usable bare (`@answers_warmup`) or with arguments (`@answers_warmup(preload=("order.api",))`)."""
+    if handler is None:
+        return functools.partial(answers_warmup, preload=preload)
 
     @functools.wraps(handler)
     def wrapper(event: Any, context: Any) -> Any:
@@ -81,6 +86,9 @@ def answers_warmup(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], A
             global _served
             _served = True
             return handler(event, context)
+        for module in preload:
+            importlib.import_module(module)
         return answer(getattr(context, "function_name", None) or "unknown", request["holdMs"], request["prime"])
 
+    wrapper.preload = preload  # type: ignore[attr-defined]
     return wrapper

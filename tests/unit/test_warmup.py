@@ -188,3 +188,38 @@ def test_the_notification_handler_still_notifies(cloud, lambda_context):
 
     assert result == {"status": "SENT", "key": "notifications/order-123/order-completed.json"}
     assert cloud.s3_keys() == ["notifications/order-123/order-completed.json"]
+
+
+def test_a_warm_request_imports_the_modules_the_handler_imports_lazily(monkeypatch, lambda_context):
+    import sys
+
+    monkeypatch.delitem(sys.modules, "email.mime.audio", raising=False)
+    wrapped = warmup.answers_warmup(lambda event, context: "handled", preload=("email.mime.audio",))
+    assert wrapped({"action": "other"}, lambda_context) == "handled"
+    assert "email.mime.audio" not in sys.modules  # a real request leaves the handler's lazy imports to the handler
+    assert wrapped({"action": "warm"}, lambda_context)["status"] == "WARM"
+    assert "email.mime.audio" in sys.modules
+
+
+def test_the_order_handlers_warm_up_loads_the_api_router_and_the_seed_path(monkeypatch, lambda_context):
+    order_handler = handler_of("order")
+    imported: list[str] = []
+    monkeypatch.setattr(warmup.importlib, "import_module", imported.append)
+    assert order_handler.lambda_handler({"action": "warm"}, lambda_context)["status"] == "WARM"
+    assert imported == ["order.api", "order.service", "order.validation"]
+
+
+def test_the_order_handler_preloads_exactly_what_it_imports_lazily():
+    import ast
+    import inspect
+
+    module = handler_of("order")
+    tree = ast.parse(inspect.getsource(module))
+    handler = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "lambda_handler")
+    lazy = sorted(
+        f"{node.module}.{alias.name}"
+        for node in ast.walk(handler)
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    )
+    assert lazy == sorted(module.lambda_handler.preload)
