@@ -364,11 +364,12 @@ class Meter:
             lambdas[service] = {**fn, **counted}
         workflows = {}
         for workflow, runs in self.executions(start).items():
-            from scripts.history import task_functions
+            from scripts.history import integration_tasks, task_functions
 
             arn = self.outputs["state_machine_arns"][workflow]
             definition = json.loads(self.sfn.describe_state_machine(stateMachineArn=arn)["definition"])
-            functions = task_functions(definition)
+            # a task is named by its function, or by the service action it calls directly (Settle: dynamodb:deleteItem)
+            functions = {**integration_tasks(definition), **task_functions(definition)}
             transitions, rebuilt, unresolved, tasks, durations = 0, 0, 0, Counter(), []
             for run in runs:
                 counted = count_history(self._history(run["executionArn"]), functions, definition)
@@ -488,7 +489,7 @@ def rows(cost_model: dict[str, Any]) -> list[list[Any]]:
         if wf["lambda_tasks"]:
             tasks = sum(wf["lambda_tasks"].values())
             by_fn = ", ".join(f"{fn} {n}" for fn, n in sorted(wf["lambda_tasks"].items()))
-            out.append([f"{workflow} Lambda tasks ({by_fn})", tasks, _per(tasks, orders), "measured: histories"])
+            out.append([f"{workflow} tasks ({by_fn})", tasks, _per(tasks, orders), "measured: histories"])
     out += [
         ["events put on the bus", m["events_put"], m["events_put_per_order"], "measured: archive EventCount delta"],
         ["S3 PUTs (notifications)", m["s3_puts"], m["s3_puts_per_order"], "measured: bucket object count delta"],

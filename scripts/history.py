@@ -84,6 +84,31 @@ def task_functions(definition: str | dict[str, Any] | None) -> dict[str, str]:
     return out
 
 
+def integration_tasks(definition: str | dict[str, Any] | None) -> dict[str, str]:
+    """{state name: "<service>:<action>"} for every Task of an ASL definition that calls a service directly, not a
+    Lambda function (e.g. the finalize fragment's Settle: `dynamodb:deleteItem`); Map and Parallel included."""
+    doc = json.loads(definition) if isinstance(definition, str) else (definition or {})
+    out: dict[str, str] = {}
+
+    def walk(states: dict[str, Any]) -> None:
+        for name, state in (states or {}).items():
+            resource = state.get("Resource", "")
+            if (
+                state.get("Type") == "Task"
+                and resource.startswith("arn:aws:states:::")
+                and "lambda:invoke" not in resource
+            ):
+                out[name] = resource.removeprefix("arn:aws:states:::").split(".")[0]
+            for key in ("ItemProcessor", "Iterator"):
+                if isinstance(state.get(key), dict):
+                    walk(state[key].get("States", {}))
+            for branch in state.get("Branches", []) or []:
+                walk(branch.get("States", {}))
+
+    walk(doc.get("States", {}))
+    return out
+
+
 def summarize_history(events: Sequence[dict[str, Any]], functions: dict[str, str] | None = None) -> dict[str, Any]:
     """What a report and an assertion need from GetExecutionHistory events (oldest first).
 

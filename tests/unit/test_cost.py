@@ -159,7 +159,7 @@ def test_summarize_divides_by_the_completed_orders_and_marks_dynamodb_derived() 
     assert out["derived"]["dynamodb"]["derived"] is True
     labels = [row[0] for row in cost_model.rows(out)]
     assert "DynamoDB write request units" in labels
-    assert ["order-processing Lambda tasks (o 30, p 10)", 40, 4.0, "measured: histories"] in cost_model.rows(out)
+    assert ["order-processing tasks (o 30, p 10)", 40, 4.0, "measured: histories"] in cost_model.rows(out)
     assert all(row[3] == "DERIVED from the code path" for row in cost_model.rows(out) if "DynamoDB" in row[0])
 
 
@@ -351,3 +351,26 @@ def test_a_branch_no_path_fits_is_reported_not_guessed() -> None:
     got = cost_model.count_history(_parallel_history(3), FINALIZE_FUNCTIONS, FINALIZE)
     assert (got["transitions"], got["branch_transitions_rebuilt"], got["branches_unresolved"]) == (1, 0, 1)
     assert got["lambda_tasks"] == {"?": 3}
+
+
+def test_a_direct_service_integration_task_is_named_by_its_action_not_a_function() -> None:
+    from scripts.history import integration_tasks
+
+    definition = {
+        "States": {
+            "Charge": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "f"},
+            },
+            "Finalize": {
+                "Type": "Parallel",
+                "Branches": [
+                    {"States": {"Settle": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:deleteItem"}}}
+                ],
+            },
+            "Start": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync"},
+            "Done": {"Type": "Succeed"},
+        }
+    }
+    assert integration_tasks(definition) == {"Settle": "dynamodb:deleteItem", "Start": "states:startExecution"}
