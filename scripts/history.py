@@ -61,52 +61,40 @@ def function_name_of(details: dict[str, Any]) -> str | None:
     return _function_ref_name(resource) if isinstance(resource, str) and ":function:" in resource else None
 
 
-def task_functions(definition: str | dict[str, Any] | None) -> dict[str, str]:
-    """{state name: Lambda function name} for every Lambda task of an ASL definition (Map and Parallel included)."""
+def _task_states(definition: str | dict[str, Any] | None) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(state name, state) of every Task of an ASL definition, Map and Parallel included."""
     doc = json.loads(definition) if isinstance(definition, str) else (definition or {})
-    out: dict[str, str] = {}
-
-    def walk(states: dict[str, Any]) -> None:
-        for name, state in (states or {}).items():
+    pending = [doc.get("States", {})]
+    while pending:
+        for name, state in (pending.pop() or {}).items():
             if state.get("Type") == "Task":
-                resource = state.get("Resource", "")
-                args = state.get("Parameters") or state.get("Arguments") or {}
-                ref = args.get("FunctionName") if "lambda:invoke" in resource and isinstance(args, dict) else resource
-                if fn := _function_ref_name(ref):
-                    out[name] = fn
+                yield name, state
             for key in ("ItemProcessor", "Iterator"):
                 if isinstance(state.get(key), dict):
-                    walk(state[key].get("States", {}))
-            for branch in state.get("Branches", []) or []:
-                walk(branch.get("States", {}))
+                    pending.append(state[key].get("States", {}))
+            pending.extend(branch.get("States", {}) for branch in state.get("Branches", []) or [])
 
-    walk(doc.get("States", {}))
+
+def task_functions(definition: str | dict[str, Any] | None) -> dict[str, str]:
+    """{state name: Lambda function name} for every Lambda task of an ASL definition (Map and Parallel included)."""
+    out: dict[str, str] = {}
+    for name, state in _task_states(definition):
+        resource = state.get("Resource", "")
+        args = state.get("Parameters") or state.get("Arguments") or {}
+        ref = args.get("FunctionName") if "lambda:invoke" in resource and isinstance(args, dict) else resource
+        if fn := _function_ref_name(ref):
+            out[name] = fn
     return out
 
 
 def integration_tasks(definition: str | dict[str, Any] | None) -> dict[str, str]:
     """{state name: "<service>:<action>"} for every Task of an ASL definition that calls a service directly, not a
     Lambda function (e.g. the finalize fragment's Settle: `dynamodb:deleteItem`); Map and Parallel included."""
-    doc = json.loads(definition) if isinstance(definition, str) else (definition or {})
-    out: dict[str, str] = {}
-
-    def walk(states: dict[str, Any]) -> None:
-        for name, state in (states or {}).items():
-            resource = state.get("Resource", "")
-            if (
-                state.get("Type") == "Task"
-                and resource.startswith("arn:aws:states:::")
-                and "lambda:invoke" not in resource
-            ):
-                out[name] = resource.removeprefix("arn:aws:states:::").split(".")[0]
-            for key in ("ItemProcessor", "Iterator"):
-                if isinstance(state.get(key), dict):
-                    walk(state[key].get("States", {}))
-            for branch in state.get("Branches", []) or []:
-                walk(branch.get("States", {}))
-
-    walk(doc.get("States", {}))
-    return out
+    return {
+        name: state["Resource"].removeprefix("arn:aws:states:::").split(".")[0]
+        for name, state in _task_states(definition)
+        if state.get("Resource", "").startswith("arn:aws:states:::") and "lambda:invoke" not in state["Resource"]
+    }
 
 
 def summarize_history(events: Sequence[dict[str, Any]], functions: dict[str, str] | None = None) -> dict[str, Any]:
