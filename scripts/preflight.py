@@ -33,8 +33,8 @@ from scripts.common import (
 #: MiniStack runs one worker process per concurrent Lambda invocation on this machine (docs/e2e.md, "Local cloud
 #: gaps"): 20 orders in flight keep a 2-vCPU box responsive.
 LOCAL_IN_FLIGHT_CAP = 20
-#: An order in flight holds at most two Lambda executions at once: its workflow's current task and one
-#: event-driven invocation (the API's order Lambda, or the notification Lambda of a bus event).
+#: An order in flight holds at most two Lambda executions at once: its workflow's current task and the API's order
+#: Lambda serving the next order's POST (no bus event invokes a Lambda).
 LAMBDAS_PER_ORDER = 2
 #: AWS refuses a reservation that leaves less than this unreserved (PutFunctionConcurrency).
 MIN_UNRESERVED = 100

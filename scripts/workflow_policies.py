@@ -30,6 +30,7 @@ LAMBDA_TRANSIENT_ERRORS: tuple[str, ...] = (
 #: may pass: throttling, the service's 5xx, the SDK's transport failures, a task timeout. The workflows' table actions
 #: are idempotent (a delete of the finalize duty), so a retry is safe. A refusal (validation, access) is not here.
 DYNAMODB_TRANSIENT_ERRORS: tuple[str, ...] = (
+    "DynamoDB.AmazonDynamoDBException",  # a service error without a more specific name (the SDK's base exception)
     "DynamoDB.InternalServerErrorException",
     "DynamoDB.ProvisionedThroughputExceededException",
     "DynamoDB.RequestLimitExceeded",

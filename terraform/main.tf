@@ -357,7 +357,7 @@ locals {
     {
       for s, m in module.services : "lambda-${s}" => {
         kind              = "lambda"
-        arn               = m.function_arn
+        arn               = m.invoke_target_arn # the alias when the function has provisioned concurrency
         input_transformer = null
         event_source      = null
         detail_type       = null

@@ -149,7 +149,7 @@ variable "lambda_overrides" {
 }
 
 variable "provisioned_concurrency" {
-  description = "Provisioned concurrency per service (order, payment, inventory, notification): that many execution environments kept initialised, so no invocation meets a cold start, billed per GB-second whether used or not (docs/operations.md prices it). Missing or 0 = off (default): nothing is published and callers invoke the function itself. > 0 publishes a version, points the alias `live` at it with the provisioned environments, and the workflow tasks, the event rule target and the API integration invoke the alias."
+  description = "Provisioned concurrency per service (order, payment, inventory, notification): that many execution environments kept initialised, so no invocation meets a cold start, billed per GB-second whether used or not (docs/operations.md prices it). Missing or 0 = off (default): nothing is published and callers invoke the function itself. > 0 publishes a version, points the alias `live` at it with the provisioned environments, and the workflow tasks, the API integration and a DLQ redrive invoke the alias."
   type        = map(number)
   default     = {}
 

@@ -82,6 +82,7 @@ RETRY = {
 TABLE_RETRY = [
     {
         "ErrorEquals": [
+            "DynamoDB.AmazonDynamoDBException",
             "DynamoDB.InternalServerErrorException",
             "DynamoDB.ProvisionedThroughputExceededException",
             "DynamoDB.RequestLimitExceeded",
@@ -525,7 +526,10 @@ def test_a_declared_table_action_renders_with_the_outbox_key_from_its_owner(tmp_
         "TableName": "orderflow-local-outbox",
         "Key": {"id": {"S.$": "States.Format('{}#finalize', $.orderId)"}},
     }
-    assert state["Retry"][0]["ErrorEquals"][0] == "DynamoDB.InternalServerErrorException"
+    assert state["Retry"][0]["ErrorEquals"][:2] == [
+        "DynamoDB.AmazonDynamoDBException",
+        "DynamoDB.InternalServerErrorException",
+    ]
 
 
 @pytest.mark.parametrize(

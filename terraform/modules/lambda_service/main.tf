@@ -133,7 +133,7 @@ resource "aws_lambda_function" "this" {
 
 # --- Provisioned concurrency (off by default) ----------------------------------------------------------------------------
 # Only with provisioned_concurrency > 0: the alias follows the version published from each code or configuration change,
-# and the provisioned environments are kept initialised on it. Every caller of the function (workflows, event rules,
+# and the provisioned environments are kept initialised on it. Every caller of the function (workflows, a DLQ redrive,
 # API) then invokes the alias (output invoke_target_arn), or it would run on unprovisioned, cold $LATEST environments.
 
 resource "aws_lambda_alias" "live" {

@@ -14,7 +14,7 @@ output "invoke_arn" {
 }
 
 output "invoke_target_arn" {
-  description = "The ARN every caller invokes (workflow tasks, rule targets, API integration): the alias ARN when provisioned concurrency is on, else the unqualified function ARN."
+  description = "The ARN every caller invokes (workflow tasks, API integration, DLQ redrive): the alias ARN when provisioned concurrency is on, else the unqualified function ARN."
   value       = local.provisioned ? aws_lambda_alias.live[0].arn : aws_lambda_function.this.arn
 }
 
