@@ -242,10 +242,10 @@ def workload_shape(lines: int, hot_product: bool) -> str:
     return shape + (", every order on one hot product" if hot_product else "")
 
 
-#: The inventory service's log message for a cancelled reservation transaction (services/inventory/service.py), and
-#: the error it raises when its attempts all conflicted (the workflow retries the task).
-RESERVATION_CANCELLED = "reservation transaction cancelled"
-RESERVATION_GAVE_UP = "kept conflicting"
+#: The inventory service's log message for a cancelled reservation transaction, and the words of the error it raises
+#: when its attempts all conflicted (the workflow retries the task): its own constants, services/inventory/service.py.
+RESERVATION_CANCELLED = services_module("inventory.service").RESERVATION_CANCELLED
+RESERVATION_GAVE_UP = services_module("inventory.service").KEPT_CONFLICTING
 
 
 def count_conflicts(messages: Iterable[str]) -> dict[str, Any]:
@@ -383,6 +383,14 @@ def target_lines(result: dict[str, Any]) -> list[str]:
 # --- the run --------------------------------------------------------------------------------------------------------
 
 
+def loadavg() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages, rounded (None where the platform has none)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def machine(env: str) -> dict[str, Any]:
     info: dict[str, Any] = {
         "nproc": os.cpu_count(),
@@ -394,10 +402,8 @@ def machine(env: str) -> dict[str, Any]:
         info["memory_gib"] = round(int(mem["MemTotal"].split()[0]) / 1024 / 1024, 1)
     except (OSError, KeyError, ValueError):
         info["memory_gib"] = None
-    try:
-        info["loadavg_at_start"] = [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        pass
+    if (load := loadavg()) is not None:
+        info["loadavg_at_start"] = load
     if is_local(env):
         from scripts import local_cloud
 

@@ -24,11 +24,11 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from scripts import tables
+from scripts import build, tables
 from scripts.common import REPO_ROOT, UserError
 from scripts.text_table import format_table as render_table
 
-MANIFEST = REPO_ROOT / "build" / "manifest.json"
+MANIFEST = build.MANIFEST  # the build owns where its manifest is
 WORK_DIR = REPO_ROOT / "build" / "import-cost"
 TARGET_RATIO = 2.0
 DEFAULT_RUNS = 9

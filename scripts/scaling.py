@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -158,13 +157,6 @@ def report(doc: dict[str, Any]) -> str:
     )
 
 
-def _loadavg() -> list[float] | None:
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        return None
-
-
 def run(
     env: str, seed: int = 7, as_json: bool = False, warm_up: bool = True, matrix: tuple[Shape, ...] = MATRIX
 ) -> dict[str, Any]:
@@ -175,7 +167,7 @@ def run(
 
     check_env(env)
     run_id = new_run_id("scaling")
-    started_wall, started, load_before = time.time(), time.monotonic(), _loadavg()
+    started_wall, started, load_before = time.time(), time.monotonic(), bench.loadavg()
     rows, results, warm = [], [], None
 
     def one(shape: Shape, baseline: bool) -> dict[str, Any]:
@@ -211,7 +203,7 @@ def run(
         "command": f"invoke scaling --env {env} --seed {seed}" + ("" if warm_up else " --no-warm-up"),
         "machine": first["machine"],
         "loadavg_before": load_before,
-        "loadavg_after": _loadavg(),
+        "loadavg_after": bench.loadavg(),
         "workflow_type": first.get("workflow_type"),
         "baseline_p50_s": ((first.get("baseline") or {}).get("server") or {}).get("p50"),
         "matrix": [asdict(s) for s in matrix],

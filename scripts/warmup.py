@@ -31,6 +31,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
 from scripts.common import UserError, check_env, is_local, read_outputs, services_module
+from scripts.stats import percentile
 
 #: What the expected load keeps in flight: the bench's default --concurrency (README's main job keeps fewer).
 DEFAULT_ORDERS_IN_FLIGHT = 10
@@ -129,9 +130,13 @@ def _invoke(client: Any, service: str, name: str, qualifier: str | None, prime: 
 
 
 def _round(
-    client: Any, pool: ThreadPoolExecutor, goals: dict[str, tuple[str, str | None]], n: int, deadline: float
+    client: Any,
+    pool: ThreadPoolExecutor,
+    goals: dict[str, tuple[str, str | None]],
+    n: int,
+    deadline: float,
+    prime: dict[str, list[str]],
 ) -> list[dict[str, Any]]:
-    prime = primed_clients()
     futures = [
         pool.submit(_invoke, client, s, name, q, prime.get(s, [])) for s, (name, q) in goals.items() for _ in range(n)
     ]
@@ -163,11 +168,6 @@ def _within_account(client: Any, n: int, functions: int) -> int:
     return min(n, fits)
 
 
-def _p50(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[(len(ordered) - 1) // 2]
-
-
 def warm(
     env: str,
     concurrency: int | None = None,
@@ -194,9 +194,10 @@ def warm(
     client = _client(env, total, deadline)
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=total, thread_name_prefix="warm") as pool:
-        first = _round(client, pool, goals, n, deadline)
+        prime = primed_clients()
+        first = _round(client, pool, goals, n, deadline, prime)
         first_seconds = time.monotonic() - started
-        second = _round(client, pool, goals, n, max(1.0, deadline - first_seconds))
+        second = _round(client, pool, goals, n, max(1.0, deadline - first_seconds), prime)
     result = {
         "env": env,
         "functions": {s: {"name": name, "qualifier": q} for s, (name, q) in goals.items()},
@@ -224,7 +225,7 @@ def _summary(answers: list[dict[str, Any]], goals: dict[str, Any], seconds: floa
         "cold": sum(a["cold"] for a in answers),
         "distinct_workers": len({(a["service"], a["worker"]) for a in answers}),
         "workers_by_function": {s: len({a["worker"] for a in answers if a["service"] == s}) for s in goals},
-        "p50_seconds": round(_p50(latencies), 3),
+        "p50_seconds": round(percentile(latencies, 50), 3),
         "max_seconds": round(max(latencies), 3),
         **({"seconds": round(seconds, 2)} if seconds is not None else {}),
     }

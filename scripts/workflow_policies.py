@@ -1,9 +1,10 @@
 """Retry and waiting policies of the workflows: one definition, rendered into every task that needs it.
 
 Faults wait, business outcomes decide (docs/architecture.md, "Faults"):
-- every Lambda task (and every DynamoDB service-integration task, `table_retry`) retries the transient errors of the Lambda service, of a Lambda timeout, and the services'
+- every Lambda task retries the transient errors of the Lambda service, of a Lambda timeout, and the services'
   own retryable errors (`shared.errors.RETRYABLE_ERROR_NAMES`, which include AWS SDK throttling, 5xx and timeouts
-  mapped to `TransientAwsError`), with exponential back-off and full jitter;
+  mapped to `TransientAwsError`), with exponential back-off and full jitter; a DynamoDB integration task (the
+  Settle) retries DynamoDB's transient errors with the same back-off (`table_retry`);
 - an unavailable payment gateway is not an error: the payment service answers RETRY_LATER and the order waits
   (parks) for at most PAYMENT_PARKING_BUDGET_SECONDS before the workflow gives up and claims it FAILED.
 Pure module: no I/O.
@@ -49,9 +50,6 @@ LAMBDA_RETRY_MAX_DELAY_SECONDS = 30
 #: below the 30-minute stale-order threshold, so the sweep never expires an order that is only waiting.
 PAYMENT_PARKING_BUDGET_SECONDS = 900
 
-#: The Step Functions workflow types the order workflow may deploy as (Terraform's `order_workflow_type`).
-WORKFLOW_TYPES: tuple[str, ...] = ("STANDARD", "EXPRESS")
-
 #: An Express execution lasts at most five minutes (AWS Step Functions quotas, "Maximum execution duration" of
 #: Express workflows); past it the execution times out, wherever it is.
 EXPRESS_MAX_DURATION_SECONDS = 300
@@ -69,6 +67,9 @@ PAYMENT_PARKING_BUDGET_SECONDS_BY_TYPE: dict[str, int] = {
     "EXPRESS": EXPRESS_MAX_DURATION_SECONDS - EXPRESS_SAGA_MARGIN_SECONDS,
 }
 
+#: The Step Functions workflow types the order workflow may deploy as (Terraform's `order_workflow_type`).
+WORKFLOW_TYPES: tuple[str, ...] = tuple(PAYMENT_PARKING_BUDGET_SECONDS_BY_TYPE)
+
 
 def payment_parking_budget_seconds(order_workflow_type: str = "STANDARD") -> int:
     """The order workflow's parking budget when it deploys as `order_workflow_type` (STANDARD or EXPRESS)."""
@@ -80,11 +81,11 @@ def payment_parking_budget_seconds(order_workflow_type: str = "STANDARD") -> int
         ) from None
 
 
-def lambda_retry(retryable_errors: list[str]) -> list[dict[str, Any]]:
-    """The Retry list of a Lambda task: one retrier for transient infrastructure and service errors."""
+def _retrier(errors: list[str]) -> list[dict[str, Any]]:
+    """A task's Retry list: one retrier for `errors`, exponential back-off with full jitter (the one shape)."""
     return [
         {
-            "ErrorEquals": sorted(set(LAMBDA_TRANSIENT_ERRORS) | set(retryable_errors)),
+            "ErrorEquals": errors,
             "IntervalSeconds": LAMBDA_RETRY_INTERVAL_SECONDS,
             "MaxAttempts": LAMBDA_RETRY_ATTEMPTS,
             "BackoffRate": 2.0,
@@ -92,17 +93,14 @@ def lambda_retry(retryable_errors: list[str]) -> list[dict[str, Any]]:
             "JitterStrategy": "FULL",
         }
     ]
+
+
+def lambda_retry(retryable_errors: list[str]) -> list[dict[str, Any]]:
+    """The Retry list of a Lambda task: one retrier for transient infrastructure and service errors."""
+    return _retrier(sorted(set(LAMBDA_TRANSIENT_ERRORS) | set(retryable_errors)))
 
 
 def table_retry() -> list[dict[str, Any]]:
-    """The Retry list of a DynamoDB integration task: the same back-off as a Lambda task, on DynamoDB's transients."""
-    return [
-        {
-            "ErrorEquals": list(DYNAMODB_TRANSIENT_ERRORS),
-            "IntervalSeconds": LAMBDA_RETRY_INTERVAL_SECONDS,
-            "MaxAttempts": LAMBDA_RETRY_ATTEMPTS,
-            "BackoffRate": 2.0,
-            "MaxDelaySeconds": LAMBDA_RETRY_MAX_DELAY_SECONDS,
-            "JitterStrategy": "FULL",
-        }
-    ]
+    """The Retry list of a DynamoDB integration task (`arn:aws:states:::dynamodb:*`): the same back-off as a Lambda
+    task, on DynamoDB's transient errors."""
+    return _retrier(list(DYNAMODB_TRANSIENT_ERRORS))
