@@ -41,7 +41,7 @@ DYNAMODB_PER_COMPLETED_ORDER: tuple[tuple[str, str, str, float, float], ...] = (
     ("order api (POST)", "catalogue BatchGetItem, consistent, 2 products", "inventory", 2, 0),
     ("order api (POST)", "TransactWriteItems order + outbox event (2 items)", "orders, outbox", 0, 4),
     ("order api (POST)", "outbox event published: DeleteItem", "outbox", 0, 1),
-    ("order start (OwnOrder)", "GetItem + UpdateItem owner", "orders", 1, 1),
+    ("workflow OwnOrder (dynamodb:updateItem, no Lambda)", "UpdateItem owner", "orders", 0, 1),
     ("payment charge", "GetItem order", "orders", 1, 0),
     ("payment charge", "GetItem + PutItem intent + UpdateItem PAID + GetItem", "payments", 2, 2),
     ("payment charge", "circuit breaker GetItem (closed: no write)", "circuit-breaker", 1, 0),

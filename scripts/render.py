@@ -11,6 +11,12 @@ All values are derived from names, so rendering needs no prior `terraform apply`
     ${TableRetry}               the Retry list of every DynamoDB integration task (workflow_policies.table_retry)
     ${OutboxTableName}          <project>-<env>-outbox, the Settle task's table (terraform/modules/data's naming)
     ${OutboxKeyName}, ${OutboxKeyType}  the outbox table's hash key and its attribute type (tables.json): id, S
+    ${OrdersTableName}          <project>-<env>-orders, the OwnOrder task's table
+    ${OrdersHashKeyName}, ${OrdersHashKeyType}, ${OrdersRangeKeyName}, ${OrdersRangeKeyType}  the orders table's key
+                                (tables.json): orderId S, customerId S
+    ${OwnOrderUpdateExpression}, ${OwnOrderConditionExpression}, ${OwnOrderExecutionValue}  OwnOrder's write, from its
+                                one owner shared.repositories.orders (OWN_*): set executionId once, then only that
+                                execution passes
     ${FinalizeDutyIdFormat}     the outbox id of an order's finalize duty as a States.Format template, from its one
                                 owner shared.outbox.finalize_id: "{}#finalize"
     ${PaymentParkingBudgetSeconds}  how long an order waits for the payment gateway before it fails (by the order
@@ -71,6 +77,14 @@ PLACEHOLDERS: tuple[str, ...] = (
     "OutboxTableName",
     "OutboxKeyName",
     "OutboxKeyType",
+    "OrdersTableName",
+    "OrdersHashKeyName",
+    "OrdersHashKeyType",
+    "OrdersRangeKeyName",
+    "OrdersRangeKeyType",
+    "OwnOrderUpdateExpression",
+    "OwnOrderConditionExpression",
+    "OwnOrderExecutionValue",
     "FinalizeDutyIdFormat",
     "FinalizeBranch",
 )
@@ -160,6 +174,24 @@ def finalize_duty_id_format() -> str:
     return "{}".join(_format_literal(part) for part in parts)
 
 
+def own_order_values(env: str, project: str) -> dict[str, str]:
+    """The OwnOrder task's table, key and write: the table and key from tables.json, the expressions from their one
+    owner, shared.repositories.orders (the order service reads the same OWNER_ATTRIBUTE in `complete`)."""
+    orders_table = tables.definitions()["orders"]
+    hash_key, range_key = orders_table["hash_key"], orders_table["range_key"]
+    owner = services_module("shared.repositories.orders")
+    return {
+        "OrdersTableName": table_name("orders", env, project),
+        "OrdersHashKeyName": hash_key,
+        "OrdersHashKeyType": orders_table["attributes"][hash_key],
+        "OrdersRangeKeyName": range_key,
+        "OrdersRangeKeyType": orders_table["attributes"][range_key],
+        "OwnOrderUpdateExpression": owner.OWN_UPDATE_EXPRESSION,
+        "OwnOrderConditionExpression": owner.OWN_CONDITION_EXPRESSION,
+        "OwnOrderExecutionValue": owner.OWN_EXECUTION_VALUE,
+    }
+
+
 def placeholder_values(
     env: str, *, region: str, account_id: str, project: str = "orderflow", order_workflow_type: str = "STANDARD"
 ) -> dict[str, Any]:
@@ -175,6 +207,7 @@ def placeholder_values(
     values["OutboxTableName"] = table_name("outbox", env, project)
     values["OutboxKeyName"] = tables.definitions()["outbox"]["hash_key"]
     values["OutboxKeyType"] = tables.definitions()["outbox"]["attributes"][values["OutboxKeyName"]]
+    values.update(own_order_values(env, project))
     values["FinalizeDutyIdFormat"] = finalize_duty_id_format()
     values["PaymentParkingBudgetSeconds"] = workflow_policies.payment_parking_budget_seconds(order_workflow_type)
     values.update({f"{name}DetailType": c.detail_type for name, c in event_contracts().EVENTS.items()})

@@ -1,8 +1,8 @@
-"""The order service's workflow actions: own, complete, claim and sweep orders (docs/architecture.md).
+"""The order service's workflow actions: complete, claim and sweep orders (docs/architecture.md).
 
-Every order write of the workflows comes here, so the lifecycle (shared.lifecycle) has one writer:
-- `start`    the first state of order-processing claims the order for its execution (`executionId`); any other
-             execution of the same order (duplicate delivery, replay) is told DUPLICATE and ends at once.
+Every status write of the workflows comes here, so the lifecycle (shared.lifecycle) has one writer. (The first state
+of order-processing, OwnOrder, records the execution that owns the order -- not a status -- with a DynamoDB
+integration rendered from shared.repositories.orders' OWN_* expressions: no Lambda round trip.)
 - `complete` INVENTORY_RESERVED -> COMPLETED, only for the owning execution; queues "Order Completed".
 - `claim`    a compensating path takes the order to CANCELLED / FAILED / EXPIRED; only a claimer compensates
              (the finalize fragment of the workflows). A retry by the same claimer is still the claimer.
@@ -21,21 +21,18 @@ from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import ClientError
 
 from shared import clock, events, observability, outbox
 from shared.config import config
 from shared.errors import EventPublishError, IllegalTransition, InvalidTaskInput, OrderNotFound
 from shared.lifecycle import OrderStatus, claim_of, is_terminal
 from shared.models import is_valid_id, order_summary, parse_order_ref
-from shared.repositories import OrdersRepository, _ddb
-from shared.repositories.orders import LIVE_SHARDS
+from shared.repositories import OrdersRepository
+from shared.repositories.orders import LIVE_SHARDS, OWNER_ATTRIBUTE
 
 logger = Logger(child=True)
 orders = OrdersRepository()
 
-STARTED = "STARTED"
-DUPLICATE = "DUPLICATE"
 NOT_COMPLETABLE = "NOT_COMPLETABLE"
 #: claim targets a workflow may ask for (COMPLETED and PAYMENT_FAILED have their own writers)
 CLAIM_TARGETS = frozenset({OrderStatus.CANCELLED, OrderStatus.FAILED, OrderStatus.EXPIRED})
@@ -74,28 +71,6 @@ def _answer(order: dict[str, Any], **fields: Any) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------
-# start: one execution acts per order
-# ---------------------------------------------------------------------------------------------
-def start(order_input: Any, execution_id: Any) -> dict[str, Any]:
-    """Own the order for `execution_id` (conditional write); DUPLICATE when another execution owns it.
-
-    The answer carries the stored order: the workflow works from it, never from the event's copy.
-    """
-    execution = _token(execution_id, "executionId")
-    order = _stored(order_input)
-    try:
-        order = orders.own(order["orderId"], order["customerId"], execution)
-    except ClientError as exc:
-        if not _ddb.is_conditional_failure(exc):
-            raise
-        current = orders.require(order["orderId"], order["customerId"])
-        logger.info("duplicate execution: the order has an owner", extra={"owner": current.get("executionId")})
-        observability.count("DuplicateExecutions")
-        return _answer(current, status=DUPLICATE)
-    return _answer(order, status=STARTED)
-
-
-# ---------------------------------------------------------------------------------------------
 # complete
 # ---------------------------------------------------------------------------------------------
 def complete(order_input: Any, execution_id: Any) -> dict[str, Any]:
@@ -114,7 +89,7 @@ def complete(order_input: Any, execution_id: Any) -> dict[str, Any]:
             order["customerId"],
             OrderStatus.COMPLETED,
             "order completed",
-            extra_condition=("executionId = :owner", {}, {":owner": execution}),
+            extra_condition=(f"{OWNER_ATTRIBUTE} = :owner", {}, {":owner": execution}),
             claim_by=execution,
             events_to_publish=[(events.ORDER_SERVICE, events.ORDER_COMPLETED, completed_event)],
         )

@@ -244,19 +244,20 @@ run "iam_least_privilege" {
   assert {
     condition = length(module.workflows.state_machine_names) == 3 && alltrue([
       for wf, name in module.workflows.state_machine_names :
-      toset(flatten(regexall("\"Resource\"\\s*:\\s*\"([^\"]*)\"", file("./tests/fixtures/workflows/${wf}.asl.json")))) == toset(["arn:aws:states:::lambda:invoke", "arn:aws:states:::dynamodb:deleteItem"])
+      toset(flatten(regexall("\"Resource\"\\s*:\\s*\"([^\"]*)\"", file("./tests/fixtures/workflows/${wf}.asl.json")))) == toset(concat(["arn:aws:states:::lambda:invoke", "arn:aws:states:::dynamodb:deleteItem"], wf == "order-processing" ? ["arn:aws:states:::dynamodb:updateItem"] : []))
     ])
-    error_message = "The workflows' task integrations are arn:aws:states:::lambda:invoke and the finalize fragment's Settle, arn:aws:states:::dynamodb:deleteItem."
+    error_message = "The workflows' task integrations are arn:aws:states:::lambda:invoke, the finalize fragment's Settle (arn:aws:states:::dynamodb:deleteItem) and order-processing's OwnOrder (arn:aws:states:::dynamodb:updateItem)."
   }
 
   assert {
     condition = alltrue([
       for wf in ["order-processing", "payment-processing", "inventory-management"] :
-      [for s in module.workflows.policy_statements[wf] : { sid = s.sid, actions = toset(s.actions), resources = toset(s.resources) } if anytrue([for a in s.actions : startswith(lower(a), "dynamodb:")])] == [
-        { sid = "TableOutbox", actions = toset(["dynamodb:DeleteItem"]), resources = toset(["arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-outbox"]) }
-      ]
+      [for s in module.workflows.policy_statements[wf] : { sid = s.sid, actions = toset(s.actions), resources = toset(s.resources) } if anytrue([for a in s.actions : startswith(lower(a), "dynamodb:")])] == concat(
+        wf == "order-processing" ? [{ sid = "TableOrders", actions = toset(["dynamodb:UpdateItem"]), resources = toset(["arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-orders"]) }] : [],
+        [{ sid = "TableOutbox", actions = toset(["dynamodb:DeleteItem"]), resources = toset(["arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-outbox"]) }]
+      )
     ])
-    error_message = "Each state machine role may do exactly dynamodb:DeleteItem on the outbox table (Settle deletes the finalize duty) and nothing else of DynamoDB."
+    error_message = "Each state machine role may do exactly dynamodb:DeleteItem on the outbox table (Settle deletes the finalize duty), order-processing's also dynamodb:UpdateItem on the orders table (OwnOrder records the owner), and nothing else of DynamoDB."
   }
 
   assert {

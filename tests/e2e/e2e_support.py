@@ -889,7 +889,7 @@ class Stack:
 
     def _canary_order(self) -> dict[str, Any]:
         """An order of this run that has completed, and the Order Created event that started it: re-put, that event
-        starts an execution that OwnOrder tells DUPLICATE and that ends at once (test_07), so it proves whether the
+        starts an execution that OwnOrder's condition refuses and that ends at once (test_07), so it proves whether the
         Order Created rule routes without touching any scenario's data."""
         if self._canary is None:
             product = self.name("canary")

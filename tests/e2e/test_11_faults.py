@@ -76,7 +76,7 @@ def test_payment_faults_are_retried(stack, scenario, flaky_payments):
         assert charges and all(t["outcome"] == "SUCCEEDED" for t in charges), f"a charge attempt failed: {charges}"
         assert not summary["retries"], summary["retries"]
         states = [s["name"] for s in summary["states"]]
-        section = states[states.index("UseStoredOrder") + 1 : states.index("ReserveInventory")]
+        section = states[states.index("UseEventOrder") + 1 : states.index("ReserveInventory")]
         parks = (len(section) - 2) // len(PARK)
         assert section == ["ProcessPayment", "CheckPaymentStatus"] + PARK * parks, section
         assert len(charges) == parks + 1 and stack.output(execution["arn"])["parking"]["parks"] == parks

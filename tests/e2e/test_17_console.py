@@ -32,8 +32,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 #: The path a COMPLETED order takes through order-processing's top level (docs/operations.md's trace).
 COMPLETED_PATH = [
     "OwnOrder",
-    "IsOwner",
-    "UseStoredOrder",
+    "UseEventOrder",
     "ProcessPayment",
     "CheckPaymentStatus",
     "ReserveInventory",

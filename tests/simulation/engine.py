@@ -106,7 +106,7 @@ class Outcome:
     seed: int
     plan: Plan
     trace: list[str] = field(default_factory=list)
-    #: orderId -> the executions of order-processing told STARTED (owners)
+    #: orderId -> the executions of order-processing that acted on it (got past OwnOrder to the charge)
     owners: dict[str, set[str]] = field(default_factory=dict)
     restocked: dict[str, int] = field(default_factory=dict)
     refund_requested: set[str] = field(default_factory=set)
@@ -241,6 +241,9 @@ class Schedule:
         if self.cloud.is_table_task(call.resource):
             return (yield from self._table_task(label, call))
         function = self.cloud.function_for(call.parameters["FunctionName"])
+        if call.state_name == "ProcessPayment":  # past OwnOrder: this execution acts on the order
+            order_id = call.parameters["Payload"]["order"]["orderId"]
+            self.outcome.owners.setdefault(order_id, set()).add(call.execution.execution_id)
         fault = self._draw_fault()
         self.log(f"{label} {call.state_name} try {call.retry_count}{' fault=' + fault if fault else ''}")
         if fault == "before":
@@ -251,8 +254,6 @@ class Schedule:
         elif fault == "publish":
             faults.publish_fails = True
         result = yield from self._call(function, call.parameters["Payload"], faults)
-        if call.state_name == "OwnOrder" and result.get("status") == "STARTED":
-            self.outcome.owners.setdefault(result["order"]["orderId"], set()).add(call.execution.execution_id)
         if fault == "after":
             raise asl.StatesError("Sandbox.Timedout", "simulated: the invoke timed out after the handler ran")
         return {"Payload": result, "StatusCode": 200}

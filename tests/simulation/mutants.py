@@ -1,7 +1,7 @@
 """The defects of the saga-correctness issue, put back one at a time, to show the simulation finds each of them.
 
-Each mutant patches the running services in a simulation process (never the code on disk). `invoke simulate
---mutant NAME` explores with it; tests/simulation/test_simulation_power.py requires every mutant to produce
+Each mutant patches the running services, or the simulation cloud's rendered workflows, in a simulation process
+(never the code on disk). `invoke simulate --mutant NAME` explores with it; tests/simulation/test_simulation_power.py requires every mutant to produce
 violations within a few dozen schedules (a simulation that cannot fail would prove nothing).
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 
-def _charge_key_per_call() -> None:
+def _charge_key_per_call(_cloud: Any) -> None:
     """The gateway is called without a stable idempotency key (a new key per call: a retry charges twice)."""
     from payment.gateway import SimulatedGateway
 
@@ -22,14 +22,15 @@ def _charge_key_per_call() -> None:
     )
 
 
-def _no_execution_claim() -> None:
-    """Every execution of the same order acts (no `executionId` claim): duplicates charge and reserve again."""
-    from order import saga
+def _no_execution_claim(cloud: Any) -> None:
+    """Every execution of the same order acts (no `executionId` claim): duplicates charge and reserve again.
 
-    saga.orders.own = lambda order_id, customer_id, execution_id: saga.orders.require(order_id, customer_id)
+    OwnOrder, the claim, is a DynamoDB integration of order-processing: the mutant turns it into a Pass state."""
+    states = cloud.definitions["order-processing"]["States"]
+    states["OwnOrder"] = {"Type": "Pass", "Next": states["OwnOrder"]["Next"]}
 
 
-def _claim_from_terminal() -> None:
+def _claim_from_terminal(_cloud: Any) -> None:
     """A compensating path may claim an order that is already final (a refund request undoes a completed order)."""
     from shared import lifecycle
     from shared.repositories import orders
@@ -38,7 +39,7 @@ def _claim_from_terminal() -> None:
     orders.sources_for = lambda target: real(target) | lifecycle.TERMINAL_STATUSES
 
 
-def _no_outbox() -> None:
+def _no_outbox(_cloud: Any) -> None:
     """A publish that fails after the write is lost (the outbox entry is dropped instead of kept for the sweep)."""
     from shared import outbox
     from shared.errors import EventPublishError
@@ -57,7 +58,7 @@ def _no_outbox() -> None:
     outbox.publish = lossy
 
 
-def _no_void_of_a_charge_in_flight() -> None:
+def _no_void_of_a_charge_in_flight(_cloud: Any) -> None:
     """A compensation that finds the charge in flight leaves it alone (nothing closes the intent)."""
     from payment import service
     from shared.repositories.payments import PENDING
@@ -88,7 +89,8 @@ def _skip_tombstones(put: Callable[[dict[str, Any]], bool]) -> Callable[[dict[st
     return put_if_absent
 
 
-MUTANTS: dict[str, Callable[[], None]] = {
+#: name -> what puts the defect back, given the process's SimCloud
+MUTANTS: dict[str, Callable[[Any], None]] = {
     "charge-key-per-call": _charge_key_per_call,
     "no-execution-claim": _no_execution_claim,
     "claim-from-terminal": _claim_from_terminal,

@@ -64,7 +64,7 @@ def _worker_cloud():  # type: ignore[no-untyped-def]
         if _mutant:
             from tests.simulation.mutants import MUTANTS
 
-            MUTANTS[_mutant]()
+            MUTANTS[_mutant](_cloud)
     return _cloud
 
 

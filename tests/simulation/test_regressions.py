@@ -145,21 +145,22 @@ def test_an_order_waits_for_the_gateway_only_within_its_budget(shop, monkeypatch
 
 def test_transient_aws_errors_are_retried_in_every_task(shop) -> None:  # type: ignore[no-untyped-def]
     transient = ["TransientAwsError", "Lambda.TooManyRequestsException", "Sandbox.Timedout", "Lambda.Unknown"]
+    # OwnOrder and Settle are DynamoDB integrations (no Lambda): DynamoDB's transient errors are what they retry
+    table_transient = [
+        "DynamoDB.ProvisionedThroughputExceededException",
+        "DynamoDB.ThrottlingException",
+        "DynamoDB.InternalServerErrorException",
+        "States.Timeout",
+    ]
     order_id = shop.order(ALICE, [("p1", 1)])
     saga = shop.execution(
         shop.take("Order Created"),
-        OwnOrder=list(transient),
+        OwnOrder=list(table_transient),
         ProcessPayment=list(transient),
         ReserveInventory=list(transient),
         CompleteOrder=list(transient),
         NotifyOutcome=list(transient),
-        # Settle is a DynamoDB integration (no Lambda): DynamoDB's transient errors are what it retries
-        Settle=[
-            "DynamoDB.ProvisionedThroughputExceededException",
-            "DynamoDB.ThrottlingException",
-            "DynamoDB.InternalServerErrorException",
-            "States.Timeout",
-        ],
+        Settle=list(table_transient),
     ).finish()
     assert saga.status == "SUCCEEDED"
     assert shop.stored(order_id)["status"] == "COMPLETED" and shop.notifications(order_id) == ["order-completed.json"]

@@ -381,7 +381,6 @@ TASK_FUNCTIONS: dict[str, tuple[str, str]] = {
     "order.claim": ("order.saga", "claim"),
     "order.complete": ("order.saga", "complete"),
     "order.find_stale": ("order.saga", "sweep"),
-    "order.start": ("order.saga", "start"),
     "payment.charge": ("payment.service", "charge"),
     "payment.refund": ("payment.service", "refund"),
 }

@@ -33,23 +33,23 @@ def test_a_json_constant_is_refused_by_name():
 
 @pytest.mark.parametrize("execution_id", [None, "", "  ", "x" * 513])
 def test_an_execution_id_refusal_names_the_field_and_the_bound(cloud, execution_id):
-    order = put_order("PENDING")
+    order = put_order("INVENTORY_RESERVED", executionId="exec-1")
     with pytest.raises(InvalidTaskInput) as info:
-        saga.start(order_input(order), execution_id)
+        saga.complete(order_input(order), execution_id)
     assert str(info.value) == "executionId is required (a string of at most 512 characters)"
 
 
 def test_the_longest_execution_id_is_accepted(cloud):
-    order = put_order("PENDING")
-    assert saga.start(order_input(order), "x" * 512)["status"] == "STARTED"
+    order = put_order("INVENTORY_RESERVED", executionId="x" * 512)
+    assert saga.complete(order_input(order), "x" * 512)["status"] == "COMPLETED"
 
 
-def test_a_duplicate_execution_is_counted_once(cloud, counters):
-    order = put_order("PENDING")
-    saga.start(order_input(order), "exec-1")
+def test_a_completion_is_counted_once_and_a_refused_one_not_at_all(cloud, counters):
+    order = put_order("INVENTORY_RESERVED", executionId="exec-1")
+    saga.complete(order_input(order), "exec-2")
     assert counters() == {}
-    saga.start(order_input(order), "exec-2")
-    assert counters() == {"DuplicateExecutions": 1}
+    saga.complete(order_input(order), "exec-1")
+    assert counters() == {"OrdersCompleted": 1}
 
 
 @pytest.mark.parametrize(

@@ -468,23 +468,8 @@ def test_create_refuses_an_existing_order_id_and_writes_nothing(cloud):
 
 
 # ---------------------------------------------------------------------------------------------
-# own / attributes / reads
+# attributes / reads
 # ---------------------------------------------------------------------------------------------
-def test_own_sets_the_execution_once(cloud):
-    order = put_order("PENDING")
-    assert repo.own(order["orderId"], "customer-1", "exec-1")["executionId"] == "exec-1"
-    assert repo.own(order["orderId"], "customer-1", "exec-1")["executionId"] == "exec-1"  # same one passes
-    with pytest.raises(ClientError) as info:
-        repo.own(order["orderId"], "customer-1", "exec-2")
-    assert info.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
-    stored = get_order(order["orderId"])
-    assert stored["executionId"] == "exec-1"
-    assert stored["status"] == "PENDING" and stored["version"] == 1  # owning is not a transition
-    with pytest.raises(ClientError):  # no such order: nothing is created
-        repo.own("missing", "customer-1", "exec-1")
-    assert get_order("missing") is None
-
-
 def test_extra_attributes_are_set_and_removed(cloud):
     order = put_order("PENDING", scratch="x")
     updated = repo.transition(

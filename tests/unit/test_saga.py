@@ -1,4 +1,5 @@
-"""order.saga through the order Lambda: start, complete, claim, settle and the stale-order sweep (find_stale)."""
+"""order.saga through the order Lambda: complete, claim and the stale-order sweep (find_stale). (OwnOrder, the
+ownership write, is a DynamoDB integration: tests/unit/test_own_order_task.py.)"""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from shared.repositories import OrdersRepository
 from .helpers import (
     expected_event_id,
     get_order,
-    order_input,
     outbox_items,
     put_claimed_order,
     put_order,
@@ -75,80 +75,6 @@ def later(monkeypatch):
         monkeypatch.setattr(clock, "utc_now", lambda: target)
 
     return shift
-
-
-# ---------------------------------------------------------------------------------------------
-# start
-# ---------------------------------------------------------------------------------------------
-def test_start_owns_the_order_for_the_first_execution(cloud, lambda_context):
-    order = put_order("PENDING")
-    event_copy = dict(order_input(order), totalAmount="1.00")  # the event's copy is not what the workflow uses
-
-    first = invoke(lambda_context, action="start", order=event_copy, executionId="exec-1")
-
-    assert first == {"status": "STARTED", "orderStatus": "PENDING", "order": summary(order), "claim": None}
-    stored = get_order(order["orderId"])
-    assert stored["executionId"] == "exec-1"
-    assert stored["status"] == "PENDING" and stored["version"] == 1
-
-    second = invoke(lambda_context, action="start", order=ref(order), executionId="exec-2")
-    assert second == {"status": "DUPLICATE", "orderStatus": "PENDING", "order": summary(order), "claim": None}
-    assert get_order(order["orderId"])["executionId"] == "exec-1"
-
-    again = invoke(lambda_context, action="start", order=ref(order), executionId="exec-1")  # a retried task
-    assert again == first
-    assert cloud.events() == [] and outbox_items() == []
-
-
-def test_duplicate_start_of_a_claimed_order_carries_the_claim(cloud, lambda_context):
-    order = put_claimed_order("CANCELLED", by="cancel:x", executionId="exec-1")
-    answer = invoke(lambda_context, action="start", order=ref(order), executionId="exec-2")
-    assert answer["status"] == "DUPLICATE" and answer["orderStatus"] == "CANCELLED"
-    assert answer["claim"] == {
-        "status": "CANCELLED",
-        "notification": "order-cancelled",
-        "by": "cancel:x",
-        "reason": "test setup",
-    }
-
-
-@pytest.mark.parametrize("execution_id", [None, "", "   ", 5, "x" * 513])
-def test_start_needs_an_execution_id(cloud, lambda_context, execution_id):
-    order = put_order("PENDING")
-    with pytest.raises(InvalidTaskInput):
-        invoke(lambda_context, action="start", order=ref(order), executionId=execution_id)
-    assert "executionId" not in get_order(order["orderId"])
-
-
-def test_start_of_unknown_order(cloud, lambda_context):
-    with pytest.raises(OrderNotFound):
-        invoke(lambda_context, action="start", order={"orderId": "nope", "customerId": "customer-1"}, executionId="e")
-    order = put_order("PENDING")
-    with pytest.raises(OrderNotFound):
-        invoke(
-            lambda_context, action="start", order={"orderId": order["orderId"], "customerId": "other"}, executionId="e"
-        )
-    with pytest.raises(InvalidTaskInput):
-        invoke(lambda_context, action="start", order="not an object", executionId="e")
-
-
-def test_start_propagates_other_errors_as_transient(cloud, lambda_context, monkeypatch):
-    order = put_order("PENDING")
-
-    def throttled(*_args, **_kwargs):
-        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "UpdateItem")
-
-    monkeypatch.setattr(OrdersRepository, "own", throttled)
-    with pytest.raises(TransientAwsError):
-        invoke(lambda_context, action="start", order=ref(order), executionId="e")
-
-    def denied(*_args, **_kwargs):
-        raise ClientError({"Error": {"Code": "AccessDeniedException"}}, "UpdateItem")
-
-    monkeypatch.setattr(OrdersRepository, "own", denied)
-    with pytest.raises(ClientError) as info:
-        invoke(lambda_context, action="start", order=ref(order), executionId="e")
-    assert not isinstance(info.value, TransientAwsError)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -585,7 +511,7 @@ def test_sweep_rejects_bad_input(cloud, lambda_context, fields):
 # dispatch
 # ---------------------------------------------------------------------------------------------
 def test_saga_actions_are_dispatched():
-    assert set(handler.SAGA_ACTIONS) == {"start", "complete", "claim", "find_stale"}
+    assert set(handler.SAGA_ACTIONS) == {"complete", "claim", "find_stale"}
     assert saga.CLAIM_TARGETS == {"CANCELLED", "FAILED", "EXPIRED"}
 
 

@@ -45,7 +45,6 @@ EXPECTED: dict[str, dict[str, list[str] | None]] = {
         "claim": None,
         "complete": ["COMPLETED", "NOT_COMPLETABLE"],
         "find_stale": None,
-        "start": ["STARTED", "DUPLICATE"],
     },
     "payment": {
         "charge": ["PAID", "DECLINED", "NOT_PAYABLE", "RETRY_LATER"],
@@ -219,9 +218,9 @@ REFUSED = [
     ),
     (
         "order",
-        "PENDING",
-        lambda o: {"action": "start", "order": _ref(o), "executionId": "exec-1", "by": "exec-1"},
-        "order.start request: data must not contain {'by'} properties",
+        "INVENTORY_RESERVED",
+        lambda o: {"action": "complete", "order": _ref(o), "executionId": "exec-1", "by": "exec-1"},
+        "order.complete request: data must not contain {'by'} properties",
     ),
     (
         "order",

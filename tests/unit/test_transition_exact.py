@@ -185,19 +185,6 @@ def test_a_claim_held_by_another_claimer_is_refused(cloud):
     assert again["claim"]["by"] == "cancel:x" and again["version"] == 2
 
 
-def test_own_sets_the_execution_once(cloud):
-    from botocore.exceptions import ClientError
-
-    put_order("PENDING", order_id=ORDER_ID)
-    assert orders.own(ORDER_ID, "customer-1", "exec-1")["executionId"] == "exec-1"
-    assert orders.own(ORDER_ID, "customer-1", "exec-1")["executionId"] == "exec-1"
-    with pytest.raises(ClientError) as info:
-        orders.own(ORDER_ID, "customer-1", "exec-2")
-    assert info.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
-    with pytest.raises(ClientError):
-        orders.own("no-such-order", "customer-1", "exec-1")
-
-
 class _RecordingTable:
     def __init__(self):
         self.calls = []

@@ -69,7 +69,6 @@ NOTIFICATION = {
 }
 #: the status in which each action is legal for the order the payload names (None: the action reads no order)
 LEGAL_STATUS = {
-    "start": "PENDING",
     "charge": "PENDING",
     "reserve": "PAID",
     "complete": "INVENTORY_RESERVED",

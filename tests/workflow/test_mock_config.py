@@ -50,14 +50,34 @@ def test_mocked_states_are_lambda_tasks_of_their_workflow(mock_config, definitio
         )
 
 
+#: the DynamoDB integration tasks of the workflows: OwnOrder's updateItem and the finalize fragment's deleteItem
+TABLE_TASKS = {("wfmock-local-orders", "updateItem"), ("wfmock-local-outbox", "deleteItem")}
+
+
 def test_mocked_table_tasks_answer_what_dynamodb_answers(mock_config, definitions):
-    checked = 0
+    """Neither task asks for ReturnValues, so DynamoDB answers `{}`; a failure is an error Step Functions names
+    `DynamoDB.<code>`: the condition refusal or one of the transient errors the table retry lists."""
+    from scripts.workflow_policies import DYNAMODB_TRANSIENT_ERRORS
+
+    checked, seen = 0, set()
     for machine, case, state, response in mocked(mock_config):
         if state not in table_tasks(definitions[WORKFLOW_OF[machine]]):
             continue
-        assert table_tasks(definitions[WORKFLOW_OF[machine]])[state] == ("wfmock-local-outbox", "deleteItem")
-        assert mock_config["MockedResponses"][response] == {"0-99": {"Return": {}}}, f"{machine}#{case} {state}"
+        task = table_tasks(definitions[WORKFLOW_OF[machine]])[state]
+        assert task in TABLE_TASKS, f"{machine}#{case} {state}: {task}"
+        seen.add(task)
+        for attempts, answer in mock_config["MockedResponses"][response].items():
+            where = f"{machine}#{case} {state} -> {response}[{attempts}]"
+            if "Throw" in answer:
+                assert set(answer["Throw"]) == {"Error", "Cause"}, where
+                assert answer["Throw"]["Error"] in {
+                    "DynamoDB.ConditionalCheckFailedException",
+                    *DYNAMODB_TRANSIENT_ERRORS,
+                }
+            else:
+                assert answer == {"Return": {}}, where
         checked += 1
+    assert seen == TABLE_TASKS
     assert checked > 10
 
 

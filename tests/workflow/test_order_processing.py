@@ -23,7 +23,7 @@ NOTIFICATION = {
     "CANCELLED": "order-cancelled",
     "FAILED": "order-failed",
 }
-RETRIED = 8  # an always-failing task: 1 attempt + MaxAttempts 7 of ${LambdaRetry}
+RETRIED = 8  # an always-failing task: 1 attempt + MaxAttempts 7 of ${LambdaRetry} (and of ${TableRetry})
 
 
 def stored(status: str) -> dict[str, Any]:
@@ -40,7 +40,17 @@ def stored(status: str) -> dict[str, Any]:
     }
 
 
-ORDER = stored("PENDING")  # $.order from UseStoredOrder on: the stored order, never the event's copy
+#: $.order from UseEventOrder on: the order as the Order Created event carries it (no status, no eventId/createdAt);
+#: the services read the stored order themselves
+ORDER = {
+    "orderId": OID,
+    "customerId": CID,
+    "items": [
+        {"productId": "prod-1", "quantity": 2, "price": "19.99"},
+        {"productId": "prod-2", "quantity": 1, "price": "19.99"},
+    ],
+    "totalAmount": "59.97",
+}
 EVENT = eventbridge_event(
     "Order Created",
     "order.service",
@@ -49,10 +59,10 @@ EVENT = eventbridge_event(
         "orderId": OID,
         "customerId": CID,
         "items": [
-            {"productId": "prod-1", "quantity": 2, "price": 19.99},
-            {"productId": "prod-2", "quantity": 1, "price": 19.99},
+            {"productId": "prod-1", "quantity": 2, "price": "19.99"},
+            {"productId": "prod-2", "quantity": 1, "price": "19.99"},
         ],
-        "totalAmount": 59.97,
+        "totalAmount": "59.97",
         "createdAt": "2026-11-27T09:00:00Z",
     },
 )
@@ -119,7 +129,7 @@ def state(parks: int = 0, waited: int = 0, **parts: Any) -> dict[str, Any]:
     return data
 
 
-START = ["OwnOrder", "IsOwner", "UseStoredOrder", "ProcessPayment", "CheckPaymentStatus"]
+START = ["OwnOrder", "UseEventOrder", "ProcessPayment", "CheckPaymentStatus"]
 PAID = START + ["ReserveInventory", "CheckInventoryStatus"]
 PARK = ["CountParking", "WithinParkingBudget", "WaitForGateway", "ProcessPayment", "CheckPaymentStatus"]
 COMPLETE = ["CompleteOrder", "CheckCompletion", "UseCompletionClaim", "Finalize", "WasItAFailure", "OrderFinished"]
@@ -145,16 +155,17 @@ CASES = [
     ),
     Case(
         "DuplicateExecution",
-        ["OwnOrder", "IsOwner", "DuplicateExecution"],
-        {**EVENT, "start": {"status": "DUPLICATE", "order": stored("COMPLETED")}},
+        ["OwnOrder", "DuplicateExecution"],
+        {**EVENT, **error("DynamoDB.ConditionalCheckFailedException", "The conditional request failed")},
+        failures=["DynamoDB.ConditionalCheckFailedException"],  # caught at once: not retried
     ),
     Case(
         "OwnershipUnknown",
         ["OwnOrder", "OwnershipUnknown"],
-        {**EVENT, **error("Lambda.ServiceException", "order Lambda unavailable")},
+        {**EVENT, **error("DynamoDB.ServiceUnavailableException", "orders table unavailable")},
         "FAILED",
         "OrderOwnershipFailed",
-        ["Lambda.ServiceException"] * RETRIED,
+        ["DynamoDB.ServiceUnavailableException"] * RETRIED,
     ),
     Case(
         "PaymentDeclined",
@@ -381,8 +392,8 @@ def test_order_processing_branch(sfn, mock_machines, mocked_definitions, case):
     assert execution.visited == case.visited
     assert execution.status == case.status, (execution.error, execution.cause)
     assert execution.task_failures() == case.failures
-    if "UseStoredOrder" in case.visited:
-        assert_order_intact(execution, ORDER, after="UseStoredOrder")
+    if "UseEventOrder" in case.visited:
+        assert_order_intact(execution, ORDER, after="UseEventOrder")
     if case.status == "SUCCEEDED":
         assert execution.output == case.data
     else:

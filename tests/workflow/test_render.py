@@ -157,6 +157,14 @@ def test_templates_and_fragment_use_exactly_the_contract_placeholders():
         "OutboxTableName",
         "OutboxKeyName",
         "OutboxKeyType",
+        "OrdersTableName",
+        "OrdersHashKeyName",
+        "OrdersHashKeyType",
+        "OrdersRangeKeyName",
+        "OrdersRangeKeyType",
+        "OwnOrderUpdateExpression",
+        "OwnOrderConditionExpression",
+        "OwnOrderExecutionValue",
         "FinalizeDutyIdFormat",
         "FinalizeBranch",
     )
@@ -185,7 +193,11 @@ def test_templates_and_fragment_use_exactly_the_contract_placeholders():
     }
     assert all("FinalizeBranch" in names for names in used.values())
     assert {name for name, names in used.items() if "PaymentParkingBudgetSeconds" in names} == {"order-processing"}
-    for gone in ("OrdersTableName", "EventBusName", "RetryableErrors"):
+    owning = {p for p in PLACEHOLDERS if p.startswith(("Orders", "OwnOrder"))}
+    assert len(owning) == 8
+    assert {name for name, names in used.items() if owning <= names} == {"order-processing"}
+    assert all(not owning & names for name, names in used.items() if name != "order-processing")
+    for gone in ("EventBusName", "RetryableErrors"):
         assert all(gone not in names for names in used.values())
 
 
@@ -204,6 +216,16 @@ def test_placeholder_values_are_derived_from_names(env):
         "OutboxTableName": f"orderflow-{env}-outbox",
         "OutboxKeyName": "id",
         "OutboxKeyType": "S",
+        "OrdersTableName": f"orderflow-{env}-orders",
+        "OrdersHashKeyName": "orderId",
+        "OrdersHashKeyType": "S",
+        "OrdersRangeKeyName": "customerId",
+        "OrdersRangeKeyType": "S",
+        "OwnOrderUpdateExpression": "SET executionId = :execution",
+        "OwnOrderConditionExpression": (
+            "attribute_exists(orderId) AND (attribute_not_exists(executionId) OR executionId = :execution)"
+        ),
+        "OwnOrderExecutionValue": ":execution",
         "FinalizeDutyIdFormat": "{}#finalize",
         "FinalizeBranch": fragment,
         "OrderCreatedDetailType": "Order Created",
@@ -242,18 +264,26 @@ def test_the_fragment_is_inlined_identically_everywhere(tmp_path, env):
 
 @pytest.mark.parametrize("env", ["local", "dev", "prod"])
 def test_every_task_is_a_lambda_invoke_with_lambda_retry(tmp_path, env):
-    """Every order write goes through the order Lambda; the one other task is the finalize fragment's Settle, a
-    DynamoDB deleteItem of the finalize duty with the table retry. No EventBridge or SDK integration."""
+    """Every status write goes through the order Lambda; the two other tasks are DynamoDB integrations with the table
+    retry: order-processing's OwnOrder (updateItem of the order's owner) and the finalize fragment's Settle (deleteItem
+    of the finalize duty). No EventBridge or SDK integration."""
+    table_tasks_written_out = {
+        "OwnOrder": "arn:aws:states:::dynamodb:updateItem",
+        "Settle": "arn:aws:states:::dynamodb:deleteItem",
+    }
     for workflow, definition in rendered(tmp_path, env).items():
         tasks = [(name, state) for name, state, _ in all_states(definition) if state["Type"] == "Task"]
         assert tasks, workflow
         for name, state in tasks:
-            settle = name.endswith("/Settle")
-            assert state["Resource"] == ("arn:aws:states:::dynamodb:deleteItem" if settle else LAMBDA_INVOKE), name
-            assert state["Retry"] == (TABLE_RETRY if settle else RETRY[env]), f"{workflow}/{name}"
+            table_task = table_tasks_written_out.get(name.rsplit("/", 1)[-1])
+            assert state["Resource"] == (table_task or LAMBDA_INVOKE), name
+            assert state["Retry"] == (TABLE_RETRY if table_task else RETRY[env]), f"{workflow}/{name}"
             assert state["TimeoutSeconds"] == 60, f"{workflow}/{name}"
         text = json.dumps(definition)
-        assert text.count(":::dynamodb:") == text.count(":::dynamodb:deleteItem") == len(FINALIZE_STATES[workflow])
+        owns = 1 if workflow == "order-processing" else 0
+        assert text.count(":::dynamodb:deleteItem") == len(FINALIZE_STATES[workflow])
+        assert text.count(":::dynamodb:updateItem") == owns
+        assert text.count(":::dynamodb:") == len(FINALIZE_STATES[workflow]) + owns
         assert ":::events:" not in text and "aws-sdk:" not in text
 
 
@@ -291,7 +321,7 @@ def test_unresolved_placeholders_are_all_named(tmp_path):
     assert not (tmp_path / "out").exists()  # nothing written when one template fails
 
 
-@pytest.mark.parametrize("gone", ["OrdersTableName", "EventBusName", "RetryableErrors"])
+@pytest.mark.parametrize("gone", ["EventBusName", "RetryableErrors"])
 def test_the_old_placeholders_are_unresolved(tmp_path, gone):
     templates = tmp_path / "templates"
     write_template(templates, "old", GOOD.replace('"${LambdaRetry}"', f'"${{{gone}}}"'))
@@ -302,11 +332,11 @@ def test_the_old_placeholders_are_unresolved(tmp_path, gone):
 
 def test_an_unresolved_placeholder_in_the_fragment_names_the_fragment(tmp_path, monkeypatch):
     fragments = tmp_path / "fragments"
-    fragment = write_template(fragments, "finalize", GOOD.replace("${PaymentFunctionArn}", "${OrdersTableName}"))
+    fragment = write_template(fragments, "finalize", GOOD.replace("${PaymentFunctionArn}", "${PaymentsTableName}"))
     monkeypatch.setattr(render, "FRAGMENT_DIR", fragments)
     with pytest.raises(UnresolvedPlaceholderError) as caught:
         render_workflows("local", region=REGION, account_id=ACCOUNT, out_dir=tmp_path / "out")
-    assert caught.value.placeholders == ["OrdersTableName"]
+    assert caught.value.placeholders == ["PaymentsTableName"]
     assert caught.value.source == str(fragment)
     assert not (tmp_path / "out").exists()
 
@@ -368,6 +398,9 @@ def test_result_selectors_read_only_contract_keys(definitions):
         for qualified, state, _ in all_states(definition):
             if state["Type"] != "Task":
                 continue
+            if qualified.rsplit("/", 1)[-1] == "OwnOrder":  # its success is the answer: nothing is read
+                assert "ResultSelector" not in state and state["ResultPath"] is None, f"{workflow}/{qualified}"
+                continue
             if qualified.rsplit("/", 1)[-1] in table_tasks(definition):  # DeleteItem answers nothing it reads
                 assert state["ResultSelector"] == {"status": "SETTLED"}, f"{workflow}/{qualified}"
                 continue
@@ -397,7 +430,6 @@ def test_the_actions_the_workflows_call(definitions):
             ("notification", "notify"),
             ("order", "claim"),
             ("order", "complete"),
-            ("order", "start"),
             ("payment", "charge"),
             ("payment", "refund"),
         ],
@@ -421,13 +453,23 @@ def test_the_actions_the_workflows_call(definitions):
 def test_order_processing_shape(definitions):
     states = definitions["order-processing"]["States"]
     assert definitions["order-processing"]["StartAt"] == "OwnOrder"
-    assert states["OwnOrder"]["Parameters"]["Payload"] == {
-        "action": "start",
-        "order": {"orderId.$": "$.detail.orderId", "customerId.$": "$.detail.customerId"},
-        "executionId.$": "$$.Execution.Id",
+    assert states["OwnOrder"]["Resource"] == "arn:aws:states:::dynamodb:updateItem"
+    assert states["OwnOrder"]["Parameters"] == {
+        "TableName": "orderflow-dev-orders",
+        "Key": {"orderId": {"S.$": "$.detail.orderId"}, "customerId": {"S.$": "$.detail.customerId"}},
+        "UpdateExpression": "SET executionId = :execution",
+        "ConditionExpression": (
+            "attribute_exists(orderId) AND (attribute_not_exists(executionId) OR executionId = :execution)"
+        ),
+        "ExpressionAttributeValues": {":execution": {"S.$": "$$.Execution.Id"}},
     }
-    assert states["UseStoredOrder"]["Parameters"] == {
-        "order.$": "$.start.order",
+    assert states["UseEventOrder"]["Parameters"] == {
+        "order": {
+            "orderId.$": "$.detail.orderId",
+            "customerId.$": "$.detail.customerId",
+            "items.$": "$.detail.items",
+            "totalAmount.$": "$.detail.totalAmount",
+        },
         "parking": {"waitedSeconds": 0, "parks": 0},
     }
     assert states["ProcessPayment"]["Parameters"]["Payload"] == {
@@ -486,19 +528,27 @@ def test_the_declaration_is_what_the_workflows_invoke(definitions):
     """Read independently of the renderer's check: the services of every lambda:invoke task, nested ones included."""
     used = {workflow: {service for service, _ in lambda_tasks(d).values()} for workflow, d in definitions.items()}
     assert render.declared_integrations() == {workflow: frozenset(services) for workflow, services in used.items()}
+    everything = ["inventory", "notification", "order", "payment"]
     assert json.loads(render.INTEGRATIONS_PATH.read_text())["workflows"] == {
-        workflow: {"invokes": ["inventory", "notification", "order", "payment"], "tables": {"outbox": ["DeleteItem"]}}
-        for workflow in WORKFLOWS
+        "order-processing": {"invokes": everything, "tables": {"orders": ["UpdateItem"], "outbox": ["DeleteItem"]}},
+        "payment-processing": {"invokes": everything, "tables": {"outbox": ["DeleteItem"]}},
+        "inventory-management": {"invokes": everything, "tables": {"outbox": ["DeleteItem"]}},
     }
 
 
 def test_the_table_declaration_is_what_the_workflows_do(definitions):
-    """Every workflow settles through the finalize fragment: one deleteItem on the outbox table, declared as such."""
+    """Every workflow settles through the finalize fragment (one deleteItem on the outbox table); order-processing
+    also owns the order (one updateItem on the orders table); each declared as such."""
+    settle = ("Settle", ("orderflow-dev-outbox", "deleteItem"))
     assert {w: set(table_tasks(d).items()) for w, d in definitions.items()} == {
-        workflow: {("Settle", ("orderflow-dev-outbox", "deleteItem"))} for workflow in WORKFLOWS
+        "order-processing": {("OwnOrder", ("orderflow-dev-orders", "updateItem")), settle},
+        "payment-processing": {settle},
+        "inventory-management": {settle},
     }
     assert render.declared_table_actions() == {
-        workflow: frozenset({("outbox", "DeleteItem")}) for workflow in WORKFLOWS
+        "order-processing": frozenset({("orders", "UpdateItem"), ("outbox", "DeleteItem")}),
+        "payment-processing": frozenset({("outbox", "DeleteItem")}),
+        "inventory-management": frozenset({("outbox", "DeleteItem")}),
     }
 
 
@@ -761,7 +811,6 @@ def test_the_declaration_names_only_services_with_a_function(tmp_path):
 def test_the_answer_keys_are_the_task_contracts():
     """workflow_harness.CONTRACT_KEYS is read from the contracts; written out here, as the workflows read them."""
     assert CONTRACT_KEYS == {
-        ("order", "start"): frozenset({"status", "orderStatus", "order", "claim"}),
         ("order", "complete"): frozenset({"status", "orderStatus", "order", "claim"}),
         ("order", "claim"): frozenset({"claimed", "refused", "orderStatus", "order", "claim"}),
         ("order", "find_stale"): frozenset({"orders", "nextToken", "resume", "republished"}),

@@ -9,10 +9,9 @@ received; the executions run on MiniStack and each test then
 2. hands every captured payload to the services' REAL handlers in process (real_services.py, moto): each must pass
    their input validation and answer exactly the contract's keys -- the keys the stubs and mock_config.json answer.
 
-Dropped with the saga redesign (the definitions have no DynamoDB / EventBridge integration any more): seeding order
-items in the emulator's DynamoDB before each run, asserting the workflows' own conditional status writes
-(statusHistory, version, updatedAt), the duplicate-delivery ConditionalCheckFailed and the "Order Completed" event
-captured through an SQS rule. Those writes are the order service's now (services/order/saga.py): tests/unit (moto),
+The workflows' two DynamoDB integrations run for real against the emulator's tables: OwnOrder (an order is seeded
+before each order-processing run; the test asserts the owner it recorded, and a duplicate execution's refusal) and
+the finalize fragment's Settle. Status writes are the order service's (services/order/saga.py): tests/unit (moto),
 tests/simulation (every branch, races) and test_deployed_stack.py (the real Lambdas on the emulator) cover them.
 """
 
@@ -84,8 +83,6 @@ def answer(event):
     action = event.get("action")
     ref = event.get("order") or {}
     oid = ref.get("orderId", "")
-    if SERVICE == "order" and action == "start":
-        return {"status": "STARTED", "orderStatus": "PENDING", "order": stored(ref), "claim": None}
     if SERVICE == "order" and action == "complete":
         return {"status": "COMPLETED", "orderStatus": "COMPLETED", "order": stored(ref, "COMPLETED"),
                 "claim": claim("COMPLETED", event["executionId"], "order completed")}
@@ -137,8 +134,9 @@ def stub_stack(local_cloud, sfn, account_id, emulator_settings, tmp_path_factory
 
     lam = client("lambda", local_cloud)
     ddb = client("dynamodb", local_cloud)
-    with contextlib.suppress(ddb.exceptions.ResourceInUseException):  # Settle deletes the duty from this table
-        ddb.create_table(**_outbox_table_request())
+    for table in ("orders", "outbox"):  # OwnOrder writes the order's owner, Settle deletes the duty
+        with contextlib.suppress(ddb.exceptions.ResourceInUseException):
+            ddb.create_table(**_table_request(table))
     for service in ("payment", "inventory", "order", "notification"):
         create_python_function(
             lam, f"{PROJECT}-{ENV}-{service}", STUB_SOURCE, env={"STUB_SERVICE": service, "STUB_RUN": RUN}
@@ -156,7 +154,8 @@ def stub_stack(local_cloud, sfn, account_id, emulator_settings, tmp_path_factory
     logs = client("logs", local_cloud)
     for arn in machines.values():
         sfn.delete_state_machine(stateMachineArn=arn)
-    ddb.delete_table(TableName=_outbox_table_request()["TableName"])
+    for table in ("orders", "outbox"):
+        ddb.delete_table(TableName=_table_request(table)["TableName"])
     for service in ("payment", "inventory", "order", "notification"):
         name = f"{PROJECT}-{ENV}-{service}"
         lam.delete_function(FunctionName=name)
@@ -164,12 +163,38 @@ def stub_stack(local_cloud, sfn, account_id, emulator_settings, tmp_path_factory
             logs.delete_log_group(logGroupName=f"/aws/lambda/{name}")
 
 
-def _outbox_table_request() -> dict[str, Any]:
-    """The outbox table of the stub stack (`<PROJECT>-<ENV>-outbox`), as the contract defines it (scripts/tables.py)."""
+def _table_request(table: str) -> dict[str, Any]:
+    """A table of the stub stack (`<PROJECT>-<ENV>-<table>`), as the contract defines it (scripts/tables.py)."""
     from scripts import tables
 
-    [request] = [r for r in tables.create_table_requests(f"{PROJECT}-{ENV}") if r["TableName"].endswith("-outbox")]
+    [request] = [r for r in tables.create_table_requests(f"{PROJECT}-{ENV}") if r["TableName"].endswith(f"-{table}")]
     return request
+
+
+def put_order(local_cloud, order_id: str) -> None:
+    """The order as the order service created it (only what OwnOrder's condition reads: the key)."""
+    client("dynamodb", local_cloud).put_item(
+        TableName=_table_request("orders")["TableName"],
+        Item={"orderId": {"S": order_id}, "customerId": {"S": CUSTOMER}, "status": {"S": "PENDING"}},
+    )
+
+
+def owner(local_cloud, order_id: str) -> str | None:
+    """The execution OwnOrder recorded on the order (executionId), or None."""
+    item = client("dynamodb", local_cloud).get_item(
+        TableName=_table_request("orders")["TableName"],
+        Key={"orderId": {"S": order_id}, "customerId": {"S": CUSTOMER}},
+        ConsistentRead=True,
+    )["Item"]
+    return item.get("executionId", {}).get("S")
+
+
+def start_order(sfn, stub_stack, local_cloud, order_id: str):
+    """Run order-processing for a stored order; OwnOrder must have made this execution its owner."""
+    put_order(local_cloud, order_id)
+    execution = start_and_wait(sfn, stub_stack["order-processing"], order_created(order_id))
+    assert owner(local_cloud, order_id) == execution.arn
+    return execution
 
 
 def put_duty(local_cloud, order_id: str) -> None:
@@ -178,7 +203,7 @@ def put_duty(local_cloud, order_id: str) -> None:
 
     entry = outbox.finalize_entry(order_id, CUSTOMER, "COMPLETED", "2026-11-27T09:00:00.000Z")
     client("dynamodb", local_cloud).put_item(
-        TableName=_outbox_table_request()["TableName"], Item={k: {"S": v} for k, v in entry.items()}
+        TableName=_table_request("outbox")["TableName"], Item={k: {"S": v} for k, v in entry.items()}
     )
 
 
@@ -197,7 +222,7 @@ def assert_settled(local_cloud, execution, order_id: str) -> None:
     assert settles == [{}], settles
     assert execution.output["finalized"][0]["settled"] == {"status": "SETTLED"}
     duty = {"id": {"S": outbox.finalize_id(order_id)}}
-    table = _outbox_table_request()["TableName"]
+    table = _table_request("outbox")["TableName"]
     assert "Item" not in client("dynamodb", local_cloud).get_item(TableName=table, Key=duty, ConsistentRead=True)
 
 
@@ -207,6 +232,16 @@ def stored(order_id: str, status: str = "PENDING") -> dict[str, Any]:
         "orderId": order_id,
         "customerId": CUSTOMER,
         "status": status,
+        "items": [{"productId": "prod-1", "quantity": 2, "price": "19.99"}],
+        "totalAmount": "39.98",
+    }
+
+
+def event_order(order_id: str) -> dict[str, Any]:
+    """$.order of order-processing (UseEventOrder): the order as its Order Created event carries it."""
+    return {
+        "orderId": order_id,
+        "customerId": CUSTOMER,
         "items": [{"productId": "prod-1", "quantity": 2, "price": "19.99"}],
         "totalAmount": "39.98",
     }
@@ -224,8 +259,8 @@ def order_created(order_id: str) -> dict:
             "eventId": f"{order_id}-created",
             "orderId": order_id,
             "customerId": CUSTOMER,
-            "items": [{"productId": "prod-1", "quantity": 2, "price": 19.99}],
-            "totalAmount": 39.98,
+            "items": [{"productId": "prod-1", "quantity": 2, "price": "19.99"}],
+            "totalAmount": "39.98",
             "createdAt": "2026-11-27T09:00:00Z",
         },
     )
@@ -287,42 +322,57 @@ def check_against_real_services(monkeypatch, captured, statuses: dict[int, str] 
 def test_happy_path_payloads(sfn, stub_stack, monkeypatch, local_cloud):
     oid = f"ok-{RUN}"
     put_duty(local_cloud, oid)
-    execution = start_and_wait(sfn, stub_stack["order-processing"], order_created(oid))
+    execution = start_order(sfn, stub_stack, local_cloud, oid)
 
     assert execution.status == "SUCCEEDED", execution.cause
+    assert execution.visited[:2] == ["OwnOrder", "UseEventOrder"]
     assert execution.visited[-3:] == ["Finalize", "WasItAFailure", "OrderFinished"]
     captured = calls(execution)
     assert [(s, p) for s, p, _ in captured] == [
-        ("order", {"action": "start", "order": ref(oid), "executionId": execution.arn}),
-        ("payment", {"action": "charge", "order": stored(oid), "attempt": 0}),
-        ("inventory", {"action": "reserve", "order": stored(oid)}),
+        ("payment", {"action": "charge", "order": event_order(oid), "attempt": 0}),
+        ("inventory", {"action": "reserve", "order": event_order(oid)}),
         ("order", {"action": "complete", "order": ref(oid), "executionId": execution.arn}),
         (
             "notification",
             {
                 "action": "notify",
                 "type": "order-completed",
-                "order": stored(oid),
+                "order": event_order(oid),
                 "details": {"status": "COMPLETED", "reason": "order completed"},
             },
         ),
     ]
     real = check_against_real_services(monkeypatch, captured)
-    assert [r.get("status") for r in real] == ["STARTED", "PAID", "RESERVED", "COMPLETED", "SENT"]
+    assert [r.get("status") for r in real] == ["PAID", "RESERVED", "COMPLETED", "SENT"]
     assert_settled(local_cloud, execution, oid)
 
 
-def test_parked_then_retried_charge(sfn, stub_stack, monkeypatch):
+def test_a_duplicate_execution_ends_at_ownorder_and_calls_nothing(sfn, stub_stack, local_cloud):
+    """The same Order Created delivered twice: the second execution's OwnOrder fails its condition (the order has an
+    owner), the execution succeeds at DuplicateExecution having invoked no Lambda, and the owner stays the first."""
+    oid = f"dup-{RUN}"
+    put_duty(local_cloud, oid)
+    first = start_order(sfn, stub_stack, local_cloud, oid)
+    second = start_and_wait(sfn, stub_stack["order-processing"], order_created(oid))
+
+    assert first.status == "SUCCEEDED", first.cause
+    assert second.status == "SUCCEEDED", second.cause
+    assert second.visited == ["OwnOrder", "DuplicateExecution"]
+    assert second.output["error"]["Error"] == "DynamoDB.ConditionalCheckFailedException"
+    assert calls(second) == []
+    assert owner(local_cloud, oid) == first.arn
+
+
+def test_parked_then_retried_charge(sfn, stub_stack, monkeypatch, local_cloud):
     """Wait (SecondsPath), States.MathAdd of the parks and $$.State.RetryCount, and a handler error retried
     (on MiniStack as Runtime.HandlerError, thanks to the emulator workaround in ${LambdaRetry})."""
     oid = f"park-{RUN}"
-    execution = start_and_wait(sfn, stub_stack["order-processing"], order_created(oid))
+    execution = start_order(sfn, stub_stack, local_cloud, oid)
 
     assert execution.status == "SUCCEEDED", execution.cause
-    assert execution.visited[:10] == [
+    assert execution.visited[:9] == [
         "OwnOrder",
-        "IsOwner",
-        "UseStoredOrder",
+        "UseEventOrder",
         "ProcessPayment",
         "CheckPaymentStatus",
         "CountParking",
@@ -335,16 +385,16 @@ def test_parked_then_retried_charge(sfn, stub_stack, monkeypatch):
     charges = [p for s, p, _ in calls(execution) if p.get("action") == "charge"]
     # the second entry: parks 1 + RetryCount 0 (raised), then parks 1 + RetryCount 1
     assert charges == [
-        {"action": "charge", "order": stored(oid), "attempt": 0},
-        {"action": "charge", "order": stored(oid), "attempt": 2},
+        {"action": "charge", "order": event_order(oid), "attempt": 0},
+        {"action": "charge", "order": event_order(oid), "attempt": 2},
     ]
     assert execution.output["parking"] == {"waitedSeconds": 1, "parks": 1}
     check_against_real_services(monkeypatch, calls(execution))
 
 
-def test_short_stock_claims_cancelled_and_compensates(sfn, stub_stack, monkeypatch):
+def test_short_stock_claims_cancelled_and_compensates(sfn, stub_stack, monkeypatch, local_cloud):
     oid = f"short-{RUN}"
-    execution = start_and_wait(sfn, stub_stack["order-processing"], order_created(oid))
+    execution = start_order(sfn, stub_stack, local_cloud, oid)
 
     assert execution.status == "SUCCEEDED", execution.cause
     assert execution.visited[-6:] == [
@@ -356,7 +406,7 @@ def test_short_stock_claims_cancelled_and_compensates(sfn, stub_stack, monkeypat
         "OrderFinished",
     ]
     captured = calls(execution)
-    assert [(s, p) for s, p, _ in captured][3:] == [
+    assert [(s, p) for s, p, _ in captured][2:] == [
         (
             "order",
             {
@@ -367,27 +417,27 @@ def test_short_stock_claims_cancelled_and_compensates(sfn, stub_stack, monkeypat
                 "reason": "insufficient stock",
             },
         ),
-        *finalize(stored(oid), "CANCELLED", "insufficient stock", notify="order-cancelled"),
+        *finalize(event_order(oid), "CANCELLED", "insufficient stock", notify="order-cancelled"),
     ]
     real = check_against_real_services(monkeypatch, captured)
-    assert real[3]["claimed"] is True and real[3]["claim"]["reason"] == "insufficient stock"
+    assert real[2]["claimed"] is True and real[2]["claim"]["reason"] == "insufficient stock"
 
 
-def test_fault_claims_failed_compensates_and_fails(sfn, stub_stack, monkeypatch):
+def test_fault_claims_failed_compensates_and_fails(sfn, stub_stack, monkeypatch, local_cloud):
     oid = f"explode-{RUN}"
-    execution = start_and_wait(sfn, stub_stack["order-processing"], order_created(oid))
+    execution = start_order(sfn, stub_stack, local_cloud, oid)
 
     assert execution.status == "FAILED"
     assert execution.error == "OrderProcessingFailed"
     assert execution.task_failures() == ["Runtime.HandlerError"] * 8  # 1 + MaxAttempts 7
     reason = "technical failure: Runtime.HandlerError"
     captured = calls(execution)
-    assert [(s, p) for s, p, _ in captured][2:] == [
+    assert [(s, p) for s, p, _ in captured][1:] == [
         ("order", {"action": "claim", "order": ref(oid), "target": "FAILED", "by": execution.arn, "reason": reason}),
-        *finalize(stored(oid), "FAILED", reason, notify="order-failed"),
+        *finalize(event_order(oid), "FAILED", reason, notify="order-failed"),
     ]
     real = check_against_real_services(monkeypatch, captured)
-    assert real[2]["claim"] == {
+    assert real[1]["claim"] == {
         "status": "FAILED",
         "notification": "order-failed",
         "by": execution.arn,

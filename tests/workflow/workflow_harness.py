@@ -55,7 +55,7 @@ from shared import contracts
 CONTRACT_KEYS: dict[tuple[str, str], frozenset[str]] = {
     (c.service, c.action): frozenset(c.schema["definitions"]["Result"]["required"]) for c in contracts.TASKS.values()
 }
-_SHARED_DEFINITIONS = contracts.TASKS["order.start"].schema["definitions"]
+_SHARED_DEFINITIONS = contracts.TASKS["order.complete"].schema["definitions"]
 #: an `order` in an answer (shared.models.order_summary) and a `claim` (shared.lifecycle.claim_of)
 ORDER_KEYS = frozenset(_SHARED_DEFINITIONS["Order"]["required"])
 CLAIM_KEYS = frozenset(_SHARED_DEFINITIONS["Claim"]["required"])

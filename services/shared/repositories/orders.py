@@ -33,6 +33,16 @@ LIVE_INDEX = contracts.index_on("orders", LIVE_SHARD_ATTRIBUTE)
 LIVE_SHARDS = 16
 
 
+#: the workflow execution that processes the order, set once by order-processing's OwnOrder task
+OWNER_ATTRIBUTE = "executionId"
+#: OwnOrder's write, the one definition of "own the order for this execution" (scripts/render.py renders these into
+#: the task, a DynamoDB updateItem integration): set once, then only that execution passes, so a duplicate or replayed
+#: execution of the same order fails the condition and ends before it acts. `:execution` is the execution's ARN.
+OWN_EXECUTION_VALUE = ":execution"
+OWN_UPDATE_EXPRESSION = f"SET {OWNER_ATTRIBUTE} = {OWN_EXECUTION_VALUE}"
+OWN_CONDITION_EXPRESSION = f"attribute_exists(orderId) AND (attribute_not_exists({OWNER_ATTRIBUTE}) OR {OWNER_ATTRIBUTE} = {OWN_EXECUTION_VALUE})"
+
+
 def shard_key(shard: int) -> str:
     """The Live-Index hash key of partition `shard`: `live#<shard>`."""
     return f"live#{shard}"
@@ -280,20 +290,6 @@ class OrdersRepository:
             outbox.publish(entries)
         except EventPublishError:  # the entries stay in the outbox; the sweep republishes them
             logger.warning("event left in the outbox for the sweep", extra={"eventIds": [e["id"] for e in entries]})
-
-    def own(self, order_id: str, customer_id: str, execution_id: str) -> dict[str, Any]:
-        """Record the execution that processes the order: set once, then only that execution passes.
-
-        Raises the ConditionalCheckFailed ClientError when another execution owns the order.
-        """
-        response = self._table.update_item(
-            Key={"orderId": order_id, "customerId": customer_id},
-            UpdateExpression="SET executionId = :me",
-            ConditionExpression="attribute_exists(orderId) AND (attribute_not_exists(executionId) OR executionId = :me)",
-            ExpressionAttributeValues={":me": execution_id},
-            ReturnValues="ALL_NEW",
-        )
-        return response["Attributes"]
 
     @staticmethod
     def illegal(current: dict[str, Any], target: str) -> IllegalTransition:
