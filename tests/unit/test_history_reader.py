@@ -10,7 +10,10 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from botocore.exceptions import ClientError
 
+from scripts import executions
+from scripts.common import UserError
 from scripts.history import (
     SOURCE_API,
     SOURCE_LOGS,
@@ -24,6 +27,7 @@ MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:orderflow-dev-orde
 GROUP = "/aws/vendedlogs/states/orderflow-dev-order-processing"
 EXPRESS_A = "arn:aws:states:us-east-1:123456789012:express:orderflow-dev-order-processing:a:1111"
 EXPRESS_B = "arn:aws:states:us-east-1:123456789012:express:orderflow-dev-order-processing:b:2222"
+EXPRESS_UNKNOWN = "arn:aws:states:us-east-1:123456789012:express:orderflow-dev-order-processing:c:3333"
 T0 = 1_796_000_000_000  # ms
 
 
@@ -146,6 +150,32 @@ def test_express_describe_and_list_are_rebuilt_from_the_logs():
     logs = Logs()
     assert [e["executionArn"] for e in aws_reader(logs).list_executions(MACHINE, since)] == [EXPRESS_B]
     assert logs.calls[-1][2] == T0 + 100
+
+
+def test_an_execution_the_logs_know_nothing_of_does_not_exist_as_the_history_api_answers():
+    """Not described as RUNNING: the logs hold no record of it, so it is refused with the history API's error for an
+    unknown execution, which the callers already handle."""
+    logs = Logs()
+    reader = aws_reader(logs)
+    with pytest.raises(ClientError) as described:
+        reader.describe(EXPRESS_UNKNOWN)
+    assert (described.value.operation_name, described.value.response["Error"]) == (
+        "DescribeExecution",
+        {"Code": "ExecutionDoesNotExist", "Message": f"Execution Does Not Exist: '{EXPRESS_UNKNOWN}'"},
+    )
+    assert described.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    with pytest.raises(ClientError) as read:
+        reader.events(EXPRESS_UNKNOWN)
+    assert (read.value.operation_name, read.value.response["Error"]["Code"]) == (
+        "GetExecutionHistory",
+        "ExecutionDoesNotExist",
+    )
+    assert logs.calls == [(GROUP, f'{{ $.execution_arn = "{EXPRESS_UNKNOWN}" }}', None)] * 2
+    with pytest.raises(UserError) as refused:
+        executions.redrive(None, EXPRESS_UNKNOWN, reader=reader)
+    assert str(refused.value) == (
+        f"There is no execution {EXPRESS_UNKNOWN}: copy its ARN from `invoke trace` or the console."
+    )
 
 
 def test_an_express_machine_without_a_log_group_is_refused():
