@@ -12,6 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from scripts.common import UserError
 from scripts.timeutil import iso, parse_ts
 
 _SCHEDULED = {"TaskScheduled", "LambdaFunctionScheduled"}
@@ -293,7 +294,12 @@ class ExecutionReader:
     def for_stack(cls, outputs: dict[str, Any], client: Any, env: str | None = None) -> ExecutionReader:
         """The reader of a deployed stack: its outputs' workflow types and log groups (env: the outputs' `env`);
         `client(name)` makes clients."""
-        env = env or outputs.get("env") or "local"
+        # The env decides where an EXPRESS execution is read (the emulator's API or the logs on AWS): never guessed.
+        env = env or outputs.get("env")
+        if not env:
+            raise UserError(
+                "The stack's outputs lack `env` (written by an older deploy): redeploy it with `invoke deploy --env <env>`."
+            )
         types = outputs.get("workflow_types") or {}
         groups = outputs.get("workflow_log_group_names") or {}
         machines = {

@@ -204,6 +204,18 @@ def test_for_stack_reads_the_types_and_log_groups_from_the_outputs():
     assert made == ["stepfunctions"]
 
 
+def test_for_stack_refuses_outputs_that_name_no_env():
+    """Which env the stack is decides where an EXPRESS execution is read (the emulator's API or AWS's logs): outputs
+    that do not say are refused, not read as the local cloud's."""
+    outputs = {"state_machine_arns": {"order-processing": MACHINE}, "workflow_types": {"order-processing": "EXPRESS"}}
+    with pytest.raises(UserError) as refused:
+        ExecutionReader.for_stack(outputs, lambda name: pytest.fail(f"no {name} client before the env is known"))
+    assert str(refused.value) == (
+        "The stack's outputs lack `env` (written by an older deploy): redeploy it with `invoke deploy --env <env>`."
+    )
+    assert ExecutionReader.for_stack(outputs, lambda name: name, env="dev").env == "dev"  # the caller's env is enough
+
+
 def test_the_api_path_pages_and_stops_at_the_first_older_execution():
     class Sfn:
         def __init__(self):
