@@ -10,6 +10,9 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from scripts.common import UserError
 from scripts.timeutil import iso, parse_ts
 
 _SCHEDULED = {"TaskScheduled", "LambdaFunctionScheduled"}
@@ -239,6 +242,18 @@ def history_event_from_log(record: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
+def execution_does_not_exist(execution_arn: str, operation: str) -> ClientError:
+    """The error the history API answers `operation` (DescribeExecution, GetExecutionHistory) with for an execution
+    it does not know: for an Express execution the logs hold nothing of, so callers handle both the same way."""
+    return ClientError(
+        {
+            "Error": {"Code": "ExecutionDoesNotExist", "Message": f"Execution Does Not Exist: '{execution_arn}'"},
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        },
+        operation,
+    )
+
+
 def execution_from_events(execution_arn: str, events: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """DescribeExecution's answer rebuilt from an execution's history events (oldest first)."""
     m = _EXECUTION_ARN.match(execution_arn)
@@ -279,7 +294,12 @@ class ExecutionReader:
     def for_stack(cls, outputs: dict[str, Any], client: Any, env: str | None = None) -> ExecutionReader:
         """The reader of a deployed stack: its outputs' workflow types and log groups (env: the outputs' `env`);
         `client(name)` makes clients."""
-        env = env or outputs.get("env") or "local"
+        # The env decides where an EXPRESS execution is read (the emulator's API or the logs on AWS): never guessed.
+        env = env or outputs.get("env")
+        if not env:
+            raise UserError(
+                "The stack's outputs lack `env` (written by an older deploy): redeploy it with `invoke deploy --env <env>`."
+            )
         types = outputs.get("workflow_types") or {}
         groups = outputs.get("workflow_log_group_names") or {}
         machines = {
@@ -322,16 +342,13 @@ class ExecutionReader:
     def describe(self, execution_arn: str) -> dict[str, Any]:
         """DescribeExecution's answer (status, input, output, error, cause, dates)."""
         if self.source(state_machine_arn_of(execution_arn)) == SOURCE_LOGS:
-            return execution_from_events(execution_arn, self.events(execution_arn))
+            return execution_from_events(execution_arn, self._logged_events(execution_arn, "DescribeExecution"))
         return self.sfn.describe_execution(executionArn=execution_arn)
 
     def events(self, execution_arn: str) -> list[dict[str, Any]]:
         """The execution's history events, oldest first, in GetExecutionHistory's shape."""
-        machine_arn = state_machine_arn_of(execution_arn)
-        if self.source(machine_arn) == SOURCE_LOGS:
-            pattern = f'{{ $.execution_arn = "{execution_arn}" }}'
-            records = self._log_records(machine_arn, pattern, None)
-            return sorted((history_event_from_log(r) for r in records), key=lambda e: e["id"])
+        if self.source(state_machine_arn_of(execution_arn)) == SOURCE_LOGS:
+            return self._logged_events(execution_arn, "GetExecutionHistory")
         events: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
         while True:
@@ -342,6 +359,15 @@ class ExecutionReader:
             kwargs["nextToken"] = page["nextToken"]
 
     # -- execution logs (EXPRESS on AWS) -----------------------------------------------------------------------------
+
+    def _logged_events(self, execution_arn: str, operation: str) -> list[dict[str, Any]]:
+        """The execution's history events rebuilt from its log records; an execution without any is unknown to the
+        logs and refused as the history API refuses `operation` for an unknown one (not described as RUNNING)."""
+        pattern = f'{{ $.execution_arn = "{execution_arn}" }}'
+        records = self._log_records(state_machine_arn_of(execution_arn), pattern, None)
+        if not records:
+            raise execution_does_not_exist(execution_arn, operation)
+        return sorted((history_event_from_log(r) for r in records), key=lambda e: e["id"])
 
     def _log_records(self, machine_arn: str | None, pattern: str, since: datetime | None) -> list[dict[str, Any]]:
         group = (self.machines.get(machine_arn or "") or {}).get("log_group")

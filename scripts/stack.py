@@ -199,6 +199,7 @@ def override_order_workflow_type(env: str, value: str) -> None:
 def prepare_inputs(env: str) -> list[str]:
     """Build, render the workflows and write the generated variables; return the -var-file list."""
     from scripts.render import render_workflows
+    from scripts.workflow_policies import payment_parking_budget_seconds
 
     build_module.build()
     workflow_type = order_workflow_type(env)
@@ -221,6 +222,8 @@ def prepare_inputs(env: str) -> list[str]:
         "aws_endpoint_url": local_cloud.endpoint() if is_local(env) else None,
         # The renderer's value (its parking budget fits it), so Terraform deploys the type the definition was made for.
         "order_workflow_type": workflow_type,
+        # The EXPRESS budget of record, so Terraform refuses an EXPRESS definition that parks longer.
+        "express_parking_budget_seconds": payment_parking_budget_seconds("EXPRESS"),
     }
     inputs_file = env_build_dir(env) / "inputs.tfvars.json"
     write_json(inputs_file, inputs)

@@ -196,6 +196,9 @@ module "workflows" {
 
   # the tasks of a function with provisioned concurrency invoke its alias
   function_qualifiers = { for s, m in module.services : s => m.qualifier if m.qualifier != null }
+
+  # the longest parking an EXPRESS order workflow may have (scripts/workflow_policies.py, through the deploy tasks)
+  express_parking_budget_seconds = var.express_parking_budget_seconds
 }
 
 # --- Event bus and routing -----------------------------------------------------------------------------------------------

@@ -79,6 +79,13 @@ variable "order_workflow_type" {
   }
 }
 
+variable "express_parking_budget_seconds" {
+  description = "The longest payment parking the order workflow may have been rendered with to deploy as EXPRESS (a longer one is refused). The deploy tasks pass scripts/workflow_policies.py's EXPRESS budget (PAYMENT_PARKING_BUDGET_SECONDS_BY_TYPE, its one owner) in inputs.tfvars.json; this default, for runs without the tasks (terraform test), is held equal to it by tests/unit/test_express_parking_budget.py."
+  type        = number
+  default     = 120
+  nullable    = false
+}
+
 variable "workflow_log_retention_days" {
   description = "Retention in days of the state machines' log groups."
   type        = number

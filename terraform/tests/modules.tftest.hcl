@@ -4,6 +4,12 @@ mock_provider "aws" {
   source = "./tests/mocks"
 }
 
+# What the root passes the workflows module (its default, held equal to scripts/workflow_policies.py's EXPRESS budget
+# by tests/unit/test_express_parking_budget.py); a module that does not declare it ignores it.
+variables {
+  express_parking_budget_seconds = 120
+}
+
 run "data_tables" {
   command = apply
 
@@ -391,6 +397,28 @@ run "workflows_module_refuses_express_with_the_standard_parking_budget" {
     workflow_types   = { order-processing = "EXPRESS" }
     invoked_services = { order-processing = ["payment", "order", "inventory", "notification"] }
     function_arns    = { order = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order", payment = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-payment", inventory = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-inventory", notification = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-notification" }
+    kms_key_arn      = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  expect_failures = [aws_sfn_state_machine.this]
+}
+
+# Nor one that parks for longer than the EXPRESS budget of record (120 s, scripts/workflow_policies.py), even under
+# Express's 300 s: the rest of the saga needs the time that is left (EXPRESS_SAGA_MARGIN_SECONDS).
+run "workflows_module_refuses_express_parking_past_the_express_budget" {
+  command = plan
+
+  module {
+    source = "./modules/workflows"
+  }
+
+  variables {
+    name_prefix      = "orderflow-test"
+    workflow_names   = ["order-processing"]
+    definitions_dir  = "./tests/fixtures/parking-240"
+    workflow_types   = { order-processing = "EXPRESS" }
+    invoked_services = { order-processing = ["order"] }
+    function_arns    = { order = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order" }
     kms_key_arn      = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
   }
 

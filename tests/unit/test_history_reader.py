@@ -10,7 +10,10 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from botocore.exceptions import ClientError
 
+from scripts import executions
+from scripts.common import UserError
 from scripts.history import (
     SOURCE_API,
     SOURCE_LOGS,
@@ -24,6 +27,7 @@ MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:orderflow-dev-orde
 GROUP = "/aws/vendedlogs/states/orderflow-dev-order-processing"
 EXPRESS_A = "arn:aws:states:us-east-1:123456789012:express:orderflow-dev-order-processing:a:1111"
 EXPRESS_B = "arn:aws:states:us-east-1:123456789012:express:orderflow-dev-order-processing:b:2222"
+EXPRESS_UNKNOWN = "arn:aws:states:us-east-1:123456789012:express:orderflow-dev-order-processing:c:3333"
 T0 = 1_796_000_000_000  # ms
 
 
@@ -148,6 +152,32 @@ def test_express_describe_and_list_are_rebuilt_from_the_logs():
     assert logs.calls[-1][2] == T0 + 100
 
 
+def test_an_execution_the_logs_know_nothing_of_does_not_exist_as_the_history_api_answers():
+    """Not described as RUNNING: the logs hold no record of it, so it is refused with the history API's error for an
+    unknown execution, which the callers already handle."""
+    logs = Logs()
+    reader = aws_reader(logs)
+    with pytest.raises(ClientError) as described:
+        reader.describe(EXPRESS_UNKNOWN)
+    assert (described.value.operation_name, described.value.response["Error"]) == (
+        "DescribeExecution",
+        {"Code": "ExecutionDoesNotExist", "Message": f"Execution Does Not Exist: '{EXPRESS_UNKNOWN}'"},
+    )
+    assert described.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    with pytest.raises(ClientError) as read:
+        reader.events(EXPRESS_UNKNOWN)
+    assert (read.value.operation_name, read.value.response["Error"]["Code"]) == (
+        "GetExecutionHistory",
+        "ExecutionDoesNotExist",
+    )
+    assert logs.calls == [(GROUP, f'{{ $.execution_arn = "{EXPRESS_UNKNOWN}" }}', None)] * 2
+    with pytest.raises(UserError) as refused:
+        executions.redrive(None, EXPRESS_UNKNOWN, reader=reader)
+    assert str(refused.value) == (
+        f"There is no execution {EXPRESS_UNKNOWN}: copy its ARN from `invoke trace` or the console."
+    )
+
+
 def test_an_express_machine_without_a_log_group_is_refused():
     reader = ExecutionReader(NoApi(), Logs(), env="dev", machines={MACHINE: {"type": "EXPRESS", "log_group": None}})
     with pytest.raises(ValueError, match="is EXPRESS but its execution log group is unknown"):
@@ -172,6 +202,18 @@ def test_for_stack_reads_the_types_and_log_groups_from_the_outputs():
     outputs["workflow_types"] = {}  # a stack deployed before the variable existed: all STANDARD, no logs client
     assert ExecutionReader.for_stack(outputs, lambda name: made.append(name) or name).logs is None
     assert made == ["stepfunctions"]
+
+
+def test_for_stack_refuses_outputs_that_name_no_env():
+    """Which env the stack is decides where an EXPRESS execution is read (the emulator's API or AWS's logs): outputs
+    that do not say are refused, not read as the local cloud's."""
+    outputs = {"state_machine_arns": {"order-processing": MACHINE}, "workflow_types": {"order-processing": "EXPRESS"}}
+    with pytest.raises(UserError) as refused:
+        ExecutionReader.for_stack(outputs, lambda name: pytest.fail(f"no {name} client before the env is known"))
+    assert str(refused.value) == (
+        "The stack's outputs lack `env` (written by an older deploy): redeploy it with `invoke deploy --env <env>`."
+    )
+    assert ExecutionReader.for_stack(outputs, lambda name: name, env="dev").env == "dev"  # the caller's env is enough
 
 
 def test_the_api_path_pages_and_stops_at_the_first_older_execution():

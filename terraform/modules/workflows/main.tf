@@ -24,10 +24,8 @@ locals {
 
   types = { for wf in var.workflow_names : wf => lookup(var.workflow_types, wf, "STANDARD") }
 
-  # An Express execution lasts at most 5 minutes (AWS Step Functions quotas). A definition that parks an order for
-  # the payment gateway (the order workflow's `WithinParkingBudget` Choice) must have been rendered with a budget
-  # below that (scripts/workflow_policies.py: 120 s on EXPRESS, 900 s on STANDARD); null: the workflow does not park.
-  express_max_duration_seconds = 300
+  # The payment parking budget each definition was rendered with (the order workflow's `WithinParkingBudget`
+  # Choice); null: the workflow does not park. An EXPRESS one may park at most var.express_parking_budget_seconds.
   parking_budget_seconds = {
     for wf, d in local.rendered : wf => try(tonumber(jsondecode(d).States.WithinParkingBudget.Choices[0].NumericGreaterThan), null)
   }
@@ -198,8 +196,8 @@ resource "aws_sfn_state_machine" "this" {
       error_message = "${each.key} still invokes an unqualified function that has an alias (provisioned concurrency): its tasks must name the alias ARN."
     }
     precondition {
-      condition     = local.types[each.key] != "EXPRESS" || local.parking_budget_seconds[each.key] == null || coalesce(local.parking_budget_seconds[each.key], 0) < local.express_max_duration_seconds
-      error_message = "${each.key} deploys as EXPRESS (5 minutes at most) but its definition parks for up to ${coalesce(local.parking_budget_seconds[each.key], 0)} s: render it for EXPRESS (the deploy tasks do it from order_workflow_type)."
+      condition     = local.types[each.key] != "EXPRESS" || local.parking_budget_seconds[each.key] == null || coalesce(local.parking_budget_seconds[each.key], 0) <= var.express_parking_budget_seconds
+      error_message = "${each.key} deploys as EXPRESS but its definition parks for up to ${coalesce(local.parking_budget_seconds[each.key], 0)} s, more than the ${var.express_parking_budget_seconds} s that leave the rest of the saga room in Express's 5 minutes: render it for EXPRESS (the deploy tasks do it from order_workflow_type)."
     }
   }
 

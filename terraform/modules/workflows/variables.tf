@@ -58,7 +58,7 @@ variable "log_retention_days" {
 }
 
 variable "workflow_types" {
-  description = "Step Functions type per workflow name (STANDARD or EXPRESS); a workflow not named here is STANDARD. An EXPRESS workflow must be rendered for it: a payment parking budget (its `WithinParkingBudget` Choice) that leaves room in Express's 5-minute limit."
+  description = "Step Functions type per workflow name (STANDARD or EXPRESS); a workflow not named here is STANDARD. An EXPRESS workflow must be rendered for it: a payment parking budget (its `WithinParkingBudget` Choice) of at most express_parking_budget_seconds."
   type        = map(string)
   default     = {}
   nullable    = false
@@ -67,6 +67,12 @@ variable "workflow_types" {
     condition     = alltrue([for t in values(var.workflow_types) : contains(["STANDARD", "EXPRESS"], t)])
     error_message = "Each workflow type must be \"STANDARD\" or \"EXPRESS\"."
   }
+}
+
+variable "express_parking_budget_seconds" {
+  description = "The longest payment parking an EXPRESS workflow's definition may have been rendered with: what Express's 5-minute limit leaves after the rest of the saga (scripts/workflow_policies.py, PAYMENT_PARKING_BUDGET_SECONDS_BY_TYPE[\"EXPRESS\"]; the root passes it on). A longer one is refused."
+  type        = number
+  nullable    = false
 }
 
 variable "tracing_enabled" {
