@@ -110,11 +110,8 @@ def charge(
     if order is None or order["customerId"] != ref.customer_id:
         raise OrderNotFound(ref.order_id)
 
-    row = payments.get(ref.order_id)
-    if row is None:
-        if order["status"] != OrderStatus.PENDING:
-            logger.warning("order not payable, not charging", extra={"status": order["status"]})
-            return _not_payable(order)
+    row = None
+    if order["status"] == OrderStatus.PENDING:  # the first charge: record the intent, no read before (it is absent)
         intent = {
             "orderId": ref.order_id,
             "customerId": ref.customer_id,
@@ -124,9 +121,14 @@ def charge(
             "attempt": attempt_no,
             "createdAt": clock.now_iso(),
         }
-        row = intent if payments.put_if_absent(intent) else payments.get(ref.order_id)
-        if row is None:  # pragma: no cover - rows are never deleted
-            raise RetryableError(f"payment row of order {ref.order_id} vanished; retry")
+        row = intent if payments.put_if_absent(intent) else None
+    if row is None:  # a charge again (retry, parking) or a compensation's tombstone: the recorded row decides
+        row = payments.get(ref.order_id)
+        if row is None:
+            if order["status"] == OrderStatus.PENDING:  # pragma: no cover - rows are never deleted
+                raise RetryableError(f"payment row of order {ref.order_id} vanished; retry")
+            logger.warning("order not payable, not charging", extra={"status": order["status"]})
+            return _not_payable(order)
     if row["status"] == PENDING:
         gateway = gateway or SimulatedGateway.from_config()
         breaker = breaker or CircuitBreaker.from_config(clock=CLOCK)
@@ -139,14 +141,16 @@ def charge(
         # a key the gateway reports voided was closed by a compensation: the intent is VOIDED, not a decline
         voided = not authorization.approved and authorization.reason == gateway_api.VOIDED_REASON
         outcome = PAID if authorization.approved else (VOIDED if voided else DECLINED)
-        if payments.move(
-            ref.order_id, PENDING, outcome, {"reason": authorization.reason, "decidedAt": clock.now_iso()}
-        ):
+        decision = {"reason": authorization.reason, "decidedAt": clock.now_iso()}
+        if payments.move(ref.order_id, PENDING, outcome, decision):
             observability.count(
                 "PaymentsProcessed" if authorization.approved else "PaymentsVoided" if voided else "PaymentsDeclined"
             )
             logger.info("payment recorded", extra={"paymentStatus": outcome, "reason": authorization.reason})
-        row = payments.get(ref.order_id) or row  # whoever moved the row first decided
+            # what the conditional move wrote: a PENDING row changes only by a move, so it was the row we hold
+            row = {**row, **decision, "status": outcome}
+        else:
+            row = payments.get(ref.order_id) or row  # another writer moved it first: its decision stands
     return _apply_to_order(order, row)
 
 

@@ -113,6 +113,15 @@ def _validator(name: str, part: str | None = None) -> Callable[[Any], Any]:
     return fastjsonschema.compile({**TASKS[name].schema, "$ref": f"#/definitions/{part}"})
 
 
+def prepare(service: str) -> list[str]:
+    """Compile the request contract of every action `service` serves, as each action's first request would: a
+    warm-up request (shared.warmup) does it, so that no real request pays for it. Returns the task names."""
+    names = sorted(c.name for c in TASKS.values() if c.service == service)
+    for name in names:
+        _validator(name, REQUEST)
+    return names
+
+
 def violations(source: str, detail_type: str, detail: Any) -> list[str]:
     """What is wrong with an event against its contract: [] when it conforms."""
     contract = for_event(source, detail_type)

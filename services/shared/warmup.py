@@ -5,7 +5,10 @@ among PRIMABLE). The decorated handler answers it at once with `{"status": "WARM
 "coldStart"}` without running the handler: no contract validation, no DynamoDB / S3 / EventBridge call, no log line,
 trace or business metric. Its module (and so every import of the function) has already been loaded when the answer
 is given, which is what warms a worker; `prime` also creates the named clients (shared.aws's cache, and the DynamoDB
-resource for this thread) the function's first real request would otherwise create: no request is sent.
+resource for this thread, and a Table resource for every table the function's environment names) the function's
+first real request would otherwise create: no request is sent. Every warm-up also compiles the request contracts of
+the function's service (shared.contracts.prepare), which its first request of each action would otherwise compile:
+under load, those first-request costs of every new worker at once were the tail of a run's first seconds.
 
 - `worker` names the process (a random id taken once per worker), so the caller can count how many distinct
   workers (execution environments) answered; `coldStart` is true on the worker's first request.
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -59,11 +63,23 @@ def _prime(clients: list[str]) -> None:
         aws.client(name)
         if name == "dynamodb":
             aws.dynamodb_resource()
+            # every table the environment names (`<TABLE>_TABLE`, terraform/main.tf's rule): building the first
+            # Table resource imports boto3.dynamodb.table; no request is sent
+            for variable, value in sorted(os.environ.items()):
+                if variable.endswith("_TABLE") and value.strip():
+                    aws.table(value.strip())
 
 
-def answer(function_name: str, hold_ms: int = 0, prime: list[str] | None = None) -> dict[str, Any]:
-    """The answer to a warm-up request (after creating the `prime` clients and holding the worker `hold_ms`)."""
+def answer(
+    function_name: str, hold_ms: int = 0, prime: list[str] | None = None, service: str | None = None
+) -> dict[str, Any]:
+    """The answer to a warm-up request (after compiling `service`'s request contracts, creating the `prime` clients
+    and holding the worker `hold_ms`)."""
     global _served
+    if service is not None:
+        from shared import contracts
+
+        contracts.prepare(service)
     _prime(prime or [])
     if hold_ms:
         time.sleep(hold_ms / 1000)
@@ -75,9 +91,11 @@ def answers_warmup(handler: Callable[[Any, Any], Any] | None = None, *, preload:
     """Decorate a Lambda handler (outermost) so that it answers a warm-up request itself; every other event goes to
     the handler unchanged. `preload`: the modules the handler imports lazily (to keep a cold start lean for the
     requests that do not need them) that a warm-up imports, so the first real request after it finds them loaded.
-    Usable bare (`@answers_warmup`) or with arguments (`@answers_warmup(preload=("order.api",))`)."""
+    Usable bare (`@answers_warmup`) or with arguments (`@answers_warmup(preload=("order.api",))`). The service whose
+    contracts a warm-up compiles is the handler's package (`payment.handler` -> payment)."""
     if handler is None:
         return functools.partial(answers_warmup, preload=preload)
+    service = handler.__module__.split(".")[0]
 
     @functools.wraps(handler)
     def wrapper(event: Any, context: Any) -> Any:
@@ -88,7 +106,9 @@ def answers_warmup(handler: Callable[[Any, Any], Any] | None = None, *, preload:
             return handler(event, context)
         for module in preload:
             importlib.import_module(module)
-        return answer(getattr(context, "function_name", None) or "unknown", request["holdMs"], request["prime"])
+        return answer(
+            getattr(context, "function_name", None) or "unknown", request["holdMs"], request["prime"], service
+        )
 
     wrapper.preload = preload  # type: ignore[attr-defined]
     return wrapper

@@ -960,6 +960,15 @@ def test_throttled_dynamodb_is_a_transient_error(cloud, lambda_context, monkeypa
                 "GetItem",
             )
 
+        def put_item(self, **_):  # a first charge's first payments call: the intent's conditional put
+            raise ClientError(
+                {
+                    "Error": {"Code": "ProvisionedThroughputExceededException"},
+                    "ResponseMetadata": {"HTTPStatusCode": 400},
+                },
+                "PutItem",
+            )
+
     monkeypatch.setattr(type(service.payments), "_table", property(lambda self: Throttled()))
     with pytest.raises(TransientAwsError) as info:
         handler.lambda_handler(charge_event(order), lambda_context)

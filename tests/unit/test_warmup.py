@@ -79,7 +79,50 @@ def test_a_warm_request_creates_the_clients_it_names_and_sends_nothing(service, 
 
     assert answer["status"] == "WARM"
     assert aws_calls == []
-    assert sorted(key.split(":")[0] for key in aws._cache) == ["dynamodb", "dynamodb-resource", "events"]
+    assert sorted(key.split(":")[0] for key in aws._cache if not key.startswith("table:")) == [
+        "dynamodb",
+        "dynamodb-resource",
+        "events",
+    ]
+    # a Table resource for every table the environment names (`<TABLE>_TABLE`), built without a request
+    assert sorted(key.split(":")[1] for key in aws._cache if key.startswith("table:")) == [
+        "orderflow-test-circuit-breaker",
+        "orderflow-test-idempotency",
+        "orderflow-test-inventory",
+        "orderflow-test-orders",
+        "orderflow-test-outbox",
+        "orderflow-test-payment-gateway",
+        "orderflow-test-payments",
+        "orderflow-test-reservations",
+    ]
+
+
+#: the request contracts each function compiles on a warm-up: every action its service serves
+CONTRACTS = {
+    "order": [("order.claim", "Request"), ("order.complete", "Request"), ("order.find_stale", "Request")],
+    "payment": [("payment.charge", "Request"), ("payment.refund", "Request")],
+    "inventory": [("inventory.release", "Request"), ("inventory.reserve", "Request"), ("inventory.restock", "Request")],
+    "notification": [("notification.notify", "Request")],
+}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_warm_request_compiles_the_request_contracts_of_its_service(service, lambda_context, aws_calls, monkeypatch):
+    from shared import contracts
+
+    compiled: list[tuple[str, str | None]] = []
+    real = contracts._validator
+
+    def recording(name: str, part: str | None = None) -> Any:
+        compiled.append((name, part))
+        return real(name, part)
+
+    monkeypatch.setattr(contracts, "_validator", recording)
+    answer = handler_of(service).lambda_handler({"action": "warm"}, lambda_context)
+
+    assert answer["status"] == "WARM"
+    assert compiled == CONTRACTS[service]
+    assert aws_calls == []
 
 
 def test_cold_start_is_true_only_on_the_workers_first_request(monkeypatch, lambda_context):
