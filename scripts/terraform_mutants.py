@@ -151,8 +151,16 @@ MUTANTS = (
         "declaration-misses-a-service",
         "order-processing's declaration leaves out payment (its role cannot charge)",
         "../workflow/integrations.json",
-        '"order-processing": { "invokes": ["inventory", "notification", "order", "payment"] }',
-        '"order-processing": { "invokes": ["inventory", "notification", "order"] }',
+        '"order-processing": {"invokes": ["inventory", "notification", "order", "payment"]',
+        '"order-processing": {"invokes": ["inventory", "notification", "order"]',
+    ),
+    Mutant(
+        "declaration-misses-the-owner-write",
+        "order-processing's declaration leaves out UpdateItem on the orders table (its role cannot record the order's"
+        " owner: every execution fails at OwnOrder)",
+        "../workflow/integrations.json",
+        '"tables": {"orders": ["UpdateItem"], "outbox": ["DeleteItem"]}',
+        '"tables": {"outbox": ["DeleteItem"]}',
     ),
     Mutant(
         "workflow-grant-ignores-declaration",
