@@ -85,8 +85,11 @@ def test_duplicate_delivery(stack, scenario):
     for arn, last in exits.items():
         if arn != owner:
             assert last == "DuplicateExecution", exits
-            # OwnOrder is a DynamoDB task, no Lambda: a duplicate invokes no function at all
+            # OwnOrder is a DynamoDB task, no Lambda: a duplicate invokes no function at all; its one task is the
+            # ownership write, refused by its condition (caught at once, not retried)
             assert stack.top_level_calls(arn) == [], f"a duplicate execution did more than OwnOrder: {arn}"
+            tasks = [(t["state"], t["outcome"], t["error"]) for t in stack.summary(arn)["tasks"]]
+            assert tasks == [("OwnOrder", "FAILED", "DynamoDB.ConditionalCheckFailedException")], (arn, tasks)
     assert stack.outbox(sub.order_id) == [] and stack.workflow_notifications(sub.order_id) == ["order-completed"]
     exits = list(exits.values())
     scenario.note("execution exits: " + ", ".join(str(e) for e in exits))

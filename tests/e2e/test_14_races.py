@@ -167,6 +167,8 @@ def test_duplicate_order_created_while_running(stack, scenario):
         else:  # refused by OwnOrder's condition: no Lambda at all, so no charge, reservation, claim or notification
             assert ex["status"] == "SUCCEEDED" and stack.last_state(ex["arn"]) == "DuplicateExecution", ex
             assert stack.top_level_calls(ex["arn"]) == [] and stack.finalized(ex["arn"]) is None, ex
+            tasks = [(t["state"], t["outcome"], t["error"]) for t in stack.summary(ex["arn"])["tasks"]]
+            assert tasks == [("OwnOrder", "FAILED", "DynamoDB.ConditionalCheckFailedException")], (ex, tasks)
     assert len(executions) == 3, executions
     # the invariants, with the duplicates set aside: one acting execution
     [entry] = stack.ledger(sub.order_id)

@@ -25,9 +25,9 @@ def _charge_key_per_call(_cloud: Any) -> None:
 def _no_execution_claim(cloud: Any) -> None:
     """Every execution of the same order acts (no `executionId` claim): duplicates charge and reserve again.
 
-    OwnOrder, the claim, is a DynamoDB integration of order-processing: the mutant turns it into a Pass state."""
-    states = cloud.definitions["order-processing"]["States"]
-    states["OwnOrder"] = {"Type": "Pass", "Next": states["OwnOrder"]["Next"]}
+    OwnOrder, the claim, is a DynamoDB integration of order-processing: the mutant drops its condition, so every
+    execution's write succeeds (the last one owns the order) and each goes on to act."""
+    cloud.definitions["order-processing"]["States"]["OwnOrder"]["Parameters"].pop("ConditionExpression")
 
 
 def _claim_from_terminal(_cloud: Any) -> None:

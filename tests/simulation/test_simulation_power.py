@@ -13,6 +13,15 @@ from tests.simulation.mutants import MUTANTS
 
 SCHEDULES = 40
 SEED = 11
+#: the violation each mutant must be found by (its kind, as the runner's summary counts it): the invariant that names
+#: the defect, not some later consequence of it
+FOUND_BY = {
+    "charge-key-per-call": None,
+    "no-execution-claim": "executions acted on the order",
+    "claim-from-terminal": None,
+    "no-outbox": None,
+    "no-void-in-flight": None,
+}
 
 
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
@@ -43,3 +52,5 @@ def test_the_simulation_finds_the_defect(mutant: str) -> None:
     print(summary)
     assert result.returncode == 1, f"{mutant}: no violation in {SCHEDULES} schedules: {summary}"
     assert " 0 with violations" not in summary
+    if FOUND_BY[mutant] is not None:
+        assert FOUND_BY[mutant] in result.stdout, f"{mutant}: not found by '{FOUND_BY[mutant]}': {result.stdout[:1500]}"

@@ -42,7 +42,7 @@ def _history(*steps: tuple[str, ...], end: str = "ExecutionSucceeded") -> list[d
 def test_a_path_with_a_retry_a_failure_and_compensation():
     history = _history(
         ("enter", "OwnOrder", "Task"), ("task", "ok"), ("exit", "OwnOrder"),
-        ("enter", "IsOwner", "Choice"), ("exit", "IsOwner"),
+        ("enter", "UseEventOrder", "Pass"), ("exit", "UseEventOrder"),
         ("enter", "ProcessPayment", "Task"), ("task", "fail"), ("task", "ok"), ("exit", "ProcessPayment"),
         ("enter", "ReserveInventory", "Task"), ("task", "fail"), ("task", "fail"),
         ("enter", "ClaimFailed", "Task"), ("task", "ok"), ("exit", "ClaimFailed"),
@@ -56,7 +56,7 @@ def test_a_path_with_a_retry_a_failure_and_compensation():
     outcomes = graph.state_outcomes(_definition(), summarize_history(history))
     assert outcomes == {
         "OwnOrder": "succeeded",
-        "IsOwner": "succeeded",
+        "UseEventOrder": "succeeded",
         "ProcessPayment": "retried",
         "ReserveInventory": "failed",
         "ClaimFailed": "succeeded",
@@ -72,12 +72,12 @@ def test_the_state_an_execution_failed_in_is_failed():
         ("enter", "OwnOrder", "Task"),
         ("task", "ok"),
         ("exit", "OwnOrder"),
-        ("enter", "IsOwner", "Choice"),
+        ("enter", "UseEventOrder", "Pass"),
         end="ExecutionFailed",
     )
     assert graph.state_outcomes(_definition(), summarize_history(history)) == {
         "OwnOrder": "succeeded",
-        "IsOwner": "failed",
+        "UseEventOrder": "failed",
     }
 
 

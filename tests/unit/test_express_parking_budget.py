@@ -26,6 +26,15 @@ def test_the_root_default_is_the_express_budget_of_record():
     assert _root_variable_default("express_parking_budget_seconds") == 120
 
 
+def test_the_module_tests_pass_the_express_budget_of_record():
+    """terraform/tests/modules.tftest.hcl gives the workflows module the budget as the root would."""
+    text = (TERRAFORM_DIR / "tests" / "modules.tftest.hcl").read_text()
+    block = re.search(r"^variables \{(.*?)^\}", text, re.DOTALL | re.MULTILINE)
+    assert block, "modules.tftest.hcl has no file-level variables block"
+    value = re.search(r"^\s*express_parking_budget_seconds\s*=\s*(\d+)\s*$", block[1], re.MULTILINE)
+    assert value and int(value[1]) == workflow_policies.PAYMENT_PARKING_BUDGET_SECONDS_BY_TYPE["EXPRESS"] == 120
+
+
 def test_the_deploy_inputs_hand_terraform_the_express_budget_of_record(monkeypatch, tmp_path):
     monkeypatch.delenv(stack.ORDER_WORKFLOW_TYPE_ENV, raising=False)
     monkeypatch.setattr(stack, "REPO_ROOT", tmp_path)

@@ -69,6 +69,22 @@ def test_a_fresh_charge_sends_its_recorded_intent_to_the_gateway_without_reading
     assert payment_row(ORDER_ID)["status"] == "PAID"
 
 
+def test_a_charge_again_after_parking_finds_the_recorded_intent(cloud, requests_on):
+    """The gateway was away (RETRY_LATER, the intent stays PENDING); the parked charge's conditional put is refused
+    (the intent exists), so it reads the recorded row, then moves it: put, read, move."""
+    order = put_order("PENDING", order_id=ORDER_ID)
+    away = gw.SimulatedGateway(
+        customer_limit=Decimal("5000.00"), decline_customers=frozenset(), fault_rate=1.0, fault_seed="0"
+    )
+    assert service.charge(order_input(order), gateway=away)["status"] == "RETRY_LATER"
+    assert payment_row(ORDER_ID)["status"] == "PENDING"
+    before = len(requests_on("PAYMENTS_TABLE"))
+    assert service.charge(order_input(order), attempt=1, gateway=gateway())["status"] == "PAID"
+    assert requests_on("PAYMENTS_TABLE")[before:] == ["PutItem", "GetItem", "UpdateItem"]
+    assert payment_row(ORDER_ID)["status"] == "PAID"
+    assert payment_row(ORDER_ID)["attempt"] == 0  # the intent recorded by the first charge, not a second one
+
+
 def test_a_refund_of_an_authorized_key_is_one_conditional_update(cloud, requests_on):
     g = gateway()
     authorized_key(g)
