@@ -238,7 +238,7 @@ run "iam_least_privilege" {
       for wf in ["order-processing", "payment-processing", "inventory-management"] :
       module.workflows.invoked_services[wf] == tolist(["inventory", "notification", "order", "payment"])
     ])
-    error_message = "Every workflow invokes the order Lambda (start/complete/claim/find_stale) and, through the finalize fragment, payment, inventory and notification."
+    error_message = "Every workflow invokes the order Lambda (complete/claim/find_stale) and, through the finalize fragment, payment, inventory and notification."
   }
 
   assert {

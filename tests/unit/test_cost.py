@@ -84,11 +84,11 @@ def test_a_history_gives_state_transitions_and_lambda_tasks_by_function() -> Non
     fn = "arn:aws:lambda:us-east-1:000000000000:function:orderflow-local-{}"
     events = [
         {"type": "ExecutionStarted"},
-        {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "OwnOrder"}},
+        {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "CompleteOrder"}},
         {"type": "TaskScheduled", "taskScheduledEventDetails": {"resource": fn.format("order")}},
         {"type": "TaskSucceeded"},
-        {"type": "TaskStateExited", "stateExitedEventDetails": {"name": "OwnOrder"}},
-        {"type": "ChoiceStateEntered", "stateEnteredEventDetails": {"name": "IsOwner"}},
+        {"type": "TaskStateExited", "stateExitedEventDetails": {"name": "CompleteOrder"}},
+        {"type": "ChoiceStateEntered", "stateEnteredEventDetails": {"name": "CheckCompletion"}},
         {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "ProcessPayment"}},
         {"type": "TaskScheduled", "taskScheduledEventDetails": {"resource": fn.format("payment")}},
         {"type": "TaskFailed"},
@@ -108,16 +108,16 @@ def test_a_history_gives_state_transitions_and_lambda_tasks_by_function() -> Non
 
 def test_tasks_that_do_not_name_their_function_are_the_entered_states() -> None:
     events = [  # MiniStack: the task events carry only the lambda:invoke resource
-        {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "OwnOrder"}},
+        {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "CompleteOrder"}},
         {"type": "TaskScheduled", "taskScheduledEventDetails": {"resource": "arn:aws:states:::lambda:invoke"}},
         {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "NotifyOutcome"}},
         {"type": "TaskScheduled", "taskScheduledEventDetails": {"resource": "arn:aws:states:::lambda:invoke"}},
-        {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "Settle"}},
+        {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "ClaimFailed"}},
         {"type": "TaskScheduled", "taskScheduledEventDetails": {"resource": "arn:aws:states:::lambda:invoke"}},
         {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "Unknown"}},
         {"type": "TaskScheduled", "taskScheduledEventDetails": {"resource": "arn:aws:states:::lambda:invoke"}},
     ]
-    functions = {"OwnOrder": "fn-order", "NotifyOutcome": "fn-notification", "Settle": "fn-order"}
+    functions = {"CompleteOrder": "fn-order", "NotifyOutcome": "fn-notification", "ClaimFailed": "fn-order"}
     assert cost_model.count_history(events, functions) == {
         "transitions": 4,
         "branch_transitions_rebuilt": 0,

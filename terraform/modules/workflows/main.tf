@@ -80,10 +80,11 @@ resource "aws_iam_role" "this" {
   tags               = var.tags
 }
 
-# The workflows call Lambda (`arn:aws:states:::lambda:invoke`) for every order write and every event, so a role needs
+# The workflows call Lambda (`arn:aws:states:::lambda:invoke`) for every status write and every event, so a role needs
 # `lambda:InvokeFunction` on exactly the functions its workflow declares; and DynamoDB integrations only where a Lambda
-# would just forward one call (the finalize fragment's Settle deletes the outbox duty: `dynamodb:DeleteItem` on the
-# outbox table), so a role may do exactly the table actions its workflow declares, on those tables, and use the stack's
+# would just forward one call (order-processing's OwnOrder records the owning execution: `dynamodb:UpdateItem` on the
+# orders table; the finalize fragment's Settle deletes the outbox duty: `dynamodb:DeleteItem` on the outbox table), so
+# a role may do exactly the table actions its workflow declares, on those tables, and use the stack's
 # key for them through DynamoDB only (kms:ViaService). No EventBridge access. The state machines have no
 # encryption_configuration (no customer-managed key of their own), and CloudWatch Logs encrypts the log groups under
 # the key policy's grant to the Logs service, not with the writer's permissions.
