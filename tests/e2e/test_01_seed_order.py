@@ -71,15 +71,22 @@ def test_seed_order_completes(stack, scenario):
     # Lambda), so nothing lies under notifications/<orderId>/events/
     assert stack.notification_keys(oid) == [f"notifications/{oid}/order-completed.json"]
 
-    # the execution: one, SUCCEEDED, the order's owner; order (own) -> payment -> inventory -> order (complete) once
-    # each without retries, then the finalize branch: notify (no compensation for COMPLETED) and settle
+    # the execution: one, SUCCEEDED, the order's owner; OwnOrder (a DynamoDB write, no Lambda) -> payment ->
+    # inventory -> order (complete) once each without retries, then the finalize branch: notify (no compensation for
+    # COMPLETED) and settle
     [execution] = stack.wait_executions(sub.order_id)
     assert execution["status"] == "SUCCEEDED", execution
     assert stack.order(sub.order_id, sub.customer_id)["executionId"] == execution["arn"]
     summary = stack.summary(execution["arn"])
     fns = stack.outputs["function_names"]
     called = stack.top_level_calls(execution["arn"])
-    assert called == [fns["order"], fns["payment"], fns["inventory"], fns["order"]], summary["tasks"]
+    assert called == [fns["payment"], fns["inventory"], fns["order"]], summary["tasks"]
+    first = summary["tasks"][0]
+    assert (first["state"], first["resource"], first["outcome"]) == (
+        "OwnOrder",
+        "arn:aws:states:::dynamodb:updateItem",
+        "SUCCEEDED",
+    ), first
     assert all(t["outcome"] == "SUCCEEDED" for t in summary["tasks"]) and not summary["retries"]
     finalized = stack.finalized(execution["arn"])
     assert finalized and "refund" not in finalized and "release" not in finalized, finalized

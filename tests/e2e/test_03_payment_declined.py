@@ -39,8 +39,8 @@ def test_payment_declined(stack, scenario):
         [execution] = stack.wait_executions(sub.order_id)
         assert execution["status"] == "SUCCEEDED", execution
         fns = stack.outputs["function_names"]
-        called = stack.top_level_calls(execution["arn"])  # own, charge (declined): no reserve
-        assert called == [fns["order"], fns["payment"]], called
+        called = stack.top_level_calls(execution["arn"])  # charge (declined), after OwnOrder (no Lambda): no reserve
+        assert called == [fns["payment"]], called
         finalized = stack.finalized(execution["arn"])  # the execution finalizes the payment service's claim
         assert finalized and finalized["release"] == {"status": "NOT_RESERVED"}, finalized
         assert finalized["refund"] == {"status": "NOT_CHARGED"} and finalized["settled"] == {"status": "SETTLED"}, (

@@ -26,31 +26,22 @@ NOTIFICATION = {
 RETRIED = 8  # an always-failing task: 1 attempt + MaxAttempts 7 of ${LambdaRetry} (and of ${TableRetry})
 
 
+#: the order's lines and total, as the order service writes them in the stored order and in its Order Created event
+ITEMS = [
+    {"productId": "prod-1", "quantity": 2, "price": "19.99"},
+    {"productId": "prod-2", "quantity": 1, "price": "19.99"},
+]
+TOTAL = "59.97"
+
+
 def stored(status: str) -> dict[str, Any]:
     """The stored order as the order service answers it (shared.models.order_summary)."""
-    return {
-        "orderId": OID,
-        "customerId": CID,
-        "status": status,
-        "items": [
-            {"productId": "prod-1", "quantity": 2, "price": "19.99"},
-            {"productId": "prod-2", "quantity": 1, "price": "19.99"},
-        ],
-        "totalAmount": "59.97",
-    }
+    return {"orderId": OID, "customerId": CID, "status": status, "items": ITEMS, "totalAmount": TOTAL}
 
 
 #: $.order from UseEventOrder on: the order as the Order Created event carries it (no status, no eventId/createdAt);
 #: the services read the stored order themselves
-ORDER = {
-    "orderId": OID,
-    "customerId": CID,
-    "items": [
-        {"productId": "prod-1", "quantity": 2, "price": "19.99"},
-        {"productId": "prod-2", "quantity": 1, "price": "19.99"},
-    ],
-    "totalAmount": "59.97",
-}
+ORDER = {"orderId": OID, "customerId": CID, "items": ITEMS, "totalAmount": TOTAL}
 EVENT = eventbridge_event(
     "Order Created",
     "order.service",
@@ -58,11 +49,8 @@ EVENT = eventbridge_event(
         "eventId": f"{OID}-created",
         "orderId": OID,
         "customerId": CID,
-        "items": [
-            {"productId": "prod-1", "quantity": 2, "price": "19.99"},
-            {"productId": "prod-2", "quantity": 1, "price": "19.99"},
-        ],
-        "totalAmount": "59.97",
+        "items": ITEMS,
+        "totalAmount": TOTAL,
         "createdAt": "2026-11-27T09:00:00Z",
     },
 )
