@@ -561,3 +561,61 @@ def test_a_listing_reads_a_bounded_number_of_index_items_and_goes_on_with_a_toke
             break
     assert pages == [[], ["o-2"], ["o-1"]]
     assert reads == [[2, 2], [2, 2], [1]]
+
+
+def _listing(monkeypatch, orders_newest_first: list[tuple[str, str]], budget: int, min_page: int):
+    """Orders of ALICE (id, owner sub), newest first; the listing's index reads recorded as (Limit, items read)."""
+    for minute, (order_id, sub) in enumerate(reversed(orders_newest_first)):
+        put_order(
+            "PAID", order_id=order_id, customer_id=ALICE, updated_at=f"2024-05-01T12:{minute:02d}:00.000Z", ownerSub=sub
+        )
+    monkeypatch.setattr(service, "LIST_READ_BUDGET", budget)
+    monkeypatch.setattr(service, "LIST_MIN_INDEX_PAGE", min_page)
+    reads: list[tuple[int, int]] = []
+    real_list = service.orders.list_by_customer
+
+    def counted(customer_id, limit, start_key=None):
+        page, last_key = real_list(customer_id, limit, start_key)
+        reads.append((limit, len(page)))
+        return page, last_key
+
+    monkeypatch.setattr(service.orders, "list_by_customer", counted)
+    return reads
+
+
+def test_each_index_read_asks_for_what_is_still_missing(cloud, monkeypatch):
+    """limit 3 of mine among earlier users' orders: each read asks for the orders still missing (at least 2), so
+    the second asks for 2, not 3 + the one found; the page ends inside the third read, so the token is that order's."""
+    mine, old = ALICE_SUB, OLD_ALICE_SUB
+    newest_first = [("m-1", mine), ("x-1", old), ("x-2", old), ("m-2", mine), ("x-3", old), ("m-3", mine), ("x-4", old)]
+    reads = _listing(monkeypatch, newest_first, budget=10, min_page=2)
+
+    found, token = service.list_customer_orders(ALICE, 3, None, ALICE, mine)
+
+    assert [o["orderId"] for o in found] == ["m-1", "m-2", "m-3"]
+    assert reads == [(3, 3), (2, 2), (2, 2)]
+    assert token == {"orderId": "m-3", "customerId": ALICE, "createdAt": "2024-05-01T12:01:00.000Z"}
+
+
+def test_the_last_index_read_asks_for_no_more_than_the_budget_leaves(cloud, monkeypatch):
+    mine, old = ALICE_SUB, OLD_ALICE_SUB
+    newest_first = [("m-1", mine), ("x-1", old), ("x-2", old), ("x-3", old), ("m-2", mine)]
+    reads = _listing(monkeypatch, newest_first, budget=4, min_page=2)
+
+    found, token = service.list_customer_orders(ALICE, 3, None, ALICE, mine)
+
+    assert [o["orderId"] for o in found] == ["m-1"]
+    assert reads == [(3, 3), (1, 1)]  # 4 items read at most: the second read asks for the one left
+    assert token is not None  # the rest of the index is still to be read, with the next request
+
+
+def test_a_page_filled_by_the_last_order_of_the_index_has_no_token(cloud, monkeypatch):
+    """Exactly `limit` orders: the page is full at the index's last item, so there is nothing to go on to (a token
+    there would send the client after an empty page)."""
+    reads = _listing(monkeypatch, [("m-1", ALICE_SUB), ("m-2", ALICE_SUB)], budget=300, min_page=25)
+
+    found, token = service.list_customer_orders(ALICE, 2, None, ALICE, ALICE_SUB)
+
+    assert [o["orderId"] for o in found] == ["m-1", "m-2"]
+    assert reads == [(25, 2)]
+    assert token is None

@@ -266,3 +266,82 @@ def test_the_order_handler_preloads_exactly_what_it_imports_lazily():
         for alias in node.names
     )
     assert lazy == sorted(module.lambda_handler.preload)
+
+
+# --- the decorator itself, applied at test time (the handlers above were decorated when they were imported) --------
+
+
+def _decorated(module: str, **kwargs: Any) -> Any:
+    """A handler of package `module` decorated now, with its own calls recorded."""
+    calls: list[Any] = []
+
+    def handler(event: Any, context: Any) -> Any:
+        calls.append(event)
+        return {"handled": event}
+
+    handler.__module__ = module
+    wrapped = warmup.answers_warmup(**kwargs)(handler) if kwargs else warmup.answers_warmup(handler)
+    wrapped.calls = calls
+    return wrapped
+
+
+@pytest.mark.parametrize(
+    ("module", "service"), [("payment.handler", "payment"), ("notification.handler", "notification")]
+)
+def test_the_service_whose_contracts_a_warm_up_compiles_is_the_handlers_package(
+    module, service, lambda_context, monkeypatch
+):
+    from shared import contracts
+
+    prepared: list[str] = []
+    monkeypatch.setattr(contracts, "prepare", prepared.append)
+    handler = _decorated(module)
+
+    assert handler({"action": "warm"}, lambda_context)["status"] == "WARM"
+    assert prepared == [service] and handler.calls == []
+
+
+def test_the_decorator_with_arguments_keeps_its_preload_and_passes_other_events_on(lambda_context, monkeypatch):
+    imported: list[str] = []
+    monkeypatch.setattr(warmup.importlib, "import_module", imported.append)
+    handler = _decorated("order.handler", preload=("order.api", "order.validation"))
+
+    assert handler.preload == ("order.api", "order.validation")
+    assert handler({"action": "claim"}, lambda_context) == {"handled": {"action": "claim"}}
+    assert imported == []
+    assert handler({"action": "warm"}, lambda_context)["status"] == "WARM"
+    assert imported == ["order.api", "order.validation"]
+    assert handler.calls == [{"action": "claim"}]
+
+
+def test_the_bare_decorator_preloads_nothing(lambda_context, monkeypatch):
+    imported: list[str] = []
+    monkeypatch.setattr(warmup.importlib, "import_module", imported.append)
+    handler = _decorated("inventory.handler")
+    assert handler.preload == ()
+    assert handler({"action": "warm"}, lambda_context)["status"] == "WARM"
+    assert imported == []
+
+
+def test_an_answer_without_a_hold_does_not_sleep(monkeypatch):
+    slept: list[float] = []
+    monkeypatch.setattr(warmup.time, "sleep", slept.append)
+    assert warmup.answer("orderflow-test-fn")["status"] == "WARM"
+    assert slept == []
+
+
+@pytest.mark.parametrize(
+    ("prime", "expected"),
+    [
+        (["events"], ["events"]),
+        (["s3"], ["s3"]),
+        (["dynamodb"], ["dynamodb", "dynamodb-resource"] + ["table"] * 8),
+    ],
+)
+def test_only_a_dynamodb_prime_builds_the_resource_and_the_tables(prime, expected, aws_calls):
+    from shared import aws
+
+    aws.reset()
+    warmup.answer("orderflow-test-fn", prime=prime)
+    assert sorted(key.split(":")[0] for key in aws._cache) == sorted(expected)
+    assert aws_calls == []
