@@ -44,9 +44,9 @@ _served = False
 
 def warm_request(event: Any) -> dict[str, Any] | None:
     """The event as a warm-up request (`{"action": "warm", "holdMs"?, "prime"?}`), or None when it is anything else."""
-    if not isinstance(event, dict) or event.get("action") != WARM_ACTION or "requestContext" in event:
+    if not isinstance(event, dict) or event.get("action") != WARM_ACTION:
         return None
-    if not set(event) <= {"action", "holdMs", "prime"}:
+    if not set(event) <= {"action", "holdMs", "prime"}:  # so no API Gateway event (it has requestContext) is one
         return None
     hold, prime = event.get("holdMs", 0), event.get("prime", [])
     if isinstance(hold, bool) or not isinstance(hold, int) or not 0 <= hold <= MAX_HOLD_MS:

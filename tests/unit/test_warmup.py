@@ -345,3 +345,29 @@ def test_only_a_dynamodb_prime_builds_the_resource_and_the_tables(prime, expecte
     warmup.answer("orderflow-test-fn", prime=prime)
     assert sorted(key.split(":")[0] for key in aws._cache) == sorted(expected)
     assert aws_calls == []
+
+
+def test_a_warm_request_is_read_as_written():
+    assert warmup.warm_request({"action": "warm"}) == {"action": "warm", "holdMs": 0, "prime": []}
+    full = {"action": "warm", "holdMs": 1000, "prime": ["s3", "events"]}  # every key, the longest hold
+    assert warmup.warm_request(full) == {"action": "warm", "holdMs": 1000, "prime": ["s3", "events"]}
+    assert warmup.warm_request({"action": "warm", "holdMs": 0, "prime": []}) == {
+        "action": "warm",
+        "holdMs": 0,
+        "prime": [],
+    }
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"action": "warm", "holdMs": 1001},
+        {"action": "warm", "holdMs": -1},
+        {"action": "warm", "requestContext": {}},
+        {"action": "warm", "prime": ["sqs"]},
+        {"action": "Warm"},
+        ["action", "warm"],
+    ],
+)
+def test_anything_else_is_not_read_as_a_warm_request(event):
+    assert warmup.warm_request(event) is None
