@@ -9,14 +9,22 @@ All values are derived from names, so rendering needs no prior `terraform apply`
     ${OrderFunctionArn}         ... -order
     ${LambdaRetry}              the Retry list of every Lambda task (workflow_policies.lambda_retry)
     ${TableRetry}               the Retry list of every DynamoDB integration task (workflow_policies.table_retry)
+    ${TransactionRetry}, ${EventsRetry}  the Retry lists of CompleteOrder's transaction and PublishCompleted's put
+                                (workflow_policies.transaction_retry, events_retry)
     ${OutboxTableName}          <project>-<env>-outbox, the Settle task's table (terraform/modules/data's naming)
     ${OutboxKeyName}, ${OutboxKeyType}  the outbox table's hash key and its attribute type (tables.json): id, S
     ${OrdersTableName}          <project>-<env>-orders, the OwnOrder task's table
     ${OrdersHashKeyName}, ${OrdersHashKeyType}, ${OrdersRangeKeyName}, ${OrdersRangeKeyType}  the orders table's key
                                 (tables.json): orderId S, customerId S
+    ${EventBusName}             <project>-<env>-bus, the stack's event bus (terraform/modules/event_bus's naming): the
+                                only EventBusName an events:putEvents task may name
     ${OwnOrderUpdateExpression}, ${OwnOrderConditionExpression}, ${OwnOrderExecutionValue}  OwnOrder's write, from its
                                 one owner shared.repositories.orders (OWN_*): set executionId once, then only that
                                 execution passes
+    ${CompletedEventIdPath}     where OwnOrder's ALL_NEW answer holds the order's completedEventId
+    ${CompleteOrderTransactItems}, ${CompletedClaim}, ${OrderCompletedDetail}  CompleteOrder's TransactItems, the claim
+                                it makes and the "Order Completed" detail, from shared.repositories.orders'
+                                completion_write / completed_event with a path for each argument (completion_values)
     ${FinalizeDutyIdFormat}     the outbox id of an order's finalize duty as a States.Format template, from its one
                                 owner shared.outbox.finalize_id: "{}#finalize"
     ${PaymentParkingBudgetSeconds}  how long an order waits for the payment gateway before it fails (by the order
@@ -25,6 +33,7 @@ All values are derived from names, so rendering needs no prior `terraform apply`
                                 definition of "compensate, notify, settle" that every claiming workflow runs
     ${<Event>DetailType}        the detail-type of the event contract <Event> (services/shared/schemas/events/
                                 <Event>.json), e.g. ${RefundRequestedDetailType} -> Refund Requested
+    ${<Event>Source}            the source of the event contract <Event>, e.g. ${OrderCompletedSource} -> order.service
 
 Substitution rules:
 - a JSON string that is exactly `"${Name}"` is replaced by the JSON encoding of the value, so a list or object
@@ -33,9 +42,10 @@ Substitution rules:
   (strings JSON-escaped, other values JSON-encoded).
 Rendering fails with `UnresolvedPlaceholderError` naming every placeholder without a value (and any malformed
 `${...}`), with `InvalidDefinitionError` (file:line:column) on invalid JSON or, when `validate` is on, on
-a definition statelint rejects, and with `UndeclaredIntegrationError` when what a definition invokes (functions) or
-does to a table (DynamoDB integrations) differs from `workflow/integrations.json` (the declaration Terraform grants
-each state machine's role from).
+a definition statelint rejects, and with `UndeclaredIntegrationError` when what a definition invokes (functions), does
+to a table (DynamoDB integrations, transactWriteItems items included) or puts on the bus (events:putEvents entries, as
+event contracts) differs from `workflow/integrations.json` (the declaration Terraform grants each state machine's role
+from).
 
 Usage: `python -m scripts.render --env local --region us-east-1 --account-id 000000000000`
 """
@@ -46,9 +56,9 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from scripts import emulator_workarounds, tables, workflow_policies
 from scripts.common import REPO_ROOT, env_build_dir, event_contracts, services_module
@@ -73,6 +83,8 @@ PLACEHOLDERS: tuple[str, ...] = (
     *FUNCTION_PLACEHOLDERS.values(),
     "LambdaRetry",
     "TableRetry",
+    "TransactionRetry",
+    "EventsRetry",
     "PaymentParkingBudgetSeconds",
     "OutboxTableName",
     "OutboxKeyName",
@@ -82,11 +94,16 @@ PLACEHOLDERS: tuple[str, ...] = (
     "OrdersHashKeyType",
     "OrdersRangeKeyName",
     "OrdersRangeKeyType",
+    "EventBusName",
     "OwnOrderUpdateExpression",
     "OwnOrderConditionExpression",
     "OwnOrderExecutionValue",
     "FinalizeDutyIdFormat",
     "FinalizeBranch",
+    "CompletedEventIdPath",
+    "CompleteOrderTransactItems",
+    "CompletedClaim",
+    "OrderCompletedDetail",
 )
 FRAGMENT_DIR = TEMPLATE_DIR / "fragments"
 #: What each workflow invokes: read here (every rendered definition must invoke exactly that) and by terraform/main.tf
@@ -101,6 +118,21 @@ TABLE_INTEGRATIONS: dict[str, str] = {
     "arn:aws:states:::dynamodb:updateItem": "UpdateItem",
     "arn:aws:states:::dynamodb:deleteItem": "DeleteItem",
 }
+#: The SDK integration of a DynamoDB transaction: IAM authorises each of its TransactItems by the item's action on the
+#: item's table (there is no TransactWriteItems action), so each item counts as that (table, IAM action) pair.
+TRANSACT_WRITE_ITEMS = "arn:aws:states:::aws-sdk:dynamodb:transactWriteItems"
+TRANSACT_ITEM_ACTIONS: dict[str, str] = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+#: Every IAM action a workflow may declare on a table (integrations.json `tables`).
+TABLE_ACTIONS: tuple[str, ...] = tuple(dict.fromkeys([*TABLE_INTEGRATIONS.values(), *TRANSACT_ITEM_ACTIONS.values()]))
+#: The optimized EventBridge integration: each entry is authorised by events:source and events:detail-type, so each
+#: must name its Source and DetailType literally (an event contract) and the stack's bus; integrations.json declares
+#: the contract names under `events`.
+PUT_EVENTS = "arn:aws:states:::events:putEvents"
 _FUNCTION_ARN = re.compile(r"^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+)(:[A-Za-z0-9$_-]+)?$")
 
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
@@ -159,6 +191,11 @@ def table_name(table: str, env: str, project: str = "orderflow") -> str:
     return f"{project}-{env}-{table}"
 
 
+def bus_name(env: str, project: str = "orderflow") -> str:
+    """The event bus's name, `<project>-<env>-bus` (terraform/modules/event_bus names it so)."""
+    return f"{project}-{env}-bus"
+
+
 def _format_literal(text: str) -> str:
     """`text` as literal characters of a States.Format template (its special characters escaped)."""
     return "".join("\\" + ch if ch in "'{}\\" else ch for ch in text)
@@ -176,7 +213,7 @@ def finalize_duty_id_format() -> str:
 
 def own_order_values(env: str, project: str) -> dict[str, str]:
     """The OwnOrder task's table, key and write: the table and key from tables.json, the expressions from their one
-    owner, shared.repositories.orders (the order service reads the same OWNER_ATTRIBUTE in `complete`)."""
+    owner, shared.repositories.orders (CompleteOrder's condition reads the same OWNER_ATTRIBUTE)."""
     orders_table = tables.definitions()["orders"]
     hash_key, range_key = orders_table["hash_key"], orders_table["range_key"]
     owner = services_module("shared.repositories.orders")
@@ -192,6 +229,71 @@ def own_order_values(env: str, project: str) -> dict[str, str]:
     }
 
 
+#: What order-processing's CompleteOrder task reads from its state (after UseEventOrder) and from the context object,
+#: each in place of one argument of shared.repositories.orders.completion_write, the definition rendered into it.
+COMPLETION_PATHS: dict[str, str] = {
+    "order_id": "$.order.orderId",
+    "customer_id": "$.order.customerId",
+    "execution": "$$.Execution.Id",
+    "total_amount": "$.order.totalAmount",
+    "event_id": "$.completedEventId",
+    "at": "$$.State.EnteredTime",
+}
+_SENTINEL = re.compile(r"@@([a-z_]+)@@")
+
+
+def _sentinel(argument: str) -> str:
+    return f"@@{argument}@@"
+
+
+def _with_paths(value: Any, paths: Mapping[str, str], where: str = "$") -> Any:
+    """`value` built from sentinel arguments (`@@name@@`), as Step Functions Parameters: a field whose string is one
+    sentinel becomes `<field>.$` with its path, a string with sentinels inside becomes a States.Format of them."""
+    if isinstance(value, list):
+        if any(isinstance(v, str) and _SENTINEL.search(v) for v in value):
+            raise RenderError(f"{where}: a list item cannot be a path (Step Functions resolves only `<field>.$`)")
+        return [_with_paths(v, paths, f"{where}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        found = _SENTINEL.findall(item) if isinstance(item, str) else []
+        if not found:
+            out[key] = _with_paths(item, paths, f"{where}.{key}")
+        elif item == _sentinel(found[0]):
+            out[f"{key}.$"] = paths[found[0]]
+        else:
+            template = "{}".join(_format_literal(part) for part in _SENTINEL.split(item)[::2])
+            out[f"{key}.$"] = f"States.Format('{template}', {', '.join(paths[name] for name in found)})"
+    return out
+
+
+def completion_values(env: str, project: str) -> dict[str, Any]:
+    """order-processing's completion without a Lambda: the TransactWriteItems of CompleteOrder, the claim it makes,
+    the "Order Completed" detail PublishCompleted puts, all from shared.repositories.orders (their one owner)."""
+    orders = services_module("shared.repositories.orders")
+    lifecycle = services_module("shared.lifecycle")
+    arguments = {name: _sentinel(name) for name in COMPLETION_PATHS}
+    update, entries = orders.completion_write(**arguments)
+    items = orders.transaction_items(
+        update,
+        entries,
+        orders_table=table_name("orders", env, project),
+        outbox_table=table_name("outbox", env, project),
+    )
+    claim = lifecycle.claim_of(
+        {"status": lifecycle.OrderStatus.COMPLETED, "statusHistory": [{"reason": orders.COMPLETED_REASON}]}
+    )
+    claim.pop("by")  # the finalize fragment reads status, notification and reason
+    detail = orders.completed_event(*(arguments[n] for n in ("order_id", "customer_id", "total_amount", "event_id")))
+    return {
+        "CompletedEventIdPath": f"$.Attributes.{orders.COMPLETED_EVENT_ID_ATTRIBUTE}.S",
+        "CompleteOrderTransactItems": _with_paths(items, COMPLETION_PATHS),
+        "CompletedClaim": claim,
+        "OrderCompletedDetail": _with_paths(detail, COMPLETION_PATHS),
+    }
+
+
 def placeholder_values(
     env: str, *, region: str, account_id: str, project: str = "orderflow", order_workflow_type: str = "STANDARD"
 ) -> dict[str, Any]:
@@ -204,13 +306,18 @@ def placeholder_values(
     }
     values["LambdaRetry"] = workflow_policies.lambda_retry(emulator_workarounds.retryable_errors(env))
     values["TableRetry"] = workflow_policies.table_retry()
+    values["TransactionRetry"] = workflow_policies.transaction_retry()
+    values["EventsRetry"] = workflow_policies.events_retry()
     values["OutboxTableName"] = table_name("outbox", env, project)
     values["OutboxKeyName"] = tables.definitions()["outbox"]["hash_key"]
     values["OutboxKeyType"] = tables.definitions()["outbox"]["attributes"][values["OutboxKeyName"]]
     values.update(own_order_values(env, project))
+    values.update(completion_values(env, project))
+    values["EventBusName"] = bus_name(env, project)
     values["FinalizeDutyIdFormat"] = finalize_duty_id_format()
     values["PaymentParkingBudgetSeconds"] = workflow_policies.payment_parking_budget_seconds(order_workflow_type)
     values.update({f"{name}DetailType": c.detail_type for name, c in event_contracts().EVENTS.items()})
+    values.update({f"{name}Source": c.source for name, c in event_contracts().EVENTS.items()})
     fragment = FRAGMENT_DIR / f"finalize{TEMPLATE_SUFFIX}"
     values["FinalizeBranch"] = render_definition(fragment.read_text(encoding="utf-8"), values, source=str(fragment))
     missing = set(PLACEHOLDERS) - set(values)
@@ -319,15 +426,45 @@ def declared_table_actions(path: Path | None = None) -> dict[str, frozenset[tupl
                 problems.append(
                     f"{path} declares that {workflow} uses table {table}, which is not a table of the contract."
                 )
-            if action not in TABLE_INTEGRATIONS.values():
+            if action not in TABLE_ACTIONS:
                 problems.append(
                     f"{path} declares that {workflow} does {action} on {table}, which is no DynamoDB integration a "
-                    f"workflow may use (known: {', '.join(TABLE_INTEGRATIONS.values())})."
+                    f"workflow may use (known: {', '.join(TABLE_ACTIONS)})."
                 )
         declared[workflow] = frozenset(pairs)
     if problems:
         raise UndeclaredIntegrationError(str(path), problems)
     return declared
+
+
+def declared_events(path: Path | None = None) -> dict[str, frozenset[str]]:
+    """Workflow -> the event contracts (services/shared/schemas/events/<Name>.json) it declares its events:putEvents
+    tasks put (`events` of `workflow/integrations.json`, e.g. ["OrderCompleted"]); a workflow without `events` puts
+    none."""
+    path = Path(path) if path else INTEGRATIONS_PATH
+    workflows = json.loads(path.read_text(encoding="utf-8"))["workflows"]
+    contracts = event_contracts().EVENTS
+    declared: dict[str, frozenset[str]] = {}
+    problems: list[str] = []
+    for workflow, integration in workflows.items():
+        names = integration.get("events", [])
+        for name in sorted(set(names) - set(contracts)):
+            problems.append(
+                f"{path} declares that {workflow} puts {name}, which is not an event contract "
+                f"(services/shared/schemas/events)."
+            )
+        declared[workflow] = frozenset(names)
+    if problems:
+        raise UndeclaredIntegrationError(str(path), problems)
+    return declared
+
+
+class Integrations(NamedTuple):
+    """What a definition integrates with (used_integrations)."""
+
+    services: set[str]  #: the services whose function it invokes
+    tables: set[tuple[str, str]]  #: the (table, IAM action) pairs of its DynamoDB tasks and transaction items
+    events: set[str]  #: the event contracts its events:putEvents entries put
 
 
 def _task_states(machine: Mapping[str, Any], scope: str = ""):
@@ -346,36 +483,53 @@ def used_integrations(
     table_names: Mapping[str, str] | None = None,
     *,
     source: str = "<definition>",
-) -> tuple[set[str], set[tuple[str, str]]]:
+    bus: str | None = None,
+) -> Integrations:
     """What a definition integrates with: the services whose function it invokes (lambda:invoke's FunctionName,
     qualified or not, or a function ARN as task Resource; `function_services` maps each of the stack's function ARNs to
-    its service), and the (table, IAM action) pairs of its DynamoDB integration tasks (`table_names` maps each of the
-    stack's table names to its table).
+    its service), the (table, IAM action) pairs of its DynamoDB integration tasks and of the items of its
+    transactWriteItems tasks (Put -> PutItem, Update -> UpdateItem, Delete -> DeleteItem, ConditionCheck ->
+    ConditionCheckItem; `table_names` maps each of the stack's table names to its table), and the event contracts the
+    entries of its events:putEvents tasks put (by their Source and DetailType; `bus` is the stack's bus name, the only
+    EventBusName an entry may have).
 
     Raises UndeclaredIntegrationError for what no role of the stack can be granted: another task integration, a
-    function or table chosen at run time (`FunctionName.$`, `TableName.$`), a function or table that is not the
-    stack's."""
+    function, table, event or bus chosen at run time (`FunctionName.$`, `TableName.$`, `TransactItems.$`,
+    `Entries.$`, `Source.$`, `DetailType.$`, `EventBusName.$`), a function, table or bus that is not the stack's, an
+    event that is no contract."""
     services: set[str] = set()
     table_actions: set[tuple[str, str]] = set()
+    events: set[str] = set()
     problems: list[str] = []
+
+    def table_of(task: str, parameters: Mapping[str, Any]) -> str | None:
+        if "TableName.$" in parameters:
+            problems.append(
+                f"{source}: task {task} chooses its table at run time (TableName.$), so no role can "
+                f"name it: write the table's name placeholder."
+            )
+            return None
+        table = (table_names or {}).get(str(parameters.get("TableName", "")))
+        if table is None:
+            problems.append(
+                f"{source}: task {task} uses table {parameters.get('TableName') or 'no table'}, which is "
+                f"not one of this stack's table names."
+            )
+        return table
+
     for state_name, state in _task_states(definition):
         resource = str(state.get("Resource", ""))
         parameters = state.get("Parameters") or {}
         if resource in TABLE_INTEGRATIONS:
-            if "TableName.$" in parameters:
-                problems.append(
-                    f"{source}: task {state_name} chooses its table at run time (TableName.$), so no role can "
-                    f"name it: write the table's name placeholder."
-                )
-                continue
-            table = (table_names or {}).get(str(parameters.get("TableName", "")))
-            if table is None:
-                problems.append(
-                    f"{source}: task {state_name} uses table {parameters.get('TableName') or 'no table'}, which is "
-                    f"not one of this stack's table names."
-                )
-                continue
-            table_actions.add((table, TABLE_INTEGRATIONS[resource]))
+            table = table_of(state_name, parameters)
+            if table is not None:
+                table_actions.add((table, TABLE_INTEGRATIONS[resource]))
+            continue
+        if resource == TRANSACT_WRITE_ITEMS:
+            table_actions |= _transaction_items(state_name, parameters, table_of, problems, source)
+            continue
+        if resource == PUT_EVENTS:
+            events |= _put_entries(state_name, parameters, bus, problems, source)
             continue
         if resource == LAMBDA_INVOKE and "FunctionName.$" in parameters:
             problems.append(
@@ -390,8 +544,10 @@ def used_integrations(
         else:
             problems.append(
                 f"{source}: task {state_name} uses the integration {resource}, which no workflow may "
-                f"declare (the workflows call Lambda ({LAMBDA_INVOKE}) and DynamoDB's "
-                f"{', '.join(r.rsplit(':', 1)[1] for r in TABLE_INTEGRATIONS)} only)."
+                f"declare (the workflows call Lambda ({LAMBDA_INVOKE}), DynamoDB's "
+                f"{', '.join(r.rsplit(':', 1)[1] for r in TABLE_INTEGRATIONS)} and "
+                f"{TRANSACT_WRITE_ITEMS.rsplit(':', 1)[1]} ({TRANSACT_WRITE_ITEMS}), and EventBridge's "
+                f"putEvents only)."
             )
             continue
         match = _FUNCTION_ARN.match(target)
@@ -405,7 +561,77 @@ def used_integrations(
         services.add(service)
     if problems:
         raise UndeclaredIntegrationError(source, problems)
-    return services, table_actions
+    return Integrations(services, table_actions, events)
+
+
+def _transaction_items(
+    task: str,
+    parameters: Mapping[str, Any],
+    table_of: Callable[[str, Mapping[str, Any]], str | None],
+    problems: list[str],
+    source: str,
+) -> set[tuple[str, str]]:
+    """The (table, IAM action) pair of each of a transactWriteItems task's TransactItems (problems appended)."""
+    items = parameters.get("TransactItems")
+    if "TransactItems.$" in parameters or not isinstance(items, list) or not items:
+        problems.append(
+            f"{source}: task {task} does not list its TransactItems literally, so no role can be granted its items: "
+            f"write each item (Put, Update, Delete or ConditionCheck) with its table's name placeholder."
+        )
+        return set()
+    pairs: set[tuple[str, str]] = set()
+    for i, item in enumerate(items):
+        kinds = list(item) if isinstance(item, Mapping) else []
+        if len(kinds) != 1 or kinds[0] not in TRANSACT_ITEM_ACTIONS or not isinstance(item[kinds[0]], Mapping):
+            problems.append(
+                f"{source}: task {task} has TransactItems[{i}] {json.dumps(item)}, which is not one "
+                f"{' or '.join(TRANSACT_ITEM_ACTIONS)} item."
+            )
+            continue
+        table = table_of(f"{task} (TransactItems[{i}])", item[kinds[0]])
+        if table is not None:
+            pairs.add((table, TRANSACT_ITEM_ACTIONS[kinds[0]]))
+    return pairs
+
+
+def _put_entries(
+    task: str, parameters: Mapping[str, Any], bus: str | None, problems: list[str], source: str
+) -> set[str]:
+    """The event contract of each Entries item of an events:putEvents task (problems appended)."""
+    entries = parameters.get("Entries")
+    if "Entries.$" in parameters or not isinstance(entries, list) or not entries:
+        problems.append(
+            f"{source}: task {task} does not list its Entries literally, so no role can be granted their events: "
+            f"write each entry's Source, DetailType and EventBusName."
+        )
+        return set()
+    names: set[str] = set()
+    for i, entry in enumerate(entries):
+        entry = entry if isinstance(entry, Mapping) else {}
+        where = f"{source}: task {task} (Entries[{i}])"
+        chosen = [key for key in ("Source.$", "DetailType.$", "EventBusName.$") if key in entry]
+        if chosen:
+            problems.append(
+                f"{where} chooses {', '.join(chosen)} at run time, so no role's events:source / events:detail-type "
+                f"condition can be checked against it: write the contract's ${{<Event>Source}}, "
+                f"${{<Event>DetailType}} and ${{EventBusName}} placeholders."
+            )
+            continue
+        if entry.get("EventBusName") != bus or bus is None:
+            problems.append(
+                f"{where} puts on {entry.get('EventBusName') or 'the default bus'}, which is not this stack's bus "
+                f"({bus}): write the ${{EventBusName}} placeholder."
+            )
+            continue
+        contract = event_contracts().for_event(str(entry.get("Source")), str(entry.get("DetailType")))
+        if contract is None:
+            problems.append(
+                f"{where} puts source {entry.get('Source')!r} / detail-type {entry.get('DetailType')!r}, which is "
+                f"no event contract (services/shared/schemas/events)."
+            )
+            continue
+        names.add(contract.name)
+    return names
 
 
 def invoked_services(
@@ -416,7 +642,7 @@ def invoked_services(
     table_names: Mapping[str, str] | None = None,
 ) -> set[str]:
     """The services whose function a definition invokes (used_integrations' first half)."""
-    return used_integrations(definition, function_services, table_names, source=source)[0]
+    return used_integrations(definition, function_services, table_names, source=source).services
 
 
 def _pairs(pairs: set[tuple[str, str]] | frozenset[tuple[str, str]]) -> str:
@@ -429,16 +655,21 @@ def check_integrations(
     values: Mapping[str, Any],
     declared: Mapping[str, frozenset[str]],
     declared_tables: Mapping[str, frozenset[tuple[str, str]]] | None = None,
+    declared_puts: Mapping[str, frozenset[str]] | None = None,
 ) -> None:
     """Every rendered definition invokes exactly the services its workflow declares, does exactly the table actions
-    it declares (none when it declares none), and every workflow is declared."""
+    it declares and puts exactly the events it declares (none when it declares none), and every workflow is
+    declared."""
     function_services = {values[placeholder]: service for service, placeholder in FUNCTION_PLACEHOLDERS.items()}
     prefix = values["OutboxTableName"].removesuffix("outbox")  # every table is named <project>-<env>-<table>
     table_names = {prefix + t: t for t in tables.definitions()}
     declared_tables = declared_table_actions() if declared_tables is None else declared_tables
+    declared_puts = declared_events() if declared_puts is None else declared_puts
     problems: list[str] = []
     for name, definition in rendered.items():
-        used, used_tables = used_integrations(definition, function_services, table_names, source=sources[name])
+        used, used_tables, used_events = used_integrations(
+            definition, function_services, table_names, source=sources[name], bus=values["EventBusName"]
+        )
         own_tables = declared_tables.get(name, frozenset())
         if used_tables - own_tables:
             problems.append(
@@ -449,6 +680,18 @@ def check_integrations(
             problems.append(
                 f"{INTEGRATIONS_PATH.name} declares that {name} does {_pairs(own_tables - used_tables)}, which its "
                 f"definition never does: remove it, or its role may do more than it uses."
+            )
+        own_events = declared_puts.get(name, frozenset())
+        if used_events - own_events:
+            problems.append(
+                f"{sources[name]} puts {', '.join(sorted(used_events - own_events))}, which "
+                f"{INTEGRATIONS_PATH.name} does not declare for {name} (its events): declare it, or its role cannot "
+                f"put it."
+            )
+        if own_events - used_events:
+            problems.append(
+                f"{INTEGRATIONS_PATH.name} declares that {name} puts {', '.join(sorted(own_events - used_events))}, "
+                f"which its definition never does: remove it, or its role may put more than it uses."
             )
         if name not in declared:
             problems.append(
@@ -485,6 +728,7 @@ def render_workflows(
     validate: bool = True,
     integrations: Mapping[str, frozenset[str]] | None = None,
     table_integrations: Mapping[str, frozenset[tuple[str, str]]] | None = None,
+    event_integrations: Mapping[str, frozenset[str]] | None = None,
     order_workflow_type: str = "STANDARD",
 ) -> dict[str, Path]:
     """Render every workflow template for `env`; returns {workflow name: rendered path}.
@@ -492,8 +736,9 @@ def render_workflows(
     Writes `build/<env>/workflow/<name>.asl.json` (or `<out_dir>/<name>.asl.json`). Every template is
     rendered and checked before anything is written, so a failure leaves no partial output. With
     `validate`, each rendered definition must pass statelint. Always, each must invoke exactly the services
-    `integrations` (default: `workflow/integrations.json`) declares for it, and exactly the table actions
-    `table_integrations` (default: its `tables`) declares.
+    `integrations` (default: `workflow/integrations.json`) declares for it, exactly the table actions
+    `table_integrations` (default: its `tables`) declares, and put exactly the events `event_integrations` (default:
+    its `events`) declares.
     """
     values = placeholder_values(
         env, region=region, account_id=account_id, project=project, order_workflow_type=order_workflow_type
@@ -516,6 +761,7 @@ def render_workflows(
         values,
         declared_integrations() if integrations is None else integrations,
         table_integrations,
+        event_integrations,
     )
     target.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}

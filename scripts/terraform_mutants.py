@@ -159,8 +159,8 @@ MUTANTS = (
         "order-processing's declaration leaves out UpdateItem on the orders table (its role cannot record the order's"
         " owner: every execution fails at OwnOrder)",
         "../workflow/integrations.json",
-        '"tables": {"orders": ["UpdateItem"], "outbox": ["DeleteItem"]}',
-        '"tables": {"outbox": ["DeleteItem"]}',
+        '"tables": {"orders": ["UpdateItem"], "outbox": ["DeleteItem", "PutItem"]}',
+        '"tables": {"outbox": ["DeleteItem", "PutItem"]}',
     ),
     Mutant(
         "workflow-grant-ignores-declaration",
@@ -168,6 +168,15 @@ MUTANTS = (
         "modules/workflows/main.tf",
         "wf => sort(lookup(var.invoked_services, wf, []))",
         "wf => sort(keys(var.function_arns))",
+    ),
+    Mutant(
+        "workflow-put-events-any-source",
+        "a workflow role's PutEvents grant drops its events:source condition (it may put its detail-types under any"
+        " source, an operator's included)",
+        "modules/workflows/main.tf",
+        '      condition {\n        test     = "StringEquals"\n        variable = "events:source"\n'
+        "        values   = [statement.value.source]\n      }\n",
+        "",
     ),
 )
 

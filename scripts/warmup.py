@@ -11,7 +11,7 @@ ids count them. A second round then measures what the load will meet (all warm: 
 N, the workers per function: the load's orders in flight (`--concurrency`, the bench's meaning; default
 DEFAULT_ORDERS_IN_FLIGHT) times the Lambda executions one order in flight may hold at once
 (scripts/preflight.py LAMBDAS_PER_ORDER: its workflow's current task and the next order's POST, which can be of the
-same function: an order's start or complete and the next order's POST on the order Lambda).
+same function: an order's claim and the next order's POST on the order Lambda).
 `--workers` sets N directly.
 
 Runs at the end of every `invoke deploy` (local and cloud) and at the start of every `invoke bench` (with its

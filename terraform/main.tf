@@ -108,13 +108,23 @@ locals {
     ])
   }
 
+  # The events each workflow declares it puts (workflow/integrations.json `events`, contract names) as source ->
+  # detail-types: its role may put exactly these on the bus (modules/workflows, one statement per source).
+  workflow_events = {
+    for wf, declared in local.workflow_integrations : wf => {
+      for name in try(declared.events, []) : local.events[name].source => local.events[name].detail_type...
+    }
+  }
+
   # Who may put which events on the bus (principal -> source -> detail-types): each service as its PutEvents
-  # statements say, the scheduler and the operator role from other_publishers. Every PutEvents grant is built from this.
+  # statements say, each workflow that declares `events` as "workflow/<name>", the scheduler and the operator role
+  # from other_publishers. Every PutEvents grant is built from this (the workflows' from the same workflow_events).
   bus_publishers = merge(
     {
       for service, statements in local.service_permissions : service => merge([for s in statements : local.statement_events["${service}/${s.sid}"]]...)
       if length([for s in statements : s if can(s.events)]) > 0
     },
+    { for wf, sources in local.workflow_events : "workflow/${wf}" => sources if length(sources) > 0 },
     { for principal, names in local.permissions.other_publishers : principal => {
       for name in names : local.events[name].source => local.events[name].detail_type...
     } },
@@ -188,6 +198,8 @@ module "workflows" {
   function_arns      = { for s, m in module.services : s => m.function_arn }
   table_actions      = { for wf, declared in local.workflow_integrations : wf => try(declared.tables, {}) }
   table_arns         = local.table_arn
+  published_events   = local.workflow_events
+  event_bus_arn      = local.bus_arn
   kms_key_arn        = local.key_arn
   log_retention_days = var.workflow_log_retention_days
   workflow_types     = { "order-processing" = var.order_workflow_type }

@@ -159,7 +159,7 @@ output "operator_event_sources" {
 }
 
 output "bus_publishers" {
-  description = "Who may put which events on the bus: principal (service, scheduler, operator) -> source -> detail-types (terraform/service_permissions.json)."
+  description = "Who may put which events on the bus: principal (service, workflow/<name>, scheduler, operator) -> source -> detail-types (terraform/service_permissions.json; workflow/integrations.json `events` for the workflows)."
   value       = local.bus_publishers
 }
 

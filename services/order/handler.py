@@ -3,7 +3,7 @@
 Event shapes:
 - API Gateway HTTP API (payload 2.0, has `requestContext`) -> order.api routes, acting for the caller named by the
   JWT authorizer's claims (order.auth; no claims -> 401)
-- workflow actions (order.saga): `complete`, `claim`, and the sweep's `find_stale`; each request
+- workflow actions (order.saga): `claim` and the sweep's `find_stale`; each request
   is validated against its contract (shared/schemas/tasks/order.<action>.json) first
 - seed direct invoke `{"customerId", "items", "totalAmount"?}` (item prices optional, priced from the catalogue as
   over HTTP) -> plain dict `{"orderId", "status": "PENDING"}` (invalid payload, unknown product or a price that
@@ -27,7 +27,6 @@ from shared.warmup import answers_warmup
 
 #: workflow action -> what it does with its (validated) request
 SAGA_ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    "complete": lambda e: saga.complete(e["order"], e["executionId"]),
     "claim": lambda e: saga.claim(e),
     "find_stale": lambda e: saga.sweep(e),
 }

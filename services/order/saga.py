@@ -1,9 +1,9 @@
-"""The order service's workflow actions: complete, claim and sweep orders (docs/architecture.md).
+"""The order service's workflow actions: claim and sweep orders (docs/architecture.md).
 
-Every status write of the workflows comes here, so the lifecycle (shared.lifecycle) has one writer. (The first state
-of order-processing, OwnOrder, records the execution that owns the order -- not a status -- with a DynamoDB
-integration rendered from shared.repositories.orders' OWN_* expressions: no Lambda round trip.)
-- `complete` INVENTORY_RESERVED -> COMPLETED, only for the owning execution; queues "Order Completed".
+Every status write of the workflows goes through shared.repositories.orders, so the lifecycle (shared.lifecycle) has
+one writer. Two of order-processing's writes need no Lambda round trip and are rendered from that module into DynamoDB
+integrations: OwnOrder (records the execution that owns the order, OWN_*) and CompleteOrder (INVENTORY_RESERVED ->
+COMPLETED for the owning execution, queuing "Order Completed": `completion_write`, a TransactWriteItems).
 - `claim`    a compensating path takes the order to CANCELLED / FAILED / EXPIRED; only a claimer compensates
              (the finalize fragment of the workflows). A retry by the same claimer is still the claimer.
 - `sweep`    what the stale-order sweep must do, one page at a time: the ids of stale live orders to expire (from
@@ -22,18 +22,17 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from shared import clock, events, observability, outbox
+from shared import clock, observability, outbox
 from shared.config import config
 from shared.errors import EventPublishError, IllegalTransition, InvalidTaskInput, OrderNotFound
 from shared.lifecycle import OrderStatus, claim_of, is_terminal
 from shared.models import is_valid_id, order_summary, parse_order_ref
 from shared.repositories import OrdersRepository
-from shared.repositories.orders import LIVE_SHARDS, OWNER_ATTRIBUTE
+from shared.repositories.orders import LIVE_SHARDS
 
 logger = Logger(child=True)
 orders = OrdersRepository()
 
-NOT_COMPLETABLE = "NOT_COMPLETABLE"
 #: claim targets a workflow may ask for (COMPLETED and PAYMENT_FAILED have their own writers)
 CLAIM_TARGETS = frozenset({OrderStatus.CANCELLED, OrderStatus.FAILED, OrderStatus.EXPIRED})
 #: the request kinds `claim` distinguishes (a refund request of a COMPLETED order is refused and recorded)
@@ -68,37 +67,6 @@ def _stored(order_input: Any) -> dict[str, Any]:
 
 def _answer(order: dict[str, Any], **fields: Any) -> dict[str, Any]:
     return {**fields, "orderStatus": order["status"], "order": order_summary(order), "claim": claim_of(order)}
-
-
-# ---------------------------------------------------------------------------------------------
-# complete
-# ---------------------------------------------------------------------------------------------
-def complete(order_input: Any, execution_id: Any) -> dict[str, Any]:
-    """INVENTORY_RESERVED -> COMPLETED for the owning execution; NOT_COMPLETABLE when someone else claimed it."""
-    execution = _token(execution_id, "executionId")
-    order = _stored(order_input)
-    completed_event = {
-        "eventId": events.event_id(order["orderId"], events.ORDER_COMPLETED),
-        "orderId": order["orderId"],
-        "customerId": order["customerId"],
-        "totalAmount": order_summary(order)["totalAmount"],
-    }
-    try:
-        order = orders.transition(
-            order["orderId"],
-            order["customerId"],
-            OrderStatus.COMPLETED,
-            "order completed",
-            extra_condition=(f"{OWNER_ATTRIBUTE} = :owner", {}, {":owner": execution}),
-            claim_by=execution,
-            events_to_publish=[(events.ORDER_SERVICE, events.ORDER_COMPLETED, completed_event)],
-        )
-    except IllegalTransition as exc:
-        logger.info("order not completable", extra={"status": exc.current})
-        current = exc.order or orders.require(order["orderId"], order["customerId"])
-        return _answer(current, status=NOT_COMPLETABLE)
-    observability.count("OrdersCompleted")
-    return _answer(order, status=OrderStatus.COMPLETED.value)
 
 
 # ---------------------------------------------------------------------------------------------

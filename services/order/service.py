@@ -14,6 +14,7 @@ from shared.errors import IllegalTransition, OrderNotFound
 from shared.lifecycle import OrderStatus, sources_for
 from shared.models import items_for_message, money_str
 from shared.repositories import OrdersRepository
+from shared.repositories.orders import COMPLETED_EVENT_ID_ATTRIBUTE
 
 logger = Logger(child=True)
 orders = OrdersRepository()
@@ -57,6 +58,8 @@ def create_order(request: CreateOrderRequest) -> dict[str, Any]:
         "createdAt": now,
         "updatedAt": now,
         "version": 1,
+        # the id order-processing's CompleteOrder gives "Order Completed" (no Lambda there computes it)
+        COMPLETED_EVENT_ID_ATTRIBUTE: events.event_id(order_id, events.ORDER_COMPLETED),
     }
     if request.owner_sub is not None:  # the direct invoke (seed) has no token: its orders record no owner sub
         item[OWNER_SUB] = request.owner_sub

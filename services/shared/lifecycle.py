@@ -66,7 +66,7 @@ TRANSITIONS: dict[OrderStatus, Transition] = {
         Transition(
             S.COMPLETED,
             frozenset({S.INVENTORY_RESERVED}),
-            "order service `complete`, for the execution that owns the order",
+            "order-processing's CompleteOrder (a TransactWriteItems rendered from `completion_write`), for the execution that owns the order",
             "order-completed",
         ),
         Transition(

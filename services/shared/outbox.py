@@ -66,9 +66,10 @@ def finalize_entry(order_id: str, customer_id: str, status: str, at: str) -> dic
     }
 
 
-def put_action(entry: dict[str, Any]) -> dict[str, Any]:
-    """TransactWriteItems Put of an entry (overwrites: a retried writer re-records the same duty)."""
-    return {"Put": {"TableName": config.outbox_table, "Item": _ddb.serialize_map(entry)}}
+def put_action(entry: dict[str, Any], table_name: str | None = None) -> dict[str, Any]:
+    """TransactWriteItems Put of an entry (overwrites: a retried writer re-records the same duty); the configured
+    table unless `table_name` names one (scripts/render.py, rendering a workflow's transaction)."""
+    return {"Put": {"TableName": table_name or config.outbox_table, "Item": _ddb.serialize_map(entry)}}
 
 
 def publish(entries: Iterable[dict[str, Any]]) -> int:

@@ -485,6 +485,130 @@ run "workflows_module_refuses_a_service_that_is_not_the_stacks" {
   expect_failures = [aws_iam_role_policy.this]
 }
 
+# A workflow that declares `events` (integrations.json; the root passes them as source -> detail-types) may put exactly
+# those on the stack's bus: one PutEvents statement per source, with StringEquals on events:source (that source) and
+# events:detail-type (exactly its detail-types); a workflow without events gets no PutEvents.
+run "workflows_module_grants_the_declared_events" {
+  command = apply
+
+  module {
+    source = "./modules/workflows"
+  }
+
+  variables {
+    name_prefix     = "orderflow-test"
+    workflow_names  = ["order-processing", "payment-processing", "inventory-management"]
+    definitions_dir = "./tests/fixtures/workflows"
+    invoked_services = {
+      order-processing     = ["order"]
+      payment-processing   = ["order"]
+      inventory-management = ["order"]
+    }
+    published_events = {
+      order-processing     = { "order.service" = ["Order Completed"] }
+      inventory-management = { "order.service" = ["Order Created", "Order Completed"], "inventory.service" = ["Inventory Released"] }
+    }
+    event_bus_arn = "arn:aws:events:us-east-1:123456789012:event-bus/orderflow-test-bus"
+    function_arns = { order = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order" }
+    kms_key_arn   = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  assert {
+    condition = {
+      for wf, d in data.aws_iam_policy_document.this : wf => [
+        for s in d.statement : jsondecode(jsonencode({
+          sid        = s.sid, effect = s.effect, actions = s.actions, resources = s.resources, not_actions = s.not_actions, not_resources = s.not_resources,
+          principals = s.principals, condition = { for c in s.condition : "${c.test} ${c.variable}" => c.values }
+        })) if anytrue([for a in s.actions : lower(a) == "events:putevents"])
+      ]
+      } == {
+      order-processing = [{
+        sid       = "PutEventsOnBus", effect = "Allow", actions = ["events:PutEvents"], not_actions = null, not_resources = null, principals = []
+        resources = ["arn:aws:events:us-east-1:123456789012:event-bus/orderflow-test-bus"]
+        condition = { "StringEquals events:source" = ["order.service"], "StringEquals events:detail-type" = ["Order Completed"] }
+      }]
+      payment-processing = []
+      inventory-management = [
+        {
+          sid       = "PutEventsOnBus1", effect = "Allow", actions = ["events:PutEvents"], not_actions = null, not_resources = null, principals = []
+          resources = ["arn:aws:events:us-east-1:123456789012:event-bus/orderflow-test-bus"]
+          condition = { "StringEquals events:source" = ["inventory.service"], "StringEquals events:detail-type" = ["Inventory Released"] }
+        },
+        {
+          sid       = "PutEventsOnBus2", effect = "Allow", actions = ["events:PutEvents"], not_actions = null, not_resources = null, principals = []
+          resources = ["arn:aws:events:us-east-1:123456789012:event-bus/orderflow-test-bus"]
+          condition = { "StringEquals events:source" = ["order.service"], "StringEquals events:detail-type" = ["Order Completed", "Order Created"] }
+        },
+      ]
+    }
+    error_message = "A workflow's role may put exactly its declared events on the stack's bus: one PutEvents statement per source, StringEquals on events:source and on exactly that source's events:detail-type values; a workflow without events none."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for wf, d in data.aws_iam_policy_document.this : [
+        for s in d.statement : length(s.condition) == 2 if anytrue([for a in s.actions : lower(a) == "events:putevents"])
+      ]
+    ]))
+    error_message = "Each workflow PutEvents statement has exactly its two conditions (events:source, events:detail-type)."
+  }
+
+  assert {
+    condition     = [for s in data.aws_iam_policy_document.this["order-processing"].statement : s.sid] == ["InvokeOwnFunctions", "PutEventsOnBus", "XRayTracing", "LogDelivery"] && [for s in data.aws_iam_policy_document.this["payment-processing"].statement : s.sid] == ["InvokeOwnFunctions", "XRayTracing", "LogDelivery"]
+    error_message = "Declared events add only their PutEvents statements (no table access, no KMS)."
+  }
+
+  assert {
+    condition = jsonencode(output.published_events) == jsonencode({
+      order-processing     = { "order.service" = ["Order Completed"] }
+      payment-processing   = {}
+      inventory-management = { "inventory.service" = ["Inventory Released"], "order.service" = ["Order Completed", "Order Created"] }
+    })
+    error_message = "published_events outputs what each workflow's role may put (detail-types sorted)."
+  }
+}
+
+run "workflows_module_refuses_events_without_a_bus" {
+  command = plan
+
+  module {
+    source = "./modules/workflows"
+  }
+
+  variables {
+    name_prefix      = "orderflow-test"
+    workflow_names   = ["order-processing"]
+    definitions_dir  = "./tests/fixtures/workflows"
+    invoked_services = { order-processing = ["order"] }
+    published_events = { order-processing = { "order.service" = ["Order Completed"] } }
+    function_arns    = { order = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order" }
+    kms_key_arn      = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  expect_failures = [aws_iam_role_policy.this]
+}
+
+run "workflows_module_refuses_a_wildcard_or_empty_event_grant" {
+  command = plan
+
+  module {
+    source = "./modules/workflows"
+  }
+
+  variables {
+    name_prefix      = "orderflow-test"
+    workflow_names   = ["order-processing", "payment-processing"]
+    definitions_dir  = "./tests/fixtures/workflows"
+    invoked_services = { order-processing = ["order"], payment-processing = ["order"] }
+    published_events = { order-processing = { "order.*" = ["Order Completed"] }, payment-processing = { "payment.service" = [] } }
+    event_bus_arn    = "arn:aws:events:us-east-1:123456789012:event-bus/orderflow-test-bus"
+    function_arns    = { order = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test-order" }
+    kms_key_arn      = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  expect_failures = [var.published_events]
+}
+
 run "event_bus_module" {
   command = apply
 

@@ -238,15 +238,15 @@ run "iam_least_privilege" {
       for wf in ["order-processing", "payment-processing", "inventory-management"] :
       module.workflows.invoked_services[wf] == tolist(["inventory", "notification", "order", "payment"])
     ])
-    error_message = "Every workflow invokes the order Lambda (complete/claim/find_stale) and, through the finalize fragment, payment, inventory and notification."
+    error_message = "Every workflow invokes the order Lambda (claim/find_stale) and, through the finalize fragment, payment, inventory and notification."
   }
 
   assert {
     condition = length(module.workflows.state_machine_names) == 3 && alltrue([
       for wf, name in module.workflows.state_machine_names :
-      toset(flatten(regexall("\"Resource\"\\s*:\\s*\"([^\"]*)\"", file("./tests/fixtures/workflows/${wf}.asl.json")))) == toset(concat(["arn:aws:states:::lambda:invoke", "arn:aws:states:::dynamodb:deleteItem"], wf == "order-processing" ? ["arn:aws:states:::dynamodb:updateItem"] : []))
+      toset(flatten(regexall("\"Resource\"\\s*:\\s*\"([^\"]*)\"", file("./tests/fixtures/workflows/${wf}.asl.json")))) == toset(concat(["arn:aws:states:::lambda:invoke", "arn:aws:states:::dynamodb:deleteItem"], wf == "order-processing" ? ["arn:aws:states:::dynamodb:updateItem", "arn:aws:states:::aws-sdk:dynamodb:transactWriteItems", "arn:aws:states:::events:putEvents"] : []))
     ])
-    error_message = "The workflows' task integrations are arn:aws:states:::lambda:invoke, the finalize fragment's Settle (arn:aws:states:::dynamodb:deleteItem) and order-processing's OwnOrder (arn:aws:states:::dynamodb:updateItem)."
+    error_message = "The workflows' task integrations are arn:aws:states:::lambda:invoke, the finalize fragment's Settle (arn:aws:states:::dynamodb:deleteItem) and order-processing's OwnOrder (arn:aws:states:::dynamodb:updateItem), CompleteOrder (arn:aws:states:::aws-sdk:dynamodb:transactWriteItems), PublishCompleted (arn:aws:states:::events:putEvents) and ForgetCompletedEvent (deleteItem)."
   }
 
   assert {
@@ -254,10 +254,10 @@ run "iam_least_privilege" {
       for wf in ["order-processing", "payment-processing", "inventory-management"] :
       [for s in module.workflows.policy_statements[wf] : { sid = s.sid, actions = toset(s.actions), resources = toset(s.resources) } if anytrue([for a in s.actions : startswith(lower(a), "dynamodb:")])] == concat(
         wf == "order-processing" ? [{ sid = "TableOrders", actions = toset(["dynamodb:UpdateItem"]), resources = toset(["arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-orders"]) }] : [],
-        [{ sid = "TableOutbox", actions = toset(["dynamodb:DeleteItem"]), resources = toset(["arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-outbox"]) }]
+        [{ sid = "TableOutbox", actions = toset(wf == "order-processing" ? ["dynamodb:DeleteItem", "dynamodb:PutItem"] : ["dynamodb:DeleteItem"]), resources = toset(["arn:aws:dynamodb:us-east-1:123456789012:table/orderflow-test-outbox"]) }]
       )
     ])
-    error_message = "Each state machine role may do exactly dynamodb:DeleteItem on the outbox table (Settle deletes the finalize duty), order-processing's also dynamodb:UpdateItem on the orders table (OwnOrder records the owner), and nothing else of DynamoDB."
+    error_message = "Each state machine role may do exactly dynamodb:DeleteItem on the outbox table (Settle deletes the finalize duty), order-processing's also dynamodb:UpdateItem on the orders table (OwnOrder records the owner, CompleteOrder completes the order) and dynamodb:PutItem on the outbox table (CompleteOrder queues the event and the duty), and nothing else of DynamoDB."
   }
 
   assert {
@@ -274,13 +274,41 @@ run "iam_least_privilege" {
     error_message = "A state machine role may use the stack's key only to decrypt, and only through DynamoDB (the outbox table is encrypted with it)."
   }
 
+  # Read independently of main.tf: the `events` each workflow declares (workflow/integrations.json), each contract's
+  # source and detail-type from its schema file. A workflow role's PutEvents is exactly that, per source; a workflow
+  # without `events` (today: all three) gets none.
+  assert {
+    condition = jsonencode({
+      for wf in ["order-processing", "payment-processing", "inventory-management"] : wf => {
+        for s in module.workflows.policy_statements[wf] :
+        one(flatten([for c in s.condition : c.values if c.test == "StringEquals" && c.variable == "events:source"])) => sort(flatten([
+          for c in s.condition : c.values if c.test == "StringEquals" && c.variable == "events:detail-type"
+        ]))
+        if anytrue([for a in s.actions : lower(a) == "events:putevents"])
+      }
+      }) == jsonencode({
+      for wf in ["order-processing", "payment-processing", "inventory-management"] : wf => {
+        for source, detail_types in {
+          for name in try(jsondecode(file("../workflow/integrations.json")).workflows[wf].events, []) :
+          jsondecode(file("../services/shared/schemas/events/${name}.json"))["x-amazon-events-source"] => jsondecode(file("../services/shared/schemas/events/${name}.json"))["x-amazon-events-detail-type"]...
+        } : source => sort(detail_types)
+      }
+    })
+    error_message = "A state machine role may put exactly the events its workflow declares (integrations.json `events`), one PutEvents statement per source naming exactly its detail-types; a workflow without `events` no PutEvents."
+  }
+
   assert {
     condition = alltrue(flatten([
       for wf, doc in module.workflows.policy_statements : [
-        for statement in doc : [for action in statement.actions : lower(action) != "events:putevents"]
+        for s in doc : (
+          s.effect == "Allow" && s.actions == toset(["events:PutEvents"]) && s.not_actions == null && s.not_resources == null &&
+          s.resources == toset(["arn:aws:events:us-east-1:123456789012:event-bus/orderflow-test-bus"]) &&
+          toset([for c in s.condition : "${c.test} ${c.variable}"]) == toset(["StringEquals events:source", "StringEquals events:detail-type"]) &&
+          length(s.condition) == 2 && length(one([for c in s.condition : c.values if c.variable == "events:source"])) == 1
+        ) if anytrue([for a in s.actions : lower(a) == "events:putevents"])
       ]
     ]))
-    error_message = "No state machine role may have events:PutEvents: every event goes through a service (the outbox)."
+    error_message = "A state machine role's PutEvents statement allows only events:PutEvents on the stack's bus, with StringEquals on exactly one events:source and on events:detail-type."
   }
 
   assert {
@@ -937,8 +965,12 @@ run "bus_trust" {
         ) : [
         for s in doc : s if anytrue([for a in s.actions : lower(a) == "events:putevents"])
       ]
-    ])) == 7
-    error_message = "PutEvents is granted in exactly 7 statements: order, payment, inventory, the scheduler, the operator (one per source), the replication role."
+      ])) == 7 + length(flatten([
+      for wf, declared in jsondecode(file("../workflow/integrations.json")).workflows : distinct([
+        for name in try(declared.events, []) : jsondecode(file("../services/shared/schemas/events/${name}.json"))["x-amazon-events-source"]
+      ])
+    ]))
+    error_message = "PutEvents is granted in exactly 7 statements (order, payment, inventory, the scheduler, the operator (one per source), the replication role) and one per source of each workflow's declared events (integrations.json `events`)."
   }
 
   # Each principal: exactly these sources, each with exactly these detail-types (one statement per source).
@@ -998,14 +1030,22 @@ run "bus_trust" {
   }
 
   assert {
-    condition = output.bus_publishers == {
-      order     = { "order.service" = ["Order Created", "Order Cancellation Requested", "Order Completed"] }
-      payment   = { "payment.service" = ["Payment Processed", "Payment Failed", "Payment Refunded"] }
-      inventory = { "inventory.service" = ["Inventory Reserved", "Inventory Unavailable", "Inventory Released"] }
-      scheduler = { "orderflow.scheduler" = ["Stale Order Sweep Requested"] }
-      operator  = { "orderflow.operator" = ["Refund Requested"], "inventory.admin" = ["Inventory Restocked"] }
-    }
-    error_message = "bus_publishers must be the table of service_permissions.json: who may put which events."
+    condition = jsonencode(output.bus_publishers) == jsonencode(merge(
+      {
+        order     = { "order.service" = ["Order Created", "Order Cancellation Requested", "Order Completed"] }
+        payment   = { "payment.service" = ["Payment Processed", "Payment Failed", "Payment Refunded"] }
+        inventory = { "inventory.service" = ["Inventory Reserved", "Inventory Unavailable", "Inventory Released"] }
+        scheduler = { "orderflow.scheduler" = ["Stale Order Sweep Requested"] }
+        operator  = { "orderflow.operator" = ["Refund Requested"], "inventory.admin" = ["Inventory Restocked"] }
+      },
+      # each workflow that declares `events` (integrations.json; none today), as "workflow/<name>"
+      {
+        for wf, declared in jsondecode(file("../workflow/integrations.json")).workflows : "workflow/${wf}" => {
+          for name in declared.events : jsondecode(file("../services/shared/schemas/events/${name}.json"))["x-amazon-events-source"] => jsondecode(file("../services/shared/schemas/events/${name}.json"))["x-amazon-events-detail-type"]...
+        } if length(try(declared.events, [])) > 0
+      },
+    ))
+    error_message = "bus_publishers must be the table of service_permissions.json (and the workflows' declared events): who may put which events."
   }
 
   assert {

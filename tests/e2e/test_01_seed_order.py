@@ -72,7 +72,8 @@ def test_seed_order_completes(stack, scenario):
     assert stack.notification_keys(oid) == [f"notifications/{oid}/order-completed.json"]
 
     # the execution: one, SUCCEEDED, the order's owner; OwnOrder (a DynamoDB write, no Lambda) -> payment ->
-    # inventory -> order (complete) once each without retries, then the finalize branch: notify (no compensation for
+    # inventory once each without retries -> CompleteOrder (a DynamoDB transaction), PublishCompleted (EventBridge) and
+    # ForgetCompletedEvent (a DynamoDB delete), no Lambda; then the finalize branch: notify (no compensation for
     # COMPLETED) and settle
     [execution] = stack.wait_executions(sub.order_id)
     assert execution["status"] == "SUCCEEDED", execution
@@ -80,13 +81,18 @@ def test_seed_order_completes(stack, scenario):
     summary = stack.summary(execution["arn"])
     fns = stack.outputs["function_names"]
     called = stack.top_level_calls(execution["arn"])
-    assert called == [fns["payment"], fns["inventory"], fns["order"]], summary["tasks"]
+    assert called == [fns["payment"], fns["inventory"]], summary["tasks"]
     first = summary["tasks"][0]
     assert (first["state"], first["resource"], first["outcome"]) == (
         "OwnOrder",
         "arn:aws:states:::dynamodb:updateItem",
         "SUCCEEDED",
     ), first
+    assert [(t["state"], t["resource"]) for t in summary["tasks"][3:6]] == [
+        ("CompleteOrder", "arn:aws:states:::aws-sdk:dynamodb:transactWriteItems"),
+        ("PublishCompleted", "arn:aws:states:::events:putEvents"),
+        ("ForgetCompletedEvent", "arn:aws:states:::dynamodb:deleteItem"),
+    ], summary["tasks"]
     assert all(t["outcome"] == "SUCCEEDED" for t in summary["tasks"]) and not summary["retries"]
     finalized = stack.finalized(execution["arn"])
     assert finalized and "refund" not in finalized and "release" not in finalized, finalized

@@ -128,9 +128,15 @@ def assert_consistent(stack, sub: Submitted, product: str, order: dict[str, Any]
 
 
 def _finalized_by(stack, execution_arn: str, order: dict[str, Any]) -> None:
-    """The claimer's execution finalized this order: it notified once and settled."""
+    """The claimer's execution finalized this order: it notified once and settled. A completion's claim is the
+    finalizing execution's own: CompleteOrder hands the branch {status, notification, reason} (its transaction wrote
+    the execution's ARN as the stored claim's `by`); every other claim names its claimer."""
     done = stack.finalized(execution_arn)
-    assert done and done["claim"]["by"] == order["claim"]["by"] and done["claim"]["status"] == order["status"], done
+    assert done and done["claim"]["status"] == order["status"], done
+    if order["status"] == "COMPLETED":
+        assert "by" not in done["claim"] and order["claim"]["by"] == execution_arn, (done, order["claim"])
+    else:
+        assert done["claim"]["by"] == order["claim"]["by"], done
     assert done["notification"]["key"].endswith(f"/{done['claim']['notification']}.json") and done["settled"] == {
         "status": "SETTLED"
     }, done

@@ -8,6 +8,8 @@ One `SimCloud` per process; `reset()` gives every schedule empty tables. The rea
   them at least once) or, when a publish fault is armed, answers FailedEntryCount = 1;
 - DynamoDB faults: an armed fault makes the next DynamoDB call fail before its effect (throttling), or after it
   (a read timeout after the write took effect);
+- `integration_task` runs a workflow's tasks that call an AWS API themselves (no Lambda) through the same hooked
+  clients, so the same faults and the same recording apply to them, with the errors Step Functions reports;
 - `shared.clock` and the payment circuit breaker read the virtual clock.
 """
 
@@ -43,6 +45,9 @@ TABLE_TASKS = {
     "arn:aws:states:::dynamodb:updateItem": "update_item",
     "arn:aws:states:::dynamodb:deleteItem": "delete_item",
 }
+#: the AWS SDK integration of a workflow's transaction, and the optimized EventBridge integration
+TRANSACT_WRITE_TASK = "arn:aws:states:::aws-sdk:dynamodb:transactWriteItems"
+PUT_EVENTS_TASK = "arn:aws:states:::events:putEvents"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 BUCKET = f"{PREFIX}-notifications"
@@ -75,7 +80,8 @@ os.environ.update(ENV)
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
-from botocore.exceptions import ClientError, ReadTimeoutError
+from botocore.exceptions import ClientError, ParamValidationError, ReadTimeoutError
+from botocore.validate import validate_parameters
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import JsonRESTError
@@ -100,7 +106,7 @@ from payment import handler as payment_handler
 from payment import service as payment_service
 from shared import aws as shared_aws
 from shared import clock as shared_clock
-from tests.simulation.asl import StatesError
+from tests.simulation.asl import StatesError, TaskCall
 from tests.simulation.permissions import Recorder
 
 HANDLERS = {
@@ -110,6 +116,9 @@ HANDLERS = {
     "notification": notification_handler.lambda_handler,
 }
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+#: the stack's event bus (terraform/modules/event_bus names it `<prefix>-bus`): the services' EVENT_BUS_NAME
+BUS = ENV["EVENT_BUS_NAME"]
+BUS_ARN = f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{BUS}"
 _TYPES_IN, _TYPES_OUT = TypeDeserializer(), TypeSerializer()
 _METRICS = Metrics()  # Powertools shares one metric set between instances
 #: the HTTP response a short-circuited PutEvents reports (botocore reads its status code and headers)
@@ -139,6 +148,26 @@ def _moto_dynamodb_direct(model: Any, params: dict[str, Any], **_: Any) -> tuple
         raise ClientError(response, model.name) from None
     # moto's DynamoResult already holds fresh plain DynamoDB-JSON dicts: what botocore's parser would return
     return _HTTP_OK, result.result if isinstance(result, ActionResult) else json.loads(result)
+
+
+def _check_parameters(client: Any, operation: str, parameters: dict[str, Any]) -> None:
+    """Step Functions checks a task's parameters against the API's model before it calls the API: a missing field or
+    a wrong type (e.g. a number where the model wants a string, {"N": 3}) fails the task with States.Runtime. The
+    simulation's clients skip botocore's own validation (speed), so an integration task is checked here."""
+    try:
+        validate_parameters(parameters, client.meta.service_model.operation_model(operation).input_shape)
+    except ParamValidationError as exc:
+        raise StatesError(
+            "States.Runtime",
+            f"The Parameters '{json.dumps(parameters)}' could not be used to start the Task: [{exc.kwargs['report']}]",
+        ) from None
+
+
+def _sdk_error(service: str, exc: ClientError) -> str:
+    """An AWS SDK integration's error name: `<Service>.<exception>`, with the Exception suffix AWS adds to a code that
+    lacks it (AWS docs, "Learning to use AWS service SDK integrations": S3.BucketAlreadyExistsException)."""
+    code = exc.response["Error"]["Code"]
+    return f"{service}.{code if code.endswith('Exception') else code + 'Exception'}"
 
 
 class _TransactionBackup:
@@ -177,11 +206,12 @@ class Faults:
     """One-shot faults the engine arms for an invocation (its next PutEvents / its Nth DynamoDB call)."""
 
     publish_fails: bool = False
+    publish_times_out: bool = False  # the PutEvents took effect, its answer was lost (armed for workflow tasks only)
     dynamodb: str | None = None  # "throttle" (before the effect) | "timeout" (after the effect)
     dynamodb_skip: int = 0  # how many DynamoDB calls to let through first
 
     def clear(self) -> None:
-        self.publish_fails, self.dynamodb, self.dynamodb_skip = False, None, 0
+        self.publish_fails, self.publish_times_out, self.dynamodb, self.dynamodb_skip = False, False, None, 0
 
 
 _NO_FAULTS = Faults()
@@ -260,8 +290,11 @@ _current = threading.local()
 
 
 def current_faults() -> Faults:
+    """The faults armed for the calls this thread makes: its invocation's, or the workflow task's it runs."""
     invocation = getattr(_current, "invocation", None)
-    return invocation.faults if invocation is not None else _NO_FAULTS
+    if invocation is not None:
+        return invocation.faults
+    return getattr(_current, "task_faults", None) or _NO_FAULTS
 
 
 def _pause_before_call(**_: Any) -> None:
@@ -386,6 +419,7 @@ class SimCloud:
             client.meta.events.register("before-parameter-build", self.calls)
         events.register("before-call.events", _pause_before_call)
         events.register("before-call.events.PutEvents", self._on_put_events)
+        events.register("after-call.events.PutEvents", self._after_put_events)
         shared_aws.s3_client().meta.events.register("before-call.s3", _pause_before_call)
         for client in (shared_aws.dynamodb_client(), self._resource.meta.client):
             client.meta.events.register("before-call.dynamodb", _pause_before_call)
@@ -407,6 +441,13 @@ class SimCloud:
                 {"source": entry["Source"], "detail-type": entry["DetailType"], "detail": json.loads(entry["Detail"])}
             )
         return _HTTP_OK, {"FailedEntryCount": 0, "Entries": [{"EventId": f"e{len(self.bus)}"} for _ in entries]}
+
+    @staticmethod
+    def _after_put_events(**_: Any) -> None:
+        faults = current_faults()
+        if faults.publish_times_out:
+            faults.publish_times_out = False
+            raise ReadTimeoutError(endpoint_url="https://events.simulated")
 
     @staticmethod
     def _armed(kind: str) -> bool:
@@ -466,17 +507,44 @@ class SimCloud:
     def function_for(self, arn: str) -> str:
         return self.function_names[arn]
 
-    # --- DynamoDB service integrations -----------------------------------------------------------
-    def is_table_task(self, resource: str) -> bool:
-        return resource in TABLE_TASKS
+    # --- service integrations (tasks that call an AWS API themselves) ---------------------------
+    def is_integration(self, resource: str) -> bool:
+        return resource in TABLE_TASKS or resource in (TRANSACT_WRITE_TASK, PUT_EVENTS_TASK)
 
-    def table_task(self, resource: str, parameters: dict[str, Any]) -> dict[str, Any]:
-        """A workflow's DynamoDB integration task (`arn:aws:states:::dynamodb:<action>`), run as Step Functions runs
-        it: the task's parameters are the API request (low-level attribute values), the answer is the API response;
-        an API error becomes StatesError("DynamoDB.<code>"), the name AWS reports. No Lambda runs, so no service's
-        permissions are recorded (the state machine's role grants it, terraform/modules/workflows)."""
+    def integration_task(
+        self, call: TaskCall, *, workflow: str | None = None, faults: Faults | None = None
+    ) -> dict[str, Any]:
+        """A workflow's task that calls an AWS API itself, run as Step Functions runs it: the task's parameters are the
+        API request, the answer is the API response (no ResponseMetadata), an API error is the StatesError AWS names.
+
+        Its one call goes through the services' hooked clients, so `faults` act on it as on a Lambda's calls: a
+        DynamoDB throttle before the effect, a timeout after the effect (States.Timeout: the task timed out, Step
+        Functions retries it), a PutEvents entry that fails or times out after the put. With recording on, the call
+        is recorded as `workflow`'s, the state machine's role (terraform/main.tf grants it workflow/integrations.json).
+        """
+        _current.task_faults = faults
+        self.calls.running(workflow)
+        try:
+            if call.resource == TRANSACT_WRITE_TASK:
+                return self._transact_write_task(call.parameters)
+            if call.resource == PUT_EVENTS_TASK:
+                return self._put_events_task(call)
+            return self._table_task(call.resource, call.parameters)
+        except ReadTimeoutError as exc:
+            raise StatesError(
+                "States.Timeout", f"simulated: the task timed out after its call took effect: {exc}"
+            ) from exc
+        finally:
+            _current.task_faults = None
+            self.calls.running(None)
+
+    @staticmethod
+    def _table_task(resource: str, parameters: dict[str, Any]) -> dict[str, Any]:
+        """An optimized DynamoDB integration (`arn:aws:states:::dynamodb:<action>`): typed attribute values in and
+        out; an API error is `DynamoDB.<code>`."""
         # the hooked client is a resource's: it takes and answers plain values, so the typed ones are converted
         client = shared_aws.table(parameters["TableName"]).meta.client
+        _check_parameters(client, client.meta.method_to_api_mapping[TABLE_TASKS[resource]], parameters)
         request = {
             k: ({n: _TYPES_IN.deserialize(v) for n, v in value.items()} if k in _TYPED_FIELDS else value)
             for k, value in copy.deepcopy(parameters).items()
@@ -490,6 +558,50 @@ class SimCloud:
             k: ({n: _TYPES_OUT.serialize(v) for n, v in value.items()} if k in _TYPED_FIELDS else value)
             for k, value in response.items()
         }
+
+    @staticmethod
+    def _transact_write_task(parameters: dict[str, Any]) -> dict[str, Any]:
+        """TransactWriteItems as the AWS SDK integration calls it. The low-level client takes the typed values as they
+        are, nested L/M included (a resource's client would type them again); an error is `DynamoDb.<Exception>`."""
+        client = shared_aws.dynamodb_client()
+        _check_parameters(client, "TransactWriteItems", parameters)
+        try:
+            response = client.transact_write_items(**parameters)
+        except ClientError as exc:
+            raise StatesError(_sdk_error("DynamoDb", exc), exc.response["Error"].get("Message", "")) from exc
+        response.pop("ResponseMetadata", None)
+        # moto answers an empty ConsumedCapacity and ItemCollectionMetrics that DynamoDB leaves out unless asked for
+        return {key: value for key, value in response.items() if value not in ([], {})}
+
+    @staticmethod
+    def _put_events_task(call: TaskCall) -> dict[str, Any]:
+        """PutEvents as the optimized EventBridge integration calls it (AWS docs, "Call EventBridge with Step
+        Functions"): Step Functions serialises a Detail object to JSON and appends the execution's and the state
+        machine's ARNs to each entry's Resources; a failed entry fails the task with EventBridge.FailedEntry, an API
+        error is `EventBridge.<code>`."""
+        entries = []
+        for entry in call.parameters["Entries"]:
+            if entry.get("EventBusName") not in (BUS, BUS_ARN):
+                # not a runtime condition but a wiring defect: no rule of the stack would ever see the event
+                raise ValueError(
+                    f"{call.state_name} puts on {entry.get('EventBusName')!r}, not the stack's bus {BUS!r}"
+                )
+            resources = [*entry.get("Resources", []), call.execution.execution_id, call.execution.state_machine_id]
+            sent = {**entry, "Resources": resources}
+            if "Detail" in sent and not isinstance(sent["Detail"], str):
+                sent["Detail"] = json.dumps(sent["Detail"], separators=(",", ":"))
+            entries.append(sent)
+        request = {**call.parameters, "Entries": entries}
+        client = shared_aws.events_client()
+        _check_parameters(client, "PutEvents", request)
+        try:
+            response = client.put_events(**request)
+        except ClientError as exc:
+            raise StatesError(f"EventBridge.{exc.response['Error']['Code']}", str(exc)) from exc
+        response.pop("ResponseMetadata", None)
+        if response.get("FailedEntryCount"):
+            raise StatesError("EventBridge.FailedEntry", json.dumps(response))
+        return response
 
     # --- reads for the invariants ----------------------------------------------------------------
     def table(self, name: str) -> Any:

@@ -112,6 +112,8 @@ class Outcome:
     refund_requested: set[str] = field(default_factory=set)
     #: orders the quiescence sweeps had to expire: a live order nobody was processing any more (stranded)
     stranded: int = 0
+    #: every event put on the bus (by a service or a workflow's PutEvents task), in order: what the invariants read
+    published: list[dict[str, Any]] = field(default_factory=list)
     steps: int = 0
     executions: int = 0
     faults: int = 0
@@ -150,6 +152,7 @@ class Schedule:
         """Route every event the services put since the last step; each is delivered at least once."""
         while self.cloud.bus:
             event = self.cloud.bus.pop(0)
+            self.outcome.published.append(event)
             self._route(event["source"], event["detail-type"], event["detail"])
 
     def _route(self, source: str, detail_type: str, detail: dict[str, Any], copies: int | None = None) -> None:
@@ -211,7 +214,7 @@ class Schedule:
                 continue
             yield None  # a task boundary: another actor may run first
             try:
-                reply = yield from self._task(label, effect)
+                reply = yield from self._task(workflow, label, effect)
             except asl.StatesError as error:
                 throw = error
 
@@ -237,9 +240,9 @@ class Schedule:
             raise invocation.error
         return invocation.result
 
-    def _task(self, label: str, call: asl.TaskCall) -> Iterator[None]:
-        if self.cloud.is_table_task(call.resource):
-            return (yield from self._table_task(label, call))
+    def _task(self, workflow: str, label: str, call: asl.TaskCall) -> Iterator[None]:
+        if self.cloud.is_integration(call.resource):
+            return (yield from self._integration_task(workflow, label, call))
         function = self.cloud.function_for(call.parameters["FunctionName"])
         if call.state_name == "ProcessPayment":  # past OwnOrder: this execution acts on the order
             order_id = call.parameters["Payload"]["order"]["orderId"]
@@ -258,18 +261,22 @@ class Schedule:
             raise asl.StatesError("Sandbox.Timedout", "simulated: the invoke timed out after the handler ran")
         return {"Payload": result, "StatusCode": 200}
 
-    def _table_task(self, label: str, call: asl.TaskCall) -> Iterator[None]:
-        """A DynamoDB integration task: one API call, interleaved like a Lambda's. Faults: throttled before the call
-        (no effect), or the task timed out after the call took effect (Step Functions retries it)."""
+    def _integration_task(self, workflow: str, label: str, call: asl.TaskCall) -> Iterator[None]:
+        """A task that calls an AWS API itself (a DynamoDB integration, the transaction, PutEvents): one call,
+        interleaved like a Lambda's. A fault is armed for whichever service that call reaches: refused before any
+        effect (DynamoDB throttling, a failed PutEvents entry), or the call took effect and the task timed out (Step
+        Functions retries it); a publish fault fails a PutEvents entry and leaves a DynamoDB call alone."""
         fault = self._draw_fault()
         self.log(f"{label} {call.state_name} try {call.retry_count}{' fault=' + fault if fault else ''}")
         yield None
+        faults = Faults()
         if fault in ("before", "throttle"):
-            raise asl.StatesError("DynamoDB.ProvisionedThroughputExceededException", "simulated: throttled")
-        result = self.cloud.table_task(call.resource, call.parameters)
-        if fault in ("after", "timeout"):
-            raise asl.StatesError("States.Timeout", "simulated: the task timed out after its call took effect")
-        return result
+            faults.dynamodb, faults.publish_fails = "throttle", True
+        elif fault in ("after", "timeout"):
+            faults.dynamodb, faults.publish_times_out = "timeout", True
+        elif fault == "publish":
+            faults.publish_fails = True
+        return self.cloud.integration_task(call, workflow=workflow, faults=faults)
 
     def _create(self, order: OrderPlan) -> Iterator[None]:
         yield None

@@ -1,4 +1,5 @@
-"""What must hold once a schedule has quiesced, judged from the tables, the bucket and the gateway's ledger.
+"""What must hold once a schedule has quiesced, judged from the tables, the bucket, the gateway's ledger and the events
+put on the bus.
 
 Every expected value comes from the schedule's own plan (catalogue prices and stock it wrote, lines it ordered,
 restocks it sent), never from the code under test. Money: the provider's ledger is the truth (what a customer is
@@ -36,6 +37,12 @@ def check(cloud: SimCloud, outcome: Outcome) -> list[str]:
     for entry in cloud.scan("payment-gateway"):
         ledger.setdefault(entry["orderId"], []).append(entry)
     outbox = cloud.scan("outbox")
+    from shared.events import ORDER_COMPLETED  # services/ is on the path once cloud is imported
+
+    completions: dict[str, set[str]] = {}  # orderId -> the eventIds of its "Order Completed" events
+    for event in outcome.published:
+        if event["detail-type"] == ORDER_COMPLETED:
+            completions.setdefault(event["detail"]["orderId"], set()).add(event["detail"]["eventId"])
     keys = cloud.notification_keys()
     problems: list[str] = []
 
@@ -81,6 +88,11 @@ def check(cloud: SimCloud, outcome: Outcome) -> list[str]:
                 say(f"payment row {row['status']} left on a {status} order")
             if reservation is not None and reservation["status"] != "RELEASED":
                 say(f"reservation {reservation['status']} left on a {status} order")
+        completed_ids = completions.get(oid, set())
+        if (status == "COMPLETED") != bool(completed_ids):
+            say(f"{len(completed_ids)} 'Order Completed' event id(s) put")
+        if len(completed_ids) > 1:  # redeliveries must keep one eventId, the consumers' deduplication key
+            say(f"'Order Completed' put under {len(completed_ids)} event ids")
         if len(outcome.owners.get(oid, ())) > 1:
             say(f"{len(outcome.owners[oid])} executions acted on the order")
         mine = [k for k in keys if k.startswith(f"notifications/{oid}/") and "/events/" not in k]

@@ -2,6 +2,8 @@
 
 terraform/service_permissions.json declares the same pairs (it builds the Lambda policies); test_permissions.py
 compares the two. The symbols are that file's: table/<name>, table/<name>/index/*, bus, bucket, bucket/*.
+A workflow's state machine role is a principal too (named as the workflow): the calls of its tasks that call an AWS
+API themselves (cloud.integration_task) are recorded the same way, against workflow/integrations.json.
 IAM authorises some API calls as other actions (AWS Service Authorization Reference):
 - TransactWriteItems: each item by its own action on its own table (Put -> PutItem, Update -> UpdateItem,
   Delete -> DeleteItem, ConditionCheck -> ConditionCheckItem); TransactGetItems: GetItem per item;
@@ -22,8 +24,8 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DECLARED_FILE = REPO_ROOT / "terraform" / "service_permissions.json"
 
-Call = tuple[str, str, str]  # (service, IAM action, resource symbol)
-Event = tuple[str, str, str]  # (service, source, detail-type) of one PutEvents entry
+Call = tuple[str, str, str]  # (principal: a service or a workflow, IAM action, resource symbol)
+Event = tuple[str, str, str]  # (principal, source, detail-type) of one PutEvents entry
 
 _TRANSACT_ITEM_ACTIONS = {
     "Put": "PutItem",
@@ -44,10 +46,27 @@ def declared() -> dict[str, list[dict[str, Any]]]:
 
 
 def declared_events(statements: Iterable[dict[str, Any]]) -> set[tuple[str, str]]:
-    """The (source, detail-type) pairs a service's statements allow it to put (their `events`: contract names)."""
+    """The (source, detail-type) pairs a service's statements (or a workflow's integrations) allow it to put (their
+    `events`: contract names)."""
     from shared.contracts import EVENTS
 
     return {(EVENTS[name].source, EVENTS[name].detail_type) for s in statements for name in s.get("events", [])}
+
+
+def declared_workflows() -> dict[str, dict[str, Any]]:
+    """workflow/integrations.json's `workflows`: what each state machine's role is granted."""
+    from scripts import render
+
+    return json.loads(render.INTEGRATIONS_PATH.read_text(encoding="utf-8"))["workflows"]
+
+
+def workflow_table_grants(integration: dict[str, Any]) -> set[tuple[str, str]]:
+    """A workflow's `tables` ({"orders": ["UpdateItem"]}) as the (IAM action, resource symbol) pairs recorded."""
+    return {
+        (f"dynamodb:{action}", f"table/{table}")
+        for table, actions in integration.get("tables", {}).items()
+        for action in actions
+    }
 
 
 def grants(statements: Iterable[dict[str, Any]]) -> set[tuple[str, str]]:
@@ -90,7 +109,8 @@ def iam_requirements(api: str, operation: str, params: dict[str, Any], table_pre
 
 class Recorder:
     """A botocore `before-parameter-build` hook (it sees the API parameters, before any fault or short-circuit)
-    that records, per service, what each call needs; the running service is set by the simulated Lambda runtime."""
+    that records, per principal, what each call needs; the running principal is set by the simulated Lambda runtime
+    (a service) or by the cloud running a workflow's integration task (a workflow)."""
 
     def __init__(self, table_prefix: str) -> None:
         self.table_prefix = table_prefix

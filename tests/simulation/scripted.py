@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.simulation import asl
-from tests.simulation.cloud import ACCOUNT, REGION, SimCloud, http_delete
+from tests.simulation.cloud import ACCOUNT, REGION, Faults, SimCloud, http_delete
 from tests.simulation.engine import ROUTES
 
 
@@ -55,7 +55,9 @@ class Execution:
     def next_state(self) -> str | None:
         return self._pending.state_name if self._pending is not None else None
 
-    def step(self) -> None:
+    def step(self, faults: Faults | None = None) -> None:
+        """Run the next task; `faults` arms the cloud's faults for an integration task (e.g. a timeout after the
+        write took effect: `Faults(dynamodb="timeout")`)."""
         call: asl.TaskCall = self._pending
         self.states.append(call.state_name)
         self.harness.cloud.advance(0.01)  # time passes between tasks, as it does on AWS
@@ -63,12 +65,14 @@ class Execution:
         if injected:
             self._advance(None, asl.StatesError(injected.pop(0), "injected by the test"))
             return
-        if self.harness.cloud.is_table_task(call.resource):
+        if self.harness.cloud.is_integration(call.resource):
             try:
-                answer = self.harness.cloud.table_task(call.resource, call.parameters)
+                answer = self.harness.cloud.integration_task(call, workflow=self.workflow, faults=faults)
             except asl.StatesError as error:
                 self._advance(None, error)
                 return
+            finally:
+                self.harness.collect_bus()  # a PutEvents task's events
             self._advance(answer, None)
             return
         function = self.harness.cloud.function_for(call.parameters["FunctionName"])

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from .asl import (
+# absolute, as tests/simulation/cloud.py imports it: one StatesError class for the interpreter and the cloud
+from tests.simulation.asl import (
     SUPPORTED_CHOICE_OPERATORS,
     SUPPORTED_INTRINSICS,
     SUPPORTED_STATE_TYPES,
@@ -200,6 +201,18 @@ def test_context_object_paths() -> None:
         "entered": "2024-05-01T12:01:30.000Z",
         "retries": 0,
     }
+
+
+def test_context_paths_resolve_inside_nested_typed_values() -> None:
+    """AWS resolves `.$` keys at any depth, arrays included: a DynamoDB typed value built from the context object
+    (an L of M) gets the state's entered time as clock.iso writes it (milliseconds, Z) and the execution's id."""
+    entry = {"M": {"at": {"S.$": "$$.State.EnteredTime"}, "by": {"S.$": "$$.Execution.Id"}, "n": {"N": "1"}}}
+    definition = machine(
+        Wait={"Type": "Wait", "Seconds": 90, "Next": "Call"},
+        Call=task(Parameters={"Values": {":entry": {"L": [entry, {"L": [entry]}]}}}),
+    )
+    resolved = {"M": {"at": {"S": "2024-05-01T12:01:30.000Z"}, "by": {"S": EXECUTION_ID}, "n": {"N": "1"}}}
+    assert drive(definition).calls[0].parameters == {"Values": {":entry": {"L": [resolved, {"L": [resolved]}]}}}
 
 
 # ------------------------------------------------------------------------------------------------- Task
@@ -644,6 +657,219 @@ def test_missing_path_in_an_intrinsic_is_states_runtime() -> None:
     with pytest.raises(ExecutionFailed) as failure:
         evaluate("States.Format('{}', $.missing)")
     assert failure.value.error == "States.Runtime"
+
+
+# ------------------------------------------------------------ service integrations on the simulation's cloud
+
+TRANSACT = "arn:aws:states:::aws-sdk:dynamodb:transactWriteItems"
+PUT_EVENTS = "arn:aws:states:::events:putEvents"
+ORDER_ID = "0b7d6a52-5f8e-4c3a-9d0e-2f1a3b4c5d6e"
+#: a CompleteOrder-like transaction: the order's conditional update and an outbox row, typed values nested (L of M)
+TRANSACTION = {
+    "TransactItems": [
+        {
+            "Update": {
+                "TableName": "orderflow-sim-orders",
+                "Key": {"orderId": {"S.$": "$.orderId"}, "customerId": {"S": "c-1"}},
+                "UpdateExpression": "SET #status = :completed, #history = list_append(#history, :entry)",
+                "ConditionExpression": "#status = :reserved",
+                "ExpressionAttributeNames": {"#status": "status", "#history": "history"},
+                "ExpressionAttributeValues": {
+                    ":completed": {"S": "COMPLETED"},
+                    ":reserved": {"S": "INVENTORY_RESERVED"},
+                    ":entry": {"L": [{"M": {"at": {"S.$": "$$.State.EnteredTime"}, "by": {"S.$": "$$.Execution.Id"}}}]},
+                },
+            }
+        },
+        {
+            "Put": {
+                "TableName": "orderflow-sim-outbox",
+                "Item": {
+                    "id": {"S": "evt-1"},
+                    "detail": {"M": {"orderId": {"S.$": "$.orderId"}, "lines": {"L": [{"N": "2"}, {"NULL": True}]}}},
+                },
+            }
+        },
+    ]
+}
+ORDER_COMPLETED = {
+    "Source": "order.service",
+    "DetailType": "Order Completed",
+    "Detail": {
+        "eventId": "5c1e0f3a-8b2d-4e6f-a7c9-0d1e2f3a4b5c",
+        "orderId.$": "$.orderId",
+        "customerId": "c-1",
+        "totalAmount": "25.00",
+    },
+    "EventBusName": "orderflow-sim-bus",
+}
+CAUGHT = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Done"}]
+
+
+@pytest.fixture
+def cloud(sim_cloud: Any) -> Iterator[Any]:
+    """The simulation's cloud, emptied, with the calls of the principal `demo` recorded (and forgotten after)."""
+    sim_cloud.reset()
+    sim_cloud.calls.enabled = True
+    try:
+        yield sim_cloud
+    finally:
+        sim_cloud.calls.enabled = False
+        sim_cloud.calls.calls -= {c for c in sim_cloud.calls.calls if c[0] == "demo"}
+        sim_cloud.calls.events -= {e for e in sim_cloud.calls.events if e[0] == "demo"}
+
+
+def on_cloud(cloud: Any, faults: Any = None) -> Answer:
+    """Answer each task as the engine does: the cloud runs it as the workflow `demo`, an API error is thrown back."""
+
+    def answer(call: TaskCall) -> Any:
+        try:
+            return cloud.integration_task(call, workflow="demo", faults=faults)
+        except StatesError as error:
+            return error
+
+    return answer
+
+
+def reserved_order(cloud: Any, status: str = "INVENTORY_RESERVED") -> None:
+    cloud.table("orders").put_item(Item={"orderId": ORDER_ID, "customerId": "c-1", "status": status, "history": []})
+
+
+def test_a_transaction_writes_every_item_with_its_nested_typed_values(cloud: Any) -> None:
+    from decimal import Decimal
+
+    reserved_order(cloud)
+    definition = machine(Complete=task(Resource=TRANSACT, Parameters=TRANSACTION, ResultPath="$.tx"))
+    outcome = drive(definition, {"orderId": ORDER_ID}, on_cloud(cloud))
+    assert outcome.output == {"orderId": ORDER_ID, "tx": {}}  # the API response: no ResponseMetadata
+    assert cloud.scan("orders") == [
+        {
+            "orderId": ORDER_ID,
+            "customerId": "c-1",
+            "status": "COMPLETED",
+            "history": [{"at": "2024-05-01T12:00:00.000Z", "by": EXECUTION_ID}],
+        }
+    ]
+    assert cloud.scan("outbox") == [{"id": "evt-1", "detail": {"orderId": ORDER_ID, "lines": [Decimal(2), None]}}]
+    # the role needs each item's own action on its own table (not dynamodb:TransactWriteItems)
+    assert {c for c in cloud.calls.calls if c[0] == "demo"} == {
+        ("demo", "dynamodb:UpdateItem", "table/orders"),
+        ("demo", "dynamodb:PutItem", "table/outbox"),
+    }
+
+
+def test_a_transaction_whose_condition_fails_writes_nothing_and_is_caught_by_its_sdk_name(cloud: Any) -> None:
+    reserved_order(cloud, status="CANCELLED")
+    definition = machine(
+        Complete=task(Resource=TRANSACT, Parameters=TRANSACTION, Next="Done", Catch=CAUGHT), Done=pass_state()
+    )
+    outcome = drive(definition, {"orderId": ORDER_ID}, on_cloud(cloud))
+    assert outcome.output["error"] == {
+        "Error": "DynamoDb.TransactionCanceledException",
+        "Cause": "Transaction cancelled, please refer cancellation reasons for specific reasons "
+        "[ConditionalCheckFailed, None]",
+    }
+    assert [o["status"] for o in cloud.scan("orders")] == ["CANCELLED"] and cloud.scan("outbox") == []
+
+
+def test_a_throttled_transaction_is_retried_by_its_sdk_name_and_writes_once(cloud: Any) -> None:
+    from tests.simulation.cloud import Faults
+
+    reserved_order(cloud)
+    retry = [{"ErrorEquals": ["DynamoDb.ProvisionedThroughputExceededException"], "MaxAttempts": 1}]
+    definition = machine(Complete=task(Resource=TRANSACT, Parameters=TRANSACTION, Retry=retry))
+    outcome = drive(definition, {"orderId": ORDER_ID}, on_cloud(cloud, Faults(dynamodb="throttle")))
+    assert len(outcome.calls) == 2 and outcome.sleeps == [Sleep(1, "retry:Complete")] and outcome.output == {}
+    assert [len(o["history"]) for o in cloud.scan("orders")] == [1] and len(cloud.scan("outbox")) == 1
+    unretried = drive(
+        machine(Complete=task(Resource=TRANSACT, Parameters=TRANSACTION)),
+        {"orderId": ORDER_ID},
+        on_cloud(cloud, Faults(dynamodb="throttle")),
+    )
+    assert unretried.failure is not None
+    assert unretried.failure.error == "DynamoDb.ProvisionedThroughputExceededException"
+
+
+def test_a_transaction_timed_out_after_its_effect_is_retried_into_its_own_condition(cloud: Any) -> None:
+    """The write took effect, the task timed out (States.Timeout); the retry finds the order COMPLETED."""
+    from tests.simulation.cloud import Faults
+
+    reserved_order(cloud)
+    retry = [{"ErrorEquals": ["States.Timeout"], "MaxAttempts": 1}]
+    definition = machine(
+        Complete=task(Resource=TRANSACT, Parameters=TRANSACTION, Retry=retry, Catch=CAUGHT, Next="Done"),
+        Done=pass_state(),
+    )
+    outcome = drive(definition, {"orderId": ORDER_ID}, on_cloud(cloud, Faults(dynamodb="timeout")))
+    assert len(outcome.calls) == 2
+    assert outcome.output["error"]["Error"] == "DynamoDb.TransactionCanceledException"
+    assert [o["status"] for o in cloud.scan("orders")] == ["COMPLETED"] and len(cloud.scan("outbox")) == 1
+
+
+def test_a_transaction_with_a_mistyped_value_is_states_runtime(cloud: Any) -> None:
+    """Step Functions checks the request against the API model before calling it: {"N": 2} is not a string."""
+    reserved_order(cloud)
+    parameters = json.loads(json.dumps(TRANSACTION))
+    parameters["TransactItems"][1]["Put"]["Item"]["n"] = {"N": 2}
+    outcome = drive(
+        machine(Complete=task(Resource=TRANSACT, Parameters=parameters)), {"orderId": ORDER_ID}, on_cloud(cloud)
+    )
+    assert outcome.failure is not None and outcome.failure.error == "States.Runtime"
+    assert "could not be used to start the Task" in outcome.failure.cause and cloud.scan("outbox") == []
+
+
+def test_put_events_puts_the_serialised_detail_on_the_bus_and_answers_the_api_response(cloud: Any) -> None:
+    definition = machine(
+        Publish=task(Resource=PUT_EVENTS, Parameters={"Entries": [ORDER_COMPLETED]}, ResultPath="$.put")
+    )
+    outcome = drive(definition, {"orderId": ORDER_ID}, on_cloud(cloud))
+    assert outcome.output == {"orderId": ORDER_ID, "put": {"Entries": [{"EventId": "e1"}], "FailedEntryCount": 0}}
+    assert cloud.bus == [
+        {
+            "source": "order.service",
+            "detail-type": "Order Completed",
+            "detail": {
+                "eventId": "5c1e0f3a-8b2d-4e6f-a7c9-0d1e2f3a4b5c",
+                "orderId": ORDER_ID,
+                "customerId": "c-1",
+                "totalAmount": "25.00",
+            },
+        }
+    ]
+    assert ("demo", "order.service", "Order Completed") in cloud.calls.events
+    assert ("demo", "events:PutEvents", "bus") in cloud.calls.calls
+    assert [v for v in cloud.calls.contract_violations if v.startswith("demo:")] == []  # the OrderCompleted contract
+
+
+def test_a_put_whose_entry_fails_fails_the_task_with_eventbridge_failed_entry(cloud: Any) -> None:
+    from tests.simulation.cloud import Faults
+
+    definition = machine(Publish=task(Resource=PUT_EVENTS, Parameters={"Entries": [ORDER_COMPLETED]}))
+    outcome = drive(definition, {"orderId": ORDER_ID}, on_cloud(cloud, Faults(publish_fails=True)))
+    assert outcome.failure is not None and outcome.failure.error == "EventBridge.FailedEntry"
+    assert json.loads(outcome.failure.cause)["FailedEntryCount"] == 1
+    assert cloud.bus == []
+
+
+def test_a_put_timed_out_after_its_effect_is_retried_and_puts_twice(cloud: Any) -> None:
+    """At least once: the event was put, the task timed out, the retry puts it again (consumers dedupe by eventId)."""
+    from tests.simulation.cloud import Faults
+
+    retry = [{"ErrorEquals": ["States.Timeout"], "MaxAttempts": 1}]
+    definition = machine(Publish=task(Resource=PUT_EVENTS, Parameters={"Entries": [ORDER_COMPLETED]}, Retry=retry))
+    outcome = drive(definition, {"orderId": ORDER_ID}, on_cloud(cloud, Faults(publish_times_out=True)))
+    assert outcome.output == {"Entries": [{"EventId": "e2"}], "FailedEntryCount": 0}
+    assert [e["detail-type"] for e in cloud.bus] == ["Order Completed", "Order Completed"]
+
+
+def test_a_put_on_another_bus_is_a_wiring_defect(cloud: Any) -> None:
+    entry = {**ORDER_COMPLETED, "EventBusName": "default"}
+    with pytest.raises(ValueError, match="not the stack's bus 'orderflow-sim-bus'"):
+        drive(
+            machine(Publish=task(Resource=PUT_EVENTS, Parameters={"Entries": [entry]})),
+            {"orderId": ORDER_ID},
+            on_cloud(cloud),
+        )
 
 
 # ------------------------------------------------------------------------------------ workflow templates

@@ -2,11 +2,15 @@
 
 The simulation records every AWS call the services make across seeded schedules (every actor, every fault kind), as
 IAM actions on symbolic resources (tests/simulation/permissions.py): at least SCHEDULES of them, then more (up to
-MAX_SCHEDULES) until every event a service may put has been put, since some paths are rare in random schedules (an
-Inventory Released needs a compensation after a reservation: first at schedule 136 of seed 4242 on 2026-12-07). A call the table
+MAX_SCHEDULES) until every event a service may put has been put and every grant that must be observed was used,
+since some paths are rare in random schedules (an Inventory Released needs a compensation after a reservation: first
+at schedule 477 of seed 4242 on 2026-12-07, once CompleteOrder became one atomic transaction -- a cancel can land
+only between the reservation and that one step -- where it was schedule 136 while a Lambda read before it wrote). A call the table
 does not grant fails here (AccessDenied on AWS, invisible on the emulator, which enforces no IAM); a grant no code
 path uses fails too, unless its statement says why it cannot be observed in process (`unobserved`), and an
 `unobserved` reason on a grant that is observed after all is stale and fails.
+Each workflow's state machine role is checked the same way against workflow/integrations.json: the table actions and
+the events of its tasks that call an AWS API themselves (DynamoDB integrations, the transaction, PutEvents).
 """
 
 from __future__ import annotations
@@ -14,13 +18,24 @@ from __future__ import annotations
 import pytest
 
 from tests.simulation import engine, invariants
-from tests.simulation.cloud import PREFIX, SimCloud
-from tests.simulation.permissions import Call, Event, Recorder, declared, declared_events, grants, iam_requirements
+from tests.simulation.cloud import HANDLERS, PREFIX, SimCloud
+from tests.simulation.permissions import (
+    Call,
+    Event,
+    Recorder,
+    declared,
+    declared_events,
+    declared_workflows,
+    grants,
+    iam_requirements,
+    workflow_table_grants,
+)
 from tests.simulation.runner import schedule_seed
 
 SCHEDULES = 60
-MAX_SCHEDULES = 400
+MAX_SCHEDULES = 800
 SEED = 4242
+SERVICES = tuple(HANDLERS)
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +48,29 @@ def observed(sim_cloud: SimCloud) -> set[Call]:
     sim_cloud.calls.enabled = True
     table = declared()
     events_granted = {
-        (service, *event)
-        for service in ("order", "payment", "inventory", "notification")
-        for event in declared_events(table.get(service, []))
+        (service, *event) for service in SERVICES for event in declared_events(table.get(service, []))
+    } | {
+        (workflow, *event)
+        for workflow, integration in declared_workflows().items()
+        for event in declared_events([integration])
+    }
+    tables_granted = {
+        (workflow, *pair)
+        for workflow, integration in declared_workflows().items()
+        for pair in workflow_table_grants(integration)
+    } | {  # and every service grant that says it can be observed (a release's UpdateItem, e.g., is rare too)
+        (service, *pair)
+        for service, statements in table.items()
+        for statement in statements
+        if "unobserved" not in statement
+        for pair in grants([statement])
     }
     ran = 0
     try:
-        while ran < SCHEDULES or (ran < MAX_SCHEDULES and not events_granted <= sim_cloud.calls.events):
+        while ran < SCHEDULES or (
+            ran < MAX_SCHEDULES
+            and not (events_granted <= sim_cloud.calls.events and tables_granted <= sim_cloud.calls.calls)
+        ):
             outcome = engine.run_schedule(sim_cloud, schedule_seed(SEED, ran), invariants.check)
             assert not outcome.violations, outcome.violations
             ran += 1
@@ -57,7 +88,7 @@ def test_every_call_the_code_makes_is_granted(observed: set[Call]) -> None:
     missing = sorted(
         (service, action, resource)
         for service, action, resource in observed
-        if (action, resource) not in grants(table.get(service, []))
+        if service in SERVICES and (action, resource) not in grants(table.get(service, []))
     )
     assert not missing, f"calls without a grant in terraform/service_permissions.json: {missing}"
 
@@ -87,7 +118,7 @@ def test_every_event_a_service_puts_is_its_own(observed_events: set[Event]) -> N
     event the code puts that is not listed there is refused (NotAuthorizedForSourceException), and a listed one
     no code puts is a grant too many (e.g. a service allowed to forge an operator's source)."""
     table = declared()
-    for service in ("order", "payment", "inventory", "notification"):
+    for service in SERVICES:
         put = {(source, detail_type) for svc, source, detail_type in observed_events if svc == service}
         assert put == declared_events(table.get(service, [])), (
             f"{service}: events put {sorted(put)} != the `events` of its PutEvents statements in "
@@ -142,7 +173,43 @@ def test_no_service_may_put_an_operator_or_scheduler_source() -> None:
 
 
 def test_every_service_is_observed(observed: set[Call]) -> None:
-    assert {service for service, _, _ in observed} == {"order", "payment", "inventory", "notification"}
+    assert {service for service, _, _ in observed if service in SERVICES} == {
+        "order",
+        "payment",
+        "inventory",
+        "notification",
+    }
+
+
+def test_each_workflow_does_exactly_the_table_actions_its_role_is_granted(observed: set[Call]) -> None:
+    """A workflow's DynamoDB integrations and the items of its transactions (each by its own IAM action on its own
+    table) against its `tables` in workflow/integrations.json, which terraform/main.tf grants its role: an action
+    not declared is AccessDenied on AWS (invisible on the emulator), a declared one never done is a grant too many."""
+    workflows = declared_workflows()
+    assert {p for p, action, _ in observed if p not in SERVICES and action.startswith("dynamodb:")} <= set(workflows)
+    for workflow, integration in workflows.items():
+        done = {
+            (action, resource) for p, action, resource in observed if p == workflow and action.startswith("dynamodb:")
+        }
+        assert done == workflow_table_grants(integration), (
+            f"{workflow}: table actions done {sorted(done)} != its `tables` in workflow/integrations.json "
+            f"{sorted(workflow_table_grants(integration))}"
+        )
+
+
+def test_each_workflow_puts_exactly_the_events_its_role_is_granted(observed_events: set[Event]) -> None:
+    """A workflow's PutEvents tasks against its `events` in workflow/integrations.json (contract names, the
+    events:source / events:detail-type its role may put)."""
+    workflows = declared_workflows()
+    if not any("events" in integration for integration in workflows.values()):
+        pytest.skip("workflow/integrations.json declares no workflow `events` yet: no workflow's role may put events")
+    assert {p for p, _, _ in observed_events if p not in SERVICES} <= set(workflows)
+    for workflow, integration in workflows.items():
+        put = {(source, detail_type) for p, source, detail_type in observed_events if p == workflow}
+        assert put == declared_events([integration]), (
+            f"{workflow}: events put {sorted(put)} != its `events` in workflow/integrations.json "
+            f"{sorted(declared_events([integration]))}"
+        )
 
 
 # --- the mapping from API calls to IAM actions (literal expectations from the Service Authorization Reference) ---

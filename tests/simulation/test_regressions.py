@@ -3,6 +3,7 @@ rendered workflows and the real services (tests/simulation/scripted.py). Expecte
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -44,7 +45,8 @@ def test_operator_refund_racing_the_workflow_before_completion(shop) -> None:  #
     refund = shop.refund_request(order_id, ALICE).finish()
     assert refund.status == "SUCCEEDED"
     saga.finish()
-    assert saga.status == "SUCCEEDED" and saga.states[-1] == "CompleteOrder"  # NOT_COMPLETABLE: ends quietly
+    # the transaction's condition refuses the completion, then the refund's claim refuses ClaimFailed's: ends quietly
+    assert saga.status == "SUCCEEDED" and saga.states[-2:] == ["CompleteOrder", "ClaimFailed"]
     _assert_compensated(shop, order_id, "CANCELLED", "order-cancelled.json")
     assert [e["status"] for e in shop.ledger(order_id)] == ["REFUNDED"]
     assert shop.stock("p1") == (1, 0)
@@ -152,19 +154,32 @@ def test_transient_aws_errors_are_retried_in_every_task(shop) -> None:  # type: 
         "DynamoDB.InternalServerErrorException",
         "States.Timeout",
     ]
+    # CompleteOrder is the AWS SDK integration (DynamoDb.<exception>), PublishCompleted the EventBridge one
+    transaction_transient = [
+        "DynamoDb.ProvisionedThroughputExceededException",
+        "DynamoDb.ThrottlingException",
+        "DynamoDb.InternalServerErrorException",
+        "States.Timeout",
+    ]
+    events_transient = ["EventBridge.FailedEntry", "EventBridge.InternalException", "States.Timeout"]
     order_id = shop.order(ALICE, [("p1", 1)])
     saga = shop.execution(
         shop.take("Order Created"),
         OwnOrder=list(table_transient),
         ProcessPayment=list(transient),
         ReserveInventory=list(transient),
-        CompleteOrder=list(transient),
+        CompleteOrder=list(transaction_transient),
+        PublishCompleted=list(events_transient),
+        ForgetCompletedEvent=list(table_transient),
         NotifyOutcome=list(transient),
         Settle=list(table_transient),
     ).finish()
     assert saga.status == "SUCCEEDED"
     assert shop.stored(order_id)["status"] == "COMPLETED" and shop.notifications(order_id) == ["order-completed.json"]
-    assert shop.outbox() == []  # the fifth Settle attempt deleted the finalize duty
+    assert shop.outbox() == []  # the fifth attempts deleted the event entry and the finalize duty
+    assert [e["detail-type"] for e in shop.events if e["detail"].get("orderId") == order_id].count(
+        "Order Completed"
+    ) == 1
 
 
 def test_a_settle_the_role_may_not_do_keeps_the_duty_for_the_sweep(shop) -> None:  # type: ignore[no-untyped-def]
@@ -179,7 +194,8 @@ def test_a_settle_the_role_may_not_do_keeps_the_duty_for_the_sweep(shop) -> None
 
 def test_a_fault_after_reservation_claims_failed_and_compensates_everything(shop) -> None:  # type: ignore[no-untyped-def]
     order_id = shop.order(ALICE, [("p1", 1)])
-    saga = shop.execution(shop.take("Order Created"), CompleteOrder=["InvalidTaskInput"]).finish()
+    # a refusal that is no fault to retry (the transaction's request is invalid): caught at once
+    saga = shop.execution(shop.take("Order Created"), CompleteOrder=["DynamoDb.ValidationException"]).finish()
     assert saga.status == "FAILED" and "ClaimFailed" in saga.states
     _assert_compensated(shop, order_id, "FAILED", "order-failed.json")
     assert [e["status"] for e in shop.ledger(order_id)] == ["REFUNDED"]
@@ -242,3 +258,76 @@ def test_a_sweep_run_pages_25_ids_at_a_time_and_stops_after_5_pages(shop) -> Non
     second = shop.sweep(0)
     assert (second.output["expiredOrderIds"], second.output["pages"], second.output["nextToken"]) == (left, 1, None)
     assert shop.outbox() == []  # every finalize duty settled
+
+
+def _completed_events(h, order_id: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    return [e for e in h.events if e["detail-type"] == "Order Completed" and e["detail"]["orderId"] == order_id]
+
+
+def test_the_completion_puts_its_event_once_and_forgets_it(shop) -> None:  # type: ignore[no-untyped-def]
+    order_id = shop.order(ALICE, [("p2", 2)])
+    saga = shop.execution(shop.take("Order Created")).finish()
+    assert saga.status == "SUCCEEDED"
+    assert saga.states[-5:] == ["CompleteOrder", "PublishCompleted", "ForgetCompletedEvent", "NotifyOutcome", "Settle"]
+    [event] = _completed_events(shop, order_id)
+    assert (event["source"], event["detail"]) == (
+        "order.service",
+        {
+            "eventId": expected_event_id(order_id, "Order Completed"),
+            "orderId": order_id,
+            "customerId": ALICE,
+            "totalAmount": "19.98",
+        },
+    )
+    assert shop.outbox() == []  # the event entry forgotten, the finalize duty settled
+    order = shop.stored(order_id)
+    assert order["status"] == "COMPLETED" and order["claim"]["by"] == order["executionId"]
+
+
+def test_a_completed_event_the_bus_refuses_is_put_by_the_sweep(shop) -> None:  # type: ignore[no-untyped-def]
+    """PublishCompleted fails after all its retries: the order is finalized all the same and the event waits in the
+    outbox, where the stale sweep finds it and puts it, once, under the same eventId."""
+    order_id = shop.order(ALICE, [("p2", 1)])
+    saga = shop.execution(shop.take("Order Created"), PublishCompleted=["EventBridge.FailedEntry"] * 8).finish()
+    assert saga.status == "SUCCEEDED" and saga.states.count("PublishCompleted") == 8
+    assert "ForgetCompletedEvent" not in saga.states
+    assert shop.stored(order_id)["status"] == "COMPLETED" and shop.notifications(order_id) == ["order-completed.json"]
+    event_id = expected_event_id(order_id, "Order Completed")
+    assert _completed_events(shop, order_id) == [] and shop.outbox() == [event_id]
+    shop.cloud.advance(300)
+    assert shop.sweep().output["republished"] == 1
+    [event] = _completed_events(shop, order_id)
+    assert event["detail"]["eventId"] == event_id and event["detail"]["totalAmount"] == "9.99"
+    assert shop.outbox() == []
+
+
+def test_a_completion_retried_after_its_write_leaves_the_rest_to_the_sweep(shop) -> None:  # type: ignore[no-untyped-def]
+    """The transaction commits and its answer is lost (a timeout): the retry fails the condition (the order is
+    COMPLETED already), ClaimFailed is refused, the execution ends without compensating anything; the sweep then
+    finishes the duty the write recorded (notify, settle) and puts the event the write queued. Money and stock stay."""
+    from tests.simulation.cloud import Faults
+
+    order_id = shop.order(ALICE, [("p1", 1)])
+    saga = shop.execution(shop.take("Order Created")).run_until("CompleteOrder")
+    saga.step(Faults(dynamodb="timeout"))  # committed, then States.Timeout
+    saga.finish()
+    assert saga.status == "SUCCEEDED"
+    assert saga.states.count("CompleteOrder") == 4 and saga.states[-1] == "ClaimFailed"  # 1 + 1 timeout + 2 refused
+    assert shop.stored(order_id)["status"] == "COMPLETED" and shop.notifications(order_id) == []
+    assert sorted(shop.outbox()) == sorted([f"{order_id}#finalize", _event_id(order_id)])
+    shop.cloud.advance(300)
+    sweep = shop.sweep()  # republishes the event, resumes the duty
+    assert sweep.output["republished"] == 1 and sweep.output["resumed"] == 1
+    assert len(_completed_events(shop, order_id)) == 1
+    assert shop.notifications(order_id) == ["order-completed.json"] and shop.outbox() == []
+    assert [e["status"] for e in shop.ledger(order_id)] == ["AUTHORIZED"]
+    assert shop.stock("p1") == (0, 1)
+
+
+def _event_id(order_id: str) -> str:
+    return expected_event_id(order_id, "Order Completed")
+
+
+def expected_event_id(order_id: str, detail_type: str) -> str:
+    """uuid5(urn:orderflow:event, "<orderId>|<detail-type>"), written out."""
+    return str(uuid.uuid5(uuid.UUID("f73e26d7-7a2c-571b-92db-206d66d4da91"), f"{order_id}|{detail_type}"))

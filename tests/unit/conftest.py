@@ -379,7 +379,6 @@ TASK_FUNCTIONS: dict[str, tuple[str, str]] = {
     "inventory.restock": ("inventory.service", "restock"),
     "notification.notify": ("notification.service", "notify_workflow"),
     "order.claim": ("order.saga", "claim"),
-    "order.complete": ("order.saga", "complete"),
     "order.find_stale": ("order.saga", "sweep"),
     "payment.charge": ("payment.service", "charge"),
     "payment.refund": ("payment.service", "refund"),

@@ -31,25 +31,17 @@ def test_a_json_constant_is_refused_by_name():
     )
 
 
-@pytest.mark.parametrize("execution_id", [None, "", "  ", "x" * 513])
-def test_an_execution_id_refusal_names_the_field_and_the_bound(cloud, execution_id):
+@pytest.mark.parametrize("by", [None, "", "  ", "x" * 513])
+def test_a_claimer_refusal_names_the_field_and_the_bound(cloud, by):
     order = put_order("INVENTORY_RESERVED", executionId="exec-1")
     with pytest.raises(InvalidTaskInput) as info:
-        saga.complete(order_input(order), execution_id)
-    assert str(info.value) == "executionId is required (a string of at most 512 characters)"
+        saga.claim({"order": order_input(order), "target": "FAILED", "by": by})
+    assert str(info.value) == "by is required (a string of at most 512 characters)"
 
 
-def test_the_longest_execution_id_is_accepted(cloud):
+def test_the_longest_claimer_is_accepted(cloud):
     order = put_order("INVENTORY_RESERVED", executionId="x" * 512)
-    assert saga.complete(order_input(order), "x" * 512)["status"] == "COMPLETED"
-
-
-def test_a_completion_is_counted_once_and_a_refused_one_not_at_all(cloud, counters):
-    order = put_order("INVENTORY_RESERVED", executionId="exec-1")
-    saga.complete(order_input(order), "exec-2")
-    assert counters() == {}
-    saga.complete(order_input(order), "exec-1")
-    assert counters() == {"OrdersCompleted": 1}
+    assert saga.claim({"order": order_input(order), "target": "FAILED", "by": "x" * 512})["claimed"] is True
 
 
 @pytest.mark.parametrize(

@@ -92,12 +92,12 @@ def test_a_rejected_request_for_an_order_logs_that_order(lambda_context, handler
 
 
 @pytest.mark.usefixtures("cloud")
-def test_a_refused_completion_logs_the_order_and_customer(lambda_context, handler_logs):
-    order = put_order("INVENTORY_RESERVED", order_id=ORDER_ID, executionId="exec-1")
+def test_a_refused_claim_logs_the_order_and_customer(lambda_context, handler_logs):
+    order = put_order("COMPLETED", order_id=ORDER_ID, executionId="exec-1")
     order_handler.lambda_handler(
-        {"action": "complete", "order": order_input(order), "executionId": "exec-2"}, lambda_context
+        {"action": "claim", "order": order_input(order), "target": "FAILED", "by": "exec-2"}, lambda_context
     )
-    line = message(log_lines(handler_logs), "order not completable")
+    line = message(log_lines(handler_logs), "claim refused")
     assert bound(line, "customerId") == {"correlation_id": ORDER_ID, "orderId": ORDER_ID, "customerId": "customer-1"}
 
 

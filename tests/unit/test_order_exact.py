@@ -19,6 +19,7 @@ from .helpers import get_order, outbox_items, put_claimed_order, put_order
 
 ORDER_ID = "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d"
 CREATED_EVENT_ID = "d73d0f47-6b51-5f26-af2d-c521921a8aca"  # uuid5(urn:orderflow:event, "<ORDER_ID>|Order Created")
+COMPLETED_EVENT_ID = "575d7ee5-2211-5409-9bcf-442e8fd519e8"  # uuid5(urn:orderflow:event, "<ORDER_ID>|Order Completed")
 CANCEL_EVENT_ID = "e74b5f6b-057a-519b-a3d4-29b1286850ef"  # ... "|Order Cancellation Requested"
 NOW = "2026-12-04T10:00:00.000Z"
 ITEMS = [
@@ -60,6 +61,7 @@ def test_create_writes_the_whole_order_and_publishes_one_event(cloud, counters):
         "updatedAt": NOW,
         "version": 1,
         "liveShard": "live#6",
+        "completedEventId": COMPLETED_EVENT_ID,  # what CompleteOrder gives "Order Completed" (it runs no Lambda)
     }  # live: Live-Index shard 6
     events = cloud.events()
     assert [(e["source"], e["detail-type"], e["detail"]) for e in events] == [

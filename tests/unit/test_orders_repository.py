@@ -277,8 +277,8 @@ def test_order_and_outbox_are_written_atomically(cloud, monkeypatch):
     )
     real = outbox.put_action
 
-    def refusing(entry):
-        action = real(entry)
+    def refusing(entry, table_name=None):
+        action = real(entry, table_name)
         action["Put"]["ConditionExpression"] = "attribute_not_exists(id)"  # the entry exists: this Put fails
         return action
 

@@ -70,16 +70,22 @@ def test_the_rendered_write_is_the_ownership_write(definition):
         "attribute_exists(orderId) AND (attribute_not_exists(executionId) OR executionId = :execution)"
     )
     assert parameters["ExpressionAttributeValues"] == {":execution": {"S.$": "$$.Execution.Id"}}
-    assert "ReturnValues" not in parameters  # the saga needs nothing back: a success is the answer
+    # the saga needs one stored attribute back: the id CompleteOrder gives "Order Completed"
+    assert parameters["ReturnValues"] == "ALL_NEW"
+    assert definition["States"]["OwnOrder"]["ResultSelector"] == {
+        "completedEventId.$": "$.Attributes.completedEventId.S"
+    }
 
 
 def test_the_first_execution_owns_the_order_and_nothing_else_changes(cloud, definition):
-    order = put_order("PENDING")
+    order = put_order("PENDING", completedEventId="0b5f6d2e-4c3a-5b1d-8e7f-9a0b1c2d3e4f")
     before = get_order(order["orderId"])
 
-    assert "Attributes" not in own(definition, order, EXEC_1)
+    answer = own(definition, order, EXEC_1)
 
     assert get_order(order["orderId"]) == {**before, "executionId": EXEC_1}  # not a transition: same version
+    assert answer["Attributes"]["completedEventId"] == {"S": "0b5f6d2e-4c3a-5b1d-8e7f-9a0b1c2d3e4f"}
+    assert answer["Attributes"]["executionId"] == {"S": EXEC_1}
     assert outbox_items() == [] and cloud.events() == []
 
 
@@ -133,4 +139,5 @@ def test_a_refused_ownership_ends_the_execution_and_a_fault_fails_it(definition)
     retried = {error for retrier in task["Retry"] for error in retrier["ErrorEquals"]}
     assert "DynamoDB.ProvisionedThroughputExceededException" in retried
     assert "DynamoDB.ConditionalCheckFailedException" not in retried  # a refusal is an answer, not a fault
-    assert task["ResultPath"] is None and task["Next"] == "UseEventOrder"
+    assert task["ResultPath"] == "$.owned" and task["Next"] == "UseEventOrder"
+    assert definition["States"]["UseEventOrder"]["Parameters"]["completedEventId.$"] == "$.owned.completedEventId"

@@ -1,5 +1,6 @@
-"""order.saga through the order Lambda: complete, claim and the stale-order sweep (find_stale). (OwnOrder, the
-ownership write, is a DynamoDB integration: tests/unit/test_own_order_task.py.)"""
+"""order.saga through the order Lambda: claim and the stale-order sweep (find_stale). (OwnOrder, the ownership write,
+and CompleteOrder, the completion, are DynamoDB integrations: tests/unit/test_own_order_task.py and
+tests/unit/test_completion.py.)"""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from .helpers import (
     put_order,
     put_outbox,
 )
+from .test_completion import complete
 
 LIVE = ["PENDING", "PAID", "INVENTORY_RESERVED", "INVENTORY_UNAVAILABLE"]
 TERMINAL = ["COMPLETED", "PAYMENT_FAILED", "CANCELLED", "EXPIRED", "FAILED"]
@@ -75,92 +77,6 @@ def later(monkeypatch):
         monkeypatch.setattr(clock, "utc_now", lambda: target)
 
     return shift
-
-
-# ---------------------------------------------------------------------------------------------
-# complete
-# ---------------------------------------------------------------------------------------------
-def test_complete_by_the_owner(cloud, lambda_context, capsys):
-    order = put_order("INVENTORY_RESERVED", executionId="exec-1")
-    oid = order["orderId"]
-
-    answer = invoke(lambda_context, action="complete", order=ref(order), executionId="exec-1")
-
-    stored = get_order(oid)
-    assert answer == {
-        "status": "COMPLETED",
-        "orderStatus": "COMPLETED",
-        "order": summary(order, "COMPLETED"),
-        "claim": {
-            "status": "COMPLETED",
-            "notification": "order-completed",
-            "by": "exec-1",
-            "reason": "order completed",
-        },
-    }
-    assert stored["status"] == "COMPLETED" and stored["version"] == 2
-    assert stored["claim"] == {"by": "exec-1", "status": "COMPLETED", "at": stored["updatedAt"]}
-    [event] = cloud.events()
-    assert (event["source"], event["detail-type"]) == ("order.service", "Order Completed")
-    assert event["detail"] == {
-        "eventId": expected_event_id(oid, "Order Completed"),
-        "orderId": oid,
-        "customerId": "customer-1",
-        "totalAmount": "109.97",
-    }
-    assert [e["id"] for e in outbox_items()] == [f"{oid}#finalize"]  # the event left; the duty stays
-    assert '"OrdersCompleted":[1.0]' in capsys.readouterr().out
-
-    retry = invoke(lambda_context, action="complete", order=ref(order), executionId="exec-1")
-    assert retry == answer
-    assert get_order(oid) == stored
-    assert len(cloud.events()) == 1  # exactly one "Order Completed"
-
-
-def test_complete_queues_the_event_when_the_bus_fails(cloud, lambda_context, monkeypatch):
-    order = put_order("INVENTORY_RESERVED", executionId="exec-1")
-    fail_put_events(monkeypatch)
-    assert invoke(lambda_context, action="complete", order=ref(order), executionId="exec-1")["status"] == "COMPLETED"
-    assert sorted(e["kind"] for e in outbox_items()) == ["event", "finalize"]
-    [entry] = [e for e in outbox_items() if e["kind"] == "event"]
-    assert entry["id"] == expected_event_id(order["orderId"], "Order Completed")
-    assert (entry["source"], entry["detailType"]) == ("order.service", "Order Completed")
-
-
-@pytest.mark.parametrize(
-    ("status", "owner"),
-    [
-        ("INVENTORY_RESERVED", "exec-2"),
-        ("INVENTORY_RESERVED", None),
-        ("PAID", "exec-1"),
-        ("PENDING", "exec-1"),
-        ("INVENTORY_UNAVAILABLE", "exec-1"),
-    ],
-)
-def test_complete_refused_for_non_owner_or_wrong_status(cloud, lambda_context, status, owner):
-    extra = {"executionId": owner} if owner else {}
-    order = put_order(status, **extra)
-
-    answer = invoke(lambda_context, action="complete", order=ref(order), executionId="exec-1")
-
-    assert answer == {"status": "NOT_COMPLETABLE", "orderStatus": status, "order": summary(order), "claim": None}
-    assert get_order(order["orderId"]) == order
-    assert outbox_items() == [] and cloud.events() == []
-
-
-def test_complete_refused_for_an_order_claimed_by_a_cancel(cloud, lambda_context):
-    order = put_claimed_order("CANCELLED", by="cancel:abc", executionId="exec-1")
-    answer = invoke(lambda_context, action="complete", order=ref(order), executionId="exec-1")
-    assert answer["status"] == "NOT_COMPLETABLE" and answer["orderStatus"] == "CANCELLED"
-    assert answer["claim"]["by"] == "cancel:abc"
-    assert get_order(order["orderId"]) == order and cloud.events() == []
-
-
-def test_complete_needs_an_execution_id(cloud, lambda_context):
-    order = put_order("INVENTORY_RESERVED", executionId="exec-1")
-    with pytest.raises(InvalidTaskInput):
-        invoke(lambda_context, action="complete", order=ref(order))
-    assert get_order(order["orderId"]) == order
 
 
 # ---------------------------------------------------------------------------------------------
@@ -429,9 +345,7 @@ def test_sweep_grace_period_is_configurable(cloud, lambda_context, later, monkey
 def test_sweep_republishes_old_outbox_events(cloud, lambda_context, monkeypatch, later):
     order = put_order("INVENTORY_RESERVED", executionId="exec-1", updated_at=clock.now_iso())
     oid = order["orderId"]
-    with monkeypatch.context() as broken:
-        fail_put_events(broken)
-        invoke(lambda_context, action="complete", order=ref(order), executionId="exec-1")
+    complete(order, at=clock.now_iso())  # CompleteOrder's transaction; the workflow's put did not happen
     assert cloud.events() == []
     event_id = expected_event_id(oid, "Order Completed")
     assert event_id in {e["id"] for e in outbox_items()}
@@ -511,7 +425,7 @@ def test_sweep_rejects_bad_input(cloud, lambda_context, fields):
 # dispatch
 # ---------------------------------------------------------------------------------------------
 def test_saga_actions_are_dispatched():
-    assert set(handler.SAGA_ACTIONS) == {"complete", "claim", "find_stale"}
+    assert set(handler.SAGA_ACTIONS) == {"claim", "find_stale"}
     assert saga.CLAIM_TARGETS == {"CANCELLED", "FAILED", "EXPIRED"}
 
 

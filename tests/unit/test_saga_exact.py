@@ -355,16 +355,7 @@ def test_the_default_staleness_is_thirty_minutes(cloud):
     assert [o["orderId"] for o in saga.sweep({})["orders"]] == [old["orderId"]]
 
 
-def test_complete_refusal_names_the_field(cloud):
-    order = put_order("INVENTORY_RESERVED", executionId="exec-1")
-    for execution_id in (None, "", "x" * 513):
-        assert refusal(saga.complete, order_input(order), execution_id) == (
-            "executionId is required (a string of at most 512 characters)"
-        )
-
-
-@pytest.mark.parametrize("action", ["complete", "claim"])
-def test_a_refusal_without_the_current_order_reads_it(cloud, monkeypatch, action):
+def test_a_refusal_without_the_current_order_reads_it(cloud, monkeypatch):
     """An IllegalTransition that carries no order (the repository's contract allows it) is answered from a read."""
     from shared.errors import IllegalTransition
 
@@ -374,12 +365,8 @@ def test_a_refusal_without_the_current_order_reads_it(cloud, monkeypatch, action
         raise IllegalTransition(order["orderId"], "COMPLETED", "COMPLETED")
 
     monkeypatch.setattr(saga.orders, "transition", refused)
-    if action == "complete":
-        answer = saga.complete(order_input(order), "exec-1")
-        assert (answer["status"], answer["orderStatus"]) == ("NOT_COMPLETABLE", "COMPLETED")
-    else:
-        answer = saga.claim({"order": order_input(order), "target": "FAILED", "by": "exec-1"})
-        assert (answer["claimed"], answer["orderStatus"]) == (False, "COMPLETED")
+    answer = saga.claim({"order": order_input(order), "target": "FAILED", "by": "exec-1"})
+    assert (answer["claimed"], answer["orderStatus"]) == (False, "COMPLETED")
     assert answer["order"]["orderId"] == order["orderId"]
 
 
@@ -393,15 +380,10 @@ def test_every_due_event_is_republished_and_counted(cloud):
     ]
 
 
-@pytest.mark.parametrize("action", ["complete", "claim"])
-def test_an_unknown_order_is_not_found_by_its_id(cloud, action):
+def test_an_unknown_order_is_not_found_by_its_id(cloud):
     from shared.errors import OrderNotFound
 
     missing = {"orderId": "3f0c6a52-8d4e-4b7a-9f1e-2c5d8a7b6e40", "customerId": "customer-1"}
-    calls = {
-        "complete": lambda: saga.complete(missing, "exec-1"),
-        "claim": lambda: saga.claim({"order": missing, "target": "FAILED", "by": "exec-1"}),
-    }
     with pytest.raises(OrderNotFound) as info:
-        calls[action]()
+        saga.claim({"order": missing, "target": "FAILED", "by": "exec-1"})
     assert str(info.value) == "order 3f0c6a52-8d4e-4b7a-9f1e-2c5d8a7b6e40 not found"

@@ -43,7 +43,6 @@ EXPECTED: dict[str, dict[str, list[str] | None]] = {
     "notification": {"notify": ["SENT", "DUPLICATE"]},
     "order": {
         "claim": None,
-        "complete": ["COMPLETED", "NOT_COMPLETABLE"],
         "find_stale": None,
     },
     "payment": {
@@ -219,14 +218,14 @@ REFUSED = [
     (
         "order",
         "INVENTORY_RESERVED",
-        lambda o: {"action": "complete", "order": _ref(o), "executionId": "exec-1", "by": "exec-1"},
-        "order.complete request: data must not contain {'by'} properties",
+        lambda o: {"action": "claim", "order": _ref(o), "target": "FAILED", "by": "exec-1", "executionId": "exec-1"},
+        "order.claim request: data must not contain {'executionId'} properties",
     ),
     (
         "order",
         "INVENTORY_RESERVED",
-        lambda o: {"action": "complete", "order": _ref(o), "executionId": ["exec-1"]},
-        "order.complete request: data.executionId must be string",
+        lambda o: {"action": "claim", "order": _ref(o), "target": "FAILED", "by": ["exec-1"]},
+        "order.claim request: data.by must be string",
     ),
     (
         "order",
@@ -243,8 +242,8 @@ REFUSED = [
     (
         "order",
         "CANCELLED",
-        lambda o: {"action": "complete", "order": {**_ref(o), "totalAmount": True}, "executionId": "exec-1"},
-        "order.complete request: data.order.totalAmount must be string or number",
+        lambda o: {"action": "claim", "order": {**_ref(o), "totalAmount": True}, "target": "FAILED", "by": "exec-1"},
+        "order.claim request: data.order.totalAmount must be string or number",
     ),
     (
         "order",

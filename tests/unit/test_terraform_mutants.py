@@ -20,4 +20,4 @@ def test_the_mutant_applies_exactly_once(mutant):
 
 def test_the_names_are_unique_and_the_list_is_not_empty():
     names = [m.name for m in terraform_mutants.MUTANTS]
-    assert len(names) == len(set(names)) == 19
+    assert len(names) == len(set(names)) == 20

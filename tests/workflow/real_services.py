@@ -71,7 +71,6 @@ NOTIFICATION = {
 LEGAL_STATUS = {
     "charge": "PENDING",
     "reserve": "PAID",
-    "complete": "INVENTORY_RESERVED",
     "claim": "PENDING",
     "refund": "CANCELLED",
     "release": "CANCELLED",
@@ -151,8 +150,6 @@ class RealServices:
         wanted = status or LEGAL_STATUS.get(action)
         if isinstance(ref, dict) and wanted is not None:
             extra: dict[str, Any] = {}
-            if action == "complete":
-                extra["executionId"] = payload["executionId"]
             if payload.get("unchangedSince"):
                 extra["updatedAt"] = payload["unchangedSince"]
             self.seed_order(ref, wanted, **extra)

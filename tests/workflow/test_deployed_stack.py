@@ -35,6 +35,8 @@ if str(REPO_ROOT / "services") not in sys.path:
 from shared.repositories.inventory import product_item
 
 ANCIENT = "2020-01-01T00:00:00.000Z"
+#: the namespace of every orderflow eventId: uuid5(NAMESPACE_URL, "urn:orderflow:event")
+EVENT_NAMESPACE = uuid.UUID("f73e26d7-7a2c-571b-92db-206d66d4da91")
 REFUSED = "order COMPLETED: its goods are reserved for delivery; a refund needs a return"  # order.saga
 
 
@@ -96,6 +98,8 @@ class Stack:
                 "version": 1,
                 # live: in the sweep's Live-Index, shard sha256(orderId) mod 16, as the order service writes it
                 "liveShard": f"live#{int(hashlib.sha256(order['orderId'].encode()).hexdigest(), 16) % 16}",
+                # uuid5(urn:orderflow:event, "<orderId>|Order Completed"), as create writes it for CompleteOrder
+                "completedEventId": str(uuid.uuid5(EVENT_NAMESPACE, f"{order['orderId']}|Order Completed")),
             }
         )
         return order
@@ -178,6 +182,10 @@ def test_order_completes_and_duplicate_is_harmless(aws):
     assert aws.history(order) == ["PENDING", "PAID", "INVENTORY_RESERVED", "COMPLETED"]
     assert final["updatedAt"] == final["statusHistory"][-1]["at"]
     assert (final["executionId"], final["claim"]["by"]) == (execution.arn, execution.arn)
+    assert final["claim"] == {"by": execution.arn, "status": "COMPLETED", "at": final["updatedAt"]}
+    assert execution.visited[-6:-3] == ["CompleteOrder", "PublishCompleted", "ForgetCompletedEvent"]
+    assert execution.output["completedEventId"] == final["completedEventId"]
+    assert "publishError" not in execution.output and "forgetError" not in execution.output
     assert execution.output["finalized"][0]["notification"] == {
         "status": "SENT",
         "key": f"notifications/{order['orderId']}/order-completed.json",

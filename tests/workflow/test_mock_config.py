@@ -3,14 +3,23 @@
 A mocked task skips the task's Parameters, so a mocked answer that no service could give would let a branch pass
 that fails for real. Every test case here may mock only Lambda tasks and DynamoDB integration tasks of its
 workflow; every mocked Lambda answer has exactly the keys of the real answer of that task's action
-(workflow_harness.CONTRACT_KEYS, which test_stub_services.py holds to the real handlers), and a mocked deleteItem
-answers what DeleteItem answers without ReturnValues: `{}`.
+(workflow_harness.CONTRACT_KEYS, which test_stub_services.py holds to the real handlers), a mocked deleteItem
+answers what DeleteItem answers without ReturnValues (`{}`), OwnOrder's updateItem what ReturnValues ALL_NEW answers,
+CompleteOrder's transaction `{}` and PublishCompleted's putEvents one accepted entry.
 """
 
 from __future__ import annotations
 
 import pytest
-from workflow_harness import CLAIM_KEYS, CONTRACT_KEYS, MOCK_MACHINE_NAMES, ORDER_KEYS, lambda_tasks, table_tasks
+from workflow_harness import (
+    CLAIM_KEYS,
+    CONTRACT_KEYS,
+    MOCK_MACHINE_NAMES,
+    ORDER_KEYS,
+    lambda_tasks,
+    service_tasks,
+    table_tasks,
+)
 
 WORKFLOW_OF = {machine: workflow for workflow, machine in MOCK_MACHINE_NAMES.items()}
 
@@ -45,9 +54,9 @@ def test_every_response_is_used_and_exists(mock_config):
 def test_mocked_states_are_lambda_tasks_of_their_workflow(mock_config, definitions):
     for machine, case, state, _ in mocked(mock_config):
         definition = definitions[WORKFLOW_OF[machine]]
-        assert state in lambda_tasks(definition) or state in table_tasks(definition), (
-            f"{machine}#{case}: no task {state}"
-        )
+        assert (
+            state in lambda_tasks(definition) or state in table_tasks(definition) or state in service_tasks(definition)
+        ), f"{machine}#{case}: no task {state}"
 
 
 #: the DynamoDB integration tasks of the workflows: OwnOrder's updateItem and the finalize fragment's deleteItem
@@ -55,7 +64,8 @@ TABLE_TASKS = {("wfmock-local-orders", "updateItem"), ("wfmock-local-outbox", "d
 
 
 def test_mocked_table_tasks_answer_what_dynamodb_answers(mock_config, definitions):
-    """Neither task asks for ReturnValues, so DynamoDB answers `{}`; a failure is an error Step Functions names
+    """A deleteItem asks for no ReturnValues, so DynamoDB answers `{}`; OwnOrder's updateItem asks for ALL_NEW, so the
+    stored order, typed, with the completedEventId CompleteOrder reads; a failure is an error Step Functions names
     `DynamoDB.<code>`: the condition refusal or one of the transient errors the table retry lists."""
     from scripts.workflow_policies import DYNAMODB_TRANSIENT_ERRORS
 
@@ -74,6 +84,11 @@ def test_mocked_table_tasks_answer_what_dynamodb_answers(mock_config, definition
                     "DynamoDB.ConditionalCheckFailedException",
                     *DYNAMODB_TRANSIENT_ERRORS,
                 }
+            elif task == ("wfmock-local-orders", "updateItem"):
+                attributes = answer["Return"]["Attributes"]
+                assert set(answer["Return"]) == {"Attributes"}, where
+                assert set(attributes["completedEventId"]) == {"S"}, where
+                assert attributes["orderId"] == {"S": "ord-2001"}, where
             else:
                 assert answer == {"Return": {}}, where
         checked += 1
@@ -81,10 +96,45 @@ def test_mocked_table_tasks_answer_what_dynamodb_answers(mock_config, definition
     assert checked > 10
 
 
+def test_mocked_service_tasks_answer_what_the_services_answer(mock_config, definitions):
+    """TransactWriteItems answers `{}`; PutEvents one accepted entry; a failure is named as Step Functions names an AWS
+    SDK integration's (`DynamoDb.<exception>`) and the EventBridge integration's: a cancelled transaction or an error
+    the task's retry lists."""
+    from scripts.workflow_policies import (
+        EVENTBRIDGE_TRANSIENT_ERRORS,
+        SDK_DYNAMODB_TRANSIENT_ERRORS,
+        TRANSACTION_CANCELLED,
+    )
+
+    allowed = {
+        "arn:aws:states:::aws-sdk:dynamodb:transactWriteItems": {TRANSACTION_CANCELLED, *SDK_DYNAMODB_TRANSIENT_ERRORS},
+        "arn:aws:states:::events:putEvents": set(EVENTBRIDGE_TRANSIENT_ERRORS),
+    }
+    seen = set()
+    for machine, case, state, response in mocked(mock_config):
+        resource = service_tasks(definitions[WORKFLOW_OF[machine]]).get(state)
+        if resource is None:
+            continue
+        for attempts, answer in mock_config["MockedResponses"][response].items():
+            where = f"{machine}#{case} {state} -> {response}[{attempts}]"
+            if "Throw" in answer:
+                assert answer["Throw"]["Error"] in allowed[resource], where
+                seen.add((resource, "Throw"))
+            elif resource.endswith("transactWriteItems"):
+                assert answer == {"Return": {}}, where
+                seen.add((resource, "Return"))
+            else:
+                assert answer["Return"]["FailedEntryCount"] == 0, where
+                assert [set(e) for e in answer["Return"]["Entries"]] == [{"EventId"}], where
+                seen.add((resource, "Return"))
+    assert seen == {(r, kind) for r in allowed for kind in ("Throw", "Return")}
+
+
 def test_mocked_answers_have_the_contract_keys(mock_config, definitions):
     checked = 0
     for machine, case, state, response in mocked(mock_config):
-        if state in table_tasks(definitions[WORKFLOW_OF[machine]]):
+        definition = definitions[WORKFLOW_OF[machine]]
+        if state in table_tasks(definition) or state in service_tasks(definition):
             continue
         service, action = lambda_tasks(definitions[WORKFLOW_OF[machine]])[state]
         for attempts, answer in mock_config["MockedResponses"][response].items():

@@ -24,6 +24,9 @@ NOTIFICATION = {
     "FAILED": "order-failed",
 }
 RETRIED = 8  # an always-failing task: 1 attempt + MaxAttempts 7 of ${LambdaRetry} (and of ${TableRetry})
+CANCELLED_TRANSACTION_TRIED = 3  # 1 attempt + 2 of ${TransactionRetry}'s retrier for a cancelled transaction
+#: uuid5(urn:orderflow:event, "ord-2001|Order Completed"): what the stored order carries and OwnOrder returns
+COMPLETED_EVENT_ID = "071fb93f-a068-542d-99b4-25b1949d1992"
 
 
 #: the order's lines and total, as the order service writes them in the stored order and in its Order Created event
@@ -60,7 +63,8 @@ def claim(status: str, by: str, reason: str) -> dict[str, Any]:
     return {"status": status, "notification": NOTIFICATION[status], "by": by, "reason": reason}
 
 
-COMPLETED = claim("COMPLETED", EXEC, "order completed")
+#: CompleteOrder's claim, rendered from shared.lifecycle.claim_of (the finalize fragment reads no `by`)
+COMPLETED = {"status": "COMPLETED", "notification": "order-completed", "reason": "order completed"}
 DECLINED = claim("PAYMENT_FAILED", f"payment:{PID}", "payment declined: CUSTOMER_DECLINED")
 SHORT = claim("CANCELLED", EXEC, "insufficient stock")
 BY_CUSTOMER = claim("CANCELLED", f"cancel:{OID}", "customer cancel")
@@ -111,7 +115,11 @@ def finalize(claim_: dict, refund: str | None = None, release: str | None = None
 
 
 def state(parks: int = 0, waited: int = 0, **parts: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {"order": ORDER, "parking": {"waitedSeconds": waited, "parks": parks}}
+    data: dict[str, Any] = {
+        "order": ORDER,
+        "parking": {"waitedSeconds": waited, "parks": parks},
+        "completedEventId": COMPLETED_EVENT_ID,
+    }
     for part in parts.values():
         data.update(part)
     return data
@@ -120,7 +128,7 @@ def state(parks: int = 0, waited: int = 0, **parts: Any) -> dict[str, Any]:
 START = ["OwnOrder", "UseEventOrder", "ProcessPayment", "CheckPaymentStatus"]
 PAID = START + ["ReserveInventory", "CheckInventoryStatus"]
 PARK = ["CountParking", "WithinParkingBudget", "WaitForGateway", "ProcessPayment", "CheckPaymentStatus"]
-COMPLETE = ["CompleteOrder", "CheckCompletion", "UseCompletionClaim", "Finalize", "WasItAFailure", "OrderFinished"]
+COMPLETE = ["CompleteOrder", "PublishCompleted", "ForgetCompletedEvent", "Finalize", "WasItAFailure", "OrderFinished"]
 CLAIM_FAILED = ["ClaimFailed", "CheckClaim", "UseClaim", "Finalize", "WasItAFailure", "OrderFailed"]
 
 
@@ -139,7 +147,7 @@ CASES = [
     Case(
         "HappyPath",
         PAID + COMPLETE,
-        state(**PAID_RESERVED, c={"completion": {"status": "COMPLETED", "claim": COMPLETED}}, f=finalize(COMPLETED)),
+        state(**PAID_RESERVED, f=finalize(COMPLETED)),
     ),
     Case(
         "DuplicateExecution",
@@ -171,7 +179,6 @@ CASES = [
             parks=2,
             waited=32,
             **PAID_RESERVED,
-            c={"completion": {"status": "COMPLETED", "claim": COMPLETED}},
             f=finalize(COMPLETED),
         ),
     ),
@@ -299,23 +306,55 @@ CASES = [
         ),
         failures=["Lambda.ServiceException"] * RETRIED,
     ),
+    # a customer cancel claimed the order after the reservation: the transaction's condition refuses, ClaimFailed too
     Case(
-        "NotCompletable",
-        PAID + ["CompleteOrder", "CheckCompletion", "ClaimedByAnother"],
-        state(**PAID_RESERVED, c={"completion": {"status": "NOT_COMPLETABLE", "claim": BY_CUSTOMER}}),
+        "CompletionRefused",
+        PAID + ["CompleteOrder", "ClaimFailed", "CheckClaim", "ClaimedByAnother"],
+        state(
+            **PAID_RESERVED,
+            e=error(
+                "DynamoDb.TransactionCanceledException",
+                "Transaction cancelled, please refer cancellation reasons for specific reasons "
+                "[ConditionalCheckFailed, None, None]",
+            ),
+            c=claim_result(BY_CUSTOMER, claimed=False),
+        ),
+        failures=["DynamoDb.TransactionCanceledException"] * CANCELLED_TRANSACTION_TRIED,
     ),
     Case(
         "CompletionFault",
         PAID + ["CompleteOrder"] + CLAIM_FAILED,
         state(
             **PAID_RESERVED,
-            e=error("TransientAwsError", "orders table throttled"),
-            c=claim_result(failed("TransientAwsError")),
-            f=finalize(failed("TransientAwsError"), "REFUNDED", "RELEASED"),
+            e=error("DynamoDb.ProvisionedThroughputExceededException", "orders table throttled"),
+            c=claim_result(failed("DynamoDb.ProvisionedThroughputExceededException")),
+            f=finalize(failed("DynamoDb.ProvisionedThroughputExceededException"), "REFUNDED", "RELEASED"),
         ),
         "FAILED",
         "OrderProcessingFailed",
-        ["TransientAwsError"] * RETRIED,
+        ["DynamoDb.ProvisionedThroughputExceededException"] * RETRIED,
+    ),
+    # the bus stayed down: "Order Completed" stays in the outbox for the sweep; the order is finalized all the same
+    Case(
+        "PublishLeftToSweep",
+        PAID + ["CompleteOrder", "PublishCompleted", "Finalize", "WasItAFailure", "OrderFinished"],
+        state(
+            **PAID_RESERVED,
+            x=error("EventBridge.InternalException", "event bus unavailable", key="publishError"),
+            f=finalize(COMPLETED),
+        ),
+        failures=["EventBridge.InternalException"] * RETRIED,
+    ),
+    # the event was put but its outbox entry stayed: the sweep puts it once more (consumers de-duplicate by eventId)
+    Case(
+        "ForgetLeftToSweep",
+        PAID + COMPLETE,
+        state(
+            **PAID_RESERVED,
+            x=error("DynamoDB.ServiceUnavailableException", "outbox table unavailable", key="forgetError"),
+            f=finalize(COMPLETED),
+        ),
+        failures=["DynamoDB.ServiceUnavailableException"] * RETRIED,
     ),
     Case(
         "ClaimUnreachable",
@@ -331,10 +370,10 @@ CASES = [
     ),
     Case(
         "FinalizeIncomplete",
-        PAID + ["CompleteOrder", "CheckCompletion", "UseCompletionClaim", "Finalize", "FinalizeIncomplete"],
+        PAID + ["CompleteOrder", "PublishCompleted", "ForgetCompletedEvent", "Finalize", "FinalizeIncomplete"],
         state(
             **PAID_RESERVED,
-            c={"completion": {"status": "COMPLETED", "claim": COMPLETED}, "claim": COMPLETED},
+            c={"claim": COMPLETED},
             e=error("NotificationConflict", "concurrent write of the notification; retry"),
         ),
         "FAILED",

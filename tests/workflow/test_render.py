@@ -98,6 +98,121 @@ TABLE_RETRY = [
         "JitterStrategy": "FULL",
     }
 ]
+#: CompleteOrder's Retry (an AWS SDK integration names DynamoDB's errors DynamoDb.<exception>), written out
+TRANSACTION_RETRY = [
+    {
+        "ErrorEquals": [
+            "DynamoDb.AmazonDynamoDBException",
+            "DynamoDb.InternalServerErrorException",
+            "DynamoDb.ProvisionedThroughputExceededException",
+            "DynamoDb.RequestLimitExceeded",
+            "DynamoDb.SdkClientException",
+            "DynamoDb.ServiceUnavailableException",
+            "DynamoDb.ThrottlingException",
+            "States.Timeout",
+        ],
+        "IntervalSeconds": 1,
+        "MaxAttempts": 7,
+        "BackoffRate": 2.0,
+        "MaxDelaySeconds": 30,
+        "JitterStrategy": "FULL",
+    },
+    {
+        "ErrorEquals": ["DynamoDb.TransactionCanceledException"],
+        "IntervalSeconds": 1,
+        "MaxAttempts": 2,
+        "BackoffRate": 1.0,
+        "JitterStrategy": "FULL",
+    },
+]
+
+
+def completion_items(env: str) -> list[dict]:
+    """CompleteOrder's TransactItems for `env`, written out: the order's INVENTORY_RESERVED -> COMPLETED with the
+    owner's condition and claim, then the "Order Completed" outbox entry and the finalize duty; every value that varies
+    per order a path of the state or the context object."""
+    at, execution = {"S.$": "$$.State.EnteredTime"}, {"S.$": "$$.Execution.Id"}
+    order_id, customer_id = {"S.$": "$.order.orderId"}, {"S.$": "$.order.customerId"}
+    detail = (
+        'States.Format(\'\\{"eventId":"{}","orderId":"{}","customerId":"{}","totalAmount":"{}"\\}\', '
+        "$.completedEventId, $.order.orderId, $.order.customerId, $.order.totalAmount)"
+    )
+    return [
+        {
+            "Update": {
+                "TableName": f"orderflow-{env}-orders",
+                "Key": {"orderId": order_id, "customerId": customer_id},
+                "UpdateExpression": (
+                    "SET #status = :target, statusHistory = list_append(if_not_exists(statusHistory, :empty), "
+                    ":history), updatedAt = :now, version = if_not_exists(version, :zero) + :one, #x0 = :x0 "
+                    "REMOVE #r0"
+                ),
+                "ConditionExpression": ("attribute_exists(orderId) AND #status IN (:from0) AND (executionId = :owner)"),
+                "ExpressionAttributeNames": {"#status": "status", "#x0": "claim", "#r0": "liveShard"},
+                "ExpressionAttributeValues": {
+                    ":target": {"S": "COMPLETED"},
+                    ":history": {
+                        "L": [{"M": {"status": {"S": "COMPLETED"}, "at": at, "reason": {"S": "order completed"}}}]
+                    },
+                    ":empty": {"L": []},
+                    ":now": at,
+                    ":zero": {"N": "0"},
+                    ":one": {"N": "1"},
+                    ":from0": {"S": "INVENTORY_RESERVED"},
+                    ":x0": {"M": {"by": execution, "status": {"S": "COMPLETED"}, "at": at}},
+                    ":owner": execution,
+                },
+            }
+        },
+        {
+            "Put": {
+                "TableName": f"orderflow-{env}-outbox",
+                "Item": {
+                    "id": {"S.$": "$.completedEventId"},
+                    "kind": {"S": "event"},
+                    "orderId": order_id,
+                    "customerId": customer_id,
+                    "source": {"S": "order.service"},
+                    "detailType": {"S": "Order Completed"},
+                    "detail": {"S.$": detail},
+                    "createdAt": at,
+                },
+            }
+        },
+        {
+            "Put": {
+                "TableName": f"orderflow-{env}-outbox",
+                "Item": {
+                    "id": {"S.$": "States.Format('{}#finalize', $.order.orderId)"},
+                    "kind": {"S": "finalize"},
+                    "orderId": order_id,
+                    "customerId": customer_id,
+                    "status": {"S": "COMPLETED"},
+                    "createdAt": at,
+                },
+            }
+        },
+    ]
+
+
+#: PublishCompleted's Retry, written out
+EVENTS_RETRY = [
+    {
+        "ErrorEquals": [
+            "EventBridge.AmazonEventBridgeException",
+            "EventBridge.FailedEntry",
+            "EventBridge.InternalException",
+            "EventBridge.SdkClientException",
+            "EventBridge.ThrottlingException",
+            "States.Timeout",
+        ],
+        "IntervalSeconds": 1,
+        "MaxAttempts": 7,
+        "BackoffRate": 2.0,
+        "MaxDelaySeconds": 30,
+        "JitterStrategy": "FULL",
+    }
+]
 #: where the finalize fragment is inlined (qualified state names)
 FINALIZE_STATES = {
     "order-processing": ["Finalize"],
@@ -153,6 +268,8 @@ def test_templates_and_fragment_use_exactly_the_contract_placeholders():
         "OrderFunctionArn",
         "LambdaRetry",
         "TableRetry",
+        "TransactionRetry",
+        "EventsRetry",
         "PaymentParkingBudgetSeconds",
         "OutboxTableName",
         "OutboxKeyName",
@@ -162,23 +279,30 @@ def test_templates_and_fragment_use_exactly_the_contract_placeholders():
         "OrdersHashKeyType",
         "OrdersRangeKeyName",
         "OrdersRangeKeyType",
+        "EventBusName",
         "OwnOrderUpdateExpression",
         "OwnOrderConditionExpression",
         "OwnOrderExecutionValue",
         "FinalizeDutyIdFormat",
         "FinalizeBranch",
+        "CompletedEventIdPath",
+        "CompleteOrderTransactItems",
+        "CompletedClaim",
+        "OrderCompletedDetail",
     )
     used = {name: template_placeholders(path.read_text()) for name, path in template_paths().items()}
     fragment = template_placeholders(FRAGMENT.read_text())
     # the Choice states that route by detail-type take it from the event contracts
     assert {name: names - set(PLACEHOLDERS) for name, names in used.items()} == {
-        "order-processing": set(),
+        "order-processing": {"OrderCompletedSource", "OrderCompletedDetailType"},
         "payment-processing": {"RefundRequestedDetailType"},
         "inventory-management": {"InventoryRestockedDetailType"},
     }
     assert set().union(fragment, *used.values()) - set(PLACEHOLDERS) == {
         "RefundRequestedDetailType",
         "InventoryRestockedDetailType",
+        "OrderCompletedSource",
+        "OrderCompletedDetailType",
     }
     assert fragment == {
         "PaymentFunctionArn",
@@ -193,12 +317,12 @@ def test_templates_and_fragment_use_exactly_the_contract_placeholders():
     }
     assert all("FinalizeBranch" in names for names in used.values())
     assert {name for name, names in used.items() if "PaymentParkingBudgetSeconds" in names} == {"order-processing"}
-    owning = {p for p in PLACEHOLDERS if p.startswith(("Orders", "OwnOrder"))}
-    assert len(owning) == 8
+    owning = {p for p in PLACEHOLDERS if p.startswith(("Orders", "OwnOrder", "Complete", "EventBus", "Transaction"))}
+    owning |= {"EventsRetry", "OrderCompletedDetail"}
+    assert len(owning) == 15
     assert {name for name, names in used.items() if owning <= names} == {"order-processing"}
     assert all(not owning & names for name, names in used.items() if name != "order-processing")
-    for gone in ("EventBusName", "RetryableErrors"):
-        assert all(gone not in names for names in used.values())
+    assert all("RetryableErrors" not in names for names in used.values())
 
 
 @pytest.mark.parametrize("env", ["local", "dev", "prod"])
@@ -212,6 +336,8 @@ def test_placeholder_values_are_derived_from_names(env):
         "OrderFunctionArn": f"arn:aws:lambda:us-west-2:999999999999:function:orderflow-{env}-order",
         "LambdaRetry": RETRY[env],
         "TableRetry": TABLE_RETRY,
+        "TransactionRetry": TRANSACTION_RETRY,
+        "EventsRetry": EVENTS_RETRY,
         "PaymentParkingBudgetSeconds": 900,
         "OutboxTableName": f"orderflow-{env}-outbox",
         "OutboxKeyName": "id",
@@ -221,6 +347,7 @@ def test_placeholder_values_are_derived_from_names(env):
         "OrdersHashKeyType": "S",
         "OrdersRangeKeyName": "customerId",
         "OrdersRangeKeyType": "S",
+        "EventBusName": f"orderflow-{env}-bus",
         "OwnOrderUpdateExpression": "SET executionId = :execution",
         "OwnOrderConditionExpression": (
             "attribute_exists(orderId) AND (attribute_not_exists(executionId) OR executionId = :execution)"
@@ -228,6 +355,15 @@ def test_placeholder_values_are_derived_from_names(env):
         "OwnOrderExecutionValue": ":execution",
         "FinalizeDutyIdFormat": "{}#finalize",
         "FinalizeBranch": fragment,
+        "CompletedEventIdPath": "$.Attributes.completedEventId.S",
+        "CompleteOrderTransactItems": completion_items(env),
+        "CompletedClaim": {"status": "COMPLETED", "notification": "order-completed", "reason": "order completed"},
+        "OrderCompletedDetail": {
+            "eventId.$": "$.completedEventId",
+            "orderId.$": "$.order.orderId",
+            "customerId.$": "$.order.customerId",
+            "totalAmount.$": "$.order.totalAmount",
+        },
         "OrderCreatedDetailType": "Order Created",
         "OrderCancellationRequestedDetailType": "Order Cancellation Requested",
         "OrderCompletedDetailType": "Order Completed",
@@ -240,6 +376,18 @@ def test_placeholder_values_are_derived_from_names(env):
         "InventoryRestockedDetailType": "Inventory Restocked",
         "RefundRequestedDetailType": "Refund Requested",
         "StaleOrderSweepRequestedDetailType": "Stale Order Sweep Requested",
+        "OrderCreatedSource": "order.service",
+        "OrderCancellationRequestedSource": "order.service",
+        "OrderCompletedSource": "order.service",
+        "PaymentProcessedSource": "payment.service",
+        "PaymentFailedSource": "payment.service",
+        "PaymentRefundedSource": "payment.service",
+        "InventoryReservedSource": "inventory.service",
+        "InventoryUnavailableSource": "inventory.service",
+        "InventoryReleasedSource": "inventory.service",
+        "InventoryRestockedSource": "inventory.admin",
+        "RefundRequestedSource": "orderflow.operator",
+        "StaleOrderSweepRequestedSource": "orderflow.scheduler",
     }
     assert fragment["StartAt"] == "NeedsCompensation"
     assert "${" not in json.dumps(fragment)
@@ -264,27 +412,32 @@ def test_the_fragment_is_inlined_identically_everywhere(tmp_path, env):
 
 @pytest.mark.parametrize("env", ["local", "dev", "prod"])
 def test_every_task_is_a_lambda_invoke_with_lambda_retry(tmp_path, env):
-    """Every status write goes through the order Lambda; the two other tasks are DynamoDB integrations with the table
-    retry: order-processing's OwnOrder (updateItem of the order's owner) and the finalize fragment's Settle (deleteItem
-    of the finalize duty). No EventBridge or SDK integration."""
-    table_tasks_written_out = {
-        "OwnOrder": "arn:aws:states:::dynamodb:updateItem",
-        "Settle": "arn:aws:states:::dynamodb:deleteItem",
+    """Every task is a Lambda invoke with the Lambda retry, but for the service integrations of order-processing and
+    the finalize fragment's Settle, each with its own retry: OwnOrder (updateItem of the order's owner), CompleteOrder
+    (the completion's TransactWriteItems), PublishCompleted (putEvents of "Order Completed"), ForgetCompletedEvent
+    and Settle (deleteItem of an outbox entry)."""
+    integrations_written_out = {
+        "OwnOrder": ("arn:aws:states:::dynamodb:updateItem", TABLE_RETRY),
+        "CompleteOrder": ("arn:aws:states:::aws-sdk:dynamodb:transactWriteItems", TRANSACTION_RETRY),
+        "PublishCompleted": ("arn:aws:states:::events:putEvents", EVENTS_RETRY),
+        "ForgetCompletedEvent": ("arn:aws:states:::dynamodb:deleteItem", TABLE_RETRY),
+        "Settle": ("arn:aws:states:::dynamodb:deleteItem", TABLE_RETRY),
     }
     for workflow, definition in rendered(tmp_path, env).items():
         tasks = [(name, state) for name, state, _ in all_states(definition) if state["Type"] == "Task"]
         assert tasks, workflow
         for name, state in tasks:
-            table_task = table_tasks_written_out.get(name.rsplit("/", 1)[-1])
-            assert state["Resource"] == (table_task or LAMBDA_INVOKE), name
-            assert state["Retry"] == (TABLE_RETRY if table_task else RETRY[env]), f"{workflow}/{name}"
+            resource, retry = integrations_written_out.get(name.rsplit("/", 1)[-1], (LAMBDA_INVOKE, RETRY[env]))
+            assert state["Resource"] == resource, name
+            assert state["Retry"] == retry, f"{workflow}/{name}"
             assert state["TimeoutSeconds"] == 60, f"{workflow}/{name}"
         text = json.dumps(definition)
-        owns = 1 if workflow == "order-processing" else 0
-        assert text.count(":::dynamodb:deleteItem") == len(FINALIZE_STATES[workflow])
+        owns = 1 if workflow == "order-processing" else 0  # OwnOrder, CompleteOrder, PublishCompleted, Forget...
+        assert text.count(":::dynamodb:deleteItem") == len(FINALIZE_STATES[workflow]) + owns
         assert text.count(":::dynamodb:updateItem") == owns
-        assert text.count(":::dynamodb:") == len(FINALIZE_STATES[workflow]) + owns
-        assert ":::events:" not in text and "aws-sdk:" not in text
+        assert text.count(":::dynamodb:") == len(FINALIZE_STATES[workflow]) + 2 * owns
+        assert text.count(":::events:putEvents") == owns and text.count(":::events:") == owns
+        assert text.count("aws-sdk:dynamodb:transactWriteItems") == owns and text.count("aws-sdk:") == owns
 
 
 @pytest.mark.parametrize("env", ["local", "dev", "prod"])
@@ -321,7 +474,7 @@ def test_unresolved_placeholders_are_all_named(tmp_path):
     assert not (tmp_path / "out").exists()  # nothing written when one template fails
 
 
-@pytest.mark.parametrize("gone", ["EventBusName", "RetryableErrors"])
+@pytest.mark.parametrize("gone", ["RetryableErrors"])
 def test_the_old_placeholders_are_unresolved(tmp_path, gone):
     templates = tmp_path / "templates"
     write_template(templates, "old", GOOD.replace('"${LambdaRetry}"', f'"${{{gone}}}"'))
@@ -398,10 +551,23 @@ def test_result_selectors_read_only_contract_keys(definitions):
         for qualified, state, _ in all_states(definition):
             if state["Type"] != "Task":
                 continue
-            if qualified.rsplit("/", 1)[-1] == "OwnOrder":  # its success is the answer: nothing is read
+            name = qualified.rsplit("/", 1)[-1]
+            if name == "OwnOrder":  # UpdateItem's ALL_NEW answer: the one attribute the saga needs
+                assert state["ResultSelector"] == {"completedEventId.$": "$.Attributes.completedEventId.S"}
+                assert state["ResultPath"] == "$.owned", f"{workflow}/{qualified}"
+                continue
+            if name == "CompleteOrder":  # TransactWriteItems answers nothing it reads: the claim is written out
+                assert state["ResultSelector"] == {
+                    "status": "COMPLETED",
+                    "notification": "order-completed",
+                    "reason": "order completed",
+                }
+                assert state["ResultPath"] == "$.claim"
+                continue
+            if name in ("PublishCompleted", "ForgetCompletedEvent"):  # nothing read, nothing kept
                 assert "ResultSelector" not in state and state["ResultPath"] is None, f"{workflow}/{qualified}"
                 continue
-            if qualified.rsplit("/", 1)[-1] in table_tasks(definition):  # DeleteItem answers nothing it reads
+            if name in table_tasks(definition):  # DeleteItem answers nothing it reads
                 assert state["ResultSelector"] == {"status": "SETTLED"}, f"{workflow}/{qualified}"
                 continue
             read = set()
@@ -429,7 +595,6 @@ def test_the_actions_the_workflows_call(definitions):
             ("inventory", "reserve"),
             ("notification", "notify"),
             ("order", "claim"),
-            ("order", "complete"),
             ("payment", "charge"),
             ("payment", "refund"),
         ],
@@ -462,6 +627,7 @@ def test_order_processing_shape(definitions):
             "attribute_exists(orderId) AND (attribute_not_exists(executionId) OR executionId = :execution)"
         ),
         "ExpressionAttributeValues": {":execution": {"S.$": "$$.Execution.Id"}},
+        "ReturnValues": "ALL_NEW",
     }
     assert states["UseEventOrder"]["Parameters"] == {
         "order": {
@@ -471,7 +637,42 @@ def test_order_processing_shape(definitions):
             "totalAmount.$": "$.detail.totalAmount",
         },
         "parking": {"waitedSeconds": 0, "parks": 0},
+        "completedEventId.$": "$.owned.completedEventId",
     }
+    assert states["CheckInventoryStatus"]["Choices"][0]["Next"] == "CompleteOrder"
+    assert states["CompleteOrder"]["Parameters"] == {"TransactItems": completion_items("dev")}
+    assert (states["CompleteOrder"]["Next"], states["CompleteOrder"]["Catch"]) == (
+        "PublishCompleted",
+        [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "ClaimFailed"}],
+    )
+    assert states["PublishCompleted"]["Parameters"] == {
+        "Entries": [
+            {
+                "Source": "order.service",
+                "DetailType": "Order Completed",
+                "Detail": {
+                    "eventId.$": "$.completedEventId",
+                    "orderId.$": "$.order.orderId",
+                    "customerId.$": "$.order.customerId",
+                    "totalAmount.$": "$.order.totalAmount",
+                },
+                "EventBusName": "orderflow-dev-bus",
+            }
+        ]
+    }
+    # a put or a delete that still fails leaves the event in the outbox for the sweep: finalizing goes on
+    assert (states["PublishCompleted"]["Next"], states["PublishCompleted"]["Catch"]) == (
+        "ForgetCompletedEvent",
+        [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.publishError", "Next": "Finalize"}],
+    )
+    assert states["ForgetCompletedEvent"]["Parameters"] == {
+        "TableName": "orderflow-dev-outbox",
+        "Key": {"id": {"S.$": "$.completedEventId"}},
+    }
+    assert (states["ForgetCompletedEvent"]["Next"], states["ForgetCompletedEvent"]["Catch"]) == (
+        "Finalize",
+        [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.forgetError", "Next": "Finalize"}],
+    )
     assert states["ProcessPayment"]["Parameters"]["Payload"] == {
         "action": "charge",
         "order.$": "$.order",
@@ -530,7 +731,11 @@ def test_the_declaration_is_what_the_workflows_invoke(definitions):
     assert render.declared_integrations() == {workflow: frozenset(services) for workflow, services in used.items()}
     everything = ["inventory", "notification", "order", "payment"]
     assert json.loads(render.INTEGRATIONS_PATH.read_text())["workflows"] == {
-        "order-processing": {"invokes": everything, "tables": {"orders": ["UpdateItem"], "outbox": ["DeleteItem"]}},
+        "order-processing": {
+            "invokes": everything,
+            "tables": {"orders": ["UpdateItem"], "outbox": ["DeleteItem", "PutItem"]},
+            "events": ["OrderCompleted"],
+        },
         "payment-processing": {"invokes": everything, "tables": {"outbox": ["DeleteItem"]}},
         "inventory-management": {"invokes": everything, "tables": {"outbox": ["DeleteItem"]}},
     }
@@ -538,15 +743,26 @@ def test_the_declaration_is_what_the_workflows_invoke(definitions):
 
 def test_the_table_declaration_is_what_the_workflows_do(definitions):
     """Every workflow settles through the finalize fragment (one deleteItem on the outbox table); order-processing
-    also owns the order (one updateItem on the orders table); each declared as such."""
+    also owns the order (one updateItem on the orders table), completes it (a transaction: UpdateItem on the orders
+    table, two PutItem on the outbox) and forgets the put event (deleteItem on the outbox); each declared as such."""
     settle = ("Settle", ("orderflow-dev-outbox", "deleteItem"))
     assert {w: set(table_tasks(d).items()) for w, d in definitions.items()} == {
-        "order-processing": {("OwnOrder", ("orderflow-dev-orders", "updateItem")), settle},
+        "order-processing": {
+            ("OwnOrder", ("orderflow-dev-orders", "updateItem")),
+            ("ForgetCompletedEvent", ("orderflow-dev-outbox", "deleteItem")),
+            settle,
+        },
         "payment-processing": {settle},
         "inventory-management": {settle},
     }
+    items = definitions["order-processing"]["States"]["CompleteOrder"]["Parameters"]["TransactItems"]
+    assert [(kind, item["TableName"]) for entry in items for kind, item in entry.items()] == [
+        ("Update", "orderflow-dev-orders"),
+        ("Put", "orderflow-dev-outbox"),
+        ("Put", "orderflow-dev-outbox"),
+    ]
     assert render.declared_table_actions() == {
-        "order-processing": frozenset({("orders", "UpdateItem"), ("outbox", "DeleteItem")}),
+        "order-processing": frozenset({("orders", "UpdateItem"), ("outbox", "DeleteItem"), ("outbox", "PutItem")}),
         "payment-processing": frozenset({("outbox", "DeleteItem")}),
         "inventory-management": frozenset({("outbox", "DeleteItem")}),
     }
@@ -629,8 +845,265 @@ def test_the_table_declaration_names_only_contract_tables_and_integrations(tmp_p
     assert str(caught.value) == (
         f"{path} declares that w uses table ledger, which is not a table of the contract. "
         f"{path} declares that w does Scan on outbox, which is no DynamoDB integration a workflow may use "
-        "(known: GetItem, PutItem, UpdateItem, DeleteItem)."
+        "(known: GetItem, PutItem, UpdateItem, DeleteItem, ConditionCheckItem)."
     )
+
+
+# The completion as one transaction and one put (what order-processing's CompleteOrder becomes): the order's update and
+# two outbox entries in a transactWriteItems, the Order Completed event put on the stack's bus, the outbox entry deleted.
+COMPLETE_TRANSACTION = {
+    "Type": "Task",
+    "Resource": "arn:aws:states:::aws-sdk:dynamodb:transactWriteItems",
+    "Parameters": {
+        "TransactItems": [
+            {
+                "Update": {
+                    "TableName": "${OrdersTableName}",
+                    "Key": {"${OrdersHashKeyName}": {"${OrdersHashKeyType}.$": "$.orderId"}},
+                    "UpdateExpression": "SET #s = :s",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": {":s": {"S": "COMPLETED"}},
+                }
+            },
+            {"Put": {"TableName": "${OutboxTableName}", "Item": {"${OutboxKeyName}": {"S.$": "$.eventId"}}}},
+            {"Put": {"TableName": "${OutboxTableName}", "Item": {"${OutboxKeyName}": {"S.$": "$.dutyId"}}}},
+        ]
+    },
+    "ResultPath": None,
+    "Next": "Publish",
+}
+COMPLETED_ENTRY = {
+    "Source": "${OrderCompletedSource}",
+    "DetailType": "${OrderCompletedDetailType}",
+    "Detail.$": "$.completedEvent",
+    "EventBusName": "${EventBusName}",
+}
+
+
+def complete_template(entry: dict | None = None, transaction: dict | None = None) -> str:
+    publish = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::events:putEvents",
+        "Parameters": {"Entries": [COMPLETED_ENTRY if entry is None else entry]},
+        "ResultPath": None,
+        "Next": "Forget",
+    }
+    forget = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::dynamodb:deleteItem",
+        "Parameters": {"TableName": "${OutboxTableName}", "Key": {"${OutboxKeyName}": {"S.$": "$.eventId"}}},
+        "End": True,
+    }
+    states = {"Complete": transaction or COMPLETE_TRANSACTION, "Publish": publish, "Forget": forget}
+    return json.dumps({"StartAt": "Complete", "States": states})
+
+
+COMPLETE_TABLES = frozenset({("orders", "UpdateItem"), ("outbox", "PutItem"), ("outbox", "DeleteItem")})
+
+
+def render_complete(tmp_path: Path, text: str, *, tables=COMPLETE_TABLES, events=frozenset({"OrderCompleted"})):
+    directory = tmp_path / "templates"
+    write_template(directory, "complete", text)
+    return render_workflows(
+        "local",
+        region=REGION,
+        account_id=ACCOUNT,
+        out_dir=tmp_path / "out",
+        template_dir=directory,
+        integrations={"complete": frozenset()},
+        table_integrations={"complete": frozenset(tables)},
+        event_integrations={"complete": frozenset(events)},
+    )
+
+
+def refused_complete(tmp_path: Path, text: str, **declared) -> str:
+    with pytest.raises(render.UndeclaredIntegrationError) as caught:
+        render_complete(tmp_path, text, **declared)
+    assert not (tmp_path / "out").exists()
+    return str(caught.value)
+
+
+def test_a_transaction_and_a_put_render_when_declared(tmp_path):
+    """Each transaction item counts as its IAM action on its table; the put's entry as its event contract; the
+    rendered names are the stack's (statelint accepts both integrations)."""
+    path = render_complete(tmp_path, complete_template())["complete"]
+    states = json.loads(path.read_text())["States"]
+    items = states["Complete"]["Parameters"]["TransactItems"]
+    assert [(kind, body["TableName"]) for item in items for kind, body in item.items()] == [
+        ("Update", "orderflow-local-orders"),
+        ("Put", "orderflow-local-outbox"),
+        ("Put", "orderflow-local-outbox"),
+    ]
+    assert states["Publish"]["Parameters"]["Entries"] == [
+        {
+            "Source": "order.service",
+            "DetailType": "Order Completed",
+            "Detail.$": "$.completedEvent",
+            "EventBusName": "orderflow-local-bus",
+        }
+    ]
+    values = render.placeholder_values("local", region=REGION, account_id=ACCOUNT)
+    definition = json.loads(path.read_text())
+    assert render.used_integrations(
+        definition,
+        {},
+        {"orderflow-local-orders": "orders", "orderflow-local-outbox": "outbox"},
+        bus=values["EventBusName"],
+    ) == (set(), set(COMPLETE_TABLES), {"OrderCompleted"})
+
+
+def test_an_undeclared_event_is_refused(tmp_path):
+    message = refused_complete(tmp_path, complete_template(), events=frozenset())
+    assert message == (
+        f"{tmp_path / 'templates' / 'complete.asl.json'} puts OrderCompleted, which integrations.json does not "
+        "declare for complete (its events): declare it, or its role cannot put it."
+    )
+
+
+def test_a_declared_event_that_is_never_put_is_refused(tmp_path):
+    message = refused_complete(tmp_path, complete_template(), events=frozenset({"OrderCompleted", "OrderCreated"}))
+    assert message == (
+        "integrations.json declares that complete puts OrderCreated, which its definition never does: remove it, "
+        "or its role may put more than it uses."
+    )
+
+
+def test_an_undeclared_transaction_item_is_refused(tmp_path):
+    message = refused_complete(tmp_path, complete_template(), tables=COMPLETE_TABLES - {("outbox", "PutItem")})
+    assert message == (
+        f"{tmp_path / 'templates' / 'complete.asl.json'} does PutItem on outbox, which integrations.json does not "
+        "declare for complete (its tables): declare it, or its role cannot do it."
+    )
+
+
+def test_a_condition_check_item_counts_as_condition_check_item(tmp_path):
+    check = {"ConditionCheck": {"TableName": "${OrdersTableName}", "Key": {}, "ConditionExpression": "x"}}
+    transaction = json.loads(json.dumps(COMPLETE_TRANSACTION))
+    transaction["Parameters"]["TransactItems"].append(check)
+    render_complete(
+        tmp_path,
+        complete_template(transaction=transaction),
+        tables=COMPLETE_TABLES | {("orders", "ConditionCheckItem")},
+    )
+    assert "does ConditionCheckItem on orders, which integrations.json does not declare" in refused_complete(
+        tmp_path / "again", complete_template(transaction=transaction)
+    )
+
+
+def test_the_declaration_names_only_contract_events(tmp_path):
+    path = tmp_path / "integrations.json"
+    path.write_text(json.dumps({"workflows": {"w": {"invokes": [], "events": ["OrderCompleted", "OrderShipped"]}}}))
+    with pytest.raises(render.UndeclaredIntegrationError) as caught:
+        render.declared_events(path)
+    assert str(caught.value) == (
+        f"{path} declares that w puts OrderShipped, which is not an event contract (services/shared/schemas/events)."
+    )
+    path.write_text(
+        json.dumps({"workflows": {"w": {"invokes": [], "events": ["OrderCompleted"]}, "v": {"invokes": []}}})
+    )
+    assert render.declared_events(path) == {"w": frozenset({"OrderCompleted"}), "v": frozenset()}
+
+
+def test_the_event_declaration_is_what_the_workflows_put(definitions):
+    """Read independently of the renderer's check: the contract of every entry of every events:putEvents task."""
+    contracts = render.event_contracts()
+    put = {
+        workflow: {
+            contracts.for_event(entry["Source"], entry["DetailType"]).name
+            for _, state, _ in all_states(definition)
+            if state.get("Resource") == "arn:aws:states:::events:putEvents"
+            for entry in state["Parameters"]["Entries"]
+        }
+        for workflow, definition in definitions.items()
+    }
+    assert render.declared_events() == {workflow: frozenset(names) for workflow, names in put.items()}
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        (
+            {**COMPLETED_ENTRY, "EventBusName": "default"},
+            (
+                "puts on default, which is not this stack's bus (orderflow-local-bus): write the ${EventBusName} "
+                "placeholder."
+            ),
+        ),
+        (
+            {key: value for key, value in COMPLETED_ENTRY.items() if key != "EventBusName"},
+            (
+                "puts on the default bus, which is not this stack's bus (orderflow-local-bus): write the ${EventBusName} "
+                "placeholder."
+            ),
+        ),
+        (
+            {**COMPLETED_ENTRY, "EventBusName": "orderflow-prod-bus"},
+            "puts on orderflow-prod-bus, which is not this stack's bus (orderflow-local-bus)",
+        ),
+        (
+            {**{k: v for k, v in COMPLETED_ENTRY.items() if k != "Source"}, "Source.$": "$.source"},
+            (
+                "chooses Source.$ at run time, so no role's events:source / events:detail-type condition can be checked "
+                "against it: write the contract's ${<Event>Source}, ${<Event>DetailType} and ${EventBusName} placeholders."
+            ),
+        ),
+        (
+            {**{k: v for k, v in COMPLETED_ENTRY.items() if k != "DetailType"}, "DetailType.$": "$.type"},
+            "chooses DetailType.$ at run time",
+        ),
+        (
+            {**{k: v for k, v in COMPLETED_ENTRY.items() if k != "EventBusName"}, "EventBusName.$": "$.bus"},
+            "chooses EventBusName.$ at run time",
+        ),
+        (
+            {**COMPLETED_ENTRY, "Source": "payment.service"},
+            (
+                "puts source 'payment.service' / detail-type 'Order Completed', which is no event contract "
+                "(services/shared/schemas/events)."
+            ),
+        ),
+    ],
+    ids=["default-bus", "no-bus", "another-stacks-bus", "source-path", "detail-type-path", "bus-path", "no-contract"],
+)
+def test_a_put_no_role_can_be_granted_is_refused(tmp_path, entry, problem):
+    """A put's grant is checkable only when each entry names a contract's source and detail-type literally and the
+    stack's bus."""
+    message = refused_complete(tmp_path, complete_template(entry))
+    assert message.startswith(f"{tmp_path / 'templates' / 'complete.asl.json'}: task Publish (Entries[0]) {problem}")
+
+
+@pytest.mark.parametrize(
+    ("items", "problem"),
+    [
+        (None, "task Complete does not list its TransactItems literally"),
+        (
+            [{"Put": {"TableName.$": "$.table", "Item": {}}}],
+            "task Complete (TransactItems[0]) chooses its table at run time (TableName.$)",
+        ),
+        (
+            [{"Put": {"TableName": "orderflow-prod-outbox", "Item": {}}}],
+            (
+                "task Complete (TransactItems[0]) uses table orderflow-prod-outbox, which is not one of this stack's "
+                "table names."
+            ),
+        ),
+        (
+            [{"Get": {"TableName": "${OutboxTableName}", "Key": {}}}],
+            (
+                'task Complete has TransactItems[0] {"Get": {"TableName": "orderflow-local-outbox", "Key": {}}}, which '
+                "is not one Put or Update or Delete or ConditionCheck item."
+            ),
+        ),
+    ],
+    ids=["items-path", "table-path", "foreign-table", "not-a-write"],
+)
+def test_a_transaction_no_role_can_be_granted_is_refused(tmp_path, items, problem):
+    transaction = {
+        **COMPLETE_TRANSACTION,
+        "Parameters": {"TransactItems.$": "$.items"} if items is None else {"TransactItems": items},
+    }
+    message = refused_complete(tmp_path, complete_template(transaction=transaction))
+    assert message.startswith(f"{tmp_path / 'templates' / 'complete.asl.json'}: {problem}")
 
 
 def render_declared(tmp_path: Path, templates: dict[str, str], integrations: dict[str, set[str]]) -> dict[str, Path]:
@@ -745,13 +1218,21 @@ NOT_THE_STACKS = "which is not one of this stack's function ARNs."
             '"Resource": "arn:aws:states:::dynamodb:scan", "Parameters": {"TableName": "orderflow-local-outbox"}',
             (
                 "task A uses the integration arn:aws:states:::dynamodb:scan, which no workflow may declare (the "
-                "workflows call Lambda (arn:aws:states:::lambda:invoke) and DynamoDB's getItem, putItem, updateItem, "
-                "deleteItem only)."
+                "workflows call Lambda (arn:aws:states:::lambda:invoke), DynamoDB's getItem, putItem, updateItem, "
+                "deleteItem and transactWriteItems (arn:aws:states:::aws-sdk:dynamodb:transactWriteItems), and "
+                "EventBridge's putEvents only)."
             ),
         ),
         (
             '"Resource": "arn:aws:states:::events:putEvents", "Parameters": {"Entries": []}',
-            "task A uses the integration arn:aws:states:::events:putEvents, which no workflow may declare",
+            (
+                "task A does not list its Entries literally, so no role can be granted their events: write each "
+                "entry's Source, DetailType and EventBusName."
+            ),
+        ),
+        (
+            '"Resource": "arn:aws:states:::aws-sdk:dynamodb:batchWriteItem", "Parameters": {"RequestItems": {}}',
+            "task A uses the integration arn:aws:states:::aws-sdk:dynamodb:batchWriteItem, which no workflow may declare",
         ),
         (
             '"Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName.$": "$.target", "Payload.$": "$"}',
@@ -778,7 +1259,8 @@ NOT_THE_STACKS = "which is not one of this stack's function ARNs."
         "dynamodb-foreign-table",
         "dynamodb-table-chosen-at-run-time",
         "dynamodb-scan",
-        "eventbridge",
+        "eventbridge-no-entries",
+        "another-sdk-integration",
         "function-chosen-at-run-time",
         "foreign-function",
         "foreign-account",
@@ -811,7 +1293,6 @@ def test_the_declaration_names_only_services_with_a_function(tmp_path):
 def test_the_answer_keys_are_the_task_contracts():
     """workflow_harness.CONTRACT_KEYS is read from the contracts; written out here, as the workflows read them."""
     assert CONTRACT_KEYS == {
-        ("order", "complete"): frozenset({"status", "orderStatus", "order", "claim"}),
         ("order", "claim"): frozenset({"claimed", "refused", "orderStatus", "order", "claim"}),
         ("order", "find_stale"): frozenset({"orders", "nextToken", "resume", "republished"}),
         ("payment", "charge"): frozenset({"status", "paymentId", "amount", "reason", "retryAfterSeconds", "claim"}),
@@ -993,3 +1474,21 @@ def test_an_unknown_order_workflow_type_fails_with_what_to_fix(monkeypatch, tmp_
         "order_workflow_type must be one of STANDARD, EXPRESS, not 'SYNC': fix --order-workflow-type, "
         "$ORDERFLOW_ORDER_WORKFLOW_TYPE or terraform/envs/local.tfvars."
     )
+
+
+def test_a_marker_becomes_a_path_and_markers_inside_a_string_a_format():
+    paths = {"order_id": "$.order.orderId", "at": "$$.State.EnteredTime"}
+    assert render._with_paths(
+        {"Key": {"S": "@@order_id@@"}, "Id": "@@order_id@@#x{1}", "N": 2, "L": [{"S": "@@at@@"}, "plain"]}, paths
+    ) == {
+        "Key": {"S.$": "$.order.orderId"},
+        "Id.$": "States.Format('{}#x\\{1\\}', $.order.orderId)",
+        "N": 2,
+        "L": [{"S.$": "$$.State.EnteredTime"}, "plain"],
+    }
+
+
+def test_a_marker_as_a_list_item_is_refused():
+    """Step Functions resolves only `<field>.$`: a list item cannot be a path, so rendering one is an error."""
+    with pytest.raises(render.RenderError, match=r"^\$\.L: a list item cannot be a path"):
+        render._with_paths({"L": ["ok", "@@at@@"]}, {"at": "$$.State.EnteredTime"})

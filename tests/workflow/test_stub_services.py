@@ -9,10 +9,12 @@ received; the executions run on MiniStack and each test then
 2. hands every captured payload to the services' REAL handlers in process (real_services.py, moto): each must pass
    their input validation and answer exactly the contract's keys -- the keys the stubs and mock_config.json answer.
 
-The workflows' two DynamoDB integrations run for real against the emulator's tables: OwnOrder (an order is seeded
-before each order-processing run; the test asserts the owner it recorded, and a duplicate execution's refusal) and
-the finalize fragment's Settle. Status writes are the order service's (services/order/saga.py): tests/unit (moto),
-tests/simulation (every branch, races) and test_deployed_stack.py (the real Lambdas on the emulator) cover them.
+The workflows' service integrations run for real against the emulator: OwnOrder (an order is seeded before each
+order-processing run; the test asserts the owner it recorded, and a duplicate execution's refusal), CompleteOrder's
+transaction (the stored order, its claim and its outbox entries are asserted), PublishCompleted (the event reaches a
+queue through a rule of the stub bus), ForgetCompletedEvent and the finalize fragment's Settle. The other status
+writes are the order service's (services/order/saga.py): tests/unit (moto), tests/simulation (every branch, races)
+and test_deployed_stack.py (the real Lambdas on the emulator) cover them.
 """
 
 from __future__ import annotations
@@ -50,6 +52,11 @@ MACHINES = {
 RUN = uuid.uuid4().hex[:8]
 CUSTOMER = "cust-stub"
 STALE_SINCE = "2020-01-01T00:00:00.000Z"
+#: the stub stack's bus (scripts/render.bus_name's convention) and the queue a rule copies "Order Completed" into
+BUS = f"{PROJECT}-{ENV}-bus"
+TAP = f"{PROJECT}-completed-tap"
+#: the namespace of every orderflow eventId: uuid5(NAMESPACE_URL, "urn:orderflow:event")
+EVENT_NAMESPACE = uuid.UUID("f73e26d7-7a2c-571b-92db-206d66d4da91")
 
 STUB_SOURCE = """
 import os
@@ -83,9 +90,6 @@ def answer(event):
     action = event.get("action")
     ref = event.get("order") or {}
     oid = ref.get("orderId", "")
-    if SERVICE == "order" and action == "complete":
-        return {"status": "COMPLETED", "orderStatus": "COMPLETED", "order": stored(ref, "COMPLETED"),
-                "claim": claim("COMPLETED", event["executionId"], "order completed")}
     if SERVICE == "order" and action == "claim":
         if event.get("request") == "refund" and oid.startswith("done-"):
             return {"claimed": False, "refused": REFUSED, "orderStatus": "COMPLETED", "order": stored(ref, "COMPLETED"),
@@ -134,9 +138,20 @@ def stub_stack(local_cloud, sfn, account_id, emulator_settings, tmp_path_factory
 
     lam = client("lambda", local_cloud)
     ddb = client("dynamodb", local_cloud)
-    for table in ("orders", "outbox"):  # OwnOrder writes the order's owner, Settle deletes the duty
+    for table in ("orders", "outbox"):  # OwnOrder and CompleteOrder write the order, Settle deletes the duty
         with contextlib.suppress(ddb.exceptions.ResourceInUseException):
             ddb.create_table(**_table_request(table))
+    events, sqs = client("events", local_cloud), client("sqs", local_cloud)
+    with contextlib.suppress(events.exceptions.ResourceAlreadyExistsException):
+        events.create_event_bus(Name=BUS)
+    queue = sqs.create_queue(QueueName=TAP)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(
+        Name=TAP,
+        EventBusName=BUS,
+        EventPattern=json.dumps({"source": ["order.service"], "detail-type": ["Order Completed"]}),
+    )
+    events.put_targets(Rule=TAP, EventBusName=BUS, Targets=[{"Id": "tap", "Arn": queue_arn}])
     for service in ("payment", "inventory", "order", "notification"):
         create_python_function(
             lam, f"{PROJECT}-{ENV}-{service}", STUB_SOURCE, env={"STUB_SERVICE": service, "STUB_RUN": RUN}
@@ -156,6 +171,10 @@ def stub_stack(local_cloud, sfn, account_id, emulator_settings, tmp_path_factory
         sfn.delete_state_machine(stateMachineArn=arn)
     for table in ("orders", "outbox"):
         ddb.delete_table(TableName=_table_request(table)["TableName"])
+    events.remove_targets(Rule=TAP, EventBusName=BUS, Ids=["tap"])
+    events.delete_rule(Name=TAP, EventBusName=BUS)
+    events.delete_event_bus(Name=BUS)
+    sqs.delete_queue(QueueUrl=queue)
     for service in ("payment", "inventory", "order", "notification"):
         name = f"{PROJECT}-{ENV}-{service}"
         lam.delete_function(FunctionName=name)
@@ -171,12 +190,62 @@ def _table_request(table: str) -> dict[str, Any]:
     return request
 
 
+def completed_event_id(order_id: str) -> str:
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"{order_id}|Order Completed"))
+
+
 def put_order(local_cloud, order_id: str) -> None:
-    """The order as the order service created it (only what OwnOrder's condition reads: the key)."""
+    """The order as the stubs would leave it reserved (they write nothing): what OwnOrder's condition and return and
+    CompleteOrder's condition read -- the key, INVENTORY_RESERVED, the completedEventId create writes."""
     client("dynamodb", local_cloud).put_item(
         TableName=_table_request("orders")["TableName"],
-        Item={"orderId": {"S": order_id}, "customerId": {"S": CUSTOMER}, "status": {"S": "PENDING"}},
+        Item={
+            "orderId": {"S": order_id},
+            "customerId": {"S": CUSTOMER},
+            "status": {"S": "INVENTORY_RESERVED"},
+            "statusHistory": {"L": []},
+            "version": {"N": "3"},
+            "liveShard": {"S": "live#1"},
+            "completedEventId": {"S": completed_event_id(order_id)},
+        },
     )
+
+
+def stored_order(local_cloud, order_id: str) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    item = client("dynamodb", local_cloud).get_item(
+        TableName=_table_request("orders")["TableName"],
+        Key={"orderId": {"S": order_id}, "customerId": {"S": CUSTOMER}},
+        ConsistentRead=True,
+    )["Item"]
+    return {k: TypeDeserializer().deserialize(v) for k, v in item.items()}
+
+
+def outbox_ids(local_cloud) -> set[str]:
+    items = client("dynamodb", local_cloud).scan(TableName=_table_request("outbox")["TableName"], ConsistentRead=True)
+    return {i["id"]["S"] for i in items["Items"]}
+
+
+def tapped_events(local_cloud, order_id: str) -> list[dict[str, Any]]:
+    """The "Order Completed" events of `order_id` the stub bus delivered to the tap queue (polled with a deadline)."""
+    from scripts.polling import wait_until
+
+    sqs = client("sqs", local_cloud)
+    queue = sqs.get_queue_url(QueueName=TAP)["QueueUrl"]
+    found: list[dict[str, Any]] = []
+
+    def received() -> bool:
+        for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        ):
+            event = json.loads(message["Body"])
+            if event["detail"].get("orderId") == order_id:
+                found.append(event)
+        return bool(found)
+
+    wait_until(received, timeout=20, interval=0.1, what=f"Order Completed of {order_id} on the tap queue")
+    return found
 
 
 def owner(local_cloud, order_id: str) -> str | None:
@@ -197,20 +266,11 @@ def start_order(sfn, stub_stack, local_cloud, order_id: str):
     return execution
 
 
-def put_duty(local_cloud, order_id: str) -> None:
-    """The order's finalize duty, as the claim's transaction writes it (shared.outbox)."""
-    from shared import outbox
-
-    entry = outbox.finalize_entry(order_id, CUSTOMER, "COMPLETED", "2026-11-27T09:00:00.000Z")
-    client("dynamodb", local_cloud).put_item(
-        TableName=_table_request("outbox")["TableName"], Item={k: {"S": v} for k, v in entry.items()}
-    )
-
-
-def assert_settled(local_cloud, execution, order_id: str) -> None:
+def assert_settled(local_cloud, execution, order_id: str, deletes: int = 1) -> None:
     """The finalize fragment's Settle ran as one DynamoDB deleteItem (no Lambda: MiniStack records the task with its
-    resource and output, not its parameters), the branch recorded SETTLED, and the order's duty -- the key rendered
-    from shared.outbox.finalize_id -- is gone from the outbox table."""
+    resource and output, not its parameters) -- a completed order's ForgetCompletedEvent is the other of its
+    `deletes` -- the branch recorded SETTLED, and the order's duty -- the key rendered from
+    shared.outbox.finalize_id -- is gone from the outbox table."""
     from shared import outbox
 
     settles = [
@@ -219,7 +279,7 @@ def assert_settled(local_cloud, execution, order_id: str) -> None:
         if e["type"] == "TaskSucceeded"
         and e["taskSucceededEventDetails"]["resource"] == "arn:aws:states:::dynamodb:deleteItem"
     ]
-    assert settles == [{}], settles
+    assert settles == [{}] * deletes, settles
     assert execution.output["finalized"][0]["settled"] == {"status": "SETTLED"}
     duty = {"id": {"S": outbox.finalize_id(order_id)}}
     table = _table_request("outbox")["TableName"]
@@ -321,17 +381,16 @@ def check_against_real_services(monkeypatch, captured, statuses: dict[int, str] 
 
 def test_happy_path_payloads(sfn, stub_stack, monkeypatch, local_cloud):
     oid = f"ok-{RUN}"
-    put_duty(local_cloud, oid)
     execution = start_order(sfn, stub_stack, local_cloud, oid)
 
     assert execution.status == "SUCCEEDED", execution.cause
     assert execution.visited[:2] == ["OwnOrder", "UseEventOrder"]
     assert execution.visited[-3:] == ["Finalize", "WasItAFailure", "OrderFinished"]
+    assert execution.visited[-6:-3] == ["CompleteOrder", "PublishCompleted", "ForgetCompletedEvent"]
     captured = calls(execution)
     assert [(s, p) for s, p, _ in captured] == [
         ("payment", {"action": "charge", "order": event_order(oid), "attempt": 0}),
         ("inventory", {"action": "reserve", "order": event_order(oid)}),
-        ("order", {"action": "complete", "order": ref(oid), "executionId": execution.arn}),
         (
             "notification",
             {
@@ -343,15 +402,35 @@ def test_happy_path_payloads(sfn, stub_stack, monkeypatch, local_cloud):
         ),
     ]
     real = check_against_real_services(monkeypatch, captured)
-    assert [r.get("status") for r in real] == ["PAID", "RESERVED", "COMPLETED", "SENT"]
-    assert_settled(local_cloud, execution, oid)
+    assert [r.get("status") for r in real] == ["PAID", "RESERVED", "SENT"]
+    # CompleteOrder's transaction, as the emulator ran it
+    order = stored_order(local_cloud, oid)
+    at = order["updatedAt"]
+    assert len(at) == 24 and at.endswith("Z")  # $$.State.EnteredTime: the format shared.clock writes
+    assert {k: order[k] for k in ("status", "version", "claim", "statusHistory", "executionId")} == {
+        "status": "COMPLETED",
+        "version": 4,
+        "claim": {"by": execution.arn, "status": "COMPLETED", "at": at},
+        "statusHistory": [{"status": "COMPLETED", "at": at, "reason": "order completed"}],
+        "executionId": execution.arn,
+    }
+    assert "liveShard" not in order
+    [event] = tapped_events(local_cloud, oid)
+    assert (event["source"], event["detail-type"]) == ("order.service", "Order Completed")
+    assert event["detail"] == {
+        "eventId": completed_event_id(oid),
+        "orderId": oid,
+        "customerId": CUSTOMER,
+        "totalAmount": "39.98",
+    }
+    assert not {completed_event_id(oid), f"{oid}#finalize"} & outbox_ids(local_cloud)  # both entries settled
+    assert_settled(local_cloud, execution, oid, deletes=2)
 
 
 def test_a_duplicate_execution_ends_at_ownorder_and_calls_nothing(sfn, stub_stack, local_cloud):
     """The same Order Created delivered twice: the second execution's OwnOrder fails its condition (the order has an
     owner), the execution succeeds at DuplicateExecution having invoked no Lambda, and the owner stays the first."""
     oid = f"dup-{RUN}"
-    put_duty(local_cloud, oid)
     first = start_order(sfn, stub_stack, local_cloud, oid)
     second = start_and_wait(sfn, stub_stack["order-processing"], order_created(oid))
 

@@ -55,7 +55,7 @@ from shared import contracts
 CONTRACT_KEYS: dict[tuple[str, str], frozenset[str]] = {
     (c.service, c.action): frozenset(c.schema["definitions"]["Result"]["required"]) for c in contracts.TASKS.values()
 }
-_SHARED_DEFINITIONS = contracts.TASKS["order.complete"].schema["definitions"]
+_SHARED_DEFINITIONS = contracts.TASKS["order.claim"].schema["definitions"]
 #: an `order` in an answer (shared.models.order_summary) and a `claim` (shared.lifecycle.claim_of)
 ORDER_KEYS = frozenset(_SHARED_DEFINITIONS["Order"]["required"])
 CLAIM_KEYS = frozenset(_SHARED_DEFINITIONS["Claim"]["required"])
@@ -105,6 +105,21 @@ def table_tasks(definition: dict[str, Any]) -> dict[str, tuple[str, str]]:
             name = qualified.rsplit("/", 1)[-1]
             assert tasks.setdefault(name, found) == found, f"{name} does two different table actions"
     return tasks
+
+
+#: the other service integrations of the workflows: order-processing's CompleteOrder and PublishCompleted
+SERVICE_TASK_RESOURCES = frozenset(
+    {"arn:aws:states:::aws-sdk:dynamodb:transactWriteItems", "arn:aws:states:::events:putEvents"}
+)
+
+
+def service_tasks(definition: dict[str, Any]) -> dict[str, str]:
+    """State name (unqualified) -> resource of every transactWriteItems / putEvents task."""
+    return {
+        qualified.rsplit("/", 1)[-1]: state["Resource"]
+        for qualified, state, _ in all_states(definition)
+        if state.get("Resource") in SERVICE_TASK_RESOURCES
+    }
 
 
 def untaken_transitions(definition: dict[str, Any], paths: list[list[str]]) -> list[tuple[str, str]]:

@@ -41,6 +41,11 @@ OWNER_ATTRIBUTE = "executionId"
 OWN_EXECUTION_VALUE = ":execution"
 OWN_UPDATE_EXPRESSION = f"SET {OWNER_ATTRIBUTE} = {OWN_EXECUTION_VALUE}"
 OWN_CONDITION_EXPRESSION = f"attribute_exists(orderId) AND (attribute_not_exists({OWNER_ATTRIBUTE}) OR {OWNER_ATTRIBUTE} = {OWN_EXECUTION_VALUE})"
+#: the id of the order's "Order Completed" event, written by `create` (events.event_id, the one rule for event ids) and
+#: returned by OwnOrder's write: the workflow completes the order without a Lambda, so it cannot compute the id
+COMPLETED_EVENT_ID_ATTRIBUTE = "completedEventId"
+#: the statusHistory reason of INVENTORY_RESERVED -> COMPLETED
+COMPLETED_REASON = "order completed"
 
 
 def shard_key(shard: int) -> str:
@@ -147,6 +152,94 @@ def build_transition(
     )
 
 
+def transition_write(
+    order_id: str,
+    customer_id: str,
+    target: str,
+    reason: str,
+    *,
+    at: str,
+    expected_from: Iterable[str] | None = None,
+    extra_set: dict[str, Any] | None = None,
+    extra_remove: Iterable[str] = (),
+    extra_condition: tuple[str, dict[str, str], dict[str, Any]] | None = None,
+    claim_by: str | None = None,
+    events_to_publish: Iterable[tuple[str, str, dict[str, Any]]] = (),
+) -> tuple[TransitionUpdate, list[dict[str, Any]]]:
+    """The whole write of a transition: the order's update and the outbox entries that go with it (pure).
+
+    Entering a terminal status needs `claim_by`: the update records `claim = {by, status, at}` and a finalize duty
+    joins the entries. `events_to_publish` ((source, detail-type, detail with eventId)) become event entries.
+    """
+    terminal = is_terminal(target)
+    if terminal != (claim_by is not None):
+        raise ValueError(f"{target}: claim_by is required exactly for terminal statuses")
+    extra = dict(extra_set or {})
+    if claim_by is not None:
+        extra["claim"] = {"by": claim_by, "status": str(target), "at": at}
+    update = build_transition(
+        order_id,
+        customer_id,
+        target,
+        reason,
+        expected_from=expected_from,
+        extra_set=extra,
+        extra_remove=extra_remove,
+        extra_condition=extra_condition,
+        at=at,
+    )
+    entries = [
+        outbox.event_entry(order_id, customer_id, source, detail_type, detail, at)
+        for source, detail_type, detail in events_to_publish
+    ]
+    if terminal:
+        entries.append(outbox.finalize_entry(order_id, customer_id, str(target), at))
+    return update, entries
+
+
+def transaction_items(
+    update: TransitionUpdate,
+    entries: Iterable[dict[str, Any]],
+    *,
+    orders_table: str | None = None,
+    outbox_table: str | None = None,
+) -> list[dict[str, Any]]:
+    """TransactWriteItems of a transition: the order's update, then a Put of each outbox entry (default tables: the
+    configured ones; scripts/render.py passes an environment's names to render order-processing's CompleteOrder)."""
+    return [update.as_transact_update(orders_table or config.orders_table)] + [
+        outbox.put_action(e, outbox_table) for e in entries
+    ]
+
+
+def completed_event(order_id: str, customer_id: str, total_amount: str, event_id: str) -> dict[str, Any]:
+    """The detail of "Order Completed" (services/shared/schemas/events/OrderCompleted.json)."""
+    return {"eventId": event_id, "orderId": order_id, "customerId": customer_id, "totalAmount": total_amount}
+
+
+def completion_write(
+    order_id: str, customer_id: str, execution: str, total_amount: str, event_id: str, at: str
+) -> tuple[TransitionUpdate, list[dict[str, Any]]]:
+    """INVENTORY_RESERVED -> COMPLETED for the execution that owns the order, queuing "Order Completed": the one
+    definition of completing an order. No Lambda runs it: scripts/render.py renders it into order-processing's
+    CompleteOrder task (a TransactWriteItems integration), the values that vary per order as paths of its state."""
+    return transition_write(
+        order_id,
+        customer_id,
+        OrderStatus.COMPLETED,
+        COMPLETED_REASON,
+        at=at,
+        extra_condition=(f"{OWNER_ATTRIBUTE} = :owner", {}, {":owner": execution}),
+        claim_by=execution,
+        events_to_publish=[
+            (
+                contracts.EVENTS["OrderCompleted"].source,
+                contracts.EVENTS["OrderCompleted"].detail_type,
+                completed_event(order_id, customer_id, total_amount, event_id),
+            )
+        ],
+    )
+
+
 class AlreadyClaimed(Exception):
     """The claim was already made by the same claimer (a retry after the effect); transition() returns the order."""
 
@@ -188,21 +281,9 @@ class OrdersRepository:
         )
         self._publish(entries)
 
-    def transition(
-        self,
-        order_id: str,
-        customer_id: str,
-        target: str,
-        reason: str,
-        *,
-        expected_from: Iterable[str] | None = None,
-        extra_set: dict[str, Any] | None = None,
-        extra_remove: Iterable[str] = (),
-        extra_condition: tuple[str, dict[str, str], dict[str, Any]] | None = None,
-        claim_by: str | None = None,
-        events_to_publish: Iterable[tuple[str, str, dict[str, Any]]] = (),
-    ) -> dict[str, Any]:
-        """Apply a lifecycle transition; returns the updated order. The one writer of an order's status.
+    def transition(self, order_id: str, customer_id: str, target: str, reason: str, **write: Any) -> dict[str, Any]:
+        """Apply a lifecycle transition; returns the updated order. The one writer of an order's status (`write`:
+        transition_write's keyword arguments but `at`, which is now).
 
         Entering a terminal status needs `claim_by` (who claims): the same TransactWriteItems records
         `claim = {by, status, at}` on the order and the finalize duty in the outbox. `events_to_publish`
@@ -212,38 +293,14 @@ class OrdersRepository:
         Raises IllegalTransition (logged) when the current status does not allow it, OrderNotFound when
         the order does not exist.
         """
-        terminal = is_terminal(target)
-        if terminal != (claim_by is not None):
-            raise ValueError(f"{target}: claim_by is required exactly for terminal statuses")
-        at = clock.now_iso()
-        extra = dict(extra_set or {})
-        if claim_by is not None:
-            extra["claim"] = {"by": claim_by, "status": str(target), "at": at}
+        claim_by = write.get("claim_by")
         try:
-            update = build_transition(
-                order_id,
-                customer_id,
-                target,
-                reason,
-                expected_from=expected_from,
-                extra_set=extra,
-                extra_remove=extra_remove,
-                extra_condition=extra_condition,
-                at=at,
-            )
+            update, entries = transition_write(order_id, customer_id, target, reason, at=clock.now_iso(), **write)
         except IllegalTransition:  # no status at all may enter `target` (from expected_from)
             raise self._refused(order_id, customer_id, target, None) from None
-        entries = [
-            outbox.event_entry(order_id, customer_id, source, detail_type, detail, at)
-            for source, detail_type, detail in events_to_publish
-        ]
-        if terminal:
-            entries.append(outbox.finalize_entry(order_id, customer_id, str(target), at))
         try:
             if entries:
-                aws.dynamodb_client().transact_write_items(
-                    TransactItems=[update.as_transact_update(self.table_name)] + [outbox.put_action(e) for e in entries]
-                )
+                aws.dynamodb_client().transact_write_items(TransactItems=transaction_items(update, entries))
                 order = self.require(order_id, customer_id)
             else:
                 response = self._table.update_item(

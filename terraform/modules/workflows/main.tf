@@ -41,6 +41,22 @@ locals {
   unknown_tables = {
     for wf, tables in local.table_actions : wf => [for t in keys(tables) : t if !contains(keys(var.table_arns), t)]
   }
+  # The events each workflow declares it puts (integrations.json `events`, as source -> detail-types): one PutEvents
+  # statement per source, conditioned on that source and exactly its detail-types. EventBridge authorises each entry
+  # of a PutEvents by events:source and events:detail-type, and one statement naming two sources would allow every
+  # source x detail-type pair (as the root's service_policy_statements).
+  published_events = {
+    for wf in var.workflow_names : wf => { for source, detail_types in lookup(var.published_events, wf, {}) : source => sort(distinct(detail_types)) }
+  }
+  event_statements = {
+    for wf, sources in local.published_events : wf => [
+      for i, source in sort(keys(sources)) : {
+        sid          = length(sources) > 1 ? "PutEventsOnBus${i + 1}" : "PutEventsOnBus"
+        source       = source
+        detail_types = sources[source]
+      }
+    ]
+  }
   # Each invoked function and its versions/aliases (`<arn>:<qualifier>`).
   invoke_resources = {
     for wf, services in local.invoked_services : wf => flatten([
@@ -85,7 +101,9 @@ resource "aws_iam_role" "this" {
 # would just forward one call (order-processing's OwnOrder records the owning execution: `dynamodb:UpdateItem` on the
 # orders table; the finalize fragment's Settle deletes the outbox duty: `dynamodb:DeleteItem` on the outbox table), so
 # a role may do exactly the table actions its workflow declares, on those tables, and use the stack's
-# key for them through DynamoDB only (kms:ViaService). No EventBridge access. The state machines have no
+# key for them through DynamoDB only (kms:ViaService). EventBridge only where the workflow declares `events` (its
+# events:putEvents tasks): events:PutEvents on the stack's bus, one statement per source conditioned on events:source
+# and exactly that source's events:detail-type values; none otherwise. The state machines have no
 # encryption_configuration (no customer-managed key of their own), and CloudWatch Logs encrypts the log groups under
 # the key policy's grant to the Logs service, not with the writer's permissions.
 # Resource "*" appears only in the XRayTracing and LogDelivery statements: X-Ray and CloudWatch Logs vended-log
@@ -125,6 +143,27 @@ data "aws_iam_policy_document" "this" {
         test     = "StringEquals"
         variable = "kms:ViaService"
         values   = ["dynamodb.${data.aws_region.current.name}.amazonaws.com"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    # without a bus nothing is granted (and the role policy's precondition refuses the declaration)
+    for_each = var.event_bus_arn == null ? [] : local.event_statements[each.key]
+    content {
+      sid       = statement.value.sid
+      effect    = "Allow"
+      actions   = ["events:PutEvents"]
+      resources = [var.event_bus_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "events:source"
+        values   = [statement.value.source]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "events:detail-type"
+        values   = statement.value.detail_types
       }
     }
   }
@@ -173,6 +212,10 @@ resource "aws_iam_role_policy" "this" {
     precondition {
       condition     = length(local.unknown_tables[each.key]) == 0
       error_message = "${each.key} declares table actions on tables that are not this stack's (its role cannot be granted them): ${join(", ", local.unknown_tables[each.key])}."
+    }
+    precondition {
+      condition     = length(local.event_statements[each.key]) == 0 || var.event_bus_arn != null
+      error_message = "${each.key} declares events (${join(", ", keys(local.published_events[each.key]))}) but the module has no event_bus_arn: its role cannot be granted events:PutEvents on the stack's bus."
     }
     precondition {
       condition     = length(local.unknown_services[each.key]) == 0

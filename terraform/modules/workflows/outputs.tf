@@ -23,6 +23,11 @@ output "invoked_services" {
   value       = local.invoked_services
 }
 
+output "published_events" {
+  description = "The events each workflow's role may put on the bus, keyed by workflow, as source -> detail-types (published_events, detail-types sorted): exactly its events:PutEvents statements' conditions."
+  value       = local.published_events
+}
+
 output "policy_json" {
   description = "Each state machine role's inline policy document (JSON) keyed by workflow name, for audits and tests."
   value       = { for wf, p in aws_iam_role_policy.this : wf => p.policy }

@@ -35,6 +35,30 @@ variable "table_arns" {
   default     = {}
 }
 
+variable "published_events" {
+  description = "The events each workflow's events:putEvents tasks put, keyed by workflow then event source, as that source's detail-types: workflow/integrations.json's `events` (event contract names) turned into sources and detail-types by the root from services/shared/schemas/events (scripts/render.py refuses a definition that puts anything else, or on another bus). A workflow with events gets events:PutEvents on event_bus_arn, one statement per source conditioned on events:source (that source) and events:detail-type (exactly its detail-types); a workflow without gets no PutEvents."
+  type        = map(map(list(string)))
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition = alltrue(flatten([
+      for wf, sources in var.published_events : [
+        for source, detail_types in sources :
+        length(detail_types) > 0 && length(trimspace(source)) > 0 && !strcontains(source, "*") &&
+        alltrue([for t in detail_types : length(trimspace(t)) > 0 && !strcontains(t, "*")])
+      ]
+    ]))
+    error_message = "published_events: every source names at least one detail-type, and no source or detail-type is empty or holds a wildcard (*): a PutEvents grant names exactly what it allows."
+  }
+}
+
+variable "event_bus_arn" {
+  description = "ARN of the stack's event bus: the one resource of a workflow role's events:PutEvents. null (default): no workflow may put events (a workflow with published_events is refused)."
+  type        = string
+  default     = null
+}
+
 variable "function_qualifiers" {
   description = "The alias each workflow task must invoke, keyed by service, for the functions with provisioned concurrency (one alias name for all): every task naming such a function's ARN is rewritten to `<arn>:<alias>`. {} (default) leaves the rendered definitions unchanged."
   type        = map(string)
