@@ -120,8 +120,10 @@ def function_name(env: str, service: str) -> str:
 def _resource_arns(env: str, region: str, account: str) -> dict[str, str]:
     """The symbolic resources of terraform/service_permissions.json as ARNs shaped like the ones root main.tf builds
     (placeholder key id: the lint needs the shape, not the key)."""
+    from scripts.render import bus_name  # the one naming rule of the bus (render puts it into the workflows too)
+
     arns = {
-        "bus": f"arn:aws:events:{region}:{account}:event-bus/{PROJECT}-{env}-bus",
+        "bus": f"arn:aws:events:{region}:{account}:event-bus/{bus_name(env, PROJECT)}",
         "key": f"arn:aws:kms:{region}:{account}:key/00000000-0000-0000-0000-000000000000",
         "bucket": f"arn:aws:s3:::{PROJECT}-{env}-notifications-{account}",
     }
