@@ -349,6 +349,46 @@ def verdicts(result: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def capacity(result: dict[str, Any]) -> dict[str, Any] | None:
+    """The throughput this run's CPU per order allows (utilisation law: a resource busy D seconds per order serves at
+    most 1/D orders per second), not a target: the machine's CPUs over the local cloud's and the bench client's CPU
+    per order, and the local cloud's own process over its CPU per order (one Python process runs its bytecode on one
+    CPU at a time). None when the CPU was not measured (a real cloud)."""
+    m = ((result.get("cost_model") or {}).get("measured")) or {}
+    cloud, client = m.get("local_cloud_cpu_s_per_order"), m.get("bench_client_cpu_s_per_order")
+    nproc = (result.get("machine") or {}).get("nproc")
+    if not cloud or client is None or not nproc:
+        return None
+    own = (m.get("local_cloud_cpu_s_per_order_by_process") or {}).get(cost_model.OWN_PROCESS)
+    return {
+        "cpus": nproc,
+        "cpu_s_per_order": round(cloud + client, 4),
+        "machine_orders_per_s_max": round(nproc / (cloud + client), 1),
+        "process_cpu_s_per_order": own,
+        "process_orders_per_s_max": round(1 / own, 1) if own else None,
+        "machine_busy_share": m.get("machine_busy_share"),
+    }
+
+
+def capacity_line(result: dict[str, Any]) -> str | None:
+    c = capacity(result)
+    if c is None:
+        return None
+    line = (
+        f"capacity from this run's CPU per order (utilisation law; not a target): at most "
+        f"{c['machine_orders_per_s_max']:g} orders/s on {c['cpus']} CPUs ({c['cpu_s_per_order']:g} CPU-s per order, "
+        "local cloud and bench client)"
+    )
+    if c["process_orders_per_s_max"] is not None:
+        line += (
+            f"; the local cloud's own process at most {c['process_orders_per_s_max']:g} orders/s "
+            f"({c['process_cpu_s_per_order']:g} s per order on one CPU)"
+        )
+    if c["machine_busy_share"] is not None:
+        line += f"; the machine was {c['machine_busy_share']:.0%} busy"
+    return line
+
+
 def _measured(v: dict[str, Any]) -> str:
     value = v["measured"]
     if value is None:
@@ -611,6 +651,7 @@ def run(
         "rejections": failures[:10],
     }
     result["targets"], result["target_values"] = verdicts(result), dict(TARGETS)
+    result["capacity"] = capacity(result)
     with ThreadPoolExecutor(max_workers=min(8, concurrency)) as cleaners:
         list(cleaners.map(user_pool.delete_customer, customers))  # the run's customers (their orders stay)
     out = reports_dir(env)
@@ -688,6 +729,8 @@ def text_report(result: dict[str, Any]) -> str:
         )
     if result.get("targets"):
         text += "\n\n" + "\n".join(target_lines(result))
+    if line := capacity_line(result):
+        text += "\n" + line
     return text
 
 
@@ -738,4 +781,6 @@ def markdown(result: dict[str, Any]) -> str:
             "|---|---|---:|---|",
         ]
         lines += [f"| {v['target']} | {v['rule']} | {_measured(v)} | {_met(v['met'])} |" for v in result["targets"]]
+    if line := capacity_line(result):
+        lines += ["", line[0].upper() + line[1:] + "."]
     return "\n".join(lines) + "\n"

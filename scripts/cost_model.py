@@ -13,7 +13,9 @@ Measured, from the cloud, over the window (bench start after the baseline -> eve
 * S3 PUTs: objects in the notifications bucket after minus before.
 * API requests: the POSTs the bench sent (one per order plus its retries).
 * CPU seconds of the local cloud: utime + stime + cutime + cstime of the MiniStack process and every descendant
-  (its Lambda workers), from /proc/<pid>/stat, after minus before.
+  (its Lambda workers), from /proc/<pid>/stat, after minus before; split into the MiniStack process itself, each
+  function's workers (named in their command line) and reaped workers (the parent's cutime + cstime).
+* CPU seconds of the bench client (its own process time) and the machine's busy share (/proc/stat), over the window.
 
 Derived, not measured: DynamoDB request units. The services do not ask for ReturnConsumedCapacity and the local cloud
 keeps no request counts, so `DYNAMODB_PER_COMPLETED_ORDER` lists the calls of a completed order's code path (read
@@ -24,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
@@ -102,40 +105,83 @@ def parse_stat(text: str) -> dict[str, int]:
     }
 
 
-def tree_cpu_ticks(root: int, stats: Iterable[str]) -> int:
-    """CPU ticks of `root` and its descendants: each one's own utime + stime plus cutime + cstime (its reaped
-    children, e.g. Lambda workers that exited), from the /proc/<pid>/stat texts of the machine's processes."""
-    procs = {}
-    for text in stats:
+#: The groups of the local cloud's CPU split besides one per function's workers.
+OWN_PROCESS, REAPED_WORKERS, OTHER_DESCENDANTS = "local cloud process", "reaped workers", "other descendants"
+
+
+def tree_cpu_split(root: int, procs: Iterable[tuple[str, str]], workers: dict[str, str] | None = None) -> Counter:
+    """CPU ticks of `root` and its descendants, by group, from (/proc/<pid>/stat text, command line) pairs: the root's
+    own utime + stime (OWN_PROCESS), its cutime + cstime (REAPED_WORKERS: Lambda workers that exited), and each
+    descendant's four fields under `workers[name]` for the first name its command line holds (a function's workers:
+    MiniStack runs them from a folder named after the function), else OTHER_DESCENDANTS."""
+    stats, commands = {}, {}
+    for text, command in procs:
         try:
             stat = parse_stat(text)
         except (ValueError, IndexError):
             continue
-        procs[stat["pid"]] = stat
+        stats[stat["pid"]], commands[stat["pid"]] = stat, command
     children: dict[int, list[int]] = {}
-    for stat in procs.values():
+    for stat in stats.values():
         children.setdefault(stat["ppid"], []).append(stat["pid"])
-    total, todo = 0, [root] if root in procs else []
+    split: Counter = Counter()
+    if root not in stats:
+        return split
+    split[OWN_PROCESS] += stats[root]["utime"] + stats[root]["stime"]
+    split[REAPED_WORKERS] += stats[root]["cutime"] + stats[root]["cstime"]
+    todo = list(children.get(root, []))
     while todo:
-        stat = procs[todo.pop()]
-        total += stat["utime"] + stat["stime"] + stat["cutime"] + stat["cstime"]
+        stat = stats[todo.pop()]
+        group = next((label for name, label in (workers or {}).items() if name in commands[stat["pid"]]), None)
+        split[group or OTHER_DESCENDANTS] += stat["utime"] + stat["stime"] + stat["cutime"] + stat["cstime"]
         todo += children.get(stat["pid"], [])
-    return total
+    return split
 
 
-def _all_stats(proc: Path) -> Iterable[str]:
+def tree_cpu_ticks(root: int, stats: Iterable[str]) -> int:
+    """CPU ticks of `root` and its descendants: each one's own utime + stime plus cutime + cstime (its reaped
+    children, e.g. Lambda workers that exited), from the /proc/<pid>/stat texts of the machine's processes."""
+    return sum(tree_cpu_split(root, ((text, "") for text in stats)).values())
+
+
+def _all_procs(proc: Path) -> Iterable[tuple[str, str]]:
     for entry in proc.iterdir():
         if entry.name.isdigit():
             try:
-                yield (entry / "stat").read_text()
+                stat = (entry / "stat").read_text()
             except OSError:
                 continue
+            try:
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:  # gone meanwhile, or not readable: its CPU still counts, in no function's group
+                command = ""
+            yield stat, command
 
 
 def tree_cpu_seconds(root: int | None, proc: Path = Path("/proc")) -> float | None:
+    split = tree_cpu_split_seconds(root, proc=proc)
+    return None if split is None else sum(split.values())
+
+
+def tree_cpu_split_seconds(
+    root: int | None, workers: dict[str, str] | None = None, proc: Path = Path("/proc")
+) -> dict[str, float] | None:
+    """tree_cpu_split of the running machine, in seconds (None without a root or a /proc)."""
     if root is None or not proc.exists():
         return None
-    return tree_cpu_ticks(root, _all_stats(proc)) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return {group: ticks / tick for group, ticks in tree_cpu_split(root, _all_procs(proc), workers).items()}
+
+
+def machine_cpu_seconds(proc: Path = Path("/proc")) -> dict[str, float] | None:
+    """The machine's busy and total CPU seconds since boot, all CPUs (/proc/stat's `cpu` line; idle + iowait are
+    not busy); None where there is no /proc/stat."""
+    try:
+        fields = [int(x) for x in (proc / "stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, IndexError, ValueError):
+        return None
+    tick, total = os.sysconf("SC_CLK_TCK"), sum(fields[:8])  # guest time is already in user/nice
+    return {"busy": (total - fields[3] - fields[4]) / tick, "total": total / tick}
 
 
 # --- Lambda log lines -----------------------------------------------------------------------------------------------
@@ -296,8 +342,14 @@ class Meter:
             "at": datetime.now().astimezone(),
             "archive_events": self._archive_events(),
             "s3_objects": self._s3_objects(),
-            "cpu_s": tree_cpu_seconds(self.pid),
+            "cpu_split_s": tree_cpu_split_seconds(self.pid, self.worker_labels()),
+            "machine_cpu_s": machine_cpu_seconds(),
+            "client_cpu_s": time.process_time(),  # this process, every thread: the bench client
         }
+
+    def worker_labels(self) -> dict[str, str]:
+        """MiniStack runs a function's workers from `ministack-lambda-<function name>-<random>`: name -> label."""
+        return {f"ministack-lambda-{fn['name']}-": f"{service} workers" for service, fn in self.functions.items()}
 
     def _archive_events(self) -> int | None:
         try:
@@ -392,7 +444,9 @@ class Meter:
             workflows=workflows,
             events=_delta(before["archive_events"], after["archive_events"]),
             s3_puts=_delta(before["s3_objects"], after["s3_objects"]),
-            cpu_s=_delta(before["cpu_s"], after["cpu_s"]),
+            cpu_split_s=_split_delta(before["cpu_split_s"], after["cpu_split_s"]),
+            machine_cpu_s=_split_delta(before["machine_cpu_s"], after["machine_cpu_s"]),
+            client_cpu_s=_delta(before["client_cpu_s"], after["client_cpu_s"]),
             api_requests=api_requests,
             orders=orders,
             window=(start, end),
@@ -401,6 +455,13 @@ class Meter:
 
 def _delta(before: float | None, after: float | None) -> float | None:
     return None if before is None or after is None else after - before
+
+
+def _split_delta(before: dict[str, float] | None, after: dict[str, float] | None) -> dict[str, float] | None:
+    """after - before per key (a worker that appears in the window has 0 before)."""
+    if before is None or after is None:
+        return None
+    return {key: after[key] - before.get(key, 0.0) for key in after}
 
 
 def _per(value: float | None, orders: int, digits: int = 3) -> float | None:
@@ -413,12 +474,15 @@ def summarize(
     workflows: dict[str, dict[str, Any]],
     events: float | None,
     s3_puts: float | None,
-    cpu_s: float | None,
     api_requests: int,
     orders: int,
     window: tuple[datetime, datetime],
+    cpu_split_s: dict[str, float] | None = None,
+    machine_cpu_s: dict[str, float] | None = None,
+    client_cpu_s: float | None = None,
 ) -> dict[str, Any]:
     """The `cost_model` section of a bench result: totals over the window and per completed order."""
+    cpu_s = None if cpu_split_s is None else sum(cpu_split_s.values())
     for fn in lambdas.values():
         fn["invocations_per_order"] = _per(fn["invocations"], orders)
         fn["mean_billed_ms"] = round(fn["billed_ms"] / fn["reports"], 1) if fn["reports"] else None
@@ -441,6 +505,17 @@ def summarize(
             "lambda_log_bytes_per_order": _per(log_bytes, orders, 1),
             "local_cloud_cpu_s": None if cpu_s is None else round(cpu_s, 2),
             "local_cloud_cpu_s_per_order": _per(cpu_s, orders, 4),
+            "local_cloud_cpu_s_per_order_by_process": (
+                None
+                if cpu_split_s is None
+                else {group: _per(seconds, orders, 4) for group, seconds in sorted(cpu_split_s.items()) if seconds}
+            ),
+            "bench_client_cpu_s_per_order": _per(client_cpu_s, orders, 4),
+            "machine_busy_share": (
+                round(machine_cpu_s["busy"] / machine_cpu_s["total"], 3)
+                if machine_cpu_s and machine_cpu_s["total"] > 0
+                else None
+            ),
         },
         "derived": {"dynamodb": dynamodb_per_completed_order()},
     }
@@ -502,6 +577,12 @@ def rows(cost_model: dict[str, Any]) -> list[list[Any]]:
             "measured: /proc stat of MiniStack + workers",
         ],
     ]
+    for group, seconds in (m.get("local_cloud_cpu_s_per_order_by_process") or {}).items():
+        out.append([f"  of which {group}", None, seconds, "measured: /proc stat, by process"])
+    if m.get("bench_client_cpu_s_per_order") is not None:
+        out.append(["bench client CPU seconds", None, m["bench_client_cpu_s_per_order"], "measured: process time"])
+    if m.get("machine_busy_share") is not None:
+        out.append(["machine busy share (all CPUs)", None, m["machine_busy_share"], "measured: /proc/stat"])
     ddb = cost_model["derived"]["dynamodb"]
     out += [
         ["DynamoDB read request units", None, ddb["read_request_units"], "DERIVED from the code path"],

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from scripts import bench
+from scripts import bench, cost_model
 from scripts.common import UserError
 
 
@@ -193,10 +194,11 @@ def test_the_targets_line_prints_one_line_per_target_with_its_ratio() -> None:
     ]
 
 
-def test_the_markdown_report_carries_the_targets_table() -> None:
+def _report_result() -> dict[str, Any]:
+    """A finished run's result around BEFORE, without its cost model (each test adds what it reports)."""
     summary = {"count": 1, "p50": 0.52, "p95": 0.6, "p99": 0.768, "max": 0.8}
-    result = {
-        **{k: v for k, v in BEFORE.items() if k != "cost_model"},  # the breakdown's own rows are cost_model's tests'
+    return {
+        **{k: v for k, v in BEFORE.items() if k != "cost_model"},
         "orders_requested": 500,
         "terminal": 500,
         "retried_requests": 0,
@@ -210,6 +212,12 @@ def test_the_markdown_report_carries_the_targets_table() -> None:
         "throughput": {"accepted_per_s": 14.0, "completed_per_s": 13.9, "terminal_per_s": 13.9},
         "latency": {"end_to_end": summary, "client_observed": summary, "post": summary, "stages": {}},
         "baseline": {"server": {**summary, "p50": 0.151}, "observed": summary},
+    }
+
+
+def test_the_markdown_report_carries_the_targets_table() -> None:
+    result = {
+        **_report_result(),  # the breakdown's own rows are cost_model's tests'
         "workload": {"lines": 0, "hot_product": False, "shape": "1-3 lines each", "products": 5},
     }
     result["targets"] = bench.verdicts(BEFORE)
@@ -221,6 +229,70 @@ def test_the_markdown_report_carries_the_targets_table() -> None:
     assert "| lost orders | 0 (every order terminal: accepted, not lost, none rejected) | 0 | met |" in md
     text = bench.text_report(result)
     assert text.endswith("  NOT MET      Lambda invocations per completed order: 9 (2.25x the target) (target <= 4)")
+
+
+def _measured_cpu(cloud: float | None, client: float | None, own: float | None, busy: float | None) -> dict[str, Any]:
+    by_process = None if own is None else {"local cloud process": own, "payment workers": 0.03}
+    return {
+        "machine": {"nproc": 2},
+        "cost_model": {
+            "measured": {
+                "local_cloud_cpu_s_per_order": cloud,
+                "bench_client_cpu_s_per_order": client,
+                "local_cloud_cpu_s_per_order_by_process": by_process,
+                "machine_busy_share": busy,
+            }
+        },
+    }
+
+
+def test_capacity_divides_the_cpus_by_the_cpu_per_order() -> None:
+    # 2 CPUs / (0.092 + 0.008) s = 20 orders/s; the local cloud's own process: 1 / 0.05 s = 20 orders/s
+    assert bench.capacity(_measured_cpu(0.092, 0.008, 0.05, 0.8)) == {
+        "cpus": 2,
+        "cpu_s_per_order": 0.1,
+        "machine_orders_per_s_max": 20.0,
+        "process_cpu_s_per_order": 0.05,
+        "process_orders_per_s_max": 20.0,
+        "machine_busy_share": 0.8,
+    }
+    assert bench.capacity_line(_measured_cpu(0.092, 0.008, 0.04, 0.815)) == (
+        "capacity from this run's CPU per order (utilisation law; not a target): at most 20 orders/s on 2 CPUs "
+        "(0.1 CPU-s per order, local cloud and bench client); the local cloud's own process at most 25 orders/s "
+        "(0.04 s per order on one CPU); the machine was 82% busy"
+    )
+    assert bench.capacity_line(_measured_cpu(0.06, 0.02, None, None)) == (
+        "capacity from this run's CPU per order (utilisation law; not a target): at most 25 orders/s on 2 CPUs "
+        "(0.08 CPU-s per order, local cloud and bench client)"
+    )
+
+
+def test_no_capacity_without_the_cpu_measured() -> None:
+    assert bench.capacity(_measured_cpu(None, 0.01, 0.05, 0.8)) is None  # a real cloud: no local process tree
+    assert bench.capacity(_measured_cpu(0.09, None, 0.05, 0.8)) is None
+    assert bench.capacity({"machine": {"nproc": 2}}) is None
+    assert bench.capacity_line({"machine": {"nproc": 2}}) is None
+
+
+def test_the_reports_end_with_the_capacity_line() -> None:
+    result = _report_result()
+    result["cost_model"] = cost_model.summarize(
+        lambdas={},
+        workflows={},
+        events=None,
+        s3_puts=None,
+        api_requests=500,
+        orders=100,
+        window=(datetime(2026, 12, 7, tzinfo=UTC), datetime(2026, 12, 7, 0, 1, tzinfo=UTC)),
+        cpu_split_s={"local cloud process": 5.0, "payment workers": 4.2},
+        machine_cpu_s={"busy": 16.0, "total": 20.0},
+        client_cpu_s=0.8,
+    )
+    result["targets"] = bench.verdicts(BEFORE)
+    expected = "the machine was 80% busy"
+    assert bench.text_report(result).endswith(expected)
+    assert bench.markdown(result).endswith(expected + ".\n")
+    assert "\nCapacity from this run's CPU per order" in bench.markdown(result)
 
 
 # --- workload shapes --------------------------------------------------------------------------------------------

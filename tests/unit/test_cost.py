@@ -61,6 +61,63 @@ def test_tree_cpu_seconds_reads_a_proc_folder(tmp_path) -> None:
     assert cost_model.tree_cpu_seconds(None, tmp_path) is None
 
 
+def test_the_cpu_split_names_the_local_cloud_its_reaped_workers_and_each_functions_workers() -> None:
+    procs = [
+        (_stat(100, "python", 1, 500, 100, 40, 10), "/venv/bin/python -m ministack"),
+        (_stat(101, "python", 100, 70, 30, 0, 0), "python /tmp/ministack-lambda-shop-payment-x1/_worker.py"),
+        (_stat(102, "python", 100, 20, 5, 0, 0), "python /tmp/ministack-lambda-shop-payment-y2/_worker.py"),
+        (_stat(103, "python", 102, 3, 2, 0, 0), "python helper.py"),  # a worker's own child: not a worker
+        (_stat(104, "python", 100, 8, 1, 1, 0), "python /tmp/ministack-lambda-shop-order-z3/_worker.py"),
+        (_stat(105, "sh", 100, 4, 0, 0, 0), "sh -c true"),
+        (_stat(200, "bash", 1, 9000, 9000, 0, 0), "bash"),  # someone else's
+        ("garbage", ""),
+    ]
+    workers = {"ministack-lambda-shop-payment-": "payment workers", "ministack-lambda-shop-order-": "order workers"}
+    assert cost_model.tree_cpu_split(100, procs, workers) == {
+        "local cloud process": 600,
+        "reaped workers": 50,
+        "payment workers": 125,
+        "order workers": 10,
+        "other descendants": 9,
+    }
+    assert cost_model.tree_cpu_split(100, procs) == {
+        "local cloud process": 600,
+        "reaped workers": 50,
+        "other descendants": 144,
+    }
+    assert cost_model.tree_cpu_split(999, procs, workers) == {}
+
+
+def test_the_split_seconds_read_each_command_line_and_the_machine_its_busy_time(tmp_path) -> None:
+    import os
+
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid, text, command in (
+        (7, _stat(7, "python", 1, 300, 100, 0, 0), b"python\0-m\0ministack\0"),
+        (8, _stat(8, "python", 7, 100, 0, 0, 0), b"python\0/t/ministack-lambda-fn-a-1/_worker.py\0"),
+    ):
+        (tmp_path / str(pid)).mkdir()
+        (tmp_path / str(pid) / "stat").write_text(text)
+        (tmp_path / str(pid) / "cmdline").write_bytes(command)
+    split = cost_model.tree_cpu_split_seconds(7, {"ministack-lambda-fn-a-": "a workers"}, proc=tmp_path)
+    assert split == {"local cloud process": 400 / tick, "reaped workers": 0.0, "a workers": 100 / tick}
+    assert cost_model.tree_cpu_split_seconds(None, proc=tmp_path) is None
+    # user nice system idle iowait irq softirq steal guest guest_nice: busy = all but idle and iowait
+    (tmp_path / "stat").write_text("cpu  600 10 200 1000 90 5 5 90 40 0\ncpu0 1 2 3 4 5 6 7 8 9 0\n")
+    assert cost_model.machine_cpu_seconds(tmp_path) == {"busy": 910 / tick, "total": 2000 / tick}
+    assert cost_model.machine_cpu_seconds(tmp_path / "absent") is None
+
+
+def test_each_functions_workers_are_named_by_the_folder_ministack_runs_them_from() -> None:
+    from types import SimpleNamespace
+
+    meter = SimpleNamespace(functions={"order": {"name": "shop-dev-order"}, "payment": {"name": "shop-dev-payment"}})
+    assert cost_model.Meter.worker_labels(meter) == {
+        "ministack-lambda-shop-dev-order-": "order workers",
+        "ministack-lambda-shop-dev-payment-": "payment workers",
+    }
+
+
 def test_log_lines_give_invocations_billed_time_and_bytes() -> None:
     lines = [
         "START RequestId: a Version: $LATEST",
@@ -145,10 +202,12 @@ def test_summarize_divides_by_the_completed_orders_and_marks_dynamodb_derived() 
         workflows=workflows,
         events=30,
         s3_puts=20,
-        cpu_s=12.5,
         api_requests=11,
         orders=10,
         window=window,
+        cpu_split_s={"local cloud process": 5.0, "payment workers": 7.0, "reaped workers": 0.5, "order workers": 0.0},
+        machine_cpu_s={"busy": 30.0, "total": 40.0},
+        client_cpu_s=0.75,
     )
     m = out["measured"]
     assert m["lambda"]["order"]["invocations_per_order"] == 4.0
@@ -156,6 +215,15 @@ def test_summarize_divides_by_the_completed_orders_and_marks_dynamodb_derived() 
     assert m["workflows"]["order-processing"]["transitions_per_order"] == 23.0
     assert (m["events_put_per_order"], m["s3_puts_per_order"], m["api_requests_per_order"]) == (3.0, 2.0, 1.1)
     assert (m["lambda_log_bytes_per_order"], m["local_cloud_cpu_s_per_order"]) == (800.0, 1.25)
+    assert m["local_cloud_cpu_s_per_order_by_process"] == {
+        "local cloud process": 0.5,
+        "payment workers": 0.7,
+        "reaped workers": 0.05,
+    }
+    assert (m["bench_client_cpu_s_per_order"], m["machine_busy_share"]) == (0.075, 0.75)
+    assert ["  of which payment workers", None, 0.7, "measured: /proc stat, by process"] in cost_model.rows(out)
+    assert ["bench client CPU seconds", None, 0.075, "measured: process time"] in cost_model.rows(out)
+    assert ["machine busy share (all CPUs)", None, 0.75, "measured: /proc/stat"] in cost_model.rows(out)
     assert out["derived"]["dynamodb"]["derived"] is True
     labels = [row[0] for row in cost_model.rows(out)]
     assert "DynamoDB write request units" in labels
@@ -374,3 +442,15 @@ def test_a_direct_service_integration_task_is_named_by_its_action_not_a_function
         }
     }
     assert integration_tasks(definition) == {"Settle": "dynamodb:deleteItem", "Start": "states:startExecution"}
+
+
+def test_the_split_delta_counts_a_group_that_appeared_in_the_window_from_zero() -> None:
+    before = {"local cloud process": 10.0, "payment workers": 4.0}
+    after = {"local cloud process": 12.5, "payment workers": 5.0, "order workers": 0.75}
+    assert cost_model._split_delta(before, after) == {
+        "local cloud process": 2.5,
+        "payment workers": 1.0,
+        "order workers": 0.75,
+    }
+    assert cost_model._split_delta(None, after) is None
+    assert cost_model._split_delta(before, None) is None
