@@ -133,12 +133,18 @@ def _resource_arns(env: str, region: str, account: str) -> dict[str, str]:
 
 def principal_policies(env: str, region: str, account: str) -> dict[str, dict[str, Any]]:
     """{principal: IAM policy document} from terraform/service_permissions.json, symbols expanded to ARNs: each
-    service's policy, and the PutEvents grants of the scheduler and the operator role (other_publishers)."""
+    service's policy, and the PutEvents grants of the scheduler and the operator role (other_publishers); and each
+    state machine role's grants from workflow/integrations.json (`<workflow> workflow`), shaped as
+    terraform/modules/workflows builds them: its functions (and their qualifiers), its table actions with the key
+    through DynamoDB, and its PutEvents per source. The roles' fixed X-Ray and log-delivery statements are left out:
+    those APIs take only "*" (the module's comment; terraform/tests guards every other "*")."""
     table = json.loads((TERRAFORM_DIR / "service_permissions.json").read_text())
     arns = _resource_arns(env, region, account)
     contracts = event_contracts()
 
     def arn(symbol: str) -> str:
+        if symbol.startswith("arn:"):
+            return symbol
         if symbol.startswith("table/"):
             name, _, rest = symbol[len("table/") :].partition("/")
             return f"arn:aws:dynamodb:{region}:{account}:table/{PROJECT}-{env}-{name}" + (f"/{rest}" if rest else "")
@@ -156,6 +162,8 @@ def principal_policies(env: str, region: str, account: str) -> dict[str, dict[st
             "Action": s["actions"],
             "Resource": [arn(r) for r in s["resources"]],
         }
+        if "condition" in s:
+            base["Condition"] = s["condition"]
         events = contracts.sources(s.get("events") or [])
         # as root main.tf does: one statement per event source, conditioned on it and its detail-types
         return [
@@ -175,7 +183,57 @@ def principal_policies(env: str, region: str, account: str) -> dict[str, dict[st
     for principal, events in table["other_publishers"].items():
         grant = {"sid": "PutEventsOnBus", "actions": ["events:PutEvents"], "resources": ["bus"], "events": events}
         policies[principal] = {"Version": "2012-10-17", "Statement": expand(grant)}
+    for workflow, statements in _workflow_grants(env, region, account).items():
+        policies[f"{workflow} workflow"] = {
+            "Version": "2012-10-17",
+            "Statement": [x for s in statements for x in expand(s)],
+        }
     return policies
+
+
+def _workflow_grants(env: str, region: str, account: str) -> dict[str, list[dict[str, Any]]]:
+    """Each workflow's grants in service_permissions.json's shape (sid, actions, resources, events), from
+    workflow/integrations.json; a table's grant names the ARN directly (`arn:` symbols pass through)."""
+    from scripts.render import declared_events, declared_integrations, declared_table_actions
+
+    invokes, table_actions, events = declared_integrations(), declared_table_actions(), declared_events()
+    grants: dict[str, list[dict[str, Any]]] = {}
+    for workflow in sorted(invokes):
+        functions = [
+            f"arn:aws:lambda:{region}:{account}:function:{function_name(env, s)}" for s in sorted(invokes[workflow])
+        ]
+        statements: list[dict[str, Any]] = []
+        if functions:
+            resources = [r for f in functions for r in (f, f + ":*")]
+            statements.append(
+                {"sid": "InvokeOwnFunctions", "actions": ["lambda:InvokeFunction"], "resources": resources}
+            )
+        by_table: dict[str, list[str]] = {}
+        for table, action in sorted(table_actions.get(workflow, ())):
+            by_table.setdefault(table, []).append(f"dynamodb:{action}")
+        for table, actions in sorted(by_table.items()):
+            sid = "Table" + "".join(part.title() for part in table.split("-"))
+            statements.append({"sid": sid, "actions": actions, "resources": [f"table/{table}"]})
+        if by_table:
+            statements.append(
+                {
+                    "sid": "UseTableKeyThroughDynamoDB",
+                    "actions": ["kms:Decrypt"],
+                    "resources": ["key"],
+                    "condition": {"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}},
+                }
+            )
+        if events.get(workflow):
+            statements.append(
+                {
+                    "sid": "PutEventsOnBus",
+                    "actions": ["events:PutEvents"],
+                    "resources": ["bus"],
+                    "events": sorted(events[workflow]),
+                }
+            )
+        grants[workflow] = statements
+    return grants
 
 
 def lint_policy(document: dict[str, Any]) -> list[str]:
@@ -443,10 +501,11 @@ def check_policies(env: str, region: str, account: str, analyzer: Any | None) ->
         return _fail(
             "iam policies",
             f"{source}: " + "; ".join(problems),
-            "fix the statements in terraform/service_permissions.json",
+            "fix the statements in terraform/service_permissions.json (a service, the scheduler, the operator) or "
+            "workflow/integrations.json (a state machine role)",
         )
     how = "policy_sentry lint" + (" and Access Analyzer ValidatePolicy" if analyzer is not None else " (offline)")
-    source += " (terraform/service_permissions.json)"
+    source += " (terraform/service_permissions.json, workflow/integrations.json)"
     return _pass("iam policies", f"{source}: {how} clean")
 
 

@@ -238,7 +238,52 @@ def test_workflows_rejected_by_step_functions_fail():
 
 def test_every_principal_policy_lints_clean_and_the_lint_catches_mistakes():
     policies = preflight.principal_policies("dev", "us-east-1", "111122223333")
-    assert sorted(policies) == ["inventory", "notification", "operator", "order", "payment", "scheduler"]
+    assert sorted(policies) == [
+        "inventory",
+        "inventory-management workflow",
+        "notification",
+        "operator",
+        "order",
+        "order-processing workflow",
+        "payment",
+        "payment-processing workflow",
+        "scheduler",
+    ]
+    # a state machine role: workflow/integrations.json's grants, as terraform/modules/workflows builds them
+    order_processing = {x["Sid"]: x for x in policies["order-processing workflow"]["Statement"]}
+    assert sorted(order_processing) == [
+        "InvokeOwnFunctions",
+        "PutEventsOnBus",
+        "TableOrders",
+        "TableOutbox",
+        "UseTableKeyThroughDynamoDB",
+    ]
+    assert order_processing["InvokeOwnFunctions"]["Resource"][:2] == [
+        "arn:aws:lambda:us-east-1:111122223333:function:orderflow-dev-inventory",
+        "arn:aws:lambda:us-east-1:111122223333:function:orderflow-dev-inventory:*",
+    ]
+    assert len(order_processing["InvokeOwnFunctions"]["Resource"]) == 8
+    assert order_processing["TableOutbox"] == {
+        "Sid": "TableOutbox",
+        "Effect": "Allow",
+        "Action": ["dynamodb:DeleteItem", "dynamodb:PutItem"],
+        "Resource": ["arn:aws:dynamodb:us-east-1:111122223333:table/orderflow-dev-outbox"],
+    }
+    assert order_processing["UseTableKeyThroughDynamoDB"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": "dynamodb.us-east-1.amazonaws.com"}
+    }
+    assert order_processing["PutEventsOnBus"] == {
+        "Sid": "PutEventsOnBus",
+        "Effect": "Allow",
+        "Action": ["events:PutEvents"],
+        "Resource": ["arn:aws:events:us-east-1:111122223333:event-bus/orderflow-dev-bus"],
+        "Condition": {"StringEquals": {"events:source": "order.service", "events:detail-type": ["Order Completed"]}},
+    }
+    assert [x["Sid"] for x in policies["payment-processing workflow"]["Statement"]] == [
+        "InvokeOwnFunctions",
+        "TableOutbox",
+        "UseTableKeyThroughDynamoDB",
+    ]
     assert policies["operator"]["Statement"] == [
         {
             "Sid": "PutEventsOnBus1",
@@ -279,25 +324,32 @@ def test_every_principal_policy_lints_clean_and_the_lint_catches_mistakes():
 def test_access_analyzer_findings_fail_the_policies_row():
     analyzer = client("accessanalyzer")
     with Stubber(analyzer) as stub:
-        for _ in range(4):  # inventory, notification, operator, order
-            stub.add_response("validate_policy", {"findings": []})
-        stub.add_response(
-            "validate_policy",
-            {
+
+        def finding(details: str, kind: str, code: str) -> dict:
+            return {
                 "findings": [
                     {
-                        "findingDetails": "too broad",
-                        "findingType": "SECURITY_WARNING",
-                        "issueCode": "PASS_ROLE_WITH_STAR",
+                        "findingDetails": details,
+                        "findingType": kind,
+                        "issueCode": code,
                         "learnMoreLink": "https://x",
                         "locations": [],
                     }
                 ]
-            },
-        )
-        stub.add_response("validate_policy", {"findings": []})  # scheduler
+            }
+
+        for _ in range(5):  # inventory, inventory-management workflow, notification, operator, order
+            stub.add_response("validate_policy", {"findings": []})
+        stub.add_response("validate_policy", finding("no such key", "ERROR", "INVALID_CONDITION_KEY"))
+        stub.add_response("validate_policy", finding("too broad", "SECURITY_WARNING", "PASS_ROLE_WITH_STAR"))
+        for _ in range(2):  # payment-processing workflow, scheduler
+            stub.add_response("validate_policy", {"findings": []})
         row = preflight.check_policies("dev", "us-east-1", "111122223333", analyzer)
-    assert row.status == "FAIL" and row.found.endswith("payment: SECURITY_WARNING PASS_ROLE_WITH_STAR: too broad")
+        stub.assert_no_pending_responses()
+    assert row.status == "FAIL"
+    assert "order-processing workflow: ERROR INVALID_CONDITION_KEY: no such key; " in row.found
+    assert row.found.endswith("payment: SECURITY_WARNING PASS_ROLE_WITH_STAR: too broad")
+    assert "workflow/integrations.json" in row.todo
 
 
 def test_deploy_to_dev_runs_the_preflight_first(no_credentials, monkeypatch, capsys):
