@@ -138,12 +138,6 @@ def tree_cpu_split(root: int, procs: Iterable[tuple[str, str]], workers: dict[st
     return split
 
 
-def tree_cpu_ticks(root: int, stats: Iterable[str]) -> int:
-    """CPU ticks of `root` and its descendants: each one's own utime + stime plus cutime + cstime (its reaped
-    children, e.g. Lambda workers that exited), from the /proc/<pid>/stat texts of the machine's processes."""
-    return sum(tree_cpu_split(root, ((text, "") for text in stats)).values())
-
-
 def _all_procs(proc: Path) -> Iterable[tuple[str, str]]:
     for entry in proc.iterdir():
         if entry.name.isdigit():
@@ -156,11 +150,6 @@ def _all_procs(proc: Path) -> Iterable[tuple[str, str]]:
             except OSError:  # gone meanwhile, or not readable: its CPU still counts, in no function's group
                 command = ""
             yield stat, command
-
-
-def tree_cpu_seconds(root: int | None, proc: Path = Path("/proc")) -> float | None:
-    split = tree_cpu_split_seconds(root, proc=proc)
-    return None if split is None else sum(split.values())
 
 
 def tree_cpu_split_seconds(
@@ -444,8 +433,8 @@ class Meter:
             workflows=workflows,
             events=_delta(before["archive_events"], after["archive_events"]),
             s3_puts=_delta(before["s3_objects"], after["s3_objects"]),
-            cpu_split_s=_split_delta(before["cpu_split_s"], after["cpu_split_s"]),
-            machine_cpu_s=_split_delta(before["machine_cpu_s"], after["machine_cpu_s"]),
+            cpu_split_s=_deltas(before["cpu_split_s"], after["cpu_split_s"]),
+            machine_cpu_s=_deltas(before["machine_cpu_s"], after["machine_cpu_s"]),
             client_cpu_s=_delta(before["client_cpu_s"], after["client_cpu_s"]),
             api_requests=api_requests,
             orders=orders,
@@ -457,7 +446,7 @@ def _delta(before: float | None, after: float | None) -> float | None:
     return None if before is None or after is None else after - before
 
 
-def _split_delta(before: dict[str, float] | None, after: dict[str, float] | None) -> dict[str, float] | None:
+def _deltas(before: dict[str, float] | None, after: dict[str, float] | None) -> dict[str, float] | None:
     """after - before per key (a worker that appears in the window has 0 before)."""
     if before is None or after is None:
         return None

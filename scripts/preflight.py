@@ -193,14 +193,15 @@ def principal_policies(env: str, region: str, account: str) -> dict[str, dict[st
 
 def _workflow_grants(env: str, region: str, account: str) -> dict[str, list[dict[str, Any]]]:
     """Each workflow's grants in service_permissions.json's shape (sid, actions, resources, events), from
-    workflow/integrations.json; a table's grant names the ARN directly (`arn:` symbols pass through)."""
-    from scripts.render import declared_events, declared_integrations, declared_table_actions
+    workflow/integrations.json: tables, the key and the bus by their symbols, functions by their ARNs (render's, which
+    `arn()` passes through)."""
+    from scripts.render import declared_events, declared_integrations, declared_table_actions, function_arn
 
     invokes, table_actions, events = declared_integrations(), declared_table_actions(), declared_events()
     grants: dict[str, list[dict[str, Any]]] = {}
     for workflow in sorted(invokes):
         functions = [
-            f"arn:aws:lambda:{region}:{account}:function:{function_name(env, s)}" for s in sorted(invokes[workflow])
+            function_arn(s, env, region=region, account_id=account, project=PROJECT) for s in sorted(invokes[workflow])
         ]
         statements: list[dict[str, Any]] = []
         if functions:

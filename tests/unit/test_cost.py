@@ -31,6 +31,11 @@ def test_parse_stat_reads_the_fields_after_the_command_even_with_spaces_and_pare
     }
 
 
+def _tree_ticks(root: int, stats: list[str]) -> int:
+    """Every group of the split together: the process tree's CPU ticks."""
+    return sum(cost_model.tree_cpu_split(root, ((text, "") for text in stats)).values())
+
+
 def test_tree_cpu_counts_the_root_and_every_descendant_not_other_processes() -> None:
     stats = [
         _stat(100, "python", 1, 500, 100, 40, 10),  # MiniStack: 650
@@ -39,26 +44,27 @@ def test_tree_cpu_counts_the_root_and_every_descendant_not_other_processes() -> 
         _stat(200, "bash", 1, 9000, 9000, 0, 0),  # someone else's
         "garbage",
     ]
-    assert cost_model.tree_cpu_ticks(100, stats) == 775
-    assert cost_model.tree_cpu_ticks(999, stats) == 0
+    assert _tree_ticks(100, stats) == 775
+    assert _tree_ticks(999, stats) == 0
 
 
 def test_the_cpu_delta_includes_a_worker_that_exited_and_was_reaped() -> None:
     before = [_stat(100, "python", 1, 500, 100, 0, 0), _stat(101, "worker", 100, 70, 30, 0, 0)]
     # the worker ran 50 more ticks, exited, and its 150 ticks moved to the parent's cutime/cstime
     after = [_stat(100, "python", 1, 520, 110, 120, 30)]
-    assert cost_model.tree_cpu_ticks(100, after) - cost_model.tree_cpu_ticks(100, before) == 780 - 700
+    assert _tree_ticks(100, after) - _tree_ticks(100, before) == 780 - 700
 
 
-def test_tree_cpu_seconds_reads_a_proc_folder(tmp_path) -> None:
+def test_the_split_seconds_of_a_proc_folder_without_command_lines(tmp_path) -> None:
     import os
 
     for pid, text in ((7, _stat(7, "ministack", 1, 300, 100, 0, 0)), (8, _stat(8, "w", 7, 100, 0, 0, 0))):
         (tmp_path / str(pid)).mkdir()
         (tmp_path / str(pid) / "stat").write_text(text)
     (tmp_path / "self").mkdir()
-    assert cost_model.tree_cpu_seconds(7, tmp_path) == 500 / os.sysconf("SC_CLK_TCK")
-    assert cost_model.tree_cpu_seconds(None, tmp_path) is None
+    # no cmdline files here: every CPU second still counts, in no function's group
+    assert sum(cost_model.tree_cpu_split_seconds(7, proc=tmp_path).values()) == 500 / os.sysconf("SC_CLK_TCK")
+    assert cost_model.tree_cpu_split_seconds(None, proc=tmp_path) is None
 
 
 def test_the_cpu_split_names_the_local_cloud_its_reaped_workers_and_each_functions_workers() -> None:
@@ -444,13 +450,13 @@ def test_a_direct_service_integration_task_is_named_by_its_action_not_a_function
     assert integration_tasks(definition) == {"Settle": "dynamodb:deleteItem", "Start": "states:startExecution"}
 
 
-def test_the_split_delta_counts_a_group_that_appeared_in_the_window_from_zero() -> None:
+def test_the_deltas_counts_a_group_that_appeared_in_the_window_from_zero() -> None:
     before = {"local cloud process": 10.0, "payment workers": 4.0}
     after = {"local cloud process": 12.5, "payment workers": 5.0, "order workers": 0.75}
-    assert cost_model._split_delta(before, after) == {
+    assert cost_model._deltas(before, after) == {
         "local cloud process": 2.5,
         "payment workers": 1.0,
         "order workers": 0.75,
     }
-    assert cost_model._split_delta(None, after) is None
-    assert cost_model._split_delta(before, None) is None
+    assert cost_model._deltas(None, after) is None
+    assert cost_model._deltas(before, None) is None
